@@ -1,0 +1,1 @@
+"""Chain access: JSON-RPC client, chain registry and hardfork schedules."""

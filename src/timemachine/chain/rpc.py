@@ -1,0 +1,222 @@
+"""Async JSON-RPC client on httpx: batching, timeouts, retries with backoff, request counting.
+
+Vendor errors (httpx exceptions, JSON-RPC error objects) are translated into the TimeMachineError
+tree here, at the boundary, so callers only ever see errors whose message says what to do next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from timemachine.errors import (
+    ArchiveStateUnavailableError,
+    DebugApiUnavailableError,
+    InvalidInputError,
+    MethodUnavailableError,
+    RpcError,
+    RpcRateLimitedError,
+    RpcUnavailableError,
+)
+
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+METHOD_NOT_FOUND = -32601
+ARCHIVE_HINTS = (
+    "missing trie node",
+    "header not found",
+    "historical state",
+    "state not available",
+    "state is not available",
+    "pruned",
+    "required historical state",
+    "distance to target block exceeds",
+    "old data not available",
+)
+UNSUPPORTED_HINTS = ("method not found", "does not exist", "not supported", "unsupported method")
+
+Call = tuple[str, Sequence[Any]]
+
+
+def redact_url(url: str) -> str:
+    """The URL reduced to scheme://host[:port], hiding API keys in paths, queries and userinfo."""
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}"
+
+
+class RpcClient:
+    """One upstream endpoint. Cheap to create; reuse it to keep the connection pool warm."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = 30.0,
+        retries: int = 4,
+        backoff: float = 0.25,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise InvalidInputError(
+                f"RPC URL {url!r} is not an http(s) URL; pass e.g. --rpc-url http://127.0.0.1:8545"
+            )
+        self.url = url
+        self.label = redact_url(url)
+        self.retries = retries
+        self.backoff = backoff
+        self.requests = 0
+        """JSON-RPC calls sent (a batch of n counts n), the figure providers bill by."""
+        self.http_requests = 0
+        self._ids = itertools.count(1)
+        self._http = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            transport=transport,
+            headers={"content-type": "application/json"},
+        )
+
+    async def __aenter__(self) -> RpcClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def call(self, method: str, params: Sequence[Any] = ()) -> Any:
+        """Send one call and return its `result`, or raise the matching RpcError."""
+        request_id = next(self._ids)
+        payload = {"jsonrpc": "2.0", "id": request_id, "method": method, "params": list(params)}
+        self.requests += 1
+        reply = await self._post(payload)
+        if not isinstance(reply, dict):
+            raise RpcError(f"{self.label} answered {method} with a non-object JSON reply")
+        return self._result(method, reply)
+
+    async def batch(self, calls: Sequence[Call]) -> list[Any]:
+        """Send many calls in one HTTP request; results come back in call order.
+
+        The first failing call raises its error (callers that tolerate failures use `call`).
+        """
+        if not calls:
+            return []
+        first = next(self._ids)
+        self._ids = itertools.count(first + len(calls))
+        payload = [
+            {"jsonrpc": "2.0", "id": first + offset, "method": method, "params": list(params)}
+            for offset, (method, params) in enumerate(calls)
+        ]
+        self.requests += len(calls)
+        reply = await self._post(payload)
+        if isinstance(reply, dict):  # some nodes answer a whole batch with one error object
+            return [self._result(calls[0][0], reply)]
+        if not isinstance(reply, list):
+            raise RpcError(f"{self.label} answered a batch with a non-list JSON reply")
+        by_id = {item.get("id"): item for item in reply if isinstance(item, dict)}
+        results = []
+        for offset, (method, _) in enumerate(calls):
+            item = by_id.get(first + offset)
+            if item is None:
+                raise RpcError(f"{self.label} left {method} out of its batch reply")
+            results.append(self._result(method, item))
+        return results
+
+    async def _post(self, payload: object) -> Any:
+        delay = self.backoff
+        for attempt in range(self.retries + 1):
+            last_try = attempt == self.retries
+            try:
+                self.http_requests += 1
+                response = await self._http.post(self.url, json=payload)
+            except httpx.TimeoutException as exc:
+                if last_try:
+                    raise RpcUnavailableError(
+                        f"{self.label} timed out ({type(exc).__name__}); check the node or raise "
+                        "RPC timeout"
+                    ) from exc
+            except httpx.TransportError as exc:
+                if last_try:
+                    raise RpcUnavailableError(
+                        f"cannot reach RPC at {self.label} ({type(exc).__name__}); is the node "
+                        "running and the URL right?"
+                    ) from exc
+            else:
+                if response.status_code not in RETRYABLE_STATUS:
+                    return self._decode(response)
+                if last_try:
+                    if response.status_code == 429:
+                        raise RpcRateLimitedError(
+                            f"{self.label} kept rate-limiting (HTTP 429) after {self.retries} "
+                            "retries; slow down or use a key with a higher limit"
+                        )
+                    raise RpcUnavailableError(
+                        f"{self.label} answered HTTP {response.status_code} after "
+                        f"{self.retries} retries"
+                    )
+                delay = max(delay, _retry_after(response))
+            await asyncio.sleep(delay)
+            delay *= 2
+        raise AssertionError("unreachable: the loop returns or raises on its last try")
+
+    def _decode(self, response: httpx.Response) -> Any:
+        if response.status_code >= 400 and not response.content:
+            raise RpcError(f"{self.label} answered HTTP {response.status_code}")
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise RpcError(
+                f"{self.label} answered HTTP {response.status_code} with a body that is not "
+                "JSON; is this a JSON-RPC endpoint?"
+            ) from exc
+
+    def _result(self, method: str, reply: dict[str, Any]) -> Any:
+        error = reply.get("error")
+        if error is None:
+            return reply.get("result")
+        if isinstance(error, dict):
+            code = error.get("code")
+            message = str(error.get("message", error))
+        else:
+            code, message = None, str(error)
+        raise classify_error(self.label, method, code, message)
+
+
+def classify_error(label: str, method: str, code: int | None, message: str) -> RpcError:
+    """Map a JSON-RPC error object to the most precise error of our tree."""
+    lowered = message.lower()
+    unsupported = code == METHOD_NOT_FOUND or (
+        any(hint in lowered for hint in UNSUPPORTED_HINTS) and method.lower() in lowered
+    )
+    if unsupported:
+        if method.startswith("debug_"):
+            return DebugApiUnavailableError(
+                f"{label} does not expose {method} (debug API); use a node with the debug "
+                "namespace enabled"
+            )
+        return MethodUnavailableError(f"{label} does not support {method}: {message}")
+    if any(hint in lowered for hint in ARCHIVE_HINTS):
+        return ArchiveStateUnavailableError(
+            f"{label} has no historical state for this block ({message}); use an archive node"
+        )
+    return RpcError(f"{label} rejected {method}: {message}", code=code)
+
+
+def _retry_after(response: httpx.Response) -> float:
+    value = response.headers.get("retry-after", "")
+    try:
+        return min(float(value), 30.0)
+    except ValueError:
+        return 0.0

@@ -1,0 +1,97 @@
+"""The one error tree. Every message says what went wrong and what to do next.
+
+Shells map these to exit codes and HTTP statuses in one place each; engine code raises them and
+adapters translate vendor errors into them at the boundary.
+"""
+
+from __future__ import annotations
+
+
+class TimeMachineError(Exception):
+    """Root of every error Time Machine raises on purpose."""
+
+    #: Exit code for the CLI; HTTP status for the API (kept side by side so both stay consistent).
+    exit_code: int = 1
+    http_status: int = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidInputError(TimeMachineError):
+    """The caller gave something malformed (bad hash, bad address, bad block number)."""
+
+    exit_code = 2
+    http_status = 400
+
+
+class NotFoundError(TimeMachineError):
+    """The thing asked for does not exist where we looked."""
+
+    exit_code = 3
+    http_status = 404
+
+
+class TransactionNotFoundError(NotFoundError):
+    """The node does not know the transaction hash."""
+
+
+class BlockNotFoundError(NotFoundError):
+    """The node does not know the block (for example a block before genesis or in the future)."""
+
+
+class RpcError(TimeMachineError):
+    """The upstream node answered with an error we could not interpret more precisely."""
+
+    exit_code = 4
+    http_status = 502
+
+    def __init__(self, message: str, *, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class RpcUnavailableError(RpcError):
+    """The node could not be reached (connection refused, DNS, timeouts after retries)."""
+
+
+class RpcRateLimitedError(RpcError):
+    """The node kept answering 429 after every retry."""
+
+
+class MethodUnavailableError(RpcError):
+    """The node does not expose a JSON-RPC method we need."""
+
+
+class DebugApiUnavailableError(MethodUnavailableError):
+    """The node does not expose the debug_* tracing API."""
+
+
+class ArchiveStateUnavailableError(RpcError):
+    """The node has pruned the historical state the replay needs."""
+
+
+class EngineError(TimeMachineError):
+    """The execution engine (anvil) could not be found, started, or crashed."""
+
+    exit_code = 5
+    http_status = 503
+
+
+class EngineNotFoundError(EngineError):
+    """No anvil binary on PATH or in node_modules/.bin."""
+
+
+class ForkLimitError(EngineError):
+    """The global cap on live forks is reached."""
+
+
+class ReplayError(TimeMachineError):
+    """The replay itself could not be carried out (for example the engine rejected a transaction)."""
+
+    exit_code = 6
+    http_status = 422

@@ -1,0 +1,67 @@
+"""The result of a replay: what ran, how, what happened, and how faithful it was."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from timemachine.models.chain import BlockEnv
+from timemachine.models.trace import BalanceChange, CallFrame, LogEntry, StateDiff, TokenTransfer
+
+ReplayMode = Literal["exact", "quick"]
+Verdict = Literal["exact", "diverged", "unverified"]
+
+
+class ReceiptSummary(BaseModel):
+    """The parts of a receipt a fidelity check compares."""
+
+    status: int
+    gas_used: int
+    logs: list[LogEntry] = Field(default_factory=list)
+    contract_address: str | None = None
+
+
+class Difference(BaseModel):
+    """One way the replay differs from the original, named precisely."""
+
+    field: str = Field(description="Dotted path, e.g. 'gas_used' or 'logs[3].data'.")
+    original: Any
+    replayed: Any
+    explanation: str
+
+
+class Fidelity(BaseModel):
+    """Replayed receipt vs the original: `exact` only when status, gas and every log agree."""
+
+    verdict: Verdict
+    differences: list[Difference] = Field(default_factory=list)
+    notes: list[str] = Field(
+        default_factory=list,
+        description="Caveats about the environment that did not cause a difference.",
+    )
+
+
+class ReplayResult(BaseModel):
+    """Everything one replayed transaction produced."""
+
+    tx_hash: str
+    chain_id: int
+    chain: str
+    block_number: int
+    tx_index: int
+    hardfork: str
+    mode: ReplayMode
+    sender: str
+    to: str | None
+    block_env: BlockEnv
+    preceding_txs_replayed: int = Field(description="Earlier txs of the block run first.")
+    original: ReceiptSummary | None
+    replayed: ReceiptSummary
+    fidelity: Fidelity
+    trace: CallFrame
+    state_diff: StateDiff
+    token_transfers: list[TokenTransfer] = Field(default_factory=list)
+    balance_changes: list[BalanceChange] = Field(default_factory=list)
+    timings: dict[str, float] = Field(default_factory=dict, description="Seconds per stage.")
+    rpc_requests: int = Field(description="JSON-RPC requests Time Machine sent to the upstream.")
