@@ -86,6 +86,10 @@ class EngineNotFoundError(EngineError):
     """No anvil binary on PATH or in node_modules/.bin."""
 
 
+class DevnetBuildError(EngineError):
+    """The devnet did not build the history we expected (wrong flags, a reverted tx, ...)."""
+
+
 class ForkLimitError(EngineError):
     """The global cap on live forks is reached."""
 

@@ -26,6 +26,7 @@ from timemachine.errors import (
 )
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+MAX_RETRY_WAIT = 30.0
 METHOD_NOT_FOUND = -32601
 ARCHIVE_HINTS = (
     "missing trie node",
@@ -47,7 +48,12 @@ def redact_url(url: str) -> str:
     """The URL reduced to scheme://host[:port], hiding API keys in paths, queries and userinfo."""
     parts = urlsplit(url)
     host = parts.hostname or "?"
-    port = f":{parts.port}" if parts.port else ""
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
     return f"{parts.scheme}://{host}{port}"
 
 
@@ -64,9 +70,15 @@ class RpcClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        try:
+            valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+            parts.port  # noqa: B018 - raises ValueError on a malformed port
+        except ValueError:
+            valid = False
+        if not valid:
             raise InvalidInputError(
-                f"RPC URL {url!r} is not an http(s) URL; pass e.g. --rpc-url http://127.0.0.1:8545"
+                f"RPC URL {redact_url(url)!r} is not a valid http(s) URL; pass e.g. "
+                "--rpc-url http://127.0.0.1:8545"
             )
         self.url = url
         self.label = redact_url(url)
@@ -109,8 +121,16 @@ class RpcClient:
     async def batch(self, calls: Sequence[Call]) -> list[Any]:
         """Send many calls in one HTTP request; results come back in call order.
 
-        The first failing call raises its error (callers that tolerate failures use `call`).
+        The first failing call raises its error; `batch_settled` returns errors instead.
         """
+        results = await self.batch_settled(calls)
+        for result in results:
+            if isinstance(result, RpcError):
+                raise result
+        return results
+
+    async def batch_settled(self, calls: Sequence[Call]) -> list[Any]:
+        """Like `batch`, but a failing call yields its RpcError in place of a result."""
         if not calls:
             return []
         first = next(self._ids)
@@ -122,16 +142,21 @@ class RpcClient:
         self.requests += len(calls)
         reply = await self._post(payload)
         if isinstance(reply, dict):  # some nodes answer a whole batch with one error object
-            return [self._result(calls[0][0], reply)]
+            self._result(calls[0][0], reply)
+            raise RpcError(f"{self.label} answered a batch with a single object")
         if not isinstance(reply, list):
             raise RpcError(f"{self.label} answered a batch with a non-list JSON reply")
         by_id = {item.get("id"): item for item in reply if isinstance(item, dict)}
-        results = []
+        results: list[Any] = []
         for offset, (method, _) in enumerate(calls):
             item = by_id.get(first + offset)
             if item is None:
-                raise RpcError(f"{self.label} left {method} out of its batch reply")
-            results.append(self._result(method, item))
+                results.append(RpcError(f"{self.label} left {method} out of its batch reply"))
+                continue
+            try:
+                results.append(self._result(method, item))
+            except RpcError as error:
+                results.append(error)
         return results
 
     async def _post(self, payload: object) -> Any:
@@ -167,25 +192,31 @@ class RpcClient:
                         f"{self.retries} retries"
                     )
                 delay = max(delay, _retry_after(response))
-            await asyncio.sleep(delay)
+            await asyncio.sleep(min(delay, MAX_RETRY_WAIT))
             delay *= 2
         raise AssertionError("unreachable: the loop returns or raises on its last try")
 
     def _decode(self, response: httpx.Response) -> Any:
-        if response.status_code >= 400 and not response.content:
-            raise RpcError(f"{self.label} answered HTTP {response.status_code}")
+        status = response.status_code
         try:
-            return response.json()
+            body = response.json()
         except ValueError as exc:
             raise RpcError(
-                f"{self.label} answered HTTP {response.status_code} with a body that is not "
-                "JSON; is this a JSON-RPC endpoint?"
+                f"{self.label} answered HTTP {status} with a body that is not JSON; is this a "
+                "JSON-RPC endpoint?"
             ) from exc
+        json_rpc = isinstance(body, list) or (isinstance(body, dict) and "error" in body)
+        if status >= 400 and not json_rpc:
+            hint = "; check the API key" if status in (401, 403) else ""
+            raise RpcError(f"{self.label} refused the request (HTTP {status}){hint}")
+        return body
 
     def _result(self, method: str, reply: dict[str, Any]) -> Any:
         error = reply.get("error")
         if error is None:
-            return reply.get("result")
+            if "result" not in reply:
+                raise RpcError(f"{self.label} answered {method} with neither result nor error")
+            return reply["result"]
         if isinstance(error, dict):
             code = error.get("code")
             message = str(error.get("message", error))

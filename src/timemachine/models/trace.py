@@ -58,6 +58,10 @@ class LogEntry(_Model):
     topics: list[str]
     data: str
     index: int | None = Field(default=None, description="Position among the tx's logs.")
+    position: int | None = Field(
+        default=None,
+        description="Child calls the emitting frame had made before this log (callTracer).",
+    )
     event: DecodedEvent | None = None
 
 
@@ -85,11 +89,17 @@ class CallFrame(_Model):
             return None
         return self.input[:10]
 
-    def walk(self, path: tuple[int, ...] = ()) -> Iterator[tuple[tuple[int, ...], CallFrame]]:
-        """Every frame depth-first in execution order, with its path of child indexes."""
-        yield path, self
-        for position, child in enumerate(self.calls):
-            yield from child.walk((*path, position))
+    def walk(self) -> Iterator[tuple[tuple[int, ...], CallFrame]]:
+        """Every frame depth-first in execution order, with its path of child indexes.
+
+        Iterative: re-entrancy exploits nest hundreds of frames deep.
+        """
+        stack: list[tuple[tuple[int, ...], CallFrame]] = [((), self)]
+        while stack:
+            path, frame = stack.pop()
+            yield path, frame
+            for position in range(len(frame.calls) - 1, -1, -1):
+                stack.append(((*path, position), frame.calls[position]))
 
     def all_logs(self) -> list[LogEntry]:
         """Every log of the tree in emission order (by `index` when known)."""

@@ -1,0 +1,165 @@
+"""Compile the bundled Solidity scenarios into deterministic JSON artifacts.
+
+Every `src/timemachine/catalog/scenarios/contracts/<Name>.sol` must define a contract `<Name>`;
+it is compiled with the pinned solcjs (npm `solc`, `node_modules/.bin/solcjs`) in standard-JSON
+mode with fixed settings and written to `scenarios/artifacts/<Name>.json` (sorted keys, trailing
+newline), so a rebuild leaves `git diff` empty.
+
+    python scripts/compile_contracts.py          # (re)write the artifacts
+    python scripts/compile_contracts.py --check  # exit 1 and list stale artifacts; write nothing
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+SCENARIOS = REPO / "src" / "timemachine" / "catalog" / "scenarios"
+CONTRACTS = SCENARIOS / "contracts"
+ARTIFACTS = SCENARIOS / "artifacts"
+SOLCJS = REPO / "node_modules" / ".bin" / "solcjs"
+TIMEOUT = 300.0
+
+SETTINGS: dict[str, Any] = {
+    "optimizer": {"enabled": True, "runs": 200},
+    "evmVersion": "prague",
+    "metadata": {"bytecodeHash": "none"},
+    "outputSelection": {
+        "*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]},
+    },
+}
+
+
+class CompileError(Exception):
+    """Compilation could not run or failed; the message is one readable line."""
+
+
+def find_solcjs() -> str:
+    """The solcjs executable: the pinned one in node_modules, else one on PATH."""
+    if SOLCJS.exists():
+        return str(SOLCJS)
+    found = shutil.which("solcjs")
+    if found is None:
+        raise CompileError(
+            f"solcjs not found at {SOLCJS} or on PATH; run `npm install` in the repository root"
+        )
+    return found
+
+
+def _run(solcjs: str, args: list[str], stdin: str = "") -> str:
+    try:
+        done = subprocess.run(
+            [solcjs, *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise CompileError(f"cannot run {solcjs}: {exc}") from exc
+    if done.returncode != 0:
+        detail = (done.stderr.strip() or done.stdout.strip()).splitlines()
+        raise CompileError(f"{solcjs} {' '.join(args)} failed: {detail[-1] if detail else '?'}")
+    return done.stdout
+
+
+def compile_artifacts() -> dict[str, str]:
+    """Compile every source; return artifact file name -> exact file text."""
+    sources = {
+        path.name: path.read_text(encoding="utf-8") for path in sorted(CONTRACTS.glob("*.sol"))
+    }
+    if not sources:
+        raise CompileError(f"no .sol files in {CONTRACTS.relative_to(REPO)}")
+    solcjs = find_solcjs()
+    version = _run(solcjs, ["--version"]).strip()
+    request = {
+        "language": "Solidity",
+        "sources": {name: {"content": text} for name, text in sources.items()},
+        "settings": SETTINGS,
+    }
+    raw = _run(solcjs, ["--standard-json"], json.dumps(request))
+    try:
+        output = json.loads(raw[raw.index("{") :])  # solcjs may print a banner line before it
+    except ValueError as exc:
+        raise CompileError("solcjs --standard-json printed no JSON output") from exc
+    problems = [e for e in output.get("errors", []) if e.get("severity") == "error"]
+    if problems:
+        first = problems[0].get("formattedMessage") or problems[0].get("message", "?")
+        raise CompileError(f"{len(problems)} compile error(s); first: {first.strip()}")
+    for warning in output.get("errors", []):
+        if warning.get("severity") != "error":
+            message = warning.get("formattedMessage") or warning.get("message", "")
+            print(f"warning: {message.strip()}", file=sys.stderr)
+
+    artifacts = {}
+    for source_name, text in sources.items():
+        name = source_name.removesuffix(".sol")
+        contract = output.get("contracts", {}).get(source_name, {}).get(name)
+        if contract is None:
+            raise CompileError(f"{source_name} must define a contract named {name}")
+        artifact = {
+            "contractName": name,
+            "sourceName": source_name,
+            "sourceSha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+            "abi": contract["abi"],
+            "bytecode": "0x" + contract["evm"]["bytecode"]["object"],
+            "deployedBytecode": "0x" + contract["evm"]["deployedBytecode"]["object"],
+            "compiler": {
+                "name": "solc",
+                "version": version,
+                "settings": {k: v for k, v in SETTINGS.items() if k != "outputSelection"},
+            },
+        }
+        artifacts[f"{name}.json"] = json.dumps(artifact, indent=2, sort_keys=True) + "\n"
+    return artifacts
+
+
+def stale_artifacts(expected: dict[str, str]) -> list[str]:
+    """Artifact files that are missing, differ from `expected`, or have no source any more."""
+    present = {path.name for path in ARTIFACTS.glob("*.json")}
+    stale = [
+        f"{name} (missing)" if name not in present else f"{name} (out of date)"
+        for name, text in sorted(expected.items())
+        if name not in present or (ARTIFACTS / name).read_text(encoding="utf-8") != text
+    ]
+    stale += [f"{name} (no source)" for name in sorted(present - expected.keys())]
+    return stale
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--check", action="store_true", help="compile in memory; exit 1 listing stale artifacts"
+    )
+    args = parser.parse_args(argv)
+    try:
+        expected = compile_artifacts()
+    except CompileError as exc:
+        print(f"compile_contracts: {exc}", file=sys.stderr)
+        return 2
+    if args.check:
+        stale = stale_artifacts(expected)
+        for line in stale:
+            print(f"stale: {ARTIFACTS.relative_to(REPO) / line}")
+        if stale:
+            print("run `python scripts/compile_contracts.py` to rebuild", file=sys.stderr)
+        return 1 if stale else 0
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for name, text in expected.items():
+        (ARTIFACTS / name).write_text(text, encoding="utf-8")
+    for name in stale_artifacts(expected):  # only orphans remain after writing
+        (ARTIFACTS / name.split(" ")[0]).unlink()
+    print(f"wrote {len(expected)} artifacts to {ARTIFACTS.relative_to(REPO)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,32 @@
+"""What a bundled scenario is: static catalog facts plus the coroutine that stages it."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from timemachine.catalog.models import ScenarioRecord
+from timemachine.catalog.scenarios.world import World
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A bundled exploit (or benign control) that stages itself on the devnet world."""
+
+    id: str
+    title: str
+    description: str
+    vulnerability_class: str
+    stage: Callable[[World], Awaitable[ScenarioRecord]]
+    """Deploys, seeds and runs the scenario on `world`, mining its own blocks."""
+
+    def record(self, **facts: Any) -> ScenarioRecord:
+        """A ScenarioRecord carrying this scenario's catalog facts and the staged `facts`."""
+        return ScenarioRecord(
+            id=self.id,
+            title=self.title,
+            description=self.description,
+            vulnerability_class=self.vulnerability_class,
+            **facts,
+        )

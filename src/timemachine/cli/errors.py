@@ -1,0 +1,42 @@
+"""The one place that maps errors to CLI exit codes and one readable line."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import traceback
+from collections.abc import Coroutine
+from typing import Any, NoReturn, TypeVar
+
+import typer
+
+from timemachine.errors import TimeMachineError
+
+T = TypeVar("T")
+INTERNAL_ERROR = 70  # EX_SOFTWARE
+INTERRUPTED = 130
+
+
+def run_async(coroutine: Coroutine[Any, Any, T], *, debug: bool = False) -> T:
+    """Run a command's coroutine; errors become one line on stderr and a non-zero exit."""
+    try:
+        return asyncio.run(coroutine)
+    except TimeMachineError as error:
+        fail(str(error), error.exit_code)
+    except typer.Exit:
+        raise
+    except KeyboardInterrupt:
+        fail("interrupted", INTERRUPTED)
+    except Exception as error:  # noqa: BLE001 - the last line of defence: never a bare traceback
+        if debug:
+            traceback.print_exc()
+        fail(
+            f"internal error: {type(error).__name__}: {error} (rerun with DEBUG=1 for details)",
+            INTERNAL_ERROR,
+        )
+
+
+def fail(message: str, code: int) -> NoReturn:
+    """Print `error: message` on stderr and exit with `code`."""
+    sys.stderr.write(f"error: {message}\n")
+    raise typer.Exit(code)

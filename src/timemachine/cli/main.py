@@ -1,0 +1,127 @@
+"""`timemachine` command line. Heavy imports happen inside commands so `--help` stays fast."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from timemachine.cli.errors import fail, run_async
+
+if TYPE_CHECKING:
+    from timemachine.models import ReplayResult
+
+app = typer.Typer(
+    name="timemachine",
+    help="Replay historical EVM transactions and exploits on forked state, and explain them.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+RpcUrl = Annotated[
+    str | None,
+    typer.Option("--rpc-url", "-r", envvar="WEB3_RPC_URL", help="Upstream JSON-RPC endpoint."),
+]
+
+
+def _debug() -> bool:
+    from timemachine.settings import get_settings
+
+    return get_settings().debug
+
+
+@app.command()
+def replay(
+    targets: Annotated[
+        list[str],
+        typer.Argument(
+            help="Transaction hash(es) to replay, in chain order; or one raw signed tx (0x02f8…).",
+            show_default=False,
+        ),
+    ],
+    rpc_url: RpcUrl = None,
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Skip the block's earlier transactions.")
+    ] = False,
+    block: Annotated[
+        int | None, typer.Option("--block", help="Raw tx only: run on top of this block.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full result as JSON.")] = False,
+    depth: Annotated[
+        int | None, typer.Option("--depth", min=0, help="Show the call tree to this depth.")
+    ] = None,
+) -> None:
+    """Re-execute transactions on a fork and explain them (call tree, events, balances, fidelity).
+
+    With several hashes they run in sequence on one fork; with a raw signed transaction it runs on
+    top of --block (latest by default).
+    """
+    from timemachine.cli.output import print_replay
+
+    async def run() -> list[ReplayResult]:
+        from timemachine.errors import InvalidInputError
+        from timemachine.machine import TimeMachine
+
+        async with TimeMachine(rpc_url) as machine:
+            if len(targets) == 1 and len(targets[0].strip()) > 66:
+                return [await machine.replay_raw(targets[0], block_number=block)]
+            if block is not None:
+                raise InvalidInputError("--block applies to a raw signed transaction only")
+            if len(targets) == 1:
+                return [await machine.replay(targets[0], mode="quick" if quick else "exact")]
+            if quick:
+                raise InvalidInputError("--quick applies to a single transaction")
+            return await machine.replay_many(targets)
+
+    results = run_async(run(), debug=_debug())
+    if as_json:
+        payload: Any = [r.model_dump(mode="json") for r in results]
+        typer.echo(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2))
+        return
+    for result in results:
+        print_replay(result, max_depth=depth)
+
+
+@app.command()
+def devnet(
+    port: Annotated[int | None, typer.Option("--port", "-p", help="Port (default: free one).")] = None,
+    manifest: Annotated[
+        Path | None, typer.Option("--manifest", help="Write the devnet manifest JSON here.")
+    ] = None,
+) -> None:
+    """Run the embedded devnet in the foreground: bundled contracts, activity and exploits."""
+    from timemachine.cli.devnet import serve_devnet
+
+    run_async(serve_devnet(port, manifest), debug=_debug())
+
+
+@app.command()
+def demo(
+    as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,
+    depth: Annotated[int | None, typer.Option("--depth", min=0)] = None,
+) -> None:
+    """Start the devnet, replay every bundled exploit, and print what happened."""
+    from timemachine.cli.demo import run_demo
+
+    ok = run_async(run_demo(as_json=as_json, max_depth=depth), debug=_debug())
+    if not ok:
+        raise typer.Exit(1)
+
+
+def run() -> None:
+    """Console-script entry point."""
+    from pydantic import ValidationError
+
+    from timemachine.logs import configure_logging
+    from timemachine.settings import get_settings
+
+    try:
+        settings = get_settings()
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        fail(f"invalid setting in the environment: {problems}", 2)
+    configure_logging(settings.log_level)
+    app()

@@ -1,0 +1,1 @@
+"""Forks: locate anvil, run fork processes (ports, readiness, TTL, caps, crash detection, cleanup)."""

@@ -1,0 +1,236 @@
+"""Fork lifecycle: start forks of an upstream at a block, pool warm processes, enforce a cap and
+TTLs, detect crashes, and guarantee that no anvil outlives the Python process."""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import os
+import signal
+import threading
+import time
+import uuid
+import weakref
+from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+import structlog
+
+from timemachine.chain.rpc import RpcClient
+from timemachine.errors import ForkLimitError, RpcUnavailableError
+from timemachine.forks.locate import locate_binary
+from timemachine.forks.process import AnvilProcess
+from timemachine.settings import Settings, get_settings
+
+log = structlog.get_logger(__name__)
+
+# Every anvil this interpreter started, so atexit and SIGTERM can kill them all.
+_ALL_PROCESSES: weakref.WeakSet[AnvilProcess] = weakref.WeakSet()
+_handlers_installed = threading.Event()
+
+# Replays need blocks built exactly as we ask: no automine, transactions in arrival order.
+REPLAY_ARGS = ("--no-mining", "--order", "fifo", "--silent")
+
+
+@dataclass(frozen=True)
+class ForkSpec:
+    """What to run: a fork of `upstream` at `block_number`, or a fresh chain when upstream is None."""
+
+    upstream: str | None = None
+    block_number: int | None = None
+    hardfork: str | None = None
+    extra_args: tuple[str, ...] = REPLAY_ARGS
+
+    def start_args(self) -> list[str]:
+        """anvil arguments fixed at process start (a pooled process is reused only if equal)."""
+        args = list(self.extra_args)
+        if self.hardfork:
+            args += ["--hardfork", self.hardfork]
+        return args
+
+    def pool_key(self) -> tuple[str | None, tuple[str, ...]]:
+        return (self.upstream, tuple(self.start_args()))
+
+
+@dataclass(eq=False)
+class Fork:
+    """A live anvil with a JSON-RPC client bound to it."""
+
+    spec: ForkSpec
+    process: AnvilProcess
+    rpc: RpcClient
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    created_at: float = field(default_factory=time.monotonic)
+    last_used: float = field(default_factory=time.monotonic)
+
+    @property
+    def url(self) -> str:
+        return self.process.url
+
+    def touch(self) -> None:
+        self.last_used = time.monotonic()
+
+    def check_alive(self, context: str = "fork crashed") -> None:
+        """Raise an EngineError with anvil's last words if the process is gone."""
+        if not self.process.alive:
+            raise self.process.crash_error(context)
+
+    @contextlib.contextmanager
+    def crash_guard(self, stage: str) -> Iterator[None]:
+        """Turn 'fork unreachable' into 'fork crashed while <stage>' when the process died."""
+        try:
+            yield
+        except RpcUnavailableError:
+            self.check_alive(f"crashed while {stage}")
+            raise
+
+
+class ForkManager:
+    """Starts and tracks forks. One per process is typical (see `default_manager`)."""
+
+    def __init__(self, settings: Settings | None = None, binary: Path | None = None) -> None:
+        self.settings = settings or get_settings()
+        self._binary = binary
+        self._in_use: dict[str, Fork] = {}
+        self._idle: list[Fork] = []
+        self._lock = asyncio.Lock()
+        install_exit_handlers()
+
+    @property
+    def binary(self) -> Path:
+        if self._binary is None:
+            self._binary = locate_binary("anvil", self.settings.anvil_path)
+        return self._binary
+
+    def live(self) -> list[Fork]:
+        return [*self._in_use.values(), *self._idle]
+
+    async def acquire(self, spec: ForkSpec) -> Fork:
+        """A fork matching `spec`: a pooled process reset to the new block, or a new process."""
+        async with self._lock:
+            self.reap_expired()
+            fork = await self._reuse(spec) or await self._start(spec)
+            self._in_use[fork.id] = fork
+            fork.touch()
+            return fork
+
+    async def release(self, fork: Fork, *, keep_warm: bool = True) -> None:
+        """Hand a fork back: kept idle for reuse (state is reset on next use) or stopped."""
+        async with self._lock:
+            self._in_use.pop(fork.id, None)
+            if keep_warm and fork.process.alive and fork.spec.upstream is not None:
+                fork.touch()
+                self._idle.append(fork)
+            else:
+                await self._stop(fork)
+
+    @contextlib.asynccontextmanager
+    async def fork(self, spec: ForkSpec, *, keep_warm: bool = True) -> AsyncIterator[Fork]:
+        """`async with manager.fork(spec) as fork:` — released (or stopped) on every exit path."""
+        fork = await self.acquire(spec)
+        failed = False
+        try:
+            yield fork
+        except BaseException:
+            failed = True
+            raise
+        finally:
+            await self.release(fork, keep_warm=keep_warm and not failed)
+
+    def reap_expired(self, now: float | None = None) -> int:
+        """Stop forks idle for longer than the TTL; returns how many were stopped."""
+        now = time.monotonic() if now is None else now
+        ttl = self.settings.fork_ttl_seconds
+        expired = [fork for fork in self.live() if now - fork.last_used > ttl]
+        for fork in expired:
+            self._forget(fork)
+            fork.process.stop()
+        return len(expired)
+
+    async def shutdown(self) -> None:
+        """Stop every fork this manager owns."""
+        async with self._lock:
+            for fork in self.live():
+                await self._stop(fork)
+
+    async def _reuse(self, spec: ForkSpec) -> Fork | None:
+        for fork in list(self._idle):
+            if fork.spec.pool_key() != spec.pool_key() or not fork.process.alive:
+                continue
+            self._idle.remove(fork)
+            forking = {"jsonRpcUrl": spec.upstream, "blockNumber": spec.block_number}
+            try:
+                await fork.rpc.call("anvil_reset", [{"forking": forking}])
+            except RpcUnavailableError:
+                await self._stop(fork)
+                continue
+            fork.spec = spec
+            return fork
+        return None
+
+    async def _start(self, spec: ForkSpec) -> Fork:
+        while len(self.live()) >= self.settings.max_live_forks:
+            if not self._idle:
+                raise ForkLimitError(
+                    f"{len(self._in_use)} forks are live (cap {self.settings.max_live_forks}); "
+                    "wait for one to finish or raise MAX_LIVE_FORKS"
+                )
+            await self._stop(min(self._idle, key=lambda fork: fork.last_used))
+        args = spec.start_args()
+        if spec.upstream is not None:
+            args = ["--fork-url", spec.upstream, *args]
+            if spec.block_number is not None:
+                args += ["--fork-block-number", str(spec.block_number)]
+        process = await AnvilProcess.start(
+            self.binary, args, timeout=self.settings.fork_start_timeout
+        )
+        track_process(process)
+        rpc = RpcClient(process.url, timeout=self.settings.rpc_timeout, retries=0)
+        log.debug("fork.started", pid=process.pid, port=process.port, block=spec.block_number)
+        return Fork(spec=spec, process=process, rpc=rpc)
+
+    async def _stop(self, fork: Fork) -> None:
+        self._forget(fork)
+        fork.process.stop()
+        await fork.rpc.aclose()
+
+    def _forget(self, fork: Fork) -> None:
+        self._in_use.pop(fork.id, None)
+        if fork in self._idle:
+            self._idle.remove(fork)
+
+
+def track_process(process: AnvilProcess) -> None:
+    """Make sure `process` is killed at interpreter exit or on SIGTERM."""
+    _ALL_PROCESSES.add(process)
+
+
+def kill_all_processes() -> None:
+    """Stop every anvil this interpreter started (atexit / signal path; synchronous)."""
+    for process in list(_ALL_PROCESSES):
+        process.stop()
+
+
+def _on_terminate(signum: int, frame: FrameType | None) -> None:
+    kill_all_processes()
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
+def install_exit_handlers(signals: Sequence[signal.Signals] = (signal.SIGTERM, signal.SIGHUP)) -> None:
+    """Kill child forks at interpreter exit and on SIGTERM/SIGHUP (SIGINT unwinds normally).
+
+    A signal handler is only installed where none is set yet, so servers keep their own.
+    """
+    if _handlers_installed.is_set():
+        return
+    _handlers_installed.set()
+    atexit.register(kill_all_processes)
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for signum in signals:
+        if signal.getsignal(signum) in (signal.SIG_DFL, None):
+            signal.signal(signum, _on_terminate)

@@ -1,0 +1,50 @@
+"""Structured logging (structlog) with secrets redacted before anything is rendered."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+
+_URL = re.compile(r"(https?|wss?)://[^\s'\"]+")
+_SECRET_KEYS = ("key", "secret", "password", "token", "authorization")
+
+
+def _redact_text(text: str) -> str:
+    from timemachine.chain.rpc import redact_url
+
+    return _URL.sub(lambda match: redact_url(match.group(0)), text)
+
+
+def redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """structlog processor: hide URL paths/queries (API keys live there) and secret-named fields."""
+    for name, value in list(event.items()):
+        if any(marker in name.lower() for marker in _SECRET_KEYS):
+            event[name] = "***"
+        elif isinstance(value, str):
+            event[name] = _redact_text(value)
+    return event
+
+
+def configure_logging(level: str = "WARNING", *, json: bool = False) -> None:
+    """Route structlog to stderr at `level`, JSON lines for services, console for humans."""
+    numeric = logging.getLevelName(level.upper())
+    if not isinstance(numeric, int):
+        numeric = logging.WARNING
+    renderer: Any = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso"),
+            redact,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=True,
+    )

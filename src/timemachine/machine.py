@@ -1,0 +1,115 @@
+"""The curated Python API: a warm, reusable TimeMachine, and one-shot helpers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from types import TracebackType
+
+from timemachine.chain.rpc import RpcClient
+from timemachine.errors import InvalidInputError
+from timemachine.forks.manager import Fork, ForkManager, ForkSpec
+from timemachine.models import ReplayMode, ReplayResult
+from timemachine.replay.engine import ReplayEngine
+from timemachine.settings import Settings, get_settings
+from timemachine.trace.decoder import Decoder
+
+
+def default_decoder() -> Decoder:
+    """A decoder knowing the bundled signature table and every bundled contract's ABI."""
+    from timemachine.catalog.scenarios.artifacts import bundled_abis
+
+    decoder = Decoder()
+    for abi in bundled_abis():
+        decoder.register_abi(abi)
+    return decoder
+
+
+def resolve_rpc_url(rpc_url: str | None, settings: Settings) -> str:
+    url = rpc_url or settings.web3_rpc_url
+    if not url:
+        raise InvalidInputError("no RPC URL: pass --rpc-url or set WEB3_RPC_URL")
+    return url
+
+
+class TimeMachine:
+    """Replays against one upstream, keeping anvil processes and connections warm between calls.
+
+    >>> async with TimeMachine("http://127.0.0.1:8545") as tm:
+    ...     result = await tm.replay("0x...")
+    """
+
+    def __init__(
+        self,
+        rpc_url: str | None = None,
+        *,
+        settings: Settings | None = None,
+        forks: ForkManager | None = None,
+        decoder: Decoder | None = None,
+    ) -> None:
+        self.settings = settings or get_settings()
+        self.upstream = RpcClient(
+            resolve_rpc_url(rpc_url, self.settings),
+            timeout=self.settings.rpc_timeout,
+            retries=self.settings.rpc_retries,
+            backoff=self.settings.rpc_backoff,
+        )
+        self._owns_forks = forks is None
+        self.forks = forks or ForkManager(self.settings)
+        self.engine = ReplayEngine(self.upstream, self.forks, decoder or default_decoder())
+
+    async def __aenter__(self) -> TimeMachine:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop the forks this instance started and close connections."""
+        if self._owns_forks:
+            await self.forks.shutdown()
+        await self.upstream.aclose()
+
+    async def replay(self, tx_hash: str, *, mode: ReplayMode = "exact") -> ReplayResult:
+        """Replay one mined transaction (exact: after the block's earlier transactions)."""
+        return await self.engine.replay_transaction(tx_hash, mode=mode)
+
+    async def replay_many(self, tx_hashes: Sequence[str]) -> list[ReplayResult]:
+        """Replay mined transactions in sequence on one fork, in chain order."""
+        return await self.engine.replay_many(tx_hashes)
+
+    async def replay_raw(self, raw_tx: str, *, block_number: int | None = None) -> ReplayResult:
+        """Run a raw signed transaction on top of a block (default latest)."""
+        return await self.engine.replay_raw(raw_tx, block_number=block_number)
+
+    @contextlib.asynccontextmanager
+    async def fork(self, block_number: int | None = None) -> AsyncIterator[Fork]:
+        """A live fork of the upstream at `block_number` (latest by default) to explore freely."""
+        spec = ForkSpec(upstream=self.upstream.url, block_number=block_number, extra_args=())
+        async with self.forks.fork(spec, keep_warm=False) as live:
+            yield live
+
+
+def replay(
+    tx_hash: str, rpc_url: str | None = None, *, mode: ReplayMode = "exact"
+) -> ReplayResult:
+    """One-shot, synchronous replay (starts and stops its own fork)."""
+
+    async def run() -> ReplayResult:
+        async with TimeMachine(rpc_url) as machine:
+            return await machine.replay(tx_hash, mode=mode)
+
+    return asyncio.run(run())
+
+
+@contextlib.asynccontextmanager
+async def fork(rpc_url: str | None = None, block_number: int | None = None) -> AsyncIterator[Fork]:
+    """`async with timemachine.fork(url, block) as f:` — a live anvil fork; `f.rpc` talks to it."""
+    async with TimeMachine(rpc_url) as machine, machine.fork(block_number) as live:
+        yield live

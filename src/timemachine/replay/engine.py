@@ -1,0 +1,432 @@
+"""The replay engine: fork at the parent block, rebuild the block environment, run the block's
+earlier transactions (exact mode) and the target on anvil, then trace, decode and judge fidelity.
+
+Compared with `cast run`, which executes locally in revm against lazily fetched state, this keeps
+the whole fork alive afterwards (state can be queried, what-ifs can follow), reports a fidelity
+verdict against the original receipt, and reuses warm anvil processes between replays.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from timemachine.chain.blocks import (
+    parse_block_env,
+    parse_receipt,
+    parse_transaction,
+    quantity,
+    raw_transaction_hash,
+    validate_hex,
+    validate_tx_hash,
+)
+from timemachine.chain.registry import ChainInfo, get_chain, hardfork_for_block
+from timemachine.chain.rpc import RpcClient
+from timemachine.errors import InvalidInputError, ReplayError, RpcError
+from timemachine.forks.manager import Fork, ForkManager, ForkSpec
+from timemachine.models import (
+    BlockEnv,
+    Fidelity,
+    ReceiptSummary,
+    ReplayMode,
+    ReplayResult,
+    TransactionInfo,
+)
+from timemachine.replay.environment import env_calls, env_differences
+from timemachine.replay.fidelity import compare_receipts
+from timemachine.replay.source import OriginalTx, fetch_block, fetch_original
+from timemachine.replay.submit import send_params
+from timemachine.replay.tracing import TracedTx, trace_transaction
+from timemachine.trace.decoder import Decoder
+
+
+@dataclass(frozen=True)
+class _Executed:
+    """The replayed block: our hashes for each sent tx, in order, and their receipts."""
+
+    block: dict[str, Any]
+    hashes: list[str]
+    receipts: list[dict[str, Any]]
+
+
+class Stopwatch:
+    """Seconds spent per named stage."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.stages: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        begin = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stages[name] = self.stages.get(name, 0.0) + time.perf_counter() - begin
+
+    def result(self) -> dict[str, float]:
+        return {**self.stages, "total": time.perf_counter() - self.started}
+
+
+class ReplayEngine:
+    """Replays transactions of one upstream. Keep one per upstream to reuse warm forks."""
+
+    def __init__(self, upstream: RpcClient, forks: ForkManager, decoder: Decoder) -> None:
+        self.upstream = upstream
+        self.forks = forks
+        self.decoder = decoder
+        self._anvil_hardfork: str | None = None
+
+    async def replay_transaction(self, tx_hash: str, *, mode: ReplayMode = "exact") -> ReplayResult:
+        """Replay a mined transaction; exact mode first replays the block's earlier transactions."""
+        tx_hash = validate_tx_hash(tx_hash)
+        clock = Stopwatch()
+        requests_before = self.upstream.requests
+        with clock.stage("fetch"):
+            original = await fetch_original(self.upstream, tx_hash, full_block=mode == "exact")
+            chain = get_chain(original.chain_id)
+            hardfork = await self._hardfork(chain, original.block)
+        env = parse_block_env(original.block)
+        preceding = original.preceding() if mode == "exact" else []
+        spec = ForkSpec(
+            upstream=self.upstream.url, block_number=env.number - 1, hardfork=hardfork
+        )
+        with clock.stage("fork"):
+            fork = await self.forks.acquire(spec)
+        try:
+            with clock.stage("execute"):
+                executed = await self._execute_block(fork, env, [*preceding, original.tx])
+            with clock.stage("trace"):
+                traced = await trace_transaction(
+                    fork,
+                    self.decoder,
+                    replay_hash=executed.hashes[-1],
+                    receipt=executed.receipts[-1],
+                    tx_gas=original.info.gas,
+                    block_tag=hex(quantity(executed.block["number"])),
+                    balances_final=True,
+                )
+        finally:
+            await self.forks.release(fork)
+        notes = env_differences(env, executed.block)
+        notes += _preceding_notes(original, executed, len(preceding))
+        if mode == "quick" and original.index:
+            notes.append(
+                f"quick mode: the {original.index} earlier transactions of block {env.number} "
+                "were not replayed"
+            )
+        original_receipt = parse_receipt(original.receipt)
+        return _result(
+            info=original.info,
+            chain_id=original.chain_id,
+            chain=chain,
+            hardfork=hardfork,
+            mode=mode,
+            env=env,
+            index=original.index,
+            preceding=len(preceding),
+            original=original_receipt,
+            fidelity=compare_receipts(original_receipt, traced.receipt, notes),
+            traced=traced,
+            timings=clock.result(),
+            rpc_requests=self.upstream.requests - requests_before,
+        )
+
+    async def replay_many(self, tx_hashes: Sequence[str]) -> list[ReplayResult]:
+        """Replay an ordered list of mined transactions in sequence on one fork.
+
+        The fork starts at the parent of the first transaction's block; consecutive transactions
+        of one block are mined together in a block with that block's environment. Only the listed
+        transactions run, so each one's fidelity verdict shows whether skipped ones mattered.
+        """
+        hashes = [validate_tx_hash(h) for h in tx_hashes]
+        if not hashes:
+            raise InvalidInputError("give at least one transaction hash")
+        clock = Stopwatch()
+        requests_before = self.upstream.requests
+        with clock.stage("fetch"):
+            originals = list(
+                await asyncio.gather(
+                    *(fetch_original(self.upstream, h, full_block=False) for h in hashes)
+                )
+            )
+            _check_chain_order(originals)
+            chain = get_chain(originals[0].chain_id)
+            hardfork = await self._hardfork(chain, originals[0].block)
+        groups = _group_by_block(originals)
+        spec = ForkSpec(
+            upstream=self.upstream.url,
+            block_number=originals[0].block_number - 1,
+            hardfork=hardfork,
+        )
+        results: list[ReplayResult] = []
+        with clock.stage("fork"):
+            fork = await self.forks.acquire(spec)
+        try:
+            previous_block = originals[0].block_number - 1
+            for group in groups:
+                env = parse_block_env(group[0].block)
+                with clock.stage("execute"):
+                    executed = await self._execute_block(fork, env, [o.tx for o in group])
+                block_notes = env_differences(env, executed.block)
+                if env.number > previous_block + 1:
+                    block_notes.append(
+                        f"blocks {previous_block + 1}..{env.number - 1} were not replayed"
+                    )
+                previous_block = env.number
+                for position, original in enumerate(group):
+                    with clock.stage("trace"):
+                        traced = await trace_transaction(
+                            fork,
+                            self.decoder,
+                            replay_hash=executed.hashes[position],
+                            receipt=executed.receipts[position],
+                            tx_gas=original.info.gas,
+                            block_tag=hex(env.number),
+                            balances_final=position == len(group) - 1,
+                        )
+                    notes = list(block_notes)
+                    skipped = original.index - position
+                    if skipped > 0:
+                        notes.append(
+                            f"sequence mode: {skipped} other transactions of block {env.number} "
+                            "before this one were not replayed"
+                        )
+                    original_receipt = parse_receipt(original.receipt)
+                    results.append(
+                        _result(
+                            info=original.info,
+                            chain_id=original.chain_id,
+                            chain=chain,
+                            hardfork=hardfork,
+                            mode="quick",
+                            env=env,
+                            index=original.index,
+                            preceding=position,
+                            original=original_receipt,
+                            fidelity=compare_receipts(original_receipt, traced.receipt, notes),
+                            traced=traced,
+                            timings=clock.result(),
+                            rpc_requests=self.upstream.requests - requests_before,
+                        )
+                    )
+        finally:
+            await self.forks.release(fork)
+        return results
+
+    async def replay_raw(self, raw_tx: str, *, block_number: int | None = None) -> ReplayResult:
+        """Run a raw signed transaction on top of `block_number` (default: latest).
+
+        A raw transaction that is already mined is replayed as that mined transaction instead.
+        """
+        raw = validate_hex(raw_tx, "a raw signed transaction")
+        tx_hash = raw_transaction_hash(raw)
+        clock = Stopwatch()
+        requests_before = self.upstream.requests
+        with clock.stage("fetch"):
+            mined, chain_id = await self.upstream.batch(
+                [("eth_getTransactionByHash", [tx_hash]), ("eth_chainId", [])]
+            )
+            if mined is not None and mined.get("blockNumber") is not None:
+                return await self.replay_transaction(tx_hash)
+            base = await fetch_block(self.upstream, block_number)
+            chain = get_chain(quantity(chain_id))
+            hardfork = await self._hardfork(chain, base)
+        base_env = parse_block_env(base)
+        env = base_env.model_copy(
+            update={
+                "number": base_env.number + 1,
+                "timestamp": base_env.timestamp + chain.block_time,
+                "base_fee": None,
+                "hash": None,
+                "parent_hash": base_env.hash,
+            }
+        )
+        spec = ForkSpec(upstream=self.upstream.url, block_number=base_env.number, hardfork=hardfork)
+        with clock.stage("fork"):
+            fork = await self.forks.acquire(spec)
+        try:
+            with clock.stage("execute"), fork.crash_guard("replaying the raw transaction"):
+                await fork.rpc.batch(env_calls(env))
+                try:
+                    replay_hash = await fork.rpc.call("eth_sendRawTransaction", [raw])
+                except RpcError as error:
+                    raise ReplayError(
+                        f"the engine rejected the raw transaction: {error.message}"
+                    ) from error
+                await fork.rpc.call("evm_mine")
+                tx, receipt, block = await fork.rpc.batch(
+                    [
+                        ("eth_getTransactionByHash", [replay_hash]),
+                        ("eth_getTransactionReceipt", [replay_hash]),
+                        ("eth_getBlockByNumber", ["latest", False]),
+                    ]
+                )
+            info = parse_transaction(tx)
+            with clock.stage("trace"):
+                traced = await trace_transaction(
+                    fork,
+                    self.decoder,
+                    replay_hash=replay_hash,
+                    receipt=receipt,
+                    tx_gas=info.gas,
+                    block_tag="latest",
+                    balances_final=True,
+                )
+        finally:
+            await self.forks.release(fork)
+        notes = ["never mined: there is no original receipt to compare with"]
+        return _result(
+            info=info,
+            chain_id=quantity(chain_id),
+            chain=chain,
+            hardfork=hardfork,
+            mode="quick",
+            env=parse_block_env(block),
+            index=quantity(tx.get("transactionIndex")),
+            preceding=0,
+            original=None,
+            fidelity=Fidelity(verdict="unverified", notes=notes),
+            traced=traced,
+            timings=clock.result(),
+            rpc_requests=self.upstream.requests - requests_before,
+        )
+
+    async def _hardfork(self, chain: ChainInfo, block: dict[str, Any]) -> str:
+        """The rules active at `block`: the chain's schedule, else the upstream's own word (anvil
+        reports its hardfork), else what the block header proves."""
+        if chain.schedule is None:
+            if self._anvil_hardfork is None:
+                self._anvil_hardfork = await self._ask_anvil_hardfork() or ""
+            if self._anvil_hardfork:
+                return self._anvil_hardfork
+        return hardfork_for_block(chain, block)
+
+    async def _ask_anvil_hardfork(self) -> str | None:
+        try:
+            version = await self.upstream.call("web3_clientVersion")
+            if not str(version).lower().startswith("anvil"):
+                return None
+            info = await self.upstream.call("anvil_nodeInfo")
+        except RpcError:
+            return None
+        return str(info.get("hardFork", "")).lower() or None
+
+    async def _execute_block(
+        self, fork: Fork, env: BlockEnv, txs: Sequence[dict[str, Any]]
+    ) -> _Executed:
+        """Mine one block with `env` holding exactly `txs` in order; return our hashes/receipts."""
+        with fork.crash_guard("replaying the block"):
+            await fork.rpc.batch([*env_calls(env), ("anvil_autoImpersonateAccount", [True])])
+            sent = await fork.rpc.batch_settled(
+                [("eth_sendTransaction", [send_params(tx)]) for tx in txs]
+            )
+            target_error = sent[-1]
+            if isinstance(target_error, RpcError):
+                raise ReplayError(
+                    f"the engine rejected the transaction: {target_error.message}"
+                )
+            await fork.rpc.call("evm_mine")
+            block, receipts = await fork.rpc.batch(
+                [("eth_getBlockByNumber", ["latest", False]), ("eth_getBlockReceipts", ["latest"])]
+            )
+        hashes = [h if isinstance(h, str) else "" for h in sent]
+        mined = [h.lower() for h in block["transactions"]]
+        expected = [h.lower() for h in hashes if h]
+        if mined != expected:
+            raise ReplayError(
+                f"the engine mined {len(mined)} transactions in another order or number than the "
+                f"{len(expected)} sent; the block gas limit may be too low"
+            )
+        by_hash = {r["transactionHash"].lower(): r for r in receipts}
+        return _Executed(
+            block=block,
+            hashes=hashes,
+            receipts=[by_hash.get(h.lower(), {}) for h in hashes],
+        )
+
+
+def _preceding_notes(original: OriginalTx, executed: _Executed, count: int) -> list[str]:
+    """Notes on earlier transactions that were rejected or behaved differently in the replay."""
+    notes: list[str] = []
+    if not count or original.block_receipts is None:
+        return notes
+    for position in range(count):
+        ours, theirs = executed.receipts[position], original.block_receipts[position]
+        if not ours:
+            notes.append(f"earlier tx #{position} could not be replayed (the engine rejected it)")
+        elif (quantity(ours["status"]), quantity(ours["gasUsed"])) != (
+            quantity(theirs["status"]),
+            quantity(theirs["gasUsed"]),
+        ):
+            notes.append(
+                f"earlier tx #{position} ({theirs['transactionHash']}) diverged: status/gas "
+                f"{quantity(theirs['status'])}/{quantity(theirs['gasUsed'])} originally, "
+                f"{quantity(ours['status'])}/{quantity(ours['gasUsed'])} replayed"
+            )
+    return notes
+
+
+def _check_chain_order(originals: Sequence[OriginalTx]) -> None:
+    positions = [(o.block_number, o.index) for o in originals]
+    if positions != sorted(positions) or len(set(positions)) != len(positions):
+        raise InvalidInputError(
+            "list the transactions once each, in chain order (block, then index in block)"
+        )
+    chains = {o.chain_id for o in originals}
+    if len(chains) > 1:
+        raise InvalidInputError(f"the transactions come from several chains: {sorted(chains)}")
+
+
+def _group_by_block(originals: Sequence[OriginalTx]) -> list[list[OriginalTx]]:
+    groups: list[list[OriginalTx]] = []
+    for original in originals:
+        if groups and groups[-1][0].block_number == original.block_number:
+            groups[-1].append(original)
+        else:
+            groups.append([original])
+    return groups
+
+
+def _result(
+    *,
+    info: TransactionInfo,
+    chain_id: int,
+    chain: ChainInfo,
+    hardfork: str,
+    mode: ReplayMode,
+    env: BlockEnv,
+    index: int,
+    preceding: int,
+    original: ReceiptSummary | None,
+    fidelity: Fidelity,
+    traced: TracedTx,
+    timings: dict[str, float],
+    rpc_requests: int,
+) -> ReplayResult:
+    return ReplayResult(
+        tx_hash=info.hash,
+        chain_id=chain_id,
+        chain=chain.name,
+        block_number=env.number,
+        tx_index=index,
+        hardfork=hardfork,
+        mode=mode,
+        sender=info.sender,
+        to=info.to,
+        block_env=env,
+        preceding_txs_replayed=preceding,
+        original=original,
+        replayed=traced.receipt,
+        fidelity=fidelity,
+        trace=traced.trace,
+        state_diff=traced.state_diff,
+        token_transfers=traced.transfers,
+        balance_changes=traced.balance_changes,
+        timings=timings,
+        rpc_requests=rpc_requests,
+    )
