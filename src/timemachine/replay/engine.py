@@ -25,7 +25,7 @@ from timemachine.chain.blocks import (
     validate_tx_hash,
 )
 from timemachine.chain.registry import ChainInfo, get_chain, hardfork_for_block
-from timemachine.chain.rpc import RpcClient
+from timemachine.chain.rpc import Call, RpcClient
 from timemachine.errors import InvalidInputError, ReplayError, RpcError
 from timemachine.forks.manager import Fork, ForkManager, ForkSpec
 from timemachine.models import (
@@ -321,7 +321,13 @@ class ReplayEngine:
     ) -> _Executed:
         """Mine one block with `env` holding exactly `txs` in order; return our hashes/receipts."""
         with fork.crash_guard("replaying the block"):
-            await fork.rpc.batch([*env_calls(env), ("anvil_autoImpersonateAccount", [True])])
+            await fork.rpc.batch(
+                [
+                    *env_calls(env),
+                    ("anvil_autoImpersonateAccount", [True]),
+                    *_nonce_calls(txs),
+                ]
+            )
             sent = await fork.rpc.batch_settled(
                 [("eth_sendTransaction", [send_params(tx)]) for tx in txs]
             )
@@ -348,6 +354,18 @@ class ReplayEngine:
             hashes=hashes,
             receipts=[by_hash.get(h.lower(), {}) for h in hashes],
         )
+
+
+def _nonce_calls(txs: Sequence[dict[str, Any]]) -> list[Call]:
+    """Give each sender the nonce of its first transaction here.
+
+    A no-op in exact mode; in quick and sequence modes the skipped transactions would otherwise
+    leave a nonce gap and the engine would hold the transaction back instead of mining it.
+    """
+    first_nonce: dict[str, str] = {}
+    for tx in txs:
+        first_nonce.setdefault(tx["from"].lower(), tx["nonce"])
+    return [("anvil_setNonce", [sender, nonce]) for sender, nonce in first_nonce.items()]
 
 
 def _preceding_notes(original: OriginalTx, executed: _Executed, count: int) -> list[str]:

@@ -1,0 +1,34 @@
+"""Human output of a replay: header, call tree, balance changes, fidelity verdict."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from rich.console import Console
+
+from timemachine.models import ReplayResult
+from timemachine.trace.render import render_balance_changes, render_fidelity, render_trace
+
+
+def print_replay(
+    result: ReplayResult,
+    *,
+    labels: Mapping[str, str] | None = None,
+    max_depth: int | None = None,
+    console: Console | None = None,
+) -> None:
+    """Print one replay the way `cast run` users expect, plus what cast does not show."""
+    console = console or Console()
+    status = "success" if result.replayed.status == 1 else "reverted"
+    console.print(
+        f"[bold]{result.tx_hash}[/] on {result.chain} (chain {result.chain_id}), block "
+        f"{result.block_number}, index {result.tx_index}, hardfork {result.hardfork}, "
+        f"{result.mode} mode ({result.preceding_txs_replayed} earlier txs replayed)"
+    )
+    console.print(render_trace(result.trace, labels=labels, max_depth=max_depth))
+    console.print(f"Transaction {status}. Gas used: {result.replayed.gas_used:,}")
+    if result.balance_changes:
+        console.print(render_balance_changes(result.balance_changes, labels=labels))
+    console.print(render_fidelity(result.fidelity))
+    timings = ", ".join(f"{stage} {seconds:.3f}s" for stage, seconds in result.timings.items())
+    console.print(f"[dim]{timings}; {result.rpc_requests} upstream RPC requests[/]")
