@@ -95,7 +95,7 @@ class ForkLimitError(EngineError):
 
 
 class ReplayError(TimeMachineError):
-    """The replay itself could not be carried out (for example the engine rejected a transaction)."""
+    """The replay could not be carried out (for example the engine rejected a transaction)."""
 
     exit_code = 6
     http_status = 422

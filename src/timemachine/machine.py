@@ -18,7 +18,7 @@ from timemachine.trace.decoder import Decoder
 
 def default_decoder() -> Decoder:
     """A decoder knowing the bundled signature table and every bundled contract's ABI."""
-    from timemachine.catalog.scenarios.artifacts import bundled_abis
+    from timemachine.catalog.artifacts import bundled_abis
 
     decoder = Decoder()
     for abi in bundled_abis():
@@ -76,9 +76,14 @@ class TimeMachine:
             await self.forks.shutdown()
         await self.upstream.aclose()
 
-    async def replay(self, tx_hash: str, *, mode: ReplayMode = "exact") -> ReplayResult:
-        """Replay one mined transaction (exact: after the block's earlier transactions)."""
-        return await self.engine.replay_transaction(tx_hash, mode=mode)
+    async def replay(
+        self, tx_hash: str, *, mode: ReplayMode = "exact", compare_trace: bool = False
+    ) -> ReplayResult:
+        """Replay one mined transaction (exact: after the block's earlier transactions).
+
+        `compare_trace` also compares the upstream's own call trace frame by frame (debug API).
+        """
+        return await self.engine.replay_transaction(tx_hash, mode=mode, compare_trace=compare_trace)
 
     async def replay_many(self, tx_hashes: Sequence[str]) -> list[ReplayResult]:
         """Replay mined transactions in sequence on one fork, in chain order."""
@@ -96,9 +101,7 @@ class TimeMachine:
             yield live
 
 
-def replay(
-    tx_hash: str, rpc_url: str | None = None, *, mode: ReplayMode = "exact"
-) -> ReplayResult:
+def replay(tx_hash: str, rpc_url: str | None = None, *, mode: ReplayMode = "exact") -> ReplayResult:
     """One-shot, synchronous replay (starts and stops its own fork)."""
 
     async def run() -> ReplayResult:

@@ -26,7 +26,9 @@ class Settings(BaseSettings):
     fork_start_timeout: float = Field(default=20.0, gt=0)
     rpc_timeout: float = Field(default=30.0, gt=0)
     rpc_retries: int = Field(default=4, ge=0)
-    rpc_backoff: float = Field(default=0.25, ge=0, description="First retry delay, doubled each time.")
+    rpc_backoff: float = Field(
+        default=0.25, ge=0, description="First retry delay, doubled each time."
+    )
 
 
 @lru_cache(maxsize=1)

@@ -13,16 +13,13 @@ from typing import Any
 
 import pytest
 
-from timemachine.catalog import (
-    DevnetBuildError,
-    DevnetHistory,
-    anvil_args,
-    build_history,
-    get_scenario,
-)
-from timemachine.catalog.scenarios.artifacts import load_artifact
+from timemachine.catalog.artifacts import load_artifact
+from timemachine.catalog.devnet import anvil_args
+from timemachine.catalog.models import DevnetHistory
+from timemachine.catalog.scenarios import get_scenario
+from timemachine.catalog.scenarios.history import build_history
 from timemachine.chain.rpc import RpcClient
-from timemachine.errors import NotFoundError, RpcError
+from timemachine.errors import DevnetBuildError, NotFoundError, RpcError
 
 pytestmark = pytest.mark.integration
 

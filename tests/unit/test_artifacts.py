@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from timemachine.catalog.scenarios.artifacts import artifact_names, load_artifact
+from timemachine.catalog.artifacts import artifact_names, load_artifact
 from timemachine.errors import NotFoundError
 
 REPO = Path(__file__).resolve().parents[2]

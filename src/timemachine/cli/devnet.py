@@ -39,7 +39,9 @@ async def serve_devnet(port: int | None, manifest_path: Path | None) -> None:
             f"{len(net.history.scenarios)} exploit scenario(s). Ctrl-C to stop."
         )
         for record in net.history.scenarios:
-            console.print(f"  {record.id}: exploit {record.exploit_tx} (block {record.block_number})")
+            console.print(
+                f"  {record.id}: exploit {record.exploit_tx} (block {record.block_number})"
+            )
         await stop.wait()
 
 

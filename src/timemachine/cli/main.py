@@ -11,7 +11,7 @@ import typer
 from timemachine.cli.errors import fail, run_async
 
 if TYPE_CHECKING:
-    from timemachine.models import ReplayResult
+    from timemachine.models import ReplayMode, ReplayResult
 
 app = typer.Typer(
     name="timemachine",
@@ -49,6 +49,13 @@ def replay(
     block: Annotated[
         int | None, typer.Option("--block", help="Raw tx only: run on top of this block.")
     ] = None,
+    compare_trace: Annotated[
+        bool,
+        typer.Option(
+            "--compare-trace",
+            help="Also compare every call frame with the upstream's own trace (needs debug API).",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the full result as JSON.")] = False,
     depth: Annotated[
         int | None, typer.Option("--depth", min=0, help="Show the call tree to this depth.")
@@ -71,9 +78,10 @@ def replay(
             if block is not None:
                 raise InvalidInputError("--block applies to a raw signed transaction only")
             if len(targets) == 1:
-                return [await machine.replay(targets[0], mode="quick" if quick else "exact")]
-            if quick:
-                raise InvalidInputError("--quick applies to a single transaction")
+                mode: ReplayMode = "quick" if quick else "exact"
+                return [await machine.replay(targets[0], mode=mode, compare_trace=compare_trace)]
+            if quick or compare_trace:
+                raise InvalidInputError("--quick and --compare-trace apply to one transaction")
             return await machine.replay_many(targets)
 
     results = run_async(run(), debug=_debug())
@@ -87,7 +95,9 @@ def replay(
 
 @app.command()
 def devnet(
-    port: Annotated[int | None, typer.Option("--port", "-p", help="Port (default: free one).")] = None,
+    port: Annotated[
+        int | None, typer.Option("--port", "-p", help="Port (default: free one).")
+    ] = None,
     manifest: Annotated[
         Path | None, typer.Option("--manifest", help="Write the devnet manifest JSON here.")
     ] = None,

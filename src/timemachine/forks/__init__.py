@@ -1,1 +1,1 @@
-"""Forks: locate anvil, run fork processes (ports, readiness, TTL, caps, crash detection, cleanup)."""
+"""Forks: locate anvil and run fork processes (ports, readiness, TTL, caps, crashes, cleanup)."""

@@ -10,10 +10,11 @@ from typing import Any
 from timemachine.catalog.devnet import DEVNET_ANVIL_ARGS
 from timemachine.catalog.scenarios.history import DevnetHistory, build_history
 from timemachine.chain.rpc import RpcClient
+from timemachine.forks.locate import locate_binary
 from timemachine.forks.manager import install_exit_handlers, track_process
 from timemachine.forks.process import AnvilProcess
-from timemachine.forks.locate import locate_binary
 from timemachine.settings import Settings, get_settings
+
 
 @dataclass
 class Devnet:

@@ -37,7 +37,7 @@ REPLAY_ARGS = ("--no-mining", "--order", "fifo", "--silent")
 
 @dataclass(frozen=True)
 class ForkSpec:
-    """What to run: a fork of `upstream` at `block_number`, or a fresh chain when upstream is None."""
+    """A fork of `upstream` at `block_number`, or a fresh chain when upstream is None."""
 
     upstream: str | None = None
     block_number: int | None = None
@@ -220,7 +220,9 @@ def _on_terminate(signum: int, frame: FrameType | None) -> None:
     os.kill(os.getpid(), signum)
 
 
-def install_exit_handlers(signals: Sequence[signal.Signals] = (signal.SIGTERM, signal.SIGHUP)) -> None:
+def install_exit_handlers(
+    signals: Sequence[signal.Signals] = (signal.SIGTERM, signal.SIGHUP),
+) -> None:
     """Kill child forks at interpreter exit and on SIGTERM/SIGHUP (SIGINT unwinds normally).
 
     A signal handler is only installed where none is set yet, so servers keep their own.

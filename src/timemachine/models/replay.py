@@ -36,6 +36,10 @@ class Fidelity(BaseModel):
 
     verdict: Verdict
     differences: list[Difference] = Field(default_factory=list)
+    trace_compared: bool = Field(
+        default=False,
+        description="Whether the upstream's own call trace was compared frame by frame too.",
+    )
     notes: list[str] = Field(
         default_factory=list,
         description="Caveats about the environment that did not cause a difference.",

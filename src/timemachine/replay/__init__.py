@@ -1,1 +1,1 @@
-"""Replay engine: re-execute mined or raw transactions on forks, faithfully, and say how faithful."""
+"""Replay engine: re-execute mined or raw transactions on forks and say how faithful it was."""

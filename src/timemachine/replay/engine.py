@@ -26,10 +26,11 @@ from timemachine.chain.blocks import (
 )
 from timemachine.chain.registry import ChainInfo, get_chain, hardfork_for_block
 from timemachine.chain.rpc import Call, RpcClient
-from timemachine.errors import InvalidInputError, ReplayError, RpcError
+from timemachine.errors import DebugApiUnavailableError, InvalidInputError, ReplayError, RpcError
 from timemachine.forks.manager import Fork, ForkManager, ForkSpec
 from timemachine.models import (
     BlockEnv,
+    CallFrame,
     Fidelity,
     ReceiptSummary,
     ReplayMode,
@@ -40,7 +41,8 @@ from timemachine.replay.environment import env_calls, env_differences
 from timemachine.replay.fidelity import compare_receipts
 from timemachine.replay.source import OriginalTx, fetch_block, fetch_original
 from timemachine.replay.submit import send_params
-from timemachine.replay.tracing import TracedTx, trace_transaction
+from timemachine.replay.trace_compare import compare_traces
+from timemachine.replay.tracing import CALL_TRACER, TracedTx, call_tree, trace_transaction
 from timemachine.trace.decoder import Decoder
 
 
@@ -81,8 +83,14 @@ class ReplayEngine:
         self.decoder = decoder
         self._anvil_hardfork: str | None = None
 
-    async def replay_transaction(self, tx_hash: str, *, mode: ReplayMode = "exact") -> ReplayResult:
-        """Replay a mined transaction; exact mode first replays the block's earlier transactions."""
+    async def replay_transaction(
+        self, tx_hash: str, *, mode: ReplayMode = "exact", compare_trace: bool = False
+    ) -> ReplayResult:
+        """Replay a mined transaction; exact mode first replays the block's earlier transactions.
+
+        With `compare_trace`, the upstream's own callTracer trace of the original (debug API
+        needed) is compared frame by frame with the replay's, on top of the receipt comparison.
+        """
         tx_hash = validate_tx_hash(tx_hash)
         clock = Stopwatch()
         requests_before = self.upstream.requests
@@ -90,11 +98,10 @@ class ReplayEngine:
             original = await fetch_original(self.upstream, tx_hash, full_block=mode == "exact")
             chain = get_chain(original.chain_id)
             hardfork = await self._hardfork(chain, original.block)
+            upstream_tree = await self._upstream_tree(original) if compare_trace else None
         env = parse_block_env(original.block)
         preceding = original.preceding() if mode == "exact" else []
-        spec = ForkSpec(
-            upstream=self.upstream.url, block_number=env.number - 1, hardfork=hardfork
-        )
+        spec = ForkSpec(upstream=self.upstream.url, block_number=env.number - 1, hardfork=hardfork)
         with clock.stage("fork"):
             fork = await self.forks.acquire(spec)
         try:
@@ -130,11 +137,29 @@ class ReplayEngine:
             index=original.index,
             preceding=len(preceding),
             original=original_receipt,
-            fidelity=compare_receipts(original_receipt, traced.receipt, notes),
+            fidelity=compare_receipts(
+                original_receipt,
+                traced.receipt,
+                notes,
+                None if upstream_tree is None else compare_traces(upstream_tree, traced.trace),
+            ),
             traced=traced,
             timings=clock.result(),
             rpc_requests=self.upstream.requests - requests_before,
         )
+
+    async def _upstream_tree(self, original: OriginalTx) -> CallFrame:
+        """The upstream node's own call trace of the original transaction."""
+        try:
+            raw = await self.upstream.call(
+                "debug_traceTransaction", [original.info.hash, CALL_TRACER]
+            )
+        except DebugApiUnavailableError as error:
+            raise DebugApiUnavailableError(
+                f"{self.upstream.label} does not expose debug_traceTransaction, which trace "
+                "comparison needs; replay without it or use a node with the debug API"
+            ) from error
+        return call_tree(raw, self.decoder, original.receipt, original.info.gas)
 
     async def replay_many(self, tx_hashes: Sequence[str]) -> list[ReplayResult]:
         """Replay an ordered list of mined transactions in sequence on one fork.
@@ -333,9 +358,7 @@ class ReplayEngine:
             )
             target_error = sent[-1]
             if isinstance(target_error, RpcError):
-                raise ReplayError(
-                    f"the engine rejected the transaction: {target_error.message}"
-                )
+                raise ReplayError(f"the engine rejected the transaction: {target_error.message}")
             await fork.rpc.call("evm_mine")
             block, receipts = await fork.rpc.batch(
                 [("eth_getBlockByNumber", ["latest", False]), ("eth_getBlockReceipts", ["latest"])]

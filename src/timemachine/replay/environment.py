@@ -39,9 +39,7 @@ def env_differences(env: BlockEnv, mined: dict[str, Any]) -> list[str]:
             ("base_fee", env.base_fee, quantity(mined.get("baseFeePerGas")), "block.basefee")
         )
     if env.prevrandao is not None and env.difficulty == 0:
-        fields.append(
-            ("prevrandao", env.prevrandao, mined.get("mixHash"), "block.prevrandao")
-        )
+        fields.append(("prevrandao", env.prevrandao, mined.get("mixHash"), "block.prevrandao"))
     elif env.difficulty:
         fields.append(
             ("difficulty", env.difficulty, quantity(mined.get("difficulty")), "block.difficulty")

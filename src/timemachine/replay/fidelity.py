@@ -6,9 +6,15 @@ from timemachine.models import Difference, Fidelity, LogEntry, ReceiptSummary
 
 
 def compare_receipts(
-    original: ReceiptSummary, replayed: ReceiptSummary, notes: list[str] | None = None
+    original: ReceiptSummary,
+    replayed: ReceiptSummary,
+    notes: list[str] | None = None,
+    trace_differences: list[Difference] | None = None,
 ) -> Fidelity:
-    """The fidelity verdict, with one Difference per mismatching field."""
+    """The fidelity verdict, with one Difference per mismatching field.
+
+    `trace_differences` (None when the traces were not compared) come from `compare_traces`.
+    """
     differences: list[Difference] = []
     if original.status != replayed.status:
         differences.append(
@@ -43,10 +49,12 @@ def compare_receipts(
             )
         )
     differences.extend(_compare_logs(original.logs, replayed.logs))
+    differences.extend(trace_differences or [])
     return Fidelity(
         verdict="diverged" if differences else "exact",
         differences=differences,
         notes=list(notes or []),
+        trace_compared=trace_differences is not None,
     )
 
 
@@ -58,7 +66,9 @@ def _compare_logs(original: list[LogEntry], replayed: list[LogEntry]) -> list[Di
                 field="logs.length",
                 original=len(original),
                 replayed=len(replayed),
-                explanation=f"the original emitted {len(original)} logs, the replay {len(replayed)}",
+                explanation=(
+                    f"the original emitted {len(original)} logs, the replay {len(replayed)}"
+                ),
             )
         )
     for position, (before, after) in enumerate(zip(original, replayed, strict=False)):

@@ -54,13 +54,7 @@ async def trace_transaction(
                 ("debug_traceTransaction", [replay_hash, PRESTATE_DIFF]),
             ]
         )
-    receipt_logs = [
-        {**log, "logIndex": hex(position)} for position, log in enumerate(receipt.get("logs", []))
-    ]
-    trace = normalize_call_trace(raw_call, decoder, receipt_logs)
-    # anvil 1.7.1 reports the top frame's gas as 0 and, past the first tx of a block, its gasUsed
-    # as the block's cumulative gas; geth reports the tx gas limit and the receipt's gasUsed.
-    trace = trace.model_copy(update={"gas": tx_gas, "gas_used": quantity(receipt["gasUsed"])})
+    trace = call_tree(raw_call, decoder, receipt, tx_gas)
     state_diff = normalize_prestate_diff(raw_diff)
     transfers = extract_transfers(trace)
     changes = balance_changes(transfers, state_diff)
@@ -75,3 +69,19 @@ async def trace_transaction(
         transfers=transfers,
         balance_changes=changes,
     )
+
+
+def call_tree(
+    raw_call: dict[str, Any], decoder: Decoder, receipt: dict[str, Any], tx_gas: int
+) -> CallFrame:
+    """A callTracer result as a CallFrame, with log indexes and root gas taken from the receipt.
+
+    anvil 1.7.1 reports the root frame's gas as 0 and, past the first tx of a block, its gasUsed
+    as the block's cumulative gas; geth reports the tx gas limit and the receipt's gasUsed, which
+    is what the root frame gets here whatever the engine said.
+    """
+    receipt_logs = [
+        {**log, "logIndex": hex(position)} for position, log in enumerate(receipt.get("logs", []))
+    ]
+    trace = normalize_call_trace(raw_call, decoder, receipt_logs)
+    return trace.model_copy(update={"gas": tx_gas, "gas_used": quantity(receipt["gasUsed"])})

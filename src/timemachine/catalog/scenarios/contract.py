@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from timemachine.catalog.artifacts import Artifact, load_artifact
 from timemachine.catalog.builder import CALL_GAS, DEPLOY_GAS, ChainBuilder
-from timemachine.catalog.scenarios.artifacts import Artifact, load_artifact
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,7 @@ def _encode(where: str, types: list[str], args: tuple[Any, ...]) -> bytes:
 
 def artifact_names() -> list[str]:
     """Names of every bundled artifact, sorted."""
-    folder = files("timemachine.catalog.scenarios") / "artifacts"
+    folder = files("timemachine.catalog") / "scenarios" / "artifacts"
     return sorted(
         p.name.removesuffix(".json") for p in folder.iterdir() if p.name.endswith(".json")
     )
@@ -86,7 +86,7 @@ def bundled_abis() -> list[list[dict[str, Any]]]:
 @cache
 def load_artifact(name: str) -> Artifact:
     """The bundled artifact of contract `name` (e.g. 'EtherBank'); read once, then cached."""
-    resource = files("timemachine.catalog.scenarios") / "artifacts" / f"{name}.json"
+    resource = files("timemachine.catalog") / "scenarios" / "artifacts" / f"{name}.json"
     if not resource.is_file():
         raise NotFoundError(
             f"no compiled artifact {name!r}; known: {', '.join(artifact_names())} "
