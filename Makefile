@@ -36,7 +36,7 @@ contracts: setup
 	$(BIN)/python scripts/compile_contracts.py
 
 bench: setup
-	$(BIN)/python benchmarks/replay_vs_cast.py
+	$(BIN)/python -m benchmarks.replay_vs_cast
 
 clean:
 	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache

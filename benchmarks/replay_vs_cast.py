@@ -6,7 +6,7 @@ state fetches), then for each transaction runs, in turn: `cast run TX`, `timemac
 --json` (the CLI, a fresh process each time) and `TimeMachine.replay(TX)` (the Python API in a
 warm process). Prints median wall time and upstream calls per tool, and ratios against cast.
 
-    python benchmarks/replay_vs_cast.py [--rounds 5] [--latency-ms 0 20] [--json]
+    python -m benchmarks.replay_vs_cast [--rounds 5] [--latency-ms 0 20] [--json]
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
 import statistics
 import sys
@@ -22,14 +23,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rpc_proxy import RpcProxy, rpc_proxy
-
+from benchmarks.rpc_proxy import ProxyProcess, rpc_proxy
 from timemachine.forks.devnet import Devnet, run_devnet
 from timemachine.forks.locate import locate_binary
 from timemachine.machine import TimeMachine
 
 TOOLS = ("cast run", "timemachine CLI", "timemachine API (warm)")
 GAS_LINE = re.compile(rb"Gas used: (\d+)")
+# Neither tool may answer from Foundry's on-disk RPC cache: every run fetches what it needs.
+CAST_ENV = {**os.environ, "FOUNDRY_NO_STORAGE_CACHING": "true"}
 
 
 @dataclass
@@ -51,10 +53,10 @@ async def pick_transactions(net: Devnet) -> list[str]:
     return [*chosen, net.history.busy_tx]
 
 
-async def run_process(*command: str) -> tuple[float, bytes]:
+async def run_process(*command: str, env: dict[str, str] | None = None) -> tuple[float, bytes]:
     started = time.perf_counter()
     process = await asyncio.create_subprocess_exec(
-        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=env
     )
     output, _ = await process.communicate()
     elapsed = time.perf_counter() - started
@@ -64,24 +66,24 @@ async def run_process(*command: str) -> tuple[float, bytes]:
 
 
 async def measure(
-    proxy: RpcProxy, machine: TimeMachine, txs: Sequence[str], rounds: int
+    proxy: ProxyProcess, machine: TimeMachine, txs: Sequence[str], rounds: int
 ) -> dict[str, Samples]:
     cast = str(locate_binary("cast"))
     cli = str(Path(sys.executable).with_name("timemachine"))
     samples = {tool: Samples() for tool in TOOLS}
     for _ in range(rounds):
         for tx in txs:
-            proxy.stats.reset()
-            seconds, output = await run_process(cast, "run", tx, "-r", proxy.url)
+            proxy.reset()
+            seconds, output = await run_process(cast, "run", tx, "-r", proxy.url, env=CAST_ENV)
             record(samples["cast run"], seconds, proxy)
             cast_gas = int(GAS_LINE.search(output).group(1))  # type: ignore[union-attr]
 
-            proxy.stats.reset()
+            proxy.reset()
             seconds, output = await run_process(cli, "replay", tx, "-r", proxy.url, "--json")
             record(samples["timemachine CLI"], seconds, proxy)
             cli_gas = json.loads(output)["replayed"]["gas_used"]
 
-            proxy.stats.reset()
+            proxy.reset()
             started = time.perf_counter()
             result = await machine.replay(tx)
             record(samples["timemachine API (warm)"], time.perf_counter() - started, proxy)
@@ -92,9 +94,9 @@ async def measure(
     return samples
 
 
-def record(samples: Samples, seconds: float, proxy: RpcProxy) -> None:
+def record(samples: Samples, seconds: float, proxy: ProxyProcess) -> None:
     samples.seconds.append(seconds)
-    samples.calls.append(proxy.stats.calls)
+    samples.calls.append(int(proxy.stats()["calls"]))
 
 
 def summarize(latency_ms: float, samples: dict[str, Samples]) -> dict[str, object]:
@@ -128,12 +130,10 @@ async def main(rounds: int, latencies_ms: Sequence[float], as_json: bool) -> Non
     async with run_devnet() as net:
         txs = await pick_transactions(net)
         for latency_ms in latencies_ms:
-            async with (
-                rpc_proxy(net.rpc_url, latency_ms / 1000) as proxy,
-                TimeMachine(proxy.url) as machine,
-            ):
-                await machine.replay(txs[0])  # warm: imports, decoder, one anvil process
-                samples = await measure(proxy, machine, txs, rounds)
+            with rpc_proxy(net.rpc_url, latency_ms / 1000) as proxy:
+                async with TimeMachine(proxy.url) as machine:
+                    await machine.replay(txs[0])  # warm: imports, decoder, one anvil process
+                    samples = await measure(proxy, machine, txs, rounds)
             summary = summarize(latency_ms, samples)
             results.append(summary)
             if not as_json:

@@ -1,8 +1,12 @@
-"""A loopback JSON-RPC proxy that adds latency and counts what passes through it.
+"""A loopback JSON-RPC proxy, in its own process, that adds latency and counts calls.
 
 Benchmarks put it between every tool and the upstream, so all of them pay the same simulated
-network latency and their upstream requests (including anvil's and cast's own state fetches)
-are counted the same way.
+network latency and every upstream call they cause (including anvil's and cast's own state
+fetches) is counted the same way. Running it in a separate process keeps its work off the event
+loop of the Python API being measured.
+
+    python benchmarks/rpc_proxy.py UPSTREAM_URL LATENCY_SECONDS   # prints its URL, then serves
+    GET /stats -> {"http_requests", "calls", "methods"};  POST /reset -> zeroes the counters
 """
 
 from __future__ import annotations
@@ -10,86 +14,105 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import subprocess
+import sys
 from collections import Counter
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 
 
-@dataclass
-class ProxyStats:
-    http_requests: int = 0
-    calls: int = 0
-    methods: Counter[str] = field(default_factory=Counter)
-
-    def reset(self) -> None:
-        self.http_requests = 0
-        self.calls = 0
-        self.methods.clear()
-
-
-class RpcProxy:
-    """Forward POSTs to `upstream` after `latency` seconds (a round trip to a remote node)."""
-
+class ProxyServer:
     def __init__(self, upstream: str, latency: float) -> None:
         self.upstream = upstream
         self.latency = latency
-        self.stats = ProxyStats()
-        self._client = httpx.AsyncClient(timeout=60.0, verify=False)
-        self._server: asyncio.Server | None = None
-        self.url = ""
+        self.http_requests = 0
+        self.calls = 0
+        self.methods: Counter[str] = Counter()
+        self.client = httpx.AsyncClient(timeout=120.0, verify=False)
 
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        port = self._server.sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-        await self._client.aclose()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
+                request_line = head.split(b"\r\n", 1)[0]
                 length = 0
                 for line in head.split(b"\r\n")[1:]:
                     name, _, value = line.partition(b":")
                     if name.strip().lower() == b"content-length":
                         length = int(value.strip())
                 body = await reader.readexactly(length)
-                self._count(body)
-                await asyncio.sleep(self.latency)
-                response = await self._client.post(
-                    self.upstream, content=body, headers={"content-type": "application/json"}
-                )
+                status, content = await self.answer(request_line, body)
                 writer.write(
                     b"HTTP/1.1 %d OK\r\ncontent-type: application/json\r\ncontent-length: %d"
-                    b"\r\n\r\n" % (response.status_code, len(response.content))
-                    + response.content
+                    b"\r\n\r\n" % (status, len(content)) + content
                 )
                 await writer.drain()
         writer.close()
 
-    def _count(self, body: bytes) -> None:
-        self.stats.http_requests += 1
-        try:
+    async def answer(self, request_line: bytes, body: bytes) -> tuple[int, bytes]:
+        if request_line.startswith(b"GET /stats"):
+            stats = {"http_requests": self.http_requests, "calls": self.calls}
+            return 200, json.dumps(stats | {"methods": dict(self.methods)}).encode()
+        if request_line.startswith(b"POST /reset"):
+            self.http_requests = self.calls = 0
+            self.methods.clear()
+            return 200, b"{}"
+        self.count(body)
+        await asyncio.sleep(self.latency)
+        response = await self.client.post(
+            self.upstream, content=body, headers={"content-type": "application/json"}
+        )
+        return response.status_code, response.content
+
+    def count(self, body: bytes) -> None:
+        self.http_requests += 1
+        with contextlib.suppress(ValueError):
             payload = json.loads(body)
-        except ValueError:
-            return
-        calls = payload if isinstance(payload, list) else [payload]
-        self.stats.calls += len(calls)
-        self.stats.methods.update(str(call.get("method")) for call in calls)
+            calls = payload if isinstance(payload, list) else [payload]
+            self.calls += len(calls)
+            self.methods.update(str(call.get("method")) for call in calls)
 
 
-@contextlib.asynccontextmanager
-async def rpc_proxy(upstream: str, latency: float) -> AsyncIterator[RpcProxy]:
-    proxy = RpcProxy(upstream, latency)
-    await proxy.start()
+async def _main(upstream: str, latency: float) -> None:
+    proxy = ProxyServer(upstream, latency)
+    server = await asyncio.start_server(proxy.serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    sys.stdout.write(f"http://127.0.0.1:{port}\n")
+    sys.stdout.flush()
+    async with server:
+        await server.serve_forever()
+
+
+class ProxyProcess:
+    """Handle on a proxy subprocess: its URL, its counters, and a reset."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._http = httpx.Client(timeout=10.0)
+
+    def reset(self) -> None:
+        self._http.post(f"{self.url}/reset")
+
+    def stats(self) -> dict[str, Any]:
+        return dict(self._http.get(f"{self.url}/stats").json())
+
+
+@contextlib.contextmanager
+def rpc_proxy(upstream: str, latency: float) -> Iterator[ProxyProcess]:
+    """Run the proxy in a child process for the duration of the block."""
+    process = subprocess.Popen(
+        [sys.executable, __file__, upstream, str(latency)], stdout=subprocess.PIPE, text=True
+    )
     try:
-        yield proxy
+        assert process.stdout is not None
+        yield ProxyProcess(process.stdout.readline().strip())
     finally:
-        await proxy.stop()
+        process.terminate()
+        process.wait(timeout=5)
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_main(sys.argv[1], float(sys.argv[2])))

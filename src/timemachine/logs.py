@@ -48,3 +48,13 @@ def configure_logging(level: str = "WARNING", *, json: bool = False) -> None:
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,
     )
+
+
+def get_logger(name: str) -> Any:
+    """A structlog logger; until the application configures logging, warnings and up only.
+
+    structlog's own default prints every level, which a library must not do to its host.
+    """
+    if not structlog.is_configured():
+        configure_logging()
+    return structlog.get_logger(name)

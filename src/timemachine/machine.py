@@ -9,7 +9,7 @@ from types import TracebackType
 
 from timemachine.chain.rpc import RpcClient
 from timemachine.errors import InvalidInputError
-from timemachine.forks.manager import Fork, ForkManager, ForkSpec
+from timemachine.forks.manager import EXPLORE_ARGS, Fork, ForkManager, ForkSpec
 from timemachine.models import ReplayMode, ReplayResult
 from timemachine.replay.engine import ReplayEngine
 from timemachine.settings import Settings, get_settings
@@ -96,7 +96,9 @@ class TimeMachine:
     @contextlib.asynccontextmanager
     async def fork(self, block_number: int | None = None) -> AsyncIterator[Fork]:
         """A live fork of the upstream at `block_number` (latest by default) to explore freely."""
-        spec = ForkSpec(upstream=self.upstream.url, block_number=block_number, extra_args=())
+        spec = ForkSpec(
+            upstream=self.upstream.url, block_number=block_number, extra_args=EXPLORE_ARGS
+        )
         async with self.forks.fork(spec, keep_warm=False) as live:
             yield live
 

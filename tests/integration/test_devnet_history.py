@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
-import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,12 +12,13 @@ from typing import Any
 import pytest
 
 from timemachine.catalog.artifacts import load_artifact
-from timemachine.catalog.devnet import anvil_args
+from timemachine.catalog.devnet import DEVNET_ANVIL_ARGS
 from timemachine.catalog.models import DevnetHistory
 from timemachine.catalog.scenarios import get_scenario
 from timemachine.catalog.scenarios.history import build_history
 from timemachine.chain.rpc import RpcClient
-from timemachine.errors import DevnetBuildError, NotFoundError, RpcError
+from timemachine.errors import DevnetBuildError, NotFoundError
+from timemachine.forks.process import AnvilProcess
 
 pytestmark = pytest.mark.integration
 
@@ -38,38 +37,15 @@ class Built:
         return int(await self.call("eth_getBalance", address, hex(block)), 16)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextlib.asynccontextmanager
 async def _fresh_anvil(binary: Path) -> AsyncIterator[RpcClient]:
-    """A fresh devnet anvil on a free port; killed on exit whatever happens."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [str(binary), *anvil_args(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
+    """A fresh devnet anvil on a free port; stopped on exit whatever happens."""
+    process = await AnvilProcess.start(binary, DEVNET_ANVIL_ARGS)
     try:
-        async with RpcClient(f"http://127.0.0.1:{port}", retries=0, timeout=10) as rpc:
-            for _ in range(200):
-                if process.poll() is not None:
-                    stderr = process.stderr.read().decode() if process.stderr else ""
-                    pytest.fail(f"anvil exited with {process.returncode}: {stderr}")
-                with contextlib.suppress(RpcError):
-                    await rpc.call("eth_chainId")
-                    break
-                await asyncio.sleep(0.05)
-            else:
-                pytest.fail("anvil did not answer eth_chainId within 10 s")
+        async with RpcClient(process.url, retries=0, timeout=10) as rpc:
             yield rpc
     finally:
-        process.kill()
-        process.wait(timeout=10)
-        if process.stderr:
-            process.stderr.close()
+        process.stop()
 
 
 @pytest.fixture(scope="module")

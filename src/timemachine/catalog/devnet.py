@@ -1,8 +1,8 @@
 """Fixed facts of the embedded devnet: anvil flags, chain id, clock, and the named actors.
 
-The devnet is a fresh anvil started with `anvil_args(port)`. Every actor is an account of the
-well-known Foundry/Hardhat test mnemonic, so every key (and therefore every signed transaction)
-is the same on every machine.
+The devnet is a fresh anvil started with `DEVNET_ANVIL_ARGS` (forks.devnet.run_devnet does it).
+Every actor is an account of the well-known Foundry/Hardhat test mnemonic, so every key (and
+therefore every signed transaction) is the same on every machine.
 """
 
 from __future__ import annotations
@@ -53,11 +53,6 @@ DEVNET_ANVIL_ARGS = (
     DEVNET_MNEMONIC,
     "--silent",
 )
-
-
-def anvil_args(port: int) -> list[str]:
-    """The anvil command-line arguments (without the binary) for a devnet on `port`."""
-    return ["--port", str(port), *DEVNET_ANVIL_ARGS]
 
 
 def block_timestamp(number: int) -> int:

@@ -54,7 +54,7 @@ def parse_block_env(block: dict[str, Any]) -> BlockEnv:
         timestamp=quantity(block["timestamp"]),
         coinbase=to_checksum_address(block["miner"]),
         gas_limit=quantity(block["gasLimit"]),
-        base_fee=quantity(block["baseFeePerGas"]) if block.get("baseFeePerGas") else None,
+        base_fee=quantity(block["baseFeePerGas"]) if "baseFeePerGas" in block else None,
         difficulty=quantity(block.get("difficulty")),
         prevrandao=block.get("mixHash"),
         blob_gas_used=quantity(block["blobGasUsed"]) if "blobGasUsed" in block else None,

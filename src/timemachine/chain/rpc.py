@@ -38,6 +38,7 @@ ARCHIVE_HINTS = (
     "required historical state",
     "distance to target block exceeds",
     "old data not available",
+    "blockoutofrange",  # anvil --prune-history
 )
 UNSUPPORTED_HINTS = ("method not found", "does not exist", "not supported", "unsupported method")
 

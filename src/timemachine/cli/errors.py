@@ -37,6 +37,6 @@ def run_async(coroutine: Coroutine[Any, Any, T], *, debug: bool = False) -> T:
 
 
 def fail(message: str, code: int) -> NoReturn:
-    """Print `error: message` on stderr and exit with `code`."""
+    """Print `error: message` on stderr and exit with `code` (inside or outside a command)."""
     sys.stderr.write(f"error: {message}\n")
-    raise typer.Exit(code)
+    raise SystemExit(code)

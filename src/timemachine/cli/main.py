@@ -135,3 +135,7 @@ def run() -> None:
         fail(f"invalid setting in the environment: {problems}", 2)
     configure_logging(settings.log_level)
     app()
+
+
+if __name__ == "__main__":
+    run()

@@ -11,28 +11,36 @@ import signal
 import threading
 import time
 import uuid
-import weakref
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
-import structlog
-
-from timemachine.chain.rpc import RpcClient
-from timemachine.errors import ForkLimitError, RpcUnavailableError
+from timemachine.chain.rpc import RpcClient, redact_url
+from timemachine.errors import (
+    ArchiveStateUnavailableError,
+    ForkLimitError,
+    RpcError,
+    RpcUnavailableError,
+)
 from timemachine.forks.locate import locate_binary
 from timemachine.forks.process import AnvilProcess
+from timemachine.logs import get_logger
 from timemachine.settings import Settings, get_settings
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
-# Every anvil this interpreter started, so atexit and SIGTERM can kill them all.
-_ALL_PROCESSES: weakref.WeakSet[AnvilProcess] = weakref.WeakSet()
+# Every anvil this interpreter started, so atexit and SIGTERM can kill them all. Strong references:
+# a fork whose manager was dropped without releasing it must still be stopped at exit.
+_ALL_PROCESSES: set[AnvilProcess] = set()
 _handlers_installed = threading.Event()
 
-# Replays need blocks built exactly as we ask: no automine, transactions in arrival order.
-REPLAY_ARGS = ("--no-mining", "--order", "fifo", "--silent")
+# Foundry's on-disk RPC cache is keyed by chain id and block number only: on a local chain whose
+# history changes (every devnet is chain 31337) it would serve stale state, so forks never use it.
+EXPLORE_ARGS = ("--silent", "--no-storage-caching")
+# Replays need blocks built exactly as we ask: no automine, transactions in arrival order, and no
+# funded dev accounts (anvil would overwrite the real balances of those well-known addresses).
+REPLAY_ARGS = (*EXPLORE_ARGS, "--no-mining", "--order", "fifo", "--accounts", "0")
 
 
 @dataclass(frozen=True)
@@ -80,12 +88,19 @@ class Fork:
 
     @contextlib.contextmanager
     def crash_guard(self, stage: str) -> Iterator[None]:
-        """Turn 'fork unreachable' into 'fork crashed while <stage>' when the process died."""
+        """Turn 'fork unreachable' into 'fork crashed while <stage>' when the process died, and
+        'the fork has no state' into 'the upstream has no state for this block'."""
         try:
             yield
         except RpcUnavailableError:
             self.check_alive(f"crashed while {stage}")
             raise
+        except ArchiveStateUnavailableError as error:
+            upstream = redact_url(self.spec.upstream or "the upstream")
+            raise ArchiveStateUnavailableError(
+                f"{upstream} has no state for block {self.spec.block_number} (it prunes "
+                f"history); replay against an archive node. Detail: {error.message}"
+            ) from error
 
 
 class ForkManager:
@@ -164,7 +179,8 @@ class ForkManager:
             forking = {"jsonRpcUrl": spec.upstream, "blockNumber": spec.block_number}
             try:
                 await fork.rpc.call("anvil_reset", [{"forking": forking}])
-            except RpcUnavailableError:
+            except RpcError:
+                # Dead, or refused the block: stop it (never leak it) and let _start report why.
                 await self._stop(fork)
                 continue
             fork.spec = spec
@@ -205,6 +221,7 @@ class ForkManager:
 
 def track_process(process: AnvilProcess) -> None:
     """Make sure `process` is killed at interpreter exit or on SIGTERM."""
+    _ALL_PROCESSES.difference_update([old for old in _ALL_PROCESSES if not old.alive])
     _ALL_PROCESSES.add(process)
 
 

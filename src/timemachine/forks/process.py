@@ -1,7 +1,9 @@
 """One anvil process: free port, readiness wait, crash detection, and a death tied to ours.
 
 Each child gets PR_SET_PDEATHSIG=SIGKILL (Linux), so even if Python is killed with SIGKILL no anvil
-outlives it; normal exits, exceptions and SIGTERM/SIGINT are handled by the ForkManager.
+outlives it; normal exits, exceptions and SIGTERM/SIGINT are handled by the ForkManager. Linux
+ties that signal to the *thread* that forked the child, so every anvil is spawned from one
+long-lived thread: a fork started from a short-lived worker thread would otherwise die with it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -24,6 +28,7 @@ from timemachine.errors import EngineError
 
 PR_SET_PDEATHSIG = 1
 _PORT_ATTEMPTS = 5
+_SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="anvil-spawner")
 
 
 def free_port() -> int:
@@ -33,10 +38,33 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _check_port_free(port: int) -> None:
+    """EngineError unless 127.0.0.1:port can be bound right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError as error:
+            raise EngineError(
+                f"port {port} on 127.0.0.1 is already in use ({error.strerror}); choose another "
+                "port or omit it to let Time Machine pick a free one"
+            ) from error
+
+
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _spawn(command: list[str], log: IO[bytes]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        command,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        preexec_fn=_die_with_parent,  # noqa: PLW1509 - only sets the death signal
+    )
 
 
 class AnvilProcess:
@@ -48,19 +76,17 @@ class AnvilProcess:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the process
-        self._popen = subprocess.Popen(
-            [str(binary), "--host", "127.0.0.1", "--port", str(port), *self.args],
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - only sets the death signal
-        )
+        command = [str(binary), "--host", "127.0.0.1", "--port", str(port), *self.args]
+        self._popen = _SPAWNER.submit(_spawn, command, self._log).result()
 
     @classmethod
     async def start(
         cls, binary: Path, args: Sequence[str], *, timeout: float = 20.0, port: int | None = None
     ) -> AnvilProcess:
         """Start anvil and wait until it answers JSON-RPC; retries on a port that was taken."""
+        if port is not None:
+            # Otherwise another server on that port could answer the readiness poll for us.
+            _check_port_free(port)
         for attempt in range(_PORT_ATTEMPTS):
             process = cls(binary, args, port or free_port())
             try:
@@ -70,6 +96,9 @@ class AnvilProcess:
                 process.stop()
                 if port_taken and port is None and attempt < _PORT_ATTEMPTS - 1:
                     continue
+                raise
+            except BaseException:  # cancelled or interrupted while waiting: do not leak it
+                process.stop()
                 raise
             return process
         raise AssertionError("unreachable: the last attempt returns or raises")
@@ -115,7 +144,7 @@ class AnvilProcess:
                     if response.status_code == 200 and "result" in response.json():
                         return
                 if time.monotonic() > deadline:
-                    raise EngineError(f"anvil did not answer on {self.url} within {timeout:.0f}s")
+                    raise EngineError(f"anvil did not answer on {self.url} within {timeout:g}s")
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 0.05)
 

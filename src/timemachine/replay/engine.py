@@ -82,6 +82,7 @@ class ReplayEngine:
         self.forks = forks
         self.decoder = decoder
         self._anvil_hardfork: str | None = None
+        self._chain_id: int | None = None  # an upstream serves one chain: asked once
 
     async def replay_transaction(
         self, tx_hash: str, *, mode: ReplayMode = "exact", compare_trace: bool = False
@@ -95,7 +96,10 @@ class ReplayEngine:
         clock = Stopwatch()
         requests_before = self.upstream.requests
         with clock.stage("fetch"):
-            original = await fetch_original(self.upstream, tx_hash, full_block=mode == "exact")
+            original = await fetch_original(
+                self.upstream, tx_hash, full_block=mode == "exact", chain_id=self._chain_id
+            )
+            self._chain_id = original.chain_id
             chain = get_chain(original.chain_id)
             hardfork = await self._hardfork(chain, original.block)
             upstream_tree = await self._upstream_tree(original) if compare_trace else None
@@ -176,7 +180,10 @@ class ReplayEngine:
         with clock.stage("fetch"):
             originals = list(
                 await asyncio.gather(
-                    *(fetch_original(self.upstream, h, full_block=False) for h in hashes)
+                    *(
+                        fetch_original(self.upstream, h, full_block=False, chain_id=self._chain_id)
+                        for h in hashes
+                    )
                 )
             )
             _check_chain_order(originals)

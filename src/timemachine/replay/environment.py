@@ -8,6 +8,8 @@ from timemachine.chain.blocks import quantity
 from timemachine.chain.rpc import Call
 from timemachine.models import BlockEnv
 
+UNSETTABLE = frozenset({"prevrandao", "difficulty"})
+
 
 def env_calls(env: BlockEnv) -> list[Call]:
     """anvil calls that make the next mined block carry `env`'s timestamp, coinbase, fees, limit."""
@@ -24,8 +26,9 @@ def env_calls(env: BlockEnv) -> list[Call]:
 def env_differences(env: BlockEnv, mined: dict[str, Any]) -> list[str]:
     """Notes for every block field of the replayed block that differs from the original.
 
-    anvil has no RPC to set PREVRANDAO or DIFFICULTY, so those can differ; the notes say so and
-    what it can affect, so a divergence is never unexplained.
+    anvil has no RPC to set PREVRANDAO or DIFFICULTY, so those can differ; the other fields are
+    set and a difference there means the engine did not honour the request. Either way the note
+    says what it can affect, so a divergence is never unexplained.
     """
     notes = []
     fields: list[tuple[str, Any, Any, str]] = [
@@ -46,8 +49,9 @@ def env_differences(env: BlockEnv, mined: dict[str, Any]) -> list[str]:
         )
     for name, original, replayed, opcode in fields:
         if original != replayed:
+            why = "the engine cannot set it" if name in UNSETTABLE else "the engine ignored it"
             notes.append(
-                f"block {name} differs (original {original}, replay {replayed}): the engine "
-                f"cannot set it; only code reading {opcode} is affected"
+                f"block {name} differs (original {original}, replay {replayed}): {why}; only "
+                f"code reading {opcode} is affected"
             )
     return notes

@@ -42,34 +42,48 @@ class OriginalTx:
         return [tx for tx in self.block["transactions"][: self.index] if isinstance(tx, dict)]
 
 
-async def fetch_original(rpc: RpcClient, tx_hash: str, *, full_block: bool) -> OriginalTx:
-    """Two round trips: the tx, its receipt and the chain id; then its block (+ receipts)."""
-    tx, receipt, chain_id = await rpc.batch(
-        [
-            ("eth_getTransactionByHash", [tx_hash]),
-            ("eth_getTransactionReceipt", [tx_hash]),
-            ("eth_chainId", []),
-        ]
-    )
+async def fetch_original(
+    rpc: RpcClient, tx_hash: str, *, full_block: bool, chain_id: int | None = None
+) -> OriginalTx:
+    """Two round trips: the tx (and, unless known, the chain id), then its block with receipts.
+
+    With `full_block` the block's receipts (one eth_getBlockReceipts call) also give the target's
+    receipt; otherwise the target's receipt rides along in the first round trip.
+    """
+    calls: list[tuple[str, list[Any]]] = [("eth_getTransactionByHash", [tx_hash])]
+    if not full_block:
+        calls.append(("eth_getTransactionReceipt", [tx_hash]))
+    if chain_id is None:
+        calls.append(("eth_chainId", []))
+    answers = await rpc.batch(calls)
+    tx = answers[0]
+    if chain_id is None:
+        chain_id = quantity(answers[-1])
     if tx is None:
         raise TransactionNotFoundError(
             f"transaction {tx_hash} is unknown to {rpc.label}; check the hash and that the RPC "
             "serves the chain it was mined on"
         )
-    if tx.get("blockNumber") is None or receipt is None:
+    if tx.get("blockNumber") is None:
         raise ReplayError(f"transaction {tx_hash} is still pending; replay it once it is mined")
     number = tx["blockNumber"]
-    calls: list[tuple[str, list[Any]]] = [("eth_getBlockByNumber", [number, full_block])]
+    second: list[tuple[str, list[Any]]] = [("eth_getBlockByNumber", [number, full_block])]
     if full_block:
-        calls.append(("eth_getBlockReceipts", [number]))
-    block, *rest = await rpc.batch_settled(calls)
+        second.append(("eth_getBlockReceipts", [number]))
+    block, *rest = await rpc.batch_settled(second)
     if isinstance(block, RpcError):
         raise block
     if block is None:
         raise BlockNotFoundError(f"{rpc.label} does not return block {quantity(number)}")
-    block_receipts = await _block_receipts(rpc, block, rest[0]) if full_block else None
+    if full_block:
+        block_receipts = await _block_receipts(rpc, block, rest[0])
+        receipt = block_receipts[quantity(tx["transactionIndex"])]
+    else:
+        block_receipts, receipt = None, answers[1]
+    if receipt is None:
+        raise ReplayError(f"{rpc.label} has no receipt for {tx_hash} yet; retry shortly")
     return OriginalTx(
-        chain_id=quantity(chain_id),
+        chain_id=chain_id,
         tx=tx,
         info=parse_transaction(tx),
         receipt=receipt,

@@ -35,7 +35,7 @@ def send_params(tx: dict[str, Any]) -> dict[str, Any]:
     params = {key: tx[key] for key in _COPIED if tx.get(key) is not None}
     if "input" not in params and tx.get("data") is not None:
         params["input"] = tx["data"]
-    if params.get("type") in _LEGACY_TYPES:
+    if params.get("type", "0x0") in _LEGACY_TYPES:  # old nodes omit `type` on legacy txs
         params.pop("maxFeePerGas", None)
         params.pop("maxPriorityFeePerGas", None)
     else:

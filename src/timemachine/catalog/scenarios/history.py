@@ -15,7 +15,7 @@ __all__ = ["DevnetHistory", "ScenarioRecord", "build_history"]
 async def build_history(rpc: RpcClient) -> DevnetHistory:
     """Stage the whole devnet history on the fresh anvil behind `rpc`.
 
-    The anvil must be started with `timemachine.catalog.devnet.anvil_args(port)`; the same flags
+    The anvil must be started with `timemachine.catalog.devnet.DEVNET_ANVIL_ARGS`; the same flags
     always yield the same blocks and transaction hashes. Raises DevnetBuildError otherwise.
     """
     chain = ChainBuilder(rpc)
