@@ -22,6 +22,8 @@ from typing import Any
 
 import httpx
 
+from timemachine.chain.jsonrpc_server import JsonRpcServer
+
 
 class ProxyServer:
     def __init__(self, upstream: str, latency: float) -> None:
@@ -31,25 +33,6 @@ class ProxyServer:
         self.calls = 0
         self.methods: Counter[str] = Counter()
         self.client = httpx.AsyncClient(timeout=120.0, verify=False)
-
-    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                request_line = head.split(b"\r\n", 1)[0]
-                length = 0
-                for line in head.split(b"\r\n")[1:]:
-                    name, _, value = line.partition(b":")
-                    if name.strip().lower() == b"content-length":
-                        length = int(value.strip())
-                body = await reader.readexactly(length)
-                status, content = await self.answer(request_line, body)
-                writer.write(
-                    b"HTTP/1.1 %d OK\r\ncontent-type: application/json\r\ncontent-length: %d"
-                    b"\r\n\r\n" % (status, len(content)) + content
-                )
-                await writer.drain()
-        writer.close()
 
     async def answer(self, request_line: bytes, body: bytes) -> tuple[int, bytes]:
         if request_line.startswith(b"GET /stats"):
@@ -77,12 +60,11 @@ class ProxyServer:
 
 async def _main(upstream: str, latency: float) -> None:
     proxy = ProxyServer(upstream, latency)
-    server = await asyncio.start_server(proxy.serve, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    sys.stdout.write(f"http://127.0.0.1:{port}\n")
+    server = JsonRpcServer(raw=proxy.answer)
+    await server.start()
+    sys.stdout.write(f"{server.url}\n")
     sys.stdout.flush()
-    async with server:
-        await server.serve_forever()
+    await asyncio.Event().wait()
 
 
 class ProxyProcess:

@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator, Sequence
 from types import TracebackType
 
+from timemachine.chain.gateway import StateGateway
 from timemachine.chain.rpc import RpcClient
 from timemachine.errors import InvalidInputError
 from timemachine.forks.manager import EXPLORE_ARGS, Fork, ForkManager, ForkSpec
@@ -57,7 +58,20 @@ class TimeMachine:
         )
         self._owns_forks = forks is None
         self.forks = forks or ForkManager(self.settings)
-        self.engine = ReplayEngine(self.upstream, self.forks, decoder or default_decoder())
+        self.gateway = StateGateway(self.upstream)
+        self._engine = ReplayEngine(
+            self.upstream,
+            self.forks,
+            decoder or default_decoder(),
+            gateway=self.gateway,
+            prefetch=self.settings.prefetch_state,
+        )
+
+    async def engine(self) -> ReplayEngine:
+        """The replay engine, with the state gateway its forks fetch through listening."""
+        if not self.gateway.url:
+            await self.gateway.start()
+        return self._engine
 
     async def __aenter__(self) -> TimeMachine:
         return self
@@ -74,6 +88,7 @@ class TimeMachine:
         """Stop the forks this instance started and close connections."""
         if self._owns_forks:
             await self.forks.shutdown()
+        await self.gateway.stop()
         await self.upstream.aclose()
 
     async def replay(
@@ -83,15 +98,16 @@ class TimeMachine:
 
         `compare_trace` also compares the upstream's own call trace frame by frame (debug API).
         """
-        return await self.engine.replay_transaction(tx_hash, mode=mode, compare_trace=compare_trace)
+        engine = await self.engine()
+        return await engine.replay_transaction(tx_hash, mode=mode, compare_trace=compare_trace)
 
     async def replay_many(self, tx_hashes: Sequence[str]) -> list[ReplayResult]:
         """Replay mined transactions in sequence on one fork, in chain order."""
-        return await self.engine.replay_many(tx_hashes)
+        return await (await self.engine()).replay_many(tx_hashes)
 
     async def replay_raw(self, raw_tx: str, *, block_number: int | None = None) -> ReplayResult:
         """Run a raw signed transaction on top of a block (default latest)."""
-        return await self.engine.replay_raw(raw_tx, block_number=block_number)
+        return await (await self.engine()).replay_raw(raw_tx, block_number=block_number)
 
     @contextlib.asynccontextmanager
     async def fork(self, block_number: int | None = None) -> AsyncIterator[Fork]:

@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     max_live_forks: int = Field(default=8, ge=1, description="Global cap on live anvil forks.")
     fork_ttl_seconds: float = Field(default=3600.0, gt=0, description="Idle forks die after this.")
     fork_start_timeout: float = Field(default=20.0, gt=0)
+    prefetch_state: bool = Field(
+        default=True,
+        description="Seed forks with the upstream's prestate trace when it has a debug API.",
+    )
     rpc_timeout: float = Field(default=30.0, gt=0)
     rpc_retries: int = Field(default=4, ge=0)
     rpc_backoff: float = Field(

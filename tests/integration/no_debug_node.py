@@ -31,14 +31,15 @@ def node_without_debug_api(upstream: str) -> Iterator[str]:
             body = self.rfile.read(int(self.headers["content-length"]))
             payload = json.loads(body)
             calls = payload if isinstance(payload, list) else [payload]
-            if any(str(call.get("method", "")).startswith("debug_") for call in calls):
-                replies = [_reject(call) for call in calls]
-                content = json.dumps(replies if isinstance(payload, list) else replies[0])
-                data = content.encode()
-            else:
-                data = client.post(
-                    upstream, content=body, headers={"content-type": "application/json"}
-                ).content
+            allowed = [c for c in calls if not str(c.get("method", "")).startswith("debug_")]
+            forwarded: dict[Any, Any] = {}
+            if allowed:
+                replies = client.post(
+                    upstream, json=allowed, headers={"content-type": "application/json"}
+                ).json()
+                forwarded = {reply["id"]: reply for reply in replies}
+            answers = [forwarded.get(c.get("id")) or _reject(c) for c in calls]
+            data = json.dumps(answers if isinstance(payload, list) else answers[0]).encode()
             self.send_response(200)
             self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(data)))

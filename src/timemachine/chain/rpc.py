@@ -229,7 +229,7 @@ class RpcClient:
 
 
 def classify_error(label: str, method: str, code: int | None, message: str) -> RpcError:
-    """Map a JSON-RPC error object to the most precise error of our tree."""
+    """Map a JSON-RPC error object to the most precise error of our tree (keeping its code)."""
     lowered = message.lower()
     unsupported = code == METHOD_NOT_FOUND or (
         any(hint in lowered for hint in UNSUPPORTED_HINTS) and method.lower() in lowered
@@ -238,12 +238,14 @@ def classify_error(label: str, method: str, code: int | None, message: str) -> R
         if method.startswith("debug_"):
             return DebugApiUnavailableError(
                 f"{label} does not expose {method} (debug API); use a node with the debug "
-                "namespace enabled"
+                "namespace enabled",
+                code=code,
             )
-        return MethodUnavailableError(f"{label} does not support {method}: {message}")
+        return MethodUnavailableError(f"{label} does not support {method}: {message}", code=code)
     if any(hint in lowered for hint in ARCHIVE_HINTS):
         return ArchiveStateUnavailableError(
-            f"{label} has no historical state for this block ({message}); use an archive node"
+            f"{label} has no historical state for this block ({message}); use an archive node",
+            code=code,
         )
     return RpcError(f"{label} rejected {method}: {message}", code=code)
 

@@ -51,6 +51,8 @@ class ForkSpec:
     block_number: int | None = None
     hardfork: str | None = None
     extra_args: tuple[str, ...] = REPLAY_ARGS
+    label: str | None = field(default=None, compare=False)
+    """How to name the upstream in messages (forks may fetch through a local gateway)."""
 
     def start_args(self) -> list[str]:
         """anvil arguments fixed at process start (a pooled process is reused only if equal)."""
@@ -96,7 +98,7 @@ class Fork:
             self.check_alive(f"crashed while {stage}")
             raise
         except ArchiveStateUnavailableError as error:
-            upstream = redact_url(self.spec.upstream or "the upstream")
+            upstream = self.spec.label or redact_url(self.spec.upstream or "the upstream")
             raise ArchiveStateUnavailableError(
                 f"{upstream} has no state for block {self.spec.block_number} (it prunes "
                 f"history); replay against an archive node. Detail: {error.message}"

@@ -24,6 +24,7 @@ from timemachine.chain.blocks import (
     validate_hex,
     validate_tx_hash,
 )
+from timemachine.chain.gateway import SeedAccount, StateGateway
 from timemachine.chain.registry import ChainInfo, get_chain, hardfork_for_block
 from timemachine.chain.rpc import Call, RpcClient
 from timemachine.errors import DebugApiUnavailableError, InvalidInputError, ReplayError, RpcError
@@ -39,7 +40,14 @@ from timemachine.models import (
 )
 from timemachine.replay.environment import env_calls, env_differences
 from timemachine.replay.fidelity import compare_receipts
-from timemachine.replay.source import OriginalTx, fetch_block, fetch_original
+from timemachine.replay.prefetch import complete_nonces, merge_prestates
+from timemachine.replay.source import (
+    OriginalTx,
+    fetch_block,
+    fetch_block_context,
+    fetch_original,
+    fetch_transaction,
+)
 from timemachine.replay.submit import send_params
 from timemachine.replay.trace_compare import compare_traces
 from timemachine.replay.tracing import CALL_TRACER, TracedTx, call_tree, trace_transaction
@@ -77,12 +85,28 @@ class Stopwatch:
 class ReplayEngine:
     """Replays transactions of one upstream. Keep one per upstream to reuse warm forks."""
 
-    def __init__(self, upstream: RpcClient, forks: ForkManager, decoder: Decoder) -> None:
+    def __init__(
+        self,
+        upstream: RpcClient,
+        forks: ForkManager,
+        decoder: Decoder,
+        *,
+        gateway: StateGateway | None = None,
+        prefetch: bool = True,
+    ) -> None:
         self.upstream = upstream
         self.forks = forks
         self.decoder = decoder
+        self.gateway = gateway
+        self.prefetch = prefetch and gateway is not None
+        """Seed forks with the upstream's prestate trace (switched off if it has no debug API)."""
         self._anvil_hardfork: str | None = None
         self._chain_id: int | None = None  # an upstream serves one chain: asked once
+
+    @property
+    def fork_upstream(self) -> str:
+        """What forks fetch state from: the caching gateway when there is one."""
+        return self.gateway.url if self.gateway is not None else self.upstream.url
 
     async def replay_transaction(
         self, tx_hash: str, *, mode: ReplayMode = "exact", compare_trace: bool = False
@@ -95,19 +119,37 @@ class ReplayEngine:
         tx_hash = validate_tx_hash(tx_hash)
         clock = Stopwatch()
         requests_before = self.upstream.requests
+        exact = mode == "exact"
         with clock.stage("fetch"):
-            original = await fetch_original(
-                self.upstream, tx_hash, full_block=mode == "exact", chain_id=self._chain_id
+            mined = await fetch_transaction(
+                self.upstream, tx_hash, with_receipt=not exact, chain_id=self._chain_id
             )
-            self._chain_id = original.chain_id
-            chain = get_chain(original.chain_id)
-            hardfork = await self._hardfork(chain, original.block)
-            upstream_tree = await self._upstream_tree(original) if compare_trace else None
+            self._chain_id = mined.chain_id
+            chain = get_chain(mined.chain_id)
+            hardfork = await self._hardfork_hint(chain, mined.tx)
+        # Start (or reset) the fork while the block is still being fetched, when the hardfork is
+        # already known from the transaction alone.
+        parent = quantity(mined.tx["blockNumber"]) - 1
+        starting = self._start_fork(parent, hardfork) if hardfork else None
+        try:
+            with clock.stage("fetch"):
+                original = await fetch_block_context(
+                    self.upstream, mined, full_block=exact, prestate=exact and self.prefetch
+                )
+                self.prefetch = self.prefetch and not original.prestate_unsupported
+                hardfork = hardfork or await self._hardfork(chain, original.block)
+                upstream_tree = await self._upstream_tree(original) if compare_trace else None
+                seed = await self._seed(original, parent) if exact else None
+            with clock.stage("fork"):
+                fork = await (starting or self._start_fork(parent, hardfork))
+        except BaseException:
+            if starting is not None:
+                await self._abandon(starting)
+            raise
+        if seed and self.gateway is not None:
+            self.gateway.seed(parent, seed)
         env = parse_block_env(original.block)
-        preceding = original.preceding() if mode == "exact" else []
-        spec = ForkSpec(upstream=self.upstream.url, block_number=env.number - 1, hardfork=hardfork)
-        with clock.stage("fork"):
-            fork = await self.forks.acquire(spec)
+        preceding = original.preceding() if exact else []
         try:
             with clock.stage("execute"):
                 executed = await self._execute_block(fork, env, [*preceding, original.tx])
@@ -165,6 +207,42 @@ class ReplayEngine:
             ) from error
         return call_tree(raw, self.decoder, original.receipt, original.info.gas)
 
+    def _start_fork(self, parent: int, hardfork: str) -> asyncio.Task[Fork]:
+        spec = ForkSpec(
+            upstream=self.fork_upstream,
+            block_number=parent,
+            hardfork=hardfork,
+            label=self.upstream.label,
+        )
+        return asyncio.ensure_future(self.forks.acquire(spec))
+
+    async def _abandon(self, starting: asyncio.Task[Fork]) -> None:
+        """Give back a fork whose replay failed before it was used (or stop its start)."""
+        if not starting.done():
+            starting.cancel()
+        try:
+            fork = await starting
+        except BaseException:  # noqa: BLE001 - cancelled or failed: nothing to give back
+            return
+        await self.forks.release(fork)
+
+    async def _seed(self, original: OriginalTx, parent: int) -> dict[str, SeedAccount] | None:
+        """Start-of-block state of everything the block's txs up to ours touch, or None."""
+        if original.block_prestate is None or self.gateway is None:
+            return None
+        accounts = merge_prestates(original.block_prestate, original.index + 1)
+        return await complete_nonces(self.upstream, accounts, parent)
+
+    async def _hardfork_hint(self, chain: ChainInfo, tx: dict[str, Any]) -> str | None:
+        """The hardfork, when the transaction alone tells (its block's number and timestamp)."""
+        if chain.schedule is None:
+            return await self._anvil_upstream_hardfork()
+        if chain.is_arbitrum or "blockTimestamp" not in tx:
+            return None
+        return hardfork_for_block(
+            chain, {"number": tx["blockNumber"], "timestamp": tx["blockTimestamp"]}
+        )
+
     async def replay_many(self, tx_hashes: Sequence[str]) -> list[ReplayResult]:
         """Replay an ordered list of mined transactions in sequence on one fork.
 
@@ -191,9 +269,10 @@ class ReplayEngine:
             hardfork = await self._hardfork(chain, originals[0].block)
         groups = _group_by_block(originals)
         spec = ForkSpec(
-            upstream=self.upstream.url,
+            upstream=self.fork_upstream,
             block_number=originals[0].block_number - 1,
             hardfork=hardfork,
+            label=self.upstream.label,
         )
         results: list[ReplayResult] = []
         with clock.stage("fork"):
@@ -278,7 +357,12 @@ class ReplayEngine:
                 "parent_hash": base_env.hash,
             }
         )
-        spec = ForkSpec(upstream=self.upstream.url, block_number=base_env.number, hardfork=hardfork)
+        spec = ForkSpec(
+            upstream=self.fork_upstream,
+            block_number=base_env.number,
+            hardfork=hardfork,
+            label=self.upstream.label,
+        )
         with clock.stage("fork"):
             fork = await self.forks.acquire(spec)
         try:
@@ -332,11 +416,15 @@ class ReplayEngine:
         """The rules active at `block`: the chain's schedule, else the upstream's own word (anvil
         reports its hardfork), else what the block header proves."""
         if chain.schedule is None:
-            if self._anvil_hardfork is None:
-                self._anvil_hardfork = await self._ask_anvil_hardfork() or ""
-            if self._anvil_hardfork:
-                return self._anvil_hardfork
+            told = await self._anvil_upstream_hardfork()
+            if told:
+                return told
         return hardfork_for_block(chain, block)
+
+    async def _anvil_upstream_hardfork(self) -> str | None:
+        if self._anvil_hardfork is None:
+            self._anvil_hardfork = await self._ask_anvil_hardfork() or ""
+        return self._anvil_hardfork or None
 
     async def _ask_anvil_hardfork(self) -> str | None:
         try:

@@ -9,6 +9,7 @@ from timemachine.chain.blocks import parse_transaction, quantity
 from timemachine.chain.rpc import RpcClient
 from timemachine.errors import (
     BlockNotFoundError,
+    DebugApiUnavailableError,
     InvalidInputError,
     MethodUnavailableError,
     ReplayError,
@@ -16,6 +17,7 @@ from timemachine.errors import (
     TransactionNotFoundError,
 )
 from timemachine.models import TransactionInfo
+from timemachine.replay.prefetch import PRESTATE_TRACER
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,8 @@ class OriginalTx:
     receipt: dict[str, Any]
     block: dict[str, Any]
     block_receipts: list[dict[str, Any]] | None
+    block_prestate: list[dict[str, Any]] | None = None
+    prestate_unsupported: bool = False
 
     @property
     def block_number(self) -> int:
@@ -42,23 +46,26 @@ class OriginalTx:
         return [tx for tx in self.block["transactions"][: self.index] if isinstance(tx, dict)]
 
 
-async def fetch_original(
-    rpc: RpcClient, tx_hash: str, *, full_block: bool, chain_id: int | None = None
-) -> OriginalTx:
-    """Two round trips: the tx (and, unless known, the chain id), then its block with receipts.
+@dataclass(frozen=True)
+class MinedTx:
+    """Round one: the transaction, its receipt when asked for, and the chain id."""
 
-    With `full_block` the block's receipts (one eth_getBlockReceipts call) also give the target's
-    receipt; otherwise the target's receipt rides along in the first round trip.
-    """
+    tx: dict[str, Any]
+    receipt: dict[str, Any] | None
+    chain_id: int
+
+
+async def fetch_transaction(
+    rpc: RpcClient, tx_hash: str, *, with_receipt: bool, chain_id: int | None = None
+) -> MinedTx:
+    """The tx (with its receipt if asked, and the chain id unless known) in one round trip."""
     calls: list[tuple[str, list[Any]]] = [("eth_getTransactionByHash", [tx_hash])]
-    if not full_block:
+    if with_receipt:
         calls.append(("eth_getTransactionReceipt", [tx_hash]))
     if chain_id is None:
         calls.append(("eth_chainId", []))
     answers = await rpc.batch(calls)
     tx = answers[0]
-    if chain_id is None:
-        chain_id = quantity(answers[-1])
     if tx is None:
         raise TransactionNotFoundError(
             f"transaction {tx_hash} is unknown to {rpc.label}; check the hash and that the RPC "
@@ -66,30 +73,55 @@ async def fetch_original(
         )
     if tx.get("blockNumber") is None:
         raise ReplayError(f"transaction {tx_hash} is still pending; replay it once it is mined")
+    return MinedTx(
+        tx=tx,
+        receipt=answers[1] if with_receipt else None,
+        chain_id=chain_id if chain_id is not None else quantity(answers[-1]),
+    )
+
+
+async def fetch_block_context(
+    rpc: RpcClient, mined: MinedTx, *, full_block: bool, prestate: bool = False
+) -> OriginalTx:
+    """Round two: the tx's block (full with receipts in exact mode, and with `prestate` the
+    upstream's prestate trace of the block, or None where the node has no debug API)."""
+    tx = mined.tx
     number = tx["blockNumber"]
-    second: list[tuple[str, list[Any]]] = [("eth_getBlockByNumber", [number, full_block])]
+    calls: list[tuple[str, list[Any]]] = [("eth_getBlockByNumber", [number, full_block])]
     if full_block:
-        second.append(("eth_getBlockReceipts", [number]))
-    block, *rest = await rpc.batch_settled(second)
+        calls.append(("eth_getBlockReceipts", [number]))
+    if prestate:
+        calls.append(("debug_traceBlockByNumber", [number, PRESTATE_TRACER]))
+    block, *rest = await rpc.batch_settled(calls)
     if isinstance(block, RpcError):
         raise block
     if block is None:
         raise BlockNotFoundError(f"{rpc.label} does not return block {quantity(number)}")
-    if full_block:
-        block_receipts = await _block_receipts(rpc, block, rest[0])
+    block_receipts = await _block_receipts(rpc, block, rest[0]) if full_block else None
+    receipt = mined.receipt
+    if block_receipts is not None:
         receipt = block_receipts[quantity(tx["transactionIndex"])]
-    else:
-        block_receipts, receipt = None, answers[1]
     if receipt is None:
-        raise ReplayError(f"{rpc.label} has no receipt for {tx_hash} yet; retry shortly")
+        raise ReplayError(f"{rpc.label} has no receipt for {tx['hash']} yet; retry shortly")
+    traces = rest[-1] if prestate else None
     return OriginalTx(
-        chain_id=chain_id,
+        chain_id=mined.chain_id,
         tx=tx,
         info=parse_transaction(tx),
         receipt=receipt,
         block=block,
         block_receipts=block_receipts,
+        block_prestate=traces if isinstance(traces, list) else None,
+        prestate_unsupported=isinstance(traces, DebugApiUnavailableError),
     )
+
+
+async def fetch_original(
+    rpc: RpcClient, tx_hash: str, *, full_block: bool, chain_id: int | None = None
+) -> OriginalTx:
+    """Both round trips, for callers that need no overlap with the fork start."""
+    mined = await fetch_transaction(rpc, tx_hash, with_receipt=not full_block, chain_id=chain_id)
+    return await fetch_block_context(rpc, mined, full_block=full_block)
 
 
 async def _block_receipts(
