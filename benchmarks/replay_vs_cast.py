@@ -145,7 +145,7 @@ async def main(rounds: int, latencies_ms: Sequence[float], as_json: bool) -> Non
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--latency-ms", type=float, nargs="+", default=[0.0, 20.0])
+    parser.add_argument("--latency-ms", type=float, nargs="+", default=[0.0, 20.0, 50.0])
     parser.add_argument("--json", action="store_true")
     arguments = parser.parse_args()
     asyncio.run(main(arguments.rounds, arguments.latency_ms, arguments.json))

@@ -20,9 +20,9 @@ from timemachine.chain.hardforks import (
     infer_hardfork_from_header,
     is_anvil_hardfork,
     is_at_least,
-    quantity,
     schedule,
 )
+from timemachine.hexutil import quantity
 
 RANDAO = "0x" + "ab" * 32
 ZERO32 = "0x" + "00" * 32

@@ -8,9 +8,9 @@ import pytest
 from eth_abi.abi import encode
 from eth_utils.crypto import keccak
 
+from timemachine.hexutil import parse_int
 from timemachine.models import AccountState, CallFrame, StateDiff
 from timemachine.trace.decoder import Decoder
-from timemachine.trace.hexutil import parse_int
 from timemachine.trace.normalize import (
     normalize_call_trace,
     normalize_prestate,

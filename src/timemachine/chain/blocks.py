@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from eth_utils.address import to_checksum_address
-
 from timemachine.errors import InvalidInputError
+from timemachine.hexutil import checksum as to_checksum
+from timemachine.hexutil import parse_int
 from timemachine.models import BlockEnv, LogEntry, ReceiptSummary, TransactionInfo
 
 TX_HASH_RE = re.compile(r"^0x[0-9a-fA-F]{64}$")
@@ -33,16 +33,12 @@ def validate_hex(value: str, what: str) -> str:
 
 
 def quantity(value: Any, default: int = 0) -> int:
-    """A JSON-RPC QUANTITY (hex string, or an int some nodes send) as int."""
-    if value is None:
-        return default
-    if isinstance(value, int):
-        return value
-    return int(str(value), 16)
+    """A JSON-RPC QUANTITY (hex string, or an int some nodes send) as int; `default` if absent."""
+    return parse_int(value, default)
 
 
 def checksum(address: str | None) -> str | None:
-    return to_checksum_address(address) if address else None
+    return to_checksum(address) if address else None
 
 
 def parse_block_env(block: dict[str, Any]) -> BlockEnv:
@@ -52,7 +48,7 @@ def parse_block_env(block: dict[str, Any]) -> BlockEnv:
         hash=block.get("hash"),
         parent_hash=block.get("parentHash"),
         timestamp=quantity(block["timestamp"]),
-        coinbase=to_checksum_address(block["miner"]),
+        coinbase=to_checksum(block["miner"]),
         gas_limit=quantity(block["gasLimit"]),
         base_fee=quantity(block["baseFeePerGas"]) if "baseFeePerGas" in block else None,
         difficulty=quantity(block.get("difficulty")),
@@ -72,7 +68,7 @@ def parse_transaction(tx: dict[str, Any]) -> TransactionInfo:
         hash=tx["hash"].lower(),
         block_number=quantity(block_number) if block_number is not None else None,
         tx_index=quantity(index) if index is not None else None,
-        sender=to_checksum_address(tx["from"]),
+        sender=to_checksum(tx["from"]),
         to=checksum(tx.get("to")),
         value=quantity(tx.get("value")),
         input=tx.get("input") or tx.get("data") or "0x",
@@ -86,7 +82,7 @@ def parse_logs(logs: list[dict[str, Any]]) -> list[LogEntry]:
     """Receipt logs; `index` is the position within the transaction (not the block's logIndex)."""
     return [
         LogEntry(
-            address=to_checksum_address(log["address"]),
+            address=to_checksum(log["address"]),
             topics=[topic.lower() for topic in log.get("topics", [])],
             data=(log.get("data") or "0x").lower(),
             index=position,

@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from timemachine.hexutil import quantity
+
 ETHEREUM_HARDFORKS: tuple[str, ...] = (
     "frontier",
     "homestead",
@@ -244,23 +246,6 @@ def infer_hardfork_from_header(block: Mapping[str, Any]) -> str:
     if has_base_fee:
         return "london"
     return DEFAULT_INFERRED_HARDFORK
-
-
-def quantity(value: object) -> int | None:
-    """A JSON-RPC quantity ("0x1a"; also an int or a decimal string) as an int, None if absent."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            if text[:2].lower() == "0x":
-                return int(text, 16) if len(text) > 2 else 0
-            return int(text)
-        except ValueError:
-            return None
-    return None
 
 
 def _hex_bytes(value: object) -> bytes | None:

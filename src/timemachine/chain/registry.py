@@ -28,10 +28,10 @@ from timemachine.chain.hardforks import (
     hardfork_at,
     hardfork_for_arbos_version,
     infer_hardfork_from_header,
-    quantity,
     schedule,
 )
 from timemachine.errors import InvalidInputError
+from timemachine.hexutil import quantity
 
 DEVNET_CHAIN_ID = 31337
 

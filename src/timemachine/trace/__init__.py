@@ -7,5 +7,5 @@ order        emission order of a frame's logs and child calls
 transfers    ETH / ERC-20 / ERC-721 / WETH movements
 balances     balance changes, token metadata over eth_call
 render       cast-style tree, balance table, fidelity verdict (rich)
-formatting, hexutil   shared value formatting and hex helpers
+formatting            shared value formatting
 """

@@ -19,9 +19,9 @@ from timemachine.errors import (
     RpcRateLimitedError,
     RpcUnavailableError,
 )
+from timemachine.hexutil import checksum, hex_to_bytes
 from timemachine.models import BalanceChange, StateDiff, TokenTransfer
 from timemachine.trace.decoder import DECODE_ERRORS
-from timemachine.trace.hexutil import checksum, hex_to_bytes
 from timemachine.trace.signatures import keccak_signature
 
 ETH = "ETH"

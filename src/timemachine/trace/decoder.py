@@ -19,9 +19,9 @@ from eth_abi.exceptions import DecodingError, EncodingError, ParseError
 from eth_abi.grammar import ABIType, BasicType, TupleType
 
 from timemachine.errors import InvalidInputError
+from timemachine.hexutil import checksum, hex_to_bytes
 from timemachine.models import DecodedArg, DecodedCall, DecodedEvent
 from timemachine.trace.formatting import abi_type, format_value
-from timemachine.trace.hexutil import checksum, hex_to_bytes
 from timemachine.trace.signatures import (
     Fragment,
     FragmentKind,

@@ -15,10 +15,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, get_args
 
+from timemachine.hexutil import checksum, parse_int
 from timemachine.models import AccountState, CallFrame, LogEntry, StateDiff
 from timemachine.models.trace import CallType
 from timemachine.trace.decoder import Decoder
-from timemachine.trace.hexutil import checksum, parse_int
 
 _CALL_TYPES: frozenset[str] = frozenset(get_args(CallType))
 _CREATE_TYPES = frozenset({"CREATE", "CREATE2"})

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from timemachine.hexutil import hex_to_bytes
 from timemachine.models import BalanceChange, CallFrame, Fidelity, LogEntry
 from timemachine.trace.formatting import (
     format_address,
@@ -26,7 +27,6 @@ from timemachine.trace.formatting import (
     lookup_label,
     normalize_labels,
 )
-from timemachine.trace.hexutil import hex_to_bytes
 from timemachine.trace.order import EmissionOrder
 
 PIPE = "  │ "

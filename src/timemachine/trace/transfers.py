@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from timemachine.hexutil import ZERO_ADDRESS, checksum
 from timemachine.models import CallFrame, LogEntry, TokenTransfer
-from timemachine.trace.hexutil import ZERO_ADDRESS, checksum
 from timemachine.trace.order import EmissionOrder
 from timemachine.trace.signatures import keccak_signature
 

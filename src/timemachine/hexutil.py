@@ -22,10 +22,10 @@ def hex_to_bytes(value: object) -> bytes | None:
         return None
 
 
-def parse_int(value: object, default: int = 0) -> int:
-    """A JSON-RPC quantity (0x-hex, decimal string or int) as int; `default` if unreadable."""
-    if isinstance(value, bool):
-        return default
+def quantity(value: object) -> int | None:
+    """A JSON-RPC quantity (0x-hex, decimal string or int) as int; None if absent or unreadable."""
+    if value is None or isinstance(value, bool):
+        return None
     if isinstance(value, int):
         return value
     if isinstance(value, str):
@@ -35,8 +35,14 @@ def parse_int(value: object, default: int = 0) -> int:
                 return int(text, 16) if len(text) > 2 else 0
             return int(text)
         except ValueError:
-            return default
-    return default
+            return None
+    return None
+
+
+def parse_int(value: object, default: int = 0) -> int:
+    """A JSON-RPC quantity as int; `default` if absent or unreadable."""
+    parsed = quantity(value)
+    return default if parsed is None else parsed
 
 
 def checksum(address: object) -> str:
