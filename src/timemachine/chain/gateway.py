@@ -90,6 +90,12 @@ class StateGateway:
     async def stop(self) -> None:
         await self._server.stop()
 
+    def remember(self, method: str, params: list[Any], result: Any) -> None:
+        """Cache an answer learnt elsewhere (ignored unless the call is cacheable)."""
+        key = cache_key(method, params)
+        if key is not None:
+            self._put(key, result)
+
     def seed(self, block_number: int, accounts: Mapping[str, SeedAccount]) -> int:
         """Remember account state at `block_number`; returns how many answers were added."""
         before = len(self._cache)

@@ -124,7 +124,7 @@ class ReplayEngine:
             mined = await fetch_transaction(
                 self.upstream, tx_hash, with_receipt=not exact, chain_id=self._chain_id
             )
-            self._chain_id = mined.chain_id
+            self._remember_chain_id(mined.chain_id)
             chain = get_chain(mined.chain_id)
             hardfork = await self._hardfork_hint(chain, mined.tx)
         # Start (or reset) the fork while the block is still being fetched, when the hardfork is
@@ -207,6 +207,12 @@ class ReplayEngine:
             ) from error
         return call_tree(raw, self.decoder, original.receipt, original.info.gas)
 
+    def _remember_chain_id(self, chain_id: int) -> None:
+        """Ask the upstream once; forks starting later get the answer from the gateway."""
+        self._chain_id = chain_id
+        if self.gateway is not None:
+            self.gateway.remember("eth_chainId", [], hex(chain_id))
+
     def _start_fork(self, parent: int, hardfork: str) -> asyncio.Task[Fork]:
         spec = ForkSpec(
             upstream=self.fork_upstream,
@@ -265,6 +271,7 @@ class ReplayEngine:
                 )
             )
             _check_chain_order(originals)
+            self._remember_chain_id(originals[0].chain_id)
             chain = get_chain(originals[0].chain_id)
             hardfork = await self._hardfork(chain, originals[0].block)
         groups = _group_by_block(originals)
@@ -427,12 +434,11 @@ class ReplayEngine:
         return self._anvil_hardfork or None
 
     async def _ask_anvil_hardfork(self) -> str | None:
-        try:
-            version = await self.upstream.call("web3_clientVersion")
-            if not str(version).lower().startswith("anvil"):
-                return None
-            info = await self.upstream.call("anvil_nodeInfo")
-        except RpcError:
+        """anvil's own hardfork when the upstream is anvil (one round trip; None otherwise)."""
+        version, info = await self.upstream.batch_settled(
+            [("web3_clientVersion", []), ("anvil_nodeInfo", [])]
+        )
+        if not str(version).lower().startswith("anvil") or not isinstance(info, dict):
             return None
         return str(info.get("hardFork", "")).lower() or None
 
