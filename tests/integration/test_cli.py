@@ -180,3 +180,21 @@ def test_demo_json_reports_every_exploit_exact() -> None:
     assert data["scenarios"][0]["replay"]["verdict"] == "exact"
     assert data["busy_block"]["exact"]["verdict"] == "exact"
     assert data["busy_block"]["quick"]["verdict"] == "diverged"
+
+
+def test_labels_and_extra_abis_reach_the_call_tree(devnet: Devnet, tmp_path: Path) -> None:
+    abi = tmp_path / "abi.json"
+    abi.write_text(json.dumps([{"type": "function", "name": "attack", "inputs": []}]))
+    attacker = devnet.history.address_of("BankAttacker")
+    tx = devnet.history.scenario("reentrancy-bank").exploit_tx
+    run = timemachine(
+        "replay", tx, "-r", devnet.rpc_url, "--abi", str(abi), "--label", f"{attacker}=Villain",
+        "--depth", "0",
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "Villain::attack{value: 1000000000000000000}()" in run.stdout
+
+
+def test_a_bad_label_fails_with_one_line(devnet: Devnet) -> None:
+    tx = devnet.history.busy_tx
+    assert_one_line_error(timemachine("replay", tx, "-r", devnet.rpc_url, "-l", "x"), 2, "ADDRESS")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import sys
 import traceback
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
 from typing import Any, NoReturn, TypeVar
 
 import typer
@@ -17,13 +18,14 @@ INTERNAL_ERROR = 70  # EX_SOFTWARE
 INTERRUPTED = 130
 
 
-def run_async(coroutine: Coroutine[Any, Any, T], *, debug: bool = False) -> T:
-    """Run a command's coroutine; errors become one line on stderr and a non-zero exit."""
+@contextmanager
+def reported_errors(*, debug: bool = False) -> Iterator[None]:
+    """Errors inside become one line on stderr and a non-zero exit, never a traceback."""
     try:
-        return asyncio.run(coroutine)
+        yield
     except TimeMachineError as error:
         fail(str(error), error.exit_code)
-    except typer.Exit:
+    except (typer.Exit, SystemExit):
         raise
     except KeyboardInterrupt:
         fail("interrupted", INTERRUPTED)
@@ -34,6 +36,13 @@ def run_async(coroutine: Coroutine[Any, Any, T], *, debug: bool = False) -> T:
             f"internal error: {type(error).__name__}: {error} (rerun with DEBUG=1 for details)",
             INTERNAL_ERROR,
         )
+
+
+def run_async(coroutine: Coroutine[Any, Any, T], *, debug: bool = False) -> T:
+    """Run a command's coroutine under `reported_errors`."""
+    with reported_errors(debug=debug):
+        return asyncio.run(coroutine)
+    raise AssertionError("unreachable: reported_errors exits on every error")
 
 
 def fail(message: str, code: int) -> NoReturn:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from timemachine.cli.errors import fail, run_async
+from timemachine.cli.errors import fail, reported_errors, run_async
 
 if TYPE_CHECKING:
     from timemachine.models import ReplayMode, ReplayResult
@@ -59,6 +59,16 @@ def replay(
     depth: Annotated[
         int | None, typer.Option("--depth", min=0, help="Show the call tree to this depth.")
     ] = None,
+    abi: Annotated[
+        list[Path] | None,
+        typer.Option("--abi", help="Extra ABI JSON (list or artifact) for decoding; repeatable."),
+    ] = None,
+    label: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--label", "-l", help="Name an address in the tree: ADDRESS=NAME; repeatable."
+        ),
+    ] = None,
 ) -> None:
     """Re-execute transactions on a fork and explain them (call tree, events, balances, fidelity).
 
@@ -67,14 +77,22 @@ def replay(
     """
     from pydantic import TypeAdapter
 
+    from timemachine.cli.inputs import load_abi, parse_labels
     from timemachine.cli.output import print_replay
     from timemachine.models import ReplayResult
 
+    with reported_errors(debug=_debug()):
+        labels = parse_labels(label or [])
+        abis = [load_abi(path) for path in abi or []]
+
     async def run() -> list[ReplayResult]:
         from timemachine.errors import InvalidInputError
-        from timemachine.machine import TimeMachine
+        from timemachine.machine import TimeMachine, default_decoder
 
-        async with TimeMachine(rpc_url) as machine:
+        decoder = default_decoder()
+        for extra in abis:
+            decoder.register_abi(extra)
+        async with TimeMachine(rpc_url, decoder=decoder) as machine:
             if len(targets) == 1 and len(targets[0].strip()) > 66:
                 return [await machine.replay_raw(targets[0], block_number=block)]
             if block is not None:
@@ -96,7 +114,7 @@ def replay(
         )
         return
     for result in results:
-        print_replay(result, max_depth=depth)
+        print_replay(result, labels=labels, max_depth=depth)
 
 
 @app.command()
