@@ -245,17 +245,17 @@ async def test_reap_expired_stops_forks_past_the_ttl(
     busy = await manager.acquire(FRESH)
     idle.last_used, busy.last_used = 1_000.0, 1_100.0
 
-    assert manager.reap_expired(now=1_060.0) == 0  # exactly the TTL is not past it
-    assert manager.reap_expired(now=1_070.0) == 1
+    assert await manager.reap_expired(now=1_060.0) == 0  # exactly the TTL is not past it
+    assert await manager.reap_expired(now=1_070.0) == 1
     assert manager.live() == [busy]
     assert wait_gone(idle.process.pid)
     assert busy.process.alive
 
     # A fork held but untouched for longer than the TTL is treated as abandoned.
-    assert manager.reap_expired(now=1_161.0) == 1
+    assert await manager.reap_expired(now=1_161.0) == 1
     assert manager.live() == []
     assert wait_gone(busy.process.pid)
-    assert manager.reap_expired(now=10_000.0) == 0
+    assert await manager.reap_expired(now=10_000.0) == 0
 
 
 async def test_acquire_reaps_expired_forks_first(

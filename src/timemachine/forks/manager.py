@@ -128,7 +128,7 @@ class ForkManager:
     async def acquire(self, spec: ForkSpec) -> Fork:
         """A fork matching `spec`: a pooled process reset to the new block, or a new process."""
         async with self._lock:
-            self.reap_expired()
+            await self.reap_expired()
             fork = await self._reuse(spec) or await self._start(spec)
             self._in_use[fork.id] = fork
             fork.touch()
@@ -157,14 +157,14 @@ class ForkManager:
         finally:
             await self.release(fork, keep_warm=keep_warm and not failed)
 
-    def reap_expired(self, now: float | None = None) -> int:
-        """Stop forks idle for longer than the TTL; returns how many were stopped."""
+    async def reap_expired(self, now: float | None = None) -> int:
+        """Stop forks unused for longer than the TTL (in use or idle: a fork someone forgot to
+        release must not live forever); returns how many were stopped."""
         now = time.monotonic() if now is None else now
         ttl = self.settings.fork_ttl_seconds
         expired = [fork for fork in self.live() if now - fork.last_used > ttl]
         for fork in expired:
-            self._forget(fork)
-            fork.process.stop()
+            await self._stop(fork)
         return len(expired)
 
     async def shutdown(self) -> None:
