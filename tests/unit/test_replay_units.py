@@ -10,11 +10,10 @@ import pytest
 from timemachine.chain.blocks import parse_transaction
 from timemachine.errors import InvalidInputError
 from timemachine.models import BlockEnv, Difference, Fidelity, LogEntry, ReceiptSummary
+from timemachine.replay.block import ExecutedBlock, nonce_calls
 from timemachine.replay.engine import (
     _check_chain_order,
-    _Executed,
     _group_by_block,
-    _nonce_calls,
     _preceding_notes,
 )
 from timemachine.replay.environment import env_calls, env_differences
@@ -418,11 +417,11 @@ def test_nonce_calls_use_each_senders_first_nonce() -> None:
         {"from": ALICE.lower(), "nonce": "0x6"},
         {"from": BOB, "nonce": "0xa"},
     ]
-    assert _nonce_calls(txs) == [
+    assert nonce_calls(txs) == [
         ("anvil_setNonce", [ALICE.lower(), "0x5"]),
         ("anvil_setNonce", [BOB.lower(), "0x9"]),
     ]
-    assert _nonce_calls([]) == []
+    assert nonce_calls([]) == []
 
 
 def test_group_by_block_keeps_consecutive_runs() -> None:
@@ -489,7 +488,7 @@ def test_preceding_notes() -> None:
             rcpt("0x1", "0xc350", "0xcc"),
         ],
     )
-    executed = _Executed(
+    executed = ExecutedBlock(
         block={},
         hashes=["0x11", "", "0x33", "0x44"],
         receipts=[rcpt("0x1", "0x5208"), {}, rcpt("0x0", "0x6000"), rcpt("0x1", "0x5208")],

@@ -12,7 +12,6 @@ import asyncio
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from timemachine.chain.blocks import (
@@ -26,7 +25,7 @@ from timemachine.chain.blocks import (
 )
 from timemachine.chain.gateway import SeedAccount, StateGateway
 from timemachine.chain.registry import ChainInfo, get_chain, hardfork_for_block
-from timemachine.chain.rpc import Call, RpcClient
+from timemachine.chain.rpc import RpcClient
 from timemachine.errors import DebugApiUnavailableError, InvalidInputError, ReplayError, RpcError
 from timemachine.forks.manager import Fork, ForkManager, ForkSpec
 from timemachine.models import (
@@ -38,6 +37,7 @@ from timemachine.models import (
     ReplayResult,
     TransactionInfo,
 )
+from timemachine.replay.block import ExecutedBlock, execute_block, impersonated
 from timemachine.replay.environment import env_calls, env_differences
 from timemachine.replay.fidelity import compare_receipts
 from timemachine.replay.prefetch import complete_nonces, merge_prestates
@@ -48,19 +48,9 @@ from timemachine.replay.source import (
     fetch_original,
     fetch_transaction,
 )
-from timemachine.replay.submit import send_params
 from timemachine.replay.trace_compare import compare_traces
 from timemachine.replay.tracing import CALL_TRACER, TracedTx, call_tree, trace_transaction
 from timemachine.trace.decoder import Decoder
-
-
-@dataclass(frozen=True)
-class _Executed:
-    """The replayed block: our hashes for each sent tx, in order, and their receipts."""
-
-    block: dict[str, Any]
-    hashes: list[str]
-    receipts: list[dict[str, Any]]
 
 
 class Stopwatch:
@@ -152,7 +142,7 @@ class ReplayEngine:
         preceding = original.preceding() if exact else []
         try:
             with clock.stage("execute"):
-                executed = await self._execute_block(fork, env, [*preceding, original.tx])
+                executed = await execute_block(fork, env, *impersonated([*preceding, original.tx]))
             with clock.stage("trace"):
                 traced = await trace_transaction(
                     fork,
@@ -289,7 +279,7 @@ class ReplayEngine:
             for group in groups:
                 env = parse_block_env(group[0].block)
                 with clock.stage("execute"):
-                    executed = await self._execute_block(fork, env, [o.tx for o in group])
+                    executed = await execute_block(fork, env, *impersonated([o.tx for o in group]))
                 block_notes = env_differences(env, executed.block)
                 if env.number > previous_block + 1:
                     block_notes.append(
@@ -442,57 +432,8 @@ class ReplayEngine:
             return None
         return str(info.get("hardFork", "")).lower() or None
 
-    async def _execute_block(
-        self, fork: Fork, env: BlockEnv, txs: Sequence[dict[str, Any]]
-    ) -> _Executed:
-        """Mine one block with `env` holding exactly `txs` in order; return our hashes/receipts."""
-        with fork.crash_guard("replaying the block"):
-            await fork.rpc.batch(
-                [
-                    *env_calls(env),
-                    ("anvil_autoImpersonateAccount", [True]),
-                    *_nonce_calls(txs),
-                ]
-            )
-            sent = await fork.rpc.batch_settled(
-                [("eth_sendTransaction", [send_params(tx)]) for tx in txs]
-            )
-            target_error = sent[-1]
-            if isinstance(target_error, RpcError):
-                raise ReplayError(f"the engine rejected the transaction: {target_error.message}")
-            await fork.rpc.call("evm_mine")
-            block, receipts = await fork.rpc.batch(
-                [("eth_getBlockByNumber", ["latest", False]), ("eth_getBlockReceipts", ["latest"])]
-            )
-        hashes = [h if isinstance(h, str) else "" for h in sent]
-        mined = [h.lower() for h in block["transactions"]]
-        expected = [h.lower() for h in hashes if h]
-        if mined != expected:
-            raise ReplayError(
-                f"the engine mined {len(mined)} transactions in another order or number than the "
-                f"{len(expected)} sent; the block gas limit may be too low"
-            )
-        by_hash = {r["transactionHash"].lower(): r for r in receipts}
-        return _Executed(
-            block=block,
-            hashes=hashes,
-            receipts=[by_hash.get(h.lower(), {}) for h in hashes],
-        )
 
-
-def _nonce_calls(txs: Sequence[dict[str, Any]]) -> list[Call]:
-    """Give each sender the nonce of its first transaction here.
-
-    A no-op in exact mode; in quick and sequence modes the skipped transactions would otherwise
-    leave a nonce gap and the engine would hold the transaction back instead of mining it.
-    """
-    first_nonce: dict[str, str] = {}
-    for tx in txs:
-        first_nonce.setdefault(tx["from"].lower(), tx["nonce"])
-    return [("anvil_setNonce", [sender, nonce]) for sender, nonce in first_nonce.items()]
-
-
-def _preceding_notes(original: OriginalTx, executed: _Executed, count: int) -> list[str]:
+def _preceding_notes(original: OriginalTx, executed: ExecutedBlock, count: int) -> list[str]:
     """Notes on earlier transactions that were rejected or behaved differently in the replay."""
     notes: list[str] = []
     if not count or original.block_receipts is None:
