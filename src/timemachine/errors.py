@@ -29,6 +29,10 @@ class InvalidInputError(TimeMachineError):
     http_status = 400
 
 
+class CapsuleError(InvalidInputError):
+    """A capsule file is corrupt, truncated, of another version, or exceeds a safety limit."""
+
+
 class NotFoundError(TimeMachineError):
     """The thing asked for does not exist where we looked."""
 

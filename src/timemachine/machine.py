@@ -5,14 +5,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 from types import TracebackType
+from typing import Any
 
+from timemachine import __version__
 from timemachine.chain.gateway import StateGateway
 from timemachine.chain.rpc import RpcClient
-from timemachine.errors import InvalidInputError
+from timemachine.errors import InvalidInputError, ReplayError
 from timemachine.forks.manager import EXPLORE_ARGS, Fork, ForkManager, ForkSpec
 from timemachine.models import ReplayMode, ReplayResult
+from timemachine.models.capsule import Capsule
+from timemachine.replay.block import ExecutedBlock
+from timemachine.replay.capsule import build_capsule, capture_accounts
+from timemachine.replay.capsule import replay_capsule as replay_capsule_on
+from timemachine.replay.capsule_io import read_capsule
 from timemachine.replay.engine import ReplayEngine
+from timemachine.replay.source import OriginalTx
 from timemachine.settings import Settings, get_settings
 from timemachine.trace.decoder import Decoder
 
@@ -109,6 +118,28 @@ class TimeMachine:
         """Run a raw signed transaction on top of a block (default latest)."""
         return await (await self.engine()).replay_raw(raw_tx, block_number=block_number)
 
+    async def export_capsule(self, tx_hash: str) -> Capsule:
+        """A capsule of `tx_hash` (and its block's earlier transactions), verified by replaying
+        it offline before it is returned: a capsule that does not replay exactly is an error."""
+        engine = await self.engine()
+        captured: dict[str, Any] = {}
+
+        async def capture(fork: Fork, original: OriginalTx, executed: ExecutedBlock) -> None:
+            captured["accounts"] = await capture_accounts(fork, executed, original.block_number - 1)
+            captured["transactions"] = [*original.preceding(), original.tx]
+
+        result = await engine.replay_transaction(tx_hash, on_executed=capture)
+        source = {"upstream": self.upstream.label, "tool": f"timemachine {__version__}"}
+        capsule = build_capsule(result, captured["transactions"], captured["accounts"], source)
+        check = await replay_capsule_on(capsule, self.forks, engine.decoder)
+        if check.fidelity.verdict != "exact":
+            first = check.fidelity.differences[0]
+            raise ReplayError(
+                f"the capsule of {tx_hash} does not replay exactly offline ({first.field}: "
+                f"{first.explanation}); not exported"
+            )
+        return capsule
+
     @contextlib.asynccontextmanager
     async def fork(self, block_number: int | None = None) -> AsyncIterator[Fork]:
         """A live fork of the upstream at `block_number` (latest by default) to explore freely."""
@@ -117,6 +148,24 @@ class TimeMachine:
         )
         async with self.forks.fork(spec, keep_warm=False) as live:
             yield live
+
+
+async def replay_capsule_async(
+    capsule: Capsule | Path, *, forks: ForkManager | None = None, decoder: Decoder | None = None
+) -> ReplayResult:
+    """Replay a capsule (or a capsule file) offline: no upstream, no network."""
+    loaded = read_capsule(capsule) if isinstance(capsule, Path) else capsule
+    manager = forks or ForkManager()
+    try:
+        return await replay_capsule_on(loaded, manager, decoder or default_decoder())
+    finally:
+        if forks is None:
+            await manager.shutdown()
+
+
+def replay_capsule(capsule: Capsule | Path) -> ReplayResult:
+    """Synchronous `replay_capsule_async`."""
+    return asyncio.run(replay_capsule_async(capsule))
 
 
 def replay(tx_hash: str, rpc_url: str | None = None, *, mode: ReplayMode = "exact") -> ReplayResult:

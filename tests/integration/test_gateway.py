@@ -14,7 +14,7 @@ from timemachine.chain.rpc import RpcClient
 from timemachine.forks.devnet import Devnet
 from timemachine.forks.process import AnvilProcess, free_port
 from timemachine.machine import TimeMachine
-from timemachine.replay.prefetch import complete_nonces
+from timemachine.replay.prefetch import complete_accounts
 
 pytestmark = pytest.mark.integration
 
@@ -119,15 +119,15 @@ async def test_an_unreachable_upstream_yields_errors_not_a_crash() -> None:
     assert "cannot reach RPC" in reply["error"]["message"]
 
 
-async def test_complete_nonces_asks_only_for_missing_ones(upstream: AnvilProcess) -> None:
+async def test_complete_accounts_asks_only_for_missing_fields(upstream: AnvilProcess) -> None:
     other = "0x70997970C51812dc3A010C7d01b50e0d17dC79C8"
     async with RpcClient(upstream.url) as rpc:
-        completed = await complete_nonces(
+        completed = await complete_accounts(
             rpc, {ACCOUNT.lower(): SeedAccount(balance=1), other.lower(): SeedAccount(nonce=9)}, 0
         )
-        assert rpc.requests == 1
-    assert completed[ACCOUNT.lower()].nonce == 0
-    assert completed[other.lower()].nonce == 9
+        assert rpc.requests == 2  # the first account's nonce, the second one's balance
+    assert completed[ACCOUNT.lower()] == SeedAccount(balance=1, nonce=0)
+    assert completed[other.lower()] == SeedAccount(balance=10_000 * 10**18, nonce=9)
 
 
 async def test_prefetch_cuts_upstream_requests_and_keeps_replays_exact(devnet: Devnet) -> None:

@@ -117,6 +117,52 @@ def replay(
         print_replay(result, labels=labels, max_depth=depth)
 
 
+capsule_app = typer.Typer(
+    help="Capsules: self-contained replays that run offline, anywhere.", no_args_is_help=True
+)
+app.add_typer(capsule_app, name="capsule")
+
+
+@capsule_app.command("export")
+def capsule_export(
+    tx: Annotated[str, typer.Argument(help="Transaction hash.", show_default=False)],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Capsule file (.zst compresses).")],
+    rpc_url: RpcUrl = None,
+) -> None:
+    """Capture a transaction (and its block's earlier ones) as a capsule, verified offline."""
+
+    async def run() -> int:
+        from timemachine.machine import TimeMachine
+        from timemachine.replay.capsule_io import write_capsule
+
+        async with TimeMachine(rpc_url) as machine:
+            capsule = await machine.export_capsule(tx)
+        write_capsule(capsule, output)
+        return len(capsule.accounts)
+
+    accounts = run_async(run(), debug=_debug())
+    typer.echo(f"wrote {output} ({accounts} accounts, verified offline: exact)")
+
+
+@capsule_app.command("replay")
+def capsule_replay(
+    path: Annotated[Path, typer.Argument(help="Capsule file.", show_default=False)],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full result as JSON.")] = False,
+    depth: Annotated[
+        int | None, typer.Option("--depth", min=0, help="Show the call tree to this depth.")
+    ] = None,
+) -> None:
+    """Replay a capsule with no network; same report and fidelity verdict as `replay`."""
+    from timemachine.cli.output import print_replay
+    from timemachine.machine import replay_capsule_async
+
+    result = run_async(replay_capsule_async(path), debug=_debug())
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+    else:
+        print_replay(result, max_depth=depth)
+
+
 @app.command()
 def devnet(
     port: Annotated[

@@ -35,9 +35,7 @@ log = get_logger(__name__)
 _ALL_PROCESSES: set[AnvilProcess] = set()
 _handlers_installed = threading.Event()
 
-# Foundry's on-disk RPC cache is keyed by chain id and block number only: on a local chain whose
-# history changes (every devnet is chain 31337) it would serve stale state, so forks never use it.
-EXPLORE_ARGS = ("--silent", "--no-storage-caching")
+EXPLORE_ARGS = ("--silent",)
 # Replays need blocks built exactly as we ask: no automine, transactions in arrival order, and no
 # funded dev accounts (anvil would overwrite the real balances of those well-known addresses).
 REPLAY_ARGS = (*EXPLORE_ARGS, "--no-mining", "--order", "fifo", "--accounts", "0")
@@ -199,7 +197,10 @@ class ForkManager:
             await self._stop(min(self._idle, key=lambda fork: fork.last_used))
         args = spec.start_args()
         if spec.upstream is not None:
-            args = ["--fork-url", spec.upstream, *args]
+            # Foundry's on-disk RPC cache is keyed by chain id and block number only: on a local
+            # chain whose history changes (every devnet is chain 31337) it would serve stale
+            # state, so forks never use it.
+            args = ["--fork-url", spec.upstream, "--no-storage-caching", *args]
             if spec.block_number is not None:
                 args += ["--fork-block-number", str(spec.block_number)]
         process = await AnvilProcess.start(

@@ -9,9 +9,7 @@ verdict against the original receipt, and reuses warm anvil processes between re
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from timemachine.chain.blocks import (
@@ -40,7 +38,7 @@ from timemachine.models import (
 from timemachine.replay.block import ExecutedBlock, execute_block, impersonated
 from timemachine.replay.environment import env_calls, env_differences
 from timemachine.replay.fidelity import compare_receipts
-from timemachine.replay.prefetch import complete_nonces, merge_prestates
+from timemachine.replay.prefetch import complete_accounts, merge_prestates
 from timemachine.replay.source import (
     OriginalTx,
     fetch_block,
@@ -48,28 +46,14 @@ from timemachine.replay.source import (
     fetch_original,
     fetch_transaction,
 )
+from timemachine.replay.stopwatch import Stopwatch
 from timemachine.replay.trace_compare import compare_traces
 from timemachine.replay.tracing import CALL_TRACER, TracedTx, call_tree, trace_transaction
 from timemachine.trace.decoder import Decoder
 
-
-class Stopwatch:
-    """Seconds spent per named stage."""
-
-    def __init__(self) -> None:
-        self.started = time.perf_counter()
-        self.stages: dict[str, float] = {}
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        begin = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.stages[name] = self.stages.get(name, 0.0) + time.perf_counter() - begin
-
-    def result(self) -> dict[str, float]:
-        return {**self.stages, "total": time.perf_counter() - self.started}
+ExecutedHook = Callable[[Fork, OriginalTx, ExecutedBlock], Awaitable[None]]
+"""Called with the fork right after the block was re-executed, before it is traced or released
+(capsule export reads the fork's state there)."""
 
 
 class ReplayEngine:
@@ -99,7 +83,12 @@ class ReplayEngine:
         return self.gateway.url if self.gateway is not None else self.upstream.url
 
     async def replay_transaction(
-        self, tx_hash: str, *, mode: ReplayMode = "exact", compare_trace: bool = False
+        self,
+        tx_hash: str,
+        *,
+        mode: ReplayMode = "exact",
+        compare_trace: bool = False,
+        on_executed: ExecutedHook | None = None,
     ) -> ReplayResult:
         """Replay a mined transaction; exact mode first replays the block's earlier transactions.
 
@@ -143,6 +132,8 @@ class ReplayEngine:
         try:
             with clock.stage("execute"):
                 executed = await execute_block(fork, env, *impersonated([*preceding, original.tx]))
+                if on_executed is not None:
+                    await on_executed(fork, original, executed)
             with clock.stage("trace"):
                 traced = await trace_transaction(
                     fork,
@@ -227,7 +218,7 @@ class ReplayEngine:
         if original.block_prestate is None or self.gateway is None:
             return None
         accounts = merge_prestates(original.block_prestate, original.index + 1)
-        return await complete_nonces(self.upstream, accounts, parent)
+        return await complete_accounts(self.upstream, accounts, parent)
 
     async def _hardfork_hint(self, chain: ChainInfo, tx: dict[str, Any]) -> str | None:
         """The hardfork, when the transaction alone tells (its block's number and timestamp)."""

@@ -42,16 +42,27 @@ def merge_prestates(traces: Sequence[dict[str, Any]], count: int) -> dict[str, S
     }
 
 
-async def complete_nonces(
+async def complete_accounts(
     rpc: RpcClient, accounts: dict[str, SeedAccount], block_number: int
 ) -> dict[str, SeedAccount]:
-    """Fill nonces the tracer left out (some omit non-zero contract nonces) in one batch."""
-    missing = [address for address, account in accounts.items() if account.nonce is None]
-    if not missing:
-        return accounts
+    """Fill the nonces and balances tracers left out (some omit non-zero contract nonces), in one
+    batch at `block_number`."""
     tag = hex(block_number)
-    nonces = await rpc.batch([("eth_getTransactionCount", [a, tag]) for a in missing])
+    wanted = [
+        (address, field, method)
+        for address, account in accounts.items()
+        for field, method in (("nonce", "eth_getTransactionCount"), ("balance", "eth_getBalance"))
+        if getattr(account, field) is None
+    ]
+    if not wanted:
+        return accounts
+    answers = await rpc.batch([(method, [address, tag]) for address, _, method in wanted])
     completed = dict(accounts)
-    for address, nonce in zip(missing, nonces, strict=True):
-        completed[address] = replace(accounts[address], nonce=quantity(nonce))
+    for (address, field, _), answer in zip(wanted, answers, strict=True):
+        account = completed[address]
+        completed[address] = (
+            replace(account, nonce=quantity(answer))
+            if field == "nonce"
+            else replace(account, balance=quantity(answer))
+        )
     return completed

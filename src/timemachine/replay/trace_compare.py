@@ -7,6 +7,9 @@ did not.
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 from timemachine.models import CallFrame, Difference
 
 COMPARED_FIELDS = ("type", "from_", "to", "value", "gas", "gas_used", "input", "output", "error")
@@ -58,3 +61,16 @@ def compare_traces(original: CallFrame, replayed: CallFrame) -> list[Difference]
             )
             break
     return differences
+
+
+def trace_digest(root: CallFrame) -> str:
+    """sha256 over the engine facts of every frame (not decoding, which depends on known ABIs)."""
+    facts = [
+        [list(path), *(_fact(getattr(frame, name)) for name in COMPARED_FIELDS)]
+        for path, frame in root.walk()
+    ]
+    return "0x" + hashlib.sha256(json.dumps(facts, separators=(",", ":")).encode()).hexdigest()
+
+
+def _fact(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
