@@ -18,6 +18,7 @@ from timemachine.models.capsule import CAPSULE_FORMAT, CAPSULE_VERSION, Capsule
 MAX_FILE_BYTES = 256 * 1024 * 1024
 MAX_JSON_BYTES = 1024 * 1024 * 1024
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_INPUT_STEP = 4096
 
 
 def dump_capsule(capsule: Capsule, *, compress: bool) -> bytes:
@@ -76,11 +77,22 @@ def write_capsule(capsule: Capsule, path: Path) -> None:
 
 
 def _decompress(data: bytes, name: str) -> bytes:
-    reader = zstandard.ZstdDecompressor().stream_reader(data)
+    """Inflate one zstd frame, checking the size as it grows (small input steps bound how much
+    one step can inflate) and that the frame is complete."""
+    inflater = zstandard.ZstdDecompressor().decompressobj()
+    parts: list[bytes] = []
+    size = 0
     try:
-        inflated = reader.read(MAX_JSON_BYTES + 1)
+        for start in range(0, len(data), _INPUT_STEP):
+            part = inflater.decompress(data[start : start + _INPUT_STEP])
+            size += len(part)
+            if size > MAX_JSON_BYTES:
+                raise CapsuleError(
+                    f"{name} inflates past {MAX_JSON_BYTES // 2**20} MiB; refusing it"
+                )
+            parts.append(part)
     except zstandard.ZstdError as error:
-        raise CapsuleError(f"{name} is not valid zstd (truncated or corrupt?): {error}") from error
-    if len(inflated) > MAX_JSON_BYTES:
-        raise CapsuleError(f"{name} inflates past {MAX_JSON_BYTES // 2**20} MiB; refusing it")
-    return bytes(inflated)
+        raise CapsuleError(f"{name} is not valid zstd (corrupt?): {error}") from error
+    if not inflater.eof:
+        raise CapsuleError(f"{name} is not valid zstd: the compressed data is truncated")
+    return b"".join(parts)
