@@ -72,7 +72,8 @@ def test_a_missing_file_is_refused(tmp_path: Path) -> None:
         (encoded(document() | {"format": "other"}), "is not a Time Machine capsule"),
         (encoded(document() | {"version": 2}), "is capsule version 2; this build reads version 1"),
         (dump_capsule(capsule(), compress=True)[:-9], "is not valid zstd"),
-        (b"[" * 100_000 + b"]" * 100_000, "not valid JSON|not a Time Machine capsule"),
+        (b"[" * 100_000 + b"]" * 100_000, "nests JSON deeper than 64 levels"),
+        (b'{"a":' * 70 + b"1" + b"}" * 70, "nests JSON deeper than 64 levels"),
     ],
 )
 def test_corrupt_files_are_refused(data: bytes, message: str) -> None:
@@ -132,3 +133,8 @@ def test_an_oversized_file_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(capsule_io, "MAX_FILE_BYTES", 1024)
     with pytest.raises(CapsuleError, match="is larger than"):
         load_capsule(b" " * 2048)
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
+    doc = document() | {"source": {"note": '[{"\\"' * 100}}
+    assert load_capsule(encoded(doc)).source == {"note": '[{"\\"' * 100}
