@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from timemachine import __version__
@@ -14,6 +13,7 @@ from timemachine.chain.gateway import StateGateway
 from timemachine.chain.rpc import RpcClient
 from timemachine.errors import InvalidInputError, ReplayError
 from timemachine.forks.manager import EXPLORE_ARGS, Fork, ForkManager, ForkSpec
+from timemachine.lifecycle import AsyncCloseable
 from timemachine.models import ReplayMode, ReplayResult
 from timemachine.models.capsule import Capsule
 from timemachine.replay.block import ExecutedBlock
@@ -43,7 +43,7 @@ def resolve_rpc_url(rpc_url: str | None, settings: Settings) -> str:
     return url
 
 
-class TimeMachine:
+class TimeMachine(AsyncCloseable):
     """Replays against one upstream, keeping anvil processes and connections warm between calls.
 
     >>> async with TimeMachine("http://127.0.0.1:8545") as tm:
@@ -81,17 +81,6 @@ class TimeMachine:
         if not self.gateway.url:
             await self.gateway.start()
         return self._engine
-
-    async def __aenter__(self) -> TimeMachine:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def aclose(self) -> None:
         """Stop the forks this instance started and close connections."""

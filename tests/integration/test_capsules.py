@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -20,12 +19,6 @@ from timemachine.replay.capsule_io import write_capsule
 from ..conftest import IN_CI
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-async def machine(devnet: Devnet) -> AsyncIterator[TimeMachine]:
-    async with TimeMachine(devnet.rpc_url) as warm:
-        yield warm
 
 
 @pytest.fixture(scope="module")

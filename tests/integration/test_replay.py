@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -23,12 +22,6 @@ ETHER = 10**18
 EXPLOIT_GAS = 626_377
 EXPLOIT_FRAMES = 105  # attack, deposit, 51 withdraw/receive pairs, the final withdraw, the payout
 GAS_LINE = re.compile(r"Gas used: (\d+)")
-
-
-@pytest.fixture(scope="module")
-async def machine(devnet: Devnet) -> AsyncIterator[TimeMachine]:
-    async with TimeMachine(devnet.rpc_url) as warm:
-        yield warm
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Sequence
-from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,6 +23,7 @@ from timemachine.errors import (
     RpcRateLimitedError,
     RpcUnavailableError,
 )
+from timemachine.lifecycle import AsyncCloseable
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_WAIT = 30.0
@@ -58,7 +58,7 @@ def redact_url(url: str) -> str:
     return f"{parts.scheme}://{host}{port}"
 
 
-class RpcClient:
+class RpcClient(AsyncCloseable):
     """One upstream endpoint. Cheap to create; reuse it to keep the connection pool warm."""
 
     def __init__(
@@ -96,17 +96,6 @@ class RpcClient:
             transport=transport,
             headers={"content-type": "application/json"},
         )
-
-    async def __aenter__(self) -> RpcClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def aclose(self) -> None:
         await self._http.aclose()
