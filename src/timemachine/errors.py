@@ -33,6 +33,10 @@ class CapsuleError(InvalidInputError):
     """A capsule file is corrupt, truncated, of another version, or exceeds a safety limit."""
 
 
+class FixtureError(InvalidInputError):
+    """A file that cannot be read as a go-ethereum tracer fixture."""
+
+
 class NotFoundError(TimeMachineError):
     """The thing asked for does not exist where we looked."""
 

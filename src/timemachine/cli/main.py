@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from timemachine.cli.conformance import conformance_app
 from timemachine.cli.errors import fail, reported_errors, run_async
 
 if TYPE_CHECKING:
@@ -121,6 +122,7 @@ capsule_app = typer.Typer(
     help="Capsules: self-contained replays that run offline, anywhere.", no_args_is_help=True
 )
 app.add_typer(capsule_app, name="capsule")
+app.add_typer(conformance_app, name="conformance")
 
 
 @capsule_app.command("export")
