@@ -1,4 +1,8 @@
-"""Structured logging (structlog) with secrets redacted before anything is rendered."""
+"""Structured logging (structlog) with secrets redacted before anything is rendered.
+
+structlog is imported on first use, not at import time: most CLI runs never log, and its import
+(with its console renderer) costs ~60 ms of start-up.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,6 @@ import re
 import sys
 from collections.abc import MutableMapping
 from typing import Any
-
-import structlog
 
 _URL = re.compile(r"(https?|wss?)://[^\s'\"]+")
 _SECRET_KEYS = ("key", "secret", "password", "token", "authorization")
@@ -32,6 +34,8 @@ def redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[s
 
 def configure_logging(level: str = "WARNING", *, json: bool = False) -> None:
     """Route structlog to stderr at `level`, JSON lines for services, console for humans."""
+    import structlog
+
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):
         numeric = logging.WARNING
@@ -51,10 +55,12 @@ def configure_logging(level: str = "WARNING", *, json: bool = False) -> None:
 
 
 def get_logger(name: str) -> Any:
-    """A structlog logger; until the application configures logging, warnings and up only.
+    """A structlog logger; until the application configures logging, LOG_LEVEL (default
+    WARNING) applies, so the library never prints debug lines into its host's output."""
+    import structlog
 
-    structlog's own default prints every level, which a library must not do to its host.
-    """
     if not structlog.is_configured():
-        configure_logging()
+        from timemachine.settings import get_settings
+
+        configure_logging(get_settings().log_level)
     return structlog.get_logger(name)

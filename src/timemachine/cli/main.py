@@ -197,16 +197,14 @@ def run() -> None:
     """Console-script entry point."""
     from pydantic import ValidationError
 
-    from timemachine.logs import configure_logging
     from timemachine.settings import get_settings
 
     try:
-        settings = get_settings()
+        get_settings()  # fail early, in one line, on a malformed environment
     except ValidationError as error:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
         fail(f"invalid setting in the environment: {problems}", 2)
-    configure_logging(settings.log_level)
-    app()
+    app()  # logging configures itself from LOG_LEVEL on first use (timemachine.logs)
 
 
 if __name__ == "__main__":

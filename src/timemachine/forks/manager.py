@@ -28,8 +28,6 @@ from timemachine.forks.process import AnvilProcess
 from timemachine.logs import get_logger
 from timemachine.settings import Settings, get_settings
 
-log = get_logger(__name__)
-
 # Every anvil this interpreter started, so atexit and SIGTERM can kill them all. Strong references:
 # a fork whose manager was dropped without releasing it must still be stopped at exit.
 _ALL_PROCESSES: set[AnvilProcess] = set()
@@ -208,7 +206,9 @@ class ForkManager:
         )
         track_process(process)
         rpc = RpcClient(process.url, timeout=self.settings.rpc_timeout, retries=0)
-        log.debug("fork.started", pid=process.pid, port=process.port, block=spec.block_number)
+        get_logger(__name__).debug(
+            "fork.started", pid=process.pid, port=process.port, block=spec.block_number
+        )
         return Fork(spec=spec, process=process, rpc=rpc)
 
     async def _stop(self, fork: Fork) -> None:
