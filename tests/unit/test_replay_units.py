@@ -10,12 +10,12 @@ import pytest
 from timemachine.chain.blocks import parse_transaction
 from timemachine.errors import InvalidInputError
 from timemachine.models import BlockEnv, Difference, Fidelity, LogEntry, ReceiptSummary
-from timemachine.replay.block import ExecutedBlock, nonce_calls
-from timemachine.replay.engine import (
-    _check_chain_order,
-    _group_by_block,
-    _preceding_notes,
+from timemachine.replay.assemble import (
+    check_chain_order,
+    group_by_block,
+    preceding_notes,
 )
+from timemachine.replay.block import ExecutedBlock, nonce_calls
 from timemachine.replay.environment import env_calls, env_differences
 from timemachine.replay.fidelity import compare_receipts
 from timemachine.replay.source import OriginalTx
@@ -426,14 +426,14 @@ def test_nonce_calls_use_each_senders_first_nonce() -> None:
 
 def test_group_by_block_keeps_consecutive_runs() -> None:
     a, b, c, d = original(100, 0), original(100, 3), original(102, 1), original(103, 0)
-    assert _group_by_block([a, b, c, d]) == [[a, b], [c], [d]]
-    assert _group_by_block([a]) == [[a]]
-    assert _group_by_block([]) == []
+    assert group_by_block([a, b, c, d]) == [[a, b], [c], [d]]
+    assert group_by_block([a]) == [[a]]
+    assert group_by_block([]) == []
 
 
 def test_chain_order_accepts_sorted_positions() -> None:
-    _check_chain_order([original(100, 0), original(100, 3), original(102, 1)])
-    _check_chain_order([original(5, 0)])
+    check_chain_order([original(100, 0), original(100, 3), original(102, 1)])
+    check_chain_order([original(5, 0)])
 
 
 @pytest.mark.parametrize(
@@ -443,7 +443,7 @@ def test_chain_order_accepts_sorted_positions() -> None:
 )
 def test_chain_order_rejects(positions: list[tuple[int, int]]) -> None:
     with pytest.raises(InvalidInputError) as info:
-        _check_chain_order([original(block, index) for block, index in positions])
+        check_chain_order([original(block, index) for block, index in positions])
     assert str(info.value) == (
         "list the transactions once each, in chain order (block, then index in block)"
     )
@@ -451,7 +451,7 @@ def test_chain_order_rejects(positions: list[tuple[int, int]]) -> None:
 
 def test_chain_order_rejects_several_chains() -> None:
     with pytest.raises(InvalidInputError) as info:
-        _check_chain_order([original(100, 0, chain_id=10), original(100, 1, chain_id=1)])
+        check_chain_order([original(100, 0, chain_id=10), original(100, 1, chain_id=1)])
     assert str(info.value) == "the transactions come from several chains: [1, 10]"
 
 
@@ -471,7 +471,7 @@ def test_preceding_transactions_of_an_original() -> None:
     assert tx3.preceding() == []  # a block fetched with hashes only
 
 
-def test_preceding_notes() -> None:
+def testpreceding_notes() -> None:
     def rcpt(status: str, gas: str, tx_hash: str = "0x01") -> dict[str, Any]:
         return {"status": status, "gasUsed": gas, "transactionHash": tx_hash}
 
@@ -493,9 +493,9 @@ def test_preceding_notes() -> None:
         hashes=["0x11", "", "0x33", "0x44"],
         receipts=[rcpt("0x1", "0x5208"), {}, rcpt("0x0", "0x6000"), rcpt("0x1", "0x5208")],
     )
-    assert _preceding_notes(full, executed, 3) == [
+    assert preceding_notes(full, executed, 3) == [
         "earlier tx #1 could not be replayed (the engine rejected it)",
         "earlier tx #2 (0xcc) diverged: status/gas 1/50000 originally, 0/24576 replayed",
     ]
-    assert _preceding_notes(full, executed, 0) == []
-    assert _preceding_notes(target, executed, 3) == []  # no block receipts (quick mode)
+    assert preceding_notes(full, executed, 0) == []
+    assert preceding_notes(target, executed, 3) == []  # no block receipts (quick mode)

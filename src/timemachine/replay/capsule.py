@@ -28,6 +28,7 @@ from timemachine.models.capsule import (
     CapsuleOutcome,
     CapsuleTransaction,
 )
+from timemachine.replay.assemble import build_result
 from timemachine.replay.block import ExecutedBlock, execute_block, nonce_calls
 from timemachine.replay.environment import env_differences
 from timemachine.replay.fidelity import compare_receipts
@@ -129,28 +130,21 @@ async def replay_capsule(capsule: Capsule, forks: ForkManager, decoder: Decoder)
                     explanation="the call tree differs from the one recorded in the capsule",
                 )
             )
-    info = parse_transaction({**target_tx, "hash": capsule.target.hash})
-    return ReplayResult(
-        tx_hash=capsule.target.hash,
+    preceding = len(capsule.transactions) - 1
+    return build_result(
+        info=parse_transaction({**target_tx, "hash": capsule.target.hash}),
         chain_id=capsule.chain_id,
-        chain=get_chain(capsule.chain_id).name,
-        block_number=env.number,
-        tx_index=len(capsule.transactions) - 1,
+        chain=get_chain(capsule.chain_id),
         hardfork=capsule.hardfork,
         mode="exact",
-        sender=info.sender,
-        to=info.to,
-        block_env=env,
-        preceding_txs_replayed=len(capsule.transactions) - 1,
+        env=env,
+        index=preceding,
+        preceding=preceding,
         original=original,
-        replayed=traced.receipt,
         fidelity=compare_receipts(
             original, traced.receipt, env_differences(env, executed.block), digest_differences
         ),
-        trace=traced.trace,
-        state_diff=traced.state_diff,
-        token_transfers=traced.transfers,
-        balance_changes=traced.balance_changes,
+        traced=traced,
         timings=clock.result(),
         rpc_requests=0,
     )

@@ -27,13 +27,16 @@ from timemachine.chain.rpc import RpcClient
 from timemachine.errors import DebugApiUnavailableError, InvalidInputError, ReplayError, RpcError
 from timemachine.forks.manager import Fork, ForkManager, ForkSpec
 from timemachine.models import (
-    BlockEnv,
     CallFrame,
     Fidelity,
-    ReceiptSummary,
     ReplayMode,
     ReplayResult,
-    TransactionInfo,
+)
+from timemachine.replay.assemble import (
+    build_result,
+    check_chain_order,
+    group_by_block,
+    preceding_notes,
 )
 from timemachine.replay.block import ExecutedBlock, execute_block, impersonated
 from timemachine.replay.environment import env_calls, env_differences
@@ -48,7 +51,7 @@ from timemachine.replay.source import (
 )
 from timemachine.replay.stopwatch import Stopwatch
 from timemachine.replay.trace_compare import compare_traces
-from timemachine.replay.tracing import CALL_TRACER, TracedTx, call_tree, trace_transaction
+from timemachine.replay.tracing import CALL_TRACER, call_tree, trace_transaction
 from timemachine.trace.decoder import Decoder
 
 ExecutedHook = Callable[[Fork, OriginalTx, ExecutedBlock], Awaitable[None]]
@@ -147,14 +150,14 @@ class ReplayEngine:
         finally:
             await self.forks.release(fork)
         notes = env_differences(env, executed.block)
-        notes += _preceding_notes(original, executed, len(preceding))
+        notes += preceding_notes(original, executed, len(preceding))
         if mode == "quick" and original.index:
             notes.append(
                 f"quick mode: the {original.index} earlier transactions of block {env.number} "
                 "were not replayed"
             )
         original_receipt = parse_receipt(original.receipt)
-        return _result(
+        return build_result(
             info=original.info,
             chain_id=original.chain_id,
             chain=chain,
@@ -251,11 +254,11 @@ class ReplayEngine:
                     )
                 )
             )
-            _check_chain_order(originals)
+            check_chain_order(originals)
             self._remember_chain_id(originals[0].chain_id)
             chain = get_chain(originals[0].chain_id)
             hardfork = await self._hardfork(chain, originals[0].block)
-        groups = _group_by_block(originals)
+        groups = group_by_block(originals)
         spec = ForkSpec(
             upstream=self.fork_upstream,
             block_number=originals[0].block_number - 1,
@@ -297,7 +300,7 @@ class ReplayEngine:
                         )
                     original_receipt = parse_receipt(original.receipt)
                     results.append(
-                        _result(
+                        build_result(
                             info=original.info,
                             chain_id=original.chain_id,
                             chain=chain,
@@ -384,7 +387,7 @@ class ReplayEngine:
         finally:
             await self.forks.release(fork)
         notes = ["never mined: there is no original receipt to compare with"]
-        return _result(
+        return build_result(
             info=info,
             chain_id=quantity(chain_id),
             chain=chain,
@@ -422,85 +425,3 @@ class ReplayEngine:
         if not str(version).lower().startswith("anvil") or not isinstance(info, dict):
             return None
         return str(info.get("hardFork", "")).lower() or None
-
-
-def _preceding_notes(original: OriginalTx, executed: ExecutedBlock, count: int) -> list[str]:
-    """Notes on earlier transactions that were rejected or behaved differently in the replay."""
-    notes: list[str] = []
-    if not count or original.block_receipts is None:
-        return notes
-    for position in range(count):
-        ours, theirs = executed.receipts[position], original.block_receipts[position]
-        if not ours:
-            notes.append(f"earlier tx #{position} could not be replayed (the engine rejected it)")
-        elif (quantity(ours["status"]), quantity(ours["gasUsed"])) != (
-            quantity(theirs["status"]),
-            quantity(theirs["gasUsed"]),
-        ):
-            notes.append(
-                f"earlier tx #{position} ({theirs['transactionHash']}) diverged: status/gas "
-                f"{quantity(theirs['status'])}/{quantity(theirs['gasUsed'])} originally, "
-                f"{quantity(ours['status'])}/{quantity(ours['gasUsed'])} replayed"
-            )
-    return notes
-
-
-def _check_chain_order(originals: Sequence[OriginalTx]) -> None:
-    positions = [(o.block_number, o.index) for o in originals]
-    if positions != sorted(positions) or len(set(positions)) != len(positions):
-        raise InvalidInputError(
-            "list the transactions once each, in chain order (block, then index in block)"
-        )
-    chains = {o.chain_id for o in originals}
-    if len(chains) > 1:
-        raise InvalidInputError(f"the transactions come from several chains: {sorted(chains)}")
-
-
-def _group_by_block(originals: Sequence[OriginalTx]) -> list[list[OriginalTx]]:
-    groups: list[list[OriginalTx]] = []
-    for original in originals:
-        if groups and groups[-1][0].block_number == original.block_number:
-            groups[-1].append(original)
-        else:
-            groups.append([original])
-    return groups
-
-
-def _result(
-    *,
-    info: TransactionInfo,
-    chain_id: int,
-    chain: ChainInfo,
-    hardfork: str,
-    mode: ReplayMode,
-    env: BlockEnv,
-    index: int,
-    preceding: int,
-    original: ReceiptSummary | None,
-    fidelity: Fidelity,
-    traced: TracedTx,
-    timings: dict[str, float],
-    rpc_requests: int,
-) -> ReplayResult:
-    return ReplayResult(
-        tx_hash=info.hash,
-        chain_id=chain_id,
-        chain=chain.name,
-        block_number=env.number,
-        tx_index=index,
-        hardfork=hardfork,
-        mode=mode,
-        sender=info.sender,
-        to=info.to,
-        block_env=env,
-        preceding_txs_replayed=preceding,
-        original=original,
-        replayed=traced.receipt,
-        fidelity=fidelity,
-        trace=traced.trace,
-        state_diff=traced.state_diff,
-        token_transfers=traced.transfers,
-        balance_changes=traced.balance_changes,
-        timings=timings,
-        rpc_requests=rpc_requests,
-    )
