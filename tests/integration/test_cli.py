@@ -178,6 +178,8 @@ def test_demo_json_reports_every_exploit_exact() -> None:
     data = json.loads(run.stdout)
     assert [s["id"] for s in data["scenarios"]] == ["reentrancy-bank"]
     assert data["scenarios"][0]["replay"]["verdict"] == "exact"
+    assert data["scenarios"][0]["capsule"]["verdict"] == "exact"
+    assert data["scenarios"][0]["capsule"]["rpc_requests"] == 0
     assert data["busy_block"]["exact"]["verdict"] == "exact"
     assert data["busy_block"]["quick"]["verdict"] == "diverged"
 

@@ -1,61 +1,88 @@
-"""`timemachine demo`: the devnet, every bundled exploit replayed and explained, and a summary."""
+"""`timemachine demo`: the devnet, every bundled exploit replayed and explained, each one also
+captured as a capsule and replayed offline, and a summary."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from timemachine.catalog.models import ScenarioRecord
 from timemachine.forks.devnet import run_devnet
-from timemachine.machine import TimeMachine
+from timemachine.machine import TimeMachine, replay_capsule_async
 from timemachine.models import ReplayResult
 
 
+@dataclass(frozen=True)
+class ScenarioRun:
+    record: ScenarioRecord
+    replay: ReplayResult
+    capsule: ReplayResult
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    scenarios: list[ScenarioRun]
+    busy_exact: ReplayResult
+    busy_quick: ReplayResult
+
+    @property
+    def faithful(self) -> bool:
+        """Every exploit, its offline capsule, and the busy-block tx replayed exactly."""
+        results = [r for s in self.scenarios for r in (s.replay, s.capsule)] + [self.busy_exact]
+        return all(result.fidelity.verdict == "exact" for result in results)
+
+
 async def run_demo(*, as_json: bool, max_depth: int | None) -> bool:
-    """Replay every scenario's exploit plus the busy-block transaction; True when all are exact."""
+    """Run the demo and print it; True when every replay that should be exact is."""
     from timemachine.cli.output import print_replay
 
     console = Console(stderr=as_json)
-    with console.status("starting the devnet and building its history…"):
+    with console.status("starting the devnet, building its history, replaying…"):
         async with run_devnet() as net, TimeMachine(net.rpc_url) as machine:
-            exploits = [
-                (record, await machine.replay(record.exploit_tx))
-                for record in net.history.scenarios
-            ]
-            busy_exact = await machine.replay(net.history.busy_tx)
-            busy_quick = await machine.replay(net.history.busy_tx, mode="quick")
-    labels = net.history.labels
+            scenarios = []
+            for record in net.history.scenarios:
+                replay = await machine.replay(record.exploit_tx)
+                capsule = await machine.export_capsule(record.exploit_tx)
+                offline = await replay_capsule_async(capsule, forks=machine.forks)
+                scenarios.append(ScenarioRun(record, replay, offline))
+            run = DemoRun(
+                scenarios=scenarios,
+                busy_exact=await machine.replay(net.history.busy_tx),
+                busy_quick=await machine.replay(net.history.busy_tx, mode="quick"),
+            )
     if as_json:
-        print_json(exploits, busy_exact, busy_quick)
-    else:
-        for record, result in exploits:
-            console.rule(f"[bold]{record.title}[/] ({record.id})")
-            print_replay(result, labels=labels, max_depth=max_depth, console=console)
-        console.rule("[bold]A transaction in the middle of a busy block[/]")
-        print_replay(busy_exact, labels=labels, max_depth=1, console=console)
-        console.print(_summary(exploits, busy_exact, busy_quick))
-    return all(r.fidelity.verdict == "exact" for _, r in exploits) and (
-        busy_exact.fidelity.verdict == "exact"
-    )
+        print(json.dumps(_as_json(run), indent=2))  # noqa: T201 - CLI output
+        return run.faithful
+    labels = net.history.labels
+    for scenario in run.scenarios:
+        console.rule(f"[bold]{scenario.record.title}[/] ({scenario.record.id})")
+        print_replay(scenario.replay, labels=labels, max_depth=max_depth, console=console)
+    console.rule("[bold]A transaction in the middle of a busy block[/]")
+    print_replay(run.busy_exact, labels=labels, max_depth=1, console=console)
+    console.print(_summary(run))
+    return run.faithful
 
 
-def _summary(
-    exploits: list[tuple[Any, ReplayResult]], busy_exact: ReplayResult, busy_quick: ReplayResult
-) -> Table:
+def _summary(run: DemoRun) -> Table:
     table = Table(title="Replays", title_justify="left")
-    for column in ("what", "tx", "block/index", "mode", "gas used", "verdict", "seconds"):
-        table.add_column(column)
-    rows = [(record.id, result) for record, result in exploits]
-    rows += [("busy block", busy_exact), ("busy block (quick)", busy_quick)]
-    for name, result in rows:
+    for column in ("what", "block/idx", "how", "gas used", "verdict", "seconds"):
+        table.add_column(column, no_wrap=True)
+    rows: list[tuple[str, str, ReplayResult]] = []
+    for scenario in run.scenarios:
+        rows.append((scenario.record.id, "fork", scenario.replay))
+        rows.append((scenario.record.id, "capsule", scenario.capsule))
+    rows.append(("busy block", "fork", run.busy_exact))
+    rows.append(("busy block", "fork, quick", run.busy_quick))
+    for name, how, result in rows:
         colour = "green" if result.fidelity.verdict == "exact" else "red"
         table.add_row(
             name,
-            result.tx_hash[:10] + "…",
             f"{result.block_number}/{result.tx_index}",
-            result.mode,
+            how,
             f"{result.replayed.gas_used:,}",
             f"[{colour}]{result.fidelity.verdict}[/]",
             f"{result.timings['total']:.2f}",
@@ -63,27 +90,31 @@ def _summary(
     return table
 
 
-def print_json(
-    exploits: list[tuple[Any, ReplayResult]], busy_exact: ReplayResult, busy_quick: ReplayResult
-) -> None:
-    def summary(result: ReplayResult) -> dict[str, Any]:
-        return {
-            "tx": result.tx_hash,
-            "block_number": result.block_number,
-            "tx_index": result.tx_index,
-            "mode": result.mode,
-            "verdict": result.fidelity.verdict,
-            "differences": [d.model_dump(mode="json") for d in result.fidelity.differences],
-            "gas_used": result.replayed.gas_used,
-            "balance_changes": [c.model_dump(mode="json") for c in result.balance_changes],
-        }
-
-    payload = {
-        "scenarios": [
-            {"id": record.id, "title": record.title, "exploit_tx": record.exploit_tx}
-            | {"replay": summary(result)}
-            for record, result in exploits
-        ],
-        "busy_block": {"exact": summary(busy_exact), "quick": summary(busy_quick)},
+def _brief(result: ReplayResult) -> dict[str, Any]:
+    return {
+        "tx": result.tx_hash,
+        "block_number": result.block_number,
+        "tx_index": result.tx_index,
+        "mode": result.mode,
+        "verdict": result.fidelity.verdict,
+        "differences": [d.model_dump(mode="json") for d in result.fidelity.differences],
+        "gas_used": result.replayed.gas_used,
+        "rpc_requests": result.rpc_requests,
+        "balance_changes": [c.model_dump(mode="json") for c in result.balance_changes],
     }
-    print(json.dumps(payload, indent=2))  # noqa: T201 - CLI output
+
+
+def _as_json(run: DemoRun) -> dict[str, Any]:
+    return {
+        "scenarios": [
+            {
+                "id": s.record.id,
+                "title": s.record.title,
+                "exploit_tx": s.record.exploit_tx,
+                "replay": _brief(s.replay),
+                "capsule": _brief(s.capsule),
+            }
+            for s in run.scenarios
+        ],
+        "busy_block": {"exact": _brief(run.busy_exact), "quick": _brief(run.busy_quick)},
+    }
