@@ -31,11 +31,11 @@ def geth(
         bool, typer.Option("--json", help="Print totals and every case as JSON.")
     ] = False,
 ) -> None:
-    """Run go-ethereum's tracer fixtures on anvil and compare with geth's expected output.
+    """Run go-ethereum's tracer fixtures on our engines and compare with geth's expected output.
 
-    Each fixture runs on a fresh anvil built from its prestate, under the hardfork geth would
-    pick, and is compared the way geth's own runner compares it. Exit code 1 when any case
-    failed or could not run.
+    Each fixture runs from its prestate under the hardfork geth would pick: on py-evm before
+    London (anvil misprices those forks), on a fresh anvil otherwise, and is compared the way
+    geth's own runner compares it. Exit code 1 when any case failed or could not run.
     """
     from rich.console import Console
     from rich.progress import Progress
@@ -73,7 +73,10 @@ def _print(result: SuiteResult) -> None:
     console = Console(soft_wrap=True)
     for case in result.cases:
         colour = {"matched": "green", "failed": "red", "error": "yellow"}[case.status]
-        console.print(f"[{colour}]{case.status:7}[/] {case.name} ({case.hardfork or '?'})")
+        console.print(
+            f"[{colour}]{case.status:7}[/] {case.name} "
+            f"({case.hardfork or '?'} on {case.backend or '?'})"
+        )
         if case.status == "matched":
             continue
         for difference in case.differences[:10]:

@@ -10,6 +10,8 @@ config, the block environment from `context`, then the fixture's tracer, compare
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import json
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
@@ -109,6 +111,15 @@ KNOWN_DIVERGENCES: tuple[tuple[str, str], ...] = (
 opcode tracer on the fixtures; reported on every failed case of an older fork."""
 
 Status = Literal["matched", "failed", "error"]
+Backend = Literal["anvil", "py-evm"]
+
+PYEVM_BEFORE = "london"
+"""Fixtures of hardforks before this one run on py-evm, the others on anvil: anvil 1.7.1 (revm)
+misprices the older forks (KNOWN_DIVERGENCES), py-evm matches geth's gas on all of them."""
+
+
+def backend_for(hardfork: str) -> Backend:
+    return "anvil" if is_at_least(hardfork, PYEVM_BEFORE) else "py-evm"
 
 
 class CaseResult(BaseModel):
@@ -118,9 +129,11 @@ class CaseResult(BaseModel):
     tracer: str
     status: Status
     hardfork: str | None = None
+    backend: Backend | None = None
+    """The engine that executed the transaction (None when the case could not start)."""
     differences: list[str] = []
     notes: list[str] = []
-    """What could explain a difference: block fields the engine could not set, and known engine
+    """What could explain a difference: block fields anvil could not set, and known anvil
     divergences for this hardfork (measured, see docs/capsules.md)."""
 
 
@@ -285,7 +298,10 @@ def block_env(fixture: Fixture) -> BlockEnv:
 
 
 async def run_fixture(fixture: Fixture, forks: ForkManager) -> CaseResult:
-    """Run one fixture on a fresh anvil (always stopped) and compare with its `result`."""
+    """Run one fixture on its backend and compare with its `result`.
+
+    Before London on py-evm (in a worker thread), otherwise on a fresh anvil (always stopped).
+    """
     try:
         hardfork = fixture.hardfork
     except (TimeMachineError, ValueError) as error:
@@ -295,13 +311,18 @@ async def run_fixture(fixture: Fixture, forks: ForkManager) -> CaseResult:
             status="error",
             differences=[f"hardfork: {error}"],
         )
+    backend = backend_for(hardfork)
     try:
-        with genesis_file(fixture) as genesis:
-            fork = await forks.acquire(fork_spec(fixture, genesis))
-        try:
-            expected, actual, notes = await _trace(fork, fixture, hardfork)
-        finally:
-            await forks.release(fork, keep_warm=False)
+        if backend == "py-evm":
+            expected, actual = await asyncio.to_thread(_trace_pyevm, fixture, hardfork)
+            notes: list[str] = []
+        else:
+            with genesis_file(fixture) as genesis:
+                fork = await forks.acquire(fork_spec(fixture, genesis))
+            try:
+                expected, actual, notes = await _trace(fork, fixture, hardfork)
+            finally:
+                await forks.release(fork, keep_warm=False)
     except (TimeMachineError, KeyError, TypeError, ValueError) as error:
         # Engine refusals and malformed fixture fields: this case could not run; the rest do.
         return CaseResult(
@@ -309,6 +330,7 @@ async def run_fixture(fixture: Fixture, forks: ForkManager) -> CaseResult:
             tracer=fixture.tracer,
             status="error",
             hardfork=hardfork,
+            backend=backend,
             differences=[
                 str(error)
                 if isinstance(error, TimeMachineError)
@@ -316,7 +338,7 @@ async def run_fixture(fixture: Fixture, forks: ForkManager) -> CaseResult:
             ],
         )
     found = differences(expected, actual)
-    if found:
+    if found and backend == "anvil":
         notes += [
             text for fixed_in, text in KNOWN_DIVERGENCES if not is_at_least(hardfork, fixed_in)
         ]
@@ -325,6 +347,7 @@ async def run_fixture(fixture: Fixture, forks: ForkManager) -> CaseResult:
         tracer=fixture.tracer,
         status="failed" if found else "matched",
         hardfork=hardfork,
+        backend=backend,
         differences=found,
         notes=notes,
     )
@@ -393,8 +416,43 @@ async def _trace(fork: Fork, fixture: Fixture, hardfork: str) -> tuple[Any, Any,
         "gas": tx["gas"],
         "gasUsed": executed.receipts[0].get("gasUsed"),
     }
+    expected, actual = _call_forms(fixture, hardfork, root)
+    return expected, actual, notes
+
+
+def _trace_pyevm(fixture: Fixture, hardfork: str) -> tuple[Any, Any]:
+    """(expected, actual) with the transaction run on py-evm; its tracer output is geth's own,
+    so only the options geth applies to the tracer's output (disableCode, disableStorage,
+    includeEmpty, codeHash, the flat form) are derived here, as for anvil."""
+    from timemachine.pyevm import TransactionCase, execute
+
+    execution = execute(
+        TransactionCase(
+            hardfork=hardfork,
+            chain_id=_int(fixture.genesis.get("config") or {}, "chainId"),
+            block=block_env(fixture),
+            alloc=fixture.genesis.get("alloc") or {},
+            raw_tx=fixture.raw_tx,
+        )
+    )
+    config = fixture.tracer_config
+    if fixture.tracer == "prestateTracer":
+        with_code = execution.prestate_tracer(diff_mode=bool(config.get("diffMode")))
+        traced = without_disabled(copy.deepcopy(with_code), config)
+        finish_prestate(traced, with_code, config)
+        return fixture.result, traced
+    root = execution.call_tracer(
+        with_log=fixture.tracer == "callTracer" and bool(config.get("withLog")),
+        only_top_call=fixture.tracer == "callTracer" and bool(config.get("onlyTopCall")),
+    )
+    return _call_forms(fixture, hardfork, root)
+
+
+def _call_forms(fixture: Fixture, hardfork: str, root: dict[str, Any]) -> tuple[Any, Any]:
+    """(expected, actual) for a callTracer or flatCallTracer fixture, from a callTracer tree."""
+    config = fixture.tracer_config
     if fixture.tracer == "callTracer":
-        return canonical_call_frame(fixture.result), canonical_call_frame(root), notes
+        return canonical_call_frame(fixture.result), canonical_call_frame(root)
     flat = flat_trace(
         root,
         hardfork,
@@ -402,7 +460,7 @@ async def _trace(fork: Fork, fixture: Fixture, hardfork: str) -> tuple[Any, Any,
         convert_parity_errors=bool(config.get("convertParityErrors")),
     )
     expected = [canonical_flat_frame(frame) for frame in fixture.result]
-    return expected, [canonical_flat_frame(frame) for frame in flat], notes
+    return expected, [canonical_flat_frame(frame) for frame in flat]
 
 
 def submission(raw_tx: str) -> tuple[list[Call], list[Call]]:
@@ -462,6 +520,12 @@ async def _prestate(fork: Fork, tx_hash: str, config: dict[str, Any]) -> Any:
                 {"tracer": "prestateTracer", "tracerConfig": {**config, "disableCode": False}},
             ],
         )
+    finish_prestate(traced, with_code, config)
+    return traced
+
+
+def finish_prestate(traced: dict[str, Any], with_code: dict[str, Any], config: Any) -> None:
+    """geth's codeHash and includeEmpty on a prestate result, from the same result with code."""
     if config.get("diffMode"):
         for section in ("pre", "post"):
             add_code_hashes(traced.get(section, {}), with_code.get(section, {}))
@@ -471,6 +535,18 @@ async def _prestate(fork: Fork, tx_hash: str, config: dict[str, Any]) -> Any:
         add_code_hashes(traced, with_code)
         if not config.get("includeEmpty"):
             drop_empty_accounts(traced, with_code)
+
+
+def without_disabled(traced: dict[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
+    """`traced` (a prestate result) without code (disableCode) or storage (disableStorage)."""
+    options = (("code", "disableCode"), ("storage", "disableStorage"))
+    dropped = [key for key, option in options if config.get(option)]
+    diff = config.get("diffMode")
+    sections = [traced.get("pre", {}), traced.get("post", {})] if diff else [traced]
+    for accounts in sections:
+        for account in accounts.values():
+            for key in dropped:
+                account.pop(key, None)
     return traced
 
 

@@ -1,0 +1,177 @@
+"""Run one transaction on a fresh py-evm state, the way geth's tracer test runner does.
+
+The alloc is written into an empty state and persisted (so EIP-1283/2200 see it as the original
+values), the block environment becomes py-evm's execution context (DIFFICULTY before the Merge,
+the mix hash as PREVRANDAO after it, no BLOCKHASH history), and the raw signed transaction is
+applied with every validity check. The receipt's gas is what geth's top frame reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+from eth._utils.address import generate_contract_address
+from eth.constants import BLANK_ROOT_HASH, CREATE_CONTRACT_ADDRESS, ZERO_HASH32
+from eth.db.atomic import AtomicDB
+from eth.exceptions import PyEVMError
+from eth.vm.execution_context import ExecutionContext
+from eth_typing import Address, BlockNumber, Hash32
+from eth_utils.exceptions import ValidationError
+from rlp.exceptions import RLPException
+
+from timemachine.chain.hardforks import is_at_least
+from timemachine.errors import InvalidInputError
+from timemachine.hexutil import hex_to_bytes, quantity
+from timemachine.models import BlockEnv
+from timemachine.pyevm.forks import vm_class
+from timemachine.pyevm.frames import Frame, call_tracer_json
+from timemachine.pyevm.prestate import diff_json, prestate_json
+from timemachine.pyevm.tracing import Account, Recorder, geth_error, traced_state_class
+
+
+@dataclass(frozen=True)
+class TransactionCase:
+    """One transaction to run: the state before it, its block, and the signed transaction."""
+
+    hardfork: str
+    chain_id: int
+    block: BlockEnv
+    alloc: Mapping[str, Mapping[str, Any]]
+    """geth genesis alloc: address -> {balance, nonce, code, storage}; other keys are ignored."""
+    raw_tx: str
+
+
+@dataclass(frozen=True)
+class Execution:
+    """What the transaction did, readable as geth's tracers."""
+
+    gas_used: int
+    """The receipt's gas used (refunds subtracted)."""
+    root: Frame
+    before: Mapping[bytes, Account]
+    after: Mapping[bytes, Account]
+    created: frozenset[bytes]
+    deleted: frozenset[bytes]
+
+    def call_tracer(self, *, with_log: bool = False, only_top_call: bool = False) -> dict[str, Any]:
+        return call_tracer_json(self.root, with_log=with_log, only_top_call=only_top_call)
+
+    def prestate_tracer(self, *, diff_mode: bool = False) -> dict[str, Any]:
+        created = set(self.created)
+        if diff_mode:
+            return diff_json(self.before, self.after, created, set(self.deleted))
+        return prestate_json(self.before, created)
+
+
+def execute(case: TransactionCase) -> Execution:
+    """Run `case` on a fresh in-memory state under its hardfork's py-evm VM."""
+    vm = cast(Any, vm_class(case.hardfork))
+    block = case.block
+    context = ExecutionContext(
+        coinbase=Address(_address(block.coinbase)),
+        timestamp=block.timestamp,
+        block_number=BlockNumber(block.number),
+        difficulty=block.difficulty,
+        mix_hash=Hash32(hex_to_bytes(block.prevrandao) or ZERO_HASH32),
+        gas_limit=block.gas_limit,
+        prev_hashes=(),
+        chain_id=case.chain_id,
+        base_fee_per_gas=block.base_fee if is_at_least(case.hardfork, "london") else None,
+        excess_blob_gas=(block.excess_blob_gas or 0)
+        if is_at_least(case.hardfork, "cancun")
+        else None,
+    )
+    state = traced_state_class(vm)(AtomicDB(), context, BLANK_ROOT_HASH)
+    _load(state, case.alloc)
+    recorder = Recorder(state, deletes_only_new_accounts=is_at_least(case.hardfork, "cancun"))
+    cast(Any, state).tm_recorder = recorder
+    try:
+        tx = vm.get_transaction_builder().decode(hex_to_bytes(case.raw_tx) or b"")
+        sender = tx.sender
+    except (PyEVMError, ValidationError, RLPException, ValueError) as error:
+        raise InvalidInputError(f"py-evm cannot decode the transaction: {error}") from error
+    creates = tx.to == CREATE_CONTRACT_ADDRESS
+    # geth's prestate tracer looks these up when the transaction starts.
+    recorder.look_account(sender)
+    if creates:
+        recorder.look_account(generate_contract_address(sender, state.get_nonce(sender)))
+    else:
+        recorder.look_account(tx.to)
+    recorder.look_account(context.coinbase)
+    try:
+        computation = cast(Any, state.apply_transaction(tx))
+    except (PyEVMError, ValidationError) as error:
+        raise InvalidInputError(f"py-evm refuses the transaction: {error}") from error
+    gas_used = int(vm.finalize_gas_used(tx, computation))
+    root = _frame(computation, "CREATE" if creates else "CALL")
+    root.sender, root.gas, root.gas_used = bytes(sender), tx.gas, gas_used
+    after = {
+        address: Account(
+            existed=False,
+            balance=state.get_balance(Address(address)),
+            nonce=state.get_nonce(Address(address)),
+            code=state.get_code(Address(address)),
+            storage={slot: state.get_storage(Address(address), slot) for slot in account.storage},
+        )
+        for address, account in recorder.accounts.items()
+    }
+    return Execution(
+        gas_used=gas_used,
+        root=root,
+        before=dict(recorder.accounts),
+        after=after,
+        created=frozenset(recorder.created),
+        deleted=frozenset(recorder.deleted),
+    )
+
+
+def _load(state: Any, alloc: Mapping[str, Mapping[str, Any]]) -> None:
+    for address, account in alloc.items():
+        canonical = _address(address)
+        state.set_balance(canonical, quantity(account.get("balance")) or 0)
+        state.set_nonce(canonical, quantity(account.get("nonce")) or 0)
+        code = hex_to_bytes(account.get("code"))
+        if code:
+            state.set_code(canonical, code)
+        for slot, value in (account.get("storage") or {}).items():
+            number = quantity(value) or 0
+            if number:
+                state.set_storage(canonical, quantity(slot) or 0, number)
+    # geth's runner commits the alloc and reopens it: original storage values come from there.
+    state.persist()
+
+
+def _frame(computation: Any, kind: str) -> Frame:
+    """The frame of one computation and, in order, of every call it made."""
+    msg = computation.msg
+    error = geth_error(computation.error if computation.is_error else None)
+    output = bytes(computation.output)
+    if error is None and msg.is_create and not output and computation.tm_returned_output:
+        output = bytes(computation.tm_returned_output)
+    frame = Frame(
+        type=kind,
+        sender=bytes(msg.sender),
+        to=bytes(msg.storage_address),
+        input=bytes(msg.code if msg.is_create else msg.data),
+        gas=msg.gas,
+        value=msg.value,
+        gas_used=computation.get_gas_used(),
+        output=output,
+        error=error,
+    )
+    if kind in ("DELEGATECALL", "CALLCODE"):
+        # geth: from is the contract making the call, to the code it runs.
+        frame.sender, frame.to = bytes(msg.storage_address), bytes(msg.code_address)
+    for call in computation.tm_calls:
+        frame.calls.append(call if isinstance(call, Frame) else _frame(call, call.tm_type))
+    frame.logs = list(computation.tm_logs)
+    return frame
+
+
+def _address(text: str) -> bytes:
+    data = hex_to_bytes(text)
+    if data is None or len(data) != 20:
+        raise InvalidInputError(f"not an address: {text!r}")
+    return data
