@@ -1,12 +1,13 @@
 """Offline capsule replay time vs `cast run`, side by side in one run.
 
-Exports a capsule for the devnet's exploit and for the last transaction of every block with
-activity, then measures, in turn: the median wall time of an offline capsule replay (Python API,
-warm process, fresh anvil per capsule) and of `cast run` on the devnet's exploit (which needs the
-devnet as its upstream). go-ethereum's tracer fixtures join the capsule set once the fixture
-importer lands (issue 3).
+Measures, in one run: the median wall time per capsule of (a) every go-ethereum tracer fixture
+in ../shared/fixtures/geth-tracetest (capsules in another shape: prestate, block, raw tx), run and
+compared exactly as `timemachine conformance geth` does, by backend; (b) an offline replay of a
+capsule exported for the devnet's exploit and for the last transaction of every block with
+activity (Python API, warm process, fresh anvil per capsule); and (c) `cast run` on the devnet's
+exploit (which needs the devnet as its upstream).
 
-    python -m benchmarks.capsule_replay [--rounds 5]
+    python -m benchmarks.capsule_replay [--rounds 5] [--fixtures DIR]
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import argparse
 import asyncio
 import statistics
 import time
+from pathlib import Path
 
 from benchmarks.replay_vs_cast import CAST_ENV, pick_transactions, run_process
 from timemachine.forks.devnet import run_devnet
@@ -22,8 +24,37 @@ from timemachine.forks.locate import locate_binary
 from timemachine.forks.manager import ForkManager
 from timemachine.machine import TimeMachine, default_decoder, replay_capsule_async
 
+DEFAULT_FIXTURES = Path(__file__).resolve().parents[2] / "shared/fixtures/geth-tracetest"
 
-async def main(rounds: int) -> None:
+
+async def time_fixtures(directory: Path, rounds: int) -> dict[str, list[float]]:
+    """Seconds per fixture run, by backend (every fixture, `rounds` times)."""
+    from timemachine.conformance.geth import discover, load_fixture, run_fixture
+
+    forks = ForkManager()
+    seconds: dict[str, list[float]] = {}
+    fixtures = [load_fixture(path, suite) for path, suite in discover(directory)]
+    await run_fixture(fixtures[0], forks)  # warm: imports (py-evm takes ~0.9 s once)
+    for _ in range(rounds):
+        for fixture in fixtures:
+            started = time.perf_counter()
+            case = await run_fixture(fixture, forks)
+            seconds.setdefault(case.backend or "error", []).append(time.perf_counter() - started)
+    await forks.shutdown()
+    return seconds
+
+
+async def main(rounds: int, fixtures: Path) -> None:
+    if fixtures.is_dir():
+        by_backend = await time_fixtures(fixtures, rounds)
+        every = [value for values in by_backend.values() for value in values]
+        print(f"geth fixtures: {len(every) // rounds} x {rounds} rounds")
+        print(f"  median per fixture      {statistics.median(every):.3f} s")
+        for backend, values in sorted(by_backend.items()):
+            runs = len(values) // rounds
+            print(f"  {backend:<8} {runs:>3} fixtures, median {statistics.median(values):.3f} s")
+    else:
+        print(f"geth fixtures not found at {fixtures}; skipping them")
     cast = str(locate_binary("cast"))
     async with run_devnet() as net, TimeMachine(net.rpc_url) as machine:
         exploit = net.history.scenario("reentrancy-bank").exploit_tx
@@ -52,4 +83,6 @@ async def main(rounds: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
-    asyncio.run(main(parser.parse_args().rounds))
+    parser.add_argument("--fixtures", type=Path, default=DEFAULT_FIXTURES)
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.rounds, arguments.fixtures))
