@@ -42,6 +42,7 @@ from timemachine.conformance.compare import (
 from timemachine.conformance.flat import flat_trace
 from timemachine.errors import FixtureError, TimeMachineError
 from timemachine.forks.manager import REPLAY_ARGS, Fork, ForkManager, ForkSpec
+from timemachine.forks.quirks import engine_divergences
 from timemachine.hexutil import hex_to_bytes, quantity
 from timemachine.models import BlockEnv
 from timemachine.replay.block import execute_block
@@ -91,31 +92,12 @@ _TIME_FORKS: tuple[tuple[str, str], ...] = (
 
 _ALLOC_FIELDS = frozenset({"balance", "nonce", "code", "storage"})
 
-KNOWN_DIVERGENCES: tuple[tuple[str, str], ...] = (
-    (
-        "berlin",
-        "anvil 1.7.1 (revm) prices storage before Berlin with Berlin-era constants: before "
-        "Istanbul an SSTORE resetting a non-zero slot costs 2,900 instead of 5,000 and the "
-        "clearing refund is 4,800 instead of 15,000; under Istanbul a fresh SSTORE costs 22,100 "
-        "instead of 20,000 and a no-op or dirty one 2,200 instead of 800; SELFDESTRUCT carries a "
-        "2,600 cold-account charge",
-    ),
-    ("london", "anvil 1.7.1 (revm) grants no SELFDESTRUCT refund (24,000 before London)"),
-    (
-        "spuriousdragon",
-        "anvil 1.7.1 (revm) charges EXP 50 gas per exponent byte before Spurious Dragon "
-        "(EIP-160) instead of 10",
-    ),
-)
-"""(first fork without the divergence, what anvil does before it), measured with anvil's
-opcode tracer on the fixtures; reported on every failed case of an older fork."""
-
 Status = Literal["matched", "failed", "error"]
 Backend = Literal["anvil", "py-evm"]
 
 PYEVM_BEFORE = "london"
 """Fixtures of hardforks before this one run on py-evm, the others on anvil: anvil 1.7.1 (revm)
-misprices the older forks (KNOWN_DIVERGENCES), py-evm matches geth's gas on all of them."""
+misprices the older forks (forks.quirks), py-evm matches geth's gas on all of them."""
 
 
 def backend_for(hardfork: str) -> Backend:
@@ -339,9 +321,7 @@ async def run_fixture(fixture: Fixture, forks: ForkManager) -> CaseResult:
         )
     found = differences(expected, actual)
     if found and backend == "anvil":
-        notes += [
-            text for fixed_in, text in KNOWN_DIVERGENCES if not is_at_least(hardfork, fixed_in)
-        ]
+        notes += engine_divergences(hardfork)
     return CaseResult(
         name=fixture.name,
         tracer=fixture.tracer,

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from timemachine.chain.blocks import quantity
 from timemachine.chain.registry import ChainInfo
 from timemachine.errors import InvalidInputError
+from timemachine.forks.quirks import engine_divergences
 from timemachine.models import (
     BlockEnv,
     Fidelity,
@@ -79,6 +80,9 @@ def build_result(
     timings: dict[str, float],
     rpc_requests: int,
 ) -> ReplayResult:
+    if fidelity.verdict == "diverged":
+        caveats = [note for note in engine_divergences(hardfork) if note not in fidelity.notes]
+        fidelity = fidelity.model_copy(update={"notes": [*fidelity.notes, *caveats]})
     return ReplayResult(
         tx_hash=info.hash,
         chain_id=chain_id,
