@@ -135,22 +135,15 @@ def canonical_flat_frame(frame: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if frame.get("type"):
         out["type"] = frame["type"]
-    action = frame.get("action") or {}
-    canonical_action = {
-        name: _field(name, action.get(name))
-        for name in _FLAT_ACTION
-        if not _zero(_field(name, action.get(name)))
-    }
-    if canonical_action:
-        out["action"] = canonical_action
-    result = frame.get("result") or {}
-    canonical_result = {
-        name: _field(name, result.get(name))
-        for name in _FLAT_RESULT
-        if not _zero(_field(name, result.get(name)))
-    }
-    if canonical_result:
-        out["result"] = canonical_result
+    for section, names in (("action", _FLAT_ACTION), ("result", _FLAT_RESULT)):
+        values = frame.get(section) or {}
+        canonical = {
+            name: _field(name, values.get(name))
+            for name in names
+            if not _zero(_field(name, values.get(name)))
+        }
+        if canonical:
+            out[section] = canonical
     if frame.get("error"):
         out["error"] = frame["error"]
     if frame.get("subtraces"):
