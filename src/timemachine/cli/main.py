@@ -9,6 +9,7 @@ import typer
 
 from timemachine.cli.conformance import conformance_app
 from timemachine.cli.errors import fail, reported_errors, run_async
+from timemachine.cli.exploits import exploits_app
 
 if TYPE_CHECKING:
     from timemachine.models import ReplayMode, ReplayResult
@@ -123,6 +124,7 @@ capsule_app = typer.Typer(
 )
 app.add_typer(capsule_app, name="capsule")
 app.add_typer(conformance_app, name="conformance")
+app.add_typer(exploits_app, name="exploits")
 
 
 @capsule_app.command("export")
