@@ -17,6 +17,7 @@ import json
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -54,21 +55,27 @@ def find_solcjs() -> str:
 
 
 def _run(solcjs: str, args: list[str], stdin: str = "") -> str:
-    try:
-        done = subprocess.run(
-            [solcjs, *args],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise CompileError(f"cannot run {solcjs}: {exc}") from exc
+    # stdout goes to a file, not a pipe: node exits before flushing a pipe, and solcjs's
+    # standard-JSON output was cut off at 64 KiB once there were more than a few contracts.
+    with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as out:
+        try:
+            done = subprocess.run(
+                [solcjs, *args],
+                input=stdin,
+                stdout=out,
+                stderr=subprocess.PIPE,
+                text=True,
+                timeout=TIMEOUT,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise CompileError(f"cannot run {solcjs}: {exc}") from exc
+        out.seek(0)
+        stdout = out.read()
     if done.returncode != 0:
-        detail = (done.stderr.strip() or done.stdout.strip()).splitlines()
+        detail = (done.stderr.strip() or stdout.strip()).splitlines()
         raise CompileError(f"{solcjs} {' '.join(args)} failed: {detail[-1] if detail else '?'}")
-    return done.stdout
+    return stdout
 
 
 def compile_artifacts() -> dict[str, str]:

@@ -157,7 +157,14 @@ def test_devnet_writes_its_manifest_and_stops_cleanly(tmp_path: Path) -> None:
         data = json.loads(manifest.read_text())
         assert data["rpc_url"] == f"http://127.0.0.1:{port}"
         assert data["chain_id"] == 31337
-        assert [s["id"] for s in data["scenarios"]] == ["reentrancy-bank"]
+        assert [(s["id"], s["block_number"], s["benign"]) for s in data["scenarios"]] == [
+            ("reentrancy-bank", 9, False),
+            ("reentrancy-vault-shares", 14, False),
+            ("unprotected-initializer", 18, False),
+            ("signature-replay-cheque", 22, False),
+            ("vault-deposit-withdraw", 25, True),
+            ("cheque-cashed-once", 28, True),
+        ]
         scenario = data["scenarios"][0]
         assert set(scenario) >= {"id", "title", "exploit_tx", "block_number"}
         assert scenario["exploit_tx"] == (
@@ -176,10 +183,18 @@ def test_demo_json_reports_every_exploit_exact() -> None:
     run = timemachine("demo", "--json")
     assert run.returncode == 0, run.stderr
     data = json.loads(run.stdout)
-    assert [s["id"] for s in data["scenarios"]] == ["reentrancy-bank"]
-    assert data["scenarios"][0]["replay"]["verdict"] == "exact"
-    assert data["scenarios"][0]["capsule"]["verdict"] == "exact"
-    assert data["scenarios"][0]["capsule"]["rpc_requests"] == 0
+    assert [s["id"] for s in data["scenarios"]] == [
+        "reentrancy-bank",
+        "reentrancy-vault-shares",
+        "unprotected-initializer",
+        "signature-replay-cheque",
+        "vault-deposit-withdraw",
+        "cheque-cashed-once",
+    ]
+    for scenario in data["scenarios"]:
+        assert scenario["replay"]["verdict"] == "exact", scenario["id"]
+        assert scenario["capsule"]["verdict"] == "exact", scenario["id"]
+        assert scenario["capsule"]["rpc_requests"] == 0, scenario["id"]
     assert data["busy_block"]["exact"]["verdict"] == "exact"
     assert data["busy_block"]["quick"]["verdict"] == "diverged"
 

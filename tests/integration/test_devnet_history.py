@@ -147,3 +147,148 @@ async def test_refuses_a_used_chain(built: tuple[Built, Built]) -> None:
 def test_unknown_scenario_lists_known_ones() -> None:
     with pytest.raises(NotFoundError, match="reentrancy-bank"):
         get_scenario("no-such-scenario")
+
+
+async def _outcome(net: Built, tx: str, who: str) -> tuple[int, int, int]:
+    """(status, fee, balance change of `who`) of `tx`, from its receipt and the chain."""
+    receipt = await net.call("eth_getTransactionReceipt", tx)
+    block = int(receipt["blockNumber"], 16)
+    fee = int(receipt["gasUsed"], 16) * int(receipt["effectiveGasPrice"], 16)
+    delta = await net.balance(who, block) - await net.balance(who, block - 1)
+    assert receipt["from"].lower() == who.lower()
+    return int(receipt["status"], 16), fee, delta
+
+
+def test_history_shape(built: tuple[Built, Built]) -> None:
+    history = built[0].history
+    assert [(r.id, r.block_number, r.vulnerability_class, r.benign) for r in history.scenarios] == [
+        ("reentrancy-bank", 9, "reentrancy", False),
+        ("reentrancy-vault-shares", 14, "reentrancy", False),
+        ("unprotected-initializer", 18, "access_control", False),
+        ("signature-replay-cheque", 22, "signature_replay", False),
+        ("vault-deposit-withdraw", 25, "none", True),
+        ("cheque-cashed-once", 28, "none", True),
+    ]
+    assert (history.busy_block, history.head_block, history.transactions) == (7, 28, 94)
+    assert [r.exploit_tx for r in history.scenarios] == [
+        "0x32ce52539f3e98ce4e8ab8db7d477d1d9803276f9ce5ee3f2f6696e36f5ebe8f",
+        "0x61f25f8381b95f94f0565116b4e5716a6a8c07c1944e43651365f48dd574dfe6",
+        "0x118eaa058f8441fbfe0010cc9c6ccc855357b5a40f3d8820d33dac255148eccd",
+        "0x36d232919ecb62a79aafb84623c6800faeb691f47285c66476a07ffbbfb58664",
+        "0x1e385351a4564ff94e4747aec45787556bf3b6d0d304b35ec07604c19354b68c",
+        "0xc2b621949ceb40074de8d77bbacebc008526b5c6d07b9e63ab4f7bf03838abc5",
+    ]
+
+
+async def test_cross_function_reentrancy_drains_the_share_vault(
+    built: tuple[Built, Built],
+) -> None:
+    net = built[0]
+    record = net.history.scenario("reentrancy-vault-shares")
+    labels = net.history.labels
+    [vault] = record.victims
+    assert labels[vault] == "ShareVault"
+    assert [labels[c] for c in record.attacker_contracts] == ["VaultRaider", "VaultRaiderPartner"]
+    assert labels[record.attacker] == "mallory"
+    block = record.block_number
+    assert record.expected_loss_wei == 20 * ETHER
+    assert (await net.balance(vault, block - 1), await net.balance(vault, block)) == (20 * ETHER, 0)
+    assert await _outcome(net, record.exploit_tx, record.attacker) == (
+        1,
+        277_728_784_339_501,
+        20 * ETHER - 277_728_784_339_501,
+    )
+    receipt = await net.call("eth_getTransactionReceipt", record.exploit_tx)
+    vault_logs = [log for log in receipt["logs"] if log["address"].lower() == vault.lower()]
+    # the stake's Deposited, 5 Redeemed (one per payout) and 4 SharesTransferred (hand-overs)
+    assert len(vault_logs) == 1 + 5 + 4
+
+
+async def test_unprotected_initializer_empties_the_treasury(built: tuple[Built, Built]) -> None:
+    net = built[0]
+    record = net.history.scenario("unprotected-initializer")
+    labels = net.history.labels
+    [wallet] = record.victims
+    [hijacker] = record.attacker_contracts
+    assert (labels[wallet], labels[hijacker], labels[record.attacker]) == (
+        "TreasuryWallet",
+        "WalletHijacker",
+        "mallory",
+    )
+    block = record.block_number
+    assert record.expected_loss_wei == 22 * ETHER
+    assert (await net.balance(wallet, block - 1), await net.balance(wallet, block)) == (
+        22 * ETHER,
+        0,
+    )
+    assert await _outcome(net, record.exploit_tx, record.attacker) == (
+        1,
+        47_118_696_370_746,
+        22 * ETHER - 47_118_696_370_746,
+    )
+    owner = load_artifact("TreasuryWallet").calldata("owner")
+    call = {"to": wallet, "data": "0x" + owner.hex()}
+    before, after = [
+        "0x" + (await net.call("eth_call", call, hex(n)))[-40:] for n in (block - 1, block)
+    ]
+    assert before.lower() == net.history.address_of("deployer").lower()
+    assert after.lower() == hijacker.lower()
+
+
+async def test_signature_replay_empties_the_signer_account(built: tuple[Built, Built]) -> None:
+    net = built[0]
+    record = net.history.scenario("signature-replay-cheque")
+    labels = net.history.labels
+    [bank] = record.victims
+    [replayer] = record.attacker_contracts
+    assert (labels[bank], labels[replayer], labels[record.attacker]) == (
+        "ChequeBank",
+        "ChequeReplayer",
+        "mallory",
+    )
+    block = record.block_number
+    assert record.expected_loss_wei == 8 * ETHER
+    assert (await net.balance(bank, block - 1), await net.balance(bank, block)) == (
+        18 * ETHER,
+        10 * ETHER,
+    )
+    assert await _outcome(net, record.exploit_tx, record.attacker) == (
+        1,
+        99_891_391_514_928,
+        8 * ETHER - 99_891_391_514_928,
+    )
+    receipt = await net.call("eth_getTransactionReceipt", record.exploit_tx)
+    cashed = [log for log in receipt["logs"] if log["address"].lower() == bank.lower()]
+    assert len(cashed) == 4  # the same 2 ETH cheque, four times
+    alice = net.history.address_of("alice")
+    call = {
+        "to": bank,
+        "data": "0x" + load_artifact("ChequeBank").calldata("balanceOf", alice).hex(),
+    }
+    assert int(await net.call("eth_call", call, hex(block)), 16) == 0
+
+
+async def test_benign_controls_move_only_what_they_should(built: tuple[Built, Built]) -> None:
+    net = built[0]
+    vault = net.history.scenario("vault-deposit-withdraw")
+    cheque = net.history.scenario("cheque-cashed-once")
+    for record in (vault, cheque):
+        assert (record.benign, record.expected_loss_wei) == (True, 0)
+        assert (record.victims, record.attacker_contracts) == ([], [])
+    assert net.history.labels[vault.attacker] == "bob"
+    assert await _outcome(net, vault.exploit_tx, vault.attacker) == (
+        1,
+        44_593_129_070_016,
+        3 * ETHER - 44_593_129_070_016,
+    )
+    guarded = net.history.address_of("GuardedVault")
+    assert await net.balance(guarded, vault.block_number) == 10 * ETHER
+
+    assert net.history.labels[cheque.attacker] == "frank"
+    assert await _outcome(net, cheque.exploit_tx, cheque.attacker) == (
+        1,
+        67_657_141_636_200,
+        ETHER * 3 // 2 - 67_657_141_636_200,
+    )
+    bank = net.history.address_of("NonceChequeBank")
+    assert await net.balance(bank, cheque.block_number) == 12 * ETHER - ETHER * 3 // 2

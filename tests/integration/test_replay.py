@@ -211,3 +211,23 @@ async def test_raw_form_of_a_mined_tx_replays_the_mined_tx(
     result = await machine.replay_raw(raw)
     assert result.tx_hash == tx
     assert result.fidelity.verdict == "exact"
+
+
+@pytest.mark.parametrize(
+    "scenario_id",
+    [
+        "reentrancy-bank",
+        "reentrancy-vault-shares",
+        "unprotected-initializer",
+        "signature-replay-cheque",
+        "vault-deposit-withdraw",
+        "cheque-cashed-once",
+    ],
+)
+async def test_every_bundled_scenario_replays_exactly(
+    machine: TimeMachine, devnet: Devnet, scenario_id: str
+) -> None:
+    record = devnet.history.scenario(scenario_id)
+    result = await machine.replay(record.exploit_tx)
+    assert result.fidelity.verdict == "exact", result.fidelity.differences
+    assert (result.block_number, result.replayed.status) == (record.block_number, 1)

@@ -21,6 +21,15 @@ from timemachine.catalog.severity import Severity
 from timemachine.errors import InvalidInputError, NotFoundError
 from timemachine.models.taxonomy import VulnerabilityClass
 
+BUNDLED = [
+    "reentrancy-bank",
+    "reentrancy-vault-shares",
+    "unprotected-initializer",
+    "signature-replay-cheque",
+    "vault-deposit-withdraw",
+    "cheque-cashed-once",
+]
+
 HEADER = ",".join(CSV_COLUMNS)
 BEC = (
     "2018-04-22,Beauty Chain,Integer Overflow,$900 million,USD,Ethereum,"
@@ -49,9 +58,9 @@ def write(tmp_path: Path, *rows: str) -> Path:
 def test_real_csv_counts(real_csv: Path) -> None:
     catalog = load_catalog(real_csv)
     incidents = [r for r in catalog.records if r.source == "defihacklabs"]
-    assert (len(catalog.records), len(incidents), catalog.skipped_rows) == (957, 956, 0)
+    assert (len(catalog.records), len(incidents), catalog.skipped_rows) == (962, 956, 0)
     assert catalog.warnings == ()
-    assert len({r.id for r in catalog.records}) == 957
+    assert len({r.id for r in catalog.records}) == 962  # 956 incidents + 6 bundled scenarios
     assert summarize(incidents) == {
         "vulnerability_class": {
             "reentrancy": 59,
@@ -109,11 +118,13 @@ def test_real_csv_filters(real_csv: Path) -> None:
     assert len(reentrancy_eth) == 28
     assert len(catalog.filter(chain="56")) == len(catalog.filter(chain="BSC")) == 393
     assert len(catalog.filter(chain="Avalanche")) == 13
-    assert [r.id for r in catalog.filter(chain="devnet")] == ["reentrancy-bank"]
+    assert [r.id for r in catalog.filter(chain="devnet")] == BUNDLED
 
 
 def test_bundled_scenarios_are_records() -> None:
-    (bank,) = bundled_records()
+    records = bundled_records()
+    assert [r.id for r in records] == BUNDLED
+    bank = records[0]
     assert (bank.id, bank.source, bank.chain, bank.chain_id) == (
         "reentrancy-bank",
         "bundled",
@@ -124,11 +135,21 @@ def test_bundled_scenarios_are_records() -> None:
     assert bank.severity is Severity.CRITICAL
     assert (bank.loss_usd, bank.date, bank.replayable_offline) == (None, None, True)
     assert bank.poc_path == "src/timemachine/catalog/scenarios/reentrancy_bank.py"
+    V = VulnerabilityClass
+    assert [(r.vulnerability_class, r.vulnerability_text, r.severity) for r in records] == [
+        (V.REENTRANCY, "reentrancy", Severity.CRITICAL),
+        (V.REENTRANCY, "reentrancy", Severity.CRITICAL),  # ShareVault left with 0 wei
+        (V.ACCESS_CONTROL, "access_control", Severity.CRITICAL),  # TreasuryWallet left with 0
+        (V.SIGNATURE_REPLAY, "signature_replay", Severity.HIGH),  # 8 of ChequeBank's 18 ETH
+        (V.OTHER, "none", Severity.LOW),  # benign control
+        (V.OTHER, "none", Severity.LOW),  # benign control
+    ]
+    assert [r.loss_text is None for r in records] == [False] * 4 + [True] * 2
 
 
 def test_missing_file_keeps_bundled_scenarios(tmp_path: Path) -> None:
     catalog = load_catalog(tmp_path / "absent.csv")
-    assert [r.id for r in catalog.records] == ["reentrancy-bank"]
+    assert [r.id for r in catalog.records] == BUNDLED
     assert len(catalog.warnings) == 1
     assert "absent.csv: not found" in catalog.warnings[0]
     with pytest.raises(NotFoundError, match=r"absent\.csv: not found"):
@@ -153,7 +174,7 @@ def test_malformed_rows_are_skipped_and_counted(tmp_path: Path) -> None:
     assert catalog.skipped_rows == 6
     assert catalog.warnings == (f"skipped 6 malformed row(s) in {path.resolve()}",)
     ids = [r.id for r in catalog.records]
-    assert ids == ["reentrancy-bank", "2018-04-22-beauty-chain", "2018-04-28-beauty-chain"]
+    assert ids == [*BUNDLED, "2018-04-22-beauty-chain", "2018-04-28-beauty-chain"]
     bec = catalog.get("2018-04-22-beauty-chain")
     assert bec.attack_txs == ["0xad89ff16fd1ebe3a0a7cf4ed282302c06626c1af33221ebe0d3a470aba4a660f"]
     other = catalog.get("2018-04-28-beauty-chain")
@@ -169,7 +190,7 @@ def test_malformed_rows_are_skipped_and_counted(tmp_path: Path) -> None:
 
 def test_duplicate_slugs_get_a_suffix(tmp_path: Path) -> None:
     catalog = load_catalog(write(tmp_path, BEC, BEC.replace("Beauty Chain", "Beauty  Chain!")))
-    assert [r.id for r in catalog.records[1:]] == [
+    assert [r.id for r in catalog.records[len(BUNDLED) :]] == [
         "2018-04-22-beauty-chain",
         "2018-04-22-beauty-chain-2",
     ]
@@ -179,7 +200,7 @@ def test_a_file_without_the_columns_is_a_readable_warning(tmp_path: Path) -> Non
     path = tmp_path / "other.csv"
     path.write_text("a,b\n1,2\n", encoding="utf-8")
     catalog = load_catalog(path)
-    assert [r.id for r in catalog.records] == ["reentrancy-bank"]
+    assert [r.id for r in catalog.records] == BUNDLED
     assert catalog.warnings[0].endswith("no column(s) " + ", ".join(CSV_COLUMNS))
 
 
@@ -188,7 +209,13 @@ def test_filters_reject_unknown_values(tmp_path: Path) -> None:
     assert [r.id for r in catalog.filter(vulnerability_class="integer-overflow")] == [
         "2018-04-22-beauty-chain"
     ]
-    assert len(catalog.filter(severity="CRITICAL")) == 2
+    # BEC plus the three bundled scenarios that empty their victim
+    assert [r.id for r in catalog.filter(severity="CRITICAL")] == [
+        "reentrancy-bank",
+        "reentrancy-vault-shares",
+        "unprotected-initializer",
+        "2018-04-22-beauty-chain",
+    ]
     with pytest.raises(InvalidInputError, match="valid: reentrancy, flash_loan"):
         catalog.filter(vulnerability_class="oops")
     with pytest.raises(InvalidInputError, match="valid: critical, high, medium, low, unknown"):

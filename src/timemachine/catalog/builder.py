@@ -65,6 +65,11 @@ class MinedBlock:
         """The receipt of `tx_hash` (which must be in this block)."""
         return self.receipts[self.tx_hashes.index(tx_hash)]
 
+    def fee(self, tx_hash: str) -> int:
+        """The wei `tx_hash` (in this block) paid for gas: gas used times effective gas price."""
+        receipt = self.receipt(tx_hash)
+        return int(receipt["gasUsed"], 16) * int(receipt["effectiveGasPrice"], 16)
+
 
 @dataclass
 class ChainBuilder:

@@ -278,13 +278,27 @@ def chain_id_for(name: str | None) -> int | None:
 
 
 #: Severity of each bundled scenario from its ground truth (what its `stage` verifies).
-#: reentrancy-bank: the staging raises unless EtherBank is left with 0 wei, i.e. every user's
-#: deposit is stolen (a total loss of the victim) -> critical. Rule for new scenarios: a total
-#: loss of the victim's funds is critical, a partial loss high, a benign control (class "none")
-#: low; a scenario missing here is unknown.
-BUNDLED_SEVERITY: Mapping[str, Severity] = {"reentrancy-bank": Severity.CRITICAL}
+#: Rule: a total loss of the victim's funds is critical, a partial loss high, a benign control
+#: (class "none") low; a scenario missing here is unknown.
+#: - reentrancy-bank: EtherBank is left with 0 wei (every user's deposit stolen) -> critical.
+#: - reentrancy-vault-shares: ShareVault is left with 0 wei -> critical.
+#: - unprotected-initializer: TreasuryWallet is left with 0 wei -> critical.
+#: - signature-replay-cheque: ChequeBank loses alice's 8 ETH and keeps bob's and carol's 10 ETH
+#:   (partial) -> high.
+#: - vault-deposit-withdraw, cheque-cashed-once: benign controls -> low.
+BUNDLED_SEVERITY: Mapping[str, Severity] = {
+    "reentrancy-bank": Severity.CRITICAL,
+    "reentrancy-vault-shares": Severity.CRITICAL,
+    "unprotected-initializer": Severity.CRITICAL,
+    "signature-replay-cheque": Severity.HIGH,
+    "vault-deposit-withdraw": Severity.LOW,
+    "cheque-cashed-once": Severity.LOW,
+}
 BUNDLED_LOSS_TEXT: Mapping[str, str] = {
     "reentrancy-bank": "all user deposits of EtherBank (50 ETH on the devnet)",
+    "reentrancy-vault-shares": "all user deposits of ShareVault (20 ETH on the devnet)",
+    "unprotected-initializer": "the whole TreasuryWallet treasury (22 ETH on the devnet)",
+    "signature-replay-cheque": "the cheque signer's ChequeBank account (8 ETH on the devnet)",
 }
 
 

@@ -18,10 +18,16 @@ class ScenarioRecord(BaseModel):
     vulnerability_class: str = Field(description="e.g. 'reentrancy'; 'none' for benign controls.")
     exploit_tx: str
     block_number: int
-    attacker: str = Field(description="Checksummed EOA that sent the exploit.")
+    attacker: str = Field(
+        description="Checksummed EOA that sent the exploit (benign control: its representative tx)."
+    )
     attacker_contracts: list[str] = Field(default_factory=list)
     victims: list[str] = Field(default_factory=list, description="Victim contract addresses.")
     expected_loss_wei: int = Field(description="Exact wei the victims lost in the exploit tx.")
+    benign: bool = Field(
+        default=False,
+        description="A benign control (class 'none'): exploit_tx is a representative, honest tx.",
+    )
 
 
 class DevnetHistory(BaseModel):

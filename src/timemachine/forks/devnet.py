@@ -38,6 +38,7 @@ class Devnet:
                     "title": record.title,
                     "exploit_tx": record.exploit_tx,
                     "block_number": record.block_number,
+                    "benign": record.benign,
                 }
                 for record in self.history.scenarios
             ],

@@ -6,11 +6,25 @@ Add a scenario by writing `<id>.py` with a module-level `SCENARIO` and listing i
 
 from __future__ import annotations
 
-from timemachine.catalog.scenarios import reentrancy_bank
+from timemachine.catalog.scenarios import (
+    cheque_cashed_once,
+    reentrancy_bank,
+    reentrancy_vault_shares,
+    signature_replay_cheque,
+    unprotected_initializer,
+    vault_deposit_withdraw,
+)
 from timemachine.catalog.scenarios.base import Scenario
 from timemachine.errors import NotFoundError
 
-SCENARIOS: tuple[Scenario, ...] = (reentrancy_bank.SCENARIO,)
+SCENARIOS: tuple[Scenario, ...] = (
+    reentrancy_bank.SCENARIO,
+    reentrancy_vault_shares.SCENARIO,
+    unprotected_initializer.SCENARIO,
+    signature_replay_cheque.SCENARIO,
+    vault_deposit_withdraw.SCENARIO,
+    cheque_cashed_once.SCENARIO,
+)
 
 
 def get_scenario(scenario_id: str) -> Scenario:

@@ -21,6 +21,11 @@ class Scenario:
     stage: Callable[[World], Awaitable[ScenarioRecord]]
     """Deploys, seeds and runs the scenario on `world`, mining its own blocks."""
 
+    @property
+    def benign(self) -> bool:
+        """A benign control: it looks like an exploit scenario but nothing is stolen."""
+        return self.vulnerability_class == "none"
+
     def record(self, **facts: Any) -> ScenarioRecord:
         """A ScenarioRecord carrying this scenario's catalog facts and the staged `facts`."""
         return ScenarioRecord(
@@ -28,5 +33,6 @@ class Scenario:
             title=self.title,
             description=self.description,
             vulnerability_class=self.vulnerability_class,
+            benign=self.benign,
             **facts,
         )

@@ -1,0 +1,78 @@
+"""Benign control `cheque-cashed-once`: a NonceChequeBank cheque cashed once by its payee.
+
+Looks like `signature-replay-cheque` (deposits, then a signed cheque cashed against the payer's
+balance) but the cheque names the bank, the chain and a nonce, and is cashed exactly once.
+The representative tx is frank cashing bob's 1.5 ETH cheque.
+"""
+
+from __future__ import annotations
+
+from eth_abi.abi import encode as abi_encode
+from eth_account.messages import encode_defunct
+from eth_utils.crypto import keccak
+
+from timemachine.catalog.builder import ETHER
+from timemachine.catalog.devnet import DEVNET_CHAIN_ID, actor_account, actor_address
+from timemachine.catalog.models import ScenarioRecord
+from timemachine.catalog.scenarios.base import Scenario
+from timemachine.catalog.scenarios.contract import deploy
+from timemachine.catalog.scenarios.world import World
+from timemachine.errors import DevnetBuildError
+
+PAYER = "bob"
+PAYEE = "frank"
+CHEQUE = 3 * ETHER // 2
+NONCE = 0
+
+
+def sign_cheque(bank: str, payer: str, payee: str, amount: int, nonce: int) -> bytes:
+    """Actor `payer`'s 65-byte signature of NonceChequeBank `bank`'s cheque `nonce`."""
+    cheque = keccak(
+        abi_encode(
+            ["address", "uint256", "address", "address", "uint256", "uint256"],
+            [bank, DEVNET_CHAIN_ID, actor_address(payer), actor_address(payee), amount, nonce],
+        )
+    )
+    signed = actor_account(payer).sign_message(encode_defunct(primitive=cheque))
+    return bytes(signed.signature)
+
+
+async def stage(world: World) -> ScenarioRecord:
+    """Fund the bank, then the payee cashes one signed cheque; verify the payment."""
+    chain, a = world.chain, actor_address
+    bank = await deploy(chain, "deployer", "NonceChequeBank")
+    await chain.mine()
+    for user, amount in {PAYER: 5, "carol": 3, "dave": 4}.items():
+        await bank.send(user, "deposit", value=amount * ETHER)
+    await chain.mine()
+    signature = sign_cheque(bank.address, PAYER, PAYEE, CHEQUE, NONCE)
+    tx = await bank.send(PAYEE, "cash", a(PAYER), a(PAYEE), CHEQUE, NONCE, signature)
+    block = await chain.mine()
+
+    held = await chain.balance(bank.address, block.number - 1)
+    left = await chain.balance(bank.address)
+    gain = await chain.balance(a(PAYEE)) - await chain.balance(a(PAYEE), block.number - 1)
+    if (held, left) != (12 * ETHER, 12 * ETHER - CHEQUE) or gain != CHEQUE - block.fee(tx):
+        raise DevnetBuildError(
+            f"cheque control {tx} misbehaved: bank held {held} wei, kept {left}, "
+            f"{PAYEE} gained {gain} wei"
+        )
+    return SCENARIO.record(
+        exploit_tx=tx,
+        block_number=block.number,
+        attacker=a(PAYEE),
+        expected_loss_wei=0,
+    )
+
+
+SCENARIO = Scenario(
+    id="cheque-cashed-once",
+    title="NonceChequeBank: a signed cheque cashed once (benign)",
+    description=(
+        "Benign control for signature replay: three users deposit 12 ETH into NonceChequeBank; "
+        "bob signs frank a 1.5 ETH cheque bound to the bank, the chain and nonce 0, and frank "
+        "cashes it once."
+    ),
+    vulnerability_class="none",
+    stage=stage,
+)

