@@ -2,7 +2,8 @@
 
 The curated API:
     replay(tx_hash, rpc_url)           one-shot synchronous replay -> ReplayResult
-    TimeMachine(rpc_url)               warm async handle: replay, replay_many, replay_raw, fork
+    analyze(tx_hash, rpc_url)          one-shot replay + detectors -> AnalysisReport
+    TimeMachine(rpc_url)               warm async handle: replay, analyze, replay_many, fork, ...
     fork(rpc_url, block)               async context manager giving a live anvil fork
     replay_capsule(path)               offline replay of a capsule file (no network)
 
@@ -15,13 +16,25 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from timemachine.errors import TimeMachineError
-    from timemachine.machine import TimeMachine, fork, replay, replay_capsule
+    from timemachine.machine import TimeMachine, analyze, fork, replay, replay_capsule
     from timemachine.models import ReplayResult
+    from timemachine.models.analysis import AnalysisReport
 
-__all__ = ["ReplayResult", "TimeMachine", "TimeMachineError", "fork", "replay", "replay_capsule"]
+__all__ = [
+    "AnalysisReport",
+    "ReplayResult",
+    "TimeMachine",
+    "TimeMachineError",
+    "analyze",
+    "fork",
+    "replay",
+    "replay_capsule",
+]
 __version__ = "0.1.0"
 
 _LAZY = {
+    "AnalysisReport": "timemachine.models.analysis",
+    "analyze": "timemachine.machine",
     "ReplayResult": "timemachine.models",
     "TimeMachine": "timemachine.machine",
     "TimeMachineError": "timemachine.errors",

@@ -15,6 +15,7 @@ from timemachine.errors import InvalidInputError, ReplayError
 from timemachine.forks.manager import EXPLORE_ARGS, Fork, ForkManager, ForkSpec
 from timemachine.lifecycle import AsyncCloseable
 from timemachine.models import ReplayMode, ReplayResult
+from timemachine.models.analysis import AnalysisReport
 from timemachine.models.capsule import Capsule
 from timemachine.replay.block import ExecutedBlock
 from timemachine.replay.capsule import build_capsule, capture_accounts
@@ -99,6 +100,12 @@ class TimeMachine(AsyncCloseable):
         engine = await self.engine()
         return await engine.replay_transaction(tx_hash, mode=mode, compare_trace=compare_trace)
 
+    async def analyze(self, tx_hash: str, *, mode: ReplayMode = "exact") -> AnalysisReport:
+        """Replay one mined transaction and run every detector, profit and fund-flow analysis."""
+        from timemachine.analysis import analyze as run_detectors
+
+        return run_detectors(await self.replay(tx_hash, mode=mode))
+
     async def replay_many(self, tx_hashes: Sequence[str]) -> list[ReplayResult]:
         """Replay mined transactions in sequence on one fork, in chain order."""
         return await (await self.engine()).replay_many(tx_hashes)
@@ -163,6 +170,16 @@ def replay(tx_hash: str, rpc_url: str | None = None, *, mode: ReplayMode = "exac
     async def run() -> ReplayResult:
         async with TimeMachine(rpc_url) as machine:
             return await machine.replay(tx_hash, mode=mode)
+
+    return asyncio.run(run())
+
+
+def analyze(tx_hash: str, rpc_url: str | None = None) -> AnalysisReport:
+    """One-shot, synchronous replay and analysis (starts and stops its own fork)."""
+
+    async def run() -> AnalysisReport:
+        async with TimeMachine(rpc_url) as machine:
+            return await machine.analyze(tx_hash)
 
     return asyncio.run(run())
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from timemachine.cli.analyze import analyze
 from timemachine.cli.conformance import conformance_app
 from timemachine.cli.errors import fail, reported_errors, run_async
 from timemachine.cli.exploits import exploits_app
@@ -125,6 +126,7 @@ capsule_app = typer.Typer(
 app.add_typer(capsule_app, name="capsule")
 app.add_typer(conformance_app, name="conformance")
 app.add_typer(exploits_app, name="exploits")
+app.command()(analyze)
 
 
 @capsule_app.command("export")

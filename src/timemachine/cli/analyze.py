@@ -1,0 +1,60 @@
+"""`timemachine analyze`: replay a transaction and report what the detectors conclude."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from timemachine.cli.errors import reported_errors, run_async
+
+
+class ReportFormat(StrEnum):
+    JSON = "json"
+    MD = "md"
+
+
+def analyze(
+    tx: Annotated[str, typer.Argument(help="Transaction hash.", show_default=False)],
+    rpc_url: Annotated[
+        str | None,
+        typer.Option("--rpc-url", "-r", envvar="WEB3_RPC_URL", help="Upstream JSON-RPC endpoint."),
+    ] = None,
+    report_format: Annotated[
+        ReportFormat, typer.Option("--format", "-f", help="Report format.")
+    ] = ReportFormat.MD,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the report here (default stdout).")
+    ] = None,
+) -> None:
+    """Replay a transaction and analyze it: findings, attacker profit, victims' loss, fund flow."""
+    from timemachine.analysis.report import render_markdown
+    from timemachine.machine import TimeMachine
+    from timemachine.models.analysis import AnalysisReport
+    from timemachine.settings import get_settings
+
+    debug = get_settings().debug
+
+    async def run() -> AnalysisReport:
+        async with TimeMachine(rpc_url) as machine:
+            return await machine.analyze(tx)
+
+    report = run_async(run(), debug=debug)
+    text = (
+        report.model_dump_json(indent=2)
+        if report_format is ReportFormat.JSON
+        else render_markdown(report)
+    )
+    if output is None:
+        typer.echo(text, nl=not text.endswith("\n"))
+        return
+    with reported_errors(debug=debug):
+        try:
+            output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        except OSError as error:
+            from timemachine.errors import InvalidInputError
+
+            raise InvalidInputError(f"cannot write {output}: {error.strerror}") from error
+    typer.echo(f"wrote {output}")

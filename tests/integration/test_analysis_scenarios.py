@@ -1,0 +1,79 @@
+"""The analysis layer on the bundled devnet scenarios: right class, exact profit and loss."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from timemachine.forks.devnet import Devnet
+from timemachine.machine import TimeMachine
+from timemachine.models.analysis import severity_rank
+from timemachine.models.taxonomy import VulnerabilityClass
+
+from .test_cli import timemachine
+
+pytestmark = pytest.mark.integration
+
+EXPLOITS = [
+    "reentrancy-bank",
+    "reentrancy-vault-shares",
+    "unprotected-initializer",
+    "signature-replay-cheque",
+]
+BENIGN = ["vault-deposit-withdraw", "cheque-cashed-once"]
+
+
+def test_every_bundled_scenario_is_covered(devnet: Devnet) -> None:
+    assert sorted(record.id for record in devnet.history.scenarios) == sorted(EXPLOITS + BENIGN)
+
+
+@pytest.mark.parametrize("scenario_id", EXPLOITS)
+async def test_exploit_top_finding_and_exact_profit(
+    machine: TimeMachine, devnet: Devnet, scenario_id: str
+) -> None:
+    record = devnet.history.scenario(scenario_id)
+    report = await machine.analyze(record.exploit_tx)
+
+    top = report.top
+    assert top is not None
+    assert top.vulnerability_class is VulnerabilityClass(record.vulnerability_class)
+    assert severity_rank(top.severity) <= severity_rank("high")
+    assert top.evidence.frames
+
+    receipt = await machine.upstream.call("eth_getTransactionReceipt", [record.exploit_tx])
+    fee = int(receipt["gasUsed"], 16) * int(receipt["effectiveGasPrice"], 16)
+    profit = report.profit
+    attackers = {record.attacker.lower(), *(c.lower() for c in record.attacker_contracts)}
+    assert set(profit.attackers) == attackers
+    assert profit.gas_fee_wei == fee
+    assert profit.net("ETH") == record.expected_loss_wei - fee
+    assert profit.loss("ETH") == record.expected_loss_wei
+    assert [row.address for row in profit.losses] == [v.lower() for v in record.victims]
+
+
+@pytest.mark.parametrize("scenario_id", BENIGN)
+async def test_benign_control_has_nothing_above_low(
+    machine: TimeMachine, devnet: Devnet, scenario_id: str
+) -> None:
+    record = devnet.history.scenario(scenario_id)
+    report = await machine.analyze(record.exploit_tx)
+    assert [f for f in report.findings if severity_rank(f.severity) < severity_rank("low")] == []
+
+
+def test_analyze_cli_writes_json_and_markdown(devnet: Devnet, tmp_path: Path) -> None:
+    record = devnet.history.scenario("reentrancy-bank")
+    run = timemachine("analyze", record.exploit_tx, "--rpc-url", devnet.rpc_url, "--format", "json")
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    assert report["findings"][0]["vulnerability_class"] == "reentrancy"
+    assert report["profit"]["total_loss"] == [{"asset": "ETH", "amount": record.expected_loss_wei}]
+
+    target = tmp_path / "report.md"
+    run = timemachine("analyze", record.exploit_tx, "-r", devnet.rpc_url, "-o", str(target))
+    assert run.returncode == 0, run.stderr
+    text = target.read_text()
+    assert text.startswith(f"# Analysis of {record.exploit_tx}")
+    assert "| 1 | reentrancy | critical |" in text
+    assert "## Fund flow" in text
