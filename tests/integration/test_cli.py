@@ -20,6 +20,7 @@ from .no_debug_node import node_without_debug_api
 
 pytestmark = pytest.mark.integration
 
+DEMO_SCENARIO_KEYS = {"id", "benign", "expected_class", "exploit_tx", "findings", "profit"}
 REQUIRED_KEYS = {
     "tx_hash",
     "block_number",
@@ -179,7 +180,7 @@ def test_devnet_writes_its_manifest_and_stops_cleanly(tmp_path: Path) -> None:
         socket.create_connection(("127.0.0.1", port), timeout=1)
 
 
-def test_demo_json_reports_every_exploit_exact() -> None:
+def test_demo_json_reports_every_scenario_exact_and_analysed() -> None:
     run = timemachine("demo", "--json")
     assert run.returncode == 0, run.stderr
     data = json.loads(run.stdout)
@@ -195,6 +196,37 @@ def test_demo_json_reports_every_exploit_exact() -> None:
         assert scenario["replay"]["verdict"] == "exact", scenario["id"]
         assert scenario["capsule"]["verdict"] == "exact", scenario["id"]
         assert scenario["capsule"]["rpc_requests"] == 0, scenario["id"]
+        assert set(scenario) >= {
+            "id",
+            "benign",
+            "expected_class",
+            "exploit_tx",
+            "findings",
+            "profit",
+        }
+    top = {
+        s["id"]: (s["findings"][0]["class"], s["findings"][0]["severity"])
+        if s["findings"]
+        else None
+        for s in data["scenarios"]
+    }
+    assert top == {
+        "reentrancy-bank": ("reentrancy", "critical"),
+        "reentrancy-vault-shares": ("reentrancy", "critical"),
+        "unprotected-initializer": ("access_control", "critical"),
+        "signature-replay-cheque": ("signature_replay", "high"),
+        "vault-deposit-withdraw": None,
+        "cheque-cashed-once": None,
+    }
+    assert [s["benign"] for s in data["scenarios"]] == [False] * 4 + [True] * 2
+    assert [s["expected_class"] for s in data["scenarios"]] == [
+        "reentrancy",
+        "reentrancy",
+        "access_control",
+        "signature_replay",
+        "none",
+        "none",
+    ]
     assert data["busy_block"]["exact"]["verdict"] == "exact"
     assert data["busy_block"]["quick"]["verdict"] == "diverged"
 

@@ -1,5 +1,5 @@
-"""`timemachine demo`: the devnet, every bundled exploit replayed and explained, each one also
-captured as a capsule and replayed offline, and a summary."""
+"""`timemachine demo`: the devnet, every bundled scenario replayed, analysed and explained, each
+one also captured as a capsule and replayed offline, and a summary."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from timemachine.analysis import analyze
 from timemachine.catalog.models import ScenarioRecord
 from timemachine.forks.devnet import run_devnet
 from timemachine.machine import TimeMachine, replay_capsule_async
 from timemachine.models import ReplayResult
+from timemachine.models.analysis import AnalysisReport, Finding
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,11 @@ class ScenarioRun:
     record: ScenarioRecord
     replay: ReplayResult
     capsule: ReplayResult
+    analysis: AnalysisReport
+
+    @property
+    def top_finding(self) -> Finding | None:
+        return self.analysis.findings[0] if self.analysis.findings else None
 
 
 @dataclass(frozen=True)
@@ -38,7 +45,7 @@ class DemoRun:
 
 async def run_demo(*, as_json: bool, max_depth: int | None) -> bool:
     """Run the demo and print it; True when every replay that should be exact is."""
-    from timemachine.cli.output import print_replay
+    from timemachine.cli.output import print_replay, render_findings
 
     console = Console(stderr=as_json)
     with console.status("starting the devnet, building its history, replaying…"):
@@ -48,7 +55,7 @@ async def run_demo(*, as_json: bool, max_depth: int | None) -> bool:
                 replay = await machine.replay(record.exploit_tx)
                 capsule = await machine.export_capsule(record.exploit_tx)
                 offline = await replay_capsule_async(capsule, forks=machine.forks)
-                scenarios.append(ScenarioRun(record, replay, offline))
+                scenarios.append(ScenarioRun(record, replay, offline, analyze(replay)))
             run = DemoRun(
                 scenarios=scenarios,
                 busy_exact=await machine.replay(net.history.busy_tx),
@@ -61,9 +68,11 @@ async def run_demo(*, as_json: bool, max_depth: int | None) -> bool:
     for scenario in run.scenarios:
         console.rule(f"[bold]{scenario.record.title}[/] ({scenario.record.id})")
         print_replay(scenario.replay, labels=labels, max_depth=max_depth, console=console)
+        console.print(render_findings(scenario.analysis))
     console.rule("[bold]A transaction in the middle of a busy block[/]")
     print_replay(run.busy_exact, labels=labels, max_depth=1, console=console)
     console.print(_summary(run))
+    console.print(_findings_summary(run))
     return run.faithful
 
 
@@ -90,6 +99,25 @@ def _summary(run: DemoRun) -> Table:
     return table
 
 
+def _findings_summary(run: DemoRun) -> Table:
+    """Top finding per scenario against its ground truth (✓ when the class is the expected one)."""
+    table = Table(title="Analysis", title_justify="left")
+    for column in ("scenario", "top finding", "", "severity", "conf."):
+        table.add_column(column, no_wrap=True)
+    for scenario in run.scenarios:
+        top = scenario.top_finding
+        expected = "none" if scenario.record.benign else scenario.record.vulnerability_class
+        found = top.vulnerability_class.value if top else "none"
+        table.add_row(
+            scenario.record.id,
+            found,
+            "[green]✓[/]" if found == expected else f"[red]✗ expected {expected}[/]",
+            top.severity if top else "-",
+            f"{top.confidence:.2f}" if top else "-",
+        )
+    return table
+
+
 def _brief(result: ReplayResult) -> dict[str, Any]:
     return {
         "tx": result.tx_hash,
@@ -110,7 +138,18 @@ def _as_json(run: DemoRun) -> dict[str, Any]:
             {
                 "id": s.record.id,
                 "title": s.record.title,
+                "benign": s.record.benign,
+                "expected_class": "none" if s.record.benign else s.record.vulnerability_class,
                 "exploit_tx": s.record.exploit_tx,
+                "findings": [
+                    {
+                        "class": f.vulnerability_class.value,
+                        "severity": f.severity,
+                        "confidence": f.confidence,
+                    }
+                    for f in s.analysis.findings
+                ],
+                "profit": s.analysis.profit.model_dump(mode="json"),
                 "replay": _brief(s.replay),
                 "capsule": _brief(s.capsule),
             }

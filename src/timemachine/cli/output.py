@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from rich.console import Console
+from rich.table import Table
 
 from timemachine.models import ReplayResult
+from timemachine.models.analysis import AnalysisReport
 from timemachine.trace.render import render_balance_changes, render_fidelity, render_trace
 
 
@@ -32,3 +34,20 @@ def print_replay(
     console.print(render_fidelity(result.fidelity))
     timings = ", ".join(f"{stage} {seconds:.3f}s" for stage, seconds in result.timings.items())
     console.print(f"[dim]{timings}; {result.rpc_requests} upstream RPC requests[/]")
+
+
+def render_findings(report: AnalysisReport) -> Table | str:
+    """The findings of an analysis as a table (or a one-line 'no findings')."""
+    if not report.findings:
+        return "[green]Findings: none[/]"
+    table = Table(title="Findings", title_justify="left")
+    for column in ("class", "severity", "confidence", "title"):
+        table.add_column(column)
+    for finding in report.findings:
+        table.add_row(
+            finding.vulnerability_class.value,
+            finding.severity,
+            f"{finding.confidence:.2f}",
+            finding.title,
+        )
+    return table
