@@ -38,6 +38,7 @@ contracts: setup
 bench: setup
 	$(BIN)/python -m benchmarks.replay_vs_cast
 	$(BIN)/python -m benchmarks.capsule_replay
+	$(BIN)/python -m benchmarks.detectors
 
 clean:
 	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache
