@@ -102,9 +102,16 @@ class TimeMachine(AsyncCloseable):
 
     async def analyze(self, tx_hash: str, *, mode: ReplayMode = "exact") -> AnalysisReport:
         """Replay one mined transaction and run every detector, profit and fund-flow analysis."""
+        return (await self.analyze_replay(tx_hash, mode=mode))[1]
+
+    async def analyze_replay(
+        self, tx_hash: str, *, mode: ReplayMode = "exact"
+    ) -> tuple[ReplayResult, AnalysisReport]:
+        """`analyze`, also returning the replay it ran on (for renderers that need the trace)."""
         from timemachine.analysis import analyze as run_detectors
 
-        return run_detectors(await self.replay(tx_hash, mode=mode))
+        result = await self.replay(tx_hash, mode=mode)
+        return result, run_detectors(result)
 
     async def replay_many(self, tx_hashes: Sequence[str]) -> list[ReplayResult]:
         """Replay mined transactions in sequence on one fork, in chain order."""

@@ -77,3 +77,22 @@ def test_analyze_cli_writes_json_and_markdown(devnet: Devnet, tmp_path: Path) ->
     assert text.startswith(f"# Analysis of {record.exploit_tx}")
     assert "| 1 | reentrancy | critical |" in text
     assert "## Fund flow" in text
+
+
+def test_analyze_cli_writes_a_self_contained_html_report(devnet: Devnet, tmp_path: Path) -> None:
+    record = devnet.history.scenario("reentrancy-bank")
+    target = tmp_path / "report.html"
+    run = timemachine(
+        "analyze", record.exploit_tx, "-r", devnet.rpc_url, "--format", "html", "-o", str(target)
+    )
+    assert run.returncode == 0, run.stderr
+    text = target.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>")
+    assert record.exploit_tx in text
+    assert '<span class="badge">reentrancy</span>' in text
+    assert "severity: critical" in text
+    assert '<pre class="tree">' in text
+    assert "<svg" in text
+    assert "http://" not in text
+    assert "https://" not in text
+    assert "<script" not in text

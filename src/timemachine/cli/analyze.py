@@ -14,6 +14,7 @@ from timemachine.cli.errors import reported_errors, run_async
 class ReportFormat(StrEnum):
     JSON = "json"
     MD = "md"
+    HTML = "html"
 
 
 def analyze(
@@ -29,24 +30,31 @@ def analyze(
         Path | None, typer.Option("--output", "-o", help="Write the report here (default stdout).")
     ] = None,
 ) -> None:
-    """Replay a transaction and analyze it: findings, attacker profit, victims' loss, fund flow."""
+    """Replay a transaction and analyze it: findings, attacker profit, victims' loss, fund flow.
+
+    `--format html` writes one self-contained, offline page with the call tree and a fund-flow
+    diagram as well.
+    """
     from timemachine.analysis.report import render_markdown
+    from timemachine.analysis.report_html import render_html
     from timemachine.machine import TimeMachine
     from timemachine.models.analysis import AnalysisReport
+    from timemachine.models.replay import ReplayResult
     from timemachine.settings import get_settings
 
     debug = get_settings().debug
 
-    async def run() -> AnalysisReport:
+    async def run() -> tuple[ReplayResult, AnalysisReport]:
         async with TimeMachine(rpc_url) as machine:
-            return await machine.analyze(tx)
+            return await machine.analyze_replay(tx)
 
-    report = run_async(run(), debug=debug)
-    text = (
-        report.model_dump_json(indent=2)
-        if report_format is ReportFormat.JSON
-        else render_markdown(report)
-    )
+    result, report = run_async(run(), debug=debug)
+    if report_format is ReportFormat.JSON:
+        text = report.model_dump_json(indent=2)
+    elif report_format is ReportFormat.HTML:
+        text = render_html(report, result)
+    else:
+        text = render_markdown(report)
     if output is None:
         typer.echo(text, nl=not text.endswith("\n"))
         return

@@ -1,0 +1,370 @@
+"""Render an `AnalysisReport` (and the replay it came from) as one self-contained HTML file.
+
+No external CSS, JavaScript, fonts or images: the file works offline and can be attached to an
+incident ticket. The markup is XHTML-compatible (every element closed, only XML's own entities), so
+`xml.etree` can parse it. Everything that comes from chain data (addresses, decoded strings, revert
+reasons, event arguments, labels) goes through `_esc`, which HTML-escapes it and drops control
+characters that XML forbids.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from collections.abc import Iterable, Sequence
+
+from timemachine.models.analysis import AddressAssets, AnalysisReport, AssetAmount, Finding
+from timemachine.models.replay import ReplayResult
+from timemachine.trace.formatting import format_units
+from timemachine.trace.render import render_trace_plain
+
+#: Frames deeper than this are folded by the trace renderer into "… N more frames".
+TREE_MAX_DEPTH = 8
+
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+_CSS = """
+body { font-family: system-ui, sans-serif; margin: 2em; color: #1d1d1f; background: #fff; }
+h1 { font-size: 1.4em; word-break: break-all; }
+h2 { border-bottom: 1px solid #ccc; padding-bottom: .2em; margin-top: 1.8em; }
+code, pre, .mono { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: .9em; }
+table { border-collapse: collapse; margin: .5em 0; }
+th, td { border: 1px solid #ccc; padding: .25em .6em; text-align: left; vertical-align: top; }
+th { background: #f3f3f5; }
+td.num { text-align: right; font-family: ui-monospace, Menlo, Consolas, monospace; }
+.pos { color: #137333; } .neg { color: #b3261e; }
+.finding { border: 1px solid #ddd; border-left: 6px solid #888; padding: .4em 1em; margin: 1em 0; }
+.sev-critical { border-left-color: #8b0000; } .sev-high { border-left-color: #d93025; }
+.sev-medium { border-left-color: #f29900; } .sev-low { border-left-color: #1a73e8; }
+.sev-info { border-left-color: #888; }
+.badge { display: inline-block; padding: 0 .5em; border-radius: .6em; background: #eee; }
+.verdict-exact { color: #137333; font-weight: bold; }
+.verdict-diverged { color: #b3261e; font-weight: bold; }
+.verdict-unverified { color: #b06000; font-weight: bold; }
+pre.tree { background: #f7f7f9; border: 1px solid #ddd; padding: 1em; overflow-x: auto; }
+svg.flow { border: 1px solid #ddd; background: #fcfcfd; max-width: 100%; height: auto; }
+svg.flow text { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 11px; }
+svg.flow .edge { fill: none; stroke: #555; stroke-width: 1.5; }
+svg.flow .node circle { stroke: #333; stroke-width: 1.5; fill: #e8eaed; }
+svg.flow .node.attacker circle { fill: #f6c7c3; }
+svg.flow .node.victim circle { fill: #c8e6c9; }
+"""
+
+
+def _esc(value: object) -> str:
+    """Text for an element or attribute: HTML-escaped, without XML-forbidden control characters."""
+    return html.escape(_CONTROL.sub("\ufffd", str(value)), quote=True)
+
+
+def _short(address: str) -> str:
+    """`0x1234…abcd` for a 20-byte address; anything else unchanged."""
+    if address.startswith("0x") and len(address) == 42:
+        return f"{address[:6]}…{address[-4:]}"
+    return address
+
+
+def _units(report: AnalysisReport) -> dict[str, tuple[str, int | None]]:
+    """Symbol and decimals per asset, where the balance changes know them."""
+    units: dict[str, tuple[str, int | None]] = {"ETH": ("ETH", 18)}
+    for change in report.balance_changes:
+        if change.asset not in units:
+            units[change.asset] = (change.symbol or _short(change.asset), change.decimals)
+    return units
+
+
+def _amount(asset: str, amount: int, units: dict[str, tuple[str, int | None]]) -> str:
+    symbol, decimals = units.get(asset, (_short(asset), None))
+    return f"{format_units(amount, decimals)} {symbol}"
+
+
+def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], numeric: set[int]) -> str:
+    """A table from already-escaped cells; columns in `numeric` are right-aligned."""
+    head = "".join(f"<th>{header}</th>" for header in headers)
+    body = []
+    for row in rows:
+        cells = "".join(
+            f'<td class="num">{cell}</td>' if index in numeric else f"<td>{cell}</td>"
+            for index, cell in enumerate(row)
+        )
+        body.append(f"<tr>{cells}</tr>")
+    if not body:
+        return "<p>None.</p>"
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _addr(address: str) -> str:
+    return f'<code title="{_esc(address)}">{_esc(address)}</code>'
+
+
+def _header(report: AnalysisReport, result: ReplayResult) -> str:
+    fidelity = result.fidelity
+    status = "success" if report.status == 1 else "reverted"
+    rows = [
+        ("Transaction", _addr(report.tx_hash)),
+        ("Chain", f"{_esc(report.chain)} ({report.chain_id})"),
+        ("Block", str(report.block_number)),
+        ("Sender", _addr(report.sender)),
+        ("To", _addr(report.to) if report.to else "(contract creation)"),
+        ("Status", f'<span class="{"pos" if report.status == 1 else "neg"}">{status}</span>'),
+        ("Gas used", f"{report.gas_used:,}"),
+        (
+            "Replay fidelity",
+            f'<span class="verdict-{_esc(report.fidelity)}">{_esc(report.fidelity)}</span>',
+        ),
+    ]
+    body = "".join(f"<tr><th>{name}</th><td>{value}</td></tr>" for name, value in rows)
+    details = [
+        f"<li><code>{_esc(d.field)}</code>: original <code>{_esc(repr(d.original))}</code>, "
+        f"replayed <code>{_esc(repr(d.replayed))}</code> ({_esc(d.explanation)})</li>"
+        for d in fidelity.differences
+    ]
+    details += [f"<li>note: {_esc(note)}</li>" for note in fidelity.notes]
+    extra = f"<ul>{''.join(details)}</ul>" if details else ""
+    return f'<table class="summary"><tbody>{body}</tbody></table>{extra}'
+
+
+def _finding(number: int, finding: Finding, units: dict[str, tuple[str, int | None]]) -> str:
+    evidence = finding.evidence
+    items = [f"<li>Signal: {_esc(signal)}</li>" for signal in evidence.signals]
+    if evidence.frames:
+        frames = ", ".join(f"<code>{_esc(path)}</code>" for path in evidence.frames)
+        items.append(f"<li>Frames: {frames}</li>")
+    if evidence.addresses:
+        items.append(f"<li>Addresses: {', '.join(_addr(a) for a in evidence.addresses)}</li>")
+    if evidence.selectors:
+        selectors = ", ".join(f"<code>{_esc(s)}</code>" for s in evidence.selectors)
+        items.append(f"<li>Selectors: {selectors}</li>")
+    items += [f"<li>Digest: <code>{_esc(digest)}</code></li>" for digest in evidence.digests]
+    items += [
+        f"<li>Slot <code>{_esc(slot.slot)}</code> of {_addr(slot.address)}: "
+        f"<code>{_esc(slot.before)}</code> → <code>{_esc(slot.after)}</code></li>"
+        for slot in evidence.storage
+    ]
+    items += [
+        f"<li>Amount: {_addr(entry.address)}: {_esc(_amount(entry.asset, entry.amount, units))}"
+        "</li>"
+        for entry in evidence.amounts
+    ]
+    evidence_html = f"<h4>Evidence</h4><ul>{''.join(items)}</ul>" if items else ""
+    severity = _esc(finding.severity)
+    return (
+        f'<div class="finding sev-{severity}">'
+        f"<h3>{number}. {_esc(finding.title)}</h3>"
+        f'<p><span class="badge">{_esc(finding.vulnerability_class.value)}</span> '
+        f'<span class="badge">severity: {severity}</span> '
+        f'<span class="badge">confidence: {finding.confidence:.2f}</span> '
+        f'<span class="badge">detector: {_esc(finding.detector)}</span></p>'
+        f"<p>{_esc(finding.explanation)}</p>"
+        f"<p><strong>Recommendation.</strong> {_esc(finding.recommendation)}</p>"
+        f"{evidence_html}</div>"
+    )
+
+
+def _findings(report: AnalysisReport, units: dict[str, tuple[str, int | None]]) -> str:
+    if not report.findings:
+        return "<p>No detector reported anything.</p>"
+    summary = _table(
+        ["#", "Class", "Severity", "Confidence", "Title"],
+        (
+            [
+                str(number),
+                _esc(finding.vulnerability_class.value),
+                _esc(finding.severity),
+                f"{finding.confidence:.2f}",
+                _esc(finding.title),
+            ]
+            for number, finding in enumerate(report.findings, 1)
+        ),
+        numeric={3},
+    )
+    details = "".join(
+        _finding(number, finding, units) for number, finding in enumerate(report.findings, 1)
+    )
+    return summary + details
+
+
+def _asset_rows(
+    rows: Sequence[AddressAssets], units: dict[str, tuple[str, int | None]]
+) -> list[list[str]]:
+    return [
+        [_addr(row.address), _esc(units.get(e.asset, (e.asset, None))[0]), _esc(_fmt(e, units))]
+        for row in rows
+        for e in row.assets
+    ]
+
+
+def _fmt(entry: AssetAmount, units: dict[str, tuple[str, int | None]]) -> str:
+    decimals = units.get(entry.asset, ("", None))[1]
+    return format_units(entry.amount, decimals)
+
+
+def _totals(entries: Sequence[AssetAmount], units: dict[str, tuple[str, int | None]]) -> str:
+    return _esc(", ".join(_amount(e.asset, e.amount, units) for e in entries) or "nothing")
+
+
+def _profit(report: AnalysisReport, units: dict[str, tuple[str, int | None]]) -> str:
+    profit = report.profit
+    lines = [
+        f"<li>Attacker-controlled: {', '.join(_addr(a) for a in profit.attackers) or 'none'}</li>",
+        f"<li>Net gain (after gas): {_totals(profit.net_gain, units)}</li>",
+    ]
+    if profit.gas_fee_wei is not None:
+        lines.append(
+            f"<li>Gas paid by the sender: {_esc(_amount('ETH', profit.gas_fee_wei, units))}</li>"
+        )
+    lines.append(f"<li>Victims' loss: {_totals(profit.total_loss, units)}</li>")
+    headers = ["Address", "Asset", "Amount"]
+    return (
+        f"<ul>{''.join(lines)}</ul>"
+        f"<h3>Attacker gains</h3>{_table(headers, _asset_rows(profit.gains, units), {2})}"
+        f"<h3>Victim losses</h3>{_table(headers, _asset_rows(profit.losses, units), {2})}"
+    )
+
+
+def _balances(report: AnalysisReport) -> str:
+    def cell(amount: int | None, decimals: int | None) -> str:
+        return "—" if amount is None else _esc(format_units(amount, decimals))
+
+    rows = []
+    for change in report.balance_changes:
+        delta = format_units(change.delta, change.decimals)
+        sign, css = ("+", "pos") if change.delta > 0 else ("", "neg" if change.delta < 0 else "")
+        rows.append(
+            [
+                _addr(change.address),
+                _esc(change.symbol or change.asset),
+                cell(change.before, change.decimals),
+                cell(change.after, change.decimals),
+                f'<span class="{css}">{_esc(sign + delta)}</span>',
+            ]
+        )
+    return _table(["Address", "Asset", "Before", "After", "Delta"], rows, {2, 3, 4})
+
+
+def _flow_svg(report: AnalysisReport, units: dict[str, tuple[str, int | None]]) -> str:
+    """Nodes on a circle (attacker-controlled ones first, from the left), curved directed edges.
+
+    Edges between the same two nodes bend apart (by direction and by asset), so none overlap.
+    """
+    flow = report.fund_flow
+    attackers = set(report.profit.attackers) | {report.sender}
+    victims = {row.address for row in report.profit.losses}
+    nodes = list(dict.fromkeys([*flow.nodes, *(e.source for e in flow.edges)]))
+    nodes = list(dict.fromkeys([*nodes, *(e.target for e in flow.edges)]))
+    nodes.sort(key=lambda address: 0 if address in attackers else 1)  # stable
+    width, height, radius, node_r = 760, 520, 200.0, 22.0
+    cx, cy = width / 2, height / 2
+    position: dict[str, tuple[float, float]] = {}
+    for index, address in enumerate(nodes):
+        if len(nodes) == 1:
+            position[address] = (cx, cy)
+            continue
+        angle = math.pi + 2 * math.pi * index / len(nodes)
+        position[address] = (cx + radius * math.cos(angle), cy - radius * math.sin(angle))
+
+    parts = [
+        f'<svg class="flow" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        'role="img" aria-label="Fund flow">',
+        "<defs>"
+        '<marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" '
+        'markerHeight="8" orient="auto">'
+        '<path d="M 0 0 L 10 5 L 0 10 z" fill="#555"/></marker></defs>',
+    ]
+    seen: dict[tuple[str, str], int] = {}
+    for edge in flow.edges:
+        key = (edge.source, edge.target)
+        rank = seen.get(key, 0)
+        seen[key] = rank + 1
+        text = _amount(edge.asset, edge.amount, units)
+        if edge.transfers > 1:
+            text += f" ({edge.transfers}×)"
+        label = _esc(text)
+        (x1, y1), (x2, y2) = position[edge.source], position[edge.target]
+        if key[0] == key[1]:
+            bump = 30 + 14 * rank
+            path = (
+                f"M {x1 - 8:.1f} {y1 - node_r:.1f} C {x1 - bump:.1f} {y1 - node_r - 2 * bump:.1f} "
+                f"{x1 + bump:.1f} {y1 - node_r - 2 * bump:.1f} {x1 + 8:.1f} {y1 - node_r:.1f}"
+            )
+            lx, ly = x1, y1 - node_r - 1.5 * bump
+        else:
+            dx, dy = x2 - x1, y2 - y1
+            length = math.hypot(dx, dy) or 1.0
+            ux, uy = dx / length, dy / length
+            # Perpendicular offset: always to the right of the direction of travel, so the two
+            # directions between a pair bend apart; further edges of the pair bend further.
+            bend = 28.0 + 22.0 * rank
+            mx, my = (x1 + x2) / 2 + uy * bend, (y1 + y2) / 2 - ux * bend
+            sx, sy = x1 + ux * node_r, y1 + uy * node_r
+            tx, ty = x2 - ux * (node_r + 2), y2 - uy * (node_r + 2)
+            path = f"M {sx:.1f} {sy:.1f} Q {mx:.1f} {my:.1f} {tx:.1f} {ty:.1f}"
+            lx, ly = (sx + 2 * mx + tx) / 4, (sy + 2 * my + ty) / 4
+        title = f"{edge.source} → {edge.target}: {text}"
+        parts.append(
+            f'<g class="flow-edge"><title>{_esc(title)}</title>'
+            f'<path class="edge" d="{path}" marker-end="url(#arrow)"/>'
+            f'<text x="{lx:.1f}" y="{ly:.1f}" text-anchor="middle">{label}</text></g>'
+        )
+    for address in nodes:
+        x, y = position[address]
+        role = "attacker" if address in attackers else "victim" if address in victims else "other"
+        parts.append(
+            f'<g class="node {role}"><title>{_esc(address)} ({role})</title>'
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{node_r:.0f}"/>'
+            f'<text x="{x:.1f}" y="{y + node_r + 14:.1f}" text-anchor="middle">'
+            f"{_esc(_short(address))}</text></g>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _fund_flow(report: AnalysisReport, units: dict[str, tuple[str, int | None]]) -> str:
+    if not report.fund_flow.edges:
+        return "<p>No value moved.</p>"
+    rows = [
+        [
+            _addr(edge.source),
+            _addr(edge.target),
+            _esc(units.get(edge.asset, (edge.asset, None))[0]),
+            _esc(format_units(edge.amount, units.get(edge.asset, ("", None))[1])),
+            str(edge.transfers),
+        ]
+        for edge in report.fund_flow.edges
+    ]
+    legend = (
+        "<p>Red: attacker-controlled; green: lost value; grey: other. "
+        "Hover a node or edge for the full address.</p>"
+    )
+    table = _table(["From", "To", "Asset", "Amount", "Transfers"], rows, {3, 4})
+    return _flow_svg(report, units) + legend + table
+
+
+def render_html(report: AnalysisReport, result: ReplayResult) -> str:
+    """The whole report as one offline HTML document (header, findings, profit and loss, balance
+    changes, the cast-style call tree of `result`, and the fund flow as an inline SVG)."""
+    units = _units(report)
+    tree = render_trace_plain(result.trace, max_depth=TREE_MAX_DEPTH, title=None)
+    sections = [
+        ("Findings", _findings(report, units)),
+        ("Profit and loss", _profit(report, units)),
+        ("Balance changes", _balances(report)),
+        (
+            "Call tree",
+            f"<p>Frames deeper than {TREE_MAX_DEPTH} are folded.</p>"
+            f'<pre class="tree">{_esc(tree)}</pre>',
+        ),
+        ("Fund flow", _fund_flow(report, units)),
+    ]
+    body = "".join(f"<section><h2>{title}</h2>{content}</section>" for title, content in sections)
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8"/>'
+        '<meta name="viewport" content="width=device-width, initial-scale=1"/>'
+        f"<title>Analysis of {_esc(report.tx_hash)}</title>"
+        f"<style>{_CSS}</style></head>"
+        f"<body><h1>Analysis of {_esc(report.tx_hash)}</h1>"
+        f"{_header(report, result)}{body}"
+        '<footer><p class="mono">Generated by timemachine analyze.</p></footer>'
+        "</body></html>\n"
+    )
