@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from timemachine.analysis.common import (
     Visit,
+    amount_text,
     confidence_from,
     context_of,
     losses_of,
@@ -171,7 +172,7 @@ def _explain(
     how = f" through {init.frame.decoded.name}()" if init and init.frame.decoded else ""
     if takeover:
         how += f" (slot {takeover.slot.slot} changed from {_address_in(takeover.slot.before)})"
-    moved = ", ".join(f"{amount.amount} {amount.asset}" for amount in outflows) or "nothing"
+    moved = ", ".join(amount_text(a.asset, a.amount) for a in outflows) or "nothing"
     return (
         f"{owner} became the owner of {contract}{how} without ever holding that role, and then "
         f"moved {moved} out of the contract to itself."

@@ -8,12 +8,20 @@ from dataclasses import dataclass
 from timemachine.models.analysis import Severity
 from timemachine.models.replay import ReplayResult
 from timemachine.models.trace import CallFrame
+from timemachine.trace.formatting import format_units
 
 #: Precompiles 0x01..0x11 (ecrecover .. BLS12-381) and the P256 precompile (0x100).
 _PRECOMPILES = frozenset(
     [f"0x{index:040x}" for index in range(1, 0x12)] + ["0x0000000000000000000000000000000000000100"]
 )
 ECRECOVER = "0x0000000000000000000000000000000000000001"
+
+
+def amount_text(asset: str, amount: int) -> str:
+    """'20 ETH' for wei amounts; token amounts in base units with the token address."""
+    if asset == "ETH":
+        return f"{format_units(amount, 18)} ETH"
+    return f"{amount} base units of token {asset}"
 
 
 def lower(address: str | None) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from timemachine.analysis.common import (
     ECRECOVER,
+    amount_text,
     confidence_from,
     context_of,
     losses_of,
@@ -92,8 +93,8 @@ def detect(result: ReplayResult) -> list[Finding]:
                 explanation=(
                     f"{verifier} accepted one signature over digest {digest} "
                     f"{len(record.frames)} times in this transaction and paid out after each "
-                    f"verification ({paid_out} wei of ETH in total). The signed message carries "
-                    "nothing that makes it single-use."
+                    f"verification ({amount_text('ETH', paid_out)} in total). The signed "
+                    "message carries nothing that makes it single-use."
                 ),
                 recommendation=(
                     "Bind signatures to a nonce (or mark each digest used) and to the contract and "
