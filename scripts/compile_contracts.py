@@ -1,9 +1,12 @@
 """Compile the bundled Solidity scenarios into deterministic JSON artifacts.
 
 Every `src/timemachine/catalog/scenarios/contracts/<Name>.sol` must define a contract `<Name>`;
-it is compiled with the pinned solcjs (npm `solc`, `node_modules/.bin/solcjs`) in standard-JSON
-mode with fixed settings and written to `scenarios/artifacts/<Name>.json` (sorted keys, trailing
-newline), so a rebuild leaves `git diff` empty.
+it is compiled with the pinned solcjs its `pragma solidity` asks for (0.8.x: npm `solc`,
+`node_modules/solc/solc.js`; 0.7.x: npm `solc-0.7` = solc 0.7.6, `node_modules/solc-0.7/solcjs`,
+for the deliberately pre-0.8 scenarios; both run with node, since the two packages fight over
+the `node_modules/.bin/solcjs` link) in standard-JSON mode with fixed settings and written to
+`scenarios/artifacts/<Name>.json` (sorted keys, trailing newline, the compiler version recorded),
+so a rebuild leaves `git diff` empty.
 
     python scripts/compile_contracts.py          # (re)write the artifacts
     python scripts/compile_contracts.py --check  # exit 1 and list stale artifacts; write nothing
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -25,8 +29,10 @@ REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = REPO / "src" / "timemachine" / "catalog" / "scenarios"
 CONTRACTS = SCENARIOS / "contracts"
 ARTIFACTS = SCENARIOS / "artifacts"
-SOLCJS = REPO / "node_modules" / ".bin" / "solcjs"
+SOLCJS = REPO / "node_modules" / "solc" / "solc.js"
+SOLCJS_07 = REPO / "node_modules" / "solc-0.7" / "solcjs"
 TIMEOUT = 300.0
+_PRAGMA = re.compile(r"^\s*pragma\s+solidity\s+([^;]+);", re.MULTILINE)
 
 SETTINGS: dict[str, Any] = {
     "optimizer": {"enabled": True, "runs": 200},
@@ -36,31 +42,60 @@ SETTINGS: dict[str, Any] = {
         "*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]},
     },
 }
+#: solc 0.7.6 knows no fork after Istanbul; its bytecode runs unchanged on later forks.
+SETTINGS_07: dict[str, Any] = {**SETTINGS, "evmVersion": "istanbul"}
 
 
 class CompileError(Exception):
     """Compilation could not run or failed; the message is one readable line."""
 
 
-def find_solcjs() -> str:
-    """The solcjs executable: the pinned one in node_modules, else one on PATH."""
+def _node() -> str:
+    node = shutil.which("node")
+    if node is None:
+        raise CompileError("node not found on PATH; solcjs needs Node.js")
+    return node
+
+
+def find_solcjs() -> list[str]:
+    """The 0.8 solcjs command: the pinned one in node_modules, else a `solcjs` on PATH."""
     if SOLCJS.exists():
-        return str(SOLCJS)
+        return [_node(), str(SOLCJS)]
     found = shutil.which("solcjs")
     if found is None:
         raise CompileError(
             f"solcjs not found at {SOLCJS} or on PATH; run `npm install` in the repository root"
         )
-    return found
+    return [found]
 
 
-def _run(solcjs: str, args: list[str], stdin: str = "") -> str:
+def find_solcjs_07() -> list[str]:
+    """The 0.7.6 solcjs command (npm alias `solc-0.7`)."""
+    if not SOLCJS_07.exists():
+        raise CompileError(
+            f"solc 0.7.6 not found at {SOLCJS_07}; run `npm install` in the repository root"
+        )
+    return [_node(), str(SOLCJS_07)]
+
+
+def compiler_series(name: str, text: str) -> str:
+    """'0.7' or '0.8': the compiler series the source's `pragma solidity` asks for."""
+    match = _PRAGMA.search(text)
+    series = re.search(r"0\.(\d+)\.", match.group(1)) if match else None
+    if series is None:
+        raise CompileError(f"{name} has no `pragma solidity 0.x.y` line")
+    if series.group(1) not in ("7", "8"):
+        raise CompileError(f"{name} asks for solidity 0.{series.group(1)}; only 0.7 and 0.8 exist")
+    return f"0.{series.group(1)}"
+
+
+def _run(solcjs: list[str], args: list[str], stdin: str = "") -> str:
     # stdout goes to a file, not a pipe: node exits before flushing a pipe, and solcjs's
     # standard-JSON output was cut off at 64 KiB once there were more than a few contracts.
     with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as out:
         try:
             done = subprocess.run(
-                [solcjs, *args],
+                [*solcjs, *args],
                 input=stdin,
                 stdout=out,
                 stderr=subprocess.PIPE,
@@ -69,28 +104,45 @@ def _run(solcjs: str, args: list[str], stdin: str = "") -> str:
                 check=False,
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
-            raise CompileError(f"cannot run {solcjs}: {exc}") from exc
+            raise CompileError(f"cannot run {solcjs[-1]}: {exc}") from exc
         out.seek(0)
         stdout = out.read()
     if done.returncode != 0:
         detail = (done.stderr.strip() or stdout.strip()).splitlines()
-        raise CompileError(f"{solcjs} {' '.join(args)} failed: {detail[-1] if detail else '?'}")
+        raise CompileError(f"{solcjs[-1]} {' '.join(args)} failed: {detail[-1] if detail else '?'}")
     return stdout
 
 
 def compile_artifacts() -> dict[str, str]:
-    """Compile every source; return artifact file name -> exact file text."""
+    """Compile every source with the compiler its pragma asks for; artifact name -> file text."""
     sources = {
         path.name: path.read_text(encoding="utf-8") for path in sorted(CONTRACTS.glob("*.sol"))
     }
     if not sources:
         raise CompileError(f"no .sol files in {CONTRACTS.relative_to(REPO)}")
-    solcjs = find_solcjs()
+    groups: dict[str, dict[str, str]] = {}
+    for name, text in sources.items():
+        groups.setdefault(compiler_series(name, text), {})[name] = text
+    artifacts: dict[str, str] = {}
+    for series, group in sorted(groups.items()):
+        if series == "0.8":
+            artifacts.update(_compile_group(series, find_solcjs(), SETTINGS, group))
+        else:
+            artifacts.update(_compile_group(series, find_solcjs_07(), SETTINGS_07, group))
+    return dict(sorted(artifacts.items()))
+
+
+def _compile_group(
+    series: str, solcjs: list[str], settings: dict[str, Any], sources: dict[str, str]
+) -> dict[str, str]:
+    """Compile `sources` (file name -> text) in one standard-JSON run of `solcjs`."""
     version = _run(solcjs, ["--version"]).strip()
+    if not version.startswith(series + "."):
+        raise CompileError(f"{' '.join(solcjs)} is solc {version}, not {series}.x")
     request = {
         "language": "Solidity",
         "sources": {name: {"content": text} for name, text in sources.items()},
-        "settings": SETTINGS,
+        "settings": settings,
     }
     raw = _run(solcjs, ["--standard-json"], json.dumps(request))
     try:
@@ -122,7 +174,7 @@ def compile_artifacts() -> dict[str, str]:
             "compiler": {
                 "name": "solc",
                 "version": version,
-                "settings": {k: v for k, v in SETTINGS.items() if k != "outputSelection"},
+                "settings": {k: v for k, v in settings.items() if k != "outputSelection"},
             },
         }
         artifacts[f"{name}.json"] = json.dumps(artifact, indent=2, sort_keys=True) + "\n"

@@ -21,6 +21,7 @@ EXPLOITS = [
     "reentrancy-vault-shares",
     "unprotected-initializer",
     "signature-replay-cheque",
+    "integer-overflow-token",
 ]
 BENIGN = ["vault-deposit-withdraw", "cheque-cashed-once"]
 
@@ -51,6 +52,34 @@ async def test_exploit_top_finding_and_exact_profit(
     assert profit.net("ETH") == record.expected_loss_wei - fee
     assert profit.loss("ETH") == record.expected_loss_wei
     assert [row.address for row in profit.losses] == [v.lower() for v in record.victims]
+
+
+async def test_batch_transfer_overflow_is_the_top_finding_with_exact_profit(
+    machine: TimeMachine, devnet: Devnet
+) -> None:
+    record = devnet.history.scenario("integer-overflow-token")
+    report = await machine.analyze(record.exploit_tx)
+    top = report.top
+    assert top is not None
+    [token] = (victim.lower() for victim in record.victims)
+    assert (top.detector, top.vulnerability_class, top.severity, top.confidence) == (
+        "overflow",
+        VulnerabilityClass.INTEGER_OVERFLOW,
+        "critical",
+        0.95,
+    )
+    assert top.evidence.addresses == [token]
+    assert top.evidence.frames == ["calls[0].calls[0]", "calls[2].calls[0]"]
+    assert top.evidence.signals[0] == (
+        f"calls[0].calls[0]: 2 array items x {2**255} = {2**256} >= 2**256, wraps to 0"
+    )
+    assert len(top.evidence.storage) == 2
+    assert report.profit.gas_fee_wei == 137_259_092_806_110
+    assert report.profit.net("ETH") == 10 * 10**18 - 137_259_092_806_110
+    assert report.profit.loss("ETH") == record.expected_loss_wei == 10 * 10**18
+    assert report.profit.attackers == [
+        address.lower() for address in (record.attacker, *record.attacker_contracts)
+    ]
 
 
 @pytest.mark.parametrize("scenario_id", BENIGN)

@@ -165,6 +165,7 @@ def test_devnet_writes_its_manifest_and_stops_cleanly(tmp_path: Path) -> None:
             ("signature-replay-cheque", 22, False),
             ("vault-deposit-withdraw", 25, True),
             ("cheque-cashed-once", 28, True),
+            ("integer-overflow-token", 31, False),
         ]
         scenario = data["scenarios"][0]
         assert set(scenario) >= {"id", "title", "exploit_tx", "block_number"}
@@ -191,6 +192,7 @@ def test_demo_json_reports_every_scenario_exact_and_analysed() -> None:
         "signature-replay-cheque",
         "vault-deposit-withdraw",
         "cheque-cashed-once",
+        "integer-overflow-token",
     ]
     for scenario in data["scenarios"]:
         assert scenario["replay"]["verdict"] == "exact", scenario["id"]
@@ -217,8 +219,9 @@ def test_demo_json_reports_every_scenario_exact_and_analysed() -> None:
         "signature-replay-cheque": ("signature_replay", "high"),
         "vault-deposit-withdraw": None,
         "cheque-cashed-once": None,
+        "integer-overflow-token": ("integer_overflow", "critical"),
     }
-    assert [s["benign"] for s in data["scenarios"]] == [False] * 4 + [True] * 2
+    assert [s["benign"] for s in data["scenarios"]] == [False] * 4 + [True] * 2 + [False]
     assert [s["expected_class"] for s in data["scenarios"]] == [
         "reentrancy",
         "reentrancy",
@@ -226,6 +229,7 @@ def test_demo_json_reports_every_scenario_exact_and_analysed() -> None:
         "signature_replay",
         "none",
         "none",
+        "integer_overflow",
     ]
     assert data["busy_block"]["exact"]["verdict"] == "exact"
     assert data["busy_block"]["quick"]["verdict"] == "diverged"

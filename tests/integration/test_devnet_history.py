@@ -168,8 +168,9 @@ def test_history_shape(built: tuple[Built, Built]) -> None:
         ("signature-replay-cheque", 22, "signature_replay", False),
         ("vault-deposit-withdraw", 25, "none", True),
         ("cheque-cashed-once", 28, "none", True),
+        ("integer-overflow-token", 31, "integer_overflow", False),
     ]
-    assert (history.busy_block, history.head_block, history.transactions) == (7, 28, 94)
+    assert (history.busy_block, history.head_block, history.transactions) == (7, 31, 101)
     assert [r.exploit_tx for r in history.scenarios] == [
         "0x32ce52539f3e98ce4e8ab8db7d477d1d9803276f9ce5ee3f2f6696e36f5ebe8f",
         "0x61f25f8381b95f94f0565116b4e5716a6a8c07c1944e43651365f48dd574dfe6",
@@ -177,6 +178,7 @@ def test_history_shape(built: tuple[Built, Built]) -> None:
         "0x36d232919ecb62a79aafb84623c6800faeb691f47285c66476a07ffbbfb58664",
         "0x1e385351a4564ff94e4747aec45787556bf3b6d0d304b35ec07604c19354b68c",
         "0xc2b621949ceb40074de8d77bbacebc008526b5c6d07b9e63ab4f7bf03838abc5",
+        "0x4d4b6f173332e963469165a858436ac9553a266c8c06d55cc0c92ac09615aba4",
     ]
 
 
@@ -292,3 +294,41 @@ async def test_benign_controls_move_only_what_they_should(built: tuple[Built, Bu
     )
     bank = net.history.address_of("NonceChequeBank")
     assert await net.balance(bank, cheque.block_number) == 12 * ETHER - ETHER * 3 // 2
+
+
+async def test_batch_transfer_overflow_drains_the_token_reserve(
+    built: tuple[Built, Built],
+) -> None:
+    net = built[0]
+    record = net.history.scenario("integer-overflow-token")
+    labels = net.history.labels
+    [token] = record.victims
+    [drainer, minter] = record.attacker_contracts
+    assert (labels[token], labels[drainer], labels[minter], labels[record.attacker]) == (
+        "BatchToken",
+        "BatchDrainer",
+        "BatchMinter",
+        "mallory",
+    )
+    block = record.block_number
+    assert record.expected_loss_wei == 10 * ETHER
+    assert (await net.balance(token, block - 1), await net.balance(token, block)) == (
+        10 * ETHER,
+        0,
+    )
+    assert await _outcome(net, record.exploit_tx, record.attacker) == (
+        1,
+        137_259_092_806_110,
+        10 * ETHER - 137_259_092_806_110,
+    )
+    artifact = load_artifact("BatchToken")
+    assert artifact.compiler["version"].startswith("0.7.6+")
+
+    async def read(function: str, *args: object) -> int:
+        call = {"to": token, "data": "0x" + artifact.calldata(function, *args).hex()}
+        return int(await net.call("eth_call", call, hex(block)), 16)
+
+    # 2 * 2**255 wrapped to 0: each receiver was credited 2**255 BATCH out of nothing
+    assert await read("balanceOf", record.attacker) == 2**255
+    assert await read("balanceOf", drainer) == 2**255 - 10_000 * 10**18
+    assert await read("totalSupply") == 0

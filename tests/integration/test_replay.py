@@ -222,6 +222,7 @@ async def test_raw_form_of_a_mined_tx_replays_the_mined_tx(
         "signature-replay-cheque",
         "vault-deposit-withdraw",
         "cheque-cashed-once",
+        "integer-overflow-token",
     ],
 )
 async def test_every_bundled_scenario_replays_exactly(

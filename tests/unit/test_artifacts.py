@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +19,11 @@ CONTRACTS = REPO / "src" / "timemachine" / "catalog" / "scenarios" / "contracts"
 
 
 def _require_solcjs() -> None:
-    if (REPO / "node_modules" / ".bin" / "solcjs").exists() or shutil.which("solcjs"):
+    pinned = [
+        REPO / "node_modules" / "solc" / "solc.js",
+        REPO / "node_modules" / "solc-0.7" / "solcjs",
+    ]
+    if all(path.exists() for path in pinned):
         return
     reason = "solcjs not installed (run `npm install` in the repository root)"
     if os.environ.get("CI") == "true":
@@ -48,8 +51,20 @@ def test_every_source_has_an_artifact_with_its_hash() -> None:
     for path in sources:
         artifact = load_artifact(path.stem)
         assert artifact.source_sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
-        assert artifact.compiler["settings"]["evmVersion"] == "prague"
+        # solc 0.7.6 (pre-0.8 scenarios) knows no fork after Istanbul
+        pre_08 = artifact.compiler["version"].startswith("0.7.6+")
+        expected_evm = "istanbul" if pre_08 else "prague"
+        assert artifact.compiler["settings"]["evmVersion"] == expected_evm
+        assert artifact.compiler["version"].startswith("0.8.37+") or pre_08
         assert len(artifact.deployed_bytecode) > 2
+
+
+def test_each_source_is_built_by_the_compiler_its_pragma_asks_for() -> None:
+    versions = {name: load_artifact(name).compiler["version"] for name in artifact_names()}
+    assert sorted(name for name, version in versions.items() if version.startswith("0.7.6+")) == [
+        "BatchToken"
+    ]
+    assert all(v.startswith(("0.7.6+", "0.8.37+")) for v in versions.values())
 
 
 def test_load_artifact_is_cached_and_encodes_calls() -> None:

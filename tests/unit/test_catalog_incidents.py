@@ -28,6 +28,7 @@ BUNDLED = [
     "signature-replay-cheque",
     "vault-deposit-withdraw",
     "cheque-cashed-once",
+    "integer-overflow-token",
 ]
 
 HEADER = ",".join(CSV_COLUMNS)
@@ -58,9 +59,9 @@ def write(tmp_path: Path, *rows: str) -> Path:
 def test_real_csv_counts(real_csv: Path) -> None:
     catalog = load_catalog(real_csv)
     incidents = [r for r in catalog.records if r.source == "defihacklabs"]
-    assert (len(catalog.records), len(incidents), catalog.skipped_rows) == (962, 956, 0)
+    assert (len(catalog.records), len(incidents), catalog.skipped_rows) == (963, 956, 0)
     assert catalog.warnings == ()
-    assert len({r.id for r in catalog.records}) == 962  # 956 incidents + 6 bundled scenarios
+    assert len({r.id for r in catalog.records}) == 963  # 956 incidents + 7 bundled scenarios
     assert summarize(incidents) == {
         "vulnerability_class": {
             "reentrancy": 59,
@@ -143,8 +144,9 @@ def test_bundled_scenarios_are_records() -> None:
         (V.SIGNATURE_REPLAY, "signature_replay", Severity.HIGH),  # 8 of ChequeBank's 18 ETH
         (V.OTHER, "none", Severity.LOW),  # benign control
         (V.OTHER, "none", Severity.LOW),  # benign control
+        (V.INTEGER_OVERFLOW, "integer_overflow", Severity.CRITICAL),  # BatchToken left with 0
     ]
-    assert [r.loss_text is None for r in records] == [False] * 4 + [True] * 2
+    assert [r.loss_text is None for r in records] == [False] * 4 + [True] * 2 + [False]
 
 
 def test_missing_file_keeps_bundled_scenarios(tmp_path: Path) -> None:
@@ -207,13 +209,15 @@ def test_a_file_without_the_columns_is_a_readable_warning(tmp_path: Path) -> Non
 def test_filters_reject_unknown_values(tmp_path: Path) -> None:
     catalog = load_catalog(write(tmp_path, BEC))
     assert [r.id for r in catalog.filter(vulnerability_class="integer-overflow")] == [
-        "2018-04-22-beauty-chain"
+        "integer-overflow-token",
+        "2018-04-22-beauty-chain",
     ]
-    # BEC plus the three bundled scenarios that empty their victim
+    # BEC plus the four bundled scenarios that empty their victim
     assert [r.id for r in catalog.filter(severity="CRITICAL")] == [
         "reentrancy-bank",
         "reentrancy-vault-shares",
         "unprotected-initializer",
+        "integer-overflow-token",
         "2018-04-22-beauty-chain",
     ]
     with pytest.raises(InvalidInputError, match="valid: reentrancy, flash_loan"):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from timemachine.analysis import access_control, reentrancy, signature_replay
+from timemachine.analysis import access_control, overflow, reentrancy, signature_replay
 from timemachine.analysis.flows import fund_flow
 from timemachine.analysis.profit import profit_report
 from timemachine.models.analysis import AnalysisReport, Finding, severity_rank
@@ -21,6 +21,7 @@ DETECTORS: dict[str, Detector] = {
     reentrancy.NAME: reentrancy.detect,
     access_control.NAME: access_control.detect,
     signature_replay.NAME: signature_replay.detect,
+    overflow.NAME: overflow.detect,
 }
 
 

@@ -293,12 +293,14 @@ BUNDLED_SEVERITY: Mapping[str, Severity] = {
     "signature-replay-cheque": Severity.HIGH,
     "vault-deposit-withdraw": Severity.LOW,
     "cheque-cashed-once": Severity.LOW,
+    "integer-overflow-token": Severity.CRITICAL,
 }
 BUNDLED_LOSS_TEXT: Mapping[str, str] = {
     "reentrancy-bank": "all user deposits of EtherBank (50 ETH on the devnet)",
     "reentrancy-vault-shares": "all user deposits of ShareVault (20 ETH on the devnet)",
     "unprotected-initializer": "the whole TreasuryWallet treasury (22 ETH on the devnet)",
     "signature-replay-cheque": "the cheque signer's ChequeBank account (8 ETH on the devnet)",
+    "integer-overflow-token": "BatchToken's whole ETH reserve (10 ETH on the devnet)",
 }
 
 

