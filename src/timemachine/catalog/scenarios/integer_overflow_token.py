@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from timemachine.catalog.builder import ETHER, create_address
 from timemachine.catalog.devnet import actor_address
+from timemachine.catalog.exploit import mine_exploit
 from timemachine.catalog.models import ScenarioRecord
 from timemachine.catalog.scenarios.base import Scenario
 from timemachine.catalog.scenarios.contract import deploy
 from timemachine.catalog.scenarios.world import World
-from timemachine.errors import DevnetBuildError
 
 ATTACKER = "mallory"
 RATE = 1000
@@ -35,28 +35,24 @@ async def stage(world: World) -> ScenarioRecord:
     drainer = await deploy(chain, ATTACKER, "BatchDrainer")
     await chain.mine()
 
-    held = await chain.balance(token.address)
-    before = await chain.balance(a(ATTACKER))
-    exploit_tx = await drainer.send(ATTACKER, "attack", token.address, gas=EXPLOIT_GAS)
     minter = create_address(drainer.address, 1)  # the drainer's first CREATE (nonce 1)
     chain.label(minter, "BatchMinter")
-    block = await chain.mine()
-    fee = block.fee(exploit_tx)
-    profit = await chain.balance(a(ATTACKER)) - before
-    left = await chain.balance(token.address)
-    loss = held - left
-    if (held, left) != (10 * ETHER, 0) or profit != loss - fee:
-        raise DevnetBuildError(
-            f"batchTransfer overflow {exploit_tx} misbehaved: token held {held} wei, kept {left}, "
-            f"attacker profit {profit} wei (fee {fee})"
-        )
+    drain = await mine_exploit(
+        chain,
+        lambda: drainer.send(ATTACKER, "attack", token.address, gas=EXPLOIT_GAS),
+        victim=token.address,
+        attacker=a(ATTACKER),
+        held=10 * ETHER,
+        left=0,
+        what="batchTransfer overflow",
+    )
     return SCENARIO.record(
-        exploit_tx=exploit_tx,
-        block_number=block.number,
+        exploit_tx=drain.tx,
+        block_number=drain.block.number,
         attacker=a(ATTACKER),
         attacker_contracts=[drainer.address, minter],
         victims=[token.address],
-        expected_loss_wei=loss,
+        expected_loss_wei=drain.loss,
     )
 
 

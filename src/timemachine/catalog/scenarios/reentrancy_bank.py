@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from timemachine.catalog.builder import ETHER
 from timemachine.catalog.devnet import actor_address
+from timemachine.catalog.exploit import mine_exploit
 from timemachine.catalog.models import ScenarioRecord
 from timemachine.catalog.scenarios.base import Scenario
 from timemachine.catalog.scenarios.contract import deploy
 from timemachine.catalog.scenarios.world import World
-from timemachine.errors import DevnetBuildError
 
 ATTACKER = "mallory"
 STAKE = 1 * ETHER
@@ -26,26 +26,22 @@ async def stage(world: World) -> ScenarioRecord:
     attacker_contract = await deploy(chain, ATTACKER, "BankAttacker", bank.address)
     await chain.mine()
 
-    deposits = await chain.balance(bank.address)
-    before = await chain.balance(actor_address(ATTACKER))
-    exploit_tx = await attacker_contract.send(ATTACKER, "attack", value=STAKE, gas=EXPLOIT_GAS)
-    block = await chain.mine()
-    receipt = block.receipt(exploit_tx)
-    fee = int(receipt["gasUsed"], 16) * int(receipt["effectiveGasPrice"], 16)
-    profit = await chain.balance(actor_address(ATTACKER)) - before
-    left = await chain.balance(bank.address)
-    if deposits == 0 or left != 0 or profit != deposits - fee:
-        raise DevnetBuildError(
-            f"reentrancy exploit {exploit_tx} misbehaved: bank held {deposits} wei, kept {left}, "
-            f"attacker profit {profit} wei (fee {fee})"
-        )
+    drain = await mine_exploit(
+        chain,
+        lambda: attacker_contract.send(ATTACKER, "attack", value=STAKE, gas=EXPLOIT_GAS),
+        victim=bank.address,
+        attacker=actor_address(ATTACKER),
+        held=None,
+        left=0,
+        what="reentrancy exploit",
+    )
     return SCENARIO.record(
-        exploit_tx=exploit_tx,
-        block_number=block.number,
+        exploit_tx=drain.tx,
+        block_number=drain.block.number,
         attacker=actor_address(ATTACKER),
         attacker_contracts=[attacker_contract.address],
         victims=[bank.address],
-        expected_loss_wei=deposits,
+        expected_loss_wei=drain.loss,
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from timemachine.catalog.builder import ETHER, create_address
 from timemachine.catalog.devnet import actor_address
+from timemachine.catalog.exploit import mine_exploit
 from timemachine.catalog.models import ScenarioRecord
 from timemachine.catalog.scenarios.base import Scenario
 from timemachine.catalog.scenarios.contract import deploy
@@ -46,25 +47,22 @@ async def stage(world: World) -> ScenarioRecord:
         raise DevnetBuildError("the VaultRaider pair did not land at the predicted addresses")
     await chain.mine()
 
-    deposits = await chain.balance(vault.address)
-    before = await chain.balance(a(ATTACKER))
-    exploit_tx = await leader.send(ATTACKER, "raid", value=STAKE, gas=EXPLOIT_GAS)
-    block = await chain.mine()
-    fee = block.fee(exploit_tx)
-    profit = await chain.balance(a(ATTACKER)) - before
-    left = await chain.balance(vault.address)
-    if deposits != 20 * ETHER or left != 0 or profit != deposits - fee:
-        raise DevnetBuildError(
-            f"cross-function reentrancy {exploit_tx} misbehaved: vault held {deposits} wei, kept "
-            f"{left}, attacker profit {profit} wei (fee {fee})"
-        )
+    drain = await mine_exploit(
+        chain,
+        lambda: leader.send(ATTACKER, "raid", value=STAKE, gas=EXPLOIT_GAS),
+        victim=vault.address,
+        attacker=a(ATTACKER),
+        held=20 * ETHER,
+        left=0,
+        what="cross-function reentrancy",
+    )
     return SCENARIO.record(
-        exploit_tx=exploit_tx,
-        block_number=block.number,
+        exploit_tx=drain.tx,
+        block_number=drain.block.number,
         attacker=a(ATTACKER),
         attacker_contracts=[leader.address, partner.address],
         victims=[vault.address],
-        expected_loss_wei=deposits,
+        expected_loss_wei=drain.loss,
     )
 
 

@@ -13,11 +13,11 @@ from eth_utils.crypto import keccak
 
 from timemachine.catalog.builder import ETHER
 from timemachine.catalog.devnet import actor_account, actor_address
+from timemachine.catalog.exploit import mine_exploit
 from timemachine.catalog.models import ScenarioRecord
 from timemachine.catalog.scenarios.base import Scenario
 from timemachine.catalog.scenarios.contract import deploy
 from timemachine.catalog.scenarios.world import World
-from timemachine.errors import DevnetBuildError
 
 ATTACKER = "mallory"
 VICTIM = "alice"
@@ -49,28 +49,24 @@ async def stage(world: World) -> ScenarioRecord:
     replayer = await deploy(chain, ATTACKER, "ChequeReplayer")
     await chain.mine()
 
-    held = await chain.balance(bank.address)
-    before = await chain.balance(a(ATTACKER))
-    exploit_tx = await replayer.send(
-        ATTACKER, "replay", bank.address, a(VICTIM), CHEQUE, signature, gas=EXPLOIT_GAS
+    drain = await mine_exploit(
+        chain,
+        lambda: replayer.send(
+            ATTACKER, "replay", bank.address, a(VICTIM), CHEQUE, signature, gas=EXPLOIT_GAS
+        ),
+        victim=bank.address,
+        attacker=a(ATTACKER),
+        held=18 * ETHER,
+        left=10 * ETHER,
+        what="cheque replay",
     )
-    block = await chain.mine()
-    fee = block.fee(exploit_tx)
-    profit = await chain.balance(a(ATTACKER)) - before
-    left = await chain.balance(bank.address)
-    loss = held - left
-    if (held, left) != (18 * ETHER, 10 * ETHER) or profit != loss - fee:
-        raise DevnetBuildError(
-            f"cheque replay {exploit_tx} misbehaved: bank held {held} wei, kept {left}, "
-            f"attacker profit {profit} wei (fee {fee})"
-        )
     return SCENARIO.record(
-        exploit_tx=exploit_tx,
-        block_number=block.number,
+        exploit_tx=drain.tx,
+        block_number=drain.block.number,
         attacker=a(ATTACKER),
         attacker_contracts=[replayer.address],
         victims=[bank.address],
-        expected_loss_wei=loss,
+        expected_loss_wei=drain.loss,
     )
 
 

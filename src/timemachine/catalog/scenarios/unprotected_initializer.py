@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from timemachine.catalog.builder import ETHER
 from timemachine.catalog.devnet import actor_address
+from timemachine.catalog.exploit import mine_exploit
 from timemachine.catalog.models import ScenarioRecord
 from timemachine.catalog.scenarios.base import Scenario
 from timemachine.catalog.scenarios.contract import deploy
 from timemachine.catalog.scenarios.world import World
-from timemachine.errors import DevnetBuildError
 
 ATTACKER = "mallory"
 EXPLOIT_GAS = 500_000
@@ -33,25 +33,22 @@ async def stage(world: World) -> ScenarioRecord:
     hijacker = await deploy(chain, ATTACKER, "WalletHijacker")
     await chain.mine()
 
-    treasury = await chain.balance(wallet.address)
-    before = await chain.balance(a(ATTACKER))
-    exploit_tx = await hijacker.send(ATTACKER, "hijack", wallet.address, gas=EXPLOIT_GAS)
-    block = await chain.mine()
-    fee = block.fee(exploit_tx)
-    profit = await chain.balance(a(ATTACKER)) - before
-    left = await chain.balance(wallet.address)
-    if treasury != 22 * ETHER or left != 0 or profit != treasury - fee:
-        raise DevnetBuildError(
-            f"initializer takeover {exploit_tx} misbehaved: wallet held {treasury} wei, kept "
-            f"{left}, attacker profit {profit} wei (fee {fee})"
-        )
+    drain = await mine_exploit(
+        chain,
+        lambda: hijacker.send(ATTACKER, "hijack", wallet.address, gas=EXPLOIT_GAS),
+        victim=wallet.address,
+        attacker=a(ATTACKER),
+        held=22 * ETHER,
+        left=0,
+        what="initializer takeover",
+    )
     return SCENARIO.record(
-        exploit_tx=exploit_tx,
-        block_number=block.number,
+        exploit_tx=drain.tx,
+        block_number=drain.block.number,
         attacker=a(ATTACKER),
         attacker_contracts=[hijacker.address],
         victims=[wallet.address],
-        expected_loss_wei=treasury,
+        expected_loss_wei=drain.loss,
     )
 
 
