@@ -23,7 +23,7 @@ EXPLOITS = [
     "signature-replay-cheque",
     "integer-overflow-token",
 ]
-BENIGN = ["vault-deposit-withdraw", "cheque-cashed-once"]
+BENIGN = ["vault-deposit-withdraw", "cheque-cashed-once", "amm-swaps"]
 
 
 def test_every_bundled_scenario_is_covered(devnet: Devnet) -> None:
@@ -49,8 +49,8 @@ async def test_exploit_top_finding_and_exact_profit(
     attackers = {record.attacker.lower(), *(c.lower() for c in record.attacker_contracts)}
     assert set(profit.attackers) == attackers
     assert profit.gas_fee_wei == fee
-    assert profit.net("ETH") == record.expected_loss_wei - fee
-    assert profit.loss("ETH") == record.expected_loss_wei
+    assert {entry.asset: entry.amount for entry in profit.total_loss} == record.expected_losses
+    assert {entry.asset: entry.amount for entry in profit.net_gain} == record.expected_profit
     assert [row.address for row in profit.losses] == [v.lower() for v in record.victims]
 
 
@@ -76,7 +76,7 @@ async def test_batch_transfer_overflow_is_the_top_finding_with_exact_profit(
     assert len(top.evidence.storage) == 2
     assert report.profit.gas_fee_wei == 137_259_092_806_110
     assert report.profit.net("ETH") == 10 * 10**18 - 137_259_092_806_110
-    assert report.profit.loss("ETH") == record.expected_loss_wei == 10 * 10**18
+    assert report.profit.loss("ETH") == record.expected_losses["ETH"] == 10 * 10**18
     assert report.profit.attackers == [
         address.lower() for address in (record.attacker, *record.attacker_contracts)
     ]
@@ -97,7 +97,9 @@ def test_analyze_cli_writes_json_and_markdown(devnet: Devnet, tmp_path: Path) ->
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout)
     assert report["findings"][0]["vulnerability_class"] == "reentrancy"
-    assert report["profit"]["total_loss"] == [{"asset": "ETH", "amount": record.expected_loss_wei}]
+    assert report["profit"]["total_loss"] == [
+        {"asset": "ETH", "amount": record.expected_losses["ETH"]}
+    ]
 
     target = tmp_path / "report.md"
     run = timemachine("analyze", record.exploit_tx, "-r", devnet.rpc_url, "-o", str(target))

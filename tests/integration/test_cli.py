@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from timemachine.catalog.scenarios import SCENARIOS
 from timemachine.forks.devnet import Devnet
 from timemachine.forks.process import free_port
 
@@ -158,7 +159,8 @@ def test_devnet_writes_its_manifest_and_stops_cleanly(tmp_path: Path) -> None:
         data = json.loads(manifest.read_text())
         assert data["rpc_url"] == f"http://127.0.0.1:{port}"
         assert data["chain_id"] == 31337
-        assert [(s["id"], s["block_number"], s["benign"]) for s in data["scenarios"]] == [
+        assert len(data["scenarios"]) == len(SCENARIOS)
+        assert [(s["id"], s["block_number"], s["benign"]) for s in data["scenarios"][:7]] == [
             ("reentrancy-bank", 9, False),
             ("reentrancy-vault-shares", 14, False),
             ("unprotected-initializer", 18, False),
@@ -185,15 +187,7 @@ def test_demo_json_reports_every_scenario_exact_and_analysed() -> None:
     run = timemachine("demo", "--json")
     assert run.returncode == 0, run.stderr
     data = json.loads(run.stdout)
-    assert [s["id"] for s in data["scenarios"]] == [
-        "reentrancy-bank",
-        "reentrancy-vault-shares",
-        "unprotected-initializer",
-        "signature-replay-cheque",
-        "vault-deposit-withdraw",
-        "cheque-cashed-once",
-        "integer-overflow-token",
-    ]
+    assert [s["id"] for s in data["scenarios"]] == [s.id for s in SCENARIOS]
     for scenario in data["scenarios"]:
         assert scenario["replay"]["verdict"] == "exact", scenario["id"]
         assert scenario["capsule"]["verdict"] == "exact", scenario["id"]
@@ -220,16 +214,10 @@ def test_demo_json_reports_every_scenario_exact_and_analysed() -> None:
         "vault-deposit-withdraw": None,
         "cheque-cashed-once": None,
         "integer-overflow-token": ("integer_overflow", "critical"),
+        "amm-swaps": None,
     }
-    assert [s["benign"] for s in data["scenarios"]] == [False] * 4 + [True] * 2 + [False]
-    assert [s["expected_class"] for s in data["scenarios"]] == [
-        "reentrancy",
-        "reentrancy",
-        "access_control",
-        "signature_replay",
-        "none",
-        "none",
-        "integer_overflow",
+    assert [(s["benign"], s["expected_class"]) for s in data["scenarios"]] == [
+        (scenario.benign, scenario.vulnerability_class) for scenario in SCENARIOS
     ]
     assert data["busy_block"]["exact"]["verdict"] == "exact"
     assert data["busy_block"]["quick"]["verdict"] == "diverged"

@@ -17,19 +17,12 @@ from timemachine.catalog.incidents import (
     slug,
     summarize,
 )
+from timemachine.catalog.scenarios import SCENARIOS
 from timemachine.catalog.severity import Severity
 from timemachine.errors import InvalidInputError, NotFoundError
 from timemachine.models.taxonomy import VulnerabilityClass
 
-BUNDLED = [
-    "reentrancy-bank",
-    "reentrancy-vault-shares",
-    "unprotected-initializer",
-    "signature-replay-cheque",
-    "vault-deposit-withdraw",
-    "cheque-cashed-once",
-    "integer-overflow-token",
-]
+BUNDLED = [scenario.id for scenario in SCENARIOS]
 
 HEADER = ",".join(CSV_COLUMNS)
 BEC = (
@@ -59,9 +52,13 @@ def write(tmp_path: Path, *rows: str) -> Path:
 def test_real_csv_counts(real_csv: Path) -> None:
     catalog = load_catalog(real_csv)
     incidents = [r for r in catalog.records if r.source == "defihacklabs"]
-    assert (len(catalog.records), len(incidents), catalog.skipped_rows) == (963, 956, 0)
+    assert (len(catalog.records), len(incidents), catalog.skipped_rows) == (
+        956 + len(BUNDLED),
+        956,
+        0,
+    )
     assert catalog.warnings == ()
-    assert len({r.id for r in catalog.records}) == 963  # 956 incidents + 7 bundled scenarios
+    assert len({r.id for r in catalog.records}) == 956 + len(BUNDLED)
     assert summarize(incidents) == {
         "vulnerability_class": {
             "reentrancy": 59,
@@ -137,7 +134,7 @@ def test_bundled_scenarios_are_records() -> None:
     assert (bank.loss_usd, bank.date, bank.replayable_offline) == (None, None, True)
     assert bank.poc_path == "src/timemachine/catalog/scenarios/reentrancy_bank.py"
     V = VulnerabilityClass
-    assert [(r.vulnerability_class, r.vulnerability_text, r.severity) for r in records] == [
+    assert [(r.vulnerability_class, r.vulnerability_text, r.severity) for r in records[:7]] == [
         (V.REENTRANCY, "reentrancy", Severity.CRITICAL),
         (V.REENTRANCY, "reentrancy", Severity.CRITICAL),  # ShareVault left with 0 wei
         (V.ACCESS_CONTROL, "access_control", Severity.CRITICAL),  # TreasuryWallet left with 0
@@ -146,7 +143,10 @@ def test_bundled_scenarios_are_records() -> None:
         (V.OTHER, "none", Severity.LOW),  # benign control
         (V.INTEGER_OVERFLOW, "integer_overflow", Severity.CRITICAL),  # BatchToken left with 0
     ]
-    assert [r.loss_text is None for r in records] == [False] * 4 + [True] * 2 + [False]
+    assert [r.loss_text is None for r in records[:7]] == [False] * 4 + [True] * 2 + [False]
+    for record in records:  # benign controls state no loss and rank low; exploits state theirs
+        control = record.vulnerability_text == "none"
+        assert (record.loss_text is None, record.severity is Severity.LOW) == (control, control)
 
 
 def test_missing_file_keeps_bundled_scenarios(tmp_path: Path) -> None:

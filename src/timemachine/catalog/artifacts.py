@@ -7,6 +7,7 @@ from functools import cache
 from importlib.resources import files
 from typing import Any
 
+from eth_abi.abi import decode as abi_decode
 from eth_abi.abi import encode as abi_encode
 from eth_utils.crypto import keccak
 from pydantic import BaseModel, ConfigDict, Field
@@ -35,21 +36,29 @@ class Artifact(BaseModel):
 
     def calldata(self, function: str, *args: Any) -> bytes:
         """Selector and ABI-encoded arguments of a call to `function` with `args`."""
+        types = _types(self._function(function, len(args))["inputs"])
+        selector = keccak(text=f"{function}({','.join(types)})")[:4]
+        return selector + _encode(f"{self.contract_name}.{function}", types, args)
+
+    def decode_output(self, function: str, arity: int, data: bytes) -> tuple[Any, ...]:
+        """The decoded return values of `function` (the one taking `arity` arguments)."""
+        types = _types(self._function(function, arity)["outputs"])
+        return tuple(abi_decode(types, data))
+
+    def _function(self, function: str, arity: int) -> dict[str, Any]:
         candidates = [
             item
             for item in self.abi
             if item["type"] == "function"
             and item["name"] == function
-            and len(item["inputs"]) == len(args)
+            and len(item["inputs"]) == arity
         ]
         if len(candidates) != 1:
             raise InvalidInputError(
                 f"{self.contract_name} has {len(candidates)} functions {function} taking "
-                f"{len(args)} arguments; expected exactly one"
+                f"{arity} arguments; expected exactly one"
             )
-        types = _types(candidates[0]["inputs"])
-        selector = keccak(text=f"{function}({','.join(types)})")[:4]
-        return selector + _encode(f"{self.contract_name}.{function}", types, args)
+        return candidates[0]
 
 
 def _types(inputs: list[dict[str, Any]]) -> list[str]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import rlp
+from eth_abi.abi import encode as abi_encode
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
@@ -25,6 +26,7 @@ from timemachine.catalog.devnet import (
 )
 from timemachine.chain.rpc import RpcClient
 from timemachine.errors import DevnetBuildError, RpcError
+from timemachine.trace.balances import BALANCE_OF as _BALANCE_OF
 
 GWEI = 10**9
 ETHER = 10**18
@@ -190,3 +192,10 @@ class ChainBuilder:
         """The ETH balance of `address` at `block` (default: the last mined block)."""
         at = self.block_number if block is None else block
         return int(await self.rpc.call("eth_getBalance", [address, hex(at)]), 16)
+
+    async def token_balance(self, token: str, holder: str, block: int | None = None) -> int:
+        """`holder`'s balance of ERC-20 `token` at `block` (default: the last mined block)."""
+        at = self.block_number if block is None else block
+        data = _BALANCE_OF + abi_encode(["address"], [holder]).hex()
+        result = await self.rpc.call("eth_call", [{"to": token, "data": data}, hex(at)])
+        return int(result, 16)

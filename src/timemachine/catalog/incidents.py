@@ -286,24 +286,6 @@ def chain_id_for(name: str | None) -> int | None:
 #: - signature-replay-cheque: ChequeBank loses alice's 8 ETH and keeps bob's and carol's 10 ETH
 #:   (partial) -> high.
 #: - vault-deposit-withdraw, cheque-cashed-once: benign controls -> low.
-BUNDLED_SEVERITY: Mapping[str, Severity] = {
-    "reentrancy-bank": Severity.CRITICAL,
-    "reentrancy-vault-shares": Severity.CRITICAL,
-    "unprotected-initializer": Severity.CRITICAL,
-    "signature-replay-cheque": Severity.HIGH,
-    "vault-deposit-withdraw": Severity.LOW,
-    "cheque-cashed-once": Severity.LOW,
-    "integer-overflow-token": Severity.CRITICAL,
-}
-BUNDLED_LOSS_TEXT: Mapping[str, str] = {
-    "reentrancy-bank": "all user deposits of EtherBank (50 ETH on the devnet)",
-    "reentrancy-vault-shares": "all user deposits of ShareVault (20 ETH on the devnet)",
-    "unprotected-initializer": "the whole TreasuryWallet treasury (22 ETH on the devnet)",
-    "signature-replay-cheque": "the cheque signer's ChequeBank account (8 ETH on the devnet)",
-    "integer-overflow-token": "BatchToken's whole ETH reserve (10 ETH on the devnet)",
-}
-
-
 @lru_cache(maxsize=1)
 def bundled_records() -> tuple[ExploitRecord, ...]:
     """The bundled devnet scenarios as catalog records (replayable offline)."""
@@ -312,12 +294,11 @@ def bundled_records() -> tuple[ExploitRecord, ...]:
     devnet = get_chain(DEVNET_CHAIN_ID)
     records = []
     for scenario in SCENARIOS:
-        benign = scenario.vulnerability_class == "none"
         try:
             cls = VulnerabilityClass(scenario.vulnerability_class)
         except ValueError:
             cls = classify_vulnerability(scenario.vulnerability_class)
-        severity = BUNDLED_SEVERITY.get(scenario.id, Severity.LOW if benign else Severity.UNKNOWN)
+        severity = Severity(scenario.severity)
         module = scenario.stage.__module__.replace(".", "/")
         records.append(
             ExploitRecord(
@@ -327,7 +308,7 @@ def bundled_records() -> tuple[ExploitRecord, ...]:
                 source="bundled",
                 vulnerability_class=cls,
                 vulnerability_text=scenario.vulnerability_class,
-                loss_text=BUNDLED_LOSS_TEXT.get(scenario.id),
+                loss_text=scenario.loss_text,
                 loss_usd=None,
                 severity=severity,
                 chain=devnet.name,
@@ -373,7 +354,6 @@ def summarize(records: Sequence[ExploitRecord]) -> dict[str, dict[str, int]]:
 
 
 __all__ = [
-    "BUNDLED_SEVERITY",
     "CSV_COLUMNS",
     "ExploitCatalog",
     "ExploitRecord",

@@ -23,7 +23,17 @@ class ScenarioRecord(BaseModel):
     )
     attacker_contracts: list[str] = Field(default_factory=list)
     victims: list[str] = Field(default_factory=list, description="Victim contract addresses.")
-    expected_loss_wei: int = Field(description="Exact wei the victims lost in the exploit tx.")
+    expected_losses: dict[str, int] = Field(
+        default_factory=dict,
+        description=(
+            'What the victims lost in the exploit tx, per asset ("ETH" in wei, or a lower-cased '
+            "token address in base units), measured on-chain."
+        ),
+    )
+    expected_profit: dict[str, int] = Field(
+        default_factory=dict,
+        description="The attacker side's net gain per asset (ETH after the gas fee), measured.",
+    )
     benign: bool = Field(
         default=False,
         description="A benign control (class 'none'): exploit_tx is a representative, honest tx.",

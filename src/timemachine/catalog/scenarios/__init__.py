@@ -7,6 +7,7 @@ Add a scenario by writing `<id>.py` with a module-level `SCENARIO` and listing i
 from __future__ import annotations
 
 from timemachine.catalog.scenarios import (
+    amm_swaps,
     cheque_cashed_once,
     integer_overflow_token,
     reentrancy_bank,
@@ -26,6 +27,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     vault_deposit_withdraw.SCENARIO,
     cheque_cashed_once.SCENARIO,
     integer_overflow_token.SCENARIO,
+    amm_swaps.SCENARIO,
 )
 
 

@@ -20,6 +20,11 @@ class Scenario:
     vulnerability_class: str
     stage: Callable[[World], Awaitable[ScenarioRecord]]
     """Deploys, seeds and runs the scenario on `world`, mining its own blocks."""
+    severity: str = "low"
+    """Catalog severity from the share of the victim's funds lost: critical when (nearly) all,
+    high when a large part; benign controls are low."""
+    loss_text: str | None = None
+    """The loss in words, for the catalog (None for benign controls)."""
 
     @property
     def benign(self) -> bool:

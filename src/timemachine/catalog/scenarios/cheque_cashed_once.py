@@ -61,7 +61,6 @@ async def stage(world: World) -> ScenarioRecord:
         exploit_tx=tx,
         block_number=block.number,
         attacker=a(PAYEE),
-        expected_loss_wei=0,
     )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from timemachine.catalog.artifacts import Artifact, load_artifact
 from timemachine.catalog.builder import CALL_GAS, DEPLOY_GAS, ChainBuilder
+from timemachine.hexutil import hex_to_bytes
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,20 @@ class Contract:
             what=f"{sender} -> {self.name}.{function}",
             expect_revert=expect_revert,
         )
+
+    async def call(self, function: str, *args: Any) -> Any:
+        """The result of the view `function(*args)` at the last mined block (a tuple when the
+        function returns several values)."""
+        request = {"to": self.address, "data": "0x" + self.artifact.calldata(function, *args).hex()}
+        raw = await self.chain.rpc.call("eth_call", [request, hex(self.chain.block_number)])
+        values = self.artifact.decode_output(function, len(args), hex_to_bytes(raw) or b"")
+        return values[0] if len(values) == 1 else values
+
+    @classmethod
+    def at(cls, chain: ChainBuilder, address: str, artifact_name: str, name: str) -> Contract:
+        """A contract deployed by another contract, bound and labelled `name`."""
+        chain.label(address, name)
+        return cls(chain, name, address, load_artifact(artifact_name))
 
 
 async def deploy(

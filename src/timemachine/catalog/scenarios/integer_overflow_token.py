@@ -52,7 +52,7 @@ async def stage(world: World) -> ScenarioRecord:
         attacker=a(ATTACKER),
         attacker_contracts=[drainer.address, minter],
         victims=[token.address],
-        expected_loss_wei=drain.loss,
+        **drain.ground_truth(),
     )
 
 
@@ -67,4 +67,6 @@ SCENARIO = Scenario(
     ),
     vulnerability_class="integer_overflow",
     stage=stage,
+    severity="critical",
+    loss_text="BatchToken's whole ETH reserve (10 ETH on the devnet)",
 )

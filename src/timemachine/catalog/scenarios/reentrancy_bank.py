@@ -41,7 +41,7 @@ async def stage(world: World) -> ScenarioRecord:
         attacker=actor_address(ATTACKER),
         attacker_contracts=[attacker_contract.address],
         victims=[bank.address],
-        expected_loss_wei=drain.loss,
+        **drain.ground_truth(),
     )
 
 
@@ -56,4 +56,6 @@ SCENARIO = Scenario(
     ),
     vulnerability_class="reentrancy",
     stage=stage,
+    severity="critical",
+    loss_text="all user deposits of EtherBank (50 ETH on the devnet)",
 )

@@ -62,7 +62,7 @@ async def stage(world: World) -> ScenarioRecord:
         attacker=a(ATTACKER),
         attacker_contracts=[leader.address, partner.address],
         victims=[vault.address],
-        expected_loss_wei=drain.loss,
+        **drain.ground_truth(),
     )
 
 
@@ -77,4 +77,6 @@ SCENARIO = Scenario(
     ),
     vulnerability_class="reentrancy",
     stage=stage,
+    severity="critical",
+    loss_text="all user deposits of ShareVault (20 ETH on the devnet)",
 )

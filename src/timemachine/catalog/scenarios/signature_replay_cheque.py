@@ -66,7 +66,7 @@ async def stage(world: World) -> ScenarioRecord:
         attacker=a(ATTACKER),
         attacker_contracts=[replayer.address],
         victims=[bank.address],
-        expected_loss_wei=drain.loss,
+        **drain.ground_truth(),
     )
 
 
@@ -81,4 +81,6 @@ SCENARIO = Scenario(
     ),
     vulnerability_class="signature_replay",
     stage=stage,
+    severity="high",
+    loss_text="the cheque signer's ChequeBank account (8 ETH on the devnet)",
 )

@@ -48,7 +48,7 @@ async def stage(world: World) -> ScenarioRecord:
         attacker=a(ATTACKER),
         attacker_contracts=[hijacker.address],
         victims=[wallet.address],
-        expected_loss_wei=drain.loss,
+        **drain.ground_truth(),
     )
 
 
@@ -62,4 +62,6 @@ SCENARIO = Scenario(
     ),
     vulnerability_class="access_control",
     stage=stage,
+    severity="critical",
+    loss_text="the whole TreasuryWallet treasury (22 ETH on the devnet)",
 )

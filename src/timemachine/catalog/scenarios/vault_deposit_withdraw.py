@@ -44,7 +44,6 @@ async def stage(world: World) -> ScenarioRecord:
         exploit_tx=tx,
         block_number=block.number,
         attacker=a(SENDER),
-        expected_loss_wei=0,
     )
 
 

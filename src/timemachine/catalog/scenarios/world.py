@@ -8,11 +8,15 @@ do) because of an earlier transaction in the same block.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from timemachine.catalog.builder import ETHER, ChainBuilder
 from timemachine.catalog.devnet import actor_address
 from timemachine.catalog.scenarios.contract import Contract, deploy
 from timemachine.errors import DevnetBuildError
+
+if TYPE_CHECKING:
+    from timemachine.catalog.scenarios.markets import Markets
 
 DEMO = 10**18
 """One DEMO token (18 decimals)."""
@@ -29,6 +33,8 @@ class World:
     bank: Contract
     busy_block: int = 0
     busy_tx: str = ""
+    markets: Markets | None = None
+    """The DeFi markets, once a scenario has asked for them (see `scenarios.markets`)."""
 
 
 async def build_world(chain: ChainBuilder) -> World:

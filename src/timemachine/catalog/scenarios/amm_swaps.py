@@ -1,0 +1,82 @@
+"""Benign control `amm-swaps`: ordinary users trade on the AMM pairs through the router.
+
+Looks like the price-manipulation exploits (large swaps through the WETH/USDX and DEMO/WETH pairs,
+several pools in one tx) but nobody reads the moved price to take value from a third contract.
+The representative tx is carol's two-hop swap of 4,000 DEMO for USDX via WETH.
+"""
+
+from __future__ import annotations
+
+from timemachine.catalog.builder import ETHER
+from timemachine.catalog.devnet import actor_address
+from timemachine.catalog.models import ScenarioRecord
+from timemachine.catalog.scenarios.base import Scenario
+from timemachine.catalog.scenarios.markets import DEADLINE, SWAP_GAS, USD, markets
+from timemachine.catalog.scenarios.world import DEMO, World
+from timemachine.errors import DevnetBuildError
+
+SENDER = "carol"
+SOLD = 4_000 * DEMO
+
+
+async def stage(world: World) -> ScenarioRecord:
+    """Three users approve the router and swap; verify the two-hop swap paid the quoted USDX."""
+    chain, weth, token, a = world.chain, world.weth, world.token, actor_address
+    market = await markets(world)
+    router, usdx = market.router, market.usdx
+    await weth.send("alice", "deposit", value=5 * ETHER)
+    for user, asset in (("alice", weth), ("bob", usdx), (SENDER, token)):
+        await asset.send(user, "approve", router.address, 2**256 - 1)
+    await chain.mine()
+
+    path = [token.address, weth.address, usdx.address]
+    quoted = (await router.call("getAmountsOut", SOLD, path))[-1]
+    await router.send(
+        "alice",
+        "swapExactTokensForTokens",
+        2 * ETHER,
+        0,
+        [weth.address, usdx.address],
+        a("alice"),
+        DEADLINE,
+        gas=SWAP_GAS,
+    )
+    await router.send(
+        "bob",
+        "swapExactTokensForTokens",
+        9_000 * USD,
+        0,
+        [usdx.address, weth.address],
+        a("bob"),
+        DEADLINE,
+        gas=SWAP_GAS,
+    )
+    before = await usdx.call("balanceOf", a(SENDER))
+    tx = await router.send(
+        SENDER,
+        "swapExactTokensForTokens",
+        SOLD,
+        quoted * 99 // 100,
+        path,
+        a(SENDER),
+        DEADLINE,
+        gas=SWAP_GAS,
+    )
+    block = await chain.mine()
+    received = await usdx.call("balanceOf", a(SENDER)) - before
+    if not quoted * 99 // 100 <= received:
+        raise DevnetBuildError(f"swap control {tx}: {SENDER} received {received} USDX base units")
+    return SCENARIO.record(exploit_tx=tx, block_number=block.number, attacker=a(SENDER))
+
+
+SCENARIO = Scenario(
+    id="amm-swaps",
+    title="AMM swaps through the router, one of them two-hop (benign)",
+    description=(
+        "Benign control for price manipulation: alice sells 2 WETH for USDX, bob buys WETH with "
+        "9,000 USDX, and carol swaps 4,000 DEMO for USDX through DEMO/WETH and WETH/USDX with a 1% "
+        "slippage limit. Prices move, but no contract reads them to pay anybody."
+    ),
+    vulnerability_class="none",
+    stage=stage,
+)
