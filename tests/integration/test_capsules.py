@@ -111,3 +111,20 @@ def test_cli_exports_and_refuses_bad_capsules(devnet: Devnet, tmp_path: Path) ->
     assert bad.stderr.strip().splitlines() == [
         f"error: {path} is capsule version 99; this build reads version 1"
     ]
+
+
+async def test_token_capsule_reads_the_same_balances_and_prices_offline(
+    devnet: Devnet, machine: TimeMachine
+) -> None:
+    """Balances before/after and pair reserves are read with eth_call: the capsule records the
+    state those reads touch (factory, pairs, token slots), so offline they read the same."""
+    tx = devnet.history.scenario("amm-swaps").exploit_tx
+    live = await machine.replay(tx)
+    capsule = await machine.export_capsule(tx)
+    offline = await replay_capsule_async(capsule)
+    assert offline.rpc_requests == 0
+    assert offline.fidelity.verdict == "exact"
+    assert [p.token for p in live.token_prices] != []
+    assert offline.token_prices == live.token_prices
+    assert offline.balance_changes == live.balance_changes
+    assert any(change.before is not None for change in offline.balance_changes if change.symbol)

@@ -16,8 +16,12 @@ from timemachine.analysis import analyze
 from timemachine.analysis.flows import fund_flow
 from timemachine.analysis.profit import attacker_addresses, profit_report
 from timemachine.analysis.report import render_markdown
-from timemachine.models.analysis import AssetAmount, FlowEdge
-from timemachine.models.replay import ReplayResult
+from timemachine.analysis.report_html import render_html
+from timemachine.chain.registry import DEVNET_WRAPPED_NATIVE
+from timemachine.models import BalanceChange
+from timemachine.models.analysis import AssetAmount, AssetValue, FlowEdge
+from timemachine.models.replay import ReplayResult, TokenPrice
+from timemachine.trace.formatting import format_units
 
 FEE = 21_000 * 10**9
 WITHDRAW = "0x2e1a7d4d"
@@ -94,3 +98,103 @@ def test_analyze_sorts_findings_and_renders_markdown() -> None:
     assert f"| {VICTIM} | {ATTACKER} | ETH | 2 | 2 |" in text
     assert f"- Victims' loss: 1 ETH ({ETHER} wei)" in text
     assert "`calls[1]`" in text
+
+
+TOKEN = "0x00000000000000000000000000000000000000d0"
+JUNK = "0x00000000000000000000000000000000000000d1"
+PAIR = "0x00000000000000000000000000000000000000d2"
+
+
+def priced_drain() -> ReplayResult:
+    """The drain, plus the victim's TOKEN and WETH going to the sender, and an unpriced JUNK."""
+    base = drain()
+    weth = DEVNET_WRAPPED_NATIVE
+    tokens = [
+        BalanceChange(address=EOA, asset=TOKEN, before=0, after=3_000, delta=3_000),
+        BalanceChange(address=VICTIM, asset=TOKEN, before=3_000, after=0, delta=-3_000),
+        BalanceChange(address=EOA, asset=weth, before=0, after=5, delta=5),
+        BalanceChange(address=VICTIM, asset=weth, before=5, after=0, delta=-5),
+        BalanceChange(address=EOA, asset=JUNK, delta=7),
+    ]
+    price = TokenPrice(
+        token=TOKEN,
+        pair=PAIR,
+        wrapped_native=weth,
+        reserve_token=7,
+        reserve_native=3,
+        found="trace",
+    )
+    return base.model_copy(
+        update={"balance_changes": [*base.balance_changes, *tokens], "token_prices": [price]}
+    )
+
+
+def test_token_price_rounds_toward_zero() -> None:
+    [price] = priced_drain().token_prices
+    assert (price.value_of(3_000), price.value_of(-10), price.value_of(0)) == (1_285, -4, 0)
+
+
+def test_profit_is_valued_in_eth_with_the_pair_as_evidence() -> None:
+    profit = profit_report(priced_drain())
+    weth = DEVNET_WRAPPED_NATIVE.lower()
+    values = {value.asset: value for value in profit.values}
+    assert profit.values[0].asset == "ETH"
+    assert values["ETH"] == AssetValue(
+        asset="ETH",
+        net_gain=ETHER - FEE,
+        loss=ETHER,
+        net_gain_eth=ETHER - FEE,
+        loss_eth=ETHER,
+        basis="native",
+    )
+    assert values[weth] == AssetValue(
+        asset=weth, net_gain=5, loss=5, net_gain_eth=5, loss_eth=5, basis="wrapped native"
+    )
+    # 3,000 TOKEN at 3 wei / 7 units, rounded down: 1,285 wei.
+    assert values[TOKEN] == AssetValue(
+        asset=TOKEN,
+        net_gain=3_000,
+        loss=3_000,
+        net_gain_eth=1_285,
+        loss_eth=1_285,
+        basis="pair",
+        pair=PAIR,
+        reserve_token=7,
+        reserve_native=3,
+    )
+    assert values[JUNK] == AssetValue(asset=JUNK, net_gain=7, loss=0)  # never guessed
+    assert profit.unpriced == [JUNK]
+    assert profit.net_gain_eth == ETHER - FEE + 5 + 1_285
+    assert profit.total_loss_eth == ETHER + 5 + 1_285
+
+
+def test_reports_show_eth_values_and_unpriced_assets() -> None:
+    result = priced_drain()
+    report = analyze(result)
+    text = render_markdown(report)
+    total = format_units(ETHER - FEE + 5 + 1_285, 18)
+    assert f"- Net gain in ETH (priced assets): {total} ETH" in text
+    assert f"- Unpriced (not in the ETH totals): {JUNK}" in text
+    row = f"| {TOKEN} | 3000 | 3000 | {format_units(1_285, 18)} ETH | "
+    assert (
+        row + f"{format_units(1_285, 18)} ETH | pair {PAIR}: 3 wei / 7 units before the tx |"
+        in (text)
+    )
+    assert f"| {JUNK} | 7 | 0 | unpriced | unpriced |" in text
+    page = render_html(report, result)
+    assert "<h3>Value in ETH</h3>" in page
+    assert f"Net gain in ETH (priced assets): {total} ETH" in page
+    assert "3 wei / 7 units before the tx" in page
+
+
+def test_reports_show_what_lying_transfer_events_claimed() -> None:
+    base = drain()
+    lie = BalanceChange(
+        address=VICTIM, asset=TOKEN, before=0, after=0, delta=0, logged_delta=-(2**256)
+    )
+    result = base.model_copy(update={"balance_changes": [*base.balance_changes, lie]})
+    report = analyze(result)
+    assert f"| {VICTIM} | {TOKEN} | 0 (Transfer events claim {-(2**256)}) |" in render_markdown(
+        report
+    )
+    assert f"Transfer events claim {-(2**256)}" in render_html(report, result)

@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 from timemachine.analysis.common import context_of, deltas, is_precompile, lower, visits
-from timemachine.models.analysis import AddressAssets, AssetAmount, ProfitReport
-from timemachine.models.replay import ReplayResult
+from timemachine.chain.registry import get_chain
+from timemachine.models.analysis import AddressAssets, AssetAmount, AssetValue, ProfitReport
+from timemachine.models.replay import ReplayResult, TokenPrice
 
 
 def _never_lost(table: dict[str, dict[str, int]], address: str) -> bool:
     return all(delta >= 0 for delta in table.get(address, {}).values())
+
+
+def _paid_by(result: ReplayResult, attackers: list[str], address: str) -> bool:
+    """Whether the attacker side paid `address` more of some asset than it paid them: a
+    counterparty such as a flash lender that called back into the borrower and took its fee."""
+    net: dict[str, int] = {}
+    for transfer in result.token_transfers:
+        asset = "ETH" if transfer.standard == "ETH" else lower(transfer.token)
+        source, target = lower(transfer.from_), lower(transfer.to)
+        if source in attackers and target == address:
+            net[asset] = net.get(asset, 0) + transfer.amount
+        elif source == address and target in attackers:
+            net[asset] = net.get(asset, 0) - transfer.amount
+    return any(amount > 0 for amount in net.values())
 
 
 def attacker_addresses(result: ReplayResult) -> list[str]:
@@ -49,6 +64,8 @@ def attacker_addresses(result: ReplayResult) -> list[str]:
                 continue
             if callee in tokens or not _never_lost(table, callee):
                 continue
+            if _paid_by(result, attackers, callee):
+                continue  # a counterparty paid by the attacker (a flash lender's fee)
             calls_back = any(
                 lower(inner.frame.from_) == callee
                 and lower(inner.frame.to) in attackers
@@ -79,7 +96,7 @@ def _totals(per_address: dict[str, dict[str, int]]) -> list[AssetAmount]:
     for assets in per_address.values():
         for asset, amount in assets.items():
             totals[asset] = totals.get(asset, 0) + amount
-    return [AssetAmount(asset=asset, amount=amount) for asset, amount in totals.items()]
+    return [AssetAmount(asset=asset, amount=amount) for asset, amount in totals.items() if amount]
 
 
 def gas_fee(result: ReplayResult) -> int | None:
@@ -109,7 +126,12 @@ def profit_report(result: ReplayResult) -> ProfitReport:
     table = deltas(result)
     attackers = attacker_addresses(result)
     coinbase = lower(result.block_env.coinbase)
-    gains = {address: dict(table.get(address, {})) for address in attackers}
+    # A zero delta is kept in the balance changes when the token's events claimed a move (see
+    # BalanceChange.logged_delta); it is no gain.
+    gains = {
+        address: {asset: delta for asset, delta in table.get(address, {}).items() if delta}
+        for address in attackers
+    }
     losses: dict[str, dict[str, int]] = {}
     for address, assets in table.items():
         if address in attackers or address == coinbase:
@@ -117,12 +139,70 @@ def profit_report(result: ReplayResult) -> ProfitReport:
         lost = {asset: -delta for asset, delta in assets.items() if delta < 0}
         if lost:
             losses[address] = lost
+    net_gain, total_loss = _totals(gains), _totals(losses)
+    values = asset_values(result, net_gain, total_loss)
     return ProfitReport(
         sender=lower(result.sender),
         attackers=attackers,
         gains=_rows(gains),
         losses=_rows(losses),
-        net_gain=_totals(gains),
-        total_loss=_totals(losses),
+        net_gain=net_gain,
+        total_loss=total_loss,
         gas_fee_wei=gas_fee(result),
+        values=values,
+        net_gain_eth=sum(value.net_gain_eth or 0 for value in values),
+        total_loss_eth=sum(value.loss_eth or 0 for value in values),
+        unpriced=[value.asset for value in values if value.basis is None],
     )
+
+
+def asset_values(
+    result: ReplayResult, net_gain: list[AssetAmount], total_loss: list[AssetAmount]
+) -> list[AssetValue]:
+    """Every asset the attackers' net or the victims' loss holds, valued in wei.
+
+    ETH counts as itself, the chain's wrapped native token 1:1, a token at the pre-transaction
+    mid price of the pair in `result.token_prices`; anything else is unpriced (ETH values None).
+    Assets in order: ETH first, then as they first appear in the net gain, then the losses.
+    """
+    gained = {entry.asset: entry.amount for entry in net_gain}
+    lost = {entry.asset: entry.amount for entry in total_loss}
+    assets = sorted(dict.fromkeys([*gained, *lost]), key=lambda asset: asset != "ETH")
+    wrapped = get_chain(result.chain_id).wrapped_native
+    prices = {lower(price.token): price for price in result.token_prices}
+    values = []
+    for asset in assets:
+        gain, loss = gained.get(asset, 0), lost.get(asset, 0)
+        if gain == 0 and loss == 0:
+            continue
+        if asset == "ETH" or (wrapped is not None and asset == lower(wrapped)):
+            basis = "native" if asset == "ETH" else "wrapped native"
+            values.append(
+                AssetValue(
+                    asset=asset,
+                    net_gain=gain,
+                    loss=loss,
+                    net_gain_eth=gain,
+                    loss_eth=loss,
+                    basis=basis,
+                )
+            )
+            continue
+        price: TokenPrice | None = prices.get(asset)
+        if price is None:
+            values.append(AssetValue(asset=asset, net_gain=gain, loss=loss))
+            continue
+        values.append(
+            AssetValue(
+                asset=asset,
+                net_gain=gain,
+                loss=loss,
+                net_gain_eth=price.value_of(gain),
+                loss_eth=price.value_of(loss),
+                basis="pair",
+                pair=lower(price.pair),
+                reserve_token=price.reserve_token,
+                reserve_native=price.reserve_native,
+            )
+        )
+    return values

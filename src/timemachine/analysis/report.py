@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from timemachine.models.analysis import AnalysisReport, AssetAmount
+from timemachine.models.analysis import AnalysisReport, AssetAmount, AssetValue, ProfitReport
 from timemachine.trace.formatting import format_units
 
 
@@ -19,6 +19,42 @@ def _cell(text: str) -> str:
 
 def _totals(entries: list[AssetAmount]) -> str:
     return ", ".join(_amount(entry.asset, entry.amount) for entry in entries) or "nothing"
+
+
+def _ether(amount: int | None) -> str:
+    return "unpriced" if amount is None else f"{format_units(amount, 18)} ETH"
+
+
+def _basis(value: AssetValue) -> str:
+    if value.basis == "pair":
+        return (
+            f"pair {value.pair}: {value.reserve_native} wei / {value.reserve_token} units "
+            "before the tx"
+        )
+    return value.basis or "no pair with the wrapped native token in the trace"
+
+
+def value_lines(profit: ProfitReport) -> list[str]:
+    """The profit section's ETH lines and per-asset value table (Markdown)."""
+    if not profit.values:
+        return []
+    lines = [
+        f"- Net gain in ETH (priced assets): {_ether(profit.net_gain_eth)}",
+        f"- Victims' loss in ETH (priced assets): {_ether(profit.total_loss_eth)}",
+    ]
+    if profit.unpriced:
+        lines.append(f"- Unpriced (not in the ETH totals): {', '.join(profit.unpriced)}")
+    lines += [
+        "",
+        "| Asset | Net gain | Loss | Net gain in ETH | Loss in ETH | Priced by |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {value.asset} | {value.net_gain} | {value.loss} | {_ether(value.net_gain_eth)} | "
+        f"{_ether(value.loss_eth)} | {_cell(_basis(value))} |"
+        for value in profit.values
+    ]
+    return lines
 
 
 def render_markdown(report: AnalysisReport) -> str:
@@ -74,13 +110,17 @@ def render_markdown(report: AnalysisReport) -> str:
     lines.append(f"- Victims' loss: {_totals(profit.total_loss)}")
     for row in profit.losses:
         lines.append(f"  - {row.address}: {_totals(row.assets)}")
+    lines += value_lines(profit)
     lines += ["", "## Balance changes", ""]
     if report.balance_changes:
         lines += ["| Address | Asset | Change |", "|---|---|---|"]
         for change in report.balance_changes:
             asset = change.symbol or change.asset
             delta = format_units(change.delta, change.decimals)
-            lines.append(f"| {change.address} | {asset} | {delta} |")
+            if change.logged_delta is not None:
+                logged = format_units(change.logged_delta, change.decimals)
+                delta += f" (Transfer events claim {logged})"
+            lines.append(f"| {change.address} | {_cell(asset)} | {delta} |")
     else:
         lines.append("None.")
     lines += ["", "## Fund flow", ""]

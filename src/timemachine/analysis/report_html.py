@@ -14,8 +14,15 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 
-from timemachine.models.analysis import AddressAssets, AnalysisReport, AssetAmount, Finding
+from timemachine.models.analysis import (
+    AddressAssets,
+    AnalysisReport,
+    AssetAmount,
+    AssetValue,
+    Finding,
+)
 from timemachine.models.replay import ReplayResult
+from timemachine.models.trace import BalanceChange
 from timemachine.trace.formatting import format_units
 from timemachine.trace.render import render_trace_plain
 
@@ -214,12 +221,47 @@ def _profit(report: AnalysisReport, units: dict[str, tuple[str, int | None]]) ->
             f"<li>Gas paid by the sender: {_esc(_amount('ETH', profit.gas_fee_wei, units))}</li>"
         )
     lines.append(f"<li>Victims' loss: {_totals(profit.total_loss, units)}</li>")
+    if profit.values:
+        lines.append(f"<li>Net gain in ETH (priced assets): {_ether(profit.net_gain_eth)}</li>")
+        lines.append(
+            f"<li>Victims' loss in ETH (priced assets): {_ether(profit.total_loss_eth)}</li>"
+        )
+    if profit.unpriced:
+        names = ", ".join(units.get(asset, (_short(asset), None))[0] for asset in profit.unpriced)
+        lines.append(f"<li>Unpriced (not in the ETH totals): {_esc(names)}</li>")
     headers = ["Address", "Asset", "Amount"]
+    value_headers = ["Asset", "Net gain", "Loss", "Net gain in ETH", "Loss in ETH", "Priced by"]
+    values = [
+        [
+            _esc(units.get(value.asset, (_short(value.asset), None))[0]),
+            _esc(_fmt(AssetAmount(asset=value.asset, amount=value.net_gain), units)),
+            _esc(_fmt(AssetAmount(asset=value.asset, amount=value.loss), units)),
+            _ether(value.net_gain_eth),
+            _ether(value.loss_eth),
+            _basis(value),
+        ]
+        for value in profit.values
+    ]
     return (
         f"<ul>{''.join(lines)}</ul>"
         f"<h3>Attacker gains</h3>{_table(headers, _asset_rows(profit.gains, units), {2})}"
         f"<h3>Victim losses</h3>{_table(headers, _asset_rows(profit.losses, units), {2})}"
+        f"<h3>Value in ETH</h3>{_table(value_headers, values, {1, 2, 3, 4})}"
     )
+
+
+def _ether(amount: int | None) -> str:
+    return "unpriced" if amount is None else _esc(f"{format_units(amount, 18)} ETH")
+
+
+def _basis(value: AssetValue) -> str:
+    """How an asset was priced, escaped: the pair and its pre-tx reserves, or why not."""
+    if value.basis == "pair" and value.pair:
+        return (
+            f"pair {_addr(value.pair)}: {_esc(value.reserve_native)} wei / "
+            f"{_esc(value.reserve_token)} units before the tx"
+        )
+    return _esc(value.basis or "no pair with the wrapped native token in the trace")
 
 
 def _balances(report: AnalysisReport) -> str:
@@ -236,10 +278,18 @@ def _balances(report: AnalysisReport) -> str:
                 _esc(change.symbol or change.asset),
                 cell(change.before, change.decimals),
                 cell(change.after, change.decimals),
-                f'<span class="{css}">{_esc(sign + delta)}</span>',
+                f'<span class="{css}">{_esc(sign + delta)}</span>' + _logged(change),
             ]
         )
     return _table(["Address", "Asset", "Before", "After", "Delta"], rows, {2, 3, 4})
+
+
+def _logged(change: BalanceChange) -> str:
+    """What the token's Transfer events claimed, when the balances read say otherwise."""
+    if change.logged_delta is None:
+        return ""
+    claimed = format_units(change.logged_delta, change.decimals)
+    return f"<br/><small>Transfer events claim {_esc(claimed)}</small>"
 
 
 def _flow_svg(report: AnalysisReport, units: dict[str, tuple[str, int | None]]) -> str:

@@ -20,6 +20,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import rlp
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
+
 from timemachine.chain.hardforks import (
     ByBlock,
     ByTimestamp,
@@ -34,6 +38,18 @@ from timemachine.errors import InvalidInputError
 from timemachine.hexutil import quantity
 
 DEVNET_CHAIN_ID = 31337
+DEVNET_DEPLOYER = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+"""The devnet's `deployer` actor: account 0 of the devnet mnemonic (`catalog.devnet`)."""
+
+
+def create_address(sender: str, nonce: int) -> str:
+    """The address a CREATE from `sender` at `nonce` deploys to (checksummed)."""
+    return to_checksum_address(keccak(rlp.encode([bytes.fromhex(sender[2:]), nonce]))[12:])
+
+
+DEVNET_WRAPPED_NATIVE = create_address(DEVNET_DEPLOYER, 1)
+"""The devnet world's WrappedEther: the deployer's second contract, deployed in block 1 right
+after DemoToken (`catalog.scenarios.world`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,6 +301,7 @@ CHAINS: Mapping[int, ChainInfo] = {
             chain_id=DEVNET_CHAIN_ID,
             name="devnet",
             aliases=("anvil", "local", "localhost"),
+            wrapped_native=DEVNET_WRAPPED_NATIVE,
             block_time=1,
         ),
     )

@@ -85,6 +85,25 @@ class AddressAssets(BaseModel):
         return sum(entry.amount for entry in self.assets if entry.asset == asset)
 
 
+class AssetValue(BaseModel):
+    """One asset's attacker net gain and victim loss, and their worth in the native coin.
+
+    `basis`: "native" (ETH itself), "wrapped native" (WETH, WBNB: 1:1), "pair" (a V2-style pair's
+    pre-transaction mid price, named with its reserves), or None when nothing priced the asset:
+    its ETH values are then None, never guessed.
+    """
+
+    asset: str
+    net_gain: int = Field(description="Attackers' combined net change of the asset.")
+    loss: int = Field(description="Victims' combined loss of the asset (positive).")
+    net_gain_eth: int | None = Field(default=None, description="`net_gain` in wei, if priced.")
+    loss_eth: int | None = Field(default=None, description="`loss` in wei, if priced.")
+    basis: Literal["native", "wrapped native", "pair"] | None = None
+    pair: str | None = Field(default=None, description="The pair whose reserves priced it.")
+    reserve_token: int | None = None
+    reserve_native: int | None = None
+
+
 class ProfitReport(BaseModel):
     """Who gained and who lost, per asset, over the transaction.
 
@@ -107,6 +126,20 @@ class ProfitReport(BaseModel):
     total_loss: list[AssetAmount] = Field(default_factory=list)
     gas_fee_wei: int | None = Field(
         default=None, description="ETH the sender paid for gas (derived from its ETH balances)."
+    )
+    values: list[AssetValue] = Field(
+        default_factory=list,
+        description="Per asset gained or lost: amounts and their worth in wei of the native coin.",
+    )
+    net_gain_eth: int = Field(
+        default=0, description="Attackers' net gain in wei over the priced assets."
+    )
+    total_loss_eth: int = Field(
+        default=0, description="Victims' combined loss in wei over the priced assets."
+    )
+    unpriced: list[str] = Field(
+        default_factory=list,
+        description="Assets gained or lost that no price covers (left out of the ETH totals).",
     )
 
     def net(self, asset: str = "ETH") -> int:

@@ -13,6 +13,29 @@ ReplayMode = Literal["exact", "quick"]
 Verdict = Literal["exact", "diverged", "unverified"]
 
 
+class TokenPrice(BaseModel):
+    """A token's pre-transaction price in the chain's wrapped native token (WETH, WBNB, ...).
+
+    The mid price of a Uniswap V2-style pair of the token with the wrapped native token, read
+    right before the transaction: `reserve_native` / `reserve_token` (base units of each).
+    """
+
+    token: str = Field(description="Checksummed token address.")
+    pair: str = Field(description="The pair whose reserves priced it.")
+    wrapped_native: str
+    reserve_token: int
+    reserve_native: int
+    found: Literal["trace", "factory"] = Field(
+        description="'trace': the transaction called the pair; 'factory': getPair of a factory "
+        "of a pair the transaction called."
+    )
+
+    def value_of(self, amount: int) -> int:
+        """`amount` base units of the token in wei of the native token (rounded toward 0)."""
+        magnitude = abs(amount) * self.reserve_native // self.reserve_token
+        return magnitude if amount >= 0 else -magnitude
+
+
 class ReceiptSummary(BaseModel):
     """The parts of a receipt a fidelity check compares."""
 
@@ -67,5 +90,10 @@ class ReplayResult(BaseModel):
     state_diff: StateDiff
     token_transfers: list[TokenTransfer] = Field(default_factory=list)
     balance_changes: list[BalanceChange] = Field(default_factory=list)
+    token_prices: list[TokenPrice] = Field(
+        default_factory=list,
+        description="Pre-tx prices, in the wrapped native token, of the tokens whose balances "
+        "changed (those with a V2-style pair found through the trace).",
+    )
     timings: dict[str, float] = Field(default_factory=dict, description="Seconds per stage.")
     rpc_requests: int = Field(description="JSON-RPC requests Time Machine sent to the upstream.")

@@ -140,7 +140,14 @@ class TokenTransfer(_Model):
 
 
 class BalanceChange(_Model):
-    """Net change of one asset for one address over the transaction."""
+    """Net change of one asset for one address over the transaction.
+
+    Token rows read balanceOf on the fork right before and right after the transaction, so
+    `delta` is what the holder's balance really did; `logged_delta` is the net of the token's own
+    Transfer events, set only when it disagrees (a token whose events lie or omit something:
+    fee-on-transfer, rebasing, broken accounting). Without readable balances (before and after
+    None), `delta` is the Transfer-event net.
+    """
 
     address: str
     asset: str = Field(description='"ETH" or the token contract address.')
@@ -149,3 +156,7 @@ class BalanceChange(_Model):
     before: int | None = None
     after: int | None = None
     delta: int
+    logged_delta: int | None = Field(
+        default=None,
+        description="Net of the token's Transfer events, when it differs from the read delta.",
+    )

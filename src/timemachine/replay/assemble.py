@@ -102,6 +102,7 @@ def build_result(
         state_diff=traced.state_diff,
         token_transfers=traced.transfers,
         balance_changes=traced.balance_changes,
+        token_prices=traced.prices,
         timings=timings,
         rpc_requests=rpc_requests,
     )

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from timemachine.chain.blocks import parse_transaction, quantity
 from timemachine.chain.registry import get_chain
-from timemachine.chain.rpc import Call
+from timemachine.chain.rpc import Call, RpcClient
 from timemachine.forks.manager import REPLAY_ARGS, Fork, ForkManager, ForkSpec
 from timemachine.models import Difference, ReceiptSummary, ReplayResult
 from timemachine.models.capsule import (
@@ -36,18 +36,129 @@ from timemachine.replay.prefetch import PRESTATE_TRACER, complete_accounts, merg
 from timemachine.replay.stopwatch import Stopwatch
 from timemachine.replay.submit import send_params
 from timemachine.replay.trace_compare import trace_digest
-from timemachine.replay.tracing import trace_transaction
+from timemachine.replay.tracing import (
+    CALL_TRACER,
+    PRESTATE_DIFF,
+    call_tree,
+    read_token_state,
+    trace_transaction,
+)
 from timemachine.trace.decoder import Decoder
+from timemachine.trace.normalize import normalize_prestate_diff
+
+
+class _RecordingCaller:
+    """Forwards to the fork's client and keeps every eth_call it was asked to make."""
+
+    def __init__(self, rpc: RpcClient) -> None:
+        self.rpc = rpc
+        self.calls: list[list[Any]] = []
+
+    def _record(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> None:
+        self.calls += [list(params) for method, params in calls if method == "eth_call"]
+
+    async def call(self, method: str, params: Sequence[Any] = ()) -> Any:
+        self._record([(method, params)])
+        return await self.rpc.call(method, params)
+
+    async def batch(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
+        self._record(calls)
+        return await self.rpc.batch(calls)
+
+    async def batch_settled(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
+        self._record(calls)
+        return await self.rpc.batch_settled(calls)
+
+
+async def analysis_prestates(fork: Fork, executed: ExecutedBlock) -> list[dict[str, Any]]:
+    """What the analysis of the block's last transaction reads beyond what the block touched.
+
+    Tracing a replayed tx also reads state with eth_call (token balances before and after it,
+    symbol/decimals, pair reserves, factories' getPair): slots the block itself may never touch,
+    which a capsule built only from the block's prestate would lack, so its offline replay would
+    read zeros there. The reads are made once more here, each traced with prestateTracer at the
+    same block and with the same overrides, in prestate-trace form for `merge_prestates`.
+    Slots the block touched come first in that merge (their start-of-block values); the rest
+    were not changed by the block, so their values at the block equal those at its parent.
+    """
+    block = hex(quantity(executed.block["number"]))
+    raw_call, raw_diff, chain_id = await fork.rpc.batch(
+        [
+            ("debug_traceTransaction", [executed.hashes[-1], CALL_TRACER]),
+            ("debug_traceTransaction", [executed.hashes[-1], PRESTATE_DIFF]),
+            ("eth_chainId", []),
+        ]
+    )
+    receipt = executed.receipts[-1]
+    trace = call_tree(raw_call, Decoder(bundled=False), receipt, quantity(receipt["gasUsed"]))
+    recorder = _RecordingCaller(fork.rpc)
+    await read_token_state(
+        recorder,
+        trace,
+        normalize_prestate_diff(raw_diff),
+        block,
+        wrapped_native=get_chain(quantity(chain_id)).wrapped_native,
+        balances_final=True,
+    )
+    traced = await fork.rpc.batch_settled(
+        [
+            (
+                "debug_traceCall",
+                [
+                    params[0],
+                    params[1],
+                    {
+                        **PRESTATE_TRACER,
+                        **({"stateOverrides": params[2]} if len(params) > 2 else {}),
+                    },
+                ],
+            )
+            for params in recorder.calls
+        ]
+    )
+    return [{"result": answer} for answer in traced if isinstance(answer, dict)]
+
+
+def _changed_accounts(diffs: Sequence[dict[str, Any]]) -> dict[str, bool]:
+    """Accounts the block changed -> whether the block created them (absent from every `pre`)."""
+    existed: set[str] = set()
+    changed: set[str] = set()
+    for item in diffs:
+        result = item.get("result") or {}
+        existed |= {address.lower() for address in result.get("pre") or {}}
+        changed |= {address.lower() for address in result.get("post") or {}}
+    return {address: address not in existed for address in changed | existed}
+
+
+def _untouched_state(read: dict[str, Any], changed: dict[str, bool]) -> dict[str, Any]:
+    """The part of an analysis read (taken at the block) that equals the parent's state: nothing
+    of accounts the block created, only storage slots of accounts it changed (the slots it
+    touched come from the block's own prestate, which is merged first)."""
+    accounts: dict[str, Any] = {}
+    for address, account in (read.get("result") or {}).items():
+        created = changed.get(address.lower())
+        if created is None:
+            accounts[address] = account
+        elif not created and account.get("storage"):
+            accounts[address] = {"storage": account["storage"]}
+    return {"result": accounts}
 
 
 async def capture_accounts(
     fork: Fork, executed: ExecutedBlock, parent: int
 ) -> dict[str, CapsuleAccount]:
-    """The parent-block state of every account and slot the replayed block touched."""
+    """The parent-block state of every account and slot the replayed block touched, and of
+    every one the analysis of its last transaction reads (`analysis_prestates`)."""
     block = hex(quantity(executed.block["number"]))
     with fork.crash_guard("capturing the prestate"):
         traces = await fork.rpc.call("debug_traceBlockByNumber", [block, PRESTATE_TRACER])
-        merged = merge_prestates(traces, len(executed.hashes))
+        diffs = await fork.rpc.call("debug_traceBlockByNumber", [block, PRESTATE_DIFF])
+        changed = _changed_accounts(diffs[: len(executed.hashes)])
+        reads = [
+            _untouched_state(read, changed) for read in await analysis_prestates(fork, executed)
+        ]
+        ordered = [*traces[: len(executed.hashes)], *reads]
+        merged = merge_prestates(ordered, len(ordered))
         seeds = await complete_accounts(fork.rpc, merged, parent)
     return {
         address: CapsuleAccount(

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from timemachine.chain.blocks import parse_receipt, quantity
+from timemachine.chain.registry import get_chain
 from timemachine.forks.manager import Fork
 from timemachine.models import (
     BalanceChange,
@@ -14,9 +15,16 @@ from timemachine.models import (
     StateDiff,
     TokenTransfer,
 )
-from timemachine.trace.balances import balance_changes, enrich_token_metadata
+from timemachine.models.replay import TokenPrice
+from timemachine.trace.balances import (
+    ETH,
+    EthCaller,
+    pre_state_overrides,
+    token_balance_changes,
+)
 from timemachine.trace.decoder import Decoder
 from timemachine.trace.normalize import normalize_call_trace, normalize_prestate_diff
+from timemachine.trace.prices import token_prices
 from timemachine.trace.transfers import extract_transfers
 
 CALL_TRACER = {"tracer": "callTracer", "tracerConfig": {"withLog": True}}
@@ -30,6 +38,7 @@ class TracedTx:
     state_diff: StateDiff
     transfers: list[TokenTransfer]
     balance_changes: list[BalanceChange]
+    prices: list[TokenPrice]
 
 
 async def trace_transaction(
@@ -42,25 +51,30 @@ async def trace_transaction(
     block_tag: str,
     balances_final: bool,
 ) -> TracedTx:
-    """Call tree, state diff, transfers and balance changes of a tx mined on `fork`.
+    """Call tree, state diff, transfers, balance changes and token prices of a tx mined on `fork`.
 
-    `balances_final` says the tx is the last of its block, so token balances read at `block_tag`
-    are its after-balances (otherwise only deltas are reported for tokens).
+    `balances_final` says the tx is the last of its block, so state read at `block_tag` is the
+    state right after it (and, under the diff's pre-state overrides, right before it); otherwise
+    token balances are the Transfer-event nets and tokens are not priced.
     """
     with fork.crash_guard("tracing"):
-        raw_call, raw_diff = await fork.rpc.batch(
+        raw_call, raw_diff, chain_id = await fork.rpc.batch(
             [
                 ("debug_traceTransaction", [replay_hash, CALL_TRACER]),
                 ("debug_traceTransaction", [replay_hash, PRESTATE_DIFF]),
+                ("eth_chainId", []),
             ]
         )
     trace = call_tree(raw_call, decoder, receipt, tx_gas)
     state_diff = normalize_prestate_diff(raw_diff)
-    transfers = extract_transfers(trace)
-    changes = balance_changes(transfers, state_diff)
-    with fork.crash_guard("reading token metadata"):
-        transfers, changes = await enrich_token_metadata(
-            changes, transfers, fork.rpc, block_tag, balances_final=balances_final
+    with fork.crash_guard("reading token balances and prices"):
+        transfers, changes, prices = await read_token_state(
+            fork.rpc,
+            trace,
+            state_diff,
+            block_tag,
+            wrapped_native=get_chain(quantity(chain_id)).wrapped_native,
+            balances_final=balances_final,
         )
     return TracedTx(
         receipt=parse_receipt(receipt),
@@ -68,7 +82,32 @@ async def trace_transaction(
         state_diff=state_diff,
         transfers=transfers,
         balance_changes=changes,
+        prices=prices,
     )
+
+
+async def read_token_state(
+    caller: EthCaller,
+    trace: CallFrame,
+    state_diff: StateDiff,
+    block_tag: str,
+    *,
+    wrapped_native: str | None,
+    balances_final: bool,
+) -> tuple[list[TokenTransfer], list[BalanceChange], list[TokenPrice]]:
+    """Transfers (with token metadata), balance changes (token balances read before and after
+    the tx) and pre-tx prices of the tokens whose balances changed: every eth_call the analysis
+    of a traced transaction makes (capsule export replays the same reads to record their state).
+    """
+    transfers, changes = await token_balance_changes(
+        extract_transfers(trace), state_diff, caller, block_tag, balances_final=balances_final
+    )
+    prices: list[TokenPrice] = []
+    if balances_final:
+        tokens = sorted({change.asset for change in changes if change.asset != ETH})
+        overrides = pre_state_overrides(state_diff) or None
+        prices = await token_prices(caller, trace, tokens, wrapped_native, block_tag, overrides)
+    return transfers, changes, prices
 
 
 def call_tree(

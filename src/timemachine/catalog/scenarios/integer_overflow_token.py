@@ -6,13 +6,17 @@ at the same rate. Alice, bob and carol buy 10 ETH worth; bob airdrops some to da
 calls `batchTransfer([drainer, mallory], 2**255)`: `2 * 2**255` wraps to 0, the balance check
 passes, and both receivers are credited 2**255 BATCH. The drainer sells 10,000 BATCH back, taking
 the token's whole 10 ETH reserve, and pays mallory.
+
+Ground truth, measured on-chain per asset: the token loses its 10 ETH; the attacker side gains
+that ETH less gas, and 2 * 2**255 BATCH less the 10,000 sold (balances read with balanceOf, not
+summed from the Transfer events, which also claim the minter sent 2**256 BATCH it never had).
 """
 
 from __future__ import annotations
 
 from timemachine.catalog.builder import ETHER, create_address
 from timemachine.catalog.devnet import actor_address
-from timemachine.catalog.exploit import mine_exploit
+from timemachine.catalog.exploit import measure_exploit
 from timemachine.catalog.models import ScenarioRecord
 from timemachine.catalog.scenarios.base import Scenario
 from timemachine.catalog.scenarios.contract import deploy
@@ -37,13 +41,13 @@ async def stage(world: World) -> ScenarioRecord:
 
     minter = create_address(drainer.address, 1)  # the drainer's first CREATE (nonce 1)
     chain.label(minter, "BatchMinter")
-    drain = await mine_exploit(
+    drain = await measure_exploit(
         chain,
         lambda: drainer.send(ATTACKER, "attack", token.address, gas=EXPLOIT_GAS),
-        victim=token.address,
-        attacker=a(ATTACKER),
-        held=10 * ETHER,
-        left=0,
+        attackers=[a(ATTACKER), drainer.address, minter],
+        victims=[token.address],
+        tokens=[token.address],
+        expected_losses={"ETH": 10 * ETHER},
         what="batchTransfer overflow",
     )
     return SCENARIO.record(
