@@ -90,13 +90,19 @@ def compiler_series(name: str, text: str) -> str:
 
 
 def _run(solcjs: list[str], args: list[str], stdin: str = "") -> str:
-    # stdout goes to a file, not a pipe: node exits before flushing a pipe, and solcjs's
-    # standard-JSON output was cut off at 64 KiB once there were more than a few contracts.
-    with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as out:
+    # stdin and stdout are files, not pipes: node exits before flushing a pipe (solcjs's output
+    # was cut off at 64 KiB), and solcjs's readFileSync(0) fails with EAGAIN on a non-blocking
+    # pipe once the standard-JSON request outgrows the pipe buffer.
+    with (
+        tempfile.TemporaryFile(mode="w+", encoding="utf-8") as request,
+        tempfile.TemporaryFile(mode="w+", encoding="utf-8") as out,
+    ):
+        request.write(stdin)
+        request.seek(0)
         try:
             done = subprocess.run(
                 [*solcjs, *args],
-                input=stdin,
+                stdin=request,
                 stdout=out,
                 stderr=subprocess.PIPE,
                 text=True,

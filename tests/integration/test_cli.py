@@ -215,6 +215,14 @@ def test_demo_json_reports_every_scenario_exact_and_analysed() -> None:
         "cheque-cashed-once": None,
         "integer-overflow-token": ("integer_overflow", "critical"),
         "amm-swaps": None,
+        "oracle-manipulation-lending": ("price_manipulation", "critical"),
+        "lending-liquidation": None,
+        "vault-donation-inflation": ("share_inflation", "critical"),
+        "router-arbitrary-call": ("arbitrary_call", "critical"),
+        "governance-flash-takeover": ("governance_takeover", "critical"),
+        "governance-vote": None,
+        "self-transfer-accounting": ("logic_flaw", "critical"),
+        "flash-loan-arbitrage": None,
     }
     assert [(s["benign"], s["expected_class"]) for s in data["scenarios"]] == [
         (scenario.benign, scenario.vulnerability_class) for scenario in SCENARIOS

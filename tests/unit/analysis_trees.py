@@ -9,8 +9,11 @@ from timemachine.models import (
     BalanceChange,
     BlockEnv,
     CallFrame,
+    DecodedArg,
     DecodedCall,
+    DecodedEvent,
     Fidelity,
+    LogEntry,
     ReceiptSummary,
     ReplayResult,
     StateDiff,
@@ -103,3 +106,21 @@ def result(
         "rpc_requests": 0,
     }
     return ReplayResult(**fields)
+
+
+def transfer_log(token: str, source: str, target: str, amount: int) -> LogEntry:
+    """A decoded ERC-20 `Transfer` log emitted by `token`."""
+    return LogEntry(
+        address=token,
+        topics=[],
+        data="0x",
+        event=DecodedEvent(
+            signature="Transfer(address,address,uint256)",
+            name="Transfer",
+            args=[
+                DecodedArg(name="from", type="address", value=source),
+                DecodedArg(name="to", type="address", value=target),
+                DecodedArg(name="value", type="uint256", value=amount),
+            ],
+        ),
+    )

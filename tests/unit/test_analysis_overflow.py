@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from tests.unit.analysis_trees import ATTACKER, EOA, ETHER, VICTIM, call, result
+from tests.unit.analysis_trees import ATTACKER, EOA, ETHER, VICTIM, call, result, transfer_log
 from timemachine.analysis import overflow
 from timemachine.models.analysis import Amount, SlotChange
 from timemachine.models.taxonomy import VulnerabilityClass
-from timemachine.models.trace import CallFrame, DecodedArg, DecodedCall, DecodedEvent, LogEntry
+from timemachine.models.trace import CallFrame, DecodedArg, DecodedCall, LogEntry
 
 HALF = 2**255
 Storage = dict[str, tuple[dict[str, str], dict[str, str]]]
@@ -25,21 +25,8 @@ def batch(receivers: list[str], value: int) -> DecodedCall:
     )
 
 
-def transfer_log(source: str, target: str, amount: int) -> LogEntry:
-    return LogEntry(
-        address=VICTIM,
-        topics=[],
-        data="0x",
-        event=DecodedEvent(
-            signature="Transfer(address,address,uint256)",
-            name="Transfer",
-            args=[
-                DecodedArg(name="from", type="address", value=source),
-                DecodedArg(name="to", type="address", value=target),
-                DecodedArg(name="value", type="uint256", value=amount),
-            ],
-        ),
-    )
+def victim_transfer(source: str, target: str, amount: int) -> LogEntry:
+    return transfer_log(VICTIM, source, target, amount)
 
 
 def attack(value: int, *, logs: bool = True) -> CallFrame:
@@ -47,7 +34,10 @@ def attack(value: int, *, logs: bool = True) -> CallFrame:
     minted = call(ATTACKER, VICTIM, "0x83f12fec")
     minted.decoded = batch([ATTACKER, EOA], value)
     if logs:
-        minted.logs = [transfer_log(ATTACKER, ATTACKER, value), transfer_log(ATTACKER, EOA, value)]
+        minted.logs = [
+            victim_transfer(ATTACKER, ATTACKER, value),
+            victim_transfer(ATTACKER, EOA, value),
+        ]
     sell = call(ATTACKER, VICTIM, "0xe4849b32", calls=[call(VICTIM, ATTACKER, value=10 * ETHER)])
     return call(EOA, ATTACKER, "0xd018db3e", calls=[minted, sell])
 

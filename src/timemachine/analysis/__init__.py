@@ -8,7 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from timemachine.analysis import access_control, overflow, reentrancy, signature_replay
+from timemachine.analysis import (
+    access_control,
+    arbitrary_call,
+    flash_loan,
+    governance,
+    logic_flaw,
+    overflow,
+    price_manipulation,
+    reentrancy,
+    share_inflation,
+    signature_replay,
+)
 from timemachine.analysis.flows import fund_flow
 from timemachine.analysis.profit import profit_report
 from timemachine.models.analysis import AnalysisReport, Finding, severity_rank
@@ -22,6 +33,12 @@ DETECTORS: dict[str, Detector] = {
     access_control.NAME: access_control.detect,
     signature_replay.NAME: signature_replay.detect,
     overflow.NAME: overflow.detect,
+    price_manipulation.NAME: price_manipulation.detect,
+    flash_loan.NAME: flash_loan.detect,
+    governance.NAME: governance.detect,
+    logic_flaw.NAME: logic_flaw.detect,
+    arbitrary_call.NAME: arbitrary_call.detect,
+    share_inflation.NAME: share_inflation.detect,
 }
 
 

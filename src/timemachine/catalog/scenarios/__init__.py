@@ -9,12 +9,20 @@ from __future__ import annotations
 from timemachine.catalog.scenarios import (
     amm_swaps,
     cheque_cashed_once,
+    flash_loan_arbitrage,
+    governance_flash_takeover,
+    governance_vote,
     integer_overflow_token,
+    lending_liquidation,
+    oracle_manipulation_lending,
     reentrancy_bank,
     reentrancy_vault_shares,
+    router_arbitrary_call,
+    self_transfer_accounting,
     signature_replay_cheque,
     unprotected_initializer,
     vault_deposit_withdraw,
+    vault_donation_inflation,
 )
 from timemachine.catalog.scenarios.base import Scenario
 from timemachine.errors import NotFoundError
@@ -28,6 +36,14 @@ SCENARIOS: tuple[Scenario, ...] = (
     cheque_cashed_once.SCENARIO,
     integer_overflow_token.SCENARIO,
     amm_swaps.SCENARIO,
+    oracle_manipulation_lending.SCENARIO,
+    lending_liquidation.SCENARIO,
+    vault_donation_inflation.SCENARIO,
+    router_arbitrary_call.SCENARIO,
+    governance_flash_takeover.SCENARIO,
+    governance_vote.SCENARIO,
+    self_transfer_accounting.SCENARIO,
+    flash_loan_arbitrage.SCENARIO,
 )
 
 

@@ -1,0 +1,311 @@
+"""Price manipulation: a swap moves a Uniswap V2-style pool's spot price by a large factor, and
+afterwards, in the same transaction, a third contract reads that pool's reserves (`getReserves`,
+or a token's `balanceOf(pool)`) and then pays value out: the reader priced something at the
+manipulated spot price (the Cream / Inverse / Warp / Harvest pattern).
+
+Pools are recognized by their standard events: `Sync(reserve0, reserve1)` gives the reserves
+after each update, and the `Swap` amounts emitted with it give the reserves before the pool's
+first swap of the transaction (reserve = previous reserve - amountOut + amountIn).
+
+Signals: the large move before the read and the payout after it by a contract that is neither
+the pool nor attacker-controlled (required); a swap back in the opposite direction in the same
+pool later in the transaction; the paying contract losing value over the transaction; the move
+made inside a flash-loan callback. Severity comes from what the paying contract lost; a reader
+that paid out but lost nothing (a router passing tokens through) is reported "low".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from timemachine.analysis.common import (
+    Visit,
+    amount_text,
+    confidence_from,
+    context_of,
+    losses_of,
+    lower,
+    path_text,
+    severity_for_loss,
+    succeeded,
+    visits,
+)
+from timemachine.analysis.profit import attacker_addresses
+from timemachine.models.analysis import Amount, Evidence, Finding
+from timemachine.models.replay import ReplayResult
+from timemachine.models.taxonomy import VulnerabilityClass
+from timemachine.models.trace import CallFrame, LogEntry
+from timemachine.trace.order import EmissionOrder
+
+NAME = "price_manipulation"
+
+SYNC_TOPIC = "0x1c411e9a96e071241c2f21f7726b17ae89e3cab4c78be50e062b03a9fffbbad1"
+SWAP_TOPIC = "0xd78ad95fa46c994b6551d0da85fc275fe613ce37657fb8d5e3d130840159d822"
+TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
+GET_RESERVES = "0x0902f1ac"
+BALANCE_OF = "0x70a08231"
+#: Flash-loan callbacks: ERC-3156, Aave V2/V3, Uniswap V2 / PancakeSwap flash swaps, Balancer.
+FLASH_CALLBACKS = frozenset(
+    ["0x23e30c8b", "0x920f5c84", "0x1b11d0ff", "0x10d1e85c", "0x84800812", "0xf04f2707"]
+)
+MOVE_FACTOR = Fraction(5, 4)
+"""A pool price moved by at least this factor (either way) counts as a large move."""
+
+Reserves = tuple[int, int]
+
+
+@dataclass
+class _Pool:
+    """One pool's reserves as the transaction's Sync/Swap events reveal them."""
+
+    start: Reserves | None = None
+    """Reserves before the pool's first event in the tx (None until known)."""
+    current: Reserves | None = None
+    swaps: list[tuple[tuple[int, ...], int]] = field(default_factory=list)
+    """(frame path, direction) of every swap: +1 when token0 was bought, -1 when sold."""
+
+    def move(self) -> tuple[Fraction, int] | None:
+        """How many times the pool's price (token1 per token0) moved since the tx started, and
+        which way (+1: token0 got dearer); None when the reserves are not known."""
+        if self.start is None or self.current is None or 0 in (*self.start, *self.current):
+            return None
+        ratio = Fraction(self.current[1] * self.start[0], self.current[0] * self.start[1])
+        return (ratio, 1) if ratio >= 1 else (1 / ratio, -1)
+
+
+@dataclass
+class _Case:
+    """A manipulated read whose consumer paid out afterwards."""
+
+    pool: str
+    payer: str
+    reader: str
+    read_path: tuple[int, ...]
+    selector: str
+    factor: Fraction
+    direction: int
+    move_frames: list[tuple[int, ...]]
+    payouts: list[tuple[str, Amount]]
+    swaps_before: int
+    """How many swaps the pool had seen when it was read."""
+    swap_back: tuple[int, ...] | None = None
+    """The first later swap in the pool in the opposite direction."""
+
+
+def _words(data: str) -> list[int]:
+    raw = data[2:] if data.startswith("0x") else data
+    return [int(raw[i : i + 64], 16) for i in range(0, len(raw) - 63, 64)]
+
+
+def _timeline(root: CallFrame) -> Iterator[tuple[Visit, LogEntry | None]]:
+    """Every frame (at its entry, log None) and every log (with its frame) in execution order."""
+    order = EmissionOrder(root)
+    first = Visit((), root, ())
+    yield first, None
+    stack: list[tuple[Visit, Iterator[LogEntry | CallFrame]]] = [(first, iter(order.items(root)))]
+    while stack:
+        visit, items = stack[-1]
+        item = next(items, None)
+        if item is None:
+            stack.pop()
+        elif isinstance(item, LogEntry):
+            yield visit, item
+        else:
+            index = next(i for i, child in enumerate(visit.frame.calls) if child is item)
+            ancestors = (*visit.ancestors, (visit.path, visit.frame))
+            child = Visit((*visit.path, index), item, ancestors)
+            yield child, None
+            stack.append((child, iter(order.items(item))))
+
+
+def _on_log(pools: dict[str, _Pool], visit: Visit, log: LogEntry) -> None:
+    if not log.topics or not succeeded(visit.frame):
+        return
+    topic, pool = log.topics[0].lower(), lower(log.address)
+    words = _words(log.data)
+    if topic == SYNC_TOPIC and len(words) == 2:
+        record = pools.setdefault(pool, _Pool())
+        record.current = (words[0], words[1])
+    elif topic == SWAP_TOPIC and len(words) == 4 and pool in pools:
+        record = pools[pool]
+        amount0_in, amount1_in, amount0_out, amount1_out = words
+        if record.current is None:
+            return
+        if record.start is None:
+            record.start = (
+                record.current[0] - amount0_in + amount0_out,
+                record.current[1] - amount1_in + amount1_out,
+            )
+        record.swaps.append((visit.path, 1 if amount0_out > 0 else -1))
+
+
+def _read_pool(visit: Visit, pools: dict[str, _Pool]) -> str | None:
+    """The pool a frame reads the spot state of: getReserves() on it or balanceOf(it)."""
+    frame = visit.frame
+    if not succeeded(frame) or frame.type not in ("STATICCALL", "CALL") or not visit.ancestors:
+        return None
+    if frame.selector == GET_RESERVES and lower(frame.to) in pools:
+        return lower(frame.to)
+    if frame.selector == BALANCE_OF and len(frame.input) >= 74:
+        holder = "0x" + frame.input[34:74].lower()
+        return holder if holder in pools else None
+    return None
+
+
+def _payouts(frame: CallFrame, payer: str, path: tuple[int, ...]) -> list[tuple[str, Amount]]:
+    """ETH calls and ERC-20 `Transfer`s out of `payer` in `frame`'s subtree (at `path`)."""
+    moved: list[tuple[str, Amount]] = []
+    for visit in visits(frame):
+        inner, where = visit.frame, path_text((*path, *visit.path))
+        if not succeeded(inner) or visit.static:
+            continue
+        if inner.value > 0 and inner.type != "DELEGATECALL" and lower(inner.from_) == payer:
+            moved.append((where, Amount(address=lower(inner.to), asset="ETH", amount=inner.value)))
+        for log in inner.logs:
+            topics = [topic.lower() for topic in log.topics]
+            if len(topics) != 3 or topics[0] != TRANSFER_TOPIC or len(_words(log.data)) != 1:
+                continue
+            if "0x" + topics[1][-40:] == payer:
+                recipient = "0x" + topics[2][-40:]
+                amount = _words(log.data)[0]
+                moved.append(
+                    (where, Amount(address=recipient, asset=lower(log.address), amount=amount))
+                )
+    return moved
+
+
+def _consumer(
+    visit: Visit, pool: str, attackers: set[str]
+) -> tuple[str, list[tuple[str, Amount]]] | None:
+    """The nearest enclosing contract that paid value out after the read, and what it paid."""
+    for depth in range(len(visit.ancestors) - 1, -1, -1):
+        path, frame = visit.ancestors[depth]
+        contract = context_of(frame)
+        if contract in attackers or contract == pool:
+            return None
+        index = visit.path[len(path)]
+        paid = [
+            payout
+            for position in range(index + 1, len(frame.calls))
+            for payout in _payouts(frame.calls[position], contract, (*path, position))
+        ]
+        if paid:
+            return contract, paid
+    return None
+
+
+def _cases(result: ReplayResult) -> list[_Case]:
+    attackers = set(attacker_addresses(result))
+    pools: dict[str, _Pool] = {}
+    cases: dict[tuple[str, str], _Case] = {}
+    for visit, log in _timeline(result.trace):
+        if log is not None:
+            _on_log(pools, visit, log)
+            continue
+        pool = _read_pool(visit, pools)
+        if pool is None:
+            continue
+        record = pools[pool]
+        move = record.move()
+        if move is None or move[0] < MOVE_FACTOR:
+            continue
+        reader = context_of(visit.ancestors[-1][1])
+        if reader == pool or reader in attackers:
+            continue
+        consumer = _consumer(visit, pool, attackers)
+        if consumer is None or (pool, consumer[0]) in cases:
+            continue
+        payer, paid = consumer
+        cases[pool, payer] = _Case(
+            pool=pool,
+            payer=payer,
+            reader=reader,
+            read_path=visit.path,
+            selector=visit.frame.selector or "",
+            factor=move[0],
+            direction=move[1],
+            move_frames=[path for path, _ in record.swaps],
+            payouts=paid,
+            swaps_before=len(record.swaps),
+        )
+    for case in cases.values():
+        later = pools[case.pool].swaps[case.swaps_before :]
+        back = [path for path, direction in later if direction == -case.direction]
+        case.swap_back = back[0] if back else None
+    return list(cases.values())
+
+
+def _flash_funded(result: ReplayResult, move: tuple[int, ...]) -> bool:
+    frame = result.trace
+    for index in move:
+        if frame.selector in FLASH_CALLBACKS:
+            return True
+        frame = frame.calls[index]
+    return frame.selector in FLASH_CALLBACKS
+
+
+def detect(result: ReplayResult) -> list[Finding]:
+    """One finding per (manipulated pool, contract that paid out after reading it)."""
+    findings: list[Finding] = []
+    for case in _cases(result):
+        swapped_back = case.swap_back is not None
+        moves = case.move_frames
+        factor = f"{float(case.factor):.1f}"
+        what = "getReserves()" if case.selector == GET_RESERVES else "balanceOf(pool)"
+        payer = "then paid" if case.payer == case.reader else f"then {case.payer} paid"
+        signals = [
+            f"swaps moved pool {case.pool}'s spot price {factor}x before it was read",
+            f"{case.reader} read the pool ({what}) at {path_text(case.read_path)} after the move; "
+            f"{payer} value out",
+        ]
+        if swapped_back:
+            signals.append("a later swap in the same pool went the opposite way (swap back)")
+        lost = losses_of(result, case.payer)
+        if lost:
+            signals.append(f"{case.payer} lost value over the transaction")
+        if any(_flash_funded(result, path) for path in moves):
+            signals.append("the price-moving swap ran inside a flash-loan callback")
+        severity = severity_for_loss(result, case.payer) if lost else "low"
+        drained = ", ".join(amount_text(asset, amount) for asset, amount in lost.items())
+        paid = ", ".join(amount_text(a.asset, a.amount) for _, a in case.payouts)
+        addresses = list(dict.fromkeys([case.payer, case.pool, case.reader]))
+        findings.append(
+            Finding(
+                detector=NAME,
+                vulnerability_class=VulnerabilityClass.PRICE_MANIPULATION,
+                severity=severity,
+                confidence=confidence_from(len(signals) - 1),
+                title=f"Spot price of pool {case.pool} manipulated before {case.payer} used it",
+                explanation=(
+                    f"Swaps moved pool {case.pool}'s spot price {factor}x; then {case.reader} read "
+                    f"the pool ({what}, frame {path_text(case.read_path)}) and {case.payer} paid "
+                    f"out {paid} at that price"
+                    + (", and the pool was swapped back afterwards" if swapped_back else "")
+                    + (f". {case.payer} lost {drained} over the transaction." if lost else ".")
+                ),
+                recommendation=(
+                    "Never price assets from a pool's spot reserves or balances: use a "
+                    "time-weighted average price (Uniswap TWAP) or an external oracle "
+                    "(e.g. Chainlink) with sanity bounds, and reject prices that moved within the "
+                    "same block."
+                ),
+                evidence=Evidence(
+                    frames=[
+                        *(path_text(path) for path in moves),
+                        path_text(case.read_path),
+                        *dict.fromkeys(frame for frame, _ in case.payouts),
+                        *([path_text(case.swap_back)] if case.swap_back is not None else []),
+                    ],
+                    addresses=addresses,
+                    selectors=[case.selector],
+                    amounts=[
+                        *(Amount(address=case.payer, asset=a, amount=v) for a, v in lost.items()),
+                        *(amount for _, amount in case.payouts),
+                    ],
+                    signals=signals,
+                ),
+            )
+        )
+    return findings
