@@ -107,3 +107,19 @@ class ReplayError(TimeMachineError):
 
     exit_code = 6
     http_status = 422
+
+
+class ConflictError(TimeMachineError):
+    """The request clashes with the current state (a finished session cannot start, a running
+    session cannot be deleted). Re-read the state and decide again; retrying as is won't help."""
+
+    exit_code = 7
+    http_status = 409
+
+
+class StorageError(TimeMachineError):
+    """The database could not be reached, or refused an operation for a reason not caused by the
+    request (check DATABASE_URL and that the database server is up)."""
+
+    exit_code = 8
+    http_status = 503

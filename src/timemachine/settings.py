@@ -5,8 +5,20 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DATABASE_FILE = "timemachine.db"
+
+
+def normalize_database_url(url: str) -> str:
+    """`postgresql://` and `postgres://` (Heroku style) URLs get the psycopg v3 driver; an explicit
+    driver (`postgresql+asyncpg://`) and every other URL are kept as given."""
+    url = url.strip()
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
 
 
 class Settings(BaseSettings):
@@ -33,6 +45,53 @@ class Settings(BaseSettings):
     rpc_backoff: float = Field(
         default=0.25, ge=0, description="First retry delay, doubled each time."
     )
+
+    data_dir: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TIME_MACHINE_DATA_DIR", "data_dir"),
+        description="Per-user data directory (default: $XDG_DATA_HOME/timemachine, "
+        "else ~/.local/share/timemachine); holds the embedded SQLite database.",
+    )
+    xdg_data_home: Path | None = Field(default=None, description="XDG base directory for data.")
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy URL of the store. Empty: SQLite file `timemachine.db` in the data "
+        "directory. `postgresql://` and `postgres://` URLs are mapped to the psycopg (v3) driver.",
+    )
+
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis for event fan-out across API instances (and rate limits); "
+        "unset: events stay in-process.",
+    )
+    celery_broker_url: str | None = Field(
+        default=None,
+        description="Celery broker (redis:// or amqp://). Unset: the embedded broker, a SQLite "
+        "file in the data directory, served by a real worker process with no external server.",
+    )
+    celery_result_backend: str | None = Field(
+        default=None, description="Celery result backend. Unset: the store's database."
+    )
+    broker_visibility_timeout: float = Field(
+        default=300.0,
+        gt=0,
+        description="Seconds before Redis redelivers an unacknowledged task of a dead worker.",
+    )
+    task_soft_time_limit: float = Field(default=900.0, gt=0, description="Seconds per task.")
+    task_time_limit: float = Field(default=960.0, gt=0, description="Hard kill after this.")
+    time_machine_host: str = Field(default="127.0.0.1", description="Where `serve` listens.")
+    time_machine_port: int = Field(default=8000, ge=1, le=65535)
+
+    @model_validator(mode="after")
+    def _resolve_storage(self) -> Settings:
+        if self.data_dir is None:
+            base = self.xdg_data_home or Path.home() / ".local" / "share"
+            self.data_dir = base / "timemachine"
+        self.data_dir = self.data_dir.expanduser()
+        if not self.database_url.strip():
+            self.database_url = f"sqlite:///{self.data_dir / DATABASE_FILE}"
+        self.database_url = normalize_database_url(self.database_url)
+        return self
 
 
 @lru_cache(maxsize=1)

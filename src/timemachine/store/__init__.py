@@ -1,0 +1,29 @@
+"""Persistence: SQLAlchemy 2 tables, repositories, and Alembic migrations run on start.
+
+    from timemachine.store import open_database, ReplaySessions
+
+    db = open_database()                       # Settings.database_url, migrated to head
+    with db.session() as s:                    # one transaction: commit on success, else rollback
+        record = ReplaySessions(s).create(owner="alice", kind="transactions", request={...})
+
+Repositories take a SQLAlchemy `Session` and return pydantic records (`timemachine.models.sessions`,
+`ExploitRecord`), never ORM objects. Engine packages never import this package.
+"""
+
+from timemachine.store.catalog import UpsertCounts, get_exploit, list_exploits, upsert_catalog
+from timemachine.store.db import Database, create_db_engine, migrate, open_database
+from timemachine.store.imports import TxImports
+from timemachine.store.sessions import ReplaySessions
+
+__all__ = [
+    "Database",
+    "ReplaySessions",
+    "TxImports",
+    "UpsertCounts",
+    "create_db_engine",
+    "get_exploit",
+    "list_exploits",
+    "migrate",
+    "open_database",
+    "upsert_catalog",
+]

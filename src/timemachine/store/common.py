@@ -1,0 +1,79 @@
+"""Helpers shared by the repositories: portable upserts, JSON payload checks, paging bounds."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Insert
+
+from timemachine.errors import InvalidInputError, StorageError
+
+MAX_PAGE = 500
+MAX_JSON_BYTES = 64 * 1024 * 1024  # one stored payload; a replay of a huge block is ~tens of MB
+
+
+def insert_for(session: Session, table: Table) -> Any:
+    """An INSERT supporting `on_conflict_do_update/nothing` for the session's backend."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise StorageError(f"unsupported database backend {dialect!r}; use SQLite or PostgreSQL")
+
+
+def upsert(
+    session: Session,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    *,
+    keys: Sequence[str],
+    update: Sequence[str],
+) -> Insert:
+    """INSERT … ON CONFLICT (keys) DO UPDATE SET the `update` columns to the new values."""
+    statement = insert_for(session, table).values(list(rows))
+    excluded = statement.excluded
+    result: Insert = statement.on_conflict_do_update(
+        index_elements=list(keys), set_={name: excluded[name] for name in update}
+    )
+    return result
+
+
+def json_payload(value: Any, *, what: str) -> Any:
+    """`value` if it is plain JSON (no NaN/Infinity, string keys), else InvalidInputError.
+
+    Checked before any write, so a bad payload never reaches the database half-way.
+    """
+    if value is None:
+        return None
+    try:
+        text = json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise InvalidInputError(f"{what} is not plain JSON: {error}") from None
+    if len(text) > MAX_JSON_BYTES:
+        raise InvalidInputError(
+            f"{what} is {len(text):,} bytes of JSON; the limit is {MAX_JSON_BYTES:,}"
+        )
+    return json.loads(text)
+
+
+def page_bounds(limit: int, offset: int) -> tuple[int, int]:
+    """Validated (limit, offset)."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidInputError(f"limit must be between 1 and {MAX_PAGE}, got {limit}")
+    if offset < 0:
+        raise InvalidInputError(f"offset must be 0 or more, got {offset}")
+    return limit, offset
+
+
+def percent(value: float) -> float:
+    """A progress percentage, 0 to 100."""
+    if not math.isfinite(value) or not 0 <= value <= 100:
+        raise InvalidInputError(f"progress must be a percentage between 0 and 100, got {value}")
+    return float(value)

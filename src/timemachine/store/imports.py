@@ -1,0 +1,234 @@
+"""Transaction imports: an owner's batches of transaction hashes to replay later.
+
+A transaction is stored once per (owner, chain id, hash). Importing it again is a duplicate: the
+stored row keeps the batch that first brought it in and is updated in place with whatever the new
+import states (block, label, metadata keys) — a field the new import leaves out is kept, never
+erased. Every item is validated before anything is written: one bad item rejects the whole import
+and the stored data stays as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.orm import Session
+
+from timemachine.errors import InvalidInputError
+from timemachine.models.sessions import ImportedTxRecord, Page, TxImportItem, TxImportRecord
+from timemachine.store.common import insert_for, json_payload, page_bounds
+from timemachine.store.tables import ImportedTx, TxImport, utcnow
+
+MAX_ITEMS = 10_000
+_LOOKUP_BATCH = 300  # (chain, hash) pairs per existence query
+
+
+class TxImports:
+    """Repository of transaction imports, bound to one database session (one transaction)."""
+
+    def __init__(self, session: Session, *, clock: Callable[[], dt.datetime] = utcnow) -> None:
+        self.session = session
+        self.clock = clock
+
+    def import_transactions(
+        self,
+        owner: str,
+        source: str,
+        items: Iterable[TxImportItem | Mapping[str, Any]],
+    ) -> TxImportRecord:
+        """Store a batch; the returned record says how many were new and how many duplicates."""
+        owner = owner.strip()
+        if not owner:
+            raise InvalidInputError("owner must not be empty")
+        source = source.strip() or "unnamed"
+        parsed = _parse_items(items)
+        now = self.clock()
+        batch = TxImport(
+            id=str(uuid.uuid4()),
+            owner=owner,
+            source=source[:300],
+            accepted=0,
+            duplicates=0,
+            created_at=now,
+        )
+        self.session.add(batch)
+        self.session.flush()
+        existing = self._existing(owner, list(parsed))
+        new_rows = [
+            {
+                "import_id": batch.id,
+                "owner": owner,
+                "chain_id": item.chain_id,
+                "hash": item.hash,
+                "block": item.block,
+                "label": item.label,
+                "metadata": item.metadata,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for key, item in parsed.items()
+            if key not in existing
+        ]
+        inserted: set[tuple[int, str]] = set()
+        if new_rows:
+            # ON CONFLICT DO NOTHING: a concurrent import of the same transaction wins the race
+            # and ours becomes a duplicate instead of an integrity error.
+            statement = (
+                insert_for(self.session, ImportedTx.__table__)  # type: ignore[arg-type]
+                .values(new_rows)
+                .on_conflict_do_nothing(index_elements=["owner", "chain_id", "hash"])
+                .returning(ImportedTx.chain_id, ImportedTx.hash)
+            )
+            inserted = {(int(c), str(h)) for c, h in self.session.execute(statement).all()}
+            raced = [key for key in parsed if key not in existing and key not in inserted]
+            existing.update(self._existing(owner, raced))
+        for key, row in existing.items():
+            item = parsed[key]
+            if item.block is not None:
+                row.block = item.block
+            if item.label is not None:
+                row.label = item.label
+            if item.metadata:
+                row.meta = {**row.meta, **item.metadata}
+            row.updated_at = now
+        accepted = len(inserted)
+        duplicates = parsed.total - accepted
+        batch.accepted, batch.duplicates = accepted, duplicates
+        self.session.flush()
+        return TxImportRecord.model_validate(batch)
+
+    def list_imports(self, owner: str, *, limit: int = 50, offset: int = 0) -> Page[TxImportRecord]:
+        """The owner's import batches, newest first."""
+        limit, offset = page_bounds(limit, offset)
+        total = (
+            self.session.scalar(
+                select(func.count()).select_from(TxImport).where(TxImport.owner == owner)
+            )
+            or 0
+        )
+        rows = self.session.scalars(
+            select(TxImport)
+            .where(TxImport.owner == owner)
+            .order_by(TxImport.created_at.desc(), TxImport.id)
+            .limit(limit)
+            .offset(offset)
+        ).all()
+        return Page[TxImportRecord](
+            items=[TxImportRecord.model_validate(row) for row in rows],
+            total=total,
+            limit=limit,
+            offset=offset,
+        )
+
+    def list_transactions(
+        self,
+        owner: str,
+        *,
+        chain_id: int | None = None,
+        import_id: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Page[ImportedTxRecord]:
+        """The owner's imported transactions (optionally of one chain or batch), oldest first."""
+        limit, offset = page_bounds(limit, offset)
+        conditions = [ImportedTx.owner == owner]
+        if chain_id is not None:
+            conditions.append(ImportedTx.chain_id == chain_id)
+        if import_id is not None:
+            conditions.append(ImportedTx.import_id == import_id)
+        total = (
+            self.session.scalar(select(func.count()).select_from(ImportedTx).where(*conditions))
+            or 0
+        )
+        rows = self.session.scalars(
+            select(ImportedTx)
+            .where(*conditions)
+            .order_by(ImportedTx.id)
+            .limit(limit)
+            .offset(offset)
+            .execution_options(populate_existing=True)
+        ).all()
+        return Page[ImportedTxRecord](
+            items=[_tx_record(row) for row in rows], total=total, limit=limit, offset=offset
+        )
+
+    def _existing(
+        self, owner: str, keys: list[tuple[int, str]]
+    ) -> dict[tuple[int, str], ImportedTx]:
+        found: dict[tuple[int, str], ImportedTx] = {}
+        for start in range(0, len(keys), _LOOKUP_BATCH):
+            chunk = keys[start : start + _LOOKUP_BATCH]
+            rows = self.session.scalars(
+                select(ImportedTx)
+                .where(
+                    ImportedTx.owner == owner,
+                    tuple_(ImportedTx.chain_id, ImportedTx.hash).in_(chunk),
+                )
+                .with_for_update()
+            ).all()
+            found.update({(row.chain_id, row.hash): row for row in rows})
+        return found
+
+
+class _Parsed(dict[tuple[int, str], TxImportItem]):
+    """Items by (chain id, hash), merged in order; `total` counts the items given."""
+
+    total: int = 0
+
+
+def _parse_items(items: Iterable[TxImportItem | Mapping[str, Any]]) -> _Parsed:
+    parsed = _Parsed()
+    problems: list[str] = []
+    for position, raw in enumerate(items):
+        parsed.total += 1
+        if parsed.total > MAX_ITEMS:
+            raise InvalidInputError(f"an import holds at most {MAX_ITEMS:,} transactions")
+        try:
+            item = raw if isinstance(raw, TxImportItem) else TxImportItem.model_validate(raw)
+            json_payload(item.metadata, what="metadata")
+        except ValidationError as error:
+            detail = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'item'}: {e['msg']}"
+                for e in error.errors()
+            )
+            problems.append(f"item {position}: {detail}")
+            continue
+        except InvalidInputError as error:
+            problems.append(f"item {position}: {error}")
+            continue
+        key = (item.chain_id, item.hash)
+        previous = parsed.get(key)
+        if previous is not None:
+            item = TxImportItem(
+                chain_id=item.chain_id,
+                hash=item.hash,
+                block=item.block if item.block is not None else previous.block,
+                label=item.label if item.label is not None else previous.label,
+                metadata={**previous.metadata, **item.metadata},
+            )
+        parsed[key] = item
+    if problems:
+        shown = "; ".join(problems[:5])
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        raise InvalidInputError(f"import rejected, nothing stored: {shown}{more}")
+    if not parsed:
+        raise InvalidInputError("import rejected: it holds no transactions")
+    return parsed
+
+
+def _tx_record(row: ImportedTx) -> ImportedTxRecord:
+    return ImportedTxRecord(
+        import_id=row.import_id,
+        owner=row.owner,
+        chain_id=row.chain_id,
+        hash=row.hash,
+        block=row.block,
+        label=row.label,
+        metadata=row.meta,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )

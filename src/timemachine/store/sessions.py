@@ -1,0 +1,399 @@
+"""Replay sessions and their per-transaction results.
+
+Every state change is one atomic UPDATE whose WHERE clause holds the precondition (the statuses a
+transition may start from; `running` for progress), so two connections racing on one session
+never lose an update: on PostgreSQL the second UPDATE waits for the first's row lock and then
+re-checks its WHERE clause against the committed row; on SQLite writers are serialized by
+`BEGIN IMMEDIATE`. A precondition that no longer holds is a `ConflictError` naming the status found.
+
+Calls that take `owner` are scoped to it: another owner's session is "not found" (None from `get`,
+NotFoundError elsewhere), never "forbidden", so ids of other users' sessions do not leak.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, case, delete, func, select, update
+from sqlalchemy.orm import Session
+
+from timemachine.errors import ConflictError, InvalidInputError, NotFoundError
+from timemachine.models.sessions import (
+    ALLOWED_TRANSITIONS,
+    TERMINAL_STATUSES,
+    Page,
+    ReplaySessionRecord,
+    SessionKind,
+    SessionResultRecord,
+    SessionStatus,
+)
+from timemachine.store.common import json_payload, page_bounds, percent, upsert
+from timemachine.store.tables import ReplaySession, SessionResult, utcnow
+
+Clock = Callable[[], dt.datetime]
+_TERMINAL = sorted(status.value for status in TERMINAL_STATUSES)
+_MAX_OWNER = 128
+
+
+class ReplaySessions:
+    """Repository of replay sessions, bound to one database session (one transaction)."""
+
+    def __init__(self, session: Session, *, clock: Clock = utcnow) -> None:
+        self.session = session
+        self.clock = clock
+
+    # -- create and read ---------------------------------------------------------------------
+
+    def create(
+        self,
+        *,
+        owner: str,
+        kind: SessionKind | str,
+        request: Mapping[str, Any],
+        session_id: str | None = None,
+        task_id: str | None = None,
+    ) -> ReplaySessionRecord:
+        """A new pending session (id: a random UUID unless given)."""
+        owner = _owner(owner)
+        parsed_kind = _kind(kind)
+        payload = json_payload(dict(request), what="the session request")
+        new_id = session_id or str(uuid.uuid4())
+        if self.session.get(ReplaySession, new_id) is not None:
+            raise ConflictError(f"session {new_id} already exists; choose another id")
+        now = self.clock()
+        row = ReplaySession(
+            id=new_id,
+            owner=owner,
+            kind=parsed_kind.value,
+            request=payload,
+            status=SessionStatus.PENDING.value,
+            progress=0.0,
+            task_id=task_id,
+            created_at=now,
+            updated_at=now,
+        )
+        self.session.add(row)
+        self.session.flush()
+        return ReplaySessionRecord.model_validate(row)
+
+    def get(self, session_id: str, *, owner: str | None = None) -> ReplaySessionRecord | None:
+        """The session, or None when it does not exist or belongs to another owner."""
+        row = self._row(session_id, owner=owner)
+        return ReplaySessionRecord.model_validate(row) if row is not None else None
+
+    def require(self, session_id: str, *, owner: str | None = None) -> ReplaySessionRecord:
+        """The session, or NotFoundError."""
+        record = self.get(session_id, owner=owner)
+        if record is None:
+            raise _not_found(session_id)
+        return record
+
+    def list_by_owner(
+        self,
+        owner: str,
+        *,
+        status: SessionStatus | str | None = None,
+        kind: SessionKind | str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Page[ReplaySessionRecord]:
+        """The owner's sessions, newest first, optionally of one status and/or kind."""
+        limit, offset = page_bounds(limit, offset)
+        conditions = [ReplaySession.owner == owner]
+        if status is not None:
+            conditions.append(ReplaySession.status == _status(status).value)
+        if kind is not None:
+            conditions.append(ReplaySession.kind == _kind(kind).value)
+        total = (
+            self.session.scalar(select(func.count()).select_from(ReplaySession).where(*conditions))
+            or 0
+        )
+        rows = self.session.scalars(
+            select(ReplaySession)
+            .where(*conditions)
+            .order_by(ReplaySession.created_at.desc(), ReplaySession.id.desc())
+            .limit(limit)
+            .offset(offset)
+        ).all()
+        return Page[ReplaySessionRecord](
+            items=[ReplaySessionRecord.model_validate(row) for row in rows],
+            total=total,
+            limit=limit,
+            offset=offset,
+        )
+
+    # -- status ------------------------------------------------------------------------------
+
+    def transition(
+        self,
+        session_id: str,
+        to: SessionStatus | str,
+        *,
+        owner: str | None = None,
+        error: str | None = None,
+        stage: str | None = None,
+        fork_id: str | None = None,
+        task_id: str | None = None,
+    ) -> ReplaySessionRecord:
+        """Move the session to `to` if `ALLOWED_TRANSITIONS` permits it from its current status.
+
+        Sets `started_at` on running, `finished_at` on a terminal status, progress 100 on
+        completed. Raises NotFoundError or ConflictError (the session is left unchanged).
+        """
+        target = _status(to)
+        sources = [s.value for s, targets in ALLOWED_TRANSITIONS.items() if target in targets]
+        now = self.clock()
+        values: dict[str, Any] = {"status": target.value, "updated_at": now}
+        if target is SessionStatus.RUNNING:
+            values["started_at"] = now
+        if target.is_terminal:
+            values["finished_at"] = now
+        if target is SessionStatus.COMPLETED:
+            values["progress"] = 100.0
+        for name, value in (
+            ("error", error),
+            ("stage", stage),
+            ("fork_id", fork_id),
+            ("task_id", task_id),
+        ):
+            if value is not None:
+                values[name] = value
+        conditions = [ReplaySession.id == session_id, ReplaySession.status.in_(sources)]
+        if owner is not None:
+            conditions.append(ReplaySession.owner == owner)
+        if self._update(conditions, values) == 0:
+            current = self.require(session_id, owner=owner)
+            allowed = ", ".join(sorted(ALLOWED_TRANSITIONS[current.status])) or "none (final)"
+            raise ConflictError(
+                f"session {session_id} is {current.status}; it cannot become {target} "
+                f"(allowed from {current.status}: {allowed})"
+            )
+        return self.require(session_id)
+
+    def start(
+        self, session_id: str, *, task_id: str | None = None, fork_id: str | None = None
+    ) -> ReplaySessionRecord:
+        """pending → running."""
+        return self.transition(session_id, SessionStatus.RUNNING, task_id=task_id, fork_id=fork_id)
+
+    def complete(self, session_id: str) -> ReplaySessionRecord:
+        """running → completed."""
+        return self.transition(session_id, SessionStatus.COMPLETED)
+
+    def fail(self, session_id: str, error: str) -> ReplaySessionRecord:
+        """pending | running → failed, with the reason."""
+        return self.transition(session_id, SessionStatus.FAILED, error=error)
+
+    def cancel(self, session_id: str, *, owner: str | None = None) -> ReplaySessionRecord:
+        """pending | running → cancelled (a finished session raises ConflictError)."""
+        return self.transition(session_id, SessionStatus.CANCELLED, owner=owner)
+
+    def update_progress(
+        self, session_id: str, progress: float, *, stage: str | None = None
+    ) -> ReplaySessionRecord:
+        """Report progress of a running session. Progress never goes backwards (an out-of-order
+        report keeps the higher value). ConflictError when the session is no longer running: the
+        worker should stop (it was cancelled, or marked failed as stale)."""
+        value = percent(progress)
+        values: dict[str, Any] = {
+            "progress": case((ReplaySession.progress > value, ReplaySession.progress), else_=value),
+            "updated_at": self.clock(),
+        }
+        if stage is not None:
+            values["stage"] = stage
+        conditions = [
+            ReplaySession.id == session_id,
+            ReplaySession.status == SessionStatus.RUNNING.value,
+        ]
+        if self._update(conditions, values) == 0:
+            current = self.require(session_id)
+            raise ConflictError(
+                f"session {session_id} is {current.status}, not running; stop working on it"
+            )
+        return self.require(session_id)
+
+    # -- results -----------------------------------------------------------------------------
+
+    def store_result(
+        self,
+        session_id: str,
+        tx_index: int,
+        *,
+        tx_hash: str | None = None,
+        replay: Mapping[str, Any] | None = None,
+        analysis: Mapping[str, Any] | None = None,
+    ) -> SessionResultRecord:
+        """Store (or complete) the result of the session's `tx_index`-th transaction.
+
+        Only while the session is running. A part not given (None) keeps what is stored, so the
+        analysis can be added after the replay. Payloads are checked before anything is written.
+        """
+        if tx_index < 0:
+            raise InvalidInputError(f"tx_index must be 0 or more, got {tx_index}")
+        if replay is None and analysis is None:
+            raise InvalidInputError("store_result needs a replay result, an analysis, or both")
+        replay_json = json_payload(dict(replay) if replay is not None else None, what="replay")
+        analysis_json = json_payload(
+            dict(analysis) if analysis is not None else None, what="analysis"
+        )
+        hash_value = tx_hash.strip().lower() if tx_hash is not None else None
+        # Lock the session row: a concurrent cancel either commits first (we see it and refuse)
+        # or waits for this transaction (and the result is stored before the cancellation).
+        status = self.session.scalar(
+            select(ReplaySession.status).where(ReplaySession.id == session_id).with_for_update()
+        )
+        if status is None:
+            raise _not_found(session_id)
+        if status != SessionStatus.RUNNING.value:
+            raise ConflictError(
+                f"session {session_id} is {status}; results are stored only while it runs"
+            )
+        now = self.clock()
+        row: dict[str, Any] = {
+            "session_id": session_id,
+            "tx_index": tx_index,
+            "tx_hash": hash_value,
+            "replay": replay_json,
+            "analysis": analysis_json,
+            "created_at": now,
+            "updated_at": now,
+        }
+        changed = ["updated_at"] + [
+            name for name in ("tx_hash", "replay", "analysis") if row[name] is not None
+        ]
+        table = SessionResult.__table__
+        self.session.execute(
+            upsert(self.session, table, [row], keys=["session_id", "tx_index"], update=changed)  # type: ignore[arg-type]
+        )
+        self.session.execute(
+            update(ReplaySession).where(ReplaySession.id == session_id).values(updated_at=now)
+        )
+        stored = self.session.scalars(
+            select(SessionResult)
+            .where(SessionResult.session_id == session_id, SessionResult.tx_index == tx_index)
+            .execution_options(populate_existing=True)
+        ).one()
+        return SessionResultRecord.model_validate(stored)
+
+    def results(self, session_id: str, *, owner: str | None = None) -> list[SessionResultRecord]:
+        """The session's results in transaction order (NotFoundError for another owner's)."""
+        self.require(session_id, owner=owner)
+        rows = self.session.scalars(
+            select(SessionResult)
+            .where(SessionResult.session_id == session_id)
+            .order_by(SessionResult.tx_index)
+            .execution_options(populate_existing=True)
+        ).all()
+        return [SessionResultRecord.model_validate(row) for row in rows]
+
+    # -- removal and housekeeping ------------------------------------------------------------
+
+    def delete(self, session_id: str, *, owner: str | None = None, force: bool = False) -> bool:
+        """Delete a finished session and its results; False when there is none (for `owner`).
+
+        A pending or running session raises ConflictError unless `force` (cancel it first, so
+        its worker stops and releases its fork)."""
+        conditions = [ReplaySession.id == session_id]
+        if owner is not None:
+            conditions.append(ReplaySession.owner == owner)
+        if not force:
+            conditions.append(ReplaySession.status.in_(_TERMINAL))
+        if self._delete(conditions):
+            return True
+        current = self.get(session_id, owner=owner)
+        if current is None:
+            return False
+        raise ConflictError(
+            f"session {session_id} is {current.status}; cancel it before deleting it"
+        )
+
+    def delete_finished_before(self, hours: float) -> int:
+        """Delete sessions that finished more than `hours` ago (with their results); the count.
+
+        Sessions still pending or running are never deleted here."""
+        if hours < 0:
+            raise InvalidInputError(f"hours must be 0 or more, got {hours}")
+        cutoff = self.clock() - dt.timedelta(hours=hours)
+        return self._delete(
+            [ReplaySession.status.in_(_TERMINAL), ReplaySession.finished_at < cutoff]
+        )
+
+    def fail_stale(self, seconds: float) -> int:
+        """Mark running sessions with no update for `seconds` as failed (their worker died); the
+        count. Workers report progress well within that time."""
+        if seconds <= 0:
+            raise InvalidInputError(f"seconds must be positive, got {seconds}")
+        now = self.clock()
+        cutoff = now - dt.timedelta(seconds=seconds)
+        return self._update(
+            [
+                ReplaySession.status == SessionStatus.RUNNING.value,
+                ReplaySession.updated_at < cutoff,
+            ],
+            {
+                "status": SessionStatus.FAILED.value,
+                "error": f"the worker stopped reporting (no update for {seconds:g} s); "
+                "submit the request again",
+                "updated_at": now,
+                "finished_at": now,
+            },
+        )
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _row(self, session_id: str, *, owner: str | None) -> ReplaySession | None:
+        statement = (
+            select(ReplaySession)
+            .where(ReplaySession.id == session_id)
+            .execution_options(populate_existing=True)
+        )
+        if owner is not None:
+            statement = statement.where(ReplaySession.owner == owner)
+        return self.session.scalars(statement).one_or_none()
+
+    def _update(self, conditions: list[Any], values: dict[str, Any]) -> int:
+        statement = (
+            update(ReplaySession)
+            .where(*conditions)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        result = cast(CursorResult[Any], self.session.execute(statement))
+        return int(result.rowcount)
+
+    def _delete(self, conditions: list[Any]) -> int:
+        statement = (
+            delete(ReplaySession).where(*conditions).execution_options(synchronize_session=False)
+        )
+        result = cast(CursorResult[Any], self.session.execute(statement))
+        return int(result.rowcount)
+
+
+def _not_found(session_id: str) -> NotFoundError:
+    return NotFoundError(f"no session {session_id!r}; list your sessions to find its id")
+
+
+def _owner(owner: str) -> str:
+    owner = owner.strip()
+    if not owner or len(owner) > _MAX_OWNER:
+        raise InvalidInputError(f"owner must be 1 to {_MAX_OWNER} characters, got {owner!r}")
+    return owner
+
+
+def _kind(kind: SessionKind | str) -> SessionKind:
+    try:
+        return SessionKind(kind)
+    except ValueError:
+        valid = ", ".join(k.value for k in SessionKind)
+        raise InvalidInputError(f"unknown session kind {kind!r}; valid: {valid}") from None
+
+
+def _status(status: SessionStatus | str) -> SessionStatus:
+    try:
+        return SessionStatus(status)
+    except ValueError:
+        valid = ", ".join(s.value for s in SessionStatus)
+        raise InvalidInputError(f"unknown session status {status!r}; valid: {valid}") from None
