@@ -153,11 +153,11 @@ class ForkManager:
         finally:
             await self.release(fork, keep_warm=keep_warm and not failed)
 
-    async def reap_expired(self, now: float | None = None) -> int:
-        """Stop forks unused for longer than the TTL (in use or idle: a fork someone forgot to
-        release must not live forever); returns how many were stopped."""
+    async def reap_expired(self, now: float | None = None, *, ttl: float | None = None) -> int:
+        """Stop forks unused for longer than `ttl` seconds (default: the settings' TTL; in use or
+        idle: a fork someone forgot to release must not live forever); how many were stopped."""
         now = time.monotonic() if now is None else now
-        ttl = self.settings.fork_ttl_seconds
+        ttl = self.settings.fork_ttl_seconds if ttl is None else ttl
         expired = [fork for fork in self.live() if now - fork.last_used > ttl]
         for fork in expired:
             await self._stop(fork)

@@ -1,0 +1,79 @@
+"""Progress of a session: written to the store (the source of truth) and published on the bus."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from timemachine.bus import STATUS_CHANNEL, EventBus, session_channel
+from timemachine.errors import ConflictError, NotFoundError
+from timemachine.models.sessions import ReplaySessionRecord
+from timemachine.store import Database, ReplaySessions
+
+
+class SessionStopped(Exception):
+    """The session left `running` under the worker (cancelled, failed as stale, deleted): stop."""
+
+
+@contextmanager
+def stops_when_gone() -> Iterator[None]:
+    """Turn "not running any more" / "no such session" from the store into SessionStopped."""
+    try:
+        yield
+    except (ConflictError, NotFoundError) as exc:
+        raise SessionStopped(str(exc)) from exc
+
+
+def session_event(record: ReplaySessionRecord) -> dict[str, Any]:
+    """What WebSocket clients receive about a session: its state, in a few fields."""
+    return {
+        "type": "session",
+        "session_id": record.id,
+        "kind": record.kind.value,
+        "status": record.status.value,
+        "progress": record.progress,
+        "stage": record.stage,
+        "error": record.error,
+        "updated_at": record.updated_at.isoformat(),
+    }
+
+
+@dataclass(frozen=True)
+class Reporter:
+    """Reports one session's progress and outcome."""
+
+    db: Database
+    bus: EventBus
+    session_id: str
+
+    def publish(self, record: ReplaySessionRecord) -> None:
+        event = session_event(record)
+        self.bus.publish(session_channel(record.id), event)
+        if record.status.is_terminal or record.progress == 0:
+            self.bus.publish(STATUS_CHANNEL, event)
+
+    def progress(self, percent: float, stage: str) -> None:
+        """Record progress; SessionStopped when the session is no longer running."""
+        with stops_when_gone(), self.db.session() as s:
+            record = ReplaySessions(s).update_progress(self.session_id, percent, stage=stage)
+        self.publish(record)
+
+    def complete(self) -> None:
+        """running → completed at 100%; SessionStopped if it was cancelled or deleted meanwhile."""
+        with stops_when_gone(), self.db.session() as s:
+            sessions = ReplaySessions(s)
+            sessions.update_progress(self.session_id, 100, stage="completed")
+            record = sessions.complete(self.session_id)
+        self.publish(record)
+
+    def fail(self, error: str) -> None:
+        """Mark the session failed with `error` unless it already ended (e.g. cancelled)."""
+        with self.db.session() as s:
+            sessions = ReplaySessions(s)
+            current = sessions.get(self.session_id)
+            if current is None or current.status.is_terminal:
+                return
+            record = sessions.fail(self.session_id, error)
+        self.publish(record)
