@@ -11,6 +11,7 @@ from timemachine.cli.analyze import analyze
 from timemachine.cli.conformance import conformance_app
 from timemachine.cli.errors import fail, reported_errors, run_async
 from timemachine.cli.exploits import exploits_app
+from timemachine.cli.service import serve, worker
 
 if TYPE_CHECKING:
     from timemachine.models import ReplayMode, ReplayResult
@@ -127,6 +128,8 @@ app.add_typer(capsule_app, name="capsule")
 app.add_typer(conformance_app, name="conformance")
 app.add_typer(exploits_app, name="exploits")
 app.command()(analyze)
+app.command()(serve)
+app.command()(worker)
 
 
 @capsule_app.command("export")

@@ -1,0 +1,49 @@
+"""FastAPI dependencies: the instance's resources (opened by the lifespan in `app.py`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from celery import Celery
+from fastapi import Depends, Request
+from starlette.requests import HTTPConnection
+
+from timemachine.api.state import AppState
+from timemachine.bus import EventBus
+from timemachine.settings import Settings
+from timemachine.store import Database
+
+ANONYMOUS = "anonymous"
+"""The owner of sessions started without a `user_id` (until authentication exists)."""
+
+
+def app_state(connection: HTTPConnection) -> AppState:
+    state: AppState = connection.app.state.timemachine
+    return state
+
+
+def get_db(request: Request) -> Database:
+    return app_state(request).db
+
+
+def get_celery(request: Request) -> Celery:
+    return app_state(request).celery
+
+
+def get_bus(request: Request) -> EventBus:
+    return app_state(request).bus
+
+
+def get_app_settings(request: Request) -> Settings:
+    return app_state(request).settings
+
+
+def owner_of(user_id: str | None) -> str:
+    """The session owner for a request: its `user_id`, else anonymous (no auth yet)."""
+    return (user_id or "").strip() or ANONYMOUS
+
+
+Db = Annotated[Database, Depends(get_db)]
+CeleryApp = Annotated[Celery, Depends(get_celery)]
+Bus = Annotated[EventBus, Depends(get_bus)]
+AppSettings = Annotated[Settings, Depends(get_app_settings)]

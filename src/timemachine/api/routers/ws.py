@@ -1,0 +1,146 @@
+"""Live updates over WebSocket.
+
+`/ws/sessions/{id}`: the session's current state from the store first, then every change until it
+reaches a terminal status, then the socket closes (code 1000). Changes come from the bus *and* a
+store poll every `POLL_SECONDS`: with the in-process bus (no REDIS_URL) the worker publishes in
+another process, so the poll is what carries its progress; with Redis it covers lost events.
+Duplicates are dropped (an event is sent only when status, progress or stage changed).
+
+`/ws/status`: system events (sessions queued, finished, cancelled) from the bus. With the
+in-process bus only events published by this API process arrive (queued, cancelled).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import anyio
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from timemachine.api.deps import app_state
+from timemachine.bus import STATUS_CHANNEL, Event, EventBus, session_channel
+from timemachine.errors import StorageError
+from timemachine.models.sessions import ReplaySessionRecord, SessionStatus
+from timemachine.service.progress import session_event
+from timemachine.store import Database, ReplaySessions
+
+router = APIRouter(tags=["live"])
+POLL_SECONDS = 0.5
+NOT_FOUND_CLOSE = 4404
+_TERMINAL = {status.value for status in SessionStatus if status.is_terminal}
+_DISCONNECTED = object()
+
+
+def _load(db: Database, session_id: str) -> ReplaySessionRecord | None:
+    with db.session() as s:
+        return ReplaySessions(s).get(session_id)
+
+
+async def _pump(bus: EventBus, channel: str, queue: asyncio.Queue[Any]) -> None:
+    async for event in bus.subscribe(channel):
+        await queue.put(event)
+
+
+async def _watch_disconnect(websocket: WebSocket, queue: asyncio.Queue[Any]) -> None:
+    with contextlib.suppress(WebSocketDisconnect):
+        while True:
+            await websocket.receive_text()  # clients need not send; we only notice the close
+    await queue.put(_DISCONNECTED)
+
+
+async def _stop(helpers: list[asyncio.Task[None]]) -> None:
+    """Cancel the helper tasks and wait for them, even while this handler is being cancelled
+    (the server cancels a handler whose client went away)."""
+    for helper in helpers:
+        helper.cancel()
+    with anyio.CancelScope(shield=True):
+        await asyncio.gather(*helpers, return_exceptions=True)
+
+
+def _key(event: Event) -> tuple[Any, ...]:
+    return (event.get("status"), event.get("progress"), event.get("stage"))
+
+
+@router.websocket("/ws/sessions/{session_id}")
+async def session_updates(websocket: WebSocket, session_id: str) -> None:
+    state = app_state(websocket)
+    await websocket.accept()
+    try:
+        record = await asyncio.to_thread(_load, state.db, session_id)
+    except StorageError as exc:
+        await websocket.send_json({"type": "error", "error": "StorageError", "detail": str(exc)})
+        await websocket.close(code=1011)
+        return
+    if record is None:
+        detail = f"no session {session_id!r}"
+        await websocket.send_json({"type": "error", "error": "NotFoundError", "detail": detail})
+        await websocket.close(code=NOT_FOUND_CLOSE)
+        return
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+    helpers = [
+        asyncio.create_task(_pump(state.bus, session_channel(session_id), queue)),
+        asyncio.create_task(_watch_disconnect(websocket, queue)),
+    ]
+    try:
+        await _follow(websocket, state.db, session_id, session_event(record), queue)
+    except WebSocketDisconnect:
+        return
+    finally:
+        await _stop(helpers)
+
+
+async def _follow(
+    websocket: WebSocket, db: Database, session_id: str, first: Event, queue: asyncio.Queue[Any]
+) -> None:
+    await websocket.send_json(first)
+    last = _key(first)
+    newest = str(first.get("updated_at", ""))
+    status = first["status"]
+    while status not in _TERMINAL:
+        try:
+            item = await asyncio.wait_for(queue.get(), timeout=POLL_SECONDS)
+        except TimeoutError:
+            try:
+                record = await asyncio.to_thread(_load, db, session_id)
+            except StorageError:
+                continue  # the store is briefly unavailable: try again at the next tick
+            if record is None:  # deleted meanwhile
+                await websocket.send_json(
+                    {"type": "error", "error": "NotFoundError", "detail": "session deleted"}
+                )
+                await websocket.close(code=NOT_FOUND_CLOSE)
+                return
+            item = session_event(record)
+        if item is _DISCONNECTED:
+            return
+        if _key(item) == last or str(item.get("updated_at", "")) < newest:
+            continue  # a duplicate, or an event older than what the client has
+        await websocket.send_json(item)
+        last = _key(item)
+        newest = str(item.get("updated_at", newest))
+        status = item.get("status", status)
+    await websocket.close(code=1000)
+
+
+@router.websocket("/ws/status")
+async def status_updates(websocket: WebSocket) -> None:
+    state = app_state(websocket)
+    await websocket.accept()
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+    helpers = [
+        asyncio.create_task(_pump(state.bus, STATUS_CHANNEL, queue)),
+        asyncio.create_task(_watch_disconnect(websocket, queue)),
+    ]
+    try:
+        await websocket.send_json({"type": "hello", "channel": STATUS_CHANNEL})
+        while True:
+            item = await queue.get()
+            if item is _DISCONNECTED:
+                return
+            await websocket.send_json(item)
+    except WebSocketDisconnect:
+        return
+    finally:
+        await _stop(helpers)

@@ -1,0 +1,19 @@
+"""What one API instance holds for its lifetime: settings, database, Celery app, event bus."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from celery import Celery
+
+from timemachine.bus import EventBus
+from timemachine.settings import Settings
+from timemachine.store import Database
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    db: Database
+    celery: Celery
+    bus: EventBus

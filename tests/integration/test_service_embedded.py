@@ -1,0 +1,162 @@
+"""The service in its embedded default, end to end: `timemachine serve` (uvicorn + a real Celery
+prefork worker + beat on the embedded SQLite broker, temporary data directory), a replay of the
+bundled `reentrancy-bank` exploit started over HTTP, followed over the WebSocket to `completed`,
+its result and HTML report read back; then SIGTERM, and no child, worker or anvil survives."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+
+pytestmark = pytest.mark.integration
+STARTUP_TIMEOUT = 30.0
+REPLAY_TIMEOUT = 60.0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _descendants(pid: int) -> dict[int, str]:
+    """Every live descendant of `pid` (pid → command name), from /proc."""
+    children: dict[int, list[int]] = {}
+    names: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if fields[0] == "Z":
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+        names[int(entry.name)] = name
+    found: dict[int, str] = {}
+    stack = [pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found[child] = names[child]
+            stack.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return state[state.rindex(")") + 2] != "Z"
+
+
+@pytest.fixture
+def service(anvil_binary: Path, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    port = _free_port()
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in {"DATABASE_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "REDIS_URL"}
+    }
+    env |= {
+        "TIME_MACHINE_DATA_DIR": str(tmp_path),
+        "TIME_MACHINE_PORT": str(port),
+        "ANVIL_PATH": str(anvil_binary),
+        "LOG_LEVEL": "WARNING",
+    }
+    log = (tmp_path / "serve.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "timemachine.cli.main", "serve", "--workers", "1"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while True:
+            assert process.poll() is None, (tmp_path / "serve.log").read_text()[-3000:]
+            try:
+                if httpx.get(f"{base}/api/system/health", timeout=2).status_code in (200, 503):
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the API did not come up"
+            time.sleep(0.2)
+        yield process, base
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+        log.close()
+
+
+async def _follow(url: str) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    async with websockets.connect(url) as socket_:
+        async for message in socket_:
+            events.append(json.loads(message))
+    return events
+
+
+def test_replay_over_http_and_websocket_then_clean_shutdown(
+    service: tuple[subprocess.Popen[bytes], str],
+) -> None:
+    process, base = service
+    health = httpx.get(f"{base}/api/system/health", timeout=10).json()
+    assert health["components"]["broker"]["status"] == "ok"
+    started = httpx.post(
+        f"{base}/api/time-machine/replay/exploit/start",
+        json={"exploit_id": "reentrancy-bank", "user_id": "alice"},
+        timeout=10,
+    )
+    assert started.status_code == 202
+    session_id = started.json()["session_id"]
+    ws_url = base.replace("http://", "ws://") + started.json()["links"]["websocket"]
+    events = asyncio.run(asyncio.wait_for(_follow(ws_url), REPLAY_TIMEOUT))
+    statuses = [event["status"] for event in events]
+    assert statuses[-1] == "completed", events
+    assert "running" in statuses
+    assert any(0 < event["progress"] < 100 for event in events)  # progress came through
+
+    detail = httpx.get(f"{base}/api/time-machine/sessions/{session_id}", timeout=10).json()
+    assert detail["session"]["status"] == "completed"
+    assert detail["session"]["owner"] == "alice"
+    (result,) = detail["results"]
+    assert result["replay"]["fidelity"]["verdict"] == "exact"
+    assert result["analysis"]["findings"][0]["vulnerability_class"] == "reentrancy"
+    html = httpx.get(
+        f"{base}/api/time-machine/sessions/{session_id}/report",
+        params={"format": "html"},
+        timeout=10,
+    )
+    assert html.status_code == 200
+    assert html.text.startswith("<!DOCTYPE html>")
+    assert "reentrancy" in html.text.lower()
+    metrics = httpx.get(f"{base}/metrics", timeout=10).text
+    assert 'timemachine_sessions{status="completed"} 1.0' in metrics
+
+    tree = _descendants(process.pid)
+    assert "anvil" in tree.values(), tree  # the worker's devnet and fork are live
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=45)
+    assert process.returncode == 0
+    survivors = {pid: name for pid, name in tree.items() if _alive(pid)}
+    assert survivors == {}
