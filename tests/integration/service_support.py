@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from kombu import Connection, Queue
 
 from tests.conftest import IN_CI
 from timemachine.settings import Settings
+from timemachine.tasks.app import QUEUES
 
 T = TypeVar("T")
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672//"
@@ -154,3 +156,12 @@ def wait_for(probe: Callable[[], T | None], timeout: float, what: str) -> T:
             return value
         time.sleep(0.1)
     pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
+
+
+def purge_queues(broker: str) -> None:
+    """Drop messages earlier runs may have left in the shared broker's queues."""
+    with Connection(broker) as connection:
+        for name in QUEUES:
+            queue = Queue(name, channel=connection.default_channel)
+            queue.declare()
+            queue.purge()

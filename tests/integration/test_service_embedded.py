@@ -21,6 +21,18 @@ import httpx
 import pytest
 import websockets
 
+from tests.integration.service_support import (
+    RABBITMQ_URL,
+    REDIS_HOST,
+    REDIS_PORT,
+    REDIS_URL,
+    alive,
+    command_of,
+    descendants,
+    purge_queues,
+    require_service,
+)
+
 pytestmark = pytest.mark.integration
 STARTUP_TIMEOUT = 30.0
 REPLAY_TIMEOUT = 60.0
@@ -33,48 +45,29 @@ def _free_port() -> int:
         return port
 
 
-def _descendants(pid: int) -> dict[int, str]:
-    """Every live descendant of `pid` (pid → command name), from /proc."""
-    children: dict[int, list[int]] = {}
-    names: dict[int, str] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        name = stat[stat.index("(") + 1 : stat.rindex(")")]
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if fields[0] == "Z":
-            continue
-        children.setdefault(int(fields[1]), []).append(int(entry.name))
-        names[int(entry.name)] = name
-    found: dict[int, str] = {}
-    stack = [pid]
-    while stack:
-        for child in children.get(stack.pop(), []):
-            found[child] = names[child]
-            stack.append(child)
-    return found
+def _tree(pid: int) -> dict[int, str]:
+    return {child: command_of(child) for child in descendants(pid)}
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return state[state.rindex(")") + 2] != "Z"
-
-
-@pytest.fixture
-def service(anvil_binary: Path, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+@pytest.fixture(params=["embedded", "postgres-rabbitmq-redis"])
+def service(
+    request: pytest.FixtureRequest, anvil_binary: Path, tmp_path: Path
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     port = _free_port()
     env = {
         name: value
         for name, value in os.environ.items()
         if name not in {"DATABASE_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "REDIS_URL"}
     }
+    if request.param == "postgres-rabbitmq-redis":
+        require_service("RabbitMQ", "127.0.0.1", 5672)
+        require_service("Redis", REDIS_HOST, REDIS_PORT)
+        purge_queues(RABBITMQ_URL)
+        env |= {
+            "DATABASE_URL": request.getfixturevalue("postgres_url"),
+            "CELERY_BROKER_URL": RABBITMQ_URL,
+            "REDIS_URL": REDIS_URL,
+        }
     env |= {
         "TIME_MACHINE_DATA_DIR": str(tmp_path),
         "TIME_MACHINE_PORT": str(port),
@@ -153,10 +146,29 @@ def test_replay_over_http_and_websocket_then_clean_shutdown(
     metrics = httpx.get(f"{base}/metrics", timeout=10).text
     assert 'timemachine_sessions{status="completed"} 1.0' in metrics
 
-    tree = _descendants(process.pid)
-    assert "anvil" in tree.values(), tree  # the worker's devnet and fork are live
+    analysis = httpx.post(
+        f"{base}/api/time-machine/exploits/integer-overflow-token/analyze",
+        json={"analysis_depth": "basic", "include_recommendations": False},
+        timeout=10,
+    )
+    assert analysis.status_code == 202, analysis.text
+    ws_url = base.replace("http://", "ws://") + analysis.json()["links"]["websocket"]
+    events = asyncio.run(asyncio.wait_for(_follow(ws_url), REPLAY_TIMEOUT))
+    assert events[-1]["status"] == "completed", events
+    detail = httpx.get(
+        f"{base}/api/time-machine/sessions/{analysis.json()['session_id']}", timeout=10
+    ).json()
+    (result,) = detail["results"]
+    top = result["analysis"]["findings"][0]
+    assert (top["vulnerability_class"], "recommendation" in top) == ("integer_overflow", False)
+    assert "fund_flow" not in result["analysis"]  # basic depth
+
+    tree = _tree(process.pid)
+    assert any("anvil" in command for command in tree.values()), (
+        tree
+    )  # the worker's devnet and fork are live
     process.send_signal(signal.SIGTERM)
     process.wait(timeout=45)
     assert process.returncode == 0
-    survivors = {pid: name for pid, name in tree.items() if _alive(pid)}
+    survivors = {pid: command for pid, command in tree.items() if alive(pid)}
     assert survivors == {}

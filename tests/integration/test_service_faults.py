@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 import redis
-from kombu import Connection, Queue
 
 from tests.integration.service_support import (
     RABBITMQ_URL,
@@ -23,6 +22,7 @@ from tests.integration.service_support import (
     REDIS_PORT,
     REDIS_URL,
     alive,
+    purge_queues,
     require_service,
     start_worker,
     wait_for,
@@ -34,19 +34,10 @@ from timemachine.models.sessions import ReplaySessionRecord
 from timemachine.service.progress import Reporter
 from timemachine.settings import Settings
 from timemachine.store import Database, ReplaySessions, open_database, upsert_catalog
-from timemachine.tasks.app import QUEUES, create_celery
+from timemachine.tasks.app import create_celery
 from timemachine.tasks.submit import enqueue
 
 pytestmark = pytest.mark.integration
-
-
-def _purge(broker: str) -> None:
-    """Drop messages earlier runs may have left in the shared broker's queues."""
-    with Connection(broker) as connection:
-        for name in QUEUES:
-            queue = Queue(name, channel=connection.default_channel)
-            queue.declare()
-            queue.purge()
 
 
 @pytest.fixture
@@ -84,7 +75,7 @@ def test_a_worker_killed_mid_session_is_redelivered_and_the_session_completes(
     settings = Settings(
         database_url=postgres_url, celery_broker_url=RABBITMQ_URL, data_dir=tmp_path
     )
-    _purge(RABBITMQ_URL)
+    purge_queues(RABBITMQ_URL)
     first = start_worker(settings, tmp_path)
     session_id = _submit(database, settings, "reentrancy-bank")
 
@@ -196,7 +187,7 @@ def test_an_anvil_crash_fails_the_session_with_a_clear_error(
         data_dir=tmp_path,
         anvil_path=crashing,
     )
-    _purge(RABBITMQ_URL)
+    purge_queues(RABBITMQ_URL)
     worker = start_worker(settings, tmp_path)
     try:
         session_id = _submit(database, settings, "reentrancy-bank")
