@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from tests.unit.api_support import (
     new_session,
 )
 from timemachine.api import create_app
+from timemachine.api.health import count_anvil_processes
 from timemachine.api.metrics import queue_lengths
 from timemachine.store import ReplaySessions
 
@@ -184,6 +186,8 @@ def test_metrics(client: TestClient) -> None:
     assert 'timemachine_sessions{status="pending"} 1.0' in text
     assert 'timemachine_replay_duration_seconds_count{kind="exploit"} 1.0' in text
     assert 'timemachine_queue_length{queue="replay"} 0.0' in text
+    assert count_anvil_processes() is not None  # /proc is there, so the gauge must be too
+    assert re.search(r"^timemachine_live_anvil_processes \d+\.0$", text, re.MULTILINE)
 
 
 def test_openapi_lists_every_spec_path(client: TestClient) -> None:

@@ -26,6 +26,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from timemachine.api.health import count_anvil_processes
 from timemachine.errors import StorageError
 from timemachine.logs import get_logger
 from timemachine.models.sessions import SessionKind
@@ -114,6 +115,13 @@ class StoreCollector(Collector):
         for name, length in queue_lengths(self.settings).items():
             queues.add_metric([name], length)
         yield queues
+        anvils = count_anvil_processes()
+        if anvils is not None:
+            yield GaugeMetricFamily(
+                "timemachine_live_anvil_processes",
+                "Anvil processes (forks and devnets of the workers) on this host.",
+                value=anvils,
+            )
 
 
 def queue_lengths(settings: Settings) -> dict[str, int]:

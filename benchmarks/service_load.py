@@ -1,0 +1,215 @@
+"""Load on the running service: N replay requests submitted at once, W WebSocket clients each
+following one session, and the status endpoint polled throughout.
+
+Starts `timemachine serve --workers K` (API + a Celery worker with K pool processes + beat) on
+the chosen backend, submits N exploit replays of the bundled scenarios (round robin) as fast as
+the API takes them, follows W of them over `/ws/sessions/{id}` until their terminal event, and
+samples `GET /api/time-machine/replay/{id}/status` latency while the work drains. Prints the
+submit rate, replay throughput, status-endpoint p50/p99, and how many sessions reached each
+terminal state (none may be lost).
+
+    python -m benchmarks.service_load [--requests 1000] [--websockets 500] [--workers 2]
+                                      [--backend embedded|postgres-redis|postgres-rabbitmq]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+import websockets
+from sqlalchemy import create_engine, text
+
+from timemachine.catalog.scenarios import SCENARIOS
+
+POSTGRES_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+BROKERS = {
+    "postgres-redis": "redis://127.0.0.1:6379/12",
+    "postgres-rabbitmq": "amqp://guest:guest@127.0.0.1:5672//",
+}
+TERMINAL = {"completed", "failed", "cancelled"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def backend_env(backend: str, folder: Path) -> tuple[dict[str, str], str | None]:
+    """Environment for `serve` on `backend`, and the scratch database to drop afterwards."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "REDIS_URL"}
+    }
+    env |= {"TIME_MACHINE_DATA_DIR": str(folder), "LOG_LEVEL": "WARNING"}
+    if backend == "embedded":
+        return env, None
+    name = f"tm_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    env |= {
+        "DATABASE_URL": POSTGRES_ADMIN.rsplit("/", 1)[0] + f"/{name}",
+        "CELERY_BROKER_URL": BROKERS[backend],
+        "REDIS_URL": "redis://127.0.0.1:6379/12",
+    }
+    if backend == "postgres-redis":
+        import redis
+
+        redis.Redis.from_url(BROKERS[backend]).flushdb()
+    else:
+        from kombu import Connection, Queue
+
+        with Connection(BROKERS[backend]) as connection:
+            for queue_name in ("replay", "analysis", "cleanup"):
+                queue = Queue(queue_name, channel=connection.default_channel)
+                queue.declare()
+                queue.purge()
+    return env, name
+
+
+def drop_database(name: str | None) -> None:
+    if name is None:
+        return
+    admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+async def wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
+    async with httpx.AsyncClient(timeout=2) as client:
+        for _ in range(300):
+            if process.poll() is not None:
+                raise SystemExit("serve exited during startup")
+            try:
+                if (await client.get(f"{base}/api/system/health")).status_code in (200, 503):
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise SystemExit("the API did not come up in 30 s")
+
+
+async def follow(url: str) -> str:
+    """The last status a session's WebSocket reported before closing."""
+    status = "?"
+    async with websockets.connect(url, open_timeout=60, max_queue=None) as socket_:
+        async for message in socket_:
+            status = json.loads(message).get("status", status)
+    return status
+
+
+async def submit_all(client: httpx.AsyncClient, requests: int) -> list[str]:
+    """Start `requests` exploit replays at once (round robin over the bundled exploits)."""
+    exploits = [scenario.id for scenario in SCENARIOS if not scenario.benign]
+
+    async def submit(index: int) -> str:
+        body = {"exploit_id": exploits[index % len(exploits)], "user_id": "bench"}
+        response = await client.post("/api/time-machine/replay/exploit/start", json=body)
+        response.raise_for_status()
+        session_id: str = response.json()["session_id"]
+        return session_id
+
+    return list(await asyncio.gather(*(submit(i) for i in range(requests))))
+
+
+async def drain(
+    client: httpx.AsyncClient, ids: list[str], deadline: float
+) -> tuple[dict[str, str], list[float]]:
+    """Poll the status endpoint, 20 sessions at a time, until every session is terminal:
+    (terminal status per session, every request's latency in seconds)."""
+    latencies: list[float] = []
+    statuses: dict[str, str] = {}
+    cursor = 0
+    while len(statuses) < len(ids) and time.perf_counter() < deadline:
+        batch = [i for i in ids[cursor : cursor + 20] if i not in statuses]
+        cursor = (cursor + 20) % len(ids)
+        for session_id in batch:
+            began = time.perf_counter()
+            response = await client.get(f"/api/time-machine/replay/{session_id}/status")
+            latencies.append(time.perf_counter() - began)
+            status = response.json()["status"]
+            if status in TERMINAL:
+                statuses[session_id] = status
+        await asyncio.sleep(0.05)
+    return statuses, latencies
+
+
+async def run(requests: int, sockets: int, workers: int, backend: str) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="tm-load-"))
+    env, database = backend_env(backend, folder)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = (folder / "serve.log").open("wb")
+    command = [sys.executable, "-m", "timemachine.cli.main", "serve", "--port", str(port)]
+    command += ["--workers", str(workers)]
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        await wait_until_up(base, process)
+        limits = httpx.Limits(max_connections=100)
+        async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
+            started = time.perf_counter()
+            ids = await submit_all(client, requests)
+            submitted = time.perf_counter() - started
+            ws_base = base.replace("http://", "ws://")
+            followers = [
+                asyncio.create_task(follow(f"{ws_base}/ws/sessions/{session_id}"))
+                for session_id in ids[:sockets]
+            ]
+            statuses, latencies = await drain(client, ids, started + 3600)
+            drained = time.perf_counter() - started
+            followed = Counter(await asyncio.gather(*followers))
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+        drop_database(database)
+
+    outcome = Counter(statuses.values())
+    ordered = sorted(latencies)
+    p50 = statistics.median(ordered) * 1000
+    p99 = ordered[int(len(ordered) * 0.99) - 1] * 1000
+    print(f"backend {backend}, {workers} worker processes, {os.cpu_count()} cores")
+    print(f"{requests} replay requests submitted in {submitted:.2f} s "
+          f"({requests / submitted:.0f} requests/s)")  # fmt: skip
+    print(f"all terminal after {drained:.1f} s: {dict(outcome)}; lost: {requests - len(statuses)}")
+    print(f"replay throughput {outcome['completed'] / drained:.2f} replays/s")
+    print(f"{sockets} WebSocket followers ended with: {dict(followed)}")
+    print(f"status endpoint under load: {len(ordered)} requests, p50 {p50:.1f} ms, "
+          f"p99 {p99:.1f} ms")  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--websockets", type=int, default=500)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--backend", choices=["embedded", *BROKERS], default="postgres-redis")
+    args: Any = parser.parse_args(argv)
+    asyncio.run(run(args.requests, args.websockets, args.workers, args.backend))
+
+
+if __name__ == "__main__":
+    main()
