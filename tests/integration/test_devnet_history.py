@@ -335,3 +335,10 @@ async def test_batch_transfer_overflow_drains_the_token_reserve(
     assert await read("balanceOf", record.attacker) == 2**255
     assert await read("balanceOf", drainer) == 2**255 - 10_000 * 10**18
     assert await read("totalSupply") == 0
+
+
+def test_the_registry_knows_the_devnet_markets_pair_factory(built: tuple[Built, Built]) -> None:
+    from timemachine.chain.registry import DEVNET_CHAIN_ID, get_chain
+
+    factory = built[0].history.address_of("PairFactory")
+    assert get_chain(DEVNET_CHAIN_ID).v2_factories == (factory,)

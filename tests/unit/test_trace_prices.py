@@ -112,6 +112,16 @@ async def test_tokens_without_a_touched_pair_are_looked_up_on_the_factories() ->
     assert [len(batch) for batch in node.batches] == [12, 2, 3]
 
 
+async def test_a_known_factory_prices_tokens_when_the_trace_touched_no_pair() -> None:
+    node = Pairs()
+    no_pairs = call(EOA, ROUTER, "0x12345678")
+    prices = await token_prices(
+        node, no_pairs, [USDX], WETH, "0x10", OVERRIDES, known_factories=[FACTORY_ADDRESS]
+    )
+    assert [(p.token, p.pair, p.found) for p in prices] == [(USDX, USDX_WETH, "factory")]
+    assert await token_prices(node, no_pairs, [USDX], WETH, "0x10", OVERRIDES) == []
+
+
 async def test_nothing_is_read_without_a_wrapped_native_token_or_tokens() -> None:
     node = Pairs()
     assert await token_prices(node, swap_trace(), [DEMO], None, "0x10", OVERRIDES) == []

@@ -50,6 +50,9 @@ def create_address(sender: str, nonce: int) -> str:
 DEVNET_WRAPPED_NATIVE = create_address(DEVNET_DEPLOYER, 1)
 """The devnet world's WrappedEther: the deployer's second contract, deployed in block 1 right
 after DemoToken (`catalog.scenarios.world`)."""
+DEVNET_PAIR_FACTORY = create_address(DEVNET_DEPLOYER, 17)
+"""The devnet markets' PairFactory (`catalog.scenarios.markets`): the deployer's 18th contract;
+scenarios are only ever appended, so it never moves (a test checks it against the history)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +67,9 @@ class ChainInfo:
     """Settings attribute holding this chain's default RPC URL (e.g. "web3_rpc_url"), if any."""
     wrapped_native: str | None = None
     """Checksummed address of the canonical wrapped native token (WETH, WBNB, WPOL)."""
+    v2_factories: tuple[str, ...] = ()
+    """Uniswap V2-style factories (`getPair`) whose pairs price tokens against `wrapped_native`
+    when the transaction itself touched no pair of the token."""
     schedule: Schedule | None = None
     """Ethereum-named hardfork schedule; None means: infer the fork from each block header."""
     op_schedule: Schedule | None = None
@@ -229,6 +235,10 @@ CHAINS: Mapping[int, ChainInfo] = {
             aliases=("mainnet", "eth", "ethereum-mainnet"),
             rpc_env="web3_rpc_url",
             wrapped_native="0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2",
+            v2_factories=(
+                "0x5C69bEe701ef814a2B6a3EDD4B1652CB9cc5aA6f",  # Uniswap V2
+                "0xC0AEe478e3658e2610c5F7A4A2E1777cE9e4f2Ac",  # SushiSwap
+            ),
             schedule=MAINNET_SCHEDULE,
             block_explorer="https://etherscan.io",
         ),
@@ -247,6 +257,7 @@ CHAINS: Mapping[int, ChainInfo] = {
             native_symbol="BNB",
             rpc_env="bsc_rpc_url",
             wrapped_native="0xbb4CdB9CBd36B01bD1cBaEBF2De08d9173bc095c",
+            v2_factories=("0xcA143Ce32Fe78f1f7019d7d551a6402fC5350c73",),  # PancakeSwap V2
             schedule=BSC_SCHEDULE,
             block_explorer="https://bscscan.com",
             block_time=1,
@@ -258,6 +269,7 @@ CHAINS: Mapping[int, ChainInfo] = {
             native_symbol="POL",  # renamed from MATIC in 2024; same wrapped token contract
             rpc_env="polygon_rpc_url",
             wrapped_native="0x0d500B1d8E8eF31E21C99d1Db9A6444d3ADf1270",
+            v2_factories=("0x5757371414417b8C6CAad45bAeF941aBc7d3Ab32",),  # QuickSwap
             schedule=POLYGON_SCHEDULE,
             block_explorer="https://polygonscan.com",
             block_time=2,
@@ -302,6 +314,7 @@ CHAINS: Mapping[int, ChainInfo] = {
             name="devnet",
             aliases=("anvil", "local", "localhost"),
             wrapped_native=DEVNET_WRAPPED_NATIVE,
+            v2_factories=(DEVNET_PAIR_FACTORY,),
             block_time=1,
         ),
     )

@@ -15,7 +15,8 @@ from timemachine.catalog.models import ScenarioRecord
 from timemachine.forks.devnet import run_devnet
 from timemachine.machine import TimeMachine, replay_capsule_async
 from timemachine.models import ReplayResult
-from timemachine.models.analysis import AnalysisReport, Finding
+from timemachine.models.analysis import AnalysisReport, Finding, severity_rank
+from timemachine.trace.formatting import format_units
 
 
 @dataclass(frozen=True)
@@ -100,20 +101,28 @@ def _summary(run: DemoRun) -> Table:
 
 
 def _findings_summary(run: DemoRun) -> Table:
-    """Top finding per scenario against its ground truth (✓ when the class is the expected one)."""
+    """Top finding per scenario against its ground truth: an exploit's top finding must have its
+    class; a benign control may have nothing above "low". Loss and attacker gain in ETH."""
     table = Table(title="Analysis", title_justify="left")
-    for column in ("scenario", "top finding", "", "severity", "conf."):
+    for column in ("scenario", "top finding", "", "severity", "loss ETH", "gain ETH"):
         table.add_column(column, no_wrap=True)
     for scenario in run.scenarios:
         top = scenario.top_finding
-        expected = "none" if scenario.record.benign else scenario.record.vulnerability_class
-        found = top.vulnerability_class.value if top else "none"
+        profit = scenario.analysis.profit
+        if scenario.record.benign:
+            loud = top is not None and severity_rank(top.severity) < severity_rank("low")
+            verdict = "[red]✗ control flagged[/]" if loud else "[green]✓[/]"
+        else:
+            expected = scenario.record.vulnerability_class
+            right = top is not None and top.vulnerability_class.value == expected
+            verdict = "[green]✓[/]" if right else f"[red]✗ expected {expected}[/]"
         table.add_row(
             scenario.record.id,
-            found,
-            "[green]✓[/]" if found == expected else f"[red]✗ expected {expected}[/]",
+            top.vulnerability_class.value if top else "none",
+            verdict,
             top.severity if top else "-",
-            f"{top.confidence:.2f}" if top else "-",
+            format_units(profit.total_loss_eth, 18) if profit.total_loss_eth else "-",
+            format_units(profit.net_gain_eth, 18) if not scenario.record.benign else "-",
         )
     return table
 

@@ -97,7 +97,7 @@ async def analysis_prestates(fork: Fork, executed: ExecutedBlock) -> list[dict[s
         trace,
         normalize_prestate_diff(raw_diff),
         block,
-        wrapped_native=get_chain(quantity(chain_id)).wrapped_native,
+        chain=get_chain(quantity(chain_id)),
         balances_final=True,
     )
     traced = await fork.rpc.batch_settled(

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from timemachine.chain.blocks import parse_receipt, quantity
-from timemachine.chain.registry import get_chain
+from timemachine.chain.registry import ChainInfo, get_chain
 from timemachine.forks.manager import Fork
 from timemachine.models import (
     BalanceChange,
@@ -73,7 +73,7 @@ async def trace_transaction(
             trace,
             state_diff,
             block_tag,
-            wrapped_native=get_chain(quantity(chain_id)).wrapped_native,
+            chain=get_chain(quantity(chain_id)),
             balances_final=balances_final,
         )
     return TracedTx(
@@ -92,7 +92,7 @@ async def read_token_state(
     state_diff: StateDiff,
     block_tag: str,
     *,
-    wrapped_native: str | None,
+    chain: ChainInfo,
     balances_final: bool,
 ) -> tuple[list[TokenTransfer], list[BalanceChange], list[TokenPrice]]:
     """Transfers (with token metadata), balance changes (token balances read before and after
@@ -106,7 +106,9 @@ async def read_token_state(
     if balances_final:
         tokens = sorted({change.asset for change in changes if change.asset != ETH})
         overrides = pre_state_overrides(state_diff) or None
-        prices = await token_prices(caller, trace, tokens, wrapped_native, block_tag, overrides)
+        prices = await token_prices(
+            caller, trace, tokens, chain.wrapped_native, block_tag, overrides, chain.v2_factories
+        )
     return transfers, changes, prices
 
 

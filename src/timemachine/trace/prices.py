@@ -136,13 +136,15 @@ async def token_prices(
     wrapped_native: str | None,
     block: str,
     overrides: dict[str, dict[str, Any]] | None,
+    known_factories: Sequence[str] = (),
 ) -> list[TokenPrice]:
     """Pre-tx prices of `tokens` in `wrapped_native`, read at `block` under `overrides` (the
     state-override set that rewinds `block` to right before the transaction; None when `block`
     already is that state).
 
-    One batched round trip probes the trace's contracts; two more (getPair on their factories,
-    then the found pairs) only for tokens the touched pairs do not price.
+    One batched round trip probes the trace's contracts; two more (getPair on their factories and
+    on the chain's `known_factories`, then the found pairs) only for tokens the touched pairs do
+    not price.
     """
     if wrapped_native is None:
         return []
@@ -157,7 +159,10 @@ async def token_prices(
     touched = await _probe(caller, candidates, block, overrides, with_factory=True)
     prices = _best(touched, wanted, wrapped_native, "trace")
     missing = [token for token in wanted if token.lower() not in prices]
-    factories = sorted({pair.factory for pair in touched if pair.factory}, key=str.lower)
+    factories = sorted(
+        {pair.factory for pair in touched if pair.factory} | {checksum(f) for f in known_factories},
+        key=str.lower,
+    )
     if missing and factories:
         lookups: list[EthCall] = [
             (
