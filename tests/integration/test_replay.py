@@ -232,3 +232,42 @@ async def test_every_bundled_scenario_replays_exactly(
     result = await machine.replay(record.exploit_tx)
     assert result.fidelity.verdict == "exact", result.fidelity.differences
     assert (result.block_number, result.replayed.status) == (record.block_number, 1)
+
+
+async def test_a_contract_created_earlier_in_the_block_is_not_seeded_as_already_there(
+    devnet: Devnet, machine: TimeMachine
+) -> None:
+    """Regression: the prefetch seed took a contract's code from the block's second tx (after
+    the first created it), so the replayed CREATE collided and reverted with all its gas."""
+    block_number, created = await _block_whose_later_tx_sees_a_contract_created_by_its_first(
+        machine, devnet.history.head_block
+    )
+    block = await machine.upstream.call("eth_getBlockByNumber", [hex(block_number), False])
+    await machine.replay(devnet.history.scenarios[0].exploit_tx)  # warm the pool and gateway
+    result = await machine.replay(block["transactions"][-1])
+    assert result.fidelity.verdict == "exact"
+    assert not [note for note in result.fidelity.notes if "diverged" in note], created
+
+
+async def _block_whose_later_tx_sees_a_contract_created_by_its_first(
+    machine: TimeMachine, head: int
+) -> tuple[int, str]:
+    for number in range(1, head + 1):
+        block = await machine.upstream.call("eth_getBlockByNumber", [hex(number), False])
+        if len(block["transactions"]) < 2:
+            continue
+        receipt = await machine.upstream.call(
+            "eth_getTransactionReceipt", [block["transactions"][0]]
+        )
+        created = (receipt.get("contractAddress") or "").lower()
+        if not created:
+            continue
+        traces = await machine.upstream.call(
+            "debug_traceBlockByNumber", [hex(number), {"tracer": "prestateTracer"}]
+        )
+        later = {
+            address.lower(): account for t in traces[1:] for address, account in t["result"].items()
+        }
+        if "code" in later.get(created, {}):
+            return number, created
+    pytest.fail("the devnet history has no such block any more")

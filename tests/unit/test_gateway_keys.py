@@ -61,14 +61,16 @@ def test_moving_or_malformed_answers_are_not_cached(method: str, params: list[ob
     assert cache_key(method, params) is None
 
 
-def test_merge_prestates_keeps_the_first_sighting_of_each_field_and_slot() -> None:
+def test_merge_prestates_keeps_the_first_listing_and_first_sighting_of_each_slot() -> None:
+    contract = {"balance": "0x10", "code": "0x6000", "storage": {"0x1": "0xaa"}}
     traces: list[dict[str, Any]] = [
-        {"result": {ADDRESS: {"balance": "0x10", "storage": {"0x1": "0xaa"}}}},
+        {"result": {ADDRESS: contract}},
         {
             "result": {
                 ADDRESS.lower(): {
                     "balance": "0x20",
                     "nonce": 3,
+                    "code": "0x6000",
                     "storage": {"0x1": "0xbb", "0x2": "0xcc"},
                 },
                 "0x0000000000000000000000000000000000000001": {"balance": "0x1"},
@@ -79,9 +81,25 @@ def test_merge_prestates_keeps_the_first_sighting_of_each_field_and_slot() -> No
     merged = merge_prestates(traces, 2)
     assert merged == {
         ADDRESS.lower(): SeedAccount(
-            balance=0x10, nonce=3, code="0x", storage={"0x1": "0xaa", "0x2": "0xcc"}
+            balance=0x10, nonce=None, code="0x6000", storage={"0x1": "0xaa", "0x2": "0xcc"}
         ),
         "0x0000000000000000000000000000000000000001": SeedAccount(
             balance=1, nonce=None, code="0x", storage={}
         ),
+    }
+
+
+def test_a_contract_created_in_the_block_is_seeded_as_it_was_before_its_creation() -> None:
+    """Transaction 0 creates ADDRESS (listed as a bare balance); transaction 1 calls it (listed
+    with its new code, nonce and storage). The start of the block had no contract there."""
+    traces: list[dict[str, Any]] = [
+        {"result": {ADDRESS: {"balance": "0x0"}}},
+        {
+            "result": {
+                ADDRESS: {"balance": "0x0", "nonce": 1, "code": "0x6080", "storage": {"0x0": "0x1"}}
+            }
+        },
+    ]
+    assert merge_prestates(traces, 2) == {
+        ADDRESS.lower(): SeedAccount(balance=0, nonce=None, code="0x", storage={})
     }
