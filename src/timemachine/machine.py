@@ -16,9 +16,17 @@ from timemachine.forks.manager import EXPLORE_ARGS, Fork, ForkManager, ForkSpec
 from timemachine.lifecycle import AsyncCloseable
 from timemachine.models import ReplayMode, ReplayResult
 from timemachine.models.analysis import AnalysisReport
-from timemachine.models.capsule import Capsule
+from timemachine.models.capsule import Capsule, CapsuleWhatIf
+from timemachine.models.compare import Comparison
+from timemachine.models.whatif import CodePatch, FixVerification, WhatIf
 from timemachine.replay.block import ExecutedBlock
-from timemachine.replay.capsule import build_capsule, capture_accounts
+from timemachine.replay.capsule import (
+    build_capsule,
+    capture_accounts,
+    outcome_of,
+    state_edits,
+    unmodified_accounts,
+)
 from timemachine.replay.capsule import replay_capsule as replay_capsule_on
 from timemachine.replay.capsule_io import read_capsule
 from timemachine.replay.engine import ReplayEngine
@@ -113,6 +121,52 @@ class TimeMachine(AsyncCloseable):
         result = await self.replay(tx_hash, mode=mode)
         return result, run_detectors(result)
 
+    async def whatif(self, tx_hash: str, whatif: WhatIf) -> ReplayResult:
+        """Replay a mined transaction with modifications applied on the fork first (patched
+        code, state overrides, sender, block, inserted or dropped transactions; see `WhatIf`).
+
+        The fidelity part compares it with the original receipt and lists the modifications.
+        """
+        from timemachine.replay.whatif import replay_whatif
+
+        if whatif.empty:
+            return await self.replay(tx_hash, mode=whatif.mode)
+        return await replay_whatif(await self.engine(), tx_hash, whatif)
+
+    async def analyze_whatif(
+        self, tx_hash: str, whatif: WhatIf
+    ) -> tuple[ReplayResult, AnalysisReport]:
+        """`whatif`, and every detector, profit and fund-flow analysis on its result."""
+        from timemachine.analysis import analyze as run_detectors
+
+        result = await self.whatif(tx_hash, whatif)
+        return result, run_detectors(result)
+
+    async def compare(self, tx_hash: str, whatif: WhatIf | None = None) -> Comparison:
+        """Original receipt vs replay; or, with modifications, replay vs what-if (both analyzed:
+        balances, findings, profit and swap prices compared as well)."""
+        from timemachine.analysis import analyze as run_detectors
+        from timemachine.analysis.compare import compare_runs, original_run, replay_run
+
+        replayed = await self.replay(tx_hash, mode=whatif.mode if whatif else "exact")
+        if whatif is None or whatif.empty:
+            return compare_runs(original_run(replayed), replay_run(replayed, None, "replay"))
+        modified = await self.whatif(tx_hash, whatif)
+        return compare_runs(
+            replay_run(replayed, run_detectors(replayed), "replay"),
+            replay_run(modified, run_detectors(modified), "what-if"),
+        )
+
+    async def verify_fix(self, tx_hash: str, patches: Sequence[CodePatch]) -> FixVerification:
+        """Replay an exploit against its original and its patched code: does it still pay?"""
+        from timemachine.analysis.fix import verify_fix
+
+        if not patches:
+            raise InvalidInputError("verify-fix needs at least one patch (--patch ADDR=FILE.sol)")
+        original = await self.replay(tx_hash)
+        patched = await self.whatif(tx_hash, WhatIf(patches=list(patches)))
+        return verify_fix(original, patched, list(patches))
+
     async def replay_many(self, tx_hashes: Sequence[str]) -> list[ReplayResult]:
         """Replay mined transactions in sequence on one fork, in chain order."""
         return await (await self.engine()).replay_many(tx_hashes)
@@ -121,9 +175,16 @@ class TimeMachine(AsyncCloseable):
         """Run a raw signed transaction on top of a block (default latest)."""
         return await (await self.engine()).replay_raw(raw_tx, block_number=block_number)
 
-    async def export_capsule(self, tx_hash: str) -> Capsule:
+    async def export_capsule(self, tx_hash: str, whatif: WhatIf | None = None) -> Capsule:
         """A capsule of `tx_hash` (and its block's earlier transactions), verified by replaying
-        it offline before it is returned: a capsule that does not replay exactly is an error."""
+        it offline before it is returned: a capsule that does not replay exactly is an error.
+
+        With a `whatif` (not empty), the capsule (version 2) carries the what-if: the state it
+        touched as the live what-if ran it (at `at_block`'s state for another block), the
+        transactions it sent, the state edits as data, and the live what-if's outcome, which the
+        offline replay must reproduce exactly (status, gas, logs, call tree)."""
+        if whatif is not None and not whatif.empty:
+            return await self._export_whatif_capsule(tx_hash, whatif)
         engine = await self.engine()
         captured: dict[str, Any] = {}
 
@@ -132,16 +193,60 @@ class TimeMachine(AsyncCloseable):
             captured["transactions"] = [*original.preceding(), original.tx]
 
         result = await engine.replay_transaction(tx_hash, on_executed=capture)
-        source = {"upstream": self.upstream.label, "tool": f"timemachine {__version__}"}
-        capsule = build_capsule(result, captured["transactions"], captured["accounts"], source)
-        check = await replay_capsule_on(capsule, self.forks, engine.decoder)
+        capsule = build_capsule(
+            result, captured["transactions"], captured["accounts"], self._capsule_source()
+        )
+        await self._verify_capsule(tx_hash, capsule)
+        return capsule
+
+    async def _export_whatif_capsule(self, tx_hash: str, whatif: WhatIf) -> Capsule:
+        from timemachine.replay.whatif import WhatIfRun, replay_whatif
+
+        engine = await self.engine()
+        captured: dict[str, Any] = {}
+
+        async def capture(fork: Fork, run: WhatIfRun) -> None:
+            captured["accounts"] = await capture_accounts(fork, run.executed, run.parent)
+            captured["transactions"] = run.transactions
+            captured["state"] = state_edits(run.state_calls)
+            captured["parent"] = run.parent
+
+        result = await replay_whatif(engine, tx_hash, whatif, on_executed=capture)
+        if result.original is None:
+            raise ReplayError(f"the what-if of {tx_hash} has no original receipt to record")
+        accounts = await unmodified_accounts(
+            self.upstream, captured["accounts"], captured["state"], captured["parent"]
+        )
+        carried = CapsuleWhatIf(
+            description=whatif.describe(),
+            state=captured["state"],
+            mode=whatif.mode,
+            at_block=whatif.at_block,
+            original=outcome_of(result.original),
+        )
+        capsule = build_capsule(
+            result,
+            captured["transactions"],
+            accounts,
+            self._capsule_source(),
+            whatif=carried,
+        )
+        await self._verify_capsule(tx_hash, capsule)
+        return capsule
+
+    def _capsule_source(self) -> dict[str, str]:
+        return {"upstream": self.upstream.label, "tool": f"timemachine {__version__}"}
+
+    async def _verify_capsule(self, tx_hash: str, capsule: Capsule) -> None:
+        """Replay `capsule` offline; anything but an exact replay of its expectation is an error."""
+        check = await replay_capsule_on(capsule, self.forks, self._engine.decoder)
         if check.fidelity.verdict != "exact":
             first = check.fidelity.differences[0]
+            what = "what-if capsule" if capsule.whatif is not None else "capsule"
             raise ReplayError(
-                f"the capsule of {tx_hash} does not replay exactly offline ({first.field}: "
+                f"the {what} of {tx_hash} does not replay exactly offline ({first.field}: "
                 f"{first.explanation}); not exported"
             )
-        return capsule
 
     @contextlib.asynccontextmanager
     async def fork(self, block_number: int | None = None) -> AsyncIterator[Fork]:

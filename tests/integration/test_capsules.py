@@ -109,7 +109,7 @@ def test_cli_exports_and_refuses_bad_capsules(devnet: Devnet, tmp_path: Path) ->
     bad = subprocess.run([*base, "replay", str(path)], capture_output=True, text=True, check=False)
     assert bad.returncode == 2
     assert bad.stderr.strip().splitlines() == [
-        f"error: {path} is capsule version 99; this build reads version 1"
+        f"error: {path} is capsule version 99; this build reads versions 1 and 2"
     ]
 
 

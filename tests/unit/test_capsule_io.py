@@ -70,7 +70,10 @@ def test_a_missing_file_is_refused(tmp_path: Path) -> None:
         (json.dumps(document())[:-40].encode(), "is not valid JSON"),
         (b"[]", "is not a Time Machine capsule"),
         (encoded(document() | {"format": "other"}), "is not a Time Machine capsule"),
-        (encoded(document() | {"version": 2}), "is capsule version 2; this build reads version 1"),
+        (
+            encoded(document() | {"version": 3}),
+            "is capsule version 3; this build reads versions 1 and 2",
+        ),
         (dump_capsule(capsule(), compress=True)[:-9], "is not valid zstd"),
         (b"[" * 100_000 + b"]" * 100_000, "nests JSON deeper than 64 levels"),
         (b'{"a":' * 70 + b"1" + b"}" * 70, "nests JSON deeper than 64 levels"),

@@ -8,14 +8,24 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from timemachine.models.chain import BlockEnv
 from timemachine.models.trace import LogEntry
 
 CapsuleFormat = Literal["timemachine.capsule"]
 CAPSULE_FORMAT: CapsuleFormat = "timemachine.capsule"
-CAPSULE_VERSION: Literal[1] = 1
+CapsuleVersion = Literal[1, 2]
+CAPSULE_VERSION: CapsuleVersion = 2  # the newest; a capsule without a what-if is written as 1
+CAPSULE_VERSIONS: tuple[int, ...] = (1, 2)
+MAX_WHATIF_EDITS = 10_000
 MAX_ACCOUNTS = 100_000
 MAX_SLOTS_PER_ACCOUNT = 200_000
 MAX_TRANSACTIONS = 5_000
@@ -51,7 +61,10 @@ class CapsuleAccount(_Strict):
 class CapsuleTransaction(_Strict):
     """One transaction: the JSON-RPC fields to send it (impersonated), or its raw signed bytes."""
 
-    hash: Hash = Field(description="The original transaction hash.")
+    hash: Hash | None = Field(
+        default=None,
+        description="The original transaction hash (none for a call a what-if inserted).",
+    )
     raw: HexBytes | None = Field(default=None, max_length=2 * 1024 * 1024)
     fields: dict[str, Any] | None = Field(
         default=None, description="JSON-RPC transaction object (from, to, gas, fees, input, ...)."
@@ -77,6 +90,42 @@ class CapsuleOutcome(_Strict):
     )
 
 
+class CapsuleStateEdit(_Strict):
+    """One modification a what-if made on the fork before the block: code (patched or
+    overridden, as the runtime bytecode that was put there), balance, nonce or storage slots."""
+
+    address: Address
+    balance: int | None = Field(default=None, ge=0, le=MAX_BALANCE)
+    nonce: int | None = Field(default=None, ge=0, lt=2**64)
+    code: HexBytes | None = Field(default=None, max_length=MAX_CODE_HEX + 2)
+    storage: dict[Word, Word] = Field(default_factory=dict)
+
+    @field_validator("storage")
+    @classmethod
+    def _bounded_storage(cls, storage: dict[str, str]) -> dict[str, str]:
+        if len(storage) > MAX_SLOTS_PER_ACCOUNT:
+            raise ValueError(f"more than {MAX_SLOTS_PER_ACCOUNT} storage slots")
+        return storage
+
+
+class CapsuleWhatIf(_Strict):
+    """The what-if a capsule carries (version 2).
+
+    `state` is applied, in order, on top of the capsule's accounts before the block runs; the
+    inserted transactions, the dropped ones and another sender are already in `transactions`,
+    and another block (`at_block`) is already the capsule's block and accounts. `expected` is
+    then the live what-if's outcome; `original` is what the unmodified transaction did.
+    """
+
+    description: list[Annotated[str, StringConstraints(max_length=2_000)]] = Field(
+        default_factory=list, max_length=1_000, description="One line per modification."
+    )
+    state: list[CapsuleStateEdit] = Field(default_factory=list, max_length=MAX_WHATIF_EDITS)
+    mode: Literal["exact", "quick"] = "exact"
+    at_block: int | None = Field(default=None, ge=0, lt=2**63)
+    original: CapsuleOutcome
+
+
 class Capsule(_Strict):
     """Everything one offline replay needs: chain, rules, block, prestate, transactions, outcome.
 
@@ -85,7 +134,7 @@ class Capsule(_Strict):
     """
 
     format: CapsuleFormat = CAPSULE_FORMAT
-    version: Literal[1] = CAPSULE_VERSION
+    version: CapsuleVersion = CAPSULE_VERSION
     chain_id: int = Field(ge=1, lt=2**63)
     hardfork: str = Field(pattern=r"^[a-z0-9]{2,32}$")
     block_env: BlockEnv
@@ -95,6 +144,9 @@ class Capsule(_Strict):
     source: dict[str, str] = Field(
         default_factory=dict, description="Provenance (upstream label, tool version)."
     )
+    whatif: CapsuleWhatIf | None = Field(
+        default=None, description="The modifications of a what-if capsule (version 2)."
+    )
 
     @field_validator("accounts")
     @classmethod
@@ -102,6 +154,16 @@ class Capsule(_Strict):
         if len(accounts) > MAX_ACCOUNTS:
             raise ValueError(f"more than {MAX_ACCOUNTS} accounts")
         return accounts
+
+    @model_validator(mode="after")
+    def _version_fits(self) -> Capsule:
+        if self.target.hash is None:
+            raise ValueError("the target transaction (the last one) needs its hash")
+        if self.version == 1 and (
+            self.whatif is not None or any(tx.hash is None for tx in self.transactions)
+        ):
+            raise ValueError("a what-if (or a transaction without hash) needs capsule version 2")
+        return self
 
     @property
     def target(self) -> CapsuleTransaction:

@@ -26,7 +26,9 @@ from timemachine.models.capsule import (
     Capsule,
     CapsuleAccount,
     CapsuleOutcome,
+    CapsuleStateEdit,
     CapsuleTransaction,
+    CapsuleWhatIf,
 )
 from timemachine.replay.assemble import build_result
 from timemachine.replay.block import ExecutedBlock, execute_block, nonce_calls
@@ -176,24 +178,123 @@ def build_capsule(
     transactions: list[dict[str, Any]],
     accounts: dict[str, CapsuleAccount],
     source: dict[str, str],
+    whatif: CapsuleWhatIf | None = None,
 ) -> Capsule:
-    """A capsule of `result`'s block prefix, expecting what the original receipt recorded."""
-    original = result.original or result.replayed
+    """A capsule of `result`'s block prefix, expecting what the original receipt recorded; or,
+    for a what-if (`result` is the what-if's replay), what the what-if did (version 2)."""
+    outcome = result.replayed if whatif is not None else (result.original or result.replayed)
     return Capsule(
+        version=1 if whatif is None else 2,
         chain_id=result.chain_id,
         hardfork=result.hardfork,
         block_env=result.block_env,
         accounts=accounts,
-        transactions=[CapsuleTransaction(hash=tx["hash"], fields=tx) for tx in transactions],
+        transactions=[CapsuleTransaction(hash=tx.get("hash"), fields=tx) for tx in transactions],
         expected=CapsuleOutcome(
-            status=1 if original.status else 0,
-            gas_used=original.gas_used,
-            logs=original.logs,
-            contract_address=original.contract_address,
+            status=1 if outcome.status else 0,
+            gas_used=outcome.gas_used,
+            logs=outcome.logs,
+            contract_address=outcome.contract_address,
             trace_digest=trace_digest(result.trace),
         ),
         source=source,
+        whatif=whatif,
     )
+
+
+def outcome_of(receipt: ReceiptSummary) -> CapsuleOutcome:
+    """A receipt summary as a capsule outcome (no trace digest)."""
+    return CapsuleOutcome(
+        status=1 if receipt.status else 0,
+        gas_used=receipt.gas_used,
+        logs=receipt.logs,
+        contract_address=receipt.contract_address,
+    )
+
+
+def state_edits(calls: Sequence[Call]) -> list[CapsuleStateEdit]:
+    """The anvil_set* calls a what-if made, as capsule data (one edit per call, in order)."""
+    edits: list[CapsuleStateEdit] = []
+    for method, params in calls:
+        address = str(params[0]).lower()
+        if method == "anvil_setCode":
+            edits.append(CapsuleStateEdit(address=address, code=str(params[1])))
+        elif method == "anvil_setBalance":
+            edits.append(CapsuleStateEdit(address=address, balance=quantity(params[1])))
+        elif method == "anvil_setNonce":
+            edits.append(CapsuleStateEdit(address=address, nonce=quantity(params[1])))
+        elif method == "anvil_setStorageAt":
+            edits.append(CapsuleStateEdit(address=address, storage={params[1]: params[2]}))
+        else:
+            raise ValueError(f"a capsule cannot record the what-if call {method}")
+    return edits
+
+
+async def unmodified_accounts(
+    upstream: RpcClient,
+    accounts: dict[str, CapsuleAccount],
+    edits: Sequence[CapsuleStateEdit],
+    parent: int,
+) -> dict[str, CapsuleAccount]:
+    """`accounts` with every field a what-if edited put back to its value at `parent`.
+
+    A what-if's fork had the edits applied before the block, so its tracer saw the edited
+    values; the capsule keeps the unmodified state and carries the edits apart (applied again
+    offline), so the edits stay visible and a capsule without them replays the original."""
+    block = hex(parent)
+    calls: list[Call] = []
+    wanted: list[tuple[str, str, str | None]] = []
+    for edit in edits:
+        if edit.address not in accounts:
+            continue  # the block never touched it: its unmodified value matters to nothing
+        fields: list[tuple[str, str, object]] = [
+            ("code", "eth_getCode", edit.code),
+            ("balance", "eth_getBalance", edit.balance),
+            ("nonce", "eth_getTransactionCount", edit.nonce),
+        ]
+        for name, method, value in fields:
+            if value is not None:
+                calls.append((method, [edit.address, block]))
+                wanted.append((edit.address, name, None))
+        for slot in edit.storage:
+            calls.append(("eth_getStorageAt", [edit.address, _word32(slot), block]))
+            wanted.append((edit.address, "storage", slot))
+    if not calls:
+        return accounts
+    answers = await upstream.batch(calls)
+    restored = dict(accounts)
+    for (address, name, key), answer in zip(wanted, answers, strict=True):
+        account = restored[address]
+        update: dict[str, Any]
+        if name == "code":
+            update = {"code": str(answer)}
+        elif name == "storage":
+            update = {"storage": {**account.storage, _word32(str(key)): _word32(str(answer))}}
+        else:
+            update = {name: quantity(answer)}
+        restored[address] = account.model_copy(update=update)
+    return restored
+
+
+def _word32(word: str) -> str:
+    return "0x" + word[2:].lower().rjust(64, "0")
+
+
+def _edit_calls(edits: Sequence[CapsuleStateEdit]) -> list[Call]:
+    """anvil calls putting a capsule what-if's state edits on the offline engine."""
+    calls: list[Call] = []
+    for edit in edits:
+        if edit.code is not None:
+            calls.append(("anvil_setCode", [edit.address, edit.code]))
+        if edit.balance is not None:
+            calls.append(("anvil_setBalance", [edit.address, hex(edit.balance)]))
+        if edit.nonce is not None:
+            calls.append(("anvil_setNonce", [edit.address, hex(edit.nonce)]))
+        calls += [
+            ("anvil_setStorageAt", [edit.address, _word32(slot), _word32(value)])
+            for slot, value in edit.storage.items()
+        ]
+    return calls
 
 
 async def replay_capsule(capsule: Capsule, forks: ForkManager, decoder: Decoder) -> ReplayResult:
@@ -222,6 +323,16 @@ async def replay_capsule(capsule: Capsule, forks: ForkManager, decoder: Decoder)
     finally:
         await forks.release(fork, keep_warm=False)
     expected = capsule.expected
+    whatif = capsule.whatif
+    notes = env_differences(env, executed.block)
+    if whatif is not None:
+        notes = [
+            *(f"what-if: {line}" for line in whatif.description),
+            f"judged against the live what-if recorded in the capsule; the original transaction "
+            f"{'succeeded' if whatif.original.status else 'reverted'} using "
+            f"{whatif.original.gas_used:,} gas",
+            *notes,
+        ]
     original = ReceiptSummary(
         status=expected.status,
         gas_used=expected.gas_used,
@@ -247,14 +358,12 @@ async def replay_capsule(capsule: Capsule, forks: ForkManager, decoder: Decoder)
         chain_id=capsule.chain_id,
         chain=get_chain(capsule.chain_id),
         hardfork=capsule.hardfork,
-        mode="exact",
+        mode=whatif.mode if whatif is not None else "exact",
         env=env,
         index=preceding,
         preceding=preceding,
         original=original,
-        fidelity=compare_receipts(
-            original, traced.receipt, env_differences(env, executed.block), digest_differences
-        ),
+        fidelity=compare_receipts(original, traced.receipt, notes, digest_differences),
         traced=traced,
         timings=clock.result(),
         rpc_requests=0,
@@ -262,8 +371,18 @@ async def replay_capsule(capsule: Capsule, forks: ForkManager, decoder: Decoder)
 
 
 def _submissions(capsule: Capsule) -> tuple[list[Call], list[Call]]:
-    impersonated = [tx.fields for tx in capsule.transactions if tx.fields is not None]
-    setup: list[Call] = [("anvil_autoImpersonateAccount", [True]), *nonce_calls(impersonated)]
+    """Setup calls (a what-if's state edits, impersonation, the first nonce of each sender) and
+    the block's submissions. Transactions a what-if inserted or moved carry no nonce: the engine
+    gives each its sender's next one, as the live what-if did."""
+    impersonated = [
+        tx.fields for tx in capsule.transactions if tx.fields is not None and "nonce" in tx.fields
+    ]
+    edits = _edit_calls(capsule.whatif.state) if capsule.whatif is not None else []
+    setup: list[Call] = [
+        *edits,
+        ("anvil_autoImpersonateAccount", [True]),
+        *nonce_calls(impersonated),
+    ]
     submissions: list[Call] = [
         ("eth_sendRawTransaction", [tx.raw])
         if tx.raw is not None

@@ -14,7 +14,7 @@ import zstandard
 from pydantic import ValidationError
 
 from timemachine.errors import CapsuleError
-from timemachine.models.capsule import CAPSULE_FORMAT, CAPSULE_VERSION, Capsule
+from timemachine.models.capsule import CAPSULE_FORMAT, CAPSULE_VERSIONS, Capsule
 
 MAX_FILE_BYTES = 256 * 1024 * 1024
 MAX_JSON_BYTES = 1024 * 1024 * 1024
@@ -47,10 +47,11 @@ def load_capsule(data: bytes, *, name: str = "capsule") -> Capsule:
         raise CapsuleError(f"{name} is not valid JSON (truncated or corrupt?): {error}") from error
     if not isinstance(document, dict) or document.get("format") != CAPSULE_FORMAT:
         raise CapsuleError(f"{name} is not a Time Machine capsule (no format {CAPSULE_FORMAT!r})")
-    if document.get("version") != CAPSULE_VERSION:
+    version = document.get("version")
+    if isinstance(version, bool) or version not in CAPSULE_VERSIONS:
+        readable = " and ".join(str(number) for number in CAPSULE_VERSIONS)
         raise CapsuleError(
-            f"{name} is capsule version {document.get('version')!r}; this build reads version "
-            f"{CAPSULE_VERSION}"
+            f"{name} is capsule version {version!r}; this build reads versions {readable}"
         )
     try:
         return Capsule.model_validate(document)

@@ -403,6 +403,10 @@ class ReplayEngine:
             rpc_requests=self.upstream.requests - requests_before,
         )
 
+    async def hardfork_at(self, chain: ChainInfo, block: dict[str, Any]) -> str:
+        """The rules active at `block` (what-if replays fork at other blocks than the parent)."""
+        return await self._hardfork(chain, block)
+
     async def _hardfork(self, chain: ChainInfo, block: dict[str, Any]) -> str:
         """The rules active at `block`: the chain's schedule, else the upstream's own word (anvil
         reports its hardfork), else what the block header proves."""

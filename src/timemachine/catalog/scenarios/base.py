@@ -11,6 +11,21 @@ from timemachine.catalog.scenarios.world import World
 
 
 @dataclass(frozen=True)
+class Fix:
+    """The fixed version of an exploit scenario's vulnerable contract, for `verify-fix`."""
+
+    contract: str
+    """Address label (in the devnet history) of the contract to patch."""
+    artifact: str
+    """The bundled artifact of the fixed contract (`contracts/<artifact>.sol`)."""
+    summary: str
+    """What the fix changes, in one line."""
+    constructor_args: tuple[str, ...] | None = None
+    """Constructor arguments of the fixed contract ("@getter" reads the target's getter); None:
+    each parameter is read from the target's getter of the same name."""
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A bundled exploit (or benign control) that stages itself on the devnet world."""
 
@@ -25,6 +40,8 @@ class Scenario:
     high when a large part; benign controls are low."""
     loss_text: str | None = None
     """The loss in words, for the catalog (None for benign controls)."""
+    fix: Fix | None = None
+    """The minimal real fix of the vulnerable contract (exploit scenarios; None for controls)."""
 
     @property
     def benign(self) -> bool:

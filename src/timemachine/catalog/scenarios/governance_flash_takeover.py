@@ -17,7 +17,7 @@ from timemachine.catalog.builder import ETHER
 from timemachine.catalog.devnet import actor_address
 from timemachine.catalog.exploit import measure_exploit
 from timemachine.catalog.models import ScenarioRecord
-from timemachine.catalog.scenarios.base import Scenario
+from timemachine.catalog.scenarios.base import Fix, Scenario
 from timemachine.catalog.scenarios.contract import Contract, deploy
 from timemachine.catalog.scenarios.dao import (
     AGAINST,
@@ -170,4 +170,9 @@ SCENARIO = Scenario(
     severity="critical",
     loss_text="the DAO treasury's whole ETH, USDX and GOV holdings (148 ETH + 250,000 USDX + "
     "20,000 GOV on the devnet)",
+    fix=Fix(
+        contract="Flash DAO Governor",
+        artifact="TokenGovernorFixed",
+        summary="emergencyCommit refuses proposals that received votes in the current block",
+    ),
 )

@@ -18,7 +18,7 @@ from timemachine.catalog.builder import ETHER, create_address
 from timemachine.catalog.devnet import actor_address
 from timemachine.catalog.exploit import measure_exploit
 from timemachine.catalog.models import ScenarioRecord
-from timemachine.catalog.scenarios.base import Scenario
+from timemachine.catalog.scenarios.base import Fix, Scenario
 from timemachine.catalog.scenarios.contract import deploy
 from timemachine.catalog.scenarios.world import World
 
@@ -73,4 +73,9 @@ SCENARIO = Scenario(
     stage=stage,
     severity="critical",
     loss_text="BatchToken's whole ETH reserve (10 ETH on the devnet)",
+    fix=Fix(
+        contract="BatchToken",
+        artifact="BatchTokenFixed",
+        summary="batchTransfer multiplies with an overflow check (SafeMath.mul)",
+    ),
 )

@@ -16,7 +16,7 @@ from timemachine.catalog.builder import ETHER
 from timemachine.catalog.devnet import actor_address
 from timemachine.catalog.exploit import measure_exploit
 from timemachine.catalog.models import ScenarioRecord
-from timemachine.catalog.scenarios.base import Scenario
+from timemachine.catalog.scenarios.base import Fix, Scenario
 from timemachine.catalog.scenarios.contract import deploy
 from timemachine.catalog.scenarios.markets import USD, markets
 from timemachine.catalog.scenarios.world import World
@@ -107,4 +107,11 @@ SCENARIO = Scenario(
     stage=stage,
     severity="critical",
     loss_text="SpotLendingMarket's whole USDX cash (35,000 USDX on the devnet)",
+    fix=Fix(
+        contract="SpotLendingMarket",
+        artifact="SpotLendingMarketFixed",
+        summary=(
+            "the collateral price is refused when the pair's reserves changed in the current block"
+        ),
+    ),
 )

@@ -11,7 +11,7 @@ from timemachine.catalog.builder import ETHER
 from timemachine.catalog.devnet import actor_address
 from timemachine.catalog.exploit import mine_exploit
 from timemachine.catalog.models import ScenarioRecord
-from timemachine.catalog.scenarios.base import Scenario
+from timemachine.catalog.scenarios.base import Fix, Scenario
 from timemachine.catalog.scenarios.contract import deploy
 from timemachine.catalog.scenarios.world import World
 
@@ -58,4 +58,9 @@ SCENARIO = Scenario(
     stage=stage,
     severity="critical",
     loss_text="all user deposits of EtherBank (50 ETH on the devnet)",
+    fix=Fix(
+        contract="EtherBank",
+        artifact="EtherBankFixed",
+        summary="checks-effects-interactions: the debit is written before the ETH is sent",
+    ),
 )

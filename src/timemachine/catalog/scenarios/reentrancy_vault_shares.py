@@ -13,7 +13,7 @@ from timemachine.catalog.builder import ETHER, create_address
 from timemachine.catalog.devnet import actor_address
 from timemachine.catalog.exploit import mine_exploit
 from timemachine.catalog.models import ScenarioRecord
-from timemachine.catalog.scenarios.base import Scenario
+from timemachine.catalog.scenarios.base import Fix, Scenario
 from timemachine.catalog.scenarios.contract import deploy
 from timemachine.catalog.scenarios.world import World
 from timemachine.errors import DevnetBuildError
@@ -79,4 +79,12 @@ SCENARIO = Scenario(
     stage=stage,
     severity="critical",
     loss_text="all user deposits of ShareVault (20 ETH on the devnet)",
+    fix=Fix(
+        contract="ShareVault",
+        artifact="ShareVaultFixed",
+        summary=(
+            "redeemAll zeroes shares before paying; a reentrancy guard covers transfer "
+            "and redeemAll"
+        ),
+    ),
 )

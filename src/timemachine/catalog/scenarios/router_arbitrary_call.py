@@ -18,7 +18,7 @@ from timemachine.catalog.builder import ETHER
 from timemachine.catalog.devnet import actor_address
 from timemachine.catalog.exploit import measure_exploit
 from timemachine.catalog.models import ScenarioRecord
-from timemachine.catalog.scenarios.base import Scenario
+from timemachine.catalog.scenarios.base import Fix, Scenario
 from timemachine.catalog.scenarios.contract import Contract, deploy
 from timemachine.catalog.scenarios.markets import DEADLINE, SWAP_GAS, USD, Markets, markets
 from timemachine.catalog.scenarios.world import World
@@ -141,4 +141,12 @@ SCENARIO = Scenario(
     stage=stage,
     severity="critical",
     loss_text="every approving user's whole USDX and WETH balance",
+    fix=Fix(
+        contract="SwapAggregator",
+        artifact="SwapAggregatorFixed",
+        summary=(
+            "the external call is limited to allow-listed swap selectors and may not "
+            "target a swapped token"
+        ),
+    ),
 )

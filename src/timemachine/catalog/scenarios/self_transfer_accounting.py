@@ -16,7 +16,7 @@ from timemachine.catalog.builder import ETHER
 from timemachine.catalog.devnet import actor_address
 from timemachine.catalog.exploit import measure_exploit
 from timemachine.catalog.models import ScenarioRecord
-from timemachine.catalog.scenarios.base import Scenario
+from timemachine.catalog.scenarios.base import Fix, Scenario
 from timemachine.catalog.scenarios.contract import Contract, deploy
 from timemachine.catalog.scenarios.markets import DEADLINE, LIQUIDITY_GAS, SWAP_GAS, markets
 from timemachine.catalog.scenarios.world import World
@@ -145,4 +145,12 @@ SCENARIO = Scenario(
     stage=stage,
     severity="critical",
     loss_text="nearly all of the REFLEX/WETH pair's WETH (about 41 WETH on the devnet)",
+    fix=Fix(
+        contract="ReflexToken",
+        artifact="ReflexTokenFixed",
+        summary=(
+            "the sender's balance is written before the receiver's is read (self-transfer safe)"
+        ),
+        constructor_args=("@name", "@symbol", "@totalSupply"),
+    ),
 )

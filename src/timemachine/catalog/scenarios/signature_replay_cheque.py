@@ -15,7 +15,7 @@ from timemachine.catalog.builder import ETHER
 from timemachine.catalog.devnet import actor_account, actor_address
 from timemachine.catalog.exploit import mine_exploit
 from timemachine.catalog.models import ScenarioRecord
-from timemachine.catalog.scenarios.base import Scenario
+from timemachine.catalog.scenarios.base import Fix, Scenario
 from timemachine.catalog.scenarios.contract import deploy
 from timemachine.catalog.scenarios.world import World
 
@@ -83,4 +83,12 @@ SCENARIO = Scenario(
     stage=stage,
     severity="high",
     loss_text="the cheque signer's ChequeBank account (8 ETH on the devnet)",
+    fix=Fix(
+        contract="ChequeBank",
+        artifact="ChequeBankFixed",
+        summary=(
+            "the signed digest binds a nonce, the contract and the chain id; cashed "
+            "nonces are recorded"
+        ),
+    ),
 )

@@ -12,7 +12,7 @@ from timemachine.catalog.builder import ETHER
 from timemachine.catalog.devnet import actor_address
 from timemachine.catalog.exploit import mine_exploit
 from timemachine.catalog.models import ScenarioRecord
-from timemachine.catalog.scenarios.base import Scenario
+from timemachine.catalog.scenarios.base import Fix, Scenario
 from timemachine.catalog.scenarios.contract import deploy
 from timemachine.catalog.scenarios.world import World
 
@@ -64,4 +64,9 @@ SCENARIO = Scenario(
     stage=stage,
     severity="critical",
     loss_text="the whole TreasuryWallet treasury (22 ETH on the devnet)",
+    fix=Fix(
+        contract="TreasuryWallet",
+        artifact="TreasuryWalletFixed",
+        summary="initialize requires the initialized flag to be unset",
+    ),
 )

@@ -15,7 +15,7 @@ from __future__ import annotations
 from timemachine.catalog.devnet import actor_address
 from timemachine.catalog.exploit import measure_exploit
 from timemachine.catalog.models import ScenarioRecord
-from timemachine.catalog.scenarios.base import Scenario
+from timemachine.catalog.scenarios.base import Fix, Scenario
 from timemachine.catalog.scenarios.contract import deploy
 from timemachine.catalog.scenarios.markets import USD, markets
 from timemachine.catalog.scenarios.world import World
@@ -108,4 +108,9 @@ SCENARIO = Scenario(
     stage=stage,
     severity="critical",
     loss_text="the treasury allocator's whole 50,000 USDX deposit",
+    fix=Fix(
+        contract="YieldVault",
+        artifact="YieldVaultFixed",
+        summary="virtual shares and assets (decimals offset 6) and no deposit minting 0 shares",
+    ),
 )

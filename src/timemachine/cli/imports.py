@@ -1,0 +1,333 @@
+"""`timemachine import` and `timemachine batch-replay`: import transaction lists (CSV, JSON, or an
+RPC block/address scan), then replay them all and compare each with what really happened."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from timemachine.cli.errors import fail, reported_errors, run_async
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from timemachine.models.imports import BatchReport, BatchTarget, ImportReport
+
+ROWS_SHOWN = 200  # per-tx rows in the human table before only non-exact ones are listed
+
+RpcUrl = Annotated[
+    str | None,
+    typer.Option("--rpc-url", "-r", envvar="WEB3_RPC_URL", help="Upstream JSON-RPC endpoint."),
+]
+Owner = Annotated[
+    str, typer.Option("--owner", help="Whose import this is (the service's user id).")
+]
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database", help="Database URL (default: DATABASE_URL, else the embedded SQLite file)."
+    ),
+]
+Chain = Annotated[
+    str | None,
+    typer.Option("--chain", "-c", help="Chain of rows without a chain cell (name or id)."),
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+Concurrency = Annotated[
+    int, typer.Option("--concurrency", "-j", min=1, max=16, help="Blocks replayed at once.")
+]
+
+
+def _debug() -> bool:
+    from timemachine.settings import get_settings
+
+    return get_settings().debug
+
+
+@contextmanager
+def progress_bar(description: str, *, enabled: bool) -> Iterator[Callable[[int, int], None]]:
+    """A rich progress bar on stderr (only on a terminal); yields the callback to advance it."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    if not enabled or not console.is_terminal:
+        yield lambda _done, _total: None
+        return
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(description, total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield advance
+
+
+def import_command(
+    file: Annotated[
+        Path | None,
+        typer.Argument(help="CSV or JSON list of transactions.", show_default=False),
+    ] = None,
+    chain: Chain = None,
+    owner: Owner = "anonymous",
+    as_json: AsJson = False,
+    database: DatabaseUrl = None,
+    rpc_url: RpcUrl = None,
+    blocks: Annotated[
+        str | None,
+        typer.Option("--blocks", help="Scan blocks A:B (inclusive) over --rpc-url instead."),
+    ] = None,
+    address: Annotated[
+        str | None,
+        typer.Option("--address", help="With --blocks: only txs from or to this address."),
+    ] = None,
+    replay: Annotated[
+        bool, typer.Option("--replay", help="Then replay every good row and compare.")
+    ] = False,
+    concurrency: Concurrency = 1,
+) -> None:
+    """Import transactions (CSV/JSON file, or an RPC scan), validated row by row, idempotently.
+
+    Columns: hash, chain (name or id; default --chain), optional block and label; other columns
+    are kept as metadata. Bad rows are reported with their line (JSON: array index); good rows
+    are stored. Prints accepted / rejected / duplicates; exit 0 when any good row was accepted
+    or was already stored (a duplicate), 2 when every row was rejected.
+    """
+    from timemachine.errors import InvalidInputError
+
+    with reported_errors(debug=_debug()):
+        if (file is None) == (blocks is None):
+            raise InvalidInputError("give a FILE to import, or --blocks A:B with --rpc-url")
+        if address is not None and blocks is None:
+            raise InvalidInputError("--address needs --blocks A:B (the range to scan)")
+        if file is not None:
+            report = _import_file(file, chain, owner, database, progress=not as_json)
+    if blocks is not None:
+        report = run_async(
+            _import_scan(rpc_url, blocks, address, owner, database, progress=not as_json),
+            debug=_debug(),
+        )
+    batch = None
+    if replay and report.items:
+        from timemachine.service.imports import item_targets
+
+        batch = run_async(
+            _replay(rpc_url, item_targets(report.items), concurrency, progress=not as_json),
+            debug=_debug(),
+        )
+    if as_json:
+        document = report.summary()
+        if batch is not None:
+            document["replay"] = batch.model_dump(mode="json")
+        typer.echo(json.dumps(document, indent=2))
+    else:
+        _print_import(report)
+        if batch is not None:
+            print_batch(batch)
+    if not report.accepted + report.duplicates:
+        fail(f"nothing imported: every one of the {report.rejected} rows was rejected", 2)
+
+
+def _import_file(
+    file: Path, chain: str | None, owner: str, database: str | None, *, progress: bool
+) -> ImportReport:
+    from timemachine.service.imports import read_import_file, store_import
+    from timemachine.store import open_database
+
+    parsed = read_import_file(file, default_chain=chain)
+    if not parsed.rows:
+        from timemachine.errors import InvalidInputError
+
+        raise InvalidInputError(f"{file} holds no transactions (only a header or blank lines)")
+    db = open_database(database)
+    try:
+        with progress_bar(f"importing {file.name}", enabled=progress) as advance:
+            return store_import(db, owner, file.name, parsed, progress=advance)
+    finally:
+        db.dispose()
+
+
+async def _import_scan(
+    rpc_url: str | None,
+    blocks: str,
+    address: str | None,
+    owner: str,
+    database: str | None,
+    *,
+    progress: bool,
+) -> ImportReport:
+    from timemachine.chain.blocks import quantity
+    from timemachine.chain.rpc import RpcClient
+    from timemachine.chain.scan import parse_block_range, scan_blocks
+    from timemachine.machine import resolve_rpc_url
+    from timemachine.service.imports import items_from_scan, store_import
+    from timemachine.settings import get_settings
+    from timemachine.store import open_database
+
+    start, end = parse_block_range(blocks)
+    async with RpcClient(resolve_rpc_url(rpc_url, get_settings())) as rpc:
+        chain_id = quantity(await rpc.call("eth_chainId"))
+        with progress_bar(f"scanning blocks {start}..{end}", enabled=progress) as advance:
+            found = await scan_blocks(rpc, start, end, address=address, progress=advance)
+        source = f"rpc {rpc.label} blocks {start}:{end}" + (
+            f" address {address}" if address else ""
+        )
+    parsed = items_from_scan((tx.as_row() for tx in found), chain_id)
+    if not parsed.items:
+        from timemachine.models.imports import ImportReport
+
+        return ImportReport(accepted=0, rejected=0, duplicates=0)
+    db = open_database(database)
+    try:
+        with progress_bar("storing", enabled=progress) as advance:
+            return store_import(db, owner, source, parsed, progress=advance)
+    finally:
+        db.dispose()
+
+
+async def _replay(
+    rpc_url: str | None, targets: list[BatchTarget], concurrency: int, *, progress: bool
+) -> BatchReport:
+    from timemachine.machine import TimeMachine
+    from timemachine.replay.batch import replay_batch
+
+    async with TimeMachine(rpc_url) as machine:
+        engine = await machine.engine()
+        with progress_bar("replaying", enabled=progress) as advance:
+            return await replay_batch(engine, targets, concurrency=concurrency, progress=advance)
+
+
+def batch_replay(
+    file: Annotated[
+        Path | None,
+        typer.Argument(help="CSV or JSON list to replay (not stored).", show_default=False),
+    ] = None,
+    import_id: Annotated[
+        str | None, typer.Option("--import-id", help="Replay a stored import instead.")
+    ] = None,
+    rpc_url: RpcUrl = None,
+    chain: Chain = None,
+    owner: Owner = "anonymous",
+    database: DatabaseUrl = None,
+    as_json: AsJson = False,
+    concurrency: Concurrency = 1,
+) -> None:
+    """Replay every transaction of an import (or a file) in exact mode and compare each with
+    the original: how many exact, diverged, failed, with the reasons, and replays/s."""
+    from timemachine.errors import InvalidInputError
+
+    with reported_errors(debug=_debug()):
+        if (file is None) == (import_id is None):
+            raise InvalidInputError("give a FILE or --import-id ID (one of them)")
+        targets = _targets(file, import_id, chain, owner, database)
+    report = run_async(_replay(rpc_url, targets, concurrency, progress=not as_json), debug=_debug())
+    if as_json:
+        typer.echo(report.model_dump_json(indent=2))
+    else:
+        print_batch(report)
+
+
+def _targets(
+    file: Path | None, import_id: str | None, chain: str | None, owner: str, database: str | None
+) -> list[BatchTarget]:
+    from timemachine.service.imports import import_targets, item_targets, read_import_file
+    from timemachine.store import open_database
+
+    if file is not None:
+        parsed = read_import_file(file, default_chain=chain)
+        if parsed.errors:
+            first = parsed.errors[0]
+            sys.stderr.write(
+                f"warning: {len(parsed.errors)} rows of {file} rejected and skipped (first: line "
+                f"{first.line}: {first.reason})\n"
+            )
+        if not parsed.items:
+            from timemachine.errors import InvalidInputError
+
+            raise InvalidInputError(f"{file} holds no valid transactions")
+        return item_targets(parsed.items)
+    assert import_id is not None
+    db = open_database(database)
+    try:
+        return import_targets(db, owner, import_id)
+    finally:
+        db.dispose()
+
+
+def _print_import(report: ImportReport, console: Console | None = None) -> None:
+    from rich.console import Console
+
+    console = console or Console()
+    where = f" (import {report.import_id})" if report.import_id else ""
+    console.print(
+        f"accepted {report.accepted:,}, rejected {report.rejected:,}, "
+        f"duplicates {report.duplicates:,}{where}"
+    )
+    for error in report.errors[:50]:
+        console.print(f"  line {error.line}: {error.reason}", markup=False, highlight=False)
+    if len(report.errors) > 50:
+        console.print(f"  … and {len(report.errors) - 50} more (--json lists them all)")
+
+
+def print_batch(report: BatchReport, console: Console | None = None) -> None:
+    """The batch report as a readable summary, reason lists and a per-tx table."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    console.print(
+        f"[bold]Batch replay[/]: {report.total} transactions in {report.blocks} blocks — "
+        f"[green]{report.exact} exact[/], [yellow]{report.diverged} diverged[/], "
+        f"[red]{report.failed} failed[/]"
+        + (f", {report.unverified} unverified" if report.unverified else "")
+        + f"; {report.elapsed_seconds:.2f} s, {report.replays_per_second:.1f} replays/s "
+        f"(concurrency {report.concurrency})"
+    )
+    for title, reasons in (
+        ("Divergences", report.divergence_reasons),
+        ("Failures", report.failure_reasons),
+    ):
+        if reasons:
+            console.print(f"{title}:")
+            for reason in reasons:
+                console.print(f"  {reason.count:>5} × {reason.reason}", markup=False)
+    rows = report.rows
+    if len(rows) > ROWS_SHOWN:
+        rows = [row for row in rows if row.verdict != "exact"]
+        console.print(f"({report.exact} exact rows not listed; --json lists every row)")
+    if not rows:
+        return
+    table = Table(title_justify="left")
+    for column in ("tx", "block", "index", "label", "verdict", "gas orig → replay", "detail"):
+        table.add_column(column, overflow="fold")
+    colors = {"exact": "green", "diverged": "yellow", "failed": "red", "unverified": "blue"}
+    for row in rows:
+        gas = (
+            f"{row.gas_original:,} → {row.gas_replayed:,}"
+            if row.gas_original is not None and row.gas_replayed is not None
+            else ""
+        )
+        detail = row.error or "; ".join(row.differences)
+        table.add_row(
+            row.hash[:10] + "…" + row.hash[-4:],
+            "" if row.block is None else str(row.block),
+            "" if row.index is None else str(row.index),
+            row.label or "",
+            f"[{colors[row.verdict]}]{row.verdict}[/]",
+            gas,
+            detail,
+        )
+    console.print(table)
