@@ -123,3 +123,42 @@ class StorageError(TimeMachineError):
 
     exit_code = 8
     http_status = 503
+
+
+class VaultError(TimeMachineError):
+    """The credential vault cannot decrypt or encrypt: a key is missing from
+    TIME_MACHINE_VAULT_KEYS, the key list is malformed, or a stored ciphertext fails
+    authentication (tampered, or moved to another owner/chain/row). 503: the operator must fix
+    the key ring; nothing the caller sent is wrong."""
+
+    exit_code = 9
+    http_status = 503
+
+
+class AuthenticationError(TimeMachineError):
+    """No credentials, or credentials that are invalid, expired, revoked or of a disabled user
+    (HTTP 401). Log in again (`POST /api/auth/login`) or use a valid API key."""
+
+    exit_code = 10
+    http_status = 401
+    headers: dict[str, str] = {"WWW-Authenticate": "Bearer"}  # noqa: RUF012 - read only
+
+
+class PermissionDeniedError(TimeMachineError):
+    """Authenticated, but the role or the API key's scopes do not allow this (HTTP 403)."""
+
+    exit_code = 11
+    http_status = 403
+
+
+class RateLimitedError(TimeMachineError):
+    """Too many requests from this key, user or address (HTTP 429); retry after `retry_after`
+    seconds."""
+
+    exit_code = 12
+    http_status = 429
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.headers = {"Retry-After": str(max(1, int(retry_after + 0.999)))}

@@ -16,10 +16,39 @@ _URL = re.compile(r"(https?|wss?)://[^\s'\"]+")
 _SECRET_KEYS = ("key", "secret", "password", "token", "authorization")
 
 
-def _redact_text(text: str) -> str:
+def redact_text(text: str) -> str:
+    """`text` with every URL in it reduced to scheme://host:port (keys in paths, queries and
+    userinfo gone)."""
     from timemachine.chain.rpc import redact_url
 
     return _URL.sub(lambda match: redact_url(match.group(0)), text)
+
+
+_redact_text = redact_text
+
+
+class RedactingFilter(logging.Filter):
+    """stdlib logging filter: the same URL redaction for records of other libraries (httpx logs
+    every request's full URL at INFO, which would carry a provider's key)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact_text(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+_STDLIB_FILTER = RedactingFilter()
+_LEAKY_LOGGERS = ("httpx", "httpcore")
+
+
+def redact_stdlib_logging() -> None:
+    """Attach the redacting filter to the loggers that log request URLs (idempotent)."""
+    for name in _LEAKY_LOGGERS:
+        logger = logging.getLogger(name)
+        if _STDLIB_FILTER not in logger.filters:
+            logger.addFilter(_STDLIB_FILTER)
 
 
 def redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -36,6 +65,7 @@ def configure_logging(level: str = "WARNING", *, json: bool = False) -> None:
     """Route structlog to stderr at `level`, JSON lines for services, console for humans."""
     import structlog
 
+    redact_stdlib_logging()
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):
         numeric = logging.WARNING

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DATABASE_FILE = "timemachine.db"
@@ -81,6 +81,65 @@ class Settings(BaseSettings):
     task_time_limit: float = Field(default=960.0, gt=0, description="Hard kill after this.")
     time_machine_host: str = Field(default="127.0.0.1", description="Where `serve` listens.")
     time_machine_port: int = Field(default=8000, ge=1, le=65535)
+
+    vault_keys: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TIME_MACHINE_VAULT_KEYS", "vault_keys"),
+        description="Credential vault keys, comma-separated `id:base64key` (32-byte AES-256 "
+        "keys); the first encrypts, every one decrypts (rotation: put a new key first, run "
+        "`timemachine keys rotate`, then drop the old one). Unset: one key generated on first "
+        "use and kept (mode 0600) in `vault.keys` in the data directory.",
+    )
+
+    # -- security (issue 6): authentication, abuse limits, CORS --------------------------------
+    secret_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TIME_MACHINE_SECRET_KEY", "secret_key"),
+        description="HMAC key signing the JWT access/refresh tokens (HS256; 32+ random bytes). "
+        "Unset: one is generated on first start and kept (mode 0600) in `secret.key` in the data "
+        "directory. Changing it logs everybody out (API keys keep working).",
+    )
+    access_token_minutes: float = Field(default=15.0, gt=0, le=24 * 60)
+    refresh_token_days: float = Field(default=14.0, gt=0, le=365)
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TIME_MACHINE_METRICS_TOKEN", "metrics_token"),
+        description="Static bearer token Prometheus may scrape /metrics with (besides an admin "
+        "login or an API key with the `metrics:read` scope). Unset: no scrape token.",
+    )
+    cors_origins: str = Field(
+        default="",
+        validation_alias=AliasChoices("TIME_MACHINE_CORS_ORIGINS", "cors_origins"),
+        description="Comma-separated origins allowed by CORS (e.g. https://ui.example.org). "
+        "Empty (default): no cross-origin browser access.",
+    )
+    bootstrap_admin: bool = Field(
+        default=True,
+        description="On start, when no user exists, create `admin` with a random password and "
+        "print once how to log in.",
+    )
+    rate_limit_per_minute: float = Field(
+        default=600.0, gt=0, description="Requests per minute per user / API key (token bucket)."
+    )
+    rate_limit_burst: int = Field(default=120, ge=1)
+    ip_rate_limit_per_minute: float = Field(
+        default=1200.0, gt=0, description="Requests per minute per client IP (token bucket)."
+    )
+    ip_rate_limit_burst: int = Field(default=240, ge=1)
+    login_attempts_per_minute: float = Field(
+        default=5.0, gt=0, description="Login attempts per minute per username and per IP."
+    )
+    login_burst: int = Field(default=10, ge=1)
+    max_active_sessions_per_user: int = Field(
+        default=4,
+        ge=1,
+        description="Pending + running sessions one user may have (each running session holds "
+        "one anvil fork in a worker, so this also caps forks per user).",
+    )
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
 
     @model_validator(mode="after")
     def _resolve_storage(self) -> Settings:

@@ -1,13 +1,16 @@
 """The service in its embedded default, end to end: `timemachine serve` (uvicorn + a real Celery
-prefork worker + beat on the embedded SQLite broker, temporary data directory), a replay of the
-bundled `reentrancy-bank` exploit started over HTTP, followed over the WebSocket to `completed`,
-its result and HTML report read back; then SIGTERM, and no child, worker or anvil survives."""
+prefork worker + beat on the embedded SQLite broker, temporary data directory); the bootstrap
+admin's one-time password read from the server's output, an analyst created over HTTP and
+logged in; a replay of the bundled `reentrancy-bank` exploit started over HTTP, followed over the
+(authenticated) WebSocket to `completed`, its result and HTML report read back; then SIGTERM, and
+no child, worker or anvil survives."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -101,62 +104,114 @@ def service(
         log.close()
 
 
-async def _follow(url: str) -> list[dict[str, Any]]:
+async def _follow(url: str, token: str) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
-    async with websockets.connect(url) as socket_:
+    protocols: Any = ["timemachine", f"bearer.{token}"]  # how a browser authenticates
+    async with websockets.connect(url, subprotocols=protocols) as socket_:
+        assert socket_.subprotocol == "timemachine"
         async for message in socket_:
             events.append(json.loads(message))
     return events
 
 
+def _bootstrap_password(log: Path) -> str:
+    """The bootstrap admin's password, printed once by the server on first start."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        found = re.search(r"password: (\S+)", log.read_text(errors="replace"))
+        if found:
+            return found.group(1)
+        time.sleep(0.2)
+    raise AssertionError("the server printed no bootstrap admin password")
+
+
+def _admin_and_analyst(base: str, log: Path) -> tuple[dict[str, str], str, str]:
+    """Log in as the bootstrap admin; create the analyst alice over HTTP and log her in:
+    (admin headers, alice's user id, alice's access token)."""
+    admin = {"Authorization": f"Bearer {_login(base, 'admin', _bootstrap_password(log))}"}
+    password = "alice's long passphrase"
+    created = httpx.post(
+        f"{base}/api/admin/users",
+        json={"username": "alice", "password": password, "role": "analyst"},
+        headers=admin,
+        timeout=10,
+    )
+    assert created.status_code == 201, created.text
+    return admin, created.json()["id"], _login(base, "alice", password)
+
+
+def _login(base: str, username: str, password: str) -> str:
+    response = httpx.post(
+        f"{base}/api/auth/login", json={"username": username, "password": password}, timeout=10
+    )
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
 def test_replay_over_http_and_websocket_then_clean_shutdown(
-    service: tuple[subprocess.Popen[bytes], str],
+    service: tuple[subprocess.Popen[bytes], str], tmp_path: Path
 ) -> None:
     process, base = service
-    health = httpx.get(f"{base}/api/system/health", timeout=10).json()
+    health = httpx.get(f"{base}/api/system/health", timeout=10).json()  # open to all
     assert health["components"]["broker"]["status"] == "ok"
+    start_url = f"{base}/api/time-machine/replay/exploit/start"
+    anonymous = httpx.post(start_url, json={"exploit_id": "reentrancy-bank"}, timeout=10)
+    assert anonymous.status_code == 401
+
+    admin, alice_id, token = _admin_and_analyst(base, tmp_path / "serve.log")
+    alice = {"Authorization": f"Bearer {token}"}
+
     started = httpx.post(
-        f"{base}/api/time-machine/replay/exploit/start",
-        json={"exploit_id": "reentrancy-bank", "user_id": "alice"},
+        start_url,
+        json={"exploit_id": "reentrancy-bank", "user_id": "mallory"},  # ignored: the token decides
+        headers=alice,
         timeout=10,
     )
     assert started.status_code == 202
     session_id = started.json()["session_id"]
     ws_url = base.replace("http://", "ws://") + started.json()["links"]["websocket"]
-    events = asyncio.run(asyncio.wait_for(_follow(ws_url), REPLAY_TIMEOUT))
+    events = asyncio.run(asyncio.wait_for(_follow(ws_url, token), REPLAY_TIMEOUT))
     statuses = [event["status"] for event in events]
     assert statuses[-1] == "completed", events
     assert "running" in statuses
     assert any(0 < event["progress"] < 100 for event in events)  # progress came through
 
-    detail = httpx.get(f"{base}/api/time-machine/sessions/{session_id}", timeout=10).json()
+    detail = httpx.get(
+        f"{base}/api/time-machine/sessions/{session_id}", headers=alice, timeout=10
+    ).json()
     assert detail["session"]["status"] == "completed"
-    assert detail["session"]["owner"] == "alice"
+    assert detail["session"]["owner"] == alice_id
     (result,) = detail["results"]
     assert result["replay"]["fidelity"]["verdict"] == "exact"
     assert result["analysis"]["findings"][0]["vulnerability_class"] == "reentrancy"
     html = httpx.get(
         f"{base}/api/time-machine/sessions/{session_id}/report",
         params={"format": "html"},
+        headers=alice,
         timeout=10,
     )
     assert html.status_code == 200
     assert html.text.startswith("<!DOCTYPE html>")
     assert "reentrancy" in html.text.lower()
-    metrics = httpx.get(f"{base}/metrics", timeout=10).text
+    assert httpx.get(f"{base}/metrics", timeout=10).status_code == 401
+    metrics = httpx.get(f"{base}/metrics", headers=admin, timeout=10).text
     assert 'timemachine_sessions{status="completed"} 1.0' in metrics
 
     analysis = httpx.post(
         f"{base}/api/time-machine/exploits/integer-overflow-token/analyze",
         json={"analysis_depth": "basic", "include_recommendations": False},
+        headers=alice,
         timeout=10,
     )
     assert analysis.status_code == 202, analysis.text
     ws_url = base.replace("http://", "ws://") + analysis.json()["links"]["websocket"]
-    events = asyncio.run(asyncio.wait_for(_follow(ws_url), REPLAY_TIMEOUT))
+    events = asyncio.run(asyncio.wait_for(_follow(ws_url, token), REPLAY_TIMEOUT))
     assert events[-1]["status"] == "completed", events
     detail = httpx.get(
-        f"{base}/api/time-machine/sessions/{analysis.json()['session_id']}", timeout=10
+        f"{base}/api/time-machine/sessions/{analysis.json()['session_id']}",
+        headers=alice,
+        timeout=10,
     ).json()
     (result,) = detail["results"]
     top = result["analysis"]["findings"][0]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.unit.api_support import client, database, isolated_env, new_session
+from tests.unit.api_support import client, database, isolated_env, new_session, owner_id
 from timemachine.api.limits import MAX_BODY_BYTES, MAX_JSON_DEPTH, json_depth_exceeds
 from timemachine.api.metrics import queue_lengths
 from timemachine.models.requests import MAX_TRANSACTIONS
@@ -34,7 +34,7 @@ def test_start_exploit_queues_a_pending_session(client: TestClient) -> None:
     assert body["links"]["status"] == f"/api/time-machine/replay/{session_id}/status"
     with database(client).session() as s:
         stored = ReplaySessions(s).require(session_id)
-    assert stored.owner == "alice"
+    assert stored.owner == owner_id(client)
     assert stored.kind == "exploit"
     assert stored.request["exploit_id"] == "reentrancy-bank"
     # The task really is in the embedded broker's replay queue.
@@ -42,12 +42,14 @@ def test_start_exploit_queues_a_pending_session(client: TestClient) -> None:
     assert queue_lengths(settings)["replay"] == 1
 
 
-def test_owner_defaults_to_anonymous(client: TestClient) -> None:
-    session_id = client.post(START_EXPLOIT, json={"exploit_id": "reentrancy-bank"}).json()[
-        "session_id"
-    ]
-    with database(client).session() as s:
-        assert ReplaySessions(s).require(session_id).owner == "anonymous"
+def test_owner_is_the_caller_whatever_the_body_says(client: TestClient) -> None:
+    for body in ({"exploit_id": "reentrancy-bank"}, {"exploit_id": "reentrancy-bank",
+                                                     "user_id": "mallory"}):  # fmt: skip
+        session_id = client.post(START_EXPLOIT, json=body).json()["session_id"]
+        with database(client).session() as s:
+            stored = ReplaySessions(s).require(session_id)
+        assert stored.owner == owner_id(client)
+        assert stored.request["user_id"] == owner_id(client)
 
 
 def test_unknown_exploit_is_404(client: TestClient) -> None:
@@ -218,3 +220,6 @@ def test_settings_data_dir_is_the_temp_dir(client: TestClient, isolated_env: Pat
     settings = client.app.state.timemachine.settings  # type: ignore[attr-defined]
     assert settings.data_dir == isolated_env
     assert (isolated_env / "timemachine.db").is_file()
+    key = isolated_env / "secret.key"  # the embedded JWT signing key
+    assert key.is_file()
+    assert key.stat().st_mode & 0o777 == 0o600

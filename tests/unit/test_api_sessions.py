@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.unit.api_support import client, completed_session, database, isolated_env, new_session
+from tests.unit.api_support import (
+    client,
+    completed_session,
+    database,
+    headers_for,
+    isolated_env,
+    new_session,
+    owner_id,
+)
+from timemachine.models.auth import Role
 from timemachine.store import ReplaySessions
 
 __all__ = ["client", "isolated_env"]  # fixtures
@@ -14,17 +23,32 @@ SESSIONS = "/api/time-machine/sessions"
 
 
 def test_list_my_sessions_newest_first_and_by_status(client: TestClient) -> None:
-    done = completed_session(client, owner="alice")
-    pending = new_session(client, owner="alice")
-    new_session(client, owner="mallory")
-    page = client.get(SESSIONS, params={"user_id": "alice"}).json()
+    done = completed_session(client)
+    pending = new_session(client)
+    mallory = headers_for(client, "mallory")
+    theirs = new_session(client, owner=owner_id(client, "mallory"))
+    page = client.get(SESSIONS).json()
     assert page["total"] == 2
     assert [s["id"] for s in page["items"]] == [pending.id, done.id]
-    completed = client.get(SESSIONS, params={"user_id": "alice", "status": "completed"}).json()
+    completed = client.get(SESSIONS, params={"status": "completed"}).json()
     assert [s["id"] for s in completed["items"]] == [done.id]
-    assert client.get(SESSIONS).json()["total"] == 0  # anonymous has none
-    paged = client.get(SESSIONS, params={"user_id": "alice", "limit": 1, "offset": 1}).json()
+    # user_id (the old way to pick an owner) is ignored: still only mine
+    assert client.get(SESSIONS, params={"user_id": "mallory"}).json()["total"] == 2
+    assert [s["id"] for s in client.get(SESSIONS, headers=mallory).json()["items"]] == [theirs.id]
+    paged = client.get(SESSIONS, params={"limit": 1, "offset": 1}).json()
     assert [s["id"] for s in paged["items"]] == [done.id]
+
+
+def test_admins_list_everybody_or_one_owner(client: TestClient) -> None:
+    mine = new_session(client)
+    theirs = new_session(client, owner=owner_id(client, "mallory"))
+    admin = headers_for(client, "root", Role.ADMIN)
+    everybody = client.get(SESSIONS, headers=admin).json()
+    assert {s["id"] for s in everybody["items"]} == {mine.id, theirs.id}
+    only = client.get(SESSIONS, headers=admin, params={"owner": "mallory"}).json()
+    assert [s["id"] for s in only["items"]] == [theirs.id]
+    # a non-admin's owner filter is ignored
+    assert client.get(SESSIONS, params={"owner": "mallory"}).json()["items"][0]["id"] == mine.id
 
 
 def test_list_with_bad_status_is_422(client: TestClient) -> None:
@@ -94,12 +118,14 @@ def test_html_report_needs_the_call_tree(client: TestClient) -> None:
 
 
 def test_delete_a_finished_session(client: TestClient) -> None:
-    record = completed_session(client, owner="alice")
-    assert client.delete(f"{SESSIONS}/{record.id}").status_code == 404  # not anonymous's
-    response = client.delete(f"{SESSIONS}/{record.id}", params={"user_id": "alice"})
+    record = completed_session(client, owner=owner_id(client, "bob"))
+    assert client.delete(f"{SESSIONS}/{record.id}").status_code == 404  # not alice's
+    response = client.delete(f"{SESSIONS}/{record.id}", headers=headers_for(client, "bob"))
     assert response.status_code == 200
     assert response.json() == {"session_id": record.id, "deleted": True, "cancelled": False}
-    assert client.get(f"{SESSIONS}/{record.id}").status_code == 404
+    assert (
+        client.get(f"{SESSIONS}/{record.id}", headers=headers_for(client, "bob")).status_code == 404
+    )
 
 
 @pytest.mark.parametrize("running", [False, True])

@@ -12,9 +12,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.unit.api_support import (
+    ANALYST,
     client,
     completed_session,
     database,
+    headers_for,
     isolated_env,
     make_settings,
     new_session,
@@ -22,6 +24,7 @@ from tests.unit.api_support import (
 from timemachine.api import create_app
 from timemachine.api.health import count_anvil_processes
 from timemachine.api.metrics import queue_lengths
+from timemachine.models.auth import Role
 from timemachine.store import ReplaySessions
 
 __all__ = ["client", "isolated_env"]  # fixtures
@@ -33,7 +36,12 @@ DEAD_BROKER = "redis://127.0.0.1:1/0"  # nothing listens on port 1: refused at o
 def dead_broker_client(isolated_env: Path) -> Iterator[TestClient]:
     settings = make_settings(isolated_env, celery_broker_url=DEAD_BROKER)
     with TestClient(create_app(settings)) as test_client:
+        test_client.headers.update(headers_for(test_client, ANALYST, Role.ANALYST))
         yield test_client
+
+
+def admin(client: TestClient) -> dict[str, str]:
+    return headers_for(client, "root", Role.ADMIN)
 
 
 def test_health_reports_every_component(client: TestClient) -> None:
@@ -69,11 +77,11 @@ def test_redis_is_checked_when_configured(isolated_env: Path) -> None:
 
 
 def test_workers_and_active_tasks_on_the_embedded_broker(client: TestClient) -> None:
-    workers = client.get("/api/celery/workers")
+    workers = client.get("/api/celery/workers", headers=admin(client))
     assert workers.status_code == 200
     assert workers.json()["workers"] == {}
     assert "embedded broker" in workers.json()["note"]
-    active = client.get("/api/tasks/active")
+    active = client.get("/api/tasks/active", headers=admin(client))
     assert active.status_code == 200
     assert active.json()["tasks"] == []
 
@@ -93,6 +101,7 @@ def test_dead_broker_is_503_not_a_hang(
 ) -> None:
     started = time.monotonic()
     kwargs = {"json": {"exploit_id": "reentrancy-bank"}} if "start" in path else {}
+    kwargs["headers"] = admin(dead_broker_client)
     response = getattr(dead_broker_client, method)(path, **kwargs)
     assert time.monotonic() - started < 15
     assert response.status_code == 503
@@ -116,7 +125,8 @@ def test_task_status_of_a_session(client: TestClient) -> None:
     body = client.get(f"/api/tasks/{started['task_id']}/status").json()
     assert body["state"] == "PENDING"  # queued, no worker here
     assert body["session"]["id"] == started["session_id"]
-    unknown = client.get("/api/tasks/not-a-task/status").json()
+    assert client.get("/api/tasks/not-a-task/status").status_code == 404  # not a task of mine
+    unknown = client.get("/api/tasks/not-a-task/status", headers=admin(client)).json()
     assert unknown["state"] == "PENDING"
     assert unknown["session"] is None
 
@@ -134,6 +144,7 @@ def test_cleanup_old_sessions(client: TestClient) -> None:
         s.execute(
             update(ReplaySession).where(ReplaySession.id == old.id).values(finished_at=long_ago)
         )
+    client.headers.update(admin(client))
     response = client.post("/api/cleanup/old-sessions", params={"age_hours": 24})
     assert response.status_code == 200
     assert response.json() == {"deleted": 1, "failed_stale": 0}
@@ -147,6 +158,7 @@ def test_cleanup_old_sessions(client: TestClient) -> None:
 
 def test_cleanup_one_session_cancels_then_deletes(client: TestClient) -> None:
     active = new_session(client)
+    client.headers.update(admin(client))
     response = client.post(f"/api/cleanup/session/{active.id}")
     assert response.status_code == 200
     assert response.json() == {"session_id": active.id, "deleted": True, "cancelled": True}
@@ -156,6 +168,7 @@ def test_cleanup_one_session_cancels_then_deletes(client: TestClient) -> None:
 
 
 def test_cleanup_tasks_are_queued(client: TestClient) -> None:
+    client.headers.update(admin(client))
     forks = client.post("/api/cleanup/expired-forks", params={"expiry_hours": 2})
     assert forks.status_code == 202
     assert forks.json()["task"] == "tasks.cleanup_tasks.cleanup_expired_forks"
@@ -173,7 +186,7 @@ def test_metrics(client: TestClient) -> None:
     client.get("/api/time-machine/replay/abc/status")
     client.get("/api/time-machine/replay/def/status")
     client.get("/no/such/path")
-    text = client.get("/metrics").text
+    text = client.get("/metrics", headers=admin(client)).text
     route = "/api/time-machine/replay/{session_id}/status"
     assert (
         f'timemachine_http_request_duration_seconds_count{{method="GET",route="{route}",'
@@ -211,6 +224,15 @@ def test_openapi_lists_every_spec_path(client: TestClient) -> None:
         "/api/time-machine/sessions",
         "/api/time-machine/sessions/{session_id}",
         "/api/time-machine/sessions/{session_id}/report",
+        "/api/auth/login",
+        "/api/auth/refresh",
+        "/api/auth/logout",
+        "/api/auth/me",
+        "/api/auth/api-keys",
+        "/api/auth/api-keys/{key_id}",
+        "/api/admin/users",
+        "/api/admin/users/{user_id}",
+        "/api/admin/audit",
     } <= paths
     assert client.get("/docs").status_code == 200
     assert client.get("/redoc").status_code == 200

@@ -8,9 +8,10 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from celery import Celery
+from sqlalchemy import text
 
 from timemachine.bus import STATUS_CHANNEL, EventBus
-from timemachine.errors import EngineError
+from timemachine.errors import EngineError, RateLimitedError
 from timemachine.logs import get_logger
 from timemachine.models.sessions import ReplaySessionRecord, SessionKind
 from timemachine.service.progress import Reporter, session_event
@@ -27,6 +28,10 @@ class BrokerUnreachableError(EngineError):
     """The Celery broker did not answer (HTTP 503)."""
 
 
+class TooManyActiveSessionsError(RateLimitedError):
+    """The user has as many pending/running sessions as allowed (HTTP 429)."""
+
+
 def start_session(
     db: Database,
     app: Celery,
@@ -35,11 +40,29 @@ def start_session(
     owner: str,
     kind: SessionKind,
     request: dict[str, Any],
+    max_active: int | None = None,
 ) -> ReplaySessionRecord:
-    """Store a pending session and queue its task (task id = session id)."""
+    """Store a pending session and queue its task (task id = session id).
+
+    With `max_active`, refuse (TooManyActiveSessionsError, 429) when the owner already has that
+    many pending or running sessions. Count and insert are one transaction, serialized per owner
+    (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: a transaction-scoped advisory lock on the owner), so
+    concurrent starts cannot overshoot the cap."""
     session_id = str(uuid.uuid4())
     with db.session() as s:
-        record = ReplaySessions(s).create(
+        sessions = ReplaySessions(s)
+        if max_active is not None:
+            if db.dialect == "postgresql":
+                s.execute(text("SELECT pg_advisory_xact_lock(hashtext(:owner))"), {"owner": owner})
+            active = sessions.count_active(owner)
+            if active >= max_active:
+                raise TooManyActiveSessionsError(
+                    f"you have {active} pending or running sessions, the most allowed "
+                    f"(MAX_ACTIVE_SESSIONS_PER_USER={max_active}); wait for one "
+                    "to finish or cancel one",
+                    retry_after=30,
+                )
+        record = sessions.create(
             owner=owner, kind=kind, request=request, session_id=session_id, task_id=session_id
         )
     reporter = Reporter(db, bus, session_id)
@@ -50,14 +73,14 @@ def start_session(
 
 
 def cancel_session(
-    db: Database, app: Celery, bus: EventBus, session_id: str
+    db: Database, app: Celery, bus: EventBus, session_id: str, *, owner: str | None = None
 ) -> ReplaySessionRecord:
     """Mark the session cancelled (409 when it already finished), then revoke its task.
 
     The store is what the worker obeys: it stops at its next progress report even when the
     revoke does not reach it (the embedded broker carries no broadcast commands)."""
     with db.session() as s:
-        record = ReplaySessions(s).cancel(session_id)
+        record = ReplaySessions(s).cancel(session_id, owner=owner)
     Reporter(db, bus, session_id).publish(record)
     revoke(app, record.task_id or record.id)
     return record

@@ -8,19 +8,39 @@ close the bus and the database. Errors: every `TimeMachineError` becomes
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from timemachine.api.limits import BodyLimitMiddleware
 from timemachine.api.metrics import HttpMetricsMiddleware, create_registry
-from timemachine.api.routers import cleanup, exploits, replay, sessions, system, tasks, ws
+from timemachine.api.routers import (
+    admin,
+    auth,
+    cleanup,
+    credentials,
+    exploits,
+    imports,
+    replay,
+    sessions,
+    system,
+    tasks,
+    whatif,
+    ws,
+)
 from timemachine.api.state import AppState
 from timemachine.bus import event_bus
 from timemachine.errors import TimeMachineError
 from timemachine.logs import get_logger
+from timemachine.security.accounts import BOOTSTRAP_ADMIN, bootstrap_admin
+from timemachine.security.ratelimit import rate_limiter
+from timemachine.security.tokens import signing_key
 from timemachine.settings import Settings, get_settings
 from timemachine.store import Database, open_database, upsert_catalog
 
@@ -51,7 +71,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             _load_catalog(db)
             celery = create_celery(settings)
-            app.state.timemachine = AppState(settings=settings, db=db, celery=celery, bus=bus)
+            signing_key(settings)  # fail fast on a bad key; create the embedded one now
+            if settings.bootstrap_admin:
+                _announce_admin(settings, bootstrap_admin(db))
+            app.state.timemachine = AppState(
+                settings=settings,
+                db=db,
+                celery=celery,
+                bus=bus,
+                limiter=rate_limiter(settings.redis_url),
+            )
             log.info("api started", database=db.dialect)
             yield
         finally:
@@ -76,11 +105,62 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(TimeMachineError)
     async def _time_machine_error(_: Request, exc: TimeMachineError) -> JSONResponse:
         return JSONResponse(
-            {"error": type(exc).__name__, "detail": exc.message}, status_code=exc.http_status
+            {"error": type(exc).__name__, "detail": exc.message},
+            status_code=exc.http_status,
+            headers=getattr(exc, "headers", None),
         )
 
-    for module in (replay, exploits, sessions, tasks, cleanup, system, ws):
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        """Framework errors (an unparsable body, an unknown path) in the same error shape."""
+        return JSONResponse(
+            {"error": HTTPStatus(exc.status_code).phrase.replace(" ", ""), "detail": exc.detail},
+            status_code=exc.status_code,
+            headers=exc.headers,
+        )
+
+    for module in (
+        auth,
+        admin,
+        replay,
+        whatif,
+        imports,
+        exploits,
+        sessions,
+        credentials,
+        tasks,
+        cleanup,
+        system,
+        ws,
+    ):
         app.include_router(module.router)
     app.add_middleware(HttpMetricsMiddleware, histogram=histogram)
     app.add_middleware(BodyLimitMiddleware)
+    if settings.cors_origin_list:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list,
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+            allow_credentials=False,  # bearer tokens, no cookies
+            max_age=600,
+        )
     return app
+
+
+def _announce_admin(settings: Settings, password: str | None) -> None:
+    """Say once (on stderr, never in the logs) how to log in as the bootstrap admin."""
+    if password is None:
+        return
+    url = f"http://{settings.time_machine_host}:{settings.time_machine_port}/api/auth/login"
+    body = f'{{"username": "{BOOTSTRAP_ADMIN}", "password": "{password}"}}'
+    sys.stderr.write(
+        "\n"
+        f"Time Machine: created the first user, {BOOTSTRAP_ADMIN!r} (role admin).\n"
+        f"  password: {password}\n"
+        f"  log in:   curl -s -X POST {url} -H 'content-type: application/json' -d '{body}'\n"
+        "  This password is shown only now. Change it with "
+        f"`timemachine users set-password {BOOTSTRAP_ADMIN}`;\n"
+        "  add users with `timemachine users create NAME --role analyst`.\n\n"
+    )
+    sys.stderr.flush()

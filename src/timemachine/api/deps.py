@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from celery import Celery
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from starlette.requests import HTTPConnection
 
 from timemachine.api.state import AppState
 from timemachine.bus import EventBus
 from timemachine.settings import Settings
 from timemachine.store import Database
+from timemachine.store.common import MAX_OFFSET
 
 ANONYMOUS = "anonymous"
 """The owner of sessions started without a `user_id` (until authentication exists)."""
@@ -47,3 +48,4 @@ Db = Annotated[Database, Depends(get_db)]
 CeleryApp = Annotated[Celery, Depends(get_celery)]
 Bus = Annotated[EventBus, Depends(get_bus)]
 AppSettings = Annotated[Settings, Depends(get_app_settings)]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Rows to skip.")]

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import rlp
 from eth_utils.address import to_checksum_address
@@ -36,6 +36,9 @@ from timemachine.chain.hardforks import (
 )
 from timemachine.errors import InvalidInputError
 from timemachine.hexutil import quantity
+
+if TYPE_CHECKING:
+    from timemachine.settings import Settings
 
 DEVNET_CHAIN_ID = 31337
 DEVNET_DEPLOYER = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
@@ -337,6 +340,14 @@ def get_chain(chain_id: int) -> ChainInfo:
     if known is not None:
         return known
     return ChainInfo(chain_id=chain_id, name=f"evm-{chain_id}", native_symbol="NATIVE", known=False)
+
+
+def configured_rpc_url(chain_id: int, settings: Settings) -> str | None:
+    """The default RPC the settings give `chain_id` (WEB3_RPC_URL, BSC_RPC_URL, POLYGON_RPC_URL),
+    or None."""
+    attribute = get_chain(chain_id).rpc_env
+    url = getattr(settings, attribute) if attribute else None
+    return str(url) if url else None
 
 
 def find_chain(name_or_id: str) -> ChainInfo:

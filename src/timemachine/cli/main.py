@@ -11,7 +11,22 @@ from timemachine.cli.analyze import analyze
 from timemachine.cli.conformance import conformance_app
 from timemachine.cli.errors import fail, reported_errors, run_async
 from timemachine.cli.exploits import exploits_app
+from timemachine.cli.imports import batch_replay, import_command
+from timemachine.cli.keys import keys_app
 from timemachine.cli.service import serve, worker
+from timemachine.cli.users import users_app
+from timemachine.cli.whatif import AtBlock as WhatIfAtBlock
+from timemachine.cli.whatif import Balance as WhatIfBalance
+from timemachine.cli.whatif import Before as WhatIfBefore
+from timemachine.cli.whatif import Drop as WhatIfDrop
+from timemachine.cli.whatif import Nonce as WhatIfNonce
+from timemachine.cli.whatif import Patch as WhatIfPatch
+from timemachine.cli.whatif import PatchArgs as WhatIfPatchArgs
+from timemachine.cli.whatif import PatchCode as WhatIfPatchCode
+from timemachine.cli.whatif import Quick as WhatIfQuick
+from timemachine.cli.whatif import Sender as WhatIfSender
+from timemachine.cli.whatif import Storage as WhatIfStorage
+from timemachine.cli.whatif import compare, verify_fix, whatif
 
 if TYPE_CHECKING:
     from timemachine.models import ReplayMode, ReplayResult
@@ -127,9 +142,16 @@ capsule_app = typer.Typer(
 app.add_typer(capsule_app, name="capsule")
 app.add_typer(conformance_app, name="conformance")
 app.add_typer(exploits_app, name="exploits")
+app.add_typer(keys_app, name="keys")
+app.add_typer(users_app, name="users")
 app.command()(analyze)
+app.command("import")(import_command)
+app.command("batch-replay")(batch_replay)
 app.command()(serve)
 app.command()(worker)
+app.command()(whatif)
+app.command()(compare)
+app.command("verify-fix")(verify_fix)
 
 
 @capsule_app.command("export")
@@ -137,20 +159,64 @@ def capsule_export(
     tx: Annotated[str, typer.Argument(help="Transaction hash.", show_default=False)],
     output: Annotated[Path, typer.Option("--output", "-o", help="Capsule file (.zst compresses).")],
     rpc_url: RpcUrl = None,
+    whatif_json: Annotated[
+        Path | None,
+        typer.Option(
+            "--whatif-json", help="Carry this what-if (a WhatIf as JSON) and replay it offline."
+        ),
+    ] = None,
+    patch: WhatIfPatch = None,
+    patch_code: WhatIfPatchCode = None,
+    patch_args: WhatIfPatchArgs = None,
+    storage: WhatIfStorage = None,
+    balance: WhatIfBalance = None,
+    nonce: WhatIfNonce = None,
+    sender: WhatIfSender = None,
+    at_block: WhatIfAtBlock = None,
+    before: WhatIfBefore = None,
+    drop: WhatIfDrop = None,
+    quick: WhatIfQuick = False,
 ) -> None:
-    """Capture a transaction (and its block's earlier ones) as a capsule, verified offline."""
+    """Capture a transaction (and its block's earlier ones) as a capsule, verified offline.
+
+    With what-if options (the same as `timemachine whatif`) or --whatif-json, the capsule carries
+    the what-if and is verified against the live what-if's outcome."""
+    from timemachine.cli.whatif import build_whatif, load_whatif_json
+    from timemachine.errors import InvalidInputError
+
+    with reported_errors(debug=_debug()):
+        request = build_whatif(
+            patch=patch,
+            patch_code=patch_code,
+            patch_args=patch_args,
+            storage=storage,
+            balance=balance,
+            nonce=nonce,
+            sender=sender,
+            at_block=at_block,
+            before=before,
+            drop=drop,
+            quick=quick,
+        )
+        if whatif_json is not None:
+            if not request.empty or quick:
+                raise InvalidInputError(
+                    "--whatif-json replaces the what-if options; give one or the other"
+                )
+            request = load_whatif_json(whatif_json)
 
     async def run() -> int:
         from timemachine.machine import TimeMachine
         from timemachine.replay.capsule_io import write_capsule
 
         async with TimeMachine(rpc_url) as machine:
-            capsule = await machine.export_capsule(tx)
+            capsule = await machine.export_capsule(tx, request)
         write_capsule(capsule, output)
         return len(capsule.accounts)
 
     accounts = run_async(run(), debug=_debug())
-    typer.echo(f"wrote {output} ({accounts} accounts, verified offline: exact)")
+    kind = "what-if " if not request.empty else ""
+    typer.echo(f"wrote {output} ({kind}{accounts} accounts, verified offline: exact)")
 
 
 @capsule_app.command("replay")

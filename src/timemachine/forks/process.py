@@ -25,6 +25,7 @@ from typing import IO
 import httpx
 
 from timemachine.errors import EngineError
+from timemachine.logs import redact_text
 
 PR_SET_PDEATHSIG = 1
 _PORT_ATTEMPTS = 5
@@ -126,9 +127,9 @@ class AnvilProcess:
         last_line = next(
             (line for line in reversed(self.output().splitlines()) if line.strip()), "no output"
         )
-        return EngineError(
-            f"anvil {context} (exit code {self.returncode}): {last_line.strip()[:300]}"
-        )
+        # anvil repeats its --fork-url in errors; the URL may carry a provider key.
+        last_line = redact_text(last_line.strip())
+        return EngineError(f"anvil {context} (exit code {self.returncode}): {last_line[:300]}")
 
     async def wait_ready(self, timeout: float) -> None:
         """Poll eth_chainId until anvil answers; raise EngineError on exit or timeout."""

@@ -24,6 +24,8 @@ class SessionKind(StrEnum):
     EXPLOIT = "exploit"
     TRANSACTIONS = "transactions"
     ANALYSIS = "analysis"
+    WHATIF = "whatif"
+    VERIFY_FIX = "verify_fix"
 
 
 class SessionStatus(StrEnum):

@@ -14,13 +14,33 @@ from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 from timemachine.catalog.devnet import DEVNET_CHAIN_ID
+from timemachine.chain.registry import configured_rpc_url
+from timemachine.chain.rpc import redact_url
 from timemachine.errors import InvalidInputError
 from timemachine.forks.devnet import Devnet, run_devnet
 from timemachine.forks.manager import ForkManager
+from timemachine.logs import get_logger
 from timemachine.machine import TimeMachine
+from timemachine.security.vault import Vault
 from timemachine.settings import Settings, get_settings
+from timemachine.store import Database, ProviderCredentials
 
 T = TypeVar("T")
+log = get_logger(__name__)
+
+
+def no_rpc_error(chain_id: int) -> InvalidInputError:
+    """What to say when nothing can serve `chain_id`."""
+    return InvalidInputError(
+        f"no RPC configured for chain {chain_id}: set WEB3_RPC_URL (Ethereum), BSC_RPC_URL or "
+        "POLYGON_RPC_URL, store a provider credential for it (POST /api/credentials), or "
+        f"replay on the embedded devnet ({DEVNET_CHAIN_ID})"
+    )
+
+
+def has_default_rpc(chain_id: int, settings: Settings) -> bool:
+    """Whether the embedded devnet or a configured RPC serves `chain_id` (no credential needed)."""
+    return chain_id == DEVNET_CHAIN_ID or configured_rpc_url(chain_id, settings) is not None
 
 
 class EngineRuntime:
@@ -36,6 +56,7 @@ class EngineRuntime:
         self._devnet: Devnet | None = None
         self._devnet_stack = contextlib.AsyncExitStack()
         self._lock = asyncio.Lock()
+        self._vault: Vault | None = None
 
     def run(self, coroutine: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
         """Run `coroutine` on the engine loop and wait for its result."""
@@ -56,25 +77,45 @@ class EngineRuntime:
                 )
             return self._devnet
 
-    async def rpc_url(self, chain_id: int) -> str:
-        """The upstream for `chain_id`: the embedded devnet, or the configured RPC of the chain."""
+    async def rpc_url(
+        self, chain_id: int, *, owner: str | None = None, db: Database | None = None
+    ) -> str:
+        """The upstream for `chain_id`: the owner's stored provider credential for that chain
+        when there is one (`owner` and `db` given), else the embedded devnet (31337) or the
+        configured RPC of the chain. The returned URL may hold a key: log `redact_url(url)`."""
+        if owner is not None and db is not None:
+            stored = await asyncio.to_thread(self._owner_url, db, owner, chain_id)
+            if stored is not None:
+                log.info(
+                    "using the owner's provider credential",
+                    owner=owner,
+                    chain_id=chain_id,
+                    upstream=redact_url(stored),
+                )
+                return stored
         if chain_id == DEVNET_CHAIN_ID:
             return (await self.devnet()).rpc_url
-        configured = {
-            1: self.settings.web3_rpc_url,
-            56: self.settings.bsc_rpc_url,
-            137: self.settings.polygon_rpc_url,
-        }.get(chain_id)
+        configured = configured_rpc_url(chain_id, self.settings)
         if not configured:
-            raise InvalidInputError(
-                f"no RPC configured for chain {chain_id}: set WEB3_RPC_URL (Ethereum), "
-                "BSC_RPC_URL or POLYGON_RPC_URL, or replay on the embedded devnet (31337)"
-            )
+            raise no_rpc_error(chain_id)
         return configured
 
-    async def machine(self, chain_id: int) -> TimeMachine:
-        """A warm TimeMachine on `chain_id`'s upstream (forks shared across upstreams)."""
-        url = await self.rpc_url(chain_id)
+    @property
+    def vault(self) -> Vault:
+        """The credential vault of this process (keys read on first use)."""
+        if self._vault is None:
+            self._vault = Vault.from_settings(self.settings)
+        return self._vault
+
+    def _owner_url(self, db: Database, owner: str, chain_id: int) -> str | None:
+        with db.session() as s:
+            return ProviderCredentials(s, self.vault).provider_url(owner, chain_id)
+
+    async def machine(
+        self, chain_id: int, *, owner: str | None = None, db: Database | None = None
+    ) -> TimeMachine:
+        """A warm TimeMachine on the upstream `rpc_url` picks (forks shared across upstreams)."""
+        url = await self.rpc_url(chain_id, owner=owner, db=db)
         machine = self._machines.get(url)
         if machine is None:
             machine = TimeMachine(url, settings=self.settings, forks=self.forks)

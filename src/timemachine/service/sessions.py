@@ -25,9 +25,14 @@ from timemachine.models.requests import (
 from timemachine.models.sessions import ReplaySessionRecord, SessionKind, SessionStatus
 from timemachine.service.progress import Reporter, SessionStopped, stops_when_gone
 from timemachine.service.runtime import EngineRuntime
+from timemachine.service.whatif_sessions import run_verify_fix, run_whatif
 from timemachine.store import Database, ReplaySessions, get_exploit
 
 log = get_logger(__name__)
+
+
+MODIFIED_RUNS = {SessionKind.WHATIF: run_whatif, SessionKind.VERIFY_FIX: run_verify_fix}
+"""Kinds run by `service.whatif_sessions` (not a list of transactions to replay)."""
 
 
 @dataclass(frozen=True)
@@ -116,9 +121,13 @@ def run_session(
         return
     reporter.publish(record)
     try:
+        if record.kind in MODIFIED_RUNS:
+            MODIFIED_RUNS[record.kind](db, runtime, reporter, record)
+            reporter.complete()
+            return
         reporter.progress(1, "resolving transactions")
         plan = plan_for(db, runtime, record)
-        machine = runtime.run(runtime.machine(plan.chain_id))
+        machine = runtime.run(runtime.machine(plan.chain_id, owner=record.owner, db=db))
         count = len(plan.tx_hashes)
         for index, tx_hash in enumerate(plan.tx_hashes):
             reporter.progress(5 + 90 * index / count, f"replaying tx {index + 1}/{count}")

@@ -10,16 +10,24 @@ Repositories take a SQLAlchemy `Session` and return pydantic records (`timemachi
 `ExploitRecord`), never ORM objects. Engine packages never import this package.
 """
 
+from timemachine.store.audit import AuditLog
 from timemachine.store.catalog import UpsertCounts, get_exploit, list_exploits, upsert_catalog
+from timemachine.store.credentials import ProviderCredentials
 from timemachine.store.db import Database, create_db_engine, migrate, open_database
 from timemachine.store.imports import TxImports
 from timemachine.store.sessions import ReplaySessions
+from timemachine.store.users import ApiKeys, RefreshTokens, Users
 
 __all__ = [
+    "ApiKeys",
+    "AuditLog",
     "Database",
+    "ProviderCredentials",
+    "RefreshTokens",
     "ReplaySessions",
     "TxImports",
     "UpsertCounts",
+    "Users",
     "create_db_engine",
     "get_exploit",
     "list_exploits",

@@ -63,12 +63,16 @@ def json_payload(value: Any, *, what: str) -> Any:
     return json.loads(text)
 
 
+MAX_OFFSET = 10**9
+"""Deeper pages are refused (databases reject offsets past 64 bits)."""
+
+
 def page_bounds(limit: int, offset: int) -> tuple[int, int]:
     """Validated (limit, offset)."""
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidInputError(f"limit must be between 1 and {MAX_PAGE}, got {limit}")
-    if offset < 0:
-        raise InvalidInputError(f"offset must be 0 or more, got {offset}")
+    if not 0 <= offset <= MAX_OFFSET:
+        raise InvalidInputError(f"offset must be between 0 and {MAX_OFFSET}, got {offset}")
     return limit, offset
 
 

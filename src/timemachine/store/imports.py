@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
-from timemachine.errors import InvalidInputError
+from timemachine.errors import InvalidInputError, NotFoundError
 from timemachine.models.sessions import ImportedTxRecord, Page, TxImportItem, TxImportRecord
 from timemachine.store.common import insert_for, json_payload, page_bounds
 from timemachine.store.tables import ImportedTx, TxImport, utcnow
@@ -100,6 +100,14 @@ class TxImports:
         batch.accepted, batch.duplicates = accepted, duplicates
         self.session.flush()
         return TxImportRecord.model_validate(batch)
+
+    def require(self, import_id: str, *, owner: str | None) -> TxImportRecord:
+        """The import `import_id` of `owner` (None: any owner); NotFoundError for a missing one
+        and for another owner's alike, so ids do not leak."""
+        row = self.session.get(TxImport, import_id)
+        if row is None or (owner is not None and row.owner != owner):
+            raise NotFoundError(f"no import {import_id!r}; list your imports to find its id")
+        return TxImportRecord.model_validate(row)
 
     def list_imports(self, owner: str, *, limit: int = 50, offset: int = 0) -> Page[TxImportRecord]:
         """The owner's import batches, newest first."""

@@ -91,18 +91,29 @@ class ReplaySessions:
             raise _not_found(session_id)
         return record
 
+    def count_active(self, owner: str) -> int:
+        """How many pending or running sessions `owner` has."""
+        active = [SessionStatus.PENDING.value, SessionStatus.RUNNING.value]
+        statement = (
+            select(func.count())
+            .select_from(ReplaySession)
+            .where(ReplaySession.owner == owner, ReplaySession.status.in_(active))
+        )
+        return self.session.scalar(statement) or 0
+
     def list_by_owner(
         self,
-        owner: str,
+        owner: str | None,
         *,
         status: SessionStatus | str | None = None,
         kind: SessionKind | str | None = None,
         limit: int = 50,
         offset: int = 0,
     ) -> Page[ReplaySessionRecord]:
-        """The owner's sessions, newest first, optionally of one status and/or kind."""
+        """The owner's sessions (every owner's for None), newest first, optionally of one status
+        and/or kind."""
         limit, offset = page_bounds(limit, offset)
-        conditions = [ReplaySession.owner == owner]
+        conditions = [] if owner is None else [ReplaySession.owner == owner]
         if status is not None:
             conditions.append(ReplaySession.status == _status(status).value)
         if kind is not None:

@@ -30,6 +30,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -217,5 +218,31 @@ class ImportedTx(Base):
     block: Mapped[int | None] = mapped_column(BigInteger)
     label: Mapped[str | None] = mapped_column(String(200))
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class ProviderCredential(Base):
+    """A user's RPC provider URL for one chain, AES-256-GCM encrypted (see `security.vault`).
+
+    Only `hint` (a redacted form of the URL) is ever shown; `ciphertext`/`nonce`/`key_id` are
+    decrypted for the workers alone. Unique per (owner, chain, label), so storing again replaces.
+    """
+
+    __tablename__ = "provider_credentials"
+    __table_args__ = (
+        UniqueConstraint("owner", "chain_id", "label"),
+        CheckConstraint("chain_id > 0", name="chain_id"),
+        Index("ix_provider_credentials_key_id", "key_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(128))
+    chain_id: Mapped[int] = mapped_column(BigInteger)
+    label: Mapped[str] = mapped_column(String(100))
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    nonce: Mapped[bytes] = mapped_column(LargeBinary)
+    key_id: Mapped[str] = mapped_column(String(64))
+    hint: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)

@@ -35,3 +35,15 @@ def replay_exploit(self: Any, session_id: str) -> str:
 def replay_transactions(self: Any, session_id: str) -> str:
     """Replay a list of transactions in order (and analyse them)."""
     return execute_session(session_id, self.request.id)
+
+
+@celery_app.task(name="tasks.replay_tasks.replay_whatif", bind=True)
+def replay_whatif(self: Any, session_id: str) -> str:
+    """Replay a transaction with modifications (and compare it with the unmodified replay)."""
+    return execute_session(session_id, self.request.id)
+
+
+@celery_app.task(name="tasks.replay_tasks.verify_fix", bind=True)
+def verify_fix(self: Any, session_id: str) -> str:
+    """Replay an exploit against its original and its patched code: is it stopped?"""
+    return execute_session(session_id, self.request.id)

@@ -15,6 +15,8 @@ TASK_FOR_KIND = {
     SessionKind.EXPLOIT: "tasks.replay_tasks.replay_exploit",
     SessionKind.TRANSACTIONS: "tasks.replay_tasks.replay_transactions",
     SessionKind.ANALYSIS: "tasks.analysis_tasks.analyze_exploit",
+    SessionKind.WHATIF: "tasks.replay_tasks.replay_whatif",
+    SessionKind.VERIFY_FIX: "tasks.replay_tasks.verify_fix",
 }
 
 

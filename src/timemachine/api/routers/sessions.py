@@ -1,53 +1,64 @@
 """A user's sessions: list, full result, report, delete.
 
-Until authentication exists (issue 6) the owner is the `user_id` a session was started with
-(default "anonymous"); reading a session by id is open to whoever knows the id.
+Sessions belong to the user who started them (their user id is the session's `owner`). Another
+user's session answers 404, as if it did not exist (not 403: ids must not leak); admins see all.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import ValidationError
 
 from timemachine.analysis.report import render_markdown
 from timemachine.analysis.report_html import render_html
-from timemachine.api.deps import Db, owner_of
+from timemachine.api.auth import Analyst, Reader, record
+from timemachine.api.deps import Db, Offset
 from timemachine.api.routers.replay import ERRORS
 from timemachine.api.schemas import DeletedBody, SessionDetail
 from timemachine.errors import ConflictError, NotFoundError
 from timemachine.models.analysis import AnalysisReport
 from timemachine.models.replay import ReplayResult
 from timemachine.models.sessions import Page, ReplaySessionRecord, SessionStatus
-from timemachine.store import ReplaySessions
+from timemachine.security.audit import Action
+from timemachine.store import ReplaySessions, Users
 
 router = APIRouter(prefix="/api/time-machine/sessions", tags=["sessions"])
 
 
 @router.get("", response_model=Page[ReplaySessionRecord], responses=ERRORS)
 def list_sessions(
+    principal: Reader,
     db: Db,
-    user_id: str | None = None,
+    owner: Annotated[
+        str | None,
+        Query(max_length=64, description="Admins: only this user's (username); others: ignored."),
+    ] = None,
+    user_id: Annotated[
+        str | None, Query(max_length=200, description="Ignored (kept for old clients).")
+    ] = None,
     status: SessionStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> Page[ReplaySessionRecord]:
-    """The sessions of `user_id` (default: anonymous), newest first."""
+    """Your sessions, newest first (admins: everybody's, or one user's with `owner`)."""
     with db.session() as s:
-        return ReplaySessions(s).list_by_owner(
-            owner_of(user_id), status=status, limit=limit, offset=offset
-        )
+        scope = principal.owner_scope
+        if scope is None and owner is not None:
+            user = Users(s).by_username(owner)
+            scope = user.id if user is not None else owner
+        return ReplaySessions(s).list_by_owner(scope, status=status, limit=limit, offset=offset)
 
 
 @router.get("/{session_id}", response_model=SessionDetail, responses=ERRORS)
-def session_detail(session_id: str, db: Db) -> SessionDetail:
+def session_detail(session_id: str, principal: Reader, db: Db) -> SessionDetail:
     """The session and every stored per-transaction result (replay and analysis)."""
     with db.session() as s:
         sessions = ReplaySessions(s)
-        record = sessions.require(session_id)
+        session = sessions.require(session_id, owner=principal.owner_scope)
         results = sessions.results(session_id)
-    return SessionDetail(session=record, results=results)
+    return SessionDetail(session=session, results=results)
 
 
 _MEDIA = {
@@ -63,6 +74,7 @@ _MEDIA = {
 )
 def session_report(
     session_id: str,
+    principal: Reader,
     db: Db,
     format: Literal["json", "md", "html"] = "json",
     tx_index: Annotated[int, Query(ge=0)] = 0,
@@ -72,17 +84,17 @@ def session_report(
     HTML includes the call tree, which is stored only with `options.detailed_tracing`."""
     with db.session() as s:
         sessions = ReplaySessions(s)
-        record = sessions.require(session_id)
+        session = sessions.require(session_id, owner=principal.owner_scope)
         results = {r.tx_index: r for r in sessions.results(session_id)}
     stored = results.get(tx_index)
     if stored is None or stored.analysis is None:
-        if not record.status.is_terminal:
+        if not session.status.is_terminal:
             raise ConflictError(
-                f"session {session_id} is {record.status}; its report is ready when it completes"
+                f"session {session_id} is {session.status}; its report is ready when it completes"
             )
         if stored is None:
             raise NotFoundError(
-                f"session {session_id} ({record.status}) has no result for tx_index {tx_index}"
+                f"session {session_id} ({session.status}) has no result for tx_index {tx_index}"
             )
         raise NotFoundError(
             f"session {session_id} stored no analysis; start it with options.include_analysis"
@@ -111,11 +123,20 @@ def session_report(
 
 
 @router.delete("/{session_id}", response_model=DeletedBody, responses=ERRORS)
-def delete_session(session_id: str, db: Db, user_id: str | None = None) -> DeletedBody:
-    """Delete a finished session of `user_id` (default anonymous) and its results; 409 while
-    it is pending or running (cancel it first)."""
+def delete_session(
+    session_id: str,
+    request: Request,
+    principal: Analyst,
+    db: Db,
+    user_id: Annotated[
+        str | None, Query(max_length=200, description="Ignored (kept for old clients).")
+    ] = None,
+) -> DeletedBody:
+    """Delete one of your finished sessions (admins: any) and its results; 409 while it is
+    pending or running (cancel it first)."""
     with db.session() as s:
-        deleted = ReplaySessions(s).delete(session_id, owner=owner_of(user_id))
+        deleted = ReplaySessions(s).delete(session_id, owner=principal.owner_scope)
     if not deleted:
         raise NotFoundError(f"no session {session_id!r}; list your sessions to find its id")
+    record(request, Action.SESSION_DELETE, actor=principal, resource=f"session:{session_id}")
     return DeletedBody(session_id=session_id, deleted=True)

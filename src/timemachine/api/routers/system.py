@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from timemachine.api.auth import MetricsReader
 from timemachine.api.deps import AppSettings, CeleryApp, Db
 from timemachine.api.health import HealthReport, system_health
 
@@ -25,8 +26,10 @@ def health(settings: AppSettings, db: Db, app: CeleryApp) -> JSONResponse:
     return JSONResponse(report.model_dump(mode="json"), status_code=code)
 
 
-@router.get("/metrics", include_in_schema=False)
+@router.get("/metrics", include_in_schema=False, dependencies=[MetricsReader])
 def metrics(request: Request) -> Response:
-    """Prometheus text exposition."""
+    """Prometheus text exposition. Needs the scrape token (`TIME_MACHINE_METRICS_TOKEN`) or an
+    admin with the `metrics:read` scope: the figures (sessions by status, queue lengths, route
+    timings) describe the deployment and its load, which anonymous callers need not know."""
     registry = request.app.state.metrics_registry
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -7,7 +7,12 @@ another process, so the poll is what carries its progress; with Redis it covers 
 Duplicates are dropped (an event is sent only when status, progress or stage changed).
 
 `/ws/status`: system events (sessions queued, finished, cancelled) from the bus. With the
-in-process bus only events published by this API process arrive (queued, cancelled).
+in-process bus only events published by this API process arrive (queued, cancelled). Non-admins
+receive only the events of their own sessions.
+
+Both authenticate (see `timemachine.api.auth`: `Authorization` header, or the subprotocols
+`timemachine` + `bearer.<token>`); no or bad credentials: an error message, then close 4401.
+Another user's session is answered like an unknown one (4404).
 """
 
 from __future__ import annotations
@@ -19,9 +24,11 @@ from typing import Any
 import anyio
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from timemachine.api.auth import websocket_principal
 from timemachine.api.deps import app_state
 from timemachine.bus import STATUS_CHANNEL, Event, EventBus, session_channel
 from timemachine.errors import StorageError
+from timemachine.models.auth import Role, Scope
 from timemachine.models.sessions import ReplaySessionRecord, SessionStatus
 from timemachine.service.progress import session_event
 from timemachine.store import Database, ReplaySessions
@@ -33,9 +40,9 @@ _TERMINAL = {status.value for status in SessionStatus if status.is_terminal}
 _DISCONNECTED = object()
 
 
-def _load(db: Database, session_id: str) -> ReplaySessionRecord | None:
+def _load(db: Database, session_id: str, owner: str | None = None) -> ReplaySessionRecord | None:
     with db.session() as s:
-        return ReplaySessions(s).get(session_id)
+        return ReplaySessions(s).get(session_id, owner=owner)
 
 
 async def _pump(bus: EventBus, channel: str, queue: asyncio.Queue[Any]) -> None:
@@ -66,9 +73,11 @@ def _key(event: Event) -> tuple[Any, ...]:
 @router.websocket("/ws/sessions/{session_id}")
 async def session_updates(websocket: WebSocket, session_id: str) -> None:
     state = app_state(websocket)
-    await websocket.accept()
+    principal = await websocket_principal(websocket, Role.VIEWER, Scope.SESSIONS_READ)
+    if principal is None:
+        return
     try:
-        record = await asyncio.to_thread(_load, state.db, session_id)
+        record = await asyncio.to_thread(_load, state.db, session_id, principal.owner_scope)
     except StorageError as exc:
         await websocket.send_json({"type": "error", "error": "StorageError", "detail": str(exc)})
         await websocket.close(code=1011)
@@ -127,7 +136,11 @@ async def _follow(
 @router.websocket("/ws/status")
 async def status_updates(websocket: WebSocket) -> None:
     state = app_state(websocket)
-    await websocket.accept()
+    principal = await websocket_principal(websocket, Role.VIEWER, Scope.SESSIONS_READ)
+    if principal is None:
+        return
+    owner = principal.owner_scope
+    mine: dict[str, bool] = {}
     queue: asyncio.Queue[Any] = asyncio.Queue()
     helpers = [
         asyncio.create_task(_pump(state.bus, STATUS_CHANNEL, queue)),
@@ -139,6 +152,13 @@ async def status_updates(websocket: WebSocket) -> None:
             item = await queue.get()
             if item is _DISCONNECTED:
                 return
+            if owner is not None:
+                session_id = str(item.get("session_id", ""))
+                if session_id not in mine:
+                    found = await asyncio.to_thread(_load, state.db, session_id, owner)
+                    mine[session_id] = found is not None
+                if not mine[session_id]:
+                    continue
             await websocket.send_json(item)
     except WebSocketDisconnect:
         return

@@ -1,0 +1,77 @@
+"""The audit log: append and query (newest first). Entries are never updated or deleted here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from timemachine.models.auth import AuditRecord, Outcome
+from timemachine.models.sessions import Page
+from timemachine.store.common import json_payload, page_bounds
+from timemachine.store.security_tables import AuditEntry
+from timemachine.store.tables import utcnow
+
+
+class AuditLog:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def append(
+        self,
+        action: str,
+        *,
+        actor: str | None,
+        actor_id: str | None = None,
+        outcome: Outcome | str = Outcome.SUCCESS,
+        ip: str | None = None,
+        resource: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> AuditRecord:
+        row = AuditEntry(
+            at=utcnow(),
+            actor=actor[:64] if actor is not None else None,
+            actor_id=actor_id,
+            action=action[:64],
+            outcome=Outcome(outcome).value,
+            ip=ip[:64] if ip is not None else None,
+            resource=resource[:200] if resource is not None else None,
+            detail=json_payload(dict(detail), what="audit detail") if detail else None,
+        )
+        self.session.add(row)
+        self.session.flush()
+        return AuditRecord.model_validate(row)
+
+    def query(
+        self,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Page[AuditRecord]:
+        limit, offset = page_bounds(limit, offset)
+        conditions: list[Any] = []
+        if actor is not None:
+            conditions.append(AuditEntry.actor == actor)
+        if action is not None:
+            conditions.append(AuditEntry.action == action)
+        total = (
+            self.session.scalar(select(func.count()).select_from(AuditEntry).where(*conditions))
+            or 0
+        )
+        rows = self.session.scalars(
+            select(AuditEntry)
+            .where(*conditions)
+            .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+            .limit(limit)
+            .offset(offset)
+        ).all()
+        return Page[AuditRecord](
+            items=[AuditRecord.model_validate(r) for r in rows],
+            total=total,
+            limit=limit,
+            offset=offset,
+        )

@@ -1,0 +1,251 @@
+"""Users, their API keys and refresh tokens.
+
+Secrets never reach these repositories in clear: passwords arrive as argon2 hashes, API keys as
+their SHA-256 (see `timemachine.security`). Calls scoped by `user_id` treat another user's key as
+absent (None / False), so ids of other users' keys do not leak.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from collections.abc import Sequence
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy.orm import Session
+
+from timemachine.errors import ConflictError, InvalidInputError, NotFoundError
+from timemachine.models.auth import ApiKeyRecord, Role, Scope, UserRecord
+from timemachine.models.sessions import Page
+from timemachine.store.common import page_bounds
+from timemachine.store.security_tables import ApiKey, RefreshToken, User
+from timemachine.store.tables import utcnow
+
+USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
+
+
+def check_username(username: str) -> str:
+    if not USERNAME.match(username):
+        raise InvalidInputError(
+            f"invalid username {username!r}: 1 to 64 letters, digits, '_', '.', '@' or '-', "
+            "starting with a letter or digit"
+        )
+    return username
+
+
+def role_of(role: Role | str) -> Role:
+    try:
+        return Role(role)
+    except ValueError:
+        valid = ", ".join(r.value for r in Role)
+        raise InvalidInputError(f"unknown role {role!r}; valid: {valid}") from None
+
+
+class Users:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def count(self) -> int:
+        return self.session.scalar(select(func.count()).select_from(User)) or 0
+
+    def create(self, username: str, *, password_hash: str, role: Role | str) -> UserRecord:
+        username = check_username(username)
+        if self.session.scalar(select(User.id).where(User.username == username)) is not None:
+            raise ConflictError(f"user {username!r} already exists")
+        now = utcnow()
+        row = User(
+            id=str(uuid.uuid4()),
+            username=username,
+            role=role_of(role).value,
+            password_hash=password_hash,
+            disabled=False,
+            created_at=now,
+            updated_at=now,
+        )
+        self.session.add(row)
+        self.session.flush()
+        return UserRecord.model_validate(row)
+
+    def get(self, user_id: str) -> UserRecord | None:
+        row = self.session.get(User, user_id, populate_existing=True)
+        return UserRecord.model_validate(row) if row is not None else None
+
+    def require(self, user_id: str) -> UserRecord:
+        record = self.get(user_id)
+        if record is None:
+            raise NotFoundError(f"no user {user_id!r}; list users at /api/admin/users")
+        return record
+
+    def by_username(self, username: str) -> UserRecord | None:
+        row = self.session.scalars(select(User).where(User.username == username)).one_or_none()
+        return UserRecord.model_validate(row) if row is not None else None
+
+    def password_hash(self, username: str) -> tuple[UserRecord, str] | None:
+        """The user and their password hash (for login only)."""
+        row = self.session.scalars(select(User).where(User.username == username)).one_or_none()
+        return (UserRecord.model_validate(row), row.password_hash) if row is not None else None
+
+    def list(self, *, limit: int = 50, offset: int = 0) -> Page[UserRecord]:
+        limit, offset = page_bounds(limit, offset)
+        total = self.count()
+        rows = self.session.scalars(
+            select(User).order_by(User.created_at, User.username).limit(limit).offset(offset)
+        ).all()
+        return Page[UserRecord](
+            items=[UserRecord.model_validate(r) for r in rows],
+            total=total,
+            limit=limit,
+            offset=offset,
+        )
+
+    def update(
+        self,
+        user_id: str,
+        *,
+        role: Role | str | None = None,
+        disabled: bool | None = None,
+        password_hash: str | None = None,
+    ) -> UserRecord:
+        values: dict[str, Any] = {"updated_at": utcnow()}
+        if role is not None:
+            values["role"] = role_of(role).value
+        if disabled is not None:
+            values["disabled"] = disabled
+        if password_hash is not None:
+            values["password_hash"] = password_hash
+        result = cast(
+            CursorResult[Any],
+            self.session.execute(update(User).where(User.id == user_id).values(**values)),
+        )
+        if result.rowcount == 0:
+            raise NotFoundError(f"no user {user_id!r}; list users at /api/admin/users")
+        return self.require(user_id)
+
+
+class ApiKeys:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def create(
+        self, user_id: str, *, name: str, prefix: str, key_hash: str, scopes: Sequence[Scope]
+    ) -> ApiKeyRecord:
+        row = ApiKey(
+            id=str(uuid.uuid4()),
+            user_id=user_id,
+            name=name,
+            prefix=prefix,
+            key_hash=key_hash,
+            scopes=sorted({Scope(s).value for s in scopes}),
+            created_at=utcnow(),
+        )
+        self.session.add(row)
+        self.session.flush()
+        return ApiKeyRecord.model_validate(row)
+
+    def by_hash(self, key_hash: str) -> ApiKeyRecord | None:
+        """The live (not revoked) key with this hash; marks it used."""
+        row = self.session.scalars(
+            select(ApiKey).where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
+        ).one_or_none()
+        if row is None:
+            return None
+        row.last_used_at = utcnow()
+        self.session.flush()
+        return ApiKeyRecord.model_validate(row)
+
+    def list(self, user_id: str) -> list[ApiKeyRecord]:
+        rows = self.session.scalars(
+            select(ApiKey).where(ApiKey.user_id == user_id).order_by(ApiKey.created_at.desc())
+        ).all()
+        return [ApiKeyRecord.model_validate(r) for r in rows]
+
+    def revoke(self, key_id: str, *, user_id: str | None) -> ApiKeyRecord | None:
+        """Revoke the key (of `user_id` when given); None when there is no such key for them.
+        Revoking twice keeps the first revocation time."""
+        statement = select(ApiKey).where(ApiKey.id == key_id)
+        if user_id is not None:
+            statement = statement.where(ApiKey.user_id == user_id)
+        row = self.session.scalars(statement).one_or_none()
+        if row is None:
+            return None
+        if row.revoked_at is None:
+            row.revoked_at = utcnow()
+            self.session.flush()
+        return ApiKeyRecord.model_validate(row)
+
+
+class RefreshTokens:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def issue(self, user_id: str, *, jti: str, family: str, expires_at: dt.datetime) -> None:
+        self.session.add(
+            RefreshToken(
+                jti=jti,
+                user_id=user_id,
+                family=family,
+                created_at=utcnow(),
+                expires_at=expires_at,
+            )
+        )
+        self.session.flush()
+
+    def use(self, jti: str, *, user_id: str) -> str | None:
+        """Mark the token used (one atomic UPDATE: of two concurrent refreshes only one wins);
+        its family, or None when it is unknown, already used, revoked or expired — in which case
+        a known token's whole family is revoked (a stolen token was replayed)."""
+        now = utcnow()
+        result = cast(
+            CursorResult[Any],
+            self.session.execute(
+                update(RefreshToken)
+                .where(
+                    RefreshToken.jti == jti,
+                    RefreshToken.user_id == user_id,
+                    RefreshToken.used_at.is_(None),
+                    RefreshToken.revoked_at.is_(None),
+                    RefreshToken.expires_at > now,
+                )
+                .values(used_at=now)
+                .execution_options(synchronize_session=False)
+            ),
+        )
+        family = self.session.scalar(select(RefreshToken.family).where(RefreshToken.jti == jti))
+        if result.rowcount == 1:
+            return family
+        if family is not None:
+            self.revoke_family(family)
+        return None
+
+    def revoke_family(self, family: str) -> int:
+        result = cast(
+            CursorResult[Any],
+            self.session.execute(
+                update(RefreshToken)
+                .where(RefreshToken.family == family, RefreshToken.revoked_at.is_(None))
+                .values(revoked_at=utcnow())
+                .execution_options(synchronize_session=False)
+            ),
+        )
+        return int(result.rowcount)
+
+    def family_of(self, jti: str, *, user_id: str) -> str | None:
+        return self.session.scalar(
+            select(RefreshToken.family).where(
+                RefreshToken.jti == jti, RefreshToken.user_id == user_id
+            )
+        )
+
+    def revoke_user(self, user_id: str) -> int:
+        result = cast(
+            CursorResult[Any],
+            self.session.execute(
+                update(RefreshToken)
+                .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+                .values(revoked_at=utcnow())
+                .execution_options(synchronize_session=False)
+            ),
+        )
+        return int(result.rowcount)
