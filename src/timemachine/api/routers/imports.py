@@ -14,8 +14,8 @@ from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, Field
 
 from timemachine.api.auth import Analyst, Reader, record
-from timemachine.api.deps import AppSettings, Bus, CeleryApp, Db, Offset
-from timemachine.api.routers.replay import ERRORS, require_chain, start_owned
+from timemachine.api.deps import Db, Offset
+from timemachine.api.routers.replay import ERRORS, Starter
 from timemachine.api.schemas import SessionStarted
 from timemachine.errors import InvalidInputError, NotFoundError
 from timemachine.models.imports import RowError
@@ -128,21 +128,14 @@ def import_detail(
     responses=ERRORS,
 )
 def replay_import(
-    import_id: str,
-    body: ImportReplayRequest,
-    request: Request,
-    principal: Analyst,
-    db: Db,
-    app: CeleryApp,
-    bus: Bus,
-    settings: AppSettings,
+    import_id: str, body: ImportReplayRequest, starter: Starter
 ) -> ImportReplayStarted:
     """Replay up to `limit` (≤ 100) of the import's transactions from `offset`, in import order,
     as one `transactions` session. One chain per session: give `chain_id` when the chunk mixes
     chains. Bigger imports: start the next session at `next_offset`."""
-    with db.session() as s:
+    with starter.db.session() as s:
         imports = TxImports(s)
-        found = imports.require(import_id, owner=principal.owner_scope)
+        found = imports.require(import_id, owner=starter.principal.owner_scope)
         page = imports.list_transactions(
             found.owner,
             import_id=import_id,
@@ -162,7 +155,7 @@ def replay_import(
             "replays one chain: give chain_id"
         )
     chain_id = chains[0]
-    require_chain(chain_id, settings, db, principal.user_id)
+    starter.require_chain(chain_id)
     replay = TransactionsReplayRequest(
         transactions=[
             TransactionRef(hash=tx.hash, block_number=tx.block, chain_id=tx.chain_id)
@@ -170,16 +163,7 @@ def replay_import(
         ],
         options=body.options,
     )
-    started = start_owned(
-        request,
-        principal,
-        db,
-        app,
-        bus,
-        settings,
-        kind=SessionKind.TRANSACTIONS,
-        payload=replay.model_dump(mode="json"),
-    )
+    started = starter.start(SessionKind.TRANSACTIONS, replay.model_dump(mode="json"))
     end = body.offset + len(page.items)
     return ImportReplayStarted(
         **started.model_dump(),

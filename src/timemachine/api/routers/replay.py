@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, status
+from celery import Celery
+from fastapi import APIRouter, Depends, Request, status
 
 from timemachine.api.actions import cancel_session, start_session
 from timemachine.api.auth import Analyst, Reader, record
@@ -16,6 +18,7 @@ from timemachine.api.schemas import (
     links_for,
     status_of,
 )
+from timemachine.bus import EventBus
 from timemachine.catalog.devnet import DEVNET_CHAIN_ID
 from timemachine.errors import InvalidInputError, NotFoundError
 from timemachine.models.requests import ExploitReplayRequest, TransactionsReplayRequest
@@ -43,50 +46,65 @@ def started(session: ReplaySessionRecord) -> SessionStarted:
     )
 
 
-def start_owned(
-    request: Request,
-    principal: Principal,
-    db: Db,
-    app: CeleryApp,
-    bus: Bus,
-    settings: Settings,
-    *,
-    kind: SessionKind,
-    payload: dict[str, Any],
-) -> SessionStarted:
-    """Start a session owned by the caller. A `user_id` in the body is not trusted: it is
-    replaced by the caller's user id (kept in the request only for seed compatibility)."""
-    session = start_session(
-        db,
-        app,
-        bus,
-        owner=principal.user_id,
-        kind=kind,
-        request=payload | {"user_id": principal.user_id},
-        max_active=settings.max_active_sessions_per_user,
-    )
-    record(request, Action.SESSION_START, actor=principal, resource=f"session:{session.id}",
-           detail={"kind": kind.value})  # fmt: skip
-    return started(session)
+@dataclass(frozen=True)
+class SessionStarter:
+    """What starting a session needs: the caller (an analyst), the request, the store, the queue
+    and the bus. One dependency, so every start endpoint takes just this."""
+
+    request: Request
+    principal: Principal
+    db: Database
+    app: Celery
+    bus: EventBus
+    settings: Settings
+
+    def require_chain(self, chain_id: int) -> None:
+        """The chain must be served by the devnet, a configured RPC or the caller's stored
+        provider credential (checked before queueing, so a hopeless request is refused)."""
+        if has_default_rpc(chain_id, self.settings):
+            return
+        with self.db.session() as s:
+            if has_credential(s, self.principal.user_id, chain_id):
+                return
+        raise no_rpc_error(chain_id)
+
+    def start(self, kind: SessionKind, payload: dict[str, Any]) -> SessionStarted:
+        """Start a session owned by the caller. A `user_id` in the body is not trusted: it is
+        replaced by the caller's user id (kept in the request only for seed compatibility)."""
+        principal = self.principal
+        session = start_session(
+            self.db,
+            self.app,
+            self.bus,
+            owner=principal.user_id,
+            kind=kind,
+            request=payload | {"user_id": principal.user_id},
+            max_active=self.settings.max_active_sessions_per_user,
+        )
+        record(self.request, Action.SESSION_START, actor=principal,
+               resource=f"session:{session.id}", detail={"kind": kind.value})  # fmt: skip
+        return started(session)
 
 
-@router.post(
-    "/exploit/start",
-    status_code=status.HTTP_202_ACCEPTED,
-    response_model=SessionStarted,
-    responses=ERRORS,
-)
-def start_exploit_replay(
-    body: ExploitReplayRequest,
-    request: Request,
-    principal: Analyst,
-    db: Db,
-    app: CeleryApp,
-    bus: Bus,
-    settings: AppSettings,
-) -> SessionStarted:
+def session_starter(
+    request: Request, principal: Analyst, db: Db, app: CeleryApp, bus: Bus, settings: AppSettings
+) -> SessionStarter:
+    return SessionStarter(request, principal, db, app, bus, settings)
+
+
+Starter = Annotated[SessionStarter, Depends(session_starter)]
+START: dict[str, Any] = {
+    "status_code": status.HTTP_202_ACCEPTED,
+    "response_model": SessionStarted,
+    "responses": ERRORS,
+}
+"""The decorator arguments of every session-start endpoint."""
+
+
+@router.post("/exploit/start", **START)
+def start_exploit_replay(body: ExploitReplayRequest, starter: Starter) -> SessionStarted:
     """Replay a catalog exploit's attack transaction(s) in a worker (and analyse them)."""
-    with db.session() as s:
+    with starter.db.session() as s:
         exploit = get_exploit(s, body.exploit_id)
     if exploit is None:
         raise NotFoundError(
@@ -94,60 +112,17 @@ def start_exploit_replay(
             "list them at /api/time-machine/exploits"
         )
     payload = body.model_dump(mode="json") | {"exploit_id": exploit.id}
-    return start_owned(
-        request, principal, db, app, bus, settings, kind=SessionKind.EXPLOIT, payload=payload
-    )
+    return starter.start(SessionKind.EXPLOIT, payload)
 
 
-def _check_chain(
-    body: TransactionsReplayRequest, settings: Settings, db: Database, owner: str
-) -> None:
-    """One chain per request, served by the devnet, a configured RPC or the owner's stored
-    provider credential (checked here so a hopeless request is refused before it is queued)."""
+@router.post("/transactions/start", **START)
+def start_transactions_replay(body: TransactionsReplayRequest, starter: Starter) -> SessionStarted:
+    """Replay transactions in order on a fork of their chain (and analyse them)."""
     chains = {tx.chain_id or DEVNET_CHAIN_ID for tx in body.transactions}
     if len(chains) != 1:
         raise InvalidInputError("all transactions of one request must be on the same chain")
-    require_chain(chains.pop(), settings, db, owner)
-
-
-def require_chain(chain_id: int, settings: Settings, db: Database, owner: str) -> None:
-    """The chain must be served by the devnet, a configured RPC or the owner's stored provider
-    credential (checked before queueing, so a hopeless request is refused at once)."""
-    if has_default_rpc(chain_id, settings):
-        return
-    with db.session() as s:
-        if has_credential(s, owner, chain_id):
-            return
-    raise no_rpc_error(chain_id)
-
-
-@router.post(
-    "/transactions/start",
-    status_code=status.HTTP_202_ACCEPTED,
-    response_model=SessionStarted,
-    responses=ERRORS,
-)
-def start_transactions_replay(
-    body: TransactionsReplayRequest,
-    request: Request,
-    principal: Analyst,
-    db: Db,
-    app: CeleryApp,
-    bus: Bus,
-    settings: AppSettings,
-) -> SessionStarted:
-    """Replay transactions in order on a fork of their chain (and analyse them)."""
-    _check_chain(body, settings, db, principal.user_id)
-    return start_owned(
-        request,
-        principal,
-        db,
-        app,
-        bus,
-        settings,
-        kind=SessionKind.TRANSACTIONS,
-        payload=body.model_dump(mode="json"),
-    )
+    starter.require_chain(chains.pop())
+    return starter.start(SessionKind.TRANSACTIONS, body.model_dump(mode="json"))
 
 
 @router.get("/{session_id}/status", response_model=SessionStatusPublic, responses=ERRORS)

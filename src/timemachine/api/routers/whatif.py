@@ -7,11 +7,9 @@ which also says how the results are stored). Code patches come as runtime `code`
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter
 
-from timemachine.api.auth import Analyst
-from timemachine.api.deps import AppSettings, Bus, CeleryApp, Db
-from timemachine.api.routers.replay import ERRORS, require_chain, start_owned
+from timemachine.api.routers.replay import START, Starter
 from timemachine.api.schemas import SessionStarted
 from timemachine.catalog.artifacts import load_artifact
 from timemachine.catalog.devnet import DEVNET_CHAIN_ID
@@ -30,21 +28,8 @@ def _check_artifacts(patches: list[PatchSpec]) -> None:
             load_artifact(patch.artifact)
 
 
-@router.post(
-    "/whatif/start",
-    status_code=status.HTTP_202_ACCEPTED,
-    response_model=SessionStarted,
-    responses=ERRORS,
-)
-def start_whatif(
-    body: WhatIfStartRequest,
-    request: Request,
-    principal: Analyst,
-    db: Db,
-    app: CeleryApp,
-    bus: Bus,
-    settings: AppSettings,
-) -> SessionStarted:
+@router.post("/whatif/start", **START)
+def start_whatif(body: WhatIfStartRequest, starter: Starter) -> SessionStarted:
     """Replay a transaction with modifications (patched code, state overrides, sender, block,
     inserted or dropped transactions); with `compare` (default), also replay it unmodified and
     store the comparison. No modification: the original receipt vs the replay.
@@ -52,34 +37,12 @@ def start_whatif(
     Results (`GET /api/time-machine/sessions/{id}`): `tx_index` 0 is the what-if run, its
     `analysis.comparison` the comparison; `tx_index` 1 the unmodified replay."""
     _check_artifacts(body.patches)
-    require_chain(body.chain_id, settings, db, principal.user_id)
-    return start_owned(
-        request,
-        principal,
-        db,
-        app,
-        bus,
-        settings,
-        kind=SessionKind.WHATIF,
-        payload=body.model_dump(mode="json", by_alias=True),
-    )
+    starter.require_chain(body.chain_id)
+    return starter.start(SessionKind.WHATIF, body.model_dump(mode="json", by_alias=True))
 
 
-@router.post(
-    "/verify-fix/start",
-    status_code=status.HTTP_202_ACCEPTED,
-    response_model=SessionStarted,
-    responses=ERRORS,
-)
-def start_verify_fix(
-    body: VerifyFixStartRequest,
-    request: Request,
-    principal: Analyst,
-    db: Db,
-    app: CeleryApp,
-    bus: Bus,
-    settings: AppSettings,
-) -> SessionStarted:
+@router.post("/verify-fix/start", **START)
+def start_verify_fix(body: VerifyFixStartRequest, starter: Starter) -> SessionStarted:
     """Replay an exploit against its original and its patched code: is it stopped? Give
     `tx_hash` and `patches`, or `scenario_id` (a bundled devnet scenario and its own fix).
 
@@ -94,14 +57,5 @@ def start_verify_fix(
             )
     _check_artifacts(body.patches)
     chain_id = DEVNET_CHAIN_ID if body.scenario_id is not None else body.chain_id
-    require_chain(chain_id, settings, db, principal.user_id)
-    return start_owned(
-        request,
-        principal,
-        db,
-        app,
-        bus,
-        settings,
-        kind=SessionKind.VERIFY_FIX,
-        payload=body.model_dump(mode="json", by_alias=True),
-    )
+    starter.require_chain(chain_id)
+    return starter.start(SessionKind.VERIFY_FIX, body.model_dump(mode="json", by_alias=True))
