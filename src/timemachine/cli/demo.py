@@ -16,7 +16,6 @@ from timemachine.forks.devnet import run_devnet
 from timemachine.machine import TimeMachine, replay_capsule_async
 from timemachine.models import ReplayResult
 from timemachine.models.analysis import AnalysisReport, Finding, severity_rank
-from timemachine.trace.formatting import format_units
 
 
 @dataclass(frozen=True)
@@ -104,8 +103,10 @@ def _findings_summary(run: DemoRun) -> Table:
     """Top finding per scenario against its ground truth: an exploit's top finding must have its
     class; a benign control may have nothing above "low". Loss and attacker gain in ETH."""
     table = Table(title="Analysis", title_justify="left")
-    for column in ("scenario", "top finding", "", "severity", "loss ETH", "gain ETH"):
-        table.add_column(column, no_wrap=True)
+    for column in ("scenario", "top finding"):
+        table.add_column(column, overflow="fold")
+    for column in ("", "severity", "loss ETH", "gain ETH"):
+        table.add_column(column, no_wrap=True, justify="right" if "ETH" in column else "left")
     for scenario in run.scenarios:
         top = scenario.top_finding
         profit = scenario.analysis.profit
@@ -121,8 +122,8 @@ def _findings_summary(run: DemoRun) -> Table:
             top.vulnerability_class.value if top else "none",
             verdict,
             top.severity if top else "-",
-            format_units(profit.total_loss_eth, 18) if profit.total_loss_eth else "-",
-            format_units(profit.net_gain_eth, 18) if not scenario.record.benign else "-",
+            f"{profit.total_loss_eth / 10**18:,.4f}" if profit.total_loss_eth else "-",
+            f"{profit.net_gain_eth / 10**18:,.4f}" if not scenario.record.benign else "-",
         )
     return table
 
