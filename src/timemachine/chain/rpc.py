@@ -10,7 +10,7 @@ import asyncio
 import itertools
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import httpx
 
@@ -45,9 +45,8 @@ UNSUPPORTED_HINTS = ("method not found", "does not exist", "not supported", "uns
 Call = tuple[str, Sequence[Any]]
 
 
-def redact_url(url: str) -> str:
-    """The URL reduced to scheme://host[:port], hiding API keys in paths, queries and userinfo."""
-    parts = urlsplit(url)
+def host_and_port(parts: SplitResult) -> str:
+    """`host[:port]` of a split URL, no userinfo (IPv6 hosts bracketed; a bad port left out)."""
     host = parts.hostname or "?"
     if ":" in host:
         host = f"[{host}]"
@@ -55,7 +54,13 @@ def redact_url(url: str) -> str:
         port = f":{parts.port}" if parts.port else ""
     except ValueError:
         port = ""
-    return f"{parts.scheme}://{host}{port}"
+    return host + port
+
+
+def redact_url(url: str) -> str:
+    """The URL reduced to scheme://host[:port], hiding API keys in paths, queries and userinfo."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{host_and_port(parts)}"
 
 
 class RpcClient(AsyncCloseable):

@@ -30,6 +30,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from timemachine.chain.rpc import host_and_port
 from timemachine.errors import InvalidInputError, VaultError
 from timemachine.settings import Settings
 
@@ -240,13 +241,6 @@ def credential_hint(url: str) -> str:
     userinfo, key-like path segments and every query value masked (long ones keep their last
     4 characters): `https://eth-mainnet.g.alchemy.com/v2/****abcd`."""
     parts = urlsplit(url)
-    host = parts.hostname or "?"
-    if ":" in host:
-        host = f"[{host}]"
-    try:
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        port = ""
     userinfo = "****@" if parts.username or parts.password or "@" in parts.netloc else ""
     segments = [
         seg if not seg or _PUBLIC_SEGMENT.match(seg) else _mask(seg)
@@ -257,4 +251,5 @@ def credential_hint(url: str) -> str:
         safe="*",
     )
     fragment = "****" if parts.fragment else ""
-    return urlunsplit((parts.scheme, userinfo + host + port, "/".join(segments), query, fragment))
+    netloc = userinfo + host_and_port(parts)
+    return urlunsplit((parts.scheme, netloc, "/".join(segments), query, fragment))
