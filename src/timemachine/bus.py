@@ -20,8 +20,8 @@ from typing import Any, Protocol
 import redis
 import redis.asyncio as aioredis
 
-from timemachine.chain.rpc import redact_url
 from timemachine.logs import get_logger
+from timemachine.urls import redact_url
 
 Event = dict[str, Any]
 PREFIX = "timemachine:"

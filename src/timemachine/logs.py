@@ -7,24 +7,13 @@ structlog is imported on first use, not at import time: most CLI runs never log,
 from __future__ import annotations
 
 import logging
-import re
 import sys
 from collections.abc import MutableMapping
 from typing import Any
 
-_URL = re.compile(r"(https?|wss?)://[^\s'\"]+")
+from timemachine.urls import redact_text as redact_text  # noqa: PLC0414 - re-exported
+
 _SECRET_KEYS = ("key", "secret", "password", "token", "authorization")
-
-
-def redact_text(text: str) -> str:
-    """`text` with every URL in it reduced to scheme://host:port (keys in paths, queries and
-    userinfo gone)."""
-    from timemachine.chain.rpc import redact_url
-
-    return _URL.sub(lambda match: redact_url(match.group(0)), text)
-
-
-_redact_text = redact_text
 
 
 class RedactingFilter(logging.Filter):
@@ -57,7 +46,7 @@ def redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[s
         if any(marker in name.lower() for marker in _SECRET_KEYS):
             event[name] = "***"
         elif isinstance(value, str):
-            event[name] = _redact_text(value)
+            event[name] = redact_text(value)
     return event
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from timemachine.chain.rpc import RpcClient, classify_error, redact_url
+from timemachine.chain.rpc import RpcClient, classify_error
 from timemachine.errors import (
     ArchiveStateUnavailableError,
     DebugApiUnavailableError,
@@ -20,6 +20,7 @@ from timemachine.errors import (
     RpcRateLimitedError,
     RpcUnavailableError,
 )
+from timemachine.urls import redact_url
 
 URL = "https://user:hunter2@eth.example.com:8443/v3/SECRETKEY?apikey=QUERYKEY"
 Handler = Callable[[httpx.Request], httpx.Response]

@@ -14,12 +14,10 @@ from typer.testing import CliRunner
 
 from timemachine.cli.main import app
 from timemachine.errors import InvalidInputError, NotFoundError, VaultError
+from timemachine.models.credentials import Sealed, associated_data
 from timemachine.security.vault import (
     NONCE_BYTES,
-    Sealed,
     Vault,
-    associated_data,
-    credential_hint,
     generate_key_spec,
     key_file,
     load_or_create_key_file,
@@ -28,6 +26,7 @@ from timemachine.security.vault import (
 from timemachine.settings import Settings
 from timemachine.store import Database, ProviderCredentials, open_database
 from timemachine.store.tables import ProviderCredential
+from timemachine.urls import credential_hint
 
 SECRET = "s3cr3tAlchemyKey0123456789abcdef"
 URL = f"https://eth-mainnet.g.alchemy.com/v2/{SECRET}"

@@ -18,11 +18,11 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from timemachine.api.actions import BrokerUnreachableError, ensure_broker
-from timemachine.chain.rpc import redact_url
 from timemachine.errors import EngineNotFoundError, StorageError
 from timemachine.forks.locate import locate_binary
 from timemachine.settings import Settings
 from timemachine.store import Database
+from timemachine.urls import redact_url
 
 CHECK_TIMEOUT = 2
 MIN_FREE_BYTES = 512 * 1024 * 1024

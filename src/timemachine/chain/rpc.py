@@ -10,7 +10,7 @@ import asyncio
 import itertools
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -24,6 +24,8 @@ from timemachine.errors import (
     RpcUnavailableError,
 )
 from timemachine.lifecycle import AsyncCloseable
+from timemachine.urls import is_http_url
+from timemachine.urls import redact_url as redact_url  # noqa: PLC0414 - re-exported
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_WAIT = 30.0
@@ -45,24 +47,6 @@ UNSUPPORTED_HINTS = ("method not found", "does not exist", "not supported", "uns
 Call = tuple[str, Sequence[Any]]
 
 
-def host_and_port(parts: SplitResult) -> str:
-    """`host[:port]` of a split URL, no userinfo (IPv6 hosts bracketed; a bad port left out)."""
-    host = parts.hostname or "?"
-    if ":" in host:
-        host = f"[{host}]"
-    try:
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        port = ""
-    return host + port
-
-
-def redact_url(url: str) -> str:
-    """The URL reduced to scheme://host[:port], hiding API keys in paths, queries and userinfo."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{host_and_port(parts)}"
-
-
 class RpcClient(AsyncCloseable):
     """One upstream endpoint. Cheap to create; reuse it to keep the connection pool warm."""
 
@@ -75,13 +59,7 @@ class RpcClient(AsyncCloseable):
         backoff: float = 0.25,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        parts = urlsplit(url)
-        try:
-            valid = parts.scheme in ("http", "https") and bool(parts.hostname)
-            parts.port  # noqa: B018 - raises ValueError on a malformed port
-        except ValueError:
-            valid = False
-        if not valid:
+        if not is_http_url(url):
             raise InvalidInputError(
                 f"RPC URL {redact_url(url)!r} is not a valid http(s) URL; pass e.g. "
                 "--rpc-url http://127.0.0.1:8545"
@@ -97,7 +75,7 @@ class RpcClient(AsyncCloseable):
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
             # Building a TLS context costs ~40 ms; plain-HTTP endpoints (every fork) skip it.
-            verify=parts.scheme == "https",
+            verify=urlsplit(url).scheme == "https",
             transport=transport,
             headers={"content-type": "application/json"},
         )

@@ -4,12 +4,29 @@ anyone ever gets back (a redacted hint, never the URL)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 MAX_URL_LENGTH = 2048
 DEFAULT_LABEL = "default"
+_AAD_CONTEXT = b"timemachine/provider-credential/v1\x00"
+
+
+@dataclass(frozen=True)
+class Sealed:
+    """One encrypted value: the ciphertext (with its 16-byte GCM tag), its nonce, its key's id."""
+
+    ciphertext: bytes = field(repr=False)
+    nonce: bytes
+    key_id: str
+
+
+def associated_data(owner: str, chain_id: int, credential_id: str) -> bytes:
+    """The AAD binding a ciphertext to its owner, chain and row (unambiguous: JSON-encoded)."""
+    return _AAD_CONTEXT + json.dumps([owner, chain_id, credential_id]).encode()
 
 
 class ProviderCredentialCreate(BaseModel):

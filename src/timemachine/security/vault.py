@@ -18,41 +18,23 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-import json
 import os
 import re
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from timemachine.chain.rpc import host_and_port
 from timemachine.errors import InvalidInputError, VaultError
+from timemachine.models.credentials import Sealed
 from timemachine.settings import Settings
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
 KEY_FILE = "vault.keys"
 _KEY_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-_AAD_CONTEXT = b"timemachine/provider-credential/v1\x00"
-
-
-@dataclass(frozen=True)
-class Sealed:
-    """One encrypted value: the ciphertext (with its 16-byte GCM tag), its nonce, its key's id."""
-
-    ciphertext: bytes = field(repr=False)
-    nonce: bytes
-    key_id: str
-
-
-def associated_data(owner: str, chain_id: int, credential_id: str) -> bytes:
-    """The AAD binding a ciphertext to its owner, chain and row (unambiguous: JSON-encoded)."""
-    return _AAD_CONTEXT + json.dumps([owner, chain_id, credential_id]).encode()
 
 
 def generate_key_spec(key_id: str | None = None) -> str:
@@ -204,52 +186,3 @@ def _read_key_file(path: Path) -> str:
     if not spec:
         raise VaultError(f"vault key file {path} is empty; restore it or delete it to start over")
     return spec
-
-
-# --- hints: what the API shows instead of a stored URL --------------------------------------
-
-_PUBLIC_SEGMENT = re.compile(r"^(?:[A-Za-z]{1,12}|v\d{1,2}|[A-Za-z]{1,12}-[A-Za-z]{1,12})$")
-_SHOWN_TAIL = 4
-_TAIL_FROM = 16
-
-
-def _mask(value: str) -> str:
-    """`****` plus the last 4 characters of long values (enough to tell keys apart)."""
-    return "****" + (value[-_SHOWN_TAIL:] if len(value) >= _TAIL_FROM else "")
-
-
-def validate_provider_url(url: str) -> str:
-    """The URL, stripped, if it is an http(s) URL with a host; InvalidInputError (which never
-    repeats the URL, it may hold a key) otherwise."""
-    url = url.strip()
-    parts = urlsplit(url)
-    try:
-        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
-        parts.port  # noqa: B018 - raises ValueError on a malformed port
-    except ValueError:
-        valid = False
-    if not valid or any(ch.isspace() for ch in url):
-        raise InvalidInputError(
-            "the provider URL must be an http(s) URL with a host, e.g. "
-            "https://eth-mainnet.g.alchemy.com/v2/<key>"
-        )
-    return url
-
-
-def credential_hint(url: str) -> str:
-    """A recognisable but harmless form of a provider URL: host and public path words kept;
-    userinfo, key-like path segments and every query value masked (long ones keep their last
-    4 characters): `https://eth-mainnet.g.alchemy.com/v2/****abcd`."""
-    parts = urlsplit(url)
-    userinfo = "****@" if parts.username or parts.password or "@" in parts.netloc else ""
-    segments = [
-        seg if not seg or _PUBLIC_SEGMENT.match(seg) else _mask(seg)
-        for seg in parts.path.split("/")
-    ]
-    query = urlencode(
-        [(name, _mask(value)) for name, value in parse_qsl(parts.query, keep_blank_values=True)],
-        safe="*",
-    )
-    fragment = "****" if parts.fragment else ""
-    netloc = userinfo + host_and_port(parts)
-    return urlunsplit((parts.scheme, netloc, "/".join(segments), query, fragment))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import Counter
+from typing import Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -24,25 +25,32 @@ from timemachine.models.credentials import (
     MAX_URL_LENGTH,
     ProviderCredentialRecord,
     RotationReport,
-)
-from timemachine.security.vault import (
     Sealed,
-    Vault,
     associated_data,
-    credential_hint,
-    validate_provider_url,
 )
 from timemachine.store.sessions import Clock
 from timemachine.store.tables import ProviderCredential, utcnow
+from timemachine.urls import credential_hint, validate_provider_url
 
 _MAX_OWNER = 128
 _MAX_HINT = 300
 
 
+class Cipher(Protocol):
+    """What the repository needs of the vault (`timemachine.security.vault.Vault`): the store
+    sits below `security`, so it names the shape, not the class."""
+
+    current_key_id: str
+
+    def encrypt(self, plaintext: str, aad: bytes) -> Sealed: ...
+
+    def decrypt(self, sealed: Sealed, aad: bytes) -> str: ...
+
+
 class ProviderCredentials:
     """Repository of provider credentials, bound to one database session (one transaction)."""
 
-    def __init__(self, session: Session, vault: Vault, *, clock: Clock = utcnow) -> None:
+    def __init__(self, session: Session, vault: Cipher, *, clock: Clock = utcnow) -> None:
         self.session = session
         self.vault = vault
         self.clock = clock

@@ -14,8 +14,8 @@ from eth_utils.crypto import keccak
 
 from timemachine.catalog.devnet import actor_address
 from timemachine.catalog.scenarios.contract import Contract, deploy
-from timemachine.catalog.scenarios.markets import LIQUIDITY_GAS, Markets, markets
-from timemachine.catalog.scenarios.world import World
+from timemachine.catalog.scenarios.markets import LIQUIDITY_GAS, markets
+from timemachine.catalog.scenarios.world import Markets, World
 from timemachine.errors import DevnetBuildError
 from timemachine.hexutil import checksum
 

@@ -8,12 +8,10 @@ deterministic. Prices: 1 WETH = 3,000 USDX; 1 WETH = 2,000 DEMO.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from timemachine.catalog.builder import ETHER
 from timemachine.catalog.devnet import actor_address
 from timemachine.catalog.scenarios.contract import Contract, deploy
-from timemachine.catalog.scenarios.world import DEMO, World
+from timemachine.catalog.scenarios.world import DEMO, Markets, World
 
 USD = 10**6
 """One USDX (6 decimals)."""
@@ -23,20 +21,6 @@ LIQUIDITY_GAS = 3_000_000
 """addLiquidity creates the pair on first use (a contract creation)."""
 SWAP_GAS = 400_000
 USERS_USDX = {"alice": 60_000, "bob": 40_000, "carol": 25_000, "dave": 25_000}
-
-
-@dataclass(frozen=True)
-class Markets:
-    """The deployed market contracts and the two AMM pairs."""
-
-    usdx: Contract
-    factory: Contract
-    router: Contract
-    lender: Contract
-    weth_usdx: Contract
-    """The WETH/USDX pair: 100 WETH and 300,000 USDX."""
-    demo_weth: Contract
-    """The DEMO/WETH pair: 100,000 DEMO and 50 WETH."""
 
 
 async def markets(world: World) -> Markets:

@@ -20,8 +20,8 @@ from timemachine.catalog.exploit import measure_exploit
 from timemachine.catalog.models import ScenarioRecord
 from timemachine.catalog.scenarios.base import Fix, Scenario
 from timemachine.catalog.scenarios.contract import Contract, deploy
-from timemachine.catalog.scenarios.markets import DEADLINE, SWAP_GAS, USD, Markets, markets
-from timemachine.catalog.scenarios.world import World
+from timemachine.catalog.scenarios.markets import DEADLINE, SWAP_GAS, USD, markets
+from timemachine.catalog.scenarios.world import Markets, World
 from timemachine.errors import DevnetBuildError
 
 ATTACKER = "mallory"

@@ -8,19 +8,29 @@ do) because of an earlier transaction in the same block.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from timemachine.catalog.builder import ETHER, ChainBuilder
 from timemachine.catalog.devnet import actor_address
 from timemachine.catalog.scenarios.contract import Contract, deploy
 from timemachine.errors import DevnetBuildError
 
-if TYPE_CHECKING:
-    from timemachine.catalog.scenarios.markets import Markets
-
 DEMO = 10**18
 """One DEMO token (18 decimals)."""
 BUSY_TX_INDEX = 21
+
+
+@dataclass(frozen=True)
+class Markets:
+    """The deployed market contracts and the two AMM pairs."""
+
+    usdx: Contract
+    factory: Contract
+    router: Contract
+    lender: Contract
+    weth_usdx: Contract
+    """The WETH/USDX pair: 100 WETH and 300,000 USDX."""
+    demo_weth: Contract
+    """The DEMO/WETH pair: 100,000 DEMO and 50 WETH."""
 
 
 @dataclass
@@ -34,7 +44,7 @@ class World:
     busy_block: int = 0
     busy_tx: str = ""
     markets: Markets | None = None
-    """The DeFi markets, once a scenario has asked for them (see `scenarios.markets`)."""
+    """The DeFi markets, once a scenario has asked for them (built by `scenarios.markets`)."""
 
 
 async def build_world(chain: ChainBuilder) -> World:
