@@ -2,7 +2,7 @@
 
 Every `src/timemachine/catalog/scenarios/contracts/<Name>.sol` must define a contract `<Name>`;
 it is compiled with the pinned solcjs its `pragma solidity` asks for (the runner lives in
-`timemachine.catalog.solc`) (0.8.x: npm `solc`,
+`timemachine.solidity`) (0.8.x: npm `solc`,
 `node_modules/solc/solc.js`; 0.7.x: npm `solc-0.7` = solc 0.7.6, `node_modules/solc-0.7/solcjs`,
 for the deliberately pre-0.8 scenarios; both run with node, since the two packages fight over
 the `node_modules/.bin/solcjs` link) in standard-JSON mode with fixed settings and written to
@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from timemachine.catalog.solc import (
+from timemachine.solidity import (
     SETTINGS,
     SETTINGS_07,
     CompileError,

@@ -165,7 +165,7 @@ async def patched_code(rpc: RpcClient, patch: CodePatch) -> str:
         artifact = load_artifact(patch.artifact)
         abi, init = artifact.abi, artifact.bytecode
     else:
-        from timemachine.catalog.solc import compile_file
+        from timemachine.solidity import compile_file
 
         compiled = compile_file(Path(str(patch.source)), patch.contract)
         abi, init = compiled.abi, compiled.bytecode
