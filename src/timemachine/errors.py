@@ -162,3 +162,33 @@ class RateLimitedError(TimeMachineError):
         super().__init__(message)
         self.retry_after = retry_after
         self.headers = {"Retry-After": str(max(1, int(retry_after + 0.999)))}
+
+
+class SignatureError(InvalidInputError, ValueError):
+    """A text signature or ABI entry that cannot be parsed (still a ValueError, so pydantic
+    validators that parse signatures report it as a validation error)."""
+
+
+class AddressInUseError(ConflictError):
+    """The API cannot listen where it was asked to (port taken, address not local)."""
+
+
+class ServiceProcessError(EngineError):
+    """A worker or beat process of `serve` could not start or died."""
+
+
+class BrokerUnreachableError(EngineError):
+    """The Celery broker did not answer (HTTP 503)."""
+
+
+class BrokerUnavailableError(EngineError):
+    """The task could not be queued: the broker is down. The session is marked failed."""
+
+
+class TooManyActiveSessionsError(RateLimitedError):
+    """The user has as many pending/running sessions as allowed (HTTP 429)."""
+
+
+class SessionStopped(TimeMachineError):
+    """Not shown to anyone: the session left `running` under the worker (cancelled, failed as
+    stale, deleted), so the worker stops working on it."""

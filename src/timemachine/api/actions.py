@@ -11,7 +11,8 @@ from celery import Celery
 from sqlalchemy import text
 
 from timemachine.bus import STATUS_CHANNEL, EventBus
-from timemachine.errors import EngineError, RateLimitedError
+from timemachine.errors import BrokerUnreachableError as BrokerUnreachableError  # noqa: PLC0414
+from timemachine.errors import TooManyActiveSessionsError
 from timemachine.logs import get_logger
 from timemachine.models.sessions import ReplaySessionRecord, SessionKind
 from timemachine.service.progress import Reporter, session_event
@@ -22,14 +23,6 @@ log = get_logger(__name__)
 INSPECT_TIMEOUT = 1.0
 BROKER_TIMEOUT = 2
 T = TypeVar("T")
-
-
-class BrokerUnreachableError(EngineError):
-    """The Celery broker did not answer (HTTP 503)."""
-
-
-class TooManyActiveSessionsError(RateLimitedError):
-    """The user has as many pending/running sessions as allowed (HTTP 429)."""
 
 
 def start_session(

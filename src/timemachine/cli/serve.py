@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
-from timemachine.errors import ConflictError, EngineError
+from timemachine.errors import AddressInUseError, ServiceProcessError
 from timemachine.logs import configure_logging, get_logger
 from timemachine.settings import Settings
 
@@ -33,14 +33,6 @@ DEFAULT_QUEUES = ("replay", "analysis", "cleanup")
 SHUTDOWN_GRACE = 30
 """Seconds a child may take to finish its running tasks after SIGTERM before it is killed."""
 BEAT_SCHEDULE_FILE = "celerybeat-schedule"
-
-
-class AddressInUseError(ConflictError):
-    """The API cannot listen where it was asked to (port taken, address not local)."""
-
-
-class ServiceProcessError(EngineError):
-    """A worker or beat process of `serve` could not start or died."""
 
 
 def worker_command(

@@ -8,13 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from timemachine.bus import STATUS_CHANNEL, EventBus, session_channel
-from timemachine.errors import ConflictError, NotFoundError
+from timemachine.errors import ConflictError, NotFoundError, SessionStopped
 from timemachine.models.sessions import ReplaySessionRecord
 from timemachine.store import Database, ReplaySessions
-
-
-class SessionStopped(Exception):
-    """The session left `running` under the worker (cancelled, failed as stale, deleted): stop."""
 
 
 @contextmanager

@@ -12,7 +12,7 @@ from typing import Any
 
 from timemachine.analysis import analyze
 from timemachine.catalog.devnet import DEVNET_CHAIN_ID
-from timemachine.errors import InvalidInputError, NotFoundError, TimeMachineError
+from timemachine.errors import InvalidInputError, NotFoundError, SessionStopped, TimeMachineError
 from timemachine.logs import get_logger
 from timemachine.models.analysis import AnalysisReport
 from timemachine.models.replay import ReplayResult
@@ -23,7 +23,7 @@ from timemachine.models.requests import (
     TransactionsReplayRequest,
 )
 from timemachine.models.sessions import ReplaySessionRecord, SessionKind, SessionStatus
-from timemachine.service.progress import Reporter, SessionStopped, stops_when_gone
+from timemachine.service.progress import Reporter, stops_when_gone
 from timemachine.service.runtime import EngineRuntime
 from timemachine.service.whatif_sessions import run_verify_fix, run_whatif
 from timemachine.store import Database, ReplaySessions, get_exploit

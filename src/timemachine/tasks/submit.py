@@ -7,7 +7,7 @@ from typing import Any
 from celery import Celery
 from kombu.exceptions import OperationalError
 
-from timemachine.errors import EngineError
+from timemachine.errors import BrokerUnavailableError
 from timemachine.models.sessions import ReplaySessionRecord, SessionKind
 from timemachine.service.progress import Reporter
 
@@ -18,10 +18,6 @@ TASK_FOR_KIND = {
     SessionKind.WHATIF: "tasks.replay_tasks.replay_whatif",
     SessionKind.VERIFY_FIX: "tasks.replay_tasks.verify_fix",
 }
-
-
-class BrokerUnavailableError(EngineError):
-    """The task could not be queued: the broker is down. The session is marked failed."""
 
 
 def enqueue(app: Celery, record: ReplaySessionRecord, reporter: Reporter) -> None:

@@ -18,7 +18,7 @@ from eth_abi.abi import encode as abi_encode
 from eth_abi.exceptions import DecodingError, EncodingError, ParseError
 from eth_abi.grammar import ABIType, BasicType, TupleType
 
-from timemachine.errors import InvalidInputError
+from timemachine.errors import InvalidInputError, SignatureError
 from timemachine.hexutil import checksum, hex_to_bytes
 from timemachine.models import DecodedArg, DecodedCall, DecodedEvent
 from timemachine.trace.formatting import abi_type, format_value
@@ -26,7 +26,6 @@ from timemachine.trace.signatures import (
     Fragment,
     FragmentKind,
     Param,
-    SignatureError,
     SignatureTable,
     bundled_table,
     fragment_from_abi,

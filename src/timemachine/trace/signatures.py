@@ -16,6 +16,8 @@ from typing import Any, Literal
 from eth_abi.abi import is_encodable_type
 from eth_utils.crypto import keccak
 
+from timemachine.errors import SignatureError
+
 FragmentKind = Literal["function", "event", "error"]
 
 _TOKEN = re.compile(r"\s*(?:([A-Za-z_$][A-Za-z0-9_$]*)|(\d+)|(.))")
@@ -24,10 +26,6 @@ _MODIFIERS = frozenset(
 )
 _LOCATIONS = frozenset({"memory", "calldata", "storage"})
 _TYPE_ALIASES = {"uint": "uint256", "int": "int256", "byte": "bytes1"}
-
-
-class SignatureError(ValueError):
-    """A text signature or ABI entry that cannot be parsed."""
 
 
 @dataclass(frozen=True, slots=True)
