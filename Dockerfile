@@ -20,7 +20,7 @@ COPY --from=anvil /tools/anvil /usr/local/bin/anvil
 WORKDIR /srv/timemachine
 COPY pyproject.toml README.md ./
 COPY src ./src
-RUN pip install . \
+RUN pip install '.[service]' \
  && useradd --create-home --uid 10001 timemachine \
  && mkdir -p /data /srv/shared/data \
  && chown timemachine /data

@@ -16,6 +16,36 @@ from timemachine.errors import TimeMachineError
 T = TypeVar("T")
 INTERNAL_ERROR = 70  # EX_SOFTWARE
 INTERRUPTED = 130
+SERVICE_MISSING = 2
+SERVICE_PACKAGES = frozenset(
+    {
+        "alembic",
+        "argon2",
+        "celery",
+        "cryptography",
+        "fastapi",
+        "jwt",
+        "kombu",
+        "prometheus_client",
+        "psycopg",
+        "redis",
+        "sqlalchemy",
+        "starlette",
+        "uvicorn",
+    }
+)
+"""Top-level modules of the `service` extra: the library and the offline CLI run without them."""
+
+
+def missing_service_stack(error: ModuleNotFoundError) -> str | None:
+    """The one line to show when `error` is a package of the `service` extra missing, else None."""
+    package = (error.name or "").partition(".")[0]
+    if package not in SERVICE_PACKAGES:
+        return None
+    return (
+        f"this command needs the service stack ({package} is not installed); "
+        "install it with: pip install 'timemachine[service]'"
+    )
 
 
 @contextmanager
@@ -29,13 +59,22 @@ def reported_errors(*, debug: bool = False) -> Iterator[None]:
         raise
     except KeyboardInterrupt:
         fail("interrupted", INTERRUPTED)
+    except ModuleNotFoundError as error:
+        message = missing_service_stack(error)
+        if message is None:
+            _internal(error, debug=debug)
+        fail(message, SERVICE_MISSING)
     except Exception as error:  # noqa: BLE001 - the last line of defence: never a bare traceback
-        if debug:
-            traceback.print_exc()
-        fail(
-            f"internal error: {type(error).__name__}: {error} (rerun with DEBUG=1 for details)",
-            INTERNAL_ERROR,
-        )
+        _internal(error, debug=debug)
+
+
+def _internal(error: Exception, *, debug: bool) -> NoReturn:
+    if debug:
+        traceback.print_exc()
+    fail(
+        f"internal error: {type(error).__name__}: {error} (rerun with DEBUG=1 for details)",
+        INTERNAL_ERROR,
+    )
 
 
 def run_async(coroutine: Coroutine[Any, Any, T], *, debug: bool = False) -> T:

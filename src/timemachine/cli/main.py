@@ -9,7 +9,13 @@ import typer
 
 from timemachine.cli.analyze import analyze
 from timemachine.cli.conformance import conformance_app
-from timemachine.cli.errors import fail, reported_errors, run_async
+from timemachine.cli.errors import (
+    SERVICE_MISSING,
+    fail,
+    missing_service_stack,
+    reported_errors,
+    run_async,
+)
 from timemachine.cli.exploits import exploits_app
 from timemachine.cli.imports import batch_replay, import_command
 from timemachine.cli.keys import keys_app
@@ -277,7 +283,13 @@ def run() -> None:
     except ValidationError as error:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
         fail(f"invalid setting in the environment: {problems}", 2)
-    app()  # logging configures itself from LOG_LEVEL on first use (timemachine.logs)
+    try:
+        app()  # logging configures itself from LOG_LEVEL on first use (timemachine.logs)
+    except ModuleNotFoundError as error:  # imported outside a command's reported_errors
+        message = missing_service_stack(error)
+        if message is None:
+            raise
+        fail(message, SERVICE_MISSING)
 
 
 if __name__ == "__main__":
