@@ -13,6 +13,8 @@ import pytest
 
 from timemachine.bus import EventBus, LocalBus, RedisBus, event_bus, session_channel
 
+pytestmark = pytest.mark.integration
+
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 

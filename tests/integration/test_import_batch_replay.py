@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from timemachine.chain.rpc import RpcClient
@@ -16,6 +17,8 @@ from timemachine.models.imports import BatchTarget
 from timemachine.replay.batch import replay_batch
 from timemachine.service.imports import import_file, import_targets, items_from_scan, store_import
 from timemachine.store import open_database
+
+pytestmark = pytest.mark.integration
 
 
 async def test_scan_import_and_batch_replay_are_exact(

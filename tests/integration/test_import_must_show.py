@@ -12,6 +12,8 @@ import pytest
 from timemachine.service.imports import import_file
 from timemachine.store import Database, TxImports, open_database
 
+pytestmark = pytest.mark.integration
+
 ROWS = 10_000
 MALFORMED = [
     ("0x12345,ethereum,{block},bad,x", "not a transaction hash (0x + 64 hex digits): '0x12345'"),

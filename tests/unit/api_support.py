@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
 from tests.unit.test_analysis_report import drain
 from timemachine.analysis import analyze
@@ -115,3 +116,13 @@ def completed_session(
             analysis=report.model_dump(mode="json") if with_analysis else None,
         )
         return sessions.complete(record.id)
+
+
+def drain_websocket(socket: Any) -> tuple[list[dict[str, Any]], int]:
+    """Every message until the server closes; and the close code."""
+    events: list[dict[str, Any]] = []
+    while True:
+        try:
+            events.append(socket.receive_json())
+        except WebSocketDisconnect as closed:
+            return events, closed.code
