@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from timemachine.catalog.exploit import Drain, Outcome
 from timemachine.catalog.models import ScenarioRecord
 from timemachine.catalog.scenarios.world import World
 
@@ -57,4 +58,23 @@ class Scenario:
             vulnerability_class=self.vulnerability_class,
             benign=self.benign,
             **facts,
+        )
+
+    def exploited(
+        self,
+        outcome: Drain | Outcome,
+        *,
+        attacker: str,
+        contracts: Sequence[str],
+        victims: Sequence[str],
+    ) -> ScenarioRecord:
+        """The record of an exploit whose transaction was mined and verified as `outcome`: its tx
+        and block, the attacker EOA and contracts, the victims, and the measured ground truth."""
+        return self.record(
+            exploit_tx=outcome.tx,
+            block_number=outcome.block.number,
+            attacker=attacker,
+            attacker_contracts=list(contracts),
+            victims=list(victims),
+            **outcome.ground_truth(),
         )

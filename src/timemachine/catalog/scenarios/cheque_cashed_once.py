@@ -13,11 +13,11 @@ from eth_utils.crypto import keccak
 
 from timemachine.catalog.builder import ETHER
 from timemachine.catalog.devnet import DEVNET_CHAIN_ID, actor_account, actor_address
+from timemachine.catalog.exploit import check_payout
 from timemachine.catalog.models import ScenarioRecord
 from timemachine.catalog.scenarios.base import Scenario
 from timemachine.catalog.scenarios.contract import deploy
 from timemachine.catalog.scenarios.world import World
-from timemachine.errors import DevnetBuildError
 
 PAYER = "bob"
 PAYEE = "frank"
@@ -42,26 +42,23 @@ async def stage(world: World) -> ScenarioRecord:
     chain, a = world.chain, actor_address
     bank = await deploy(chain, "deployer", "NonceChequeBank")
     await chain.mine()
-    for user, amount in {PAYER: 5, "carol": 3, "dave": 4}.items():
-        await bank.send(user, "deposit", value=amount * ETHER)
-    await chain.mine()
+    await bank.fund("deposit", {PAYER: 5, "carol": 3, "dave": 4})
     signature = sign_cheque(bank.address, PAYER, PAYEE, CHEQUE, NONCE)
     tx = await bank.send(PAYEE, "cash", a(PAYER), a(PAYEE), CHEQUE, NONCE, signature)
     block = await chain.mine()
 
-    held = await chain.balance(bank.address, block.number - 1)
-    left = await chain.balance(bank.address)
-    gain = await chain.balance(a(PAYEE)) - await chain.balance(a(PAYEE), block.number - 1)
-    if (held, left) != (12 * ETHER, 12 * ETHER - CHEQUE) or gain != CHEQUE - block.fee(tx):
-        raise DevnetBuildError(
-            f"cheque control {tx} misbehaved: bank held {held} wei, kept {left}, "
-            f"{PAYEE} gained {gain} wei"
-        )
-    return SCENARIO.record(
-        exploit_tx=tx,
-        block_number=block.number,
-        attacker=a(PAYEE),
+    await check_payout(
+        chain,
+        tx,
+        block,
+        contract=bank.address,
+        held=12 * ETHER,
+        left=12 * ETHER - CHEQUE,
+        payee=PAYEE,
+        paid=CHEQUE,
+        what="cheque control",
     )
+    return SCENARIO.record(exploit_tx=tx, block_number=block.number, attacker=a(PAYEE))
 
 
 SCENARIO = Scenario(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from timemachine.catalog.artifacts import Artifact, load_artifact
-from timemachine.catalog.builder import CALL_GAS, DEPLOY_GAS, ChainBuilder
+from timemachine.catalog.builder import CALL_GAS, DEPLOY_GAS, ETHER, ChainBuilder
 from timemachine.hexutil import hex_to_bytes
 
 
@@ -38,6 +39,13 @@ class Contract:
             what=f"{sender} -> {self.name}.{function}",
             expect_revert=expect_revert,
         )
+
+    async def fund(self, function: str, ether: Mapping[str, int]) -> None:
+        """Each actor of `ether` calls the payable `function` with its amount of whole ether, in
+        that order; then the block is mined."""
+        for actor, amount in ether.items():
+            await self.send(actor, function, value=amount * ETHER)
+        await self.chain.mine()
 
     async def call(self, function: str, *args: Any) -> Any:
         """The result of the view `function(*args)` at the last mined block (a tuple when the

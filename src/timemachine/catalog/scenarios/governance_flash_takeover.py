@@ -103,13 +103,8 @@ async def stage(world: World) -> ScenarioRecord:
         },
         what="flash-loan governance takeover",
     )
-    return SCENARIO.record(
-        exploit_tx=outcome.tx,
-        block_number=outcome.block.number,
-        attacker=a(ATTACKER),
-        attacker_contracts=[attacker.address],
-        victims=victims,
-        **outcome.ground_truth(),
+    return SCENARIO.exploited(
+        outcome, attacker=a(ATTACKER), contracts=[attacker.address], victims=victims
     )
 
 

@@ -50,13 +50,8 @@ async def stage(world: World) -> ScenarioRecord:
         expected_losses={"ETH": 10 * ETHER},
         what="batchTransfer overflow",
     )
-    return SCENARIO.record(
-        exploit_tx=drain.tx,
-        block_number=drain.block.number,
-        attacker=a(ATTACKER),
-        attacker_contracts=[drainer.address, minter],
-        victims=[token.address],
-        **drain.ground_truth(),
+    return SCENARIO.exploited(
+        drain, attacker=a(ATTACKER), contracts=[drainer.address, minter], victims=[token.address]
     )
 
 

@@ -83,13 +83,8 @@ async def stage(world: World) -> ScenarioRecord:
         expected_losses={usdx.address.lower(): CASH},
         what="spot-oracle manipulation",
     )
-    return SCENARIO.record(
-        exploit_tx=outcome.tx,
-        block_number=outcome.block.number,
-        attacker=a(ATTACKER),
-        attacker_contracts=[attacker.address],
-        victims=list(outcome.losses),
-        **outcome.ground_truth(),
+    return SCENARIO.exploited(
+        outcome, attacker=a(ATTACKER), contracts=[attacker.address], victims=list(outcome.losses)
     )
 
 

@@ -35,13 +35,11 @@ async def stage(world: World) -> ScenarioRecord:
         left=0,
         what="reentrancy exploit",
     )
-    return SCENARIO.record(
-        exploit_tx=drain.tx,
-        block_number=drain.block.number,
+    return SCENARIO.exploited(
+        drain,
         attacker=actor_address(ATTACKER),
-        attacker_contracts=[attacker_contract.address],
+        contracts=[attacker_contract.address],
         victims=[bank.address],
-        **drain.ground_truth(),
     )
 
 

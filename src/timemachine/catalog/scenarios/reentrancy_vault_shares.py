@@ -28,9 +28,7 @@ async def stage(world: World) -> ScenarioRecord:
     chain, a = world.chain, actor_address
     vault = await deploy(chain, "deployer", "ShareVault")
     await chain.mine()
-    for user, amount in {"alice": 6, "bob": 4, "carol": 5, "dave": 5}.items():
-        await vault.send(user, "deposit", value=amount * ETHER)
-    await chain.mine()
+    await vault.fund("deposit", {"alice": 6, "bob": 4, "carol": 5, "dave": 5})
     await vault.send("alice", "transfer", a("erin"), 2 * ETHER)
     await vault.send("erin", "redeemAll")
     await vault.send("frank", "deposit", value=2 * ETHER)
@@ -56,13 +54,11 @@ async def stage(world: World) -> ScenarioRecord:
         left=0,
         what="cross-function reentrancy",
     )
-    return SCENARIO.record(
-        exploit_tx=drain.tx,
-        block_number=drain.block.number,
+    return SCENARIO.exploited(
+        drain,
         attacker=a(ATTACKER),
-        attacker_contracts=[leader.address, partner.address],
+        contracts=[leader.address, partner.address],
         victims=[vault.address],
-        **drain.ground_truth(),
     )
 
 

@@ -117,13 +117,8 @@ async def stage(world: World) -> ScenarioRecord:
     )
     if set(outcome.losses) != {victim.lower() for victim in victims}:
         raise DevnetBuildError(f"aggregator drain {outcome.tx} spared a victim: {outcome.losses}")
-    return SCENARIO.record(
-        exploit_tx=outcome.tx,
-        block_number=outcome.block.number,
-        attacker=a(ATTACKER),
-        attacker_contracts=[drainer.address],
-        victims=victims,
-        **outcome.ground_truth(),
+    return SCENARIO.exploited(
+        outcome, attacker=a(ATTACKER), contracts=[drainer.address], victims=victims
     )
 
 

@@ -121,13 +121,8 @@ async def stage(world: World) -> ScenarioRecord:
             f"self-transfer accounting {outcome.tx}: attacker side gained {outcome.profit}, "
             f"expected {expected_profit}"
         )
-    return SCENARIO.record(
-        exploit_tx=outcome.tx,
-        block_number=outcome.block.number,
-        attacker=a(ATTACKER),
-        attacker_contracts=[exploiter.address],
-        victims=[pair.address],
-        **outcome.ground_truth(),
+    return SCENARIO.exploited(
+        outcome, attacker=a(ATTACKER), contracts=[exploiter.address], victims=[pair.address]
     )
 
 

@@ -41,9 +41,7 @@ async def stage(world: World) -> ScenarioRecord:
     chain, a = world.chain, actor_address
     bank = await deploy(chain, "deployer", "ChequeBank")
     await chain.mine()
-    for user, amount in {VICTIM: 10, "bob": 6, "carol": 4}.items():
-        await bank.send(user, "deposit", value=amount * ETHER)
-    await chain.mine()
+    await bank.fund("deposit", {VICTIM: 10, "bob": 6, "carol": 4})
     signature = sign_cheque(VICTIM, ATTACKER, CHEQUE)
     await bank.send(ATTACKER, "cash", a(VICTIM), a(ATTACKER), CHEQUE, signature)
     replayer = await deploy(chain, ATTACKER, "ChequeReplayer")
@@ -60,13 +58,8 @@ async def stage(world: World) -> ScenarioRecord:
         left=10 * ETHER,
         what="cheque replay",
     )
-    return SCENARIO.record(
-        exploit_tx=drain.tx,
-        block_number=drain.block.number,
-        attacker=a(ATTACKER),
-        attacker_contracts=[replayer.address],
-        victims=[bank.address],
-        **drain.ground_truth(),
+    return SCENARIO.exploited(
+        drain, attacker=a(ATTACKER), contracts=[replayer.address], victims=[bank.address]
     )
 
 

@@ -26,9 +26,7 @@ async def stage(world: World) -> ScenarioRecord:
     wallet = await deploy(chain, "deployer", "TreasuryWallet")
     await wallet.send("deployer", "initialize", a("deployer"))
     await chain.mine()
-    for member, amount in {"bob": 7, "carol": 3, "dave": 4, "erin": 6, "heidi": 5}.items():
-        await wallet.send(member, "contribute", value=amount * ETHER)
-    await chain.mine()
+    await wallet.fund("contribute", {"bob": 7, "carol": 3, "dave": 4, "erin": 6, "heidi": 5})
     await wallet.send("deployer", "pay", a("grace"), 3 * ETHER)
     hijacker = await deploy(chain, ATTACKER, "WalletHijacker")
     await chain.mine()
@@ -42,13 +40,8 @@ async def stage(world: World) -> ScenarioRecord:
         left=0,
         what="initializer takeover",
     )
-    return SCENARIO.record(
-        exploit_tx=drain.tx,
-        block_number=drain.block.number,
-        attacker=a(ATTACKER),
-        attacker_contracts=[hijacker.address],
-        victims=[wallet.address],
-        **drain.ground_truth(),
+    return SCENARIO.exploited(
+        drain, attacker=a(ATTACKER), contracts=[hijacker.address], victims=[wallet.address]
     )
 
 

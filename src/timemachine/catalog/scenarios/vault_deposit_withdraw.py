@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from timemachine.catalog.builder import ETHER
 from timemachine.catalog.devnet import actor_address
+from timemachine.catalog.exploit import check_payout
 from timemachine.catalog.models import ScenarioRecord
 from timemachine.catalog.scenarios.base import Scenario
 from timemachine.catalog.scenarios.contract import deploy
 from timemachine.catalog.scenarios.world import World
-from timemachine.errors import DevnetBuildError
 
 SENDER = "bob"
 REDEEMED = 3 * ETHER
@@ -24,27 +24,24 @@ async def stage(world: World) -> ScenarioRecord:
     chain, a = world.chain, actor_address
     vault = await deploy(chain, "deployer", "GuardedVault")
     await chain.mine()
-    for user, amount in {"alice": 5, SENDER: 4, "carol": 3, "dave": 2}.items():
-        await vault.send(user, "deposit", value=amount * ETHER)
-    await chain.mine()
+    await vault.fund("deposit", {"alice": 5, SENDER: 4, "carol": 3, "dave": 2})
     await vault.send("carol", "transfer", a("erin"), 1 * ETHER)
     await vault.send("erin", "redeem", 1 * ETHER)
     tx = await vault.send(SENDER, "redeem", REDEEMED)
     block = await chain.mine()
 
-    held = await chain.balance(vault.address, block.number - 1)
-    left = await chain.balance(vault.address)
-    gain = await chain.balance(a(SENDER)) - await chain.balance(a(SENDER), block.number - 1)
-    if (held, left) != (14 * ETHER, 10 * ETHER) or gain != REDEEMED - block.fee(tx):
-        raise DevnetBuildError(
-            f"vault control {tx} misbehaved: vault held {held} wei, kept {left}, "
-            f"{SENDER} gained {gain} wei"
-        )
-    return SCENARIO.record(
-        exploit_tx=tx,
-        block_number=block.number,
-        attacker=a(SENDER),
+    await check_payout(
+        chain,
+        tx,
+        block,
+        contract=vault.address,
+        held=14 * ETHER,
+        left=10 * ETHER,
+        payee=SENDER,
+        paid=REDEEMED,
+        what="vault control",
     )
+    return SCENARIO.record(exploit_tx=tx, block_number=block.number, attacker=a(SENDER))
 
 
 SCENARIO = Scenario(

@@ -84,13 +84,8 @@ async def stage(world: World) -> ScenarioRecord:
         )
     if outcome.profit != profit:
         raise DevnetBuildError(f"donation attack {outcome.tx}: attacker gained {outcome.profit}")
-    return SCENARIO.record(
-        exploit_tx=outcome.tx,
-        block_number=outcome.block.number,
-        attacker=a(ATTACKER),
-        attacker_contracts=[attacker.address],
-        victims=[allocator.address],
-        **outcome.ground_truth(),
+    return SCENARIO.exploited(
+        outcome, attacker=a(ATTACKER), contracts=[attacker.address], victims=[allocator.address]
     )
 
 
