@@ -24,8 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import delete, update
-from sqlalchemy.orm import Session
 
 from timemachine.chain.registry import ChainInfo, find_chain
 from timemachine.errors import InvalidInputError, NotFoundError
@@ -36,10 +34,9 @@ from timemachine.models.imports import (
     ParsedImport,
     RowError,
 )
-from timemachine.models.sessions import TxImportItem, TxImportRecord
+from timemachine.models.sessions import TxImportItem
 from timemachine.store import Database, TxImports
 from timemachine.store.common import json_payload
-from timemachine.store.tables import ImportedTx, TxImport
 
 BATCH_SIZE = 500
 _PAGE = 500  # rows per page when reading an import back
@@ -363,11 +360,12 @@ def store_import(
     for start in range(0, total, batch_size):
         chunk = parsed.items[start : start + batch_size]
         with database.session() as session:
-            record = TxImports(session).import_transactions(owner, source, chunk)
+            imports = TxImports(session)
+            record = imports.import_transactions(owner, source, chunk)
             if import_id is None:
                 import_id = record.id
             else:
-                _merge_batch(session, into=import_id, batch=record)
+                imports.merge_batch(record, into=import_id)
         accepted += record.accepted
         stored_duplicates += record.duplicates
         if progress is not None:
@@ -380,26 +378,6 @@ def store_import(
         import_id=import_id,
         items=parsed.items,
     )
-
-
-def _merge_batch(session: Session, *, into: str, batch: TxImportRecord) -> None:
-    """Move a batch's new rows and counts onto the import's first batch, then drop the batch.
-
-    `TxImports.import_transactions` makes one `tx_imports` row per call; an import stored in
-    several batches is one import for the user, so it keeps one id.
-    """
-    session.execute(
-        update(ImportedTx).where(ImportedTx.import_id == batch.id).values(import_id=into)
-    )
-    session.execute(
-        update(TxImport)
-        .where(TxImport.id == into)
-        .values(
-            accepted=TxImport.accepted + batch.accepted,
-            duplicates=TxImport.duplicates + batch.duplicates,
-        )
-    )
-    session.execute(delete(TxImport).where(TxImport.id == batch.id))
 
 
 def import_file(

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from timemachine.models.auth import AuditRecord, Outcome
 from timemachine.models.sessions import Page
-from timemachine.store.common import json_payload, page_bounds
+from timemachine.store.common import json_payload, paged
 from timemachine.store.security_tables import AuditEntry
 from timemachine.store.tables import utcnow
 
@@ -52,26 +52,21 @@ class AuditLog:
         limit: int = 50,
         offset: int = 0,
     ) -> Page[AuditRecord]:
-        limit, offset = page_bounds(limit, offset)
         conditions: list[Any] = []
         if actor is not None:
             conditions.append(AuditEntry.actor == actor)
         if action is not None:
             conditions.append(AuditEntry.action == action)
-        total = (
-            self.session.scalar(select(func.count()).select_from(AuditEntry).where(*conditions))
-            or 0
-        )
-        rows = self.session.scalars(
+        query = (
             select(AuditEntry)
             .where(*conditions)
             .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
-            .limit(limit)
-            .offset(offset)
-        ).all()
-        return Page[AuditRecord](
-            items=[AuditRecord.model_validate(r) for r in rows],
-            total=total,
+        )
+        return paged(
+            self.session,
+            query,
+            Page[AuditRecord],
+            AuditRecord.model_validate,
             limit=limit,
             offset=offset,
         )

@@ -20,7 +20,7 @@ from timemachine.catalog.incidents import ExploitRecord, load_catalog, parse_cla
 from timemachine.chain.registry import find_chain
 from timemachine.errors import InvalidInputError
 from timemachine.models.sessions import Page
-from timemachine.store.common import page_bounds, upsert
+from timemachine.store.common import paged, upsert
 from timemachine.store.tables import Exploit, utcnow
 
 _BATCH = 500  # rows per INSERT (17 columns: well under SQLite's bound-parameter limit)
@@ -77,7 +77,6 @@ def list_exploits(
 
     An unknown vulnerability type or severity raises InvalidInputError; `chain` is a registry
     name, alias or id, or else any chain name as the source wrote it (case-insensitive)."""
-    limit, offset = page_bounds(limit, offset)
     conditions: list[ColumnElement[bool]] = []
     if vulnerability_type is not None:
         conditions.append(Exploit.vulnerability_class == parse_class(vulnerability_type).value)
@@ -85,8 +84,7 @@ def list_exploits(
         conditions.append(Exploit.severity == parse_severity(severity).value)
     if chain is not None:
         conditions.append(_chain_condition(chain))
-    total = session.scalar(select(func.count()).select_from(Exploit).where(*conditions)) or 0
-    rows = session.scalars(
+    query = (
         select(Exploit)
         .where(*conditions)
         .order_by(
@@ -95,12 +93,8 @@ def list_exploits(
             Exploit.date,
             Exploit.id,
         )
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    return Page[ExploitRecord](
-        items=[to_record(row) for row in rows], total=total, limit=limit, offset=offset
     )
+    return paged(session, query, Page[ExploitRecord], to_record, limit=limit, offset=offset)
 
 
 def get_exploit(session: Session, exploit_id: str) -> ExploitRecord | None:

@@ -1,18 +1,21 @@
-"""Helpers shared by the repositories: portable upserts, JSON payload checks, paging bounds."""
+"""Helpers shared by the repositories: portable upserts, JSON payload checks, paged listings."""
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
-from sqlalchemy import Table
+from sqlalchemy import Select, Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
 
 from timemachine.errors import InvalidInputError, StorageError
+from timemachine.models.sessions import Page
+
+R = TypeVar("R")
 
 MAX_PAGE = 500
 MAX_JSON_BYTES = 64 * 1024 * 1024  # one stored payload; a replay of a huge block is ~tens of MB
@@ -74,6 +77,24 @@ def page_bounds(limit: int, offset: int) -> tuple[int, int]:
     if not 0 <= offset <= MAX_OFFSET:
         raise InvalidInputError(f"offset must be between 0 and {MAX_OFFSET}, got {offset}")
     return limit, offset
+
+
+def paged(
+    session: Session,
+    query: Select[Any],
+    page: type[Page[R]],
+    record: Callable[[Any], R],
+    *,
+    limit: int,
+    offset: int,
+) -> Page[R]:
+    """One page of the ordered, filtered `query` (rows turned into records by `record`) and the
+    total number of rows it matches. `page` is the concrete model, e.g. `Page[UserRecord]`."""
+    limit, offset = page_bounds(limit, offset)
+    counted = select(func.count()).select_from(query.order_by(None).subquery())
+    total = session.scalar(counted) or 0
+    rows = session.scalars(query.limit(limit).offset(offset)).all()
+    return page(items=[record(row) for row in rows], total=total, limit=limit, offset=offset)
 
 
 def percent(value: float) -> float:

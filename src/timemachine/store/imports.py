@@ -15,12 +15,12 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import delete, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from timemachine.errors import InvalidInputError, NotFoundError
 from timemachine.models.sessions import ImportedTxRecord, Page, TxImportItem, TxImportRecord
-from timemachine.store.common import insert_for, json_payload, page_bounds
+from timemachine.store.common import insert_for, json_payload, paged
 from timemachine.store.tables import ImportedTx, TxImport, utcnow
 
 MAX_ITEMS = 10_000
@@ -101,6 +101,23 @@ class TxImports:
         self.session.flush()
         return TxImportRecord.model_validate(batch)
 
+    def merge_batch(self, batch: TxImportRecord, *, into: str) -> None:
+        """Move a batch's new rows and counts onto the import `into` (its first batch), then
+        drop the batch: an import stored in several batches (one `import_transactions` call, so
+        one `tx_imports` row, each) stays one import with one id for the user."""
+        self.session.execute(
+            update(ImportedTx).where(ImportedTx.import_id == batch.id).values(import_id=into)
+        )
+        self.session.execute(
+            update(TxImport)
+            .where(TxImport.id == into)
+            .values(
+                accepted=TxImport.accepted + batch.accepted,
+                duplicates=TxImport.duplicates + batch.duplicates,
+            )
+        )
+        self.session.execute(delete(TxImport).where(TxImport.id == batch.id))
+
     def require(self, import_id: str, *, owner: str | None) -> TxImportRecord:
         """The import `import_id` of `owner` (None: any owner); NotFoundError for a missing one
         and for another owner's alike, so ids do not leak."""
@@ -111,23 +128,16 @@ class TxImports:
 
     def list_imports(self, owner: str, *, limit: int = 50, offset: int = 0) -> Page[TxImportRecord]:
         """The owner's import batches, newest first."""
-        limit, offset = page_bounds(limit, offset)
-        total = (
-            self.session.scalar(
-                select(func.count()).select_from(TxImport).where(TxImport.owner == owner)
-            )
-            or 0
-        )
-        rows = self.session.scalars(
+        query = (
             select(TxImport)
             .where(TxImport.owner == owner)
             .order_by(TxImport.created_at.desc(), TxImport.id)
-            .limit(limit)
-            .offset(offset)
-        ).all()
-        return Page[TxImportRecord](
-            items=[TxImportRecord.model_validate(row) for row in rows],
-            total=total,
+        )
+        return paged(
+            self.session,
+            query,
+            Page[TxImportRecord],
+            TxImportRecord.model_validate,
             limit=limit,
             offset=offset,
         )
@@ -142,26 +152,19 @@ class TxImports:
         offset: int = 0,
     ) -> Page[ImportedTxRecord]:
         """The owner's imported transactions (optionally of one chain or batch), oldest first."""
-        limit, offset = page_bounds(limit, offset)
         conditions = [ImportedTx.owner == owner]
         if chain_id is not None:
             conditions.append(ImportedTx.chain_id == chain_id)
         if import_id is not None:
             conditions.append(ImportedTx.import_id == import_id)
-        total = (
-            self.session.scalar(select(func.count()).select_from(ImportedTx).where(*conditions))
-            or 0
-        )
-        rows = self.session.scalars(
+        query = (
             select(ImportedTx)
             .where(*conditions)
             .order_by(ImportedTx.id)
-            .limit(limit)
-            .offset(offset)
             .execution_options(populate_existing=True)
-        ).all()
-        return Page[ImportedTxRecord](
-            items=[_tx_record(row) for row in rows], total=total, limit=limit, offset=offset
+        )
+        return paged(
+            self.session, query, Page[ImportedTxRecord], _tx_record, limit=limit, offset=offset
         )
 
     def _existing(

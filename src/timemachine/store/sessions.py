@@ -30,7 +30,7 @@ from timemachine.models.sessions import (
     SessionResultRecord,
     SessionStatus,
 )
-from timemachine.store.common import json_payload, page_bounds, percent, upsert
+from timemachine.store.common import json_payload, paged, percent, upsert
 from timemachine.store.tables import ReplaySession, SessionResult, utcnow
 
 Clock = Callable[[], dt.datetime]
@@ -112,26 +112,21 @@ class ReplaySessions:
     ) -> Page[ReplaySessionRecord]:
         """The owner's sessions (every owner's for None), newest first, optionally of one status
         and/or kind."""
-        limit, offset = page_bounds(limit, offset)
         conditions = [] if owner is None else [ReplaySession.owner == owner]
         if status is not None:
             conditions.append(ReplaySession.status == _status(status).value)
         if kind is not None:
             conditions.append(ReplaySession.kind == _kind(kind).value)
-        total = (
-            self.session.scalar(select(func.count()).select_from(ReplaySession).where(*conditions))
-            or 0
-        )
-        rows = self.session.scalars(
+        query = (
             select(ReplaySession)
             .where(*conditions)
             .order_by(ReplaySession.created_at.desc(), ReplaySession.id.desc())
-            .limit(limit)
-            .offset(offset)
-        ).all()
-        return Page[ReplaySessionRecord](
-            items=[ReplaySessionRecord.model_validate(row) for row in rows],
-            total=total,
+        )
+        return paged(
+            self.session,
+            query,
+            Page[ReplaySessionRecord],
+            ReplaySessionRecord.model_validate,
             limit=limit,
             offset=offset,
         )

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from timemachine.errors import ConflictError, InvalidInputError, NotFoundError
 from timemachine.models.auth import ApiKeyRecord, Role, Scope, UserRecord
 from timemachine.models.sessions import Page
-from timemachine.store.common import page_bounds
+from timemachine.store.common import paged
 from timemachine.store.security_tables import ApiKey, RefreshToken, User
 from timemachine.store.tables import utcnow
 
@@ -88,14 +88,12 @@ class Users:
         return (UserRecord.model_validate(row), row.password_hash) if row is not None else None
 
     def list(self, *, limit: int = 50, offset: int = 0) -> Page[UserRecord]:
-        limit, offset = page_bounds(limit, offset)
-        total = self.count()
-        rows = self.session.scalars(
-            select(User).order_by(User.created_at, User.username).limit(limit).offset(offset)
-        ).all()
-        return Page[UserRecord](
-            items=[UserRecord.model_validate(r) for r in rows],
-            total=total,
+        query = select(User).order_by(User.created_at, User.username)
+        return paged(
+            self.session,
+            query,
+            Page[UserRecord],
+            UserRecord.model_validate,
             limit=limit,
             offset=offset,
         )
