@@ -40,15 +40,12 @@ def analyze(
     from timemachine.machine import TimeMachine
     from timemachine.models.analysis import AnalysisReport
     from timemachine.models.replay import ReplayResult
-    from timemachine.settings import get_settings
-
-    debug = get_settings().debug
 
     async def run() -> tuple[ReplayResult, AnalysisReport]:
         async with TimeMachine(rpc_url) as machine:
             return await machine.analyze_replay(tx)
 
-    result, report = run_async(run(), debug=debug)
+    result, report = run_async(run())
     if report_format is ReportFormat.JSON:
         text = report.model_dump_json(indent=2)
     elif report_format is ReportFormat.HTML:
@@ -58,7 +55,7 @@ def analyze(
     if output is None:
         typer.echo(text, nl=not text.endswith("\n"))
         return
-    with reported_errors(debug=debug):
+    with reported_errors():
         try:
             output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
         except OSError as error:

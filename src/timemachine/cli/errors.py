@@ -48,9 +48,17 @@ def missing_service_stack(error: ModuleNotFoundError) -> str | None:
     )
 
 
+def debug_mode() -> bool:
+    """Whether DEBUG is set: internal errors then print their traceback too."""
+    from timemachine.settings import get_settings
+
+    return get_settings().debug
+
+
 @contextmanager
-def reported_errors(*, debug: bool = False) -> Iterator[None]:
-    """Errors inside become one line on stderr and a non-zero exit, never a traceback."""
+def reported_errors(*, debug: bool | None = None) -> Iterator[None]:
+    """Errors inside become one line on stderr and a non-zero exit, never a traceback (an
+    internal error shows its traceback too when `debug`, by default when DEBUG is set)."""
     try:
         yield
     except TimeMachineError as error:
@@ -68,8 +76,8 @@ def reported_errors(*, debug: bool = False) -> Iterator[None]:
         _internal(error, debug=debug)
 
 
-def _internal(error: Exception, *, debug: bool) -> NoReturn:
-    if debug:
+def _internal(error: Exception, *, debug: bool | None) -> NoReturn:
+    if debug_mode() if debug is None else debug:
         traceback.print_exc()
     fail(
         f"internal error: {type(error).__name__}: {error} (rerun with DEBUG=1 for details)",
@@ -77,7 +85,7 @@ def _internal(error: Exception, *, debug: bool) -> NoReturn:
     )
 
 
-def run_async(coroutine: Coroutine[Any, Any, T], *, debug: bool = False) -> T:
+def run_async(coroutine: Coroutine[Any, Any, T], *, debug: bool | None = None) -> T:
     """Run a command's coroutine under `reported_errors`."""
     with reported_errors(debug=debug):
         return asyncio.run(coroutine)

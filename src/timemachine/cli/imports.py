@@ -44,12 +44,6 @@ Concurrency = Annotated[
 ]
 
 
-def _debug() -> bool:
-    from timemachine.settings import get_settings
-
-    return get_settings().debug
-
-
 @contextmanager
 def progress_bar(description: str, *, enabled: bool) -> Iterator[Callable[[int, int], None]]:
     """A rich progress bar on stderr (only on a terminal); yields the callback to advance it."""
@@ -108,7 +102,7 @@ def import_command(
     """
     from timemachine.errors import InvalidInputError
 
-    with reported_errors(debug=_debug()):
+    with reported_errors():
         if (file is None) == (blocks is None):
             raise InvalidInputError("give a FILE to import, or --blocks A:B with --rpc-url")
         if address is not None and blocks is None:
@@ -117,16 +111,14 @@ def import_command(
             report = _import_file(file, chain, owner, database, progress=not as_json)
     if blocks is not None:
         report = run_async(
-            _import_scan(rpc_url, blocks, address, owner, database, progress=not as_json),
-            debug=_debug(),
+            _import_scan(rpc_url, blocks, address, owner, database, progress=not as_json)
         )
     batch = None
     if replay and report.items:
         from timemachine.service.imports import item_targets
 
         batch = run_async(
-            _replay(rpc_url, item_targets(report.items), concurrency, progress=not as_json),
-            debug=_debug(),
+            _replay(rpc_url, item_targets(report.items), concurrency, progress=not as_json)
         )
     if as_json:
         document = report.summary()
@@ -229,11 +221,11 @@ def batch_replay(
     the original: how many exact, diverged, failed, with the reasons, and replays/s."""
     from timemachine.errors import InvalidInputError
 
-    with reported_errors(debug=_debug()):
+    with reported_errors():
         if (file is None) == (import_id is None):
             raise InvalidInputError("give a FILE or --import-id ID (one of them)")
         targets = _targets(file, import_id, chain, owner, database)
-    report = run_async(_replay(rpc_url, targets, concurrency, progress=not as_json), debug=_debug())
+    report = run_async(_replay(rpc_url, targets, concurrency, progress=not as_json))
     if as_json:
         typer.echo(report.model_dump_json(indent=2))
     else:

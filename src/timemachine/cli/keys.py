@@ -69,7 +69,7 @@ def rotate(
     from_env = settings.vault_keys is not None and bool(
         settings.vault_keys.get_secret_value().strip()
     )
-    with reported_errors(debug=settings.debug):
+    with reported_errors():
         if prune and from_env:
             raise VaultError(
                 "--prune edits the data directory's key file; with TIME_MACHINE_VAULT_KEYS, "

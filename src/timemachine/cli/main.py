@@ -51,12 +51,6 @@ RpcUrl = Annotated[
 ]
 
 
-def _debug() -> bool:
-    from timemachine.settings import get_settings
-
-    return get_settings().debug
-
-
 @app.command()
 def replay(
     targets: Annotated[
@@ -106,7 +100,7 @@ def replay(
     from timemachine.cli.output import print_replay
     from timemachine.models import ReplayResult
 
-    with reported_errors(debug=_debug()):
+    with reported_errors():
         labels = parse_labels(label or [])
         abis = [load_abi(path) for path in abi or []]
 
@@ -129,7 +123,7 @@ def replay(
                 raise InvalidInputError("--quick and --compare-trace apply to one transaction")
             return await machine.replay_many(targets)
 
-    results = run_async(run(), debug=_debug())
+    results = run_async(run())
     if as_json:  # pydantic's encoder: the stdlib one is ~50x slower on deep call trees
         single = len(results) == 1
         typer.echo(
@@ -190,7 +184,7 @@ def capsule_export(
     from timemachine.cli.whatif import build_whatif, load_whatif_json
     from timemachine.errors import InvalidInputError
 
-    with reported_errors(debug=_debug()):
+    with reported_errors():
         request = build_whatif(
             patch=patch,
             patch_code=patch_code,
@@ -220,7 +214,7 @@ def capsule_export(
         write_capsule(capsule, output)
         return len(capsule.accounts)
 
-    accounts = run_async(run(), debug=_debug())
+    accounts = run_async(run())
     kind = "what-if " if not request.empty else ""
     typer.echo(f"wrote {output} ({kind}{accounts} accounts, verified offline: exact)")
 
@@ -237,7 +231,7 @@ def capsule_replay(
     from timemachine.cli.output import print_replay
     from timemachine.machine import replay_capsule_async
 
-    result = run_async(replay_capsule_async(path), debug=_debug())
+    result = run_async(replay_capsule_async(path))
     if as_json:
         typer.echo(result.model_dump_json(indent=2))
     else:
@@ -256,7 +250,7 @@ def devnet(
     """Run the embedded devnet in the foreground: bundled contracts, activity and exploits."""
     from timemachine.cli.devnet import serve_devnet
 
-    run_async(serve_devnet(port, manifest), debug=_debug())
+    run_async(serve_devnet(port, manifest))
 
 
 @app.command()
@@ -267,7 +261,7 @@ def demo(
     """Start the devnet, replay every bundled exploit, and print what happened."""
     from timemachine.cli.demo import run_demo
 
-    ok = run_async(run_demo(as_json=as_json, max_depth=depth), debug=_debug())
+    ok = run_async(run_demo(as_json=as_json, max_depth=depth))
     if not ok:
         raise typer.Exit(1)
 

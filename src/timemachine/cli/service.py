@@ -35,7 +35,7 @@ def serve(
     from timemachine.errors import InvalidInputError
     from timemachine.settings import get_settings
 
-    with reported_errors(debug=get_settings().debug):
+    with reported_errors():
         if api_only and workers_only:
             raise InvalidInputError("--api-only and --workers-only exclude each other")
         settings = get_settings()
@@ -66,6 +66,6 @@ def worker(
     from timemachine.cli.serve import run_worker
     from timemachine.settings import get_settings
 
-    with reported_errors(debug=get_settings().debug):
+    with reported_errors():
         names = [name.strip() for name in queues.split(",") if name.strip()]
         run_worker(get_settings(), concurrency=concurrency, queues=names, beat=beat)

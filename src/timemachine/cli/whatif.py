@@ -214,12 +214,6 @@ def load_whatif_json(path: Path) -> WhatIf:
         ) from error
 
 
-def _debug() -> bool:
-    from timemachine.settings import get_settings
-
-    return get_settings().debug
-
-
 def whatif(
     tx: Annotated[str, typer.Argument(help="Transaction hash.", show_default=False)],
     rpc_url: RpcUrl = None,
@@ -248,7 +242,7 @@ def whatif(
     from timemachine.machine import TimeMachine
     from timemachine.models import ReplayResult
 
-    with reported_errors(debug=_debug()):
+    with reported_errors():
         request = build_whatif(
             patch=patch,
             patch_code=patch_code,
@@ -267,7 +261,7 @@ def whatif(
         async with TimeMachine(rpc_url) as machine:
             return await machine.whatif(tx, request)
 
-    result = run_async(run(), debug=_debug())
+    result = run_async(run())
     if as_json:
         typer.echo(result.model_dump_json(indent=2))
     else:
@@ -304,7 +298,7 @@ def compare(
     deltas and of each swap hop's execution price in both runs."""
     from timemachine.machine import TimeMachine
 
-    with reported_errors(debug=_debug()):
+    with reported_errors():
         if as_json and report_format not in (None, CompareFormat.JSON):
             from timemachine.errors import InvalidInputError
 
@@ -328,7 +322,7 @@ def compare(
         async with TimeMachine(rpc_url) as machine:
             return await machine.compare(tx, request)
 
-    result = run_async(run(), debug=_debug())
+    result = run_async(run())
     if chosen is CompareFormat.TEXT and output is None:
         print_comparison(result)
         return
@@ -348,7 +342,7 @@ def compare(
     if output is None:
         typer.echo(text, nl=not text.endswith("\n"))
         return
-    with reported_errors(debug=_debug()):
+    with reported_errors():
         try:
             output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
         except OSError as error:
@@ -382,7 +376,7 @@ def verify_fix(
     is still exploitable.
     """
 
-    with reported_errors(debug=_debug()):
+    with reported_errors():
         from timemachine.errors import InvalidInputError
 
         patches = build_patches(patch or [], patch_code or [], patch_args or [])
@@ -402,7 +396,7 @@ def verify_fix(
         async with TimeMachine(rpc_url) as machine:
             return await machine.verify_fix(tx, patches)
 
-    result = run_async(run(), debug=_debug())
+    result = run_async(run())
     if as_json:
         typer.echo(result.model_dump_json(indent=2))
     else:
