@@ -21,18 +21,14 @@ from timemachine.cli.imports import batch_replay, import_command
 from timemachine.cli.keys import keys_app
 from timemachine.cli.service import serve, worker
 from timemachine.cli.users import users_app
-from timemachine.cli.whatif import AtBlock as WhatIfAtBlock
-from timemachine.cli.whatif import Balance as WhatIfBalance
-from timemachine.cli.whatif import Before as WhatIfBefore
-from timemachine.cli.whatif import Drop as WhatIfDrop
-from timemachine.cli.whatif import Nonce as WhatIfNonce
-from timemachine.cli.whatif import Patch as WhatIfPatch
-from timemachine.cli.whatif import PatchArgs as WhatIfPatchArgs
-from timemachine.cli.whatif import PatchCode as WhatIfPatchCode
-from timemachine.cli.whatif import Quick as WhatIfQuick
-from timemachine.cli.whatif import Sender as WhatIfSender
-from timemachine.cli.whatif import Storage as WhatIfStorage
-from timemachine.cli.whatif import compare, verify_fix, whatif
+from timemachine.cli.whatif import (
+    NO_WHATIF,
+    WhatIfOptions,
+    compare,
+    verify_fix,
+    whatif,
+    whatif_options,
+)
 
 if TYPE_CHECKING:
     from timemachine.models import ReplayMode, ReplayResult
@@ -155,6 +151,7 @@ app.command("verify-fix")(verify_fix)
 
 
 @capsule_app.command("export")
+@whatif_options()
 def capsule_export(
     tx: Annotated[str, typer.Argument(help="Transaction hash.", show_default=False)],
     output: Annotated[Path, typer.Option("--output", "-o", help="Capsule file (.zst compresses).")],
@@ -165,41 +162,19 @@ def capsule_export(
             "--whatif-json", help="Carry this what-if (a WhatIf as JSON) and replay it offline."
         ),
     ] = None,
-    patch: WhatIfPatch = None,
-    patch_code: WhatIfPatchCode = None,
-    patch_args: WhatIfPatchArgs = None,
-    storage: WhatIfStorage = None,
-    balance: WhatIfBalance = None,
-    nonce: WhatIfNonce = None,
-    sender: WhatIfSender = None,
-    at_block: WhatIfAtBlock = None,
-    before: WhatIfBefore = None,
-    drop: WhatIfDrop = None,
-    quick: WhatIfQuick = False,
+    options: WhatIfOptions = NO_WHATIF,
 ) -> None:
     """Capture a transaction (and its block's earlier ones) as a capsule, verified offline.
 
     With what-if options (the same as `timemachine whatif`) or --whatif-json, the capsule carries
     the what-if and is verified against the live what-if's outcome."""
-    from timemachine.cli.whatif import build_whatif, load_whatif_json
+    from timemachine.cli.whatif import load_whatif_json
     from timemachine.errors import InvalidInputError
 
     with reported_errors():
-        request = build_whatif(
-            patch=patch,
-            patch_code=patch_code,
-            patch_args=patch_args,
-            storage=storage,
-            balance=balance,
-            nonce=nonce,
-            sender=sender,
-            at_block=at_block,
-            before=before,
-            drop=drop,
-            quick=quick,
-        )
+        request = options.request()
         if whatif_json is not None:
-            if not request.empty or quick:
+            if not request.empty or options.quick:
                 raise InvalidInputError(
                     "--whatif-json replaces the what-if options; give one or the other"
                 )

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
 
 import typer
 
@@ -70,6 +74,74 @@ Drop = Annotated[
 ]
 Quick = Annotated[bool, typer.Option("--quick", help="Skip the block's earlier transactions.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the full result as JSON.")]
+
+
+@dataclass(frozen=True)
+class WhatIfOptions:
+    """The what-if options, declared once for every command that takes them (`whatif`,
+    `compare`, `capsule export`; `verify-fix` takes the patch options): a command declares a
+    parameter `options: WhatIfOptions = NO_WHATIF` and `@whatif_options` puts these options in
+    its place on the command line, then hands the command one WhatIfOptions."""
+
+    patch: Patch = None
+    patch_code: PatchCode = None
+    patch_args: PatchArgs = None
+    storage: Storage = None
+    balance: Balance = None
+    nonce: Nonce = None
+    sender: Sender = None
+    at_block: AtBlock = None
+    before: Before = None
+    drop: Drop = None
+    quick: Quick = False
+
+    def request(self) -> WhatIf:
+        """The WhatIf these options describe."""
+        return build_whatif(**asdict(self))
+
+    def patches(self) -> list[CodePatch]:
+        """The code patches alone (--patch, --patch-code, --patch-args)."""
+        return build_patches(self.patch or [], self.patch_code or [], self.patch_args or [])
+
+
+NO_WHATIF = WhatIfOptions()
+PATCH_OPTIONS = ("patch", "patch_code", "patch_args")
+
+
+def whatif_options(
+    *, only: tuple[str, ...] | None = None
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Expand a command's `options: WhatIfOptions` parameter into the what-if options (all of
+    them, or `only` these) at its place; the command receives them as one WhatIfOptions."""
+    hints = get_type_hints(WhatIfOptions, include_extras=True)
+    chosen = [f for f in fields(WhatIfOptions) if only is None or f.name in only]
+    expanded = [
+        inspect.Parameter(
+            f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default, annotation=hints[f.name]
+        )
+        for f in chosen
+    ]
+
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        signature = inspect.signature(command, eval_str=True)
+        parameters: list[inspect.Parameter] = []
+        for parameter in signature.parameters.values():
+            kind = inspect.Parameter.KEYWORD_ONLY
+            if parameter.name == "options":
+                parameters += expanded
+            else:
+                parameters.append(parameter.replace(kind=kind))
+
+        @functools.wraps(command)
+        def wrapper(**values: Any) -> None:
+            options = WhatIfOptions(**{f.name: values.pop(f.name) for f in chosen})
+            command(**values, options=options)
+
+        wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
+        return wrapper
+
+    return decorate
 
 
 class CompareFormat(StrEnum):
@@ -214,20 +286,11 @@ def load_whatif_json(path: Path) -> WhatIf:
         ) from error
 
 
+@whatif_options()
 def whatif(
     tx: Annotated[str, typer.Argument(help="Transaction hash.", show_default=False)],
     rpc_url: RpcUrl = None,
-    patch: Patch = None,
-    patch_code: PatchCode = None,
-    patch_args: PatchArgs = None,
-    storage: Storage = None,
-    balance: Balance = None,
-    nonce: Nonce = None,
-    sender: Sender = None,
-    at_block: AtBlock = None,
-    before: Before = None,
-    drop: Drop = None,
-    quick: Quick = False,
+    options: WhatIfOptions = NO_WHATIF,
     as_json: AsJson = False,
     depth: Annotated[
         int | None, typer.Option("--depth", min=0, help="Show the call tree to this depth.")
@@ -243,19 +306,7 @@ def whatif(
     from timemachine.models import ReplayResult
 
     with reported_errors():
-        request = build_whatif(
-            patch=patch,
-            patch_code=patch_code,
-            patch_args=patch_args,
-            storage=storage,
-            balance=balance,
-            nonce=nonce,
-            sender=sender,
-            at_block=at_block,
-            before=before,
-            drop=drop,
-            quick=quick,
-        )
+        request = options.request()
 
     async def run() -> ReplayResult:
         async with TimeMachine(rpc_url) as machine:
@@ -268,20 +319,11 @@ def whatif(
         print_replay(result, max_depth=depth)
 
 
+@whatif_options()
 def compare(
     tx: Annotated[str, typer.Argument(help="Transaction hash.", show_default=False)],
     rpc_url: RpcUrl = None,
-    patch: Patch = None,
-    patch_code: PatchCode = None,
-    patch_args: PatchArgs = None,
-    storage: Storage = None,
-    balance: Balance = None,
-    nonce: Nonce = None,
-    sender: Sender = None,
-    at_block: AtBlock = None,
-    before: Before = None,
-    drop: Drop = None,
-    quick: Quick = False,
+    options: WhatIfOptions = NO_WHATIF,
     as_json: AsJson = False,
     report_format: Annotated[
         CompareFormat | None,
@@ -304,19 +346,7 @@ def compare(
 
             raise InvalidInputError("--json and --format disagree; give one of them")
         chosen = CompareFormat.JSON if as_json else report_format or CompareFormat.TEXT
-        request = build_whatif(
-            patch=patch,
-            patch_code=patch_code,
-            patch_args=patch_args,
-            storage=storage,
-            balance=balance,
-            nonce=nonce,
-            sender=sender,
-            at_block=at_block,
-            before=before,
-            drop=drop,
-            quick=quick,
-        )
+        request = options.request()
 
     async def run() -> Comparison:
         async with TimeMachine(rpc_url) as machine:
@@ -352,15 +382,14 @@ def compare(
     typer.echo(f"wrote {output}")
 
 
+@whatif_options(only=PATCH_OPTIONS)
 def verify_fix(
     tx: Annotated[
         str | None,
         typer.Argument(help="The exploit transaction (omit with --scenario).", show_default=False),
     ] = None,
     rpc_url: RpcUrl = None,
-    patch: Patch = None,
-    patch_code: PatchCode = None,
-    patch_args: PatchArgs = None,
+    options: WhatIfOptions = NO_WHATIF,
     scenario: Annotated[
         str | None,
         typer.Option(
@@ -379,7 +408,7 @@ def verify_fix(
     with reported_errors():
         from timemachine.errors import InvalidInputError
 
-        patches = build_patches(patch or [], patch_code or [], patch_args or [])
+        patches = options.patches()
         if scenario is None and (tx is None or not patches):
             raise InvalidInputError(
                 "give the exploit TX and at least one --patch, or --scenario ID"
