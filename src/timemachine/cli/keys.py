@@ -55,49 +55,21 @@ def rotate(
     workers. With the embedded key file, `--generate --prune` does all of that in one go.
     """
     from timemachine.errors import VaultError
-    from timemachine.security.vault import (
-        Vault,
-        generate_key_spec,
-        key_file,
-        parse_key_spec,
-        write_key_file,
-    )
+    from timemachine.security.rotation import rotate_keys
     from timemachine.settings import get_settings
-    from timemachine.store import ProviderCredentials, open_database
 
-    settings = get_settings()
-    from_env = settings.vault_keys is not None and bool(
-        settings.vault_keys.get_secret_value().strip()
-    )
+    def show_new_ring(spec: str) -> None:
+        sys.stderr.write(
+            "New key ring (shown once): set TIME_MACHINE_VAULT_KEYS to this value for "
+            "the API and every worker, then restart them:\n"
+        )
+        typer.echo(spec)
+
     with reported_errors():
-        if prune and from_env:
-            raise VaultError(
-                "--prune edits the data directory's key file; with TIME_MACHINE_VAULT_KEYS, "
-                "remove unused keys from the variable yourself"
-            )
-        vault = Vault.from_settings(settings)
-        if new_key:
-            vault = vault.with_key_first(generate_key_spec())
-            if from_env:
-                sys.stderr.write(
-                    "New key ring (shown once): set TIME_MACHINE_VAULT_KEYS to this value for "
-                    "the API and every worker, then restart them:\n"
-                )
-                typer.echo(vault.spec())
-            else:
-                write_key_file(key_file(settings), vault.spec())
-        db = open_database(settings.database_url)
-        try:
-            with db.session() as s:
-                report = ProviderCredentials(s, vault).reencrypt_all()
-        finally:
-            db.dispose()
-        unused = [
-            k for k in vault.key_ids if k != vault.current_key_id and k not in report.keys_in_use
-        ]
-        if prune and not report.failed:
-            kept = [(k, v) for k, v in parse_key_spec(vault.spec()) if k not in unused]
-            write_key_file(key_file(settings), Vault(kept).spec())
+        rotation = rotate_keys(
+            get_settings(), generate=new_key, prune=prune, show_new_ring=show_new_ring
+        )
+        report, unused = rotation.report, rotation.unused
         if as_json:
             typer.echo(report.model_dump_json(indent=2))
         else:
@@ -106,10 +78,10 @@ def rotate(
                 f"{report.reencrypted} re-encrypted, {report.already_current} already current, "
                 f"{len(report.failed)} failed\n"
             )
-            for key_id in vault.key_ids:
+            for key_id in rotation.key_ids:
                 state = (
                     "removed"
-                    if prune and not report.failed and key_id in unused
+                    if rotation.pruned and key_id in unused
                     else f"{report.keys_in_use.get(key_id, 0)} credentials"
                 )
                 sys.stderr.write(f"  key {key_id}: {state}\n")
