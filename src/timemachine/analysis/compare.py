@@ -244,34 +244,18 @@ def compare_findings(left: AnalysisReport, right: AnalysisReport) -> list[Findin
     a, b = by_class(left), by_class(right)
     diffs = []
     for name in dict.fromkeys([*a, *b]):
-        if name in a and name not in b:
-            diffs.append(
-                FindingDiff(
-                    vulnerability_class=name,
-                    change="removed",
-                    left_severity=a[name][0],
-                    title=a[name][1],
-                )
+        was, now = a.get(name), b.get(name)
+        if was is not None and now is not None and was[0] == now[0]:
+            continue
+        diffs.append(
+            FindingDiff(
+                vulnerability_class=name,
+                change="added" if was is None else "removed" if now is None else "changed",
+                left_severity=was[0] if was else None,
+                right_severity=now[0] if now else None,
+                title=(now or was or ("", ""))[1],
             )
-        elif name in b and name not in a:
-            diffs.append(
-                FindingDiff(
-                    vulnerability_class=name,
-                    change="added",
-                    right_severity=b[name][0],
-                    title=b[name][1],
-                )
-            )
-        elif a[name][0] != b[name][0]:
-            diffs.append(
-                FindingDiff(
-                    vulnerability_class=name,
-                    change="changed",
-                    left_severity=a[name][0],
-                    right_severity=b[name][0],
-                    title=b[name][1],
-                )
-            )
+        )
     return diffs
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from timemachine.cli.errors import reported_errors, run_async
+from timemachine.cli.errors import run_async
 
 
 class ReportFormat(StrEnum):
@@ -37,6 +37,7 @@ def analyze(
     """
     from timemachine.analysis.report import render_markdown
     from timemachine.analysis.report_html import render_html
+    from timemachine.cli.output import emit
     from timemachine.machine import TimeMachine
     from timemachine.models.analysis import AnalysisReport
     from timemachine.models.replay import ReplayResult
@@ -52,14 +53,4 @@ def analyze(
         text = render_html(report, result)
     else:
         text = render_markdown(report)
-    if output is None:
-        typer.echo(text, nl=not text.endswith("\n"))
-        return
-    with reported_errors():
-        try:
-            output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
-        except OSError as error:
-            from timemachine.errors import InvalidInputError
-
-            raise InvalidInputError(f"cannot write {output}: {error.strerror}") from error
-    typer.echo(f"wrote {output}")
+    emit(text, output)

@@ -3,13 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
+import typer
 from rich.console import Console
 from rich.table import Table
 
+from timemachine.cli.errors import reported_errors
+from timemachine.errors import InvalidInputError
 from timemachine.models import ReplayResult
 from timemachine.models.analysis import AnalysisReport
 from timemachine.trace.render import render_balance_changes, render_fidelity, render_trace
+
+
+def emit(text: str, output: Path | None) -> None:
+    """A rendered report: to stdout, or written to `output` (ending in a newline) and named."""
+    if output is None:
+        typer.echo(text, nl=not text.endswith("\n"))
+        return
+    with reported_errors():
+        try:
+            output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        except OSError as error:
+            raise InvalidInputError(f"cannot write {output}: {error.strerror}") from error
+    typer.echo(f"wrote {output}")
 
 
 def print_replay(

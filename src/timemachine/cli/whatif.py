@@ -338,6 +338,7 @@ def compare(
 
     `--format html` writes one self-contained, offline page with bar charts of the balance
     deltas and of each swap hop's execution price in both runs."""
+    from timemachine.cli.output import emit
     from timemachine.machine import TimeMachine
 
     with reported_errors():
@@ -369,17 +370,7 @@ def compare(
         from timemachine.analysis.report_html import render_comparison_html
 
         text = render_comparison_html(result, tx)
-    if output is None:
-        typer.echo(text, nl=not text.endswith("\n"))
-        return
-    with reported_errors():
-        try:
-            output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
-        except OSError as error:
-            from timemachine.errors import InvalidInputError
-
-            raise InvalidInputError(f"cannot write {output}: {error.strerror}") from error
-    typer.echo(f"wrote {output}")
+    emit(text, output)
 
 
 @whatif_options(only=PATCH_OPTIONS)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -38,6 +39,16 @@ Hash = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{64}$")]
 HexBytes = Annotated[str, StringConstraints(pattern=r"^0x([0-9a-fA-F]{2})*$")]
 
 
+def _bounded_storage(storage: dict[str, str]) -> dict[str, str]:
+    if len(storage) > MAX_SLOTS_PER_ACCOUNT:
+        raise ValueError(f"more than {MAX_SLOTS_PER_ACCOUNT} storage slots")
+    return storage
+
+
+Storage = Annotated[dict[Word, Word], AfterValidator(_bounded_storage)]
+"""An account's storage slots (slot -> value), at most MAX_SLOTS_PER_ACCOUNT of them."""
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -48,14 +59,7 @@ class CapsuleAccount(_Strict):
     balance: int = Field(ge=0, le=MAX_BALANCE)
     nonce: int = Field(ge=0, lt=2**64)
     code: HexBytes = Field(default="0x", max_length=MAX_CODE_HEX + 2)
-    storage: dict[Word, Word] = Field(default_factory=dict)
-
-    @field_validator("storage")
-    @classmethod
-    def _bounded_storage(cls, storage: dict[str, str]) -> dict[str, str]:
-        if len(storage) > MAX_SLOTS_PER_ACCOUNT:
-            raise ValueError(f"more than {MAX_SLOTS_PER_ACCOUNT} storage slots")
-        return storage
+    storage: Storage = Field(default_factory=dict)
 
 
 class CapsuleTransaction(_Strict):
@@ -98,14 +102,7 @@ class CapsuleStateEdit(_Strict):
     balance: int | None = Field(default=None, ge=0, le=MAX_BALANCE)
     nonce: int | None = Field(default=None, ge=0, lt=2**64)
     code: HexBytes | None = Field(default=None, max_length=MAX_CODE_HEX + 2)
-    storage: dict[Word, Word] = Field(default_factory=dict)
-
-    @field_validator("storage")
-    @classmethod
-    def _bounded_storage(cls, storage: dict[str, str]) -> dict[str, str]:
-        if len(storage) > MAX_SLOTS_PER_ACCOUNT:
-            raise ValueError(f"more than {MAX_SLOTS_PER_ACCOUNT} storage slots")
-        return storage
+    storage: Storage = Field(default_factory=dict)
 
 
 class CapsuleWhatIf(_Strict):
