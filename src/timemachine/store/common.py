@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Sequence
+from enum import StrEnum
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, Table, func, select
@@ -16,6 +17,8 @@ from timemachine.errors import InvalidInputError, StorageError
 from timemachine.models.sessions import Page
 
 R = TypeVar("R")
+E = TypeVar("E", bound=StrEnum)
+MAX_OWNER = 128
 
 MAX_PAGE = 500
 MAX_JSON_BYTES = 64 * 1024 * 1024  # one stored payload; a replay of a huge block is ~tens of MB
@@ -95,6 +98,23 @@ def paged(
     total = session.scalar(counted) or 0
     rows = session.scalars(query.limit(limit).offset(offset)).all()
     return page(items=[record(row) for row in rows], total=total, limit=limit, offset=offset)
+
+
+def owner_id(owner: str) -> str:
+    """An owner id, stripped: 1 to MAX_OWNER characters, else InvalidInputError."""
+    owner = owner.strip()
+    if not owner or len(owner) > MAX_OWNER:
+        raise InvalidInputError(f"owner must be 1 to {MAX_OWNER} characters")
+    return owner
+
+
+def member(enum: type[E], value: E | str, what: str) -> E:
+    """`value` as a member of `enum`; InvalidInputError naming the valid values otherwise."""
+    try:
+        return enum(value)
+    except ValueError:
+        valid = ", ".join(item.value for item in enum)
+        raise InvalidInputError(f"unknown {what} {value!r}; valid: {valid}") from None
 
 
 def percent(value: float) -> float:

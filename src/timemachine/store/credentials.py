@@ -28,11 +28,11 @@ from timemachine.models.credentials import (
     Sealed,
     associated_data,
 )
+from timemachine.store.common import owner_id
 from timemachine.store.sessions import Clock
 from timemachine.store.tables import ProviderCredential, utcnow
 from timemachine.urls import credential_hint, validate_provider_url
 
-_MAX_OWNER = 128
 _MAX_HINT = 300
 
 
@@ -59,7 +59,7 @@ class ProviderCredentials:
         self, *, owner: str, chain_id: int, url: str, label: str = DEFAULT_LABEL
     ) -> ProviderCredentialRecord:
         """Encrypt and store `url` for (owner, chain, label), replacing what was there."""
-        owner = _owner(owner)
+        owner = owner_id(owner)
         if chain_id <= 0:
             raise InvalidInputError(f"chain id must be positive, got {chain_id}")
         if len(url) > MAX_URL_LENGTH:
@@ -96,7 +96,7 @@ class ProviderCredentials:
         self, owner: str, *, chain_id: int | None = None
     ) -> list[ProviderCredentialRecord]:
         """The owner's credentials (hints only), by chain then label."""
-        query = select(ProviderCredential).where(ProviderCredential.owner == _owner(owner))
+        query = select(ProviderCredential).where(ProviderCredential.owner == owner_id(owner))
         if chain_id is not None:
             query = query.where(ProviderCredential.chain_id == chain_id)
         query = query.order_by(ProviderCredential.chain_id, ProviderCredential.label)
@@ -122,7 +122,7 @@ class ProviderCredentials:
         query = (
             select(ProviderCredential)
             .where(
-                ProviderCredential.owner == _owner(owner),
+                ProviderCredential.owner == owner_id(owner),
                 ProviderCredential.chain_id == chain_id,
             )
             .order_by(
@@ -181,7 +181,7 @@ class ProviderCredentials:
 
     def _row(self, owner: str, credential_id: str) -> ProviderCredential | None:
         row = self.session.get(ProviderCredential, credential_id)
-        return row if row is not None and row.owner == _owner(owner) else None
+        return row if row is not None and row.owner == owner_id(owner) else None
 
     def _seal(self, row: ProviderCredential, url: str, hint: str, now: dt.datetime) -> None:
         sealed = self.vault.encrypt(url, associated_data(row.owner, row.chain_id, row.id))
@@ -200,10 +200,3 @@ def has_credential(session: Session, owner: str, chain_id: int) -> bool:
         ProviderCredential.owner == owner.strip(), ProviderCredential.chain_id == chain_id
     )
     return session.scalars(query.limit(1)).first() is not None
-
-
-def _owner(owner: str) -> str:
-    owner = owner.strip()
-    if not owner or len(owner) > _MAX_OWNER:
-        raise InvalidInputError(f"owner must be 1–{_MAX_OWNER} characters")
-    return owner

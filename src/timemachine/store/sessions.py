@@ -30,12 +30,11 @@ from timemachine.models.sessions import (
     SessionResultRecord,
     SessionStatus,
 )
-from timemachine.store.common import json_payload, paged, percent, upsert
+from timemachine.store.common import json_payload, member, owner_id, paged, percent, upsert
 from timemachine.store.tables import ReplaySession, SessionResult, utcnow
 
 Clock = Callable[[], dt.datetime]
 _TERMINAL = sorted(status.value for status in TERMINAL_STATUSES)
-_MAX_OWNER = 128
 
 
 class ReplaySessions:
@@ -57,8 +56,8 @@ class ReplaySessions:
         task_id: str | None = None,
     ) -> ReplaySessionRecord:
         """A new pending session (id: a random UUID unless given)."""
-        owner = _owner(owner)
-        parsed_kind = _kind(kind)
+        owner = owner_id(owner)
+        parsed_kind = member(SessionKind, kind, "session kind")
         payload = json_payload(dict(request), what="the session request")
         new_id = session_id or str(uuid.uuid4())
         if self.session.get(ReplaySession, new_id) is not None:
@@ -114,9 +113,11 @@ class ReplaySessions:
         and/or kind."""
         conditions = [] if owner is None else [ReplaySession.owner == owner]
         if status is not None:
-            conditions.append(ReplaySession.status == _status(status).value)
+            conditions.append(
+                ReplaySession.status == member(SessionStatus, status, "session status").value
+            )
         if kind is not None:
-            conditions.append(ReplaySession.kind == _kind(kind).value)
+            conditions.append(ReplaySession.kind == member(SessionKind, kind, "session kind").value)
         query = (
             select(ReplaySession)
             .where(*conditions)
@@ -149,7 +150,7 @@ class ReplaySessions:
         Sets `started_at` on running, `finished_at` on a terminal status, progress 100 on
         completed. Raises NotFoundError or ConflictError (the session is left unchanged).
         """
-        target = _status(to)
+        target = member(SessionStatus, to, "session status")
         sources = [s.value for s, targets in ALLOWED_TRANSITIONS.items() if target in targets]
         now = self.clock()
         values: dict[str, Any] = {"status": target.value, "updated_at": now}
@@ -380,26 +381,3 @@ class ReplaySessions:
 
 def _not_found(session_id: str) -> NotFoundError:
     return NotFoundError(f"no session {session_id!r}; list your sessions to find its id")
-
-
-def _owner(owner: str) -> str:
-    owner = owner.strip()
-    if not owner or len(owner) > _MAX_OWNER:
-        raise InvalidInputError(f"owner must be 1 to {_MAX_OWNER} characters, got {owner!r}")
-    return owner
-
-
-def _kind(kind: SessionKind | str) -> SessionKind:
-    try:
-        return SessionKind(kind)
-    except ValueError:
-        valid = ", ".join(k.value for k in SessionKind)
-        raise InvalidInputError(f"unknown session kind {kind!r}; valid: {valid}") from None
-
-
-def _status(status: SessionStatus | str) -> SessionStatus:
-    try:
-        return SessionStatus(status)
-    except ValueError:
-        valid = ", ".join(s.value for s in SessionStatus)
-        raise InvalidInputError(f"unknown session status {status!r}; valid: {valid}") from None

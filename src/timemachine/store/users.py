@@ -13,13 +13,13 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import ColumnElement, CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
 from timemachine.errors import ConflictError, InvalidInputError, NotFoundError
 from timemachine.models.auth import ApiKeyRecord, Role, Scope, UserRecord
 from timemachine.models.sessions import Page
-from timemachine.store.common import paged
+from timemachine.store.common import member, paged
 from timemachine.store.security_tables import ApiKey, RefreshToken, User
 from timemachine.store.tables import utcnow
 
@@ -36,11 +36,7 @@ def check_username(username: str) -> str:
 
 
 def role_of(role: Role | str) -> Role:
-    try:
-        return Role(role)
-    except ValueError:
-        valid = ", ".join(r.value for r in Role)
-        raise InvalidInputError(f"unknown role {role!r}; valid: {valid}") from None
+    return member(Role, role, "role")
 
 
 class Users:
@@ -218,16 +214,7 @@ class RefreshTokens:
         return None
 
     def revoke_family(self, family: str) -> int:
-        result = cast(
-            CursorResult[Any],
-            self.session.execute(
-                update(RefreshToken)
-                .where(RefreshToken.family == family, RefreshToken.revoked_at.is_(None))
-                .values(revoked_at=utcnow())
-                .execution_options(synchronize_session=False)
-            ),
-        )
-        return int(result.rowcount)
+        return self._revoke(RefreshToken.family == family)
 
     def family_of(self, jti: str, *, user_id: str) -> str | None:
         return self.session.scalar(
@@ -237,11 +224,15 @@ class RefreshTokens:
         )
 
     def revoke_user(self, user_id: str) -> int:
+        return self._revoke(RefreshToken.user_id == user_id)
+
+    def _revoke(self, which: ColumnElement[bool]) -> int:
+        """Revoke the live refresh tokens matching `which`; how many there were."""
         result = cast(
             CursorResult[Any],
             self.session.execute(
                 update(RefreshToken)
-                .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+                .where(which, RefreshToken.revoked_at.is_(None))
                 .values(revoked_at=utcnow())
                 .execution_options(synchronize_session=False)
             ),
