@@ -5,12 +5,16 @@ running API needed). Passwords are read from a prompt, or from stdin with `--pas
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from timemachine.cli.errors import reported_errors
-from timemachine.models.auth import Role
+from timemachine.models.auth import Role, UserRecord
+
+if TYPE_CHECKING:
+    from timemachine.store import Database
 
 users_app = typer.Typer(help="Users of the service (roles: viewer, analyst, admin).")
 
@@ -20,6 +24,27 @@ def _password(from_stdin: bool) -> str:
         return sys.stdin.readline().rstrip("\r\n")
     value: str = typer.prompt("password", hide_input=True, confirmation_prompt=True)
     return value
+
+
+def _change_user(
+    password_stdin: bool,
+    change: Callable[[Database, str], UserRecord],
+    action: str,
+    detail: Callable[[UserRecord], Mapping[str, Any]] | None = None,
+) -> UserRecord:
+    """Read the password, apply `change` to the store and audit it as `action` by "cli"."""
+    from timemachine.security.audit import audit
+    from timemachine.store import open_database
+
+    password = _password(password_stdin)
+    db = open_database()
+    try:
+        user = change(db, password)
+        audit(db, action, actor="cli", resource=f"user:{user.id}",
+              detail=detail(user) if detail else None)  # fmt: skip
+    finally:
+        db.dispose()
+    return user
 
 
 @users_app.command("create")
@@ -32,18 +57,15 @@ def create(
 ) -> None:
     """Create a user (password: 12+ characters)."""
     from timemachine.security.accounts import create_user
-    from timemachine.security.audit import Action, audit
-    from timemachine.store import open_database
+    from timemachine.security.audit import Action
 
     with reported_errors():
-        password = _password(password_stdin)
-        db = open_database()
-        try:
-            user = create_user(db, username, password, role)
-            audit(db, Action.USER_CREATE, actor="cli", resource=f"user:{user.id}",
-                  detail={"username": user.username, "role": str(user.role)})  # fmt: skip
-        finally:
-            db.dispose()
+        user = _change_user(
+            password_stdin,
+            lambda db, password: create_user(db, username, password, role),
+            Action.USER_CREATE,
+            lambda user: {"username": user.username, "role": str(user.role)},
+        )
         typer.echo(f"created {user.username} ({user.role}), id {user.id}")
 
 
@@ -56,15 +78,12 @@ def set_password(
 ) -> None:
     """Set a user's password (their refresh tokens are revoked: every device logs in again)."""
     from timemachine.security import accounts
-    from timemachine.security.audit import Action, audit
-    from timemachine.store import open_database
+    from timemachine.security.audit import Action
 
     with reported_errors():
-        password = _password(password_stdin)
-        db = open_database()
-        try:
-            user = accounts.set_password(db, username, password)
-            audit(db, Action.USER_PASSWORD, actor="cli", resource=f"user:{user.id}")
-        finally:
-            db.dispose()
+        user = _change_user(
+            password_stdin,
+            lambda db, password: accounts.set_password(db, username, password),
+            Action.USER_PASSWORD,
+        )
         typer.echo(f"password of {user.username} changed")
