@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from timemachine.catalog.severity import Severity, parse_usd, severity_for_loss
 from timemachine.chain.registry import DEVNET_CHAIN_ID, find_chain, get_chain, known_chains
 from timemachine.errors import InvalidInputError, NotFoundError
+from timemachine.models.choices import member
 from timemachine.models.taxonomy import VulnerabilityClass, classify_vulnerability
 
 CSV_NAME = "defihacklabs_incidents.csv"
@@ -132,20 +133,12 @@ class ExploitCatalog:
 
 def parse_class(text: str) -> VulnerabilityClass:
     """A taxonomy class from user input ('price-manipulation' is accepted)."""
-    try:
-        return VulnerabilityClass(_enum_key(text))
-    except ValueError:
-        valid = ", ".join(c.value for c in VulnerabilityClass)
-        raise InvalidInputError(f"unknown vulnerability type {text!r}; valid: {valid}") from None
+    return member(VulnerabilityClass, text, "vulnerability type", normalize=_enum_key)
 
 
 def parse_severity(text: str) -> Severity:
     """A severity from user input."""
-    try:
-        return Severity(_enum_key(text))
-    except ValueError:
-        valid = ", ".join(s.value for s in Severity)
-        raise InvalidInputError(f"unknown severity {text!r}; valid: {valid}") from None
+    return member(Severity, text, "severity", normalize=_enum_key)
 
 
 def default_csv_path() -> Path:

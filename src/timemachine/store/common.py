@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Sequence
-from enum import StrEnum
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, Table, func, select
@@ -17,7 +16,6 @@ from timemachine.errors import InvalidInputError, StorageError
 from timemachine.models.sessions import Page
 
 R = TypeVar("R")
-E = TypeVar("E", bound=StrEnum)
 MAX_OWNER = 128
 
 MAX_PAGE = 500
@@ -106,15 +104,6 @@ def owner_id(owner: str) -> str:
     if not owner or len(owner) > MAX_OWNER:
         raise InvalidInputError(f"owner must be 1 to {MAX_OWNER} characters")
     return owner
-
-
-def member(enum: type[E], value: E | str, what: str) -> E:
-    """`value` as a member of `enum`; InvalidInputError naming the valid values otherwise."""
-    try:
-        return enum(value)
-    except ValueError:
-        valid = ", ".join(item.value for item in enum)
-        raise InvalidInputError(f"unknown {what} {value!r}; valid: {valid}") from None
 
 
 def percent(value: float) -> float:

@@ -21,6 +21,7 @@ from sqlalchemy import CursorResult, case, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from timemachine.errors import ConflictError, InvalidInputError, NotFoundError
+from timemachine.models.choices import member
 from timemachine.models.sessions import (
     ALLOWED_TRANSITIONS,
     TERMINAL_STATUSES,
@@ -30,7 +31,7 @@ from timemachine.models.sessions import (
     SessionResultRecord,
     SessionStatus,
 )
-from timemachine.store.common import json_payload, member, owner_id, paged, percent, upsert
+from timemachine.store.common import json_payload, owner_id, paged, percent, upsert
 from timemachine.store.tables import ReplaySession, SessionResult, utcnow
 
 Clock = Callable[[], dt.datetime]

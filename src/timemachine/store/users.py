@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 
 from timemachine.errors import ConflictError, InvalidInputError, NotFoundError
 from timemachine.models.auth import ApiKeyRecord, Role, Scope, UserRecord
+from timemachine.models.choices import member
 from timemachine.models.sessions import Page
-from timemachine.store.common import member, paged
+from timemachine.store.common import paged
 from timemachine.store.security_tables import ApiKey, RefreshToken, User
 from timemachine.store.tables import utcnow
 
