@@ -189,20 +189,28 @@ class Decoder:
         found += [fragment for fragment in self._bundled.lookup(kind, key) if fragment not in found]
         return found
 
+    def _selector_hits(
+        self, kind: FragmentKind, data: bytes | None
+    ) -> list[tuple[Fragment, tuple[Any, ...]]]:
+        """The `kind` fragments of `data`'s 4-byte selector whose inputs decode the rest of it,
+        with the decoded values (none for data shorter than a selector)."""
+        if data is None or len(data) < 4:
+            return []
+        body = data[4:]
+        return [
+            (fragment, values)
+            for fragment in self.candidates(kind, "0x" + data[:4].hex())
+            if (values := decode_values(_types(fragment.inputs), body)) is not None
+        ]
+
     def decode_call(self, input_hex: str, output_hex: str | None = None) -> DecodedCall | None:
         """Decode calldata (and return data when given); None for unknown or malformed input."""
         data = hex_to_bytes(input_hex)
-        if data is None or len(data) < 4:
+        hits = self._selector_hits("function", data)
+        if data is None or not hits:
             return None
         body = data[4:]
         output = hex_to_bytes(output_hex) if output_hex is not None else None
-        hits = [
-            (fragment, values)
-            for fragment in self.candidates("function", "0x" + data[:4].hex())
-            if (values := decode_values(_types(fragment.inputs), body)) is not None
-        ]
-        if not hits:
-            return None
 
         def score(hit: tuple[Fragment, tuple[Any, ...]]) -> tuple[bool, bool]:
             fragment = hit[0]
@@ -285,16 +293,10 @@ class Decoder:
     def decode_error(self, output_hex: str | None) -> DecodedCall | None:
         """Decode revert data as a custom error (registered, then bundled); None if unknown."""
         data = hex_to_bytes(output_hex)
-        if data is None or len(data) < 4:
+        hits = self._selector_hits("error", data)
+        if data is None or not hits:
             return None
         body = data[4:]
-        hits = [
-            (fragment, values)
-            for fragment in self.candidates("error", "0x" + data[:4].hex())
-            if (values := decode_values(_types(fragment.inputs), body)) is not None
-        ]
-        if not hits:
-            return None
         fragment, values = (
             hits[0]
             if len(hits) == 1

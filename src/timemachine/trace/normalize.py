@@ -19,6 +19,7 @@ from timemachine.hexutil import checksum, parse_int
 from timemachine.models import AccountState, CallFrame, LogEntry, StateDiff
 from timemachine.models.trace import CallType
 from timemachine.trace.decoder import Decoder
+from timemachine.trace.order import post_order
 
 _CALL_TYPES: frozenset[str] = frozenset(get_args(CallType))
 _CREATE_TYPES = frozenset({"CREATE", "CREATE2"})
@@ -188,13 +189,7 @@ def normalize_call_trace(
 def _build(root: _Node, decoder: Decoder) -> CallFrame:
     """CallFrames bottom-up (post-order) without recursion."""
     built: dict[int, CallFrame] = {}
-    stack: list[tuple[_Node, bool]] = [(root, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if not expanded:
-            stack.append((node, True))
-            stack.extend((child, False) for child in node.children)
-            continue
+    for node in post_order(root, lambda node: node.children):
         calls = [built.pop(id(child)) for child in node.children]
         built[id(node)] = _frame(node, calls, decoder)
     return built[id(root)]

@@ -9,9 +9,26 @@ lists its logs first, then its calls.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
+
 from timemachine.models import CallFrame, LogEntry
 
 Item = LogEntry | CallFrame
+Node = TypeVar("Node")
+
+
+def post_order(root: Node, children: Callable[[Node], Iterable[Node]]) -> Iterator[Node]:
+    """Every node of the tree under `root`, each after all of its children (no recursion, so
+    call trees thousands of frames deep are fine)."""
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            yield node
+        else:
+            stack.append((node, True))
+            stack.extend((child, False) for child in children(node))
 
 
 def _position(log: LogEntry) -> int | None:
@@ -25,13 +42,7 @@ class EmissionOrder:
 
     def __init__(self, root: CallFrame) -> None:
         self._first_index: dict[int, int | None] = {}
-        stack: list[tuple[CallFrame, bool]] = [(root, False)]
-        while stack:
-            frame, expanded = stack.pop()
-            if not expanded:
-                stack.append((frame, True))
-                stack.extend((child, False) for child in frame.calls)
-                continue
+        for frame in post_order(root, lambda frame: frame.calls):
             indexes = [log.index for log in frame.logs if log.index is not None]
             indexes += [
                 first
