@@ -221,20 +221,12 @@ async def token_balance_changes(
         symbol = symbols.get(token) or metadata[token][0]
         token_decimals = _first(decimals.get(token), metadata[token][1])
         old, new = before.get(pair), after.get(pair)
-        if old is None or new is None:
-            if logged:
-                changes.append(
-                    BalanceChange(
-                        address=holder,
-                        asset=token,
-                        symbol=symbol,
-                        decimals=token_decimals,
-                        delta=logged,
-                    )
-                )
-            continue
-        delta = new - old
-        disagrees = logged != delta and holder.lower() != ZERO_ADDRESS
+        if old is None or new is None:  # no readable balances: the Transfer-event net
+            old = new = None
+            delta = logged
+        else:
+            delta = new - old
+        disagrees = old is not None and logged != delta and holder.lower() != ZERO_ADDRESS
         if delta or disagrees:
             changes.append(
                 BalanceChange(
