@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from timemachine.analysis.common import (
     ECRECOVER,
     Visit,
-    amount_text,
+    amounts_text,
     confidence_from,
     losses_of,
     lower,
@@ -242,7 +242,7 @@ def _finding(
     totals: dict[str, int] = {}
     for amount in lost:
         totals[amount.asset] = totals.get(amount.asset, 0) + amount.amount
-    total_text = ", ".join(amount_text(asset, amount) for asset, amount in totals.items())
+    total_text = amounts_text(totals)
     recipients = sorted({pull.recipient for pull in pulls})
     return Finding(
         detector=NAME,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from timemachine.models.analysis import Severity
@@ -22,6 +22,11 @@ def amount_text(asset: str, amount: int) -> str:
     if asset == "ETH":
         return f"{format_units(amount, 18)} ETH"
     return f"{amount} base units of token {asset}"
+
+
+def amounts_text(amounts: Mapping[str, int]) -> str:
+    """Several amounts (asset -> amount), comma-separated, as `amount_text` writes each."""
+    return ", ".join(amount_text(asset, amount) for asset, amount in amounts.items())
 
 
 def lower(address: str | None) -> str:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from timemachine.analysis.common import (
     Visit,
     amount_text,
+    amounts_text,
     confidence_from,
     losses_of,
     lower,
@@ -332,10 +333,7 @@ def _examine(case: _Case, result: ReplayResult, logs: list[_Log], side: set[str]
         case.signals.append("the execution moved value out of the treasury to the voter's side")
     for treasury in case.treasuries:
         lost = losses_of(result, treasury)
-        case.signals.append(
-            f"the treasury {treasury} lost "
-            + ", ".join(amount_text(asset, amount) for asset, amount in lost.items())
-        )
+        case.signals.append(f"the treasury {treasury} lost " + amounts_text(lost))
 
 
 def _severity(case: _Case, result: ReplayResult) -> Severity:

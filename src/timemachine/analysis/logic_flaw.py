@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from eth_utils.crypto import keccak
 
 from timemachine.analysis.common import (
-    amount_text,
+    amounts_text,
     confidence_from,
     losses_of,
     lower,
@@ -208,13 +208,10 @@ def _finding(result: ReplayResult, credit: _Credit) -> Finding:
         sold = sum(move.amount for move in credit.sales)
         lost = {a: v for a, v in losses_of(result, pool).items() if a != token}
         signals.append(f"the holder sold {sold} base units of the token to {pool}")
-        signals.append(
-            f"{pool} lost "
-            + ", ".join(amount_text(asset, amount) for asset, amount in lost.items())
-        )
+        signals.append(f"{pool} lost " + amounts_text(lost))
         severity = severity_for_loss(result, pool)
     frames = [move.frame for move in credit.self_moves[:10]] + [m.frame for m in credit.sales]
-    drained = ", ".join(amount_text(asset, amount) for asset, amount in lost.items())
+    drained = amounts_text(lost)
     explanation = (
         f"Token {token} credited {holder} with {credit.credited} base units that no Transfer "
         "event accounts for"

@@ -23,6 +23,7 @@ from fractions import Fraction
 from timemachine.analysis.common import (
     Visit,
     amount_text,
+    amounts_text,
     confidence_from,
     context_of,
     losses_of,
@@ -268,7 +269,7 @@ def detect(result: ReplayResult) -> list[Finding]:
         if any(_flash_funded(result, path) for path in moves):
             signals.append("the price-moving swap ran inside a flash-loan callback")
         severity = severity_for_loss(result, case.payer) if lost else "low"
-        drained = ", ".join(amount_text(asset, amount) for asset, amount in lost.items())
+        drained = amounts_text(lost)
         paid = ", ".join(amount_text(a.asset, a.amount) for _, a in case.payouts)
         addresses = list(dict.fromkeys([case.payer, case.pool, case.reader]))
         findings.append(

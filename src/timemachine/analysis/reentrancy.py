@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from timemachine.analysis.common import (
-    amount_text,
+    amounts_text,
     confidence_from,
     context_of,
     is_precompile,
@@ -104,9 +104,7 @@ def detect(result: ReplayResult) -> list[Finding]:
         selectors = sorted(set(record.outer_selectors) | set(record.inner_selectors))
         kind = "Single-function" if same_function else "Cross-function"
         names = ", ".join(dict.fromkeys(record.inner_names))
-        drained = (
-            ", ".join(amount_text(asset, amount) for asset, amount in lost.items()) or "nothing"
-        )
+        drained = amounts_text(lost) or "nothing"
         findings.append(
             Finding(
                 detector=NAME,
