@@ -17,6 +17,10 @@ if TYPE_CHECKING:
     from timemachine.store import Database
 
 users_app = typer.Typer(help="Users of the service (roles: viewer, analyst, admin).")
+Username = Annotated[str, typer.Argument(help="Login name.")]
+PasswordStdin = Annotated[
+    bool, typer.Option("--password-stdin", help="Read the password from stdin.")
+]
 
 
 def _password(from_stdin: bool) -> str:
@@ -49,11 +53,9 @@ def _change_user(
 
 @users_app.command("create")
 def create(
-    username: Annotated[str, typer.Argument(help="Login name.")],
+    username: Username,
     role: Annotated[Role, typer.Option(help="viewer, analyst or admin.")] = Role.ANALYST,
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from stdin.")
-    ] = False,
+    password_stdin: PasswordStdin = False,
 ) -> None:
     """Create a user (password: 12+ characters)."""
     from timemachine.security.accounts import create_user
@@ -71,10 +73,8 @@ def create(
 
 @users_app.command("set-password")
 def set_password(
-    username: Annotated[str, typer.Argument(help="Login name.")],
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from stdin.")
-    ] = False,
+    username: Username,
+    password_stdin: PasswordStdin = False,
 ) -> None:
     """Set a user's password (their refresh tokens are revoked: every device logs in again)."""
     from timemachine.security import accounts
