@@ -18,6 +18,7 @@ from timemachine.analysis.common import lower
 from timemachine.models.analysis import AnalysisReport, severity_rank
 from timemachine.models.compare import (
     BalanceDiff,
+    Change,
     Comparison,
     FindingDiff,
     LogDiff,
@@ -152,6 +153,29 @@ def _opcodes(a: list[tuple[str, str | None]], b: list[tuple[str, str | None]]) -
     return opcodes
 
 
+def _log_diff(
+    left: LogEntry | None,
+    right: LogEntry | None,
+    left_index: int | None,
+    right_index: int | None,
+    fields: list[str] | None = None,
+) -> LogDiff:
+    """A log only one run emitted (removed or added), or emitted by both with `fields` differing."""
+    change: Change = "added" if left is None else "removed" if right is None else "changed"
+    emitted = left or right
+    assert emitted is not None
+    return LogDiff(
+        change=change,
+        left_index=left_index,
+        right_index=right_index,
+        address=emitted.address,
+        event=_event(left, right),
+        fields=fields or [],
+        left=left,
+        right=right,
+    )
+
+
 def compare_logs(left: list[LogEntry], right: list[LogEntry]) -> list[LogDiff]:
     """Added, removed and changed logs, aligned by emitter and event signature (LCS)."""
     diffs: list[LogDiff] = []
@@ -167,39 +191,10 @@ def compare_logs(left: list[LogEntry], right: list[LogEntry]) -> list[LogDiff]:
                 if left[i].data.lower() != right[j].data.lower():
                     fields.append("data")
                 if fields:
-                    diffs.append(
-                        LogDiff(
-                            change="changed",
-                            left_index=i,
-                            right_index=j,
-                            address=left[i].address,
-                            event=_event(left[i], right[j]),
-                            fields=fields,
-                            left=left[i],
-                            right=right[j],
-                        )
-                    )
+                    diffs.append(_log_diff(left[i], right[j], i, j, fields))
             continue
-        for i in range(a0, a1):
-            diffs.append(
-                LogDiff(
-                    change="removed",
-                    left_index=i,
-                    address=left[i].address,
-                    event=_event(left[i], None),
-                    left=left[i],
-                )
-            )
-        for j in range(b0, b1):
-            diffs.append(
-                LogDiff(
-                    change="added",
-                    right_index=j,
-                    address=right[j].address,
-                    event=_event(None, right[j]),
-                    right=right[j],
-                )
-            )
+        diffs += [_log_diff(left[i], None, i, None) for i in range(a0, a1)]
+        diffs += [_log_diff(None, right[j], None, j) for j in range(b0, b1)]
     return diffs
 
 
