@@ -11,7 +11,7 @@ from timemachine.catalog.builder import ETHER
 from timemachine.catalog.devnet import actor_address
 from timemachine.catalog.models import ScenarioRecord
 from timemachine.catalog.scenarios.base import Scenario
-from timemachine.catalog.scenarios.markets import DEADLINE, SWAP_GAS, USD, markets
+from timemachine.catalog.scenarios.markets import USD, markets, swap
 from timemachine.catalog.scenarios.world import DEMO, World
 from timemachine.errors import DevnetBuildError
 
@@ -31,37 +31,10 @@ async def stage(world: World) -> ScenarioRecord:
 
     path = [token.address, weth.address, usdx.address]
     quoted = (await router.call("getAmountsOut", SOLD, path))[-1]
-    await router.send(
-        "alice",
-        "swapExactTokensForTokens",
-        2 * ETHER,
-        0,
-        [weth.address, usdx.address],
-        a("alice"),
-        DEADLINE,
-        gas=SWAP_GAS,
-    )
-    await router.send(
-        "bob",
-        "swapExactTokensForTokens",
-        9_000 * USD,
-        0,
-        [usdx.address, weth.address],
-        a("bob"),
-        DEADLINE,
-        gas=SWAP_GAS,
-    )
+    await swap(router, "alice", 2 * ETHER, [weth.address, usdx.address])
+    await swap(router, "bob", 9_000 * USD, [usdx.address, weth.address])
     before = await usdx.call("balanceOf", a(SENDER))
-    tx = await router.send(
-        SENDER,
-        "swapExactTokensForTokens",
-        SOLD,
-        quoted * 99 // 100,
-        path,
-        a(SENDER),
-        DEADLINE,
-        gas=SWAP_GAS,
-    )
+    tx = await swap(router, SENDER, SOLD, path, min_out=quoted * 99 // 100)
     block = await chain.mine()
     received = await usdx.call("balanceOf", a(SENDER)) - before
     if not quoted * 99 // 100 <= received:

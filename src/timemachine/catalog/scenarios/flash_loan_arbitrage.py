@@ -17,7 +17,12 @@ from timemachine.catalog.devnet import actor_address
 from timemachine.catalog.models import ScenarioRecord
 from timemachine.catalog.scenarios.base import Scenario
 from timemachine.catalog.scenarios.contract import deploy
-from timemachine.catalog.scenarios.markets import DEADLINE, LIQUIDITY_GAS, SWAP_GAS, USD, markets
+from timemachine.catalog.scenarios.markets import (
+    LIQUIDITY_GAS,
+    USD,
+    markets,
+    swap,
+)
 from timemachine.catalog.scenarios.world import World
 from timemachine.errors import DevnetBuildError
 
@@ -59,16 +64,7 @@ async def stage(world: World) -> ScenarioRecord:
     await chain.mine()
     pair = await factory.call("getPair", weth.address, usdx.address)
     chain.label(pair, "SwapPair WETH/USDX 2")
-    await cheap.send(
-        "dave",
-        "swapExactTokensForTokens",
-        DUMPED,
-        0,
-        [weth.address, usdx.address],
-        a("dave"),
-        DEADLINE,
-        gas=SWAP_GAS,
-    )
+    await swap(cheap, "dave", DUMPED, [weth.address, usdx.address])
     await chain.mine()
 
     quotes: dict[int, int] = {}

@@ -32,7 +32,7 @@ from timemachine.catalog.scenarios.dao import (
     propose,
     run_proposal,
 )
-from timemachine.catalog.scenarios.markets import DEADLINE, SWAP_GAS, USD
+from timemachine.catalog.scenarios.markets import USD, swap
 from timemachine.catalog.scenarios.world import World
 from timemachine.errors import DevnetBuildError
 
@@ -110,19 +110,10 @@ async def stage(world: World) -> ScenarioRecord:
 
 async def _prepare(world: World, dao: Dao) -> Contract:
     """Mallory buys GOV to reach the proposal threshold and deploys her contract (queued)."""
-    a, weth, router = actor_address, world.weth, dao.market.router
+    weth, router = world.weth, dao.market.router
     await weth.send(ATTACKER, "deposit", value=STAKE)
     await weth.send(ATTACKER, "approve", router.address, STAKE)
-    await router.send(
-        ATTACKER,
-        "swapExactTokensForTokens",
-        STAKE,
-        0,
-        [weth.address, dao.token.address],
-        a(ATTACKER),
-        DEADLINE,
-        gas=SWAP_GAS,
-    )
+    await swap(router, ATTACKER, STAKE, [weth.address, dao.token.address])
     return await deploy(
         world.chain,
         ATTACKER,

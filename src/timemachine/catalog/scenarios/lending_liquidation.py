@@ -15,7 +15,7 @@ from timemachine.catalog.devnet import actor_address
 from timemachine.catalog.models import ScenarioRecord
 from timemachine.catalog.scenarios.base import Scenario
 from timemachine.catalog.scenarios.contract import deploy
-from timemachine.catalog.scenarios.markets import DEADLINE, SWAP_GAS, USD, markets
+from timemachine.catalog.scenarios.markets import USD, markets, swap
 from timemachine.catalog.scenarios.world import World
 from timemachine.errors import DevnetBuildError
 
@@ -61,9 +61,7 @@ async def stage(world: World) -> ScenarioRecord:
     await chain.mine()
 
     path = [weth.address, usdx.address]
-    await router.send(
-        "heidi", "swapExactTokensForTokens", SOLD, 0, path, a("heidi"), DEADLINE, gas=SWAP_GAS
-    )
+    await swap(router, "heidi", SOLD, path)
     await chain.mine()
 
     repaid = borrowed * 40 // 100

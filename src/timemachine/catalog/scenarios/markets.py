@@ -23,6 +23,23 @@ SWAP_GAS = 400_000
 USERS_USDX = {"alice": 60_000, "bob": 40_000, "carol": 25_000, "dave": 25_000}
 
 
+async def swap(
+    router: Contract, trader: str, amount: int, path: list[str], *, min_out: int = 0
+) -> str:
+    """Queue actor `trader`'s `swapExactTokensForTokens` of `amount` along `path` through
+    `router`, paid to the trader; return the tx hash."""
+    return await router.send(
+        trader,
+        "swapExactTokensForTokens",
+        amount,
+        min_out,
+        path,
+        actor_address(trader),
+        DEADLINE,
+        gas=SWAP_GAS,
+    )
+
+
 async def markets(world: World) -> Markets:
     """The world's markets, deployed and seeded on first use (three blocks)."""
     if world.markets is None:

@@ -18,7 +18,7 @@ from timemachine.catalog.exploit import measure_exploit
 from timemachine.catalog.models import ScenarioRecord
 from timemachine.catalog.scenarios.base import Fix, Scenario
 from timemachine.catalog.scenarios.contract import Contract, deploy
-from timemachine.catalog.scenarios.markets import DEADLINE, LIQUIDITY_GAS, SWAP_GAS, markets
+from timemachine.catalog.scenarios.markets import LIQUIDITY_GAS, markets, swap
 from timemachine.catalog.scenarios.world import World
 from timemachine.errors import DevnetBuildError
 
@@ -83,9 +83,7 @@ async def stage(world: World) -> ScenarioRecord:
         ("frank", [weth.address, reflex.address], 2 * ETHER),
         ("grace", [reflex.address, weth.address], 10_000 * REFLEX),
     ):
-        await router.send(
-            trader, "swapExactTokensForTokens", amount, 0, path, a(trader), DEADLINE, gas=SWAP_GAS
-        )
+        await swap(router, trader, amount, path)
     await chain.mine()
 
     exploiter = await deploy(chain, ATTACKER, "SelfTransferExploiter")
