@@ -14,7 +14,7 @@ from eth_utils.crypto import keccak
 
 from timemachine.catalog.devnet import actor_address
 from timemachine.catalog.scenarios.contract import Contract, deploy
-from timemachine.catalog.scenarios.markets import LIQUIDITY_GAS, markets
+from timemachine.catalog.scenarios.markets import add_liquidity, markets
 from timemachine.catalog.scenarios.world import Markets, World
 from timemachine.errors import DevnetBuildError
 from timemachine.hexutil import checksum
@@ -105,15 +105,8 @@ async def deploy_dao(
     await token.send("deployer", "mint", a("deployer"), pool_gov)
     await token.send("deployer", "approve", market.router.address, 2**256 - 1)
     await weth.send("deployer", "deposit", value=pool_weth)
-    await market.router.send(
-        "deployer",
-        "addLiquidity",
-        token.address,
-        weth.address,
-        pool_gov,
-        pool_weth,
-        a("deployer"),
-        gas=LIQUIDITY_GAS,
+    await add_liquidity(
+        market.router, "deployer", (token.address, weth.address), (pool_gov, pool_weth)
     )
     await chain.send(
         "deployer", governor.address, value=treasury.eth, what=f"deployer -> {name} treasury"

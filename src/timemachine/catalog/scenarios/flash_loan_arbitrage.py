@@ -18,8 +18,8 @@ from timemachine.catalog.models import ScenarioRecord
 from timemachine.catalog.scenarios.base import Scenario
 from timemachine.catalog.scenarios.contract import deploy
 from timemachine.catalog.scenarios.markets import (
-    LIQUIDITY_GAS,
     USD,
+    add_liquidity,
     markets,
     swap,
 )
@@ -49,16 +49,7 @@ async def stage(world: World) -> ScenarioRecord:
     await weth.send("deployer", "deposit", value=POOL_WETH)
     for asset in (weth, usdx):
         await asset.send("deployer", "approve", cheap.address, 2**256 - 1)
-    await cheap.send(
-        "deployer",
-        "addLiquidity",
-        weth.address,
-        usdx.address,
-        POOL_WETH,
-        POOL_USDX,
-        a("deployer"),
-        gas=LIQUIDITY_GAS,
-    )
+    await add_liquidity(cheap, "deployer", (weth.address, usdx.address), (POOL_WETH, POOL_USDX))
     await weth.send("dave", "deposit", value=DUMPED)
     await weth.send("dave", "approve", cheap.address, 2**256 - 1)
     await chain.mine()

@@ -23,6 +23,24 @@ SWAP_GAS = 400_000
 USERS_USDX = {"alice": 60_000, "bob": 40_000, "carol": 25_000, "dave": 25_000}
 
 
+async def add_liquidity(
+    router: Contract,
+    provider: str,
+    tokens: tuple[str, str],
+    amounts: tuple[int, int],
+) -> str:
+    """Queue actor `provider`'s `addLiquidity` of `amounts` of the two `tokens` through `router`
+    (creating the pair on first use), the LP tokens to the provider; return the tx hash."""
+    return await router.send(
+        provider,
+        "addLiquidity",
+        *tokens,
+        *amounts,
+        actor_address(provider),
+        gas=LIQUIDITY_GAS,
+    )
+
+
 async def swap(
     router: Contract, trader: str, amount: int, path: list[str], *, min_out: int = 0
 ) -> str:
@@ -60,25 +78,11 @@ async def _build(world: World) -> Markets:
     await token.send("deployer", "mint", a("deployer"), 100_000 * DEMO)
     for asset in (weth, usdx, token):
         await asset.send("deployer", "approve", router.address, 2**256 - 1)
-    await router.send(
-        "deployer",
-        "addLiquidity",
-        weth.address,
-        usdx.address,
-        100 * ETHER,
-        300_000 * USD,
-        a("deployer"),
-        gas=LIQUIDITY_GAS,
+    await add_liquidity(
+        router, "deployer", (weth.address, usdx.address), (100 * ETHER, 300_000 * USD)
     )
-    await router.send(
-        "deployer",
-        "addLiquidity",
-        token.address,
-        weth.address,
-        100_000 * DEMO,
-        50 * ETHER,
-        a("deployer"),
-        gas=LIQUIDITY_GAS,
+    await add_liquidity(
+        router, "deployer", (token.address, weth.address), (100_000 * DEMO, 50 * ETHER)
     )
     await usdx.send("deployer", "transfer", lender.address, 2_000_000 * USD)
     await weth.send("deployer", "transfer", lender.address, 500 * ETHER)

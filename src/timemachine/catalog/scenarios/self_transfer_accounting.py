@@ -18,7 +18,7 @@ from timemachine.catalog.exploit import measure_exploit
 from timemachine.catalog.models import ScenarioRecord
 from timemachine.catalog.scenarios.base import Fix, Scenario
 from timemachine.catalog.scenarios.contract import Contract, deploy
-from timemachine.catalog.scenarios.markets import LIQUIDITY_GAS, markets, swap
+from timemachine.catalog.scenarios.markets import add_liquidity, markets, swap
 from timemachine.catalog.scenarios.world import World
 from timemachine.errors import DevnetBuildError
 
@@ -57,15 +57,8 @@ async def stage(world: World) -> ScenarioRecord:
     await weth.send("deployer", "deposit", value=POOL_WETH)
     await reflex.send("deployer", "approve", router.address, 2**256 - 1)
     await weth.send("deployer", "approve", router.address, 2**256 - 1)
-    await router.send(
-        "deployer",
-        "addLiquidity",
-        reflex.address,
-        weth.address,
-        POOL_REFLEX,
-        POOL_WETH,
-        a("deployer"),
-        gas=LIQUIDITY_GAS,
+    await add_liquidity(
+        router, "deployer", (reflex.address, weth.address), (POOL_REFLEX, POOL_WETH)
     )
     await reflex.send("deployer", "transfer", a("grace"), 20_000 * REFLEX)
     await weth.send("frank", "deposit", value=4 * ETHER)
