@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import cache
 
 from eth_account import Account
+from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 
 from timemachine.errors import InvalidInputError
@@ -70,6 +71,13 @@ def actor_account(name: str) -> LocalAccount:
         DEVNET_MNEMONIC, account_path=f"m/44'/60'/0'/0/{ACTORS.index(name)}"
     )
     return account
+
+
+def sign_digest(name: str, digest: bytes) -> bytes:
+    """Actor `name`'s 65-byte signature (r, s, v) of `digest` as an EIP-191 personal message
+    (what `ecrecover(toEthSignedMessageHash(digest), ...)` checks)."""
+    signed = actor_account(name).sign_message(encode_defunct(primitive=digest))
+    return bytes(signed.signature)
 
 
 def actor_address(name: str) -> str:

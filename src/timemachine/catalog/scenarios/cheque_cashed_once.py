@@ -8,11 +8,10 @@ The representative tx is frank cashing bob's 1.5 ETH cheque.
 from __future__ import annotations
 
 from eth_abi.abi import encode as abi_encode
-from eth_account.messages import encode_defunct
 from eth_utils.crypto import keccak
 
 from timemachine.catalog.builder import ETHER
-from timemachine.catalog.devnet import DEVNET_CHAIN_ID, actor_account, actor_address
+from timemachine.catalog.devnet import DEVNET_CHAIN_ID, actor_address, sign_digest
 from timemachine.catalog.exploit import check_payout
 from timemachine.catalog.models import ScenarioRecord
 from timemachine.catalog.scenarios.base import Scenario
@@ -33,8 +32,7 @@ def sign_cheque(bank: str, payer: str, payee: str, amount: int, nonce: int) -> b
             [bank, DEVNET_CHAIN_ID, actor_address(payer), actor_address(payee), amount, nonce],
         )
     )
-    signed = actor_account(payer).sign_message(encode_defunct(primitive=cheque))
-    return bytes(signed.signature)
+    return sign_digest(payer, cheque)
 
 
 async def stage(world: World) -> ScenarioRecord:

@@ -8,11 +8,10 @@ account (8 ETH) is empty; bob's and carol's deposits stay.
 
 from __future__ import annotations
 
-from eth_account.messages import encode_defunct
 from eth_utils.crypto import keccak
 
 from timemachine.catalog.builder import ETHER
-from timemachine.catalog.devnet import actor_account, actor_address
+from timemachine.catalog.devnet import actor_address, sign_digest
 from timemachine.catalog.exploit import mine_exploit
 from timemachine.catalog.models import ScenarioRecord
 from timemachine.catalog.scenarios.base import Fix, Scenario
@@ -32,8 +31,7 @@ def sign_cheque(payer: str, payee: str, amount: int) -> bytes:
         + bytes.fromhex(actor_address(payee)[2:])
         + amount.to_bytes(32, "big")
     )
-    signed = actor_account(payer).sign_message(encode_defunct(primitive=cheque))
-    return bytes(signed.signature)
+    return sign_digest(payer, cheque)
 
 
 async def stage(world: World) -> ScenarioRecord:
