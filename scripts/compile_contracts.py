@@ -22,10 +22,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from timemachine.errors import CompileError
 from timemachine.solidity import (
     SETTINGS,
     SETTINGS_07,
-    CompileError,
     compile_sources,
     compiler_series,
     find_solcjs,

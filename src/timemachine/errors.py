@@ -164,6 +164,10 @@ class RateLimitedError(TimeMachineError):
         self.headers = {"Retry-After": str(max(1, int(retry_after + 0.999)))}
 
 
+class CompileError(InvalidInputError):
+    """Solidity compilation could not run or failed; the message is one readable line."""
+
+
 class SignatureError(InvalidInputError, ValueError):
     """A text signature or ABI entry that cannot be parsed (still a ValueError, so pydantic
     validators that parse signatures report it as a validation error)."""

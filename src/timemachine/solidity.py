@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from timemachine.errors import InvalidInputError
+from timemachine.errors import CompileError
 from timemachine.logs import get_logger
 
 log = get_logger(__name__)
@@ -38,10 +38,6 @@ SETTINGS: dict[str, Any] = {
 }
 #: solc 0.7.6 knows no fork after Istanbul; its bytecode runs unchanged on later forks.
 SETTINGS_07: dict[str, Any] = {**SETTINGS, "evmVersion": "istanbul"}
-
-
-class CompileError(InvalidInputError):
-    """Compilation could not run or failed; the message is one readable line."""
 
 
 def node_modules() -> Path:
