@@ -64,7 +64,7 @@ def _depth(skeleton: str | bytes) -> int:
         brackets = _BRACKETS_BYTES.sub(b"", skeleton).decode("ascii")
     else:
         brackets = _BRACKETS.sub("", skeleton)
-    return max(0, *accumulate(1 if c in "[{" else -1 for c in brackets))
+    return max(accumulate((1 if c in "[{" else -1 for c in brackets), initial=0))
 
 
 def _has_nul(document: str | bytes) -> bool:
@@ -116,7 +116,18 @@ class JsonScan:
 
 def scan_json(document: str | bytes) -> JsonScan:
     """Nesting depth, NUL characters (raw or as the `\\u0000` escape, which no text column can
-    hold) and non-finite numbers (`NaN`, `Infinity`: not JSON, and not storable) of `document`."""
+    hold) and non-finite numbers (`NaN`, `Infinity`: not JSON, and not storable) of `document`.
+
+    Bytes are read the way `json.loads` reads them: UTF-16 and UTF-32 are decoded first (their
+    code units can hold a quote or backslash byte that is not one, which would desynchronise a
+    byte scan from the parser); UTF-8 is scanned as is (its multi-byte sequences hold no ASCII)."""
+    if isinstance(document, bytes):
+        encoding = json.detect_encoding(document)
+        if encoding != "utf-8":
+            try:
+                document = document.decode(encoding, "surrogatepass")
+            except UnicodeDecodeError:
+                return JsonScan(depth=0, nul=False, non_finite=False)  # the parser fails too
     skeleton = _skeleton(document)
     return JsonScan(
         depth=_depth(skeleton), nul=_has_nul(document), non_finite=_non_finite(skeleton)
