@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
 import re
 import sys
 from dataclasses import dataclass
@@ -146,6 +147,13 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999: valid JSON, but no float holds it
+        raise ValueError(f"{text[:40]} is too large for a number")
+    return value
+
+
 def load_json(
     document: str | bytes,
     *,
@@ -162,7 +170,7 @@ def load_json(
     try:
         if not finite:
             return json.loads(document)
-        return json.loads(document, parse_constant=_refuse_constant)
+        return json.loads(document, parse_constant=_refuse_constant, parse_float=_finite_float)
     except (ValueError, RecursionError) as exc:
         raise error(f"{what} is not valid JSON: {exc}") from None
 
