@@ -184,7 +184,7 @@ def test_nan_and_infinity_are_422(live: Live, body: bytes) -> None:
         headers={**live.admin, "content-type": "application/json"},
     )
     assert response.status_code == 422, response.text
-    assert "NaN or Infinity" in response.json()["detail"]
+    assert "NaN or Infinity" in response.json()["detail"][0]["msg"]
     live.assert_alive()
 
 

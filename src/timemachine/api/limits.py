@@ -36,15 +36,16 @@ def json_depth_exceeds(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
     return untrusted.json_depth_exceeds(body, limit)
 
 
-def url_problem(scope: Scope) -> str | None:
-    """Why the request's path or query string is refused (a NUL character), or None."""
+def url_problem(scope: Scope) -> tuple[str, str] | None:
+    """Where (`path`, `query`) and why the request's URL is refused (a NUL character), or
+    None."""
     raw_path = scope.get("raw_path") or b""
     path = scope.get("path", "")
     query = scope.get("query_string", b"")
     if "\x00" in path or b"\x00" in unquote_to_bytes(raw_path):
-        return f"the path {NUL_MESSAGE}"
+        return "path", f"the path {NUL_MESSAGE}"
     if b"\x00" in unquote_to_bytes(query.replace(b"+", b" ")):
-        return f"the query string {NUL_MESSAGE}"
+        return "query", f"the query string {NUL_MESSAGE}"
     return None
 
 
@@ -67,9 +68,9 @@ class BodyLimitMiddleware:
         problem = url_problem(scope)
         if problem is not None:
             if scope["type"] == "websocket":
-                await send({"type": "websocket.close", "code": 1008, "reason": problem[:120]})
+                await send({"type": "websocket.close", "code": 1008, "reason": problem[1][:120]})
                 return
-            await _reject(send, UNPROCESSABLE, _phrase(UNPROCESSABLE), problem)
+            await _unprocessable(send, problem[0], problem[1])
             return
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
@@ -98,9 +99,9 @@ class BodyLimitMiddleware:
             detail = f"the JSON body nests deeper than {self.max_depth} levels"
             await _reject(send, 400, "InvalidInputError", detail)
             return
-        problem = _body_problem(scope, body, scan)
-        if problem is not None:
-            await _reject(send, UNPROCESSABLE, _phrase(UNPROCESSABLE), f"the body {problem}")
+        refused = _body_problem(scope, body, scan)
+        if refused is not None:
+            await _unprocessable(send, "body", f"the body {refused}")
             return
         replayed = False
 
@@ -128,8 +129,10 @@ def _body_problem(scope: Scope, body: bytes, scan: untrusted.JsonScan) -> str | 
     return scan.problem(max_depth=len(body))  # the depth was checked before
 
 
-def _phrase(status: int) -> str:
-    return HTTPStatus(status).phrase.replace(" ", "")
+async def _unprocessable(send: Send, where: str, message: str) -> None:
+    """422 in FastAPI's request-validation shape (what the OpenAPI schema declares for 422)."""
+    error = {"type": "value_error", "loc": [where], "msg": message, "input": None}
+    await _send_json(send, UNPROCESSABLE, {"detail": [error]})
 
 
 def _header(scope: Scope, wanted: bytes) -> bytes | None:
@@ -150,7 +153,10 @@ def _content_length(scope: Scope) -> int | None:
 
 
 async def _reject(send: Send, status: int, error: str, detail: str) -> None:
-    payload: dict[str, Any] = {"error": error, "detail": detail}
+    await _send_json(send, status, {"error": error, "detail": detail})
+
+
+async def _send_json(send: Send, status: int, payload: dict[str, Any]) -> None:
     body = json.dumps(payload).encode()
     await send(
         {
