@@ -21,11 +21,13 @@ from typing import Any
 
 from timemachine.errors import CompileError
 from timemachine.logs import get_logger
+from timemachine.untrusted import MAX_SOLIDITY_BYTES, refuse_nul
 
 log = get_logger(__name__)
 
 TIMEOUT = 300.0
-_PRAGMA = re.compile(r"^\s*pragma\s+solidity\s+([^;]+);", re.MULTILINE)
+# Within one line: `^\s*` spanning blank lines made a search quadratic in the source's size.
+_PRAGMA = re.compile(r"^[ \t]*pragma[ \t]+solidity[ \t]+([^;\n]+);", re.MULTILINE)
 _REPO = Path(__file__).resolve().parents[2]
 
 SETTINGS: dict[str, Any] = {
@@ -179,9 +181,18 @@ def compile_file(path: Path, contract: str | None = None) -> CompiledContract:
     """Compile one self-contained Solidity file (no imports) with the pinned solc its pragma asks
     for; `contract` defaults to the file's stem, else its only contract."""
     try:
+        size = path.stat().st_size
+        if size > MAX_SOLIDITY_BYTES:
+            raise CompileError(
+                f"{path} is {size:,} bytes; the limit for one Solidity source is "
+                f"{MAX_SOLIDITY_BYTES:,}"
+            )
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise CompileError(f"cannot read {path}: {error.strerror}") from error
+    except UnicodeDecodeError as error:
+        raise CompileError(f"{path} is not UTF-8 text (byte {error.start})") from None
+    refuse_nul(text, what=str(path))
     series = compiler_series(path.name, text)
     solcjs, settings = solcjs_for(series)
     log.info("compiling", path=str(path), series=series)

@@ -36,6 +36,7 @@ PUBLIC = {
     ("GET", "/docs"),
     ("GET", "/docs/oauth2-redirect"),
     ("GET", "/redoc"),
+    ("GET", "/docs/assets/{name}"),
     ("GET", "/api/system/health"),
     ("POST", "/api/auth/login"),
     ("POST", "/api/auth/refresh"),

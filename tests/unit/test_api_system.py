@@ -45,7 +45,7 @@ def admin(client: TestClient) -> dict[str, str]:
 
 
 def test_health_reports_every_component(client: TestClient) -> None:
-    response = client.get("/api/system/health")
+    response = client.get("/api/system/health", headers=admin(client))
     body = response.json()
     assert set(body["components"]) == {"database", "broker", "redis", "anvil", "disk", "forks"}
     assert body["components"]["database"]["status"] == "ok"
@@ -59,7 +59,7 @@ def test_health_reports_every_component(client: TestClient) -> None:
 
 def test_health_is_503_with_a_dead_broker(dead_broker_client: TestClient) -> None:
     started = time.monotonic()
-    response = dead_broker_client.get("/api/system/health")
+    response = dead_broker_client.get("/api/system/health", headers=admin(dead_broker_client))
     assert time.monotonic() - started < 10
     assert response.status_code == 503
     body = response.json()
@@ -71,7 +71,7 @@ def test_health_is_503_with_a_dead_broker(dead_broker_client: TestClient) -> Non
 def test_redis_is_checked_when_configured(isolated_env: Path) -> None:
     settings = make_settings(isolated_env, redis_url="redis://127.0.0.1:1/0")
     with TestClient(create_app(settings)) as test_client:
-        body = test_client.get("/api/system/health").json()
+        body = test_client.get("/api/system/health", headers=admin(test_client)).json()
     assert body["components"]["redis"]["status"] == "degraded"
     assert body["status"] == "degraded"
 

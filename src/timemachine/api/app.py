@@ -18,6 +18,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from timemachine.api.docs import docs_router
 from timemachine.api.limits import BodyLimitMiddleware
 from timemachine.api.metrics import HttpMetricsMiddleware, create_registry
 from timemachine.api.routers import (
@@ -34,7 +35,9 @@ from timemachine.api.routers import (
     whatif,
     ws,
 )
+from timemachine.api.security_headers import SecurityHeadersMiddleware
 from timemachine.api.state import AppState
+from timemachine.api.validation import register_error_handlers
 from timemachine.bus import event_bus
 from timemachine.errors import TimeMachineError
 from timemachine.logs import get_logger
@@ -43,6 +46,7 @@ from timemachine.security.ratelimit import rate_limiter
 from timemachine.security.tokens import signing_key
 from timemachine.settings import Settings, get_settings
 from timemachine.store import Database, open_database, upsert_catalog
+from timemachine.untrusted import cap_recursion_limit
 
 log = get_logger(__name__)
 
@@ -66,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        recursion_limit = cap_recursion_limit()  # see timemachine.untrusted
         db = open_database(settings.database_url)
         bus = event_bus(settings.redis_url)
         try:
@@ -86,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await bus.aclose()
             db.dispose()
+            sys.setrecursionlimit(recursion_limit)
             log.info("api stopped")
 
     app = FastAPI(
@@ -93,6 +99,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Replay historical EVM transactions and exploits on forked state; explain them.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served from local assets by docs_router (no CDN)
+        redoc_url=None,
     )
 
     def database() -> Database | None:
@@ -119,6 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             headers=exc.headers,
         )
 
+    register_error_handlers(app)
     for module in (
         auth,
         admin,
@@ -134,6 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ws,
     ):
         app.include_router(module.router)
+    app.include_router(docs_router(app))
     app.add_middleware(HttpMetricsMiddleware, histogram=histogram)
     app.add_middleware(BodyLimitMiddleware)
     if settings.cors_origin_list:
@@ -145,6 +155,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_credentials=False,  # bearer tokens, no cookies
             max_age=600,
         )
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: on every answer, rejections too
     return app
 
 

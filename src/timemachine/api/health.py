@@ -1,6 +1,8 @@
 """System health: one check per component, each with a status and a one-line detail.
 
 Overall `healthy` (HTTP 200) when every check is ok or skipped; `degraded` (503) otherwise.
+The components (their details name paths, hosts and process counts) are for admins only; the
+route answers anyone else with the overall status alone.
 Every check is bounded by a short timeout: a dead dependency makes the answer slow by at most a
 few seconds, never hangs it.
 """
@@ -14,7 +16,7 @@ from typing import Literal
 
 import redis
 from celery import Celery
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from timemachine.api.actions import BrokerUnreachableError, ensure_broker
@@ -38,7 +40,9 @@ class ComponentHealth(BaseModel):
 
 class HealthReport(BaseModel):
     status: Literal["healthy", "degraded"]
-    components: dict[str, ComponentHealth]
+    components: dict[str, ComponentHealth] | None = Field(
+        default=None, description="Per component; shown to admins only."
+    )
 
 
 def check_database(db: Database) -> ComponentHealth:

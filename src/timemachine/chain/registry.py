@@ -36,6 +36,7 @@ from timemachine.chain.hardforks import (
 )
 from timemachine.errors import InvalidInputError
 from timemachine.hexutil import quantity
+from timemachine.models.bounds import INT64_MAX
 
 if TYPE_CHECKING:
     from timemachine.settings import Settings
@@ -360,8 +361,11 @@ def find_chain(name_or_id: str) -> ChainInfo:
     if chain is not None:
         return chain
     match = _UNKNOWN_NAME.match(key)
-    number = int(match.group(1)) if match else quantity(key)
-    if number is not None and number > 0:
+    try:
+        number = int(match.group(1)) if match else quantity(key)
+    except ValueError:  # thousands of digits: no chain id
+        number = None
+    if number is not None and 0 < number <= INT64_MAX:  # what every store of a chain id holds
         return get_chain(number)
     known = ", ".join(f"{c.name} ({c.chain_id})" for c in CHAINS.values())
     raise InvalidInputError(

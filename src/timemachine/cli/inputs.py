@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from eth_utils.address import is_hex_address, to_checksum_address
 
 from timemachine.errors import InvalidInputError
+from timemachine.untrusted import load_json
 
 
 def load_abi(path: Path) -> list[dict[str, Any]]:
     """A JSON ABI: a bare list, or an artifact object with an "abi" key (Foundry, Hardhat, solc)."""
     try:
-        document = json.loads(path.read_text())
+        text = path.read_text()
     except OSError as error:
         raise InvalidInputError(f"cannot read ABI file {path}: {error.strerror}") from error
-    except ValueError as error:
+    except ValueError as error:  # not UTF-8
         raise InvalidInputError(f"ABI file {path} is not valid JSON: {error}") from error
+    document = load_json(text, what=f"ABI file {path}")
     abi = document.get("abi") if isinstance(document, dict) else document
     if not isinstance(abi, list) or not all(isinstance(entry, dict) for entry in abi):
         raise InvalidInputError(

@@ -8,8 +8,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from timemachine.models.bounds import BlockNumber, ChainId
 from timemachine.models.replay import ReplayMode
 from timemachine.models.whatif import AccountOverride, CallSpec, CodePatch, WhatIf
+from timemachine.untrusted import MAX_SOLIDITY_BYTES
 
 MAX_TRANSACTIONS = 100
 """Transactions one replay request may carry."""
@@ -44,9 +46,9 @@ class TransactionRef(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     hash: str = Field(pattern=r"^0x[0-9a-fA-F]{64}$")
-    block_number: int | None = Field(default=None, ge=0)
-    chain_id: int | None = Field(
-        default=None, gt=0, description="Default: the embedded devnet (31337)."
+    block_number: BlockNumber | None = None
+    chain_id: ChainId | None = Field(
+        default=None, description="Default: the embedded devnet (31337)."
     )
 
     @field_validator("hash")
@@ -103,7 +105,7 @@ class PatchSpec(BaseModel):
     address: str = Field(pattern=_ADDRESS)
     code: str | None = Field(default=None, pattern=r"^0x[0-9a-fA-F]*$", max_length=200_000)
     artifact: str | None = Field(default=None, pattern=_IDENTIFIER, examples=["EtherBankFixed"])
-    source_text: str | None = Field(default=None, min_length=1, max_length=500_000)
+    source_text: str | None = Field(default=None, min_length=1, max_length=MAX_SOLIDITY_BYTES)
     contract: str | None = Field(default=None, pattern=_IDENTIFIER)
     constructor_args: list[Any] | None = Field(default=None, max_length=32)
 
@@ -145,11 +147,11 @@ class WhatIfStartRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     tx_hash: str = Field(pattern=_TX_HASH)
-    chain_id: int = Field(default=DEVNET_CHAIN, gt=0, description="Default: the devnet.")
+    chain_id: ChainId = Field(default=DEVNET_CHAIN, description="Default: the devnet.")
     overrides: list[AccountOverride] = Field(default_factory=list, max_length=MAX_TRANSACTIONS)
     patches: list[PatchSpec] = Field(default_factory=list, max_length=MAX_PATCHES)
     sender: str | None = Field(default=None, pattern=_ADDRESS)
-    at_block: int | None = Field(default=None, ge=0)
+    at_block: BlockNumber | None = None
     before: list[str | CallSpec] = Field(default_factory=list, max_length=MAX_TRANSACTIONS)
     drop: list[str] = Field(default_factory=list, max_length=MAX_TRANSACTIONS)
     mode: ReplayMode = "exact"
@@ -182,7 +184,7 @@ class VerifyFixStartRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     tx_hash: str | None = Field(default=None, pattern=_TX_HASH)
-    chain_id: int = Field(default=DEVNET_CHAIN, gt=0, description="Default: the devnet.")
+    chain_id: ChainId = Field(default=DEVNET_CHAIN, description="Default: the devnet.")
     patches: list[PatchSpec] = Field(default_factory=list, max_length=MAX_PATCHES)
     scenario_id: str | None = Field(
         default=None, min_length=1, max_length=200, examples=["reentrancy-bank"]
@@ -222,8 +224,8 @@ class ImportReplayRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    chain_id: int | None = Field(
-        default=None, gt=0, description="Only this chain's transactions (needed when mixed)."
+    chain_id: ChainId | None = Field(
+        default=None, description="Only this chain's transactions (needed when mixed)."
     )
     offset: int = Field(default=0, ge=0, le=10**9)
     limit: int = Field(default=MAX_TRANSACTIONS, ge=1, le=MAX_TRANSACTIONS)

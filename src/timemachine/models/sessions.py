@@ -13,6 +13,8 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from timemachine.models.bounds import BlockNumber, ChainId
+
 T = TypeVar("T")
 
 _TX_HASH = re.compile(r"^0x[0-9a-f]{64}$")
@@ -112,9 +114,9 @@ class TxImportItem(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    chain_id: int = Field(gt=0)
+    chain_id: ChainId
     hash: str
-    block: int | None = Field(default=None, ge=0)
+    block: BlockNumber | None = None
     label: str | None = Field(default=None, max_length=200)
     metadata: dict[str, Any] = Field(default_factory=dict)
 

@@ -6,8 +6,6 @@ problem becomes a CapsuleError naming the file and what is wrong with it.
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
 
 import zstandard
@@ -15,13 +13,12 @@ from pydantic import ValidationError
 
 from timemachine.errors import CapsuleError
 from timemachine.models.capsule import CAPSULE_FORMAT, CAPSULE_VERSIONS, Capsule
+from timemachine.untrusted import MAX_JSON_DEPTH, load_json
 
 MAX_FILE_BYTES = 256 * 1024 * 1024
 MAX_JSON_BYTES = 1024 * 1024 * 1024
-MAX_NESTING = 64
+MAX_NESTING = MAX_JSON_DEPTH
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 _INPUT_STEP = 4096
 
 
@@ -39,12 +36,7 @@ def load_capsule(data: bytes, *, name: str = "capsule") -> Capsule:
         data = _decompress(data, name)
     if len(data) > MAX_JSON_BYTES:
         raise CapsuleError(f"{name} holds more than {MAX_JSON_BYTES // 2**20} MiB of JSON")
-    if _nesting_depth(data) > MAX_NESTING:
-        raise CapsuleError(f"{name} nests JSON deeper than {MAX_NESTING} levels; refusing it")
-    try:
-        document = json.loads(data)
-    except (ValueError, RecursionError) as error:
-        raise CapsuleError(f"{name} is not valid JSON (truncated or corrupt?): {error}") from error
+    document = load_json(data, what=name, max_depth=MAX_NESTING, error=CapsuleError)
     if not isinstance(document, dict) or document.get("format") != CAPSULE_FORMAT:
         raise CapsuleError(f"{name} is not a Time Machine capsule (no format {CAPSULE_FORMAT!r})")
     version = document.get("version")
@@ -103,18 +95,3 @@ def _decompress(data: bytes, name: str) -> bytes:
     if not inflater.eof:
         raise CapsuleError(f"{name} is not valid zstd: the compressed data is truncated")
     return b"".join(parts)
-
-
-def _nesting_depth(data: bytes) -> int:
-    """How deep the JSON nests, outside strings (refusing a deep document before parsing matters:
-    py_ecc, imported by eth-account, lifts the recursion limit to 100,000, which lets the stdlib
-    parser overflow the C stack and kill the process instead of raising RecursionError)."""
-    skeleton = _JSON_STRING.sub(b"", data).translate(None, _NOT_BRACKETS)
-    depth = deepest = 0
-    for byte in skeleton:
-        depth += 1 if byte in b"[{" else -1
-        if depth > deepest:
-            deepest = depth
-            if deepest > MAX_NESTING:
-                break
-    return deepest

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ from timemachine.models.imports import (
 from timemachine.models.sessions import TxImportItem
 from timemachine.store import Database, TxImports
 from timemachine.store.common import json_payload
+from timemachine.untrusted import NUL_MESSAGE, load_json
 
 BATCH_SIZE = 500
 _PAGE = 500  # rows per page when reading an import back
@@ -97,15 +97,19 @@ def parse_import(
 
 def _decode(data: bytes | str, name: str) -> str:
     if isinstance(data, str):
-        return data.removeprefix("\ufeff")
-    if b"\x00" in data[:4096]:
-        raise InvalidInputError(f"{name} is binary, not a CSV file or a JSON list")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise InvalidInputError(
-            f"{name} is not UTF-8 text (byte {error.start}); expected a CSV file or a JSON list"
-        ) from None
+        text = data.removeprefix("\ufeff")
+    else:
+        if b"\x00" in data[:4096]:
+            raise InvalidInputError(f"{name} is binary, not a CSV file or a JSON list")
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            raise InvalidInputError(
+                f"{name} is not UTF-8 text (byte {error.start}); expected a CSV file or a JSON list"
+            ) from None
+    if "\x00" in text:  # no database text column can hold it
+        raise InvalidInputError(f"{name} {NUL_MESSAGE}")
+    return text
 
 
 def _default_chain(value: str | int | None) -> ChainInfo | None:
@@ -213,11 +217,9 @@ def _check_header(columns: list[str], default_chain: ChainInfo | None, name: str
 
 
 def parse_json(text: str, *, default_chain: ChainInfo | None, name: str) -> ParsedImport:
-    """A JSON list of objects; errors name the array index."""
-    try:
-        document = json.loads(text)
-    except ValueError as error:
-        raise InvalidInputError(f"{name} is not valid JSON: {error}") from None
+    """A JSON list of objects; errors name the array index. Nesting is bounded before parsing
+    (`load_json`); NaN and Infinity parse and are then refused row by row."""
+    document = load_json(text, what=name, finite=False)
     if not isinstance(document, list):
         raise InvalidInputError(
             f"the JSON in {name} is {_json_kind(document)}, not a list of transactions "

@@ -21,10 +21,16 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    OperationalError,
+    SQLAlchemyError,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
-from timemachine.errors import ConflictError, StorageError, TimeMachineError
+from timemachine.errors import ConflictError, InvalidInputError, StorageError, TimeMachineError
 from timemachine.settings import get_settings, normalize_database_url
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -86,7 +92,11 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
 
 @contextmanager
 def storage_errors(url: str) -> Iterator[None]:
-    """Translate driver errors into the error tree at the boundary (TimeMachineErrors pass)."""
+    """Translate driver errors into the error tree at the boundary (TimeMachineErrors pass).
+
+    A value the column cannot hold (a number past 64 bits, text with NUL, text too long) is the
+    caller's input: InvalidInputError. Requests are bounded before they get here
+    (`models/bounds.py`, the API's request guard); this is the backstop."""
     try:
         yield
     except TimeMachineError:
@@ -94,6 +104,14 @@ def storage_errors(url: str) -> Iterator[None]:
     except IntegrityError as error:
         raise ConflictError(
             f"the database refused a conflicting write: {_first_line(error)}"
+        ) from error
+    except DataError as error:
+        raise InvalidInputError(
+            f"the database cannot store a value given: {_first_line(error)}"
+        ) from error
+    except OverflowError as error:  # sqlite3 binding an int past 64 bits
+        raise InvalidInputError(
+            "a number given is beyond what the database stores (signed 64-bit)"
         ) from error
     except OperationalError as error:
         raise StorageError(

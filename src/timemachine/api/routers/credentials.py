@@ -17,6 +17,7 @@ from timemachine.api.auth import Authorize, record
 from timemachine.api.deps import AppSettings, Db
 from timemachine.api.routers.replay import ERRORS
 from timemachine.models.auth import Role, Scope
+from timemachine.models.bounds import ChainId
 from timemachine.models.credentials import ProviderCredentialCreate, ProviderCredentialRecord
 from timemachine.security.audit import Action
 from timemachine.security.principal import Principal
@@ -76,7 +77,7 @@ def list_credentials(
     caller: CredentialReader,
     db: Db,
     vault: VaultDep,
-    chain_id: Annotated[int | None, Query(gt=0)] = None,
+    chain_id: Annotated[ChainId | None, Query()] = None,
 ) -> list[ProviderCredentialRecord]:
     """Your stored credentials: chain, label and redacted hint (never the URL)."""
     with db.session() as s:

@@ -19,6 +19,7 @@ from timemachine.api.routers.replay import ERRORS
 from timemachine.api.schemas import DeletedBody, SessionDetail
 from timemachine.errors import ConflictError, NotFoundError
 from timemachine.models.analysis import AnalysisReport
+from timemachine.models.bounds import RowIndex
 from timemachine.models.replay import ReplayResult
 from timemachine.models.sessions import Page, ReplaySessionRecord, SessionStatus
 from timemachine.security.audit import Action
@@ -77,7 +78,7 @@ def session_report(
     principal: Reader,
     db: Db,
     format: Literal["json", "md", "html"] = "json",
-    tx_index: Annotated[int, Query(ge=0)] = 0,
+    tx_index: Annotated[RowIndex, Query()] = 0,
 ) -> Response:
     """The analysis report of one transaction of the session, as JSON, Markdown or HTML.
 

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from timemachine.api.auth import MetricsReader
+from timemachine.api.auth import MetricsReader, bearer
 from timemachine.api.deps import AppSettings, CeleryApp, Db
 from timemachine.api.health import HealthReport, system_health
+from timemachine.errors import TimeMachineError
+from timemachine.security.accounts import principal_for
+from timemachine.settings import Settings
+from timemachine.store import Database
 
 router = APIRouter(tags=["system"])
 
@@ -18,12 +25,33 @@ router = APIRouter(tags=["system"])
     response_model=HealthReport,
     responses={503: {"model": HealthReport, "description": "A component is degraded."}},
 )
-def health(settings: AppSettings, db: Db, app: CeleryApp) -> JSONResponse:
+def health(
+    settings: AppSettings,
+    db: Db,
+    app: CeleryApp,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> JSONResponse:
     """Database, broker, Redis (when configured), anvil, disk, live forks: 200 when all are
-    ok, 503 when any is degraded (the body says which and why)."""
+    ok, 503 when any is degraded. Open to all, and then the status only: which component is
+    degraded and why (paths, hosts, process counts) is shown to admins alone."""
     report = system_health(settings, db, app)
     code = 200 if report.status == "healthy" else 503
-    return JSONResponse(report.model_dump(mode="json"), status_code=code)
+    if not _is_admin(settings, db, credentials):
+        report = HealthReport(status=report.status)
+    return JSONResponse(report.model_dump(mode="json", exclude_none=True), status_code=code)
+
+
+def _is_admin(
+    settings: Settings, db: Database, credentials: HTTPAuthorizationCredentials | None
+) -> bool:
+    """Whether the caller presented an admin's token (a bad or no token: anonymous, no error:
+    health answers load balancers that send none)."""
+    if credentials is None:
+        return False
+    try:
+        return principal_for(settings, db, credentials.credentials).is_admin
+    except TimeMachineError:  # invalid, expired, disabled — or the database is down
+        return False
 
 
 @router.get("/metrics", include_in_schema=False, dependencies=[MetricsReader])
