@@ -16,6 +16,7 @@ Key material never appears in an error message, a log line or a repr.
 from __future__ import annotations
 
 import base64
+import ipaddress
 import binascii
 import datetime as dt
 import json
@@ -25,12 +26,11 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from timemachine.chain.rpc import host_and_port
 from timemachine.errors import InvalidInputError, VaultError
 from timemachine.settings import Settings
 
@@ -208,14 +208,7 @@ def _read_key_file(path: Path) -> str:
 
 # --- hints: what the API shows instead of a stored URL --------------------------------------
 
-_PUBLIC_SEGMENT = re.compile(r"^(?:[A-Za-z]{1,12}|v\d{1,2}|[A-Za-z]{1,12}-[A-Za-z]{1,12})$")
-_SHOWN_TAIL = 4
-_TAIL_FROM = 16
-
-
-def _mask(value: str) -> str:
-    """`****` plus the last 4 characters of long values (enough to tell keys apart)."""
-    return "****" + (value[-_SHOWN_TAIL:] if len(value) >= _TAIL_FROM else "")
+MASK = "***"
 
 
 def validate_provider_url(url: str) -> str:
@@ -237,19 +230,26 @@ def validate_provider_url(url: str) -> str:
 
 
 def credential_hint(url: str) -> str:
-    """A recognisable but harmless form of a provider URL: host and public path words kept;
-    userinfo, key-like path segments and every query value masked (long ones keep their last
-    4 characters): `https://eth-mainnet.g.alchemy.com/v2/****abcd`."""
+    """A recognisable but harmless form of a provider URL: the scheme and the host's last two
+    labels (the provider's domain), everything else masked: `https://***.alchemy.com/…`.
+
+    Subdomains often name an account or project (`<project>.quiknode.pro`,
+    `nd-123-456.p2pify.com`), paths and queries carry keys, ports and IP addresses describe
+    networks: none of it is kept. The domain is enough to recognise a provider; the label
+    tells two credentials of one provider apart. Idempotent: the hint of a hint is itself.
+    """
     parts = urlsplit(url)
-    userinfo = "****@" if parts.username or parts.password or "@" in parts.netloc else ""
-    segments = [
-        seg if not seg or _PUBLIC_SEGMENT.match(seg) else _mask(seg)
-        for seg in parts.path.split("/")
-    ]
-    query = urlencode(
-        [(name, _mask(value)) for name, value in parse_qsl(parts.query, keep_blank_values=True)],
-        safe="*",
-    )
-    fragment = "****" if parts.fragment else ""
-    netloc = userinfo + host_and_port(parts)
-    return urlunsplit((parts.scheme, netloc, "/".join(segments), query, fragment))
+    host = (parts.hostname or "").rstrip(".")
+    labels = host.split(".")
+    try:
+        ipaddress.ip_address(host)
+        shown = MASK
+    except ValueError:
+        if len(labels) <= 1:
+            shown = MASK
+        elif len(labels) == 2:
+            shown = host
+        else:
+            shown = f"{MASK}.{'.'.join(labels[-2:])}"
+    rest = "/…" if parts.path.strip("/") or parts.query or parts.fragment else ""
+    return f"{parts.scheme}://{shown}{rest}"
