@@ -89,9 +89,10 @@ def refresh(body: RefreshRequest, request: Request, db: Db, settings: AppSetting
 def logout(
     body: RefreshRequest, request: Request, principal: Anyone, db: Db, settings: AppSettings
 ) -> dict[str, bool]:
-    """Revoke the refresh token (and every token rotated from the same login). The access token
-    stays valid until it expires (minutes)."""
-    revoked = accounts.logout(settings, db, body.refresh_token, user_id=principal.user_id)
+    """Revoke the refresh token (and every token rotated from the same login) and the access
+    token sending this request: both are refused from now on (401), and WebSockets opened with
+    that access token are closed."""
+    revoked = accounts.logout(settings, db, body.refresh_token, principal=principal)
     if not revoked:
         raise NotFoundError("no such refresh token of yours")
     record(request, Action.LOGOUT, actor=principal, resource=f"user:{principal.user_id}")
