@@ -105,9 +105,7 @@ def refresh(settings: Settings, db: Database, refresh_token: str) -> tuple[UserR
     return user, _issue_pair(settings, db, user.id, family=family)
 
 
-def logout(
-    settings: Settings, db: Database, refresh_token: str, *, principal: Principal
-) -> bool:
+def logout(settings: Settings, db: Database, refresh_token: str, *, principal: Principal) -> bool:
     """Revoke the refresh token's login (its family) and the access token presenting it;
     False when the refresh token is not the caller's."""
     claims = tokens.decode(tokens.signing_key(settings), refresh_token, "refresh")

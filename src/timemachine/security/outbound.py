@@ -254,7 +254,9 @@ class GuardedRpcClient(RpcClient):
         if parts.scheme not in ("http", "https"):
             raise OutboundRefusedError(UPSTREAM_FAILED)
         transport = policy.transport(verify=parts.scheme == "https")
-        super().__init__(url, timeout=timeout, retries=retries, backoff=backoff, transport=transport)
+        super().__init__(
+            url, timeout=timeout, retries=retries, backoff=backoff, transport=transport
+        )
         self.label = "your RPC provider"
 
     def _opaque(self, error: RpcError) -> RpcError:

@@ -16,9 +16,9 @@ Key material never appears in an error message, a log line or a repr.
 from __future__ import annotations
 
 import base64
-import ipaddress
 import binascii
 import datetime as dt
+import ipaddress
 import json
 import os
 import re

@@ -45,7 +45,9 @@ def upgrade() -> None:
     # keeps the scheme and host of the URL, which is all the new hint needs (it is idempotent),
     # so the stored hints are rewritten without decrypting anything.
     bind = op.get_bind()
-    hints = sa.table("provider_credentials", sa.column("id", sa.String), sa.column("hint", sa.String))
+    hints = sa.table(
+        "provider_credentials", sa.column("id", sa.String), sa.column("hint", sa.String)
+    )
     for row_id, hint in bind.execute(sa.select(hints.c.id, hints.c.hint)).all():
         safer = credential_hint(hint)
         if safer != hint:
