@@ -7,9 +7,11 @@ import asyncio
 import ipaddress
 import socket
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
+from timemachine.bus import LocalBus
 from timemachine.errors import (
     DebugApiUnavailableError,
     OutboundPolicyError,
@@ -23,6 +25,8 @@ from timemachine.security.outbound import (
     is_public,
     redact_for_users,
 )
+from timemachine.service.progress import Reporter
+from timemachine.store import ReplaySessions, open_database
 
 BANNER = b"internal-service-banner-5f2c"
 
@@ -229,3 +233,26 @@ async def test_an_allowed_listener_is_reached_and_answers() -> None:
                 await client.aclose()
     finally:
         await listener.stop()
+
+
+def test_a_failed_session_shows_no_internal_endpoint(tmp_path: Path) -> None:
+    """What a worker reports as a session's error (e.g. an anvil fork's or the devnet's failure)
+    is stored with its URLs and addresses masked."""
+    db = open_database(f"sqlite:///{tmp_path / 'store.db'}")
+    try:
+        with db.session() as s:
+            session_id = (
+                ReplaySessions(s)
+                .create(owner="alice", kind="exploit", request={"exploit_id": "reentrancy-bank"})
+                .id
+            )
+            ReplaySessions(s).start(session_id)
+        Reporter(db, LocalBus(), session_id).fail(
+            "cannot reach RPC at http://127.0.0.1:41999 (ConnectError); the fork at "
+            "127.0.0.1:38211 has no state"
+        )
+        with db.session() as s:
+            error = ReplaySessions(s).require(session_id).error
+    finally:
+        db.dispose()
+    assert error == "cannot reach RPC at <url> (ConnectError); the fork at <address> has no state"
