@@ -11,6 +11,8 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from sqlalchemy.orm import Session
+
 from timemachine.errors import AuthenticationError, ConflictError, InvalidInputError
 from timemachine.models.auth import ApiKeyRecord, Role, Scope, UserRecord
 from timemachine.security import apikeys, tokens
@@ -43,8 +45,7 @@ def set_password(db: Database, username: str, password: str) -> UserRecord:
         user = users.by_username(username)
         if user is None:
             raise InvalidInputError(f"no user {username!r}")
-        RefreshTokens(s).revoke_user(user.id)  # a new password logs every device out
-        TokenRevocations(s).revoke_user(user.id, reason="password")
+        revoke_user_tokens(s, user.id, reason="password")  # a new password logs every device out
         return users.update(user.id, password_hash=password_hash)
 
 
@@ -127,11 +128,11 @@ def logout(settings: Settings, db: Database, refresh_token: str, *, principal: P
     return True
 
 
-def revoke_user_tokens(db: Database, user_id: str, *, reason: str) -> None:
-    """Void every access and refresh token of the user issued until now (disable, reset)."""
-    with db.session() as s:
-        RefreshTokens(s).revoke_user(user_id)
-        TokenRevocations(s).revoke_user(user_id, reason=reason)
+def revoke_user_tokens(session: Session, user_id: str, *, reason: str) -> None:
+    """Void every access and refresh token of the user issued until now (password change,
+    disable), in the caller's transaction."""
+    RefreshTokens(session).revoke_user(user_id)
+    TokenRevocations(session).revoke_user(user_id, reason=reason)
 
 
 def still_valid(db: Database, principal: Principal) -> bool:

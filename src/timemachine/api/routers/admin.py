@@ -56,8 +56,8 @@ def update_user(
         users = Users(s)
         before = users.require(user_id)
         after = users.update(user_id, role=body.role, disabled=body.disabled)
-    if body.disabled:
-        accounts.revoke_user_tokens(db, user_id, reason="disabled")
+        if body.disabled:
+            accounts.revoke_user_tokens(s, user_id, reason="disabled")
     resource = f"user:{user_id}"
     if after.role != before.role:
         record(request, Action.USER_ROLE, actor=admin, resource=resource,
