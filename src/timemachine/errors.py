@@ -67,6 +67,11 @@ class RpcUnavailableError(RpcError):
     """The node could not be reached (connection refused, DNS, timeouts after retries)."""
 
 
+class OutboundRefusedError(RpcUnavailableError):
+    """A user-supplied URL's host is not allowed at connect time (loopback, private, link-local,
+    multicast or unspecified address, or an odd numeric form); see `security.outbound`."""
+
+
 class RpcRateLimitedError(RpcError):
     """The node kept answering 429 after every retry."""
 
@@ -107,6 +112,11 @@ class ReplayError(TimeMachineError):
 
     exit_code = 6
     http_status = 422
+
+
+class OutboundPolicyError(InvalidInputError):
+    """A user-supplied URL is refused by the outbound policy (scheme, or a host that is or
+    resolves to a non-public address); an admin may allow a host with OUTBOUND_ALLOW_HOSTS."""
 
 
 class ConflictError(TimeMachineError):

@@ -66,9 +66,12 @@ class TimeMachine(AsyncCloseable):
         settings: Settings | None = None,
         forks: ForkManager | None = None,
         decoder: Decoder | None = None,
+        upstream: RpcClient | None = None,
     ) -> None:
+        """`upstream`: a ready client to use instead of one built from `rpc_url` (e.g. the
+        policy-guarded client of a user-supplied URL, `security.outbound.GuardedRpcClient`)."""
         self.settings = settings or get_settings()
-        self.upstream = RpcClient(
+        self.upstream = upstream or RpcClient(
             resolve_rpc_url(rpc_url, self.settings),
             timeout=self.settings.rpc_timeout,
             retries=self.settings.rpc_retries,

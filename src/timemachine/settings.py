@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DATABASE_FILE = "timemachine.db"
@@ -136,6 +137,44 @@ class Settings(BaseSettings):
         description="Pending + running sessions one user may have (each running session holds "
         "one anvil fork in a worker, so this also caps forks per user).",
     )
+
+    # -- hardening (issue 13): outbound URLs, proxies, login delays, WebSocket caps ----------
+    outbound_allow_hosts: str = Field(
+        default="",
+        description="Comma-separated hosts (names, IPs or CIDR networks) that user-supplied URLs "
+        "(stored RPC credentials; later webhooks, S3, alert channels) may reach although they "
+        "are loopback, private, link-local or otherwise non-public. Empty (default): none. "
+        "The server's own RPC settings (WEB3_RPC_URL, ...) and the devnet are never checked.",
+    )
+    forwarded_allow_ips: str = Field(
+        default="",
+        description="Comma-separated IPs or CIDR networks of trusted reverse proxies whose "
+        "X-Forwarded-For header names the client, or `*`. Empty (default): the header is "
+        "ignored and the connection's peer address is the client IP.",
+    )
+    login_free_failures: int = Field(
+        default=5, ge=0, description="Failed logins per (username, IP) before delays start."
+    )
+    login_delay_seconds: float = Field(
+        default=1.0, gt=0, description="First delay after the free failures; doubles each time."
+    )
+    login_max_delay_seconds: float = Field(
+        default=300.0, gt=0, description="Cap on the delay between two login attempts."
+    )
+    ws_max_per_user: int = Field(
+        default=20, ge=1, description="Open WebSockets per user (per API process)."
+    )
+    ws_max_per_ip: int = Field(
+        default=50, ge=1, description="Open WebSockets per client IP (per API process)."
+    )
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _proxy_networks(cls, value: str) -> str:
+        for entry in (e.strip() for e in value.split(",")):
+            if entry and entry != "*":
+                ipaddress.ip_network(entry, strict=False)  # ValueError names the bad entry
+        return value
 
     @property
     def cors_origin_list(self) -> list[str]:

@@ -9,15 +9,13 @@ parses URLs for display.
 
 from __future__ import annotations
 
+import ipaddress
 import re
-from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit
 
 from timemachine.errors import InvalidInputError
 
 _URL = re.compile(r"(https?|wss?)://[^\s'\"]+")
-_PUBLIC_SEGMENT = re.compile(r"^(?:[A-Za-z]{1,12}|v\d{1,2}|[A-Za-z]{1,12}-[A-Za-z]{1,12})$")
-_SHOWN_TAIL = 4
-_TAIL_FROM = 16
 
 
 def is_http_url(url: str) -> bool:
@@ -66,25 +64,30 @@ def validate_provider_url(url: str) -> str:
     return url
 
 
-def _mask(value: str) -> str:
-    """`****` plus the last 4 characters of long values (enough to tell keys apart)."""
-    return "****" + (value[-_SHOWN_TAIL:] if len(value) >= _TAIL_FROM else "")
+MASK = "***"
 
 
 def credential_hint(url: str) -> str:
-    """A recognisable but harmless form of a provider URL: host and public path words kept;
-    userinfo, key-like path segments and every query value masked (long ones keep their last
-    4 characters): `https://eth-mainnet.g.alchemy.com/v2/****abcd`."""
+    """A recognisable but harmless form of a provider URL: the scheme and the host's last two
+    labels (the provider's domain), everything else masked: `https://***.alchemy.com/…`.
+
+    Subdomains often name an account or project (`<project>.quiknode.pro`,
+    `nd-123-456.p2pify.com`), paths and queries carry keys, ports and IP addresses describe
+    networks: none of it is kept. The domain is enough to recognise a provider; the label
+    tells two credentials of one provider apart. Idempotent: the hint of a hint is itself.
+    """
     parts = urlsplit(url)
-    userinfo = "****@" if parts.username or parts.password or "@" in parts.netloc else ""
-    segments = [
-        seg if not seg or _PUBLIC_SEGMENT.match(seg) else _mask(seg)
-        for seg in parts.path.split("/")
-    ]
-    query = urlencode(
-        [(name, _mask(value)) for name, value in parse_qsl(parts.query, keep_blank_values=True)],
-        safe="*",
-    )
-    fragment = "****" if parts.fragment else ""
-    netloc = userinfo + host_and_port(parts)
-    return urlunsplit((parts.scheme, netloc, "/".join(segments), query, fragment))
+    host = (parts.hostname or "").rstrip(".")
+    labels = host.split(".")
+    try:
+        ipaddress.ip_address(host)
+        shown = MASK
+    except ValueError:
+        if len(labels) <= 1:
+            shown = MASK
+        elif len(labels) == 2:
+            shown = host
+        else:
+            shown = f"{MASK}.{'.'.join(labels[-2:])}"
+    rest = "/…" if parts.path.strip("/") or parts.query or parts.fragment else ""
+    return f"{parts.scheme}://{shown}{rest}"

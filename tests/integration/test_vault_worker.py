@@ -42,7 +42,7 @@ class Provider:
 
 @pytest.fixture
 def runtime(tmp_path: Path) -> Iterator[tuple[EngineRuntime, Database, Settings]]:
-    settings = Settings(data_dir=tmp_path)
+    settings = Settings(data_dir=tmp_path, outbound_allow_hosts="127.0.0.1")  # loopback provider
     db = open_database(settings.database_url)
     engine = EngineRuntime(settings)
     yield engine, db, settings

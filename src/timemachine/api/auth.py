@@ -11,8 +11,10 @@ WebSockets cannot send headers from a browser, so `/ws/*` also takes the token i
 server selects `timemachine`. Not in the query string: URLs end up in proxy and access logs.
 Without a valid token the socket is accepted, sent one error message and closed with 4401.
 
-The client IP is the connection's peer address. Behind a reverse proxy, run uvicorn with
-`--proxy-headers --forwarded-allow-ips=<proxy>` so that it is the real client's.
+The client IP (rate limits, login delays, WebSocket caps, the audit log) is the connection's
+peer address; `X-Forwarded-For` counts only from the proxies named in `FORWARDED_ALLOW_IPS`
+(default: none; see `timemachine.security.proxies`). `timemachine serve` switches uvicorn's own
+proxy-header handling off, so the peer is never rewritten before the app sees it.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from timemachine.models.auth import Outcome, Role, Scope
 from timemachine.security.accounts import principal_for
 from timemachine.security.audit import Action, audit
 from timemachine.security.principal import Principal
+from timemachine.security.proxies import TrustedProxies
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -49,7 +52,15 @@ WS_TOKEN_PREFIX = "bearer."
 
 
 def client_ip(connection: HTTPConnection) -> str:
-    return connection.client.host if connection.client is not None else "unknown"
+    """The client's address: the connection's peer, or — when the peer is a trusted proxy
+    (`FORWARDED_ALLOW_IPS`) — the client it names in X-Forwarded-For."""
+    peer = connection.client.host if connection.client is not None else "unknown"
+    app_obj: Any = connection.app.state
+    proxies: TrustedProxies | None = getattr(app_obj, "trusted_proxies", None)
+    if proxies is None:
+        spec = app_state(connection).settings.forwarded_allow_ips
+        proxies = app_obj.trusted_proxies = TrustedProxies.from_spec(spec)
+    return proxies.client(peer, connection.headers.getlist("x-forwarded-for"))
 
 
 def charge(connection: HTTPConnection, key: str, *, rate_per_minute: float, burst: int) -> None:

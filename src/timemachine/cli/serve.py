@@ -200,6 +200,7 @@ def serve(
                 port=port,
                 reload=True,
                 log_level="debug",
+                proxy_headers=False,  # the app reads X-Forwarded-For (FORWARDED_ALLOW_IPS)
             )
             return
         config = uvicorn.Config(
@@ -207,6 +208,9 @@ def serve(
             log_level=settings.log_level.lower(),
             timeout_graceful_shutdown=SHUTDOWN_GRACE,
             log_config=None,
+            # uvicorn's default trusts X-Forwarded-For from 127.0.0.1 and rewrites the peer; the
+            # app does it itself, from FORWARDED_ALLOW_IPS only (`security.proxies`).
+            proxy_headers=False,
         )
         server = uvicorn.Server(config)
         stop.server = server

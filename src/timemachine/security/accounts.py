@@ -11,13 +11,15 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from sqlalchemy.orm import Session
+
 from timemachine.errors import AuthenticationError, ConflictError, InvalidInputError
 from timemachine.models.auth import ApiKeyRecord, Role, Scope, UserRecord
 from timemachine.security import apikeys, tokens
 from timemachine.security.passwords import hash_password, random_password, verify_password
 from timemachine.security.principal import Principal
 from timemachine.settings import Settings
-from timemachine.store import ApiKeys, Database, RefreshTokens, Users
+from timemachine.store import ApiKeys, Database, RefreshTokens, TokenRevocations, Users
 
 BOOTSTRAP_ADMIN = "admin"
 
@@ -43,7 +45,7 @@ def set_password(db: Database, username: str, password: str) -> UserRecord:
         user = users.by_username(username)
         if user is None:
             raise InvalidInputError(f"no user {username!r}")
-        RefreshTokens(s).revoke_user(user.id)  # a new password logs every device out
+        revoke_user_tokens(s, user.id, reason="password")  # a new password logs every device out
         return users.update(user.id, password_hash=password_hash)
 
 
@@ -104,17 +106,51 @@ def refresh(settings: Settings, db: Database, refresh_token: str) -> tuple[UserR
     return user, _issue_pair(settings, db, user.id, family=family)
 
 
-def logout(settings: Settings, db: Database, refresh_token: str, *, user_id: str) -> bool:
-    """Revoke the refresh token's login (its family); False when it is not the caller's."""
+def logout(settings: Settings, db: Database, refresh_token: str, *, principal: Principal) -> bool:
+    """Revoke the refresh token's login (its family) and the access token presenting it;
+    False when the refresh token is not the caller's."""
     claims = tokens.decode(tokens.signing_key(settings), refresh_token, "refresh")
-    if claims.user_id != user_id:
+    if claims.user_id != principal.user_id:
         return False
     with db.session() as s:
         refreshes = RefreshTokens(s)
-        family = refreshes.family_of(claims.jti, user_id=user_id)
+        family = refreshes.family_of(claims.jti, user_id=principal.user_id)
         if family is None:
             return False
         refreshes.revoke_family(family)
+        if principal.token_id is not None and principal.token_expires_at is not None:
+            TokenRevocations(s).revoke_token(
+                principal.user_id,
+                principal.token_id,
+                expires_at=principal.token_expires_at,
+                reason="logout",
+            )
+    return True
+
+
+def revoke_user_tokens(session: Session, user_id: str, *, reason: str) -> None:
+    """Void every access and refresh token of the user issued until now (password change,
+    disable), in the caller's transaction."""
+    RefreshTokens(session).revoke_user(user_id)
+    TokenRevocations(session).revoke_user(user_id, reason=reason)
+
+
+def still_valid(db: Database, principal: Principal) -> bool:
+    """Whether the credential `principal` was resolved from still stands: its user exists and
+    is enabled, its access token is not revoked, or its API key not revoked. (Expiry is not
+    re-checked: it governs new authentications.) For connections that outlive a request."""
+    with db.session() as s:
+        user = Users(s).get(principal.user_id)
+        if user is None or user.disabled or user.role is not principal.role:
+            return False
+        if principal.api_key_id is not None:
+            return any(
+                key.id == principal.api_key_id and key.revoked_at is None
+                for key in ApiKeys(s).list(principal.user_id)
+            )
+        if principal.token_id is not None and principal.issued_at is not None:
+            revocations = TokenRevocations(s)
+            return not revocations.is_revoked(user.id, principal.token_id, principal.issued_at)
     return True
 
 
@@ -159,17 +195,35 @@ def principal_for(settings: Settings, db: Database, token: str) -> Principal:
             user = Users(s).get(key.user_id) if key is not None else None
         if key is None or user is None:
             raise AuthenticationError("unknown or revoked API key")
-        scopes: frozenset[Scope] | None = frozenset(key.scopes)
-        key_id: str | None = key.id
+        principal = Principal(
+            user_id=user.id,
+            username=user.username,
+            role=user.role,
+            scopes=frozenset(key.scopes),
+            api_key_id=key.id,
+        )
     else:
         claims = tokens.decode(tokens.signing_key(settings), token, "access")
         with db.session() as s:
             user = Users(s).get(claims.user_id)
+            revoked = user is not None and TokenRevocations(s).is_revoked(
+                user.id, claims.jti, claims.issued_at
+            )
         if user is None:
             raise AuthenticationError("the token's user no longer exists")
-        scopes, key_id = None, None
+        if revoked:
+            raise AuthenticationError(
+                "this access token was revoked (logout, password change or disabled user); "
+                "log in again"
+            )
+        principal = Principal(
+            user_id=user.id,
+            username=user.username,
+            role=user.role,
+            token_id=claims.jti,
+            token_expires_at=claims.expires_at,
+            issued_at=claims.issued_at,
+        )
     if user.disabled:
         raise AuthenticationError(f"user {user.username!r} is disabled")
-    return Principal(
-        user_id=user.id, username=user.username, role=user.role, scopes=scopes, api_key_id=key_id
-    )
+    return principal

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from timemachine.models.auth import Role, Scope
@@ -15,6 +16,10 @@ class Principal:
     scopes: frozenset[Scope] | None = None
     """The API key's scopes; None for a login (JWT), which may do whatever the role allows."""
     api_key_id: str | None = None
+    token_id: str | None = None
+    """The access token's JWT id (None for an API key): what logout revokes."""
+    token_expires_at: dt.datetime | None = None
+    issued_at: dt.datetime | None = None
 
     @property
     def is_admin(self) -> bool:

@@ -62,6 +62,7 @@ class Claims:
     jti: str
     family: str | None
     expires_at: dt.datetime
+    issued_at: dt.datetime
 
 
 def issue(
@@ -80,13 +81,14 @@ def issue(
         jti=str(uuid.uuid4()),
         family=family,
         expires_at=now + lifetime,
+        issued_at=now,
     )
     payload: dict[str, Any] = {
         "iss": ISSUER,
         "sub": user_id,
         "typ": token_type,
         "jti": claims.jti,
-        "iat": int(now.timestamp()),
+        "iat": now.timestamp(),  # fractional: a revocation voids tokens issued up to it
         "exp": int(claims.expires_at.timestamp()),
     }
     if family is not None:
@@ -120,4 +122,5 @@ def decode(key: str, token: str, expected: TokenType) -> Claims:
         jti=str(payload["jti"]),
         family=payload.get("fam"),
         expires_at=dt.datetime.fromtimestamp(int(payload["exp"]), dt.UTC),
+        issued_at=dt.datetime.fromtimestamp(float(payload["iat"]), dt.UTC),
     )

@@ -10,6 +10,7 @@ from typing import Any
 from timemachine.bus import STATUS_CHANNEL, EventBus, session_channel
 from timemachine.errors import ConflictError, NotFoundError, SessionStopped
 from timemachine.models.sessions import ReplaySessionRecord
+from timemachine.security.outbound import redact_for_users
 from timemachine.store import Database, ReplaySessions
 
 
@@ -65,7 +66,9 @@ class Reporter:
         self.publish(record)
 
     def fail(self, error: str) -> None:
-        """Mark the session failed with `error` unless it already ended (e.g. cancelled)."""
+        """Mark the session failed with `error` unless it already ended (e.g. cancelled).
+        URLs and addresses in `error` are masked: users see no internal endpoint."""
+        error = redact_for_users(error)
         with self.db.session() as s:
             sessions = ReplaySessions(s)
             current = sessions.get(self.session_id)

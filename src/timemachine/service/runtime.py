@@ -21,6 +21,7 @@ from timemachine.forks.devnet import Devnet, run_devnet
 from timemachine.forks.manager import ForkManager
 from timemachine.logs import get_logger
 from timemachine.machine import TimeMachine
+from timemachine.security.outbound import GuardedRpcClient, OutboundPolicy
 from timemachine.security.vault import Vault
 from timemachine.settings import Settings, get_settings
 from timemachine.store import Database, ProviderCredentials
@@ -83,6 +84,13 @@ class EngineRuntime:
         """The upstream for `chain_id`: the owner's stored provider credential for that chain
         when there is one (`owner` and `db` given), else the embedded devnet (31337) or the
         configured RPC of the chain. The returned URL may hold a key: log `redact_url(url)`."""
+        return (await self._upstream(chain_id, owner=owner, db=db))[0]
+
+    async def _upstream(
+        self, chain_id: int, *, owner: str | None, db: Database | None
+    ) -> tuple[str, bool]:
+        """`rpc_url`, and whether the URL is user-supplied (a stored credential: it goes through
+        the outbound policy) rather than operator configuration or the devnet."""
         if owner is not None and db is not None:
             stored = await asyncio.to_thread(self._owner_url, db, owner, chain_id)
             if stored is not None:
@@ -92,13 +100,13 @@ class EngineRuntime:
                     chain_id=chain_id,
                     upstream=redact_url(stored),
                 )
-                return stored
+                return stored, True
         if chain_id == DEVNET_CHAIN_ID:
-            return (await self.devnet()).rpc_url
+            return (await self.devnet()).rpc_url, False
         configured = configured_rpc_url(chain_id, self.settings)
         if not configured:
             raise no_rpc_error(chain_id)
-        return configured
+        return configured, False
 
     @property
     def vault(self) -> Vault:
@@ -115,11 +123,21 @@ class EngineRuntime:
         self, chain_id: int, *, owner: str | None = None, db: Database | None = None
     ) -> TimeMachine:
         """A warm TimeMachine on the upstream `rpc_url` picks (forks shared across upstreams)."""
-        url = await self.rpc_url(chain_id, owner=owner, db=db)
-        machine = self._machines.get(url)
+        url, user_supplied = await self._upstream(chain_id, owner=owner, db=db)
+        key = ("user:" if user_supplied else "") + url
+        machine = self._machines.get(key)
         if machine is None:
-            machine = TimeMachine(url, settings=self.settings, forks=self.forks)
-            self._machines[url] = machine
+            upstream = None
+            if user_supplied:
+                upstream = GuardedRpcClient(
+                    url,
+                    OutboundPolicy.from_settings(self.settings),
+                    timeout=self.settings.rpc_timeout,
+                    retries=self.settings.rpc_retries,
+                    backoff=self.settings.rpc_backoff,
+                )
+            machine = TimeMachine(url, settings=self.settings, forks=self.forks, upstream=upstream)
+            self._machines[key] = machine
         return machine
 
     async def reap_forks(self, ttl: float | None = None) -> int:

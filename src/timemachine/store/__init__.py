@@ -15,6 +15,7 @@ from timemachine.store.catalog import UpsertCounts, get_exploit, list_exploits, 
 from timemachine.store.credentials import ProviderCredentials
 from timemachine.store.db import Database, create_db_engine, migrate, open_database
 from timemachine.store.imports import TxImports
+from timemachine.store.revocations import TokenRevocations
 from timemachine.store.sessions import ReplaySessions
 from timemachine.store.users import ApiKeys, RefreshTokens, Users
 
@@ -25,6 +26,7 @@ __all__ = [
     "ProviderCredentials",
     "RefreshTokens",
     "ReplaySessions",
+    "TokenRevocations",
     "TxImports",
     "UpsertCounts",
     "Users",

@@ -14,7 +14,7 @@ from timemachine.models.auth import AuditRecord, UserCreate, UserRecord, UserUpd
 from timemachine.models.sessions import Page
 from timemachine.security import accounts
 from timemachine.security.audit import Action
-from timemachine.store import AuditLog, RefreshTokens, Users
+from timemachine.store import AuditLog, Users
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
 
@@ -44,8 +44,9 @@ def list_users(
 def update_user(
     user_id: str, body: UserUpdate, request: Request, admin: Admin, db: Db
 ) -> UserRecord:
-    """Change a user's role and/or disable (enable) them. Disabling also revokes their refresh
-    tokens; their access tokens and API keys stop working at once (checked on every request).
+    """Change a user's role and/or disable (enable) them. Disabling also revokes their access
+    and refresh tokens (re-enabling does not revive them) and closes their WebSockets; their API
+    keys stop working at once (checked on every request).
     You cannot demote or disable yourself (409): ask another admin."""
     if user_id == admin.user_id and (
         (body.role is not None and body.role != admin.role) or body.disabled
@@ -56,7 +57,7 @@ def update_user(
         before = users.require(user_id)
         after = users.update(user_id, role=body.role, disabled=body.disabled)
         if body.disabled:
-            RefreshTokens(s).revoke_user(user_id)
+            accounts.revoke_user_tokens(s, user_id, reason="disabled")
     resource = f"user:{user_id}"
     if after.role != before.role:
         record(request, Action.USER_ROLE, actor=admin, resource=resource,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 
 from timemachine.api.auth import Anyone, LoginOnly, charge, client_ip, record
-from timemachine.api.deps import AppSettings, Db
+from timemachine.api.deps import AppSettings, Db, app_state
 from timemachine.api.routers.replay import ERRORS
 from timemachine.errors import AuthenticationError, NotFoundError, RateLimitedError
 from timemachine.models.auth import (
@@ -21,11 +23,27 @@ from timemachine.models.auth import (
 )
 from timemachine.security import accounts
 from timemachine.security.audit import Action
+from timemachine.security.lockout import DelayPolicy, LoginDelays, login_delays
 from timemachine.security.principal import Principal
 from timemachine.store import ApiKeys, Users
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 AUTH_ERRORS = ERRORS | {code: ERRORS[400] for code in (401, 403, 429)}
+
+
+def login_delays_of(request: Request) -> LoginDelays:
+    """This app's login delays (in-process, or in Redis when REDIS_URL is set)."""
+    app_obj: Any = request.app.state
+    delays: LoginDelays | None = getattr(app_obj, "login_delays", None)
+    if delays is None:
+        settings = app_state(request).settings
+        policy = DelayPolicy(
+            free=settings.login_free_failures,
+            base=settings.login_delay_seconds,
+            cap=settings.login_max_delay_seconds,
+        )
+        delays = app_obj.login_delays = login_delays(settings.redis_url, policy)
+    return delays
 
 
 def _tokens(pair: accounts.TokenPair) -> TokenResponse:
@@ -41,14 +59,24 @@ def _tokens(pair: accounts.TokenPair) -> TokenResponse:
 def login(body: LoginRequest, request: Request, db: Db, settings: AppSettings) -> TokenResponse:
     """An access token (short-lived) and a refresh token for a username and password.
 
-    Attempts are throttled per username and per client IP (429 with Retry-After)."""
+    Attempts are throttled per client IP, and failures slow down the (username, client IP)
+    pair: after a few, each further attempt from that address waits twice as long as the last
+    (429 with Retry-After). The owner logging in from another address is not slowed down."""
+    ip = client_ip(request)
+    delays = login_delays_of(request)
+    pair_key = f"{body.username}\x00{ip}"
     try:
-        for key in (f"login:user:{body.username}", f"login:ip:{client_ip(request)}"):
-            charge(
-                request,
-                key,
-                rate_per_minute=settings.login_attempts_per_minute,
-                burst=settings.login_burst,
+        charge(
+            request,
+            f"login:ip:{ip}",
+            rate_per_minute=settings.login_attempts_per_minute,
+            burst=settings.login_burst,
+        )
+        wait = delays.wait(pair_key)
+        if wait > 0:
+            raise RateLimitedError(
+                f"too many failed logins for this user from your address; retry in {wait:.0f} s",
+                retry_after=wait,
             )
     except RateLimitedError:
         record(request, Action.LOGIN, actor=body.username, outcome=Outcome.DENIED,
@@ -57,8 +85,10 @@ def login(body: LoginRequest, request: Request, db: Db, settings: AppSettings) -
     try:
         user, pair = accounts.login(settings, db, body.username, body.password)
     except AuthenticationError:
+        delays.failed(pair_key)
         record(request, Action.LOGIN, actor=body.username, outcome=Outcome.FAILURE)
         raise
+    delays.succeeded(pair_key)
     actor = Principal(user_id=user.id, username=user.username, role=user.role)
     record(request, Action.LOGIN, actor=actor, resource=f"user:{user.id}")
     return _tokens(pair)
@@ -89,9 +119,10 @@ def refresh(body: RefreshRequest, request: Request, db: Db, settings: AppSetting
 def logout(
     body: RefreshRequest, request: Request, principal: Anyone, db: Db, settings: AppSettings
 ) -> dict[str, bool]:
-    """Revoke the refresh token (and every token rotated from the same login). The access token
-    stays valid until it expires (minutes)."""
-    revoked = accounts.logout(settings, db, body.refresh_token, user_id=principal.user_id)
+    """Revoke the refresh token (and every token rotated from the same login) and the access
+    token sending this request: both are refused from now on (401), and WebSockets opened with
+    that access token are closed."""
+    revoked = accounts.logout(settings, db, body.refresh_token, principal=principal)
     if not revoked:
         raise NotFoundError("no such refresh token of yours")
     record(request, Action.LOGOUT, actor=principal, resource=f"user:{principal.user_id}")

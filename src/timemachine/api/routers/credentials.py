@@ -20,6 +20,7 @@ from timemachine.models.auth import Role, Scope
 from timemachine.models.bounds import ChainId
 from timemachine.models.credentials import ProviderCredentialCreate, ProviderCredentialRecord
 from timemachine.security.audit import Action
+from timemachine.security.outbound import OutboundPolicy
 from timemachine.security.principal import Principal
 from timemachine.security.vault import Vault
 from timemachine.store import ProviderCredentials
@@ -58,13 +59,19 @@ def store_credential(
     caller: CredentialWriter,
     db: Db,
     vault: VaultDep,
+    settings: AppSettings,
 ) -> ProviderCredentialRecord:
-    """Store (or replace) the provider URL for a chain, encrypted; answers its redacted hint."""
+    """Store (or replace) the provider URL for a chain, encrypted; answers its redacted hint.
+
+    The URL must be public: a host that is (or resolves to) a loopback, private, link-local or
+    other non-public address is refused (400), unless an admin allows it (OUTBOUND_ALLOW_HOSTS);
+    it is checked again at every connection a worker makes."""
+    url = OutboundPolicy.from_settings(settings).check_url(body.url.get_secret_value())
     with db.session() as s:
         stored = ProviderCredentials(s, vault).store(
             owner=caller.user_id,
             chain_id=body.chain_id,
-            url=body.url.get_secret_value(),
+            url=url,
             label=body.label,
         )
     _audit(request, Action.CREDENTIAL_STORE, caller, stored)

@@ -12,7 +12,9 @@ receive only the events of their own sessions.
 
 Both authenticate (see `timemachine.api.auth`: `Authorization` header, or the subprotocols
 `timemachine` + `bearer.<token>`); no or bad credentials: an error message, then close 4401.
-Another user's session is answered like an unknown one (4404).
+Another user's session is answered like an unknown one (4404). Over the per-user or per-IP cap
+of open sockets: close 4429; once the credential is revoked or the user disabled: close 1008
+(see `timemachine.api.ws_limits`).
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ from typing import Any
 import anyio
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from timemachine.api.auth import websocket_principal
 from timemachine.api.deps import app_state
+from timemachine.api.ws_limits import IDLE_CHECK_SECONDS, LiveSocket, live_socket
 from timemachine.bus import STATUS_CHANNEL, Event, EventBus, session_channel
 from timemachine.errors import StorageError
 from timemachine.models.auth import Role, Scope
@@ -72,10 +74,14 @@ def _key(event: Event) -> tuple[Any, ...]:
 
 @router.websocket("/ws/sessions/{session_id}")
 async def session_updates(websocket: WebSocket, session_id: str) -> None:
+    async with live_socket(websocket, Role.VIEWER, Scope.SESSIONS_READ) as live:
+        if live is not None:
+            await _session_updates(live, session_id)
+
+
+async def _session_updates(live: LiveSocket, session_id: str) -> None:
+    websocket, principal = live.websocket, live.principal
     state = app_state(websocket)
-    principal = await websocket_principal(websocket, Role.VIEWER, Scope.SESSIONS_READ)
-    if principal is None:
-        return
     try:
         record = await asyncio.to_thread(_load, state.db, session_id, principal.owner_scope)
     except StorageError as exc:
@@ -93,7 +99,7 @@ async def session_updates(websocket: WebSocket, session_id: str) -> None:
         asyncio.create_task(_watch_disconnect(websocket, queue)),
     ]
     try:
-        await _follow(websocket, state.db, session_id, session_event(record), queue)
+        await _follow(live, state.db, session_id, session_event(record), queue)
     except WebSocketDisconnect:
         return
     finally:
@@ -101,9 +107,11 @@ async def session_updates(websocket: WebSocket, session_id: str) -> None:
 
 
 async def _follow(
-    websocket: WebSocket, db: Database, session_id: str, first: Event, queue: asyncio.Queue[Any]
+    live: LiveSocket, db: Database, session_id: str, first: Event, queue: asyncio.Queue[Any]
 ) -> None:
-    await websocket.send_json(first)
+    websocket = live.websocket
+    if not await live.send(first):
+        return
     last = _key(first)
     newest = str(first.get("updated_at", ""))
     status = first["status"]
@@ -111,6 +119,8 @@ async def _follow(
         try:
             item = await asyncio.wait_for(queue.get(), timeout=POLL_SECONDS)
         except TimeoutError:
+            if not await live.still_allowed():
+                return
             try:
                 record = await asyncio.to_thread(_load, db, session_id)
             except StorageError:
@@ -126,7 +136,8 @@ async def _follow(
             return
         if _key(item) == last or str(item.get("updated_at", "")) < newest:
             continue  # a duplicate, or an event older than what the client has
-        await websocket.send_json(item)
+        if not await live.send(item):
+            return
         last = _key(item)
         newest = str(item.get("updated_at", newest))
         status = item.get("status", status)
@@ -135,11 +146,15 @@ async def _follow(
 
 @router.websocket("/ws/status")
 async def status_updates(websocket: WebSocket) -> None:
+    async with live_socket(websocket, Role.VIEWER, Scope.SESSIONS_READ) as live:
+        if live is not None:
+            await _status_updates(live)
+
+
+async def _status_updates(live: LiveSocket) -> None:
+    websocket = live.websocket
     state = app_state(websocket)
-    principal = await websocket_principal(websocket, Role.VIEWER, Scope.SESSIONS_READ)
-    if principal is None:
-        return
-    owner = principal.owner_scope
+    owner = live.principal.owner_scope
     mine: dict[str, bool] = {}
     queue: asyncio.Queue[Any] = asyncio.Queue()
     helpers = [
@@ -147,9 +162,15 @@ async def status_updates(websocket: WebSocket) -> None:
         asyncio.create_task(_watch_disconnect(websocket, queue)),
     ]
     try:
-        await websocket.send_json({"type": "hello", "channel": STATUS_CHANNEL})
+        if not await live.send({"type": "hello", "channel": STATUS_CHANNEL}):
+            return
         while True:
-            item = await queue.get()
+            try:
+                item = await asyncio.wait_for(queue.get(), timeout=IDLE_CHECK_SECONDS)
+            except TimeoutError:
+                if not await live.still_allowed():
+                    return
+                continue
             if item is _DISCONNECTED:
                 return
             if owner is not None:
@@ -159,7 +180,8 @@ async def status_updates(websocket: WebSocket) -> None:
                     mine[session_id] = found is not None
                 if not mine[session_id]:
                     continue
-            await websocket.send_json(item)
+            if not await live.send(item):
+                return
     except WebSocketDisconnect:
         return
     finally:

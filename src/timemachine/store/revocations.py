@@ -1,0 +1,87 @@
+"""Revoked access tokens (migration 0005_token_revocations).
+
+Access tokens are stateless JWTs; this table is what makes them revocable before they expire.
+A row either names one token by its JWT id (`jti`: logout), or voids every token of a user
+issued up to `not_before` (`jti` NULL: password change, disable). Rows are only needed while a
+token they void could still be presented, so each carries `expires_at` and old rows are purged
+as new ones are written. `id` only grows: the largest id is a cheap "anything revoked since?"
+marker for open WebSockets (`latest_id`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, Index, Integer, String, delete, func, or_, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from timemachine.store.tables import Base, UtcDateTime, utcnow
+
+USER_WIDE_LIFETIME = dt.timedelta(days=1)
+"""How long a user-wide row is kept: longer than any access token lives (at most 24 h)."""
+
+
+class TokenRevocation(Base):
+    __tablename__ = "token_revocations"
+    __table_args__ = (
+        Index("ix_token_revocations_user_id", "user_id"),
+        Index("ix_token_revocations_jti", "jti"),
+        Index("ix_token_revocations_expires_at", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(String(36), ForeignKey("users.id", ondelete="CASCADE"))
+    jti: Mapped[str | None] = mapped_column(String(36))
+    not_before: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    reason: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class TokenRevocations:
+    """Repository of revocations, bound to one database session (one transaction)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def revoke_token(self, user_id: str, jti: str, *, expires_at: dt.datetime, reason: str) -> None:
+        """Void the one token `jti` (until it expires anyway)."""
+        self._add(TokenRevocation(user_id=user_id, jti=jti, reason=reason, expires_at=expires_at))
+
+    def revoke_user(self, user_id: str, *, reason: str, now: dt.datetime | None = None) -> None:
+        """Void every access token of the user issued up to now."""
+        now = now or utcnow()
+        self._add(
+            TokenRevocation(
+                user_id=user_id,
+                not_before=now,
+                reason=reason,
+                created_at=now,
+                expires_at=now + USER_WIDE_LIFETIME,
+            )
+        )
+
+    def is_revoked(self, user_id: str, jti: str, issued_at: dt.datetime) -> bool:
+        """Whether the token (`jti`, issued at `issued_at`) of `user_id` is revoked."""
+        query = select(TokenRevocation.id).where(
+            TokenRevocation.user_id == user_id,
+            or_(TokenRevocation.jti == jti, TokenRevocation.not_before >= issued_at),
+        )
+        return self.session.scalars(query.limit(1)).first() is not None
+
+    def latest_id(self) -> int:
+        """The id of the newest revocation (0 when none): grows with every revocation."""
+        return int(self.session.scalar(select(func.max(TokenRevocation.id))) or 0)
+
+    def _add(self, row: TokenRevocation) -> None:
+        now = utcnow()
+        if row.created_at is None:
+            row.created_at = now
+        newest = self.latest_id()  # kept: on SQLite a deleted top id would be handed out again
+        self.session.execute(
+            delete(TokenRevocation).where(
+                TokenRevocation.expires_at < now, TokenRevocation.id < newest
+            )
+        )
+        self.session.add(row)
+        self.session.flush()
