@@ -10,6 +10,9 @@ from typing import Any
 
 from timemachine import __version__
 from timemachine.chain.gateway import StateGateway
+from timemachine.chain.metrics import observe_replay
+from timemachine.chain.pool import open_upstream
+from timemachine.chain.registry import configured_rpc_url
 from timemachine.chain.rpc import RpcClient
 from timemachine.errors import InvalidInputError, ReplayError
 from timemachine.forks.manager import EXPLORE_ARGS, Fork, ForkManager, ForkSpec
@@ -46,9 +49,13 @@ def default_decoder() -> Decoder:
 
 
 def resolve_rpc_url(rpc_url: str | None, settings: Settings) -> str:
-    url = rpc_url or settings.web3_rpc_url
+    """`--rpc-url` (one URL or a comma-separated provider list), else Ethereum's configured
+    providers (ETHEREUM_RPC_URLS, WEB3_RPC_URL)."""
+    url = rpc_url or configured_rpc_url(1, settings)
     if not url:
-        raise InvalidInputError("no RPC URL: pass --rpc-url or set WEB3_RPC_URL")
+        raise InvalidInputError(
+            "no RPC URL: pass --rpc-url (URL or URL,URL,…) or set WEB3_RPC_URL / ETHEREUM_RPC_URLS"
+        )
     return url
 
 
@@ -68,11 +75,8 @@ class TimeMachine(AsyncCloseable):
         decoder: Decoder | None = None,
     ) -> None:
         self.settings = settings or get_settings()
-        self.upstream = RpcClient(
-            resolve_rpc_url(rpc_url, self.settings),
-            timeout=self.settings.rpc_timeout,
-            retries=self.settings.rpc_retries,
-            backoff=self.settings.rpc_backoff,
+        self.upstream: RpcClient = open_upstream(
+            resolve_rpc_url(rpc_url, self.settings), self.settings
         )
         self._owns_forks = forks is None
         self.forks = forks or ForkManager(self.settings)
@@ -106,7 +110,9 @@ class TimeMachine(AsyncCloseable):
         `compare_trace` also compares the upstream's own call trace frame by frame (debug API).
         """
         engine = await self.engine()
-        return await engine.replay_transaction(tx_hash, mode=mode, compare_trace=compare_trace)
+        result = await engine.replay_transaction(tx_hash, mode=mode, compare_trace=compare_trace)
+        observe_replay(self.upstream.label, result.rpc_requests)
+        return result
 
     async def analyze(self, tx_hash: str, *, mode: ReplayMode = "exact") -> AnalysisReport:
         """Replay one mined transaction and run every detector, profit and fund-flow analysis."""
