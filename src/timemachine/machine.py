@@ -50,8 +50,10 @@ def default_decoder() -> Decoder:
 
 def resolve_rpc_url(rpc_url: str | None, settings: Settings) -> str:
     """`--rpc-url` (one URL or a comma-separated provider list), else Ethereum's configured
-    providers (ETHEREUM_RPC_URLS, WEB3_RPC_URL)."""
-    url = rpc_url or configured_rpc_url(1, settings)
+    providers (ETHEREUM_RPC_URLS, WEB3_RPC_URL). `--rpc-url` reads WEB3_RPC_URL as its default:
+    that value gets ETHEREUM_RPC_URLS joined to it."""
+    url = rpc_url if rpc_url and rpc_url != settings.web3_rpc_url else None
+    url = url or configured_rpc_url(1, settings)
     if not url:
         raise InvalidInputError(
             "no RPC URL: pass --rpc-url (URL or URL,URL,…) or set WEB3_RPC_URL / ETHEREUM_RPC_URLS"

@@ -323,7 +323,7 @@ class ProviderPool(RpcClient):
                 provider.health.unbench()
                 provider.canonical = None
                 metrics.BENCHED.labels(provider.label).set(0)
-                log.warning("rpc provider back in rotation", provider=provider.label)
+                log.info("rpc provider back in rotation", provider=provider.label)
                 return
             reason = provider.health.bench_reason or "probe failed"
             provider.health.bench(reason, self.options.bench_base, self.options.bench_cap)

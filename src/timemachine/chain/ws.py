@@ -173,22 +173,39 @@ class WsRpcClient(AsyncCloseable):
                 settled.append(error)
         return settled
 
-    async def subscribe(self, *params: Any) -> AsyncIterator[Any]:
-        """`eth_subscribe(*params)`: yields each notification's result until the socket drops
-        (then raises RpcUnavailableError); unsubscribes when the consumer stops early."""
+    async def subscribe(self, *params: Any) -> Subscription:
+        """`eth_subscribe(*params)`; iterate the returned subscription for its notifications."""
         subscription = str(await self.call("eth_subscribe", list(params)))
         queue: asyncio.Queue[Any] = asyncio.Queue()
         self._subscriptions[subscription] = queue
-        try:
-            while True:
-                item = await queue.get()
-                if isinstance(item, RpcError):
-                    raise item
-                yield item
-        finally:
-            if self._subscriptions.pop(subscription, None) is not None and self.connected:
-                with contextlib.suppress(RpcError):
-                    await self.call("eth_unsubscribe", [subscription])
+        return Subscription(self, subscription, queue)
+
+    async def _unsubscribe(self, subscription: str) -> None:
+        if self._subscriptions.pop(subscription, None) is not None and self.connected:
+            with contextlib.suppress(RpcError):
+                await self.call("eth_unsubscribe", [subscription])
+
+
+class Subscription:
+    """The notifications of one `eth_subscribe`; iteration raises RpcUnavailableError when the
+    socket drops. `aclose` unsubscribes."""
+
+    def __init__(self, client: WsRpcClient, subscription: str, queue: asyncio.Queue[Any]) -> None:
+        self.client = client
+        self.id = subscription
+        self._queue = queue
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return self
+
+    async def __anext__(self) -> Any:
+        item = await self._queue.get()
+        if isinstance(item, RpcError):
+            raise item
+        return item
+
+    async def aclose(self) -> None:
+        await self.client._unsubscribe(self.id)
 
 
 def _result(label: str, method: str, reply: Any) -> Any:
