@@ -90,6 +90,10 @@ class ProviderHealth:
 
     def failure(self, kind: str, message: str) -> None:
         self.requests += 1
+        self.fault(kind, message)
+
+    def fault(self, kind: str, message: str) -> None:
+        """A fault found in an answer already counted (e.g. a minority-fork block)."""
         self.errors[kind] += 1
         self.consecutive_errors += 1
         self.last_error = message

@@ -146,7 +146,7 @@ class ProviderPool(RpcClient):
         self.http_requests = 0
         self.retries = self.options.rounds
         self.backoff = self.options.backoff
-        self._heads_at = 0.0
+        self._heads_at = time.monotonic()  # first background refresh after head_interval
         self._refreshing: asyncio.Task[Any] | None = None
 
     def _member(self, spec: ProviderSpec) -> Provider:
@@ -310,9 +310,7 @@ class ProviderPool(RpcClient):
         duration = provider.health.bench(reason, self.options.bench_base, self.options.bench_cap)
         provider.canonical = canonical or provider.canonical
         metrics.BENCHED.labels(provider.label).set(1)
-        log.warning(
-            "rpc provider benched", provider=provider.label, reason=reason, seconds=duration
-        )
+        log.info("rpc provider benched", provider=provider.label, reason=reason, seconds=duration)
         if provider.probe is None or provider.probe.done():
             provider.probe = asyncio.create_task(self._probe(provider))
 
@@ -356,10 +354,17 @@ class ProviderPool(RpcClient):
             self._refreshing = asyncio.create_task(self.refresh_heads())
 
     async def refresh_heads(self) -> dict[str, int | RpcError]:
-        """Ask every provider (benched ones included) for its head; update lag and latency."""
+        """Ask every provider (benched ones included, rate-limited ones spared) for its head;
+        update lag and latency."""
         self._heads_at = time.monotonic()
 
         async def head(provider: Provider) -> int | RpcError:
+            if provider.health.cooling():  # rate-limited: spare it, keep what we knew
+                return (
+                    provider.health.head
+                    if provider.health.head is not None
+                    else RpcRateLimitedError(f"{provider.label} is cooling down after HTTP 429")
+                )
             started = time.perf_counter()
             try:
                 number = quantity(await provider.client.call("eth_blockNumber"))
@@ -427,7 +432,7 @@ class ProviderPool(RpcClient):
         for label in minority:
             provider = by_label[label]
             metrics.ERRORS.labels(label, "minority_fork").inc()
-            provider.health.failure("minority_fork", f"disagrees on {method}")
+            provider.health.fault("minority_fork", f"disagrees on {method}")
             anchor = canonical_of(result.value) if canonical_of is not None else None
             self.bench(provider, "minority fork", anchor)
         return result
