@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from timemachine.chain.pool import PoolOptions, ProviderPool
-from timemachine.errors import QuorumError
+from timemachine.errors import QuorumError, RpcUnavailableError
 from timemachine.forks.devnet import Devnet
 from timemachine.forks.process import AnvilProcess
 from timemachine.machine import TimeMachine
@@ -134,12 +134,13 @@ async def test_every_provider_failing_gives_one_error_naming_each_redacted() -> 
     async with hanging_provider() as hanging:
         urls = f"{dead_url()},{hanging}"
         async with ProviderPool(urls, PoolOptions(timeout=0.5, rounds=1, backoff=0.01)) as pool:
-            with pytest.raises(Exception) as caught:
+            with pytest.raises(RpcUnavailableError, match="every provider failed") as caught:
                 await pool.call("eth_chainId")
     message = str(caught.value)
     assert "every provider failed eth_chainId" in message
     assert "SECRET" not in message
-    assert "timed out" in message and "cannot reach" in message
+    assert "timed out" in message
+    assert "cannot reach" in message
 
 
 # --- quorum: three anvils, one on another fork ------------------------------------------------
@@ -194,7 +195,8 @@ async def test_quorum_takes_the_majority_hash_and_benches_the_minority_fork(
         assert (result.agree, result.of, result.asked) == (2, 2, 3)
         assert result.dissenters == (odd.label,)
         assert result.said[odd.label] == fork_hash
-        assert odd.health.benched and odd.health.bench_reason == "minority fork"
+        assert odd.health.benched
+        assert odd.health.bench_reason == "minority fork"
         # The benched provider serves nothing; the head quorum goes on without it.
         for _ in range(3):
             await pool.call("eth_getBlockByNumber", ["0x3", False])
