@@ -160,6 +160,11 @@ class StateGateway:
                 self._put(key, result)
             answers[position] = _result(call, result)
 
+    def has(self, method: str, params: list[Any]) -> bool:
+        """Whether the answer to this call is cached."""
+        key = cache_key(method, params)
+        return key is not None and key in self._cache
+
     def invalidate_from(self, number: int) -> int:
         """Forget every answer tied to block `number` or later by number (a reorg replaced those
         blocks; the block tracker calls this), and mined transactions and receipts of those
