@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,7 +94,7 @@ class Chain(AsyncCloseable):
             return [Source(p.label, p.client, _benched(p.health)) for p in self.rpc.providers]
         return [Source(self.rpc.label, self.rpc, lambda: False)]
 
-    async def heads(self) -> AsyncIterator[BlockRef]:
+    async def heads(self) -> AsyncGenerator[BlockRef, None]:
         """Each block that becomes canonical, once, in order (gaps filled; after a reorg the
         new branch's blocks). Reorgs go to `self.tracker`'s listeners."""
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -113,7 +113,7 @@ class Chain(AsyncCloseable):
                 for block in blocks:
                     yield block
 
-    async def pending_transactions(self, *, full: bool = True) -> AsyncIterator[Any]:
+    async def pending_transactions(self, *, full: bool = True) -> AsyncGenerator[Any, None]:
         """Each pending transaction once: the full transaction object where the provider offers
         it (or it can be fetched), else its hash."""
         queue: asyncio.Queue[Any] = asyncio.Queue()
