@@ -1,6 +1,6 @@
 """The chain-access layer's cost, side by side in one run, against real local anvils.
 
-1. Throughput: `eth_blockNumber` and `eth_getBlockByNumber` calls per second, `--concurrency`
+1. Throughput: `eth_blockNumber` and `eth_getBlockByNumber` calls per second, 1 and `--concurrency`
    in flight, through the plain `RpcClient` vs a one-provider `ProviderPool` vs a three-provider
    pool (the same anvil three times, so routing is the only difference).
 2. Failover time: the latency of one call when the best-ranked provider is dead (closed port),
@@ -9,7 +9,7 @@
 3. Quorum reads: a block by number through `pool.call` vs `pool.quorum_block` over three
    providers (three anvils with the same chain), and the quorum head (`quorum_tag("latest")`).
 
-    python -m benchmarks.providers [--seconds 1] [--rounds 5] [--concurrency 16] [--timeout 2]
+    python -m benchmarks.providers [--seconds 1] [--rounds 5] [--concurrency 8] [--timeout 2]
 """
 
 from __future__ import annotations
@@ -48,35 +48,42 @@ async def rate(call: Callable[[], Awaitable[Any]], seconds: float, concurrency: 
 
 async def throughput(url: str, seconds: float, concurrency: int, rounds: int) -> None:
     print(
-        f"1. throughput, {concurrency} in flight (calls/s; median of {rounds} interleaved "
-        f"{seconds:g} s runs, so load on the machine hits every client alike)"
+        f"1. throughput (calls/s; median of {rounds} interleaved {seconds:g} s runs, so load on "
+        "the machine hits every client alike)"
     )
-    print(f"   {'client':<34} {'eth_blockNumber':>16} {'eth_getBlockByNumber':>21}")
-    options = PoolOptions(concurrency=concurrency)
+    print(
+        f"   {'client':<28} {'in flight':>9} {'eth_blockNumber':>16} {'eth_getBlockByNumber':>21}"
+    )
+    options = PoolOptions(concurrency=max(concurrency, 1))
     clients: list[tuple[str, RpcClient]] = [
         ("RpcClient (plain)", RpcClient(url, retries=0)),
         ("ProviderPool, 1 provider", ProviderPool(url, options)),
         ("ProviderPool, 3 providers", ProviderPool(f"{url},{url}/b,{url}/c", options)),
     ]
-    samples: dict[tuple[str, str], list[float]] = {}
+    methods: list[tuple[str, list[Any]]] = [
+        ("eth_blockNumber", []),
+        ("eth_getBlockByNumber", ["0x1", False]),
+    ]
+    levels = sorted({1, concurrency})
+    samples: dict[tuple[str, int, str], list[float]] = {}
     for _, client in clients:
         await client.call("eth_blockNumber")  # connect
     for _ in range(rounds):
-        for client_name, client in clients:
-            for method, params in (
-                ("eth_blockNumber", []),
-                ("eth_getBlockByNumber", ["0x1", False]),
-            ):
+        for name, client in clients:
+            for level in levels:
+                for method, params in methods:
 
-                async def one(c: RpcClient = client, m: str = method, a: list[Any] = params) -> Any:
-                    return await c.call(m, a)
+                    async def one(
+                        c: RpcClient = client, m: str = method, a: list[Any] = params
+                    ) -> Any:
+                        return await c.call(m, a)
 
-                per_second = await rate(one, seconds, concurrency)
-                samples.setdefault((client_name, method), []).append(per_second)
-    for client_name, client in clients:
-        numbers = statistics.median(samples[(client_name, "eth_blockNumber")])
-        blocks = statistics.median(samples[(client_name, "eth_getBlockByNumber")])
-        print(f"   {client_name:<34} {numbers:>16,.0f} {blocks:>21,.0f}")
+                    per_second = await rate(one, seconds, level)
+                    samples.setdefault((name, level, method), []).append(per_second)
+    for name, client in clients:
+        for level in levels:
+            numbers, blocks = (statistics.median(samples[(name, level, m)]) for m, _ in methods)
+            print(f"   {name:<28} {level:>9} {numbers:>16,.0f} {blocks:>21,.0f}")
         await client.aclose()
 
 
@@ -154,7 +161,7 @@ async def main(seconds: float, concurrency: int, timeout: float, rounds: int) ->
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=1.0)
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--concurrency", type=int, default=8, help="also measured: 1")
     parser.add_argument("--timeout", type=float, default=2.0)
     parser.add_argument("--rounds", type=int, default=5)
     parsed = parser.parse_args()

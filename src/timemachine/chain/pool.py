@@ -36,7 +36,6 @@ from timemachine.chain.quorum import (
     tally,
 )
 from timemachine.chain.rpc import Call, RpcClient
-from timemachine.chain.ws import WsRpcClient
 from timemachine.errors import (
     ArchiveStateUnavailableError,
     InvalidInputError,
@@ -50,6 +49,7 @@ from timemachine.hexutil import quantity
 from timemachine.logs import get_logger
 
 if TYPE_CHECKING:
+    from timemachine.chain.ws import WsRpcClient
     from timemachine.settings import Settings
 
 log = get_logger(__name__)
@@ -153,6 +153,8 @@ class ProviderPool(RpcClient):
         o = self.options
         client: RpcClient | WsRpcClient
         if spec.websocket:
+            from timemachine.chain.ws import WsRpcClient  # websockets: loaded for ws(s) only
+
             client = WsRpcClient(spec.url, timeout=o.timeout)
         else:
             client = RpcClient(spec.url, timeout=o.timeout, retries=0)
