@@ -219,3 +219,37 @@ async def test_no_quorum_reports_who_said_what(three_providers: list[AnvilProces
     for process in (three_providers[0], three_providers[2]):
         assert f"{process.url}: {await _hash_at(3)(process)}" in message
     assert "1 of 2 healthy providers agree (need 2)" in message
+
+
+async def test_chain_status_without_a_quorum_exits_4_saying_who_said_what(
+    three_providers: list[AnvilProcess],
+) -> None:
+    majority, odd = three_providers[0], three_providers[2]
+    urls = f"{majority.url},{odd.url}"
+    run = await asyncio.to_thread(timemachine, "chain", "status", "-r", urls, "--json")
+    assert run.returncode == 4, run.stderr
+    report = json.loads(run.stdout)
+    assert report["quorum"] is None
+    assert [p["head"] for p in report["providers"]] == [4, 4]
+    error_lines = run.stderr.strip().splitlines()
+    assert len(error_lines) == 1
+    assert error_lines[0].startswith("error: no 2/3+1 quorum")
+    for process in (majority, odd):
+        assert f"{process.url}: {await _hash_at(4)(process)}" in error_lines[0]
+
+
+async def test_chain_watch_prints_heads_as_json_lines(anvil_binary: Path) -> None:
+    process = await AnvilProcess.start(anvil_binary, ["--silent", "--block-time", "1"])
+    try:
+        ws = f"ws://127.0.0.1:{process.port}"
+        run = await asyncio.to_thread(
+            timemachine, "chain", "watch", "-r", f"{ws},{process.url}", "--count", "3", "--json"
+        )
+    finally:
+        process.stop()
+    assert run.returncode == 0, run.stderr
+    events = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [e["type"] for e in events] == ["head"] * 3
+    numbers = [e["number"] for e in events]
+    assert numbers == list(range(numbers[0], numbers[0] + 3))
+    assert all(e["final"] is False for e in events)

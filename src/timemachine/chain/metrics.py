@@ -15,6 +15,9 @@ Every `provider` label is a redacted label (`scheme://host[:port]`), never a URL
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 CHAIN_REGISTRY = CollectorRegistry()
@@ -68,6 +71,27 @@ REPLAY_REQUESTS = Histogram(
     buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000),
     registry=CHAIN_REGISTRY,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderMeters:
+    """One provider's labelled children, looked up once (labels() costs per call add up)."""
+
+    requests: Any
+    failovers: Any
+    latency: Any
+    benched: Any
+    score: Any
+
+    @classmethod
+    def of(cls, provider: str) -> ProviderMeters:
+        return cls(
+            requests=REQUESTS.labels(provider),
+            failovers=FAILOVERS.labels(provider),
+            latency=LATENCY.labels(provider),
+            benched=BENCHED.labels(provider),
+            score=SCORE.labels(provider),
+        )
 
 
 def observe_replay(upstream: str, requests: int) -> None:

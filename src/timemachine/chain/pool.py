@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -102,6 +103,10 @@ class Provider:
     @property
     def label(self) -> str:
         return self.spec.label
+
+    @functools.cached_property
+    def meters(self) -> metrics.ProviderMeters:
+        return metrics.ProviderMeters.of(self.spec.label)
 
 
 def _error_kind(error: RpcError) -> str:
@@ -214,25 +219,21 @@ class ProviderPool(RpcClient):
     # -- routing --------------------------------------------------------------------------------
 
     def ranked(self) -> list[Provider]:
-        """Providers to try, best first: healthy ones by score, then lagging ones, then benched
-        ones (a last resort when nothing else answers)."""
+        """Providers to try, best first: healthy ones by score (rate-limited ones cooling down
+        after the others), then lagging ones by lag, then benched ones (a last resort when
+        nothing else answers)."""
         now = time.monotonic()
-        healthy = [p for p in self.providers if not p.health.benched]
-        usable = sorted(
-            (p for p in healthy if p.health.lag <= self.options.max_lag),
-            key=lambda p: (p.health.cooling(now), -p.health.score()),
-        )
-        lagging = sorted(
-            (p for p in healthy if p.health.lag > self.options.max_lag),
-            key=lambda p: p.health.lag,
-        )
-        benched = sorted(
-            (p for p in self.providers if p.health.benched),
-            key=lambda p: p.health.benched_until or 0.0,
-        )
-        for provider in self.providers:
-            metrics.SCORE.labels(provider.label).set(provider.health.score())
-        return usable + lagging + benched
+        max_lag = self.options.max_lag
+
+        def rank(provider: Provider) -> tuple[int, float]:
+            health = provider.health
+            if health.benched_until is not None:
+                return (3, health.benched_until)
+            if health.lag > max_lag:
+                return (2, float(health.lag))
+            return (1 if health.cooldown_until > now else 0, -health.score())
+
+        return sorted(self.providers, key=rank)
 
     async def _route(
         self, send: Callable[[RpcClient | WsRpcClient], Awaitable[Any]], what: str, count: int
@@ -253,7 +254,7 @@ class ProviderPool(RpcClient):
                     failures.append((provider, error))
                     if position + 1 < len(order):
                         provider.health.failovers += 1
-                        metrics.FAILOVERS.labels(provider.label).inc()
+                        provider.meters.failovers.inc()
                         log.info(
                             "rpc failover", provider=provider.label, call=what, error=error.message
                         )
@@ -273,7 +274,8 @@ class ProviderPool(RpcClient):
     ) -> Any:
         self.requests += count
         self.http_requests += 1
-        metrics.REQUESTS.labels(provider.label).inc(count)
+        meters = provider.meters
+        meters.requests.inc(count)
         started = time.perf_counter()
         try:
             async with provider.limits:
@@ -286,7 +288,8 @@ class ProviderPool(RpcClient):
             raise
         elapsed = time.perf_counter() - started
         provider.health.success(elapsed)
-        metrics.LATENCY.labels(provider.label).observe(elapsed)
+        meters.latency.observe(elapsed)
+        meters.score.set(provider.health.score())
         return result
 
     def _fault(self, provider: Provider, error: RpcError) -> None:
@@ -311,7 +314,7 @@ class ProviderPool(RpcClient):
         """Take `provider` out of rotation until its probe succeeds (see module doc)."""
         duration = provider.health.bench(reason, self.options.bench_base, self.options.bench_cap)
         provider.canonical = canonical or provider.canonical
-        metrics.BENCHED.labels(provider.label).set(1)
+        provider.meters.benched.set(1)
         log.info("rpc provider benched", provider=provider.label, reason=reason, seconds=duration)
         if provider.probe is None or provider.probe.done():
             provider.probe = asyncio.create_task(self._probe(provider))
@@ -322,7 +325,7 @@ class ProviderPool(RpcClient):
             if await self._probe_once(provider):
                 provider.health.unbench()
                 provider.canonical = None
-                metrics.BENCHED.labels(provider.label).set(0)
+                provider.meters.benched.set(0)
                 log.info("rpc provider back in rotation", provider=provider.label)
                 return
             reason = provider.health.bench_reason or "probe failed"

@@ -110,6 +110,8 @@ class Chain(AsyncCloseable):
                 except RpcError as error:
                     log.warning("head could not be linked", chain=self.name, error=error.message)
                     continue
+                if blocks and (self.tracker.node_finalized is None or blocks[-1].number % 32 == 0):
+                    await self.tracker.refresh_finalized()  # the node's own finality, now and then
                 for block in blocks:
                     yield block
 
