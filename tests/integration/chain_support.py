@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -58,13 +59,19 @@ async def garbage_provider() -> AsyncIterator[str]:
 
 class RateLimitedProvider:
     """Answers HTTP 429 with `Retry-After` to the first `limited` requests, then forwards to
-    `upstream`. Counts requests."""
+    `upstream` (after `delay` seconds). Counts requests, and the most it had in flight."""
 
-    def __init__(self, upstream: str, *, retry_after: float, limited: int) -> None:
+    def __init__(
+        self, upstream: str, *, retry_after: float = 1, limited: int = 0, delay: float = 0.0
+    ) -> None:
         self.upstream = upstream
         self.retry_after = retry_after
         self.limited = limited
+        self.delay = delay
         self.requests = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.stamps: list[float] = []
         self.url = ""
         self._server: asyncio.Server | None = None
 
@@ -88,6 +95,11 @@ class RateLimitedProvider:
                     )
                     body = await reader.readexactly(length)
                     self.requests += 1
+                    self.stamps.append(time.monotonic())
+                    self.in_flight += 1
+                    self.max_in_flight = max(self.max_in_flight, self.in_flight)
+                    await asyncio.sleep(self.delay)
+                    self.in_flight -= 1
                     if self.requests <= self.limited:
                         content = b'{"error":"too many requests"}'
                         writer.write(

@@ -130,6 +130,26 @@ async def test_a_429_is_honoured_and_failed_over(devnet: Devnet) -> None:
         await limited.stop()
 
 
+async def test_per_provider_concurrency_and_rate_limits_hold(devnet: Devnet) -> None:
+    slow = RateLimitedProvider(devnet.rpc_url, delay=0.5)
+    await slow.start()
+    try:
+        options = PoolOptions(timeout=TIMEOUT, concurrency=2)
+        async with ProviderPool(f"{slow.url}/a", options) as pool:
+            await asyncio.gather(*(pool.call("eth_chainId") for _ in range(6)))
+        assert (slow.requests, slow.max_in_flight) == (6, 2), slow.stamps
+        slow.stamps.clear()
+        options = PoolOptions(timeout=TIMEOUT, rate=20.0, burst=1)
+        async with ProviderPool(f"{slow.url}/b", options) as pool:
+            slow.delay = 0.0
+            await asyncio.gather(*(pool.call("eth_chainId") for _ in range(6)))
+        gaps = [b - a for a, b in zip(slow.stamps, slow.stamps[1:], strict=False)]
+        assert len(slow.stamps) == 6
+        assert sum(gaps) >= 5 * 0.05 * 0.9  # 20/s with no burst: 50 ms apart
+    finally:
+        await slow.stop()
+
+
 async def test_every_provider_failing_gives_one_error_naming_each_redacted() -> None:
     async with hanging_provider() as hanging:
         urls = f"{dead_url()},{hanging}"
