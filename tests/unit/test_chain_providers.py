@@ -213,3 +213,26 @@ async def test_a_pool_url_cannot_be_set_and_options_default_sensibly() -> None:
             pool.url = "http://elsewhere"
         assert pool.options == PoolOptions()
         assert time.monotonic() - pool._heads_at < 5
+
+
+async def test_chain_metrics_carry_labels_never_urls() -> None:
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from timemachine.chain.metrics import ChainCollector, ProviderMeters, observe_reorg
+
+    urls = "https://eth.example/v3/SECRET,https://other.example/SECRET#weight=2"
+    async with ProviderPool(urls) as pool:
+        provider = pool.providers[0]
+        provider.meters.requests.inc(3)
+        pool._fault(provider, RpcUnavailableError("https://eth.example timed out (ReadTimeout)"))
+        assert provider.health.benched
+    observe_reorg("ethereum", 2)
+    assert isinstance(provider.meters, ProviderMeters)
+    registry = CollectorRegistry()
+    registry.register(ChainCollector())
+    text = generate_latest(registry).decode()
+    assert 'timemachine_rpc_requests_total{provider="https://eth.example"}' in text
+    assert 'timemachine_rpc_errors_total{kind="timeout",provider="https://eth.example"}' in text
+    assert 'timemachine_rpc_benched{provider="https://eth.example"} 1.0' in text
+    assert 'timemachine_chain_reorg_depth_bucket{chain="ethereum",le="2.0"}' in text
+    assert "SECRET" not in text

@@ -1,6 +1,8 @@
 """Prometheus metrics of the chain-access layer, in their own registry (`CHAIN_REGISTRY`).
 
-Every `provider` label is a redacted label (`scheme://host[:port]`), never a URL with its key.
+The API's `/metrics` includes them (`ChainCollector`) for what runs in the API process;
+`timemachine chain watch --metrics-port` serves them for a watcher. Every `provider` label is a
+redacted label (`scheme://host[:port]`), never a URL with its key.
 
 - `timemachine_rpc_requests_total{provider}`: JSON-RPC calls sent (a batch of n counts n).
 - `timemachine_rpc_errors_total{provider,kind}`: failures by kind (timeout, unreachable,
@@ -15,10 +17,13 @@ Every `provider` label is a redacted label (`scheme://host[:port]`), never a URL
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 
 CHAIN_REGISTRY = CollectorRegistry()
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -92,6 +97,13 @@ class ProviderMeters:
             benched=BENCHED.labels(provider),
             score=SCORE.labels(provider),
         )
+
+
+class ChainCollector(Collector):
+    """`CHAIN_REGISTRY`'s metrics, for another registry to include (the API's `/metrics`)."""
+
+    def collect(self) -> Iterable[Metric]:
+        return CHAIN_REGISTRY.collect()
 
 
 def observe_replay(upstream: str, requests: int) -> None:
