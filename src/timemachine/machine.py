@@ -14,6 +14,7 @@ from timemachine.chain.metrics import observe_replay
 from timemachine.chain.pool import open_upstream
 from timemachine.chain.registry import configured_rpc_url
 from timemachine.chain.rpc import RpcClient
+from timemachine.chain.tracker import BlockTracker, invalidate_gateway
 from timemachine.errors import InvalidInputError, ReplayError
 from timemachine.forks.manager import EXPLORE_ARGS, Fork, ForkManager, ForkSpec
 from timemachine.lifecycle import AsyncCloseable
@@ -96,6 +97,12 @@ class TimeMachine(AsyncCloseable):
         if not self.gateway.url:
             await self.gateway.start()
         return self._engine
+
+    def follow_reorgs(self, tracker: BlockTracker) -> None:
+        """Invalidate this machine's cached by-number state whenever `tracker` (following the
+        same chain, e.g. `chain.streams.Chain(machine.upstream).tracker`) sees a reorg, so a
+        replay in the reorged range forks from the new blocks, not from stale cache."""
+        tracker.on_reorg(invalidate_gateway(self.gateway))
 
     async def aclose(self) -> None:
         """Stop the forks this instance started and close connections."""

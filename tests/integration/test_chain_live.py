@@ -19,6 +19,7 @@ from timemachine.chain.rpc import RpcClient
 from timemachine.chain.streams import Chain
 from timemachine.chain.tracker import BlockRef, BlockTracker, ChainReorged, invalidate_gateway
 from timemachine.forks.process import AnvilProcess
+from timemachine.machine import TimeMachine
 
 from .chain_support import TcpProxy, rpc
 
@@ -183,3 +184,30 @@ async def test_heads_survive_a_killed_and_restarted_provider(
     for block in seen:
         assert block.hash == (await _block(chain.url, block.number))["hash"]
     assert live.reconnects.get(pool.providers[0].label, 0) >= 1
+
+
+async def test_a_replay_after_a_reorg_forks_from_the_new_blocks(chain: AnvilProcess) -> None:
+    await rpc(chain.url, "evm_mine")
+    (old_tx,) = await _send(chain.url, 1)  # block 2
+    await rpc(chain.url, "evm_mine")  # block 3
+    old_parent = await _block(chain.url, 1)
+    async with TimeMachine(f"{chain.url},{chain.url}/b") as machine:
+        tracker = BlockTracker(machine.upstream, chain="devnet")
+        machine.follow_reorgs(tracker)
+        await tracker.poll()
+        first = await machine.replay(old_tx)
+        assert first.fidelity.verdict == "exact"
+        assert machine.gateway.has("eth_getBlockByNumber", [hex(1), False])
+        # Blocks 1..3 are replaced; the new block 2 holds another transfer.
+        transfer = {"from": DEV0, "to": DEV1, "value": hex(7), "nonce": "0x0"}
+        await rpc(chain.url, "anvil_reorg", 3, [[transfer, 1]])
+        await tracker.poll()
+        assert [event.depth for event in tracker.reorgs] == [3]
+        assert not machine.gateway.has("eth_getBlockByNumber", [hex(1), False])
+        new_parent = await _block(chain.url, 1)
+        assert new_parent["hash"] != old_parent["hash"]
+        new_tx = (await _block(chain.url, 2))["transactions"][0]
+        second = await machine.replay(new_tx)
+        assert second.fidelity.verdict == "exact"
+        served = await rpc(machine.gateway.url, "eth_getBlockByNumber", hex(1), False)
+        assert served["hash"] == new_parent["hash"]

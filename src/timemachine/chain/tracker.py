@@ -97,9 +97,17 @@ class BlockTracker:
     """Keeps the recent chain of one network from the heads it is shown (`observe`)."""
 
     def __init__(
-        self, rpc: RpcClient, *, chain: str = "", confirmations: int = 64, window: int = 256
+        self,
+        rpc: RpcClient,
+        *,
+        chain: str = "",
+        confirmations: int = 64,
+        window: int = 256,
+        backfill: int = 16,
     ) -> None:
         self.rpc = rpc
+        self.backfill = backfill
+        """Ancestors fetched with the first head, so a reorg right after start is linked too."""
         self.chain = chain
         self.confirmations = confirmations
         self.window = max(window, confirmations + 1)
@@ -150,6 +158,12 @@ class BlockTracker:
         head = BlockRef.of(header)
         if not self.blocks:
             self.blocks[head.number] = head
+            cursor = head
+            for _ in range(min(self.backfill, self.confirmations)):
+                if cursor.number == 0:
+                    break
+                cursor = await self._block_by_hash(cursor.parent_hash)
+                self.blocks[cursor.number] = cursor
             return [head]
         if self.blocks.get(head.number) == head:
             return []
