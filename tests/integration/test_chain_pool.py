@@ -130,6 +130,23 @@ async def test_a_429_is_honoured_and_failed_over(devnet: Devnet) -> None:
         await limited.stop()
 
 
+async def test_a_lone_rate_limited_provider_is_retried_after_its_retry_after(
+    devnet: Devnet,
+) -> None:
+    limited = RateLimitedProvider(devnet.rpc_url, retry_after=1, limited=1)
+    await limited.start()
+    try:
+        async with ProviderPool(f"{limited.url}/only", PoolOptions(timeout=TIMEOUT)) as pool:
+            started = time.perf_counter()
+            assert await pool.call("eth_chainId") == hex(31337)
+            elapsed = time.perf_counter() - started
+        assert limited.requests == 2
+        assert limited.stamps[1] - limited.stamps[0] >= 0.95  # not before Retry-After
+        assert elapsed < 2.0
+    finally:
+        await limited.stop()
+
+
 async def test_per_provider_concurrency_and_rate_limits_hold(devnet: Devnet) -> None:
     slow = RateLimitedProvider(devnet.rpc_url, delay=0.5)
     await slow.start()

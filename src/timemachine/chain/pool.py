@@ -241,12 +241,16 @@ class ProviderPool(RpcClient):
         self._maybe_refresh_heads()
         failures: list[tuple[Provider, RpcError]] = []
         for attempt in range(self.options.rounds + 1):
-            order = self.ranked()
+            now = time.monotonic()
+            ranked = self.ranked()
+            # Rate-limited providers are waited for only once every other one has failed.
+            order = [p for p in ranked if p.health.cooldown_until <= now] + sorted(
+                (p for p in ranked if p.health.cooldown_until > now),
+                key=lambda p: p.health.cooldown_until,
+            )
             for position, provider in enumerate(order):
                 wait = provider.health.cooldown_until - time.monotonic()
-                if wait > 0:  # rate-limited: only worth waiting for when nothing else is left
-                    if position + 1 < len(order):
-                        continue
+                if wait > 0:
                     await asyncio.sleep(min(wait, MAX_COOLDOWN))
                 try:
                     result = await self._send(provider, send, count)
