@@ -40,6 +40,7 @@ bench: setup
 	$(BIN)/python -m benchmarks.replay_vs_cast
 	$(BIN)/python -m benchmarks.capsule_replay
 	$(BIN)/python -m benchmarks.detectors
+	$(BIN)/python -m benchmarks.providers
 
 clean:
 	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache .import_linter_cache .grimp_cache

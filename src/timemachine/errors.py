@@ -75,6 +75,17 @@ class OutboundRefusedError(RpcUnavailableError):
 class RpcRateLimitedError(RpcError):
     """The node kept answering 429 after every retry."""
 
+    retry_after: float | None = None
+    """Seconds the node asked us to wait (its Retry-After header), when it said."""
+
+
+class RpcBadResponseError(RpcError):
+    """The node answered something that is not a JSON-RPC reply (HTML, garbage, a wrong shape)."""
+
+
+class QuorumError(RpcError):
+    """The providers of a pool disagreed and too few agreed; the message says who said what."""
+
 
 class MethodUnavailableError(RpcError):
     """The node does not expose a JSON-RPC method we need."""

@@ -10,7 +10,11 @@ from typing import Any
 
 from timemachine import __version__
 from timemachine.chain.gateway import StateGateway
+from timemachine.chain.metrics import observe_replay
+from timemachine.chain.pool import open_upstream
+from timemachine.chain.registry import configured_rpc_url
 from timemachine.chain.rpc import RpcClient
+from timemachine.chain.tracker import BlockTracker, invalidate_gateway
 from timemachine.errors import InvalidInputError, ReplayError
 from timemachine.forks.manager import EXPLORE_ARGS, Fork, ForkManager, ForkSpec
 from timemachine.lifecycle import AsyncCloseable
@@ -46,9 +50,15 @@ def default_decoder() -> Decoder:
 
 
 def resolve_rpc_url(rpc_url: str | None, settings: Settings) -> str:
-    url = rpc_url or settings.web3_rpc_url
+    """`--rpc-url` (one URL or a comma-separated provider list), else Ethereum's configured
+    providers (ETHEREUM_RPC_URLS, WEB3_RPC_URL). `--rpc-url` reads WEB3_RPC_URL as its default:
+    that value gets ETHEREUM_RPC_URLS joined to it."""
+    url = rpc_url if rpc_url and rpc_url != settings.web3_rpc_url else None
+    url = url or configured_rpc_url(1, settings)
     if not url:
-        raise InvalidInputError("no RPC URL: pass --rpc-url or set WEB3_RPC_URL")
+        raise InvalidInputError(
+            "no RPC URL: pass --rpc-url (URL or URL,URL,…) or set WEB3_RPC_URL / ETHEREUM_RPC_URLS"
+        )
     return url
 
 
@@ -71,11 +81,8 @@ class TimeMachine(AsyncCloseable):
         """`upstream`: a ready client to use instead of one built from `rpc_url` (e.g. the
         policy-guarded client of a user-supplied URL, `security.outbound.GuardedRpcClient`)."""
         self.settings = settings or get_settings()
-        self.upstream = upstream or RpcClient(
-            resolve_rpc_url(rpc_url, self.settings),
-            timeout=self.settings.rpc_timeout,
-            retries=self.settings.rpc_retries,
-            backoff=self.settings.rpc_backoff,
+        self.upstream: RpcClient = upstream or open_upstream(
+            resolve_rpc_url(rpc_url, self.settings), self.settings
         )
         self._owns_forks = forks is None
         self.forks = forks or ForkManager(self.settings)
@@ -94,6 +101,12 @@ class TimeMachine(AsyncCloseable):
             await self.gateway.start()
         return self._engine
 
+    def follow_reorgs(self, tracker: BlockTracker) -> None:
+        """Invalidate this machine's cached by-number state whenever `tracker` (following the
+        same chain, e.g. `chain.streams.Chain(machine.upstream).tracker`) sees a reorg, so a
+        replay in the reorged range forks from the new blocks, not from stale cache."""
+        tracker.on_reorg(invalidate_gateway(self.gateway))
+
     async def aclose(self) -> None:
         """Stop the forks this instance started and close connections."""
         if self._owns_forks:
@@ -109,7 +122,9 @@ class TimeMachine(AsyncCloseable):
         `compare_trace` also compares the upstream's own call trace frame by frame (debug API).
         """
         engine = await self.engine()
-        return await engine.replay_transaction(tx_hash, mode=mode, compare_trace=compare_trace)
+        result = await engine.replay_transaction(tx_hash, mode=mode, compare_trace=compare_trace)
+        observe_replay(self.upstream.label, result.rpc_requests)
+        return result
 
     async def analyze(self, tx_hash: str, *, mode: ReplayMode = "exact") -> AnalysisReport:
         """Replay one mined transaction and run every detector, profit and fund-flow analysis."""

@@ -27,9 +27,33 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
-    web3_rpc_url: str | None = Field(default=None, description="Default upstream RPC (Ethereum).")
+    web3_rpc_url: str | None = Field(
+        default=None,
+        description="Default upstream RPC (Ethereum); a comma-separated list (`url#weight=N`, "
+        "http(s) or ws(s)) makes a provider pool (docs/chain.md).",
+    )
     polygon_rpc_url: str | None = None
     bsc_rpc_url: str | None = None
+    # -- chain access (issue 14): per-chain provider lists, joined with the single-URL names --
+    ethereum_rpc_urls: str | None = None
+    arbitrum_rpc_urls: str | None = None
+    optimism_rpc_urls: str | None = None
+    base_rpc_urls: str | None = None
+    bsc_rpc_urls: str | None = None
+    polygon_rpc_urls: str | None = None
+    rpc_quorum: str = Field(
+        default="2/3+1",
+        pattern=r"^(any|majority|2/3\+1|all)$",
+        description="Quorum policy of reads that decide what the chain is (any, majority, "
+        "2/3+1, all of the healthy providers).",
+    )
+    rpc_provider_concurrency: int = Field(default=16, ge=1, description="In-flight per provider.")
+    rpc_provider_rate: float = Field(
+        default=0.0, ge=0, description="Requests per second per provider (0: unlimited)."
+    )
+    rpc_max_head_lag: int = Field(
+        default=5, ge=0, description="Blocks behind the best head before a provider is skipped."
+    )
     log_level: str = "WARNING"
     debug: bool = False
 

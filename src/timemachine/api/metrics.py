@@ -27,6 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from timemachine.api.health import count_anvil_processes
+from timemachine.chain.metrics import ChainCollector
 from timemachine.errors import StorageError
 from timemachine.logs import get_logger
 from timemachine.models.sessions import SessionKind
@@ -180,4 +181,5 @@ def create_registry(
         registry=registry,
     )
     registry.register(StoreCollector(database, settings))
+    registry.register(ChainCollector())  # provider pools, failovers, reorgs (timemachine.chain)
     return registry, histogram

@@ -160,11 +160,40 @@ class StateGateway:
                 self._put(key, result)
             answers[position] = _result(call, result)
 
+    def has(self, method: str, params: list[Any]) -> bool:
+        """Whether the answer to this call is cached."""
+        key = cache_key(method, params)
+        return key is not None and key in self._cache
+
+    def invalidate_from(self, number: int) -> int:
+        """Forget every answer tied to block `number` or later by number (a reorg replaced those
+        blocks; the block tracker calls this), and mined transactions and receipts of those
+        blocks. Entries keyed by block hash stay: a hash names one block forever. Returns how
+        many entries were dropped."""
+        stale = [key for key, value in self._cache.items() if _at_or_after(key, value, number)]
+        for key in stale:
+            del self._cache[key]
+        return len(stale)
+
     def _put(self, key: Key, value: Any) -> None:
         self._cache[key] = value
         self._cache.move_to_end(key)
         while len(self._cache) > self.max_entries:
             self._cache.popitem(last=False)
+
+
+def _at_or_after(key: Key, value: Any, number: int) -> bool:
+    method = key[0]
+    if method == "eth_getBlockByNumber":
+        block = key[1]
+    elif method in _MINED_ONLY:
+        block = value.get("blockNumber") if isinstance(value, dict) else None
+        block = int(block, 16) if isinstance(block, str) else None
+    elif method in _ACCOUNT_METHODS or method == "eth_getStorageAt":
+        block = key[-1]
+    else:
+        return False
+    return isinstance(block, int) and block >= number
 
 
 async def _settled(rpc: RpcClient, method: str, params: list[Any]) -> Any:

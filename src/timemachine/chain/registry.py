@@ -69,6 +69,11 @@ class ChainInfo:
     native_symbol: str = "ETH"
     rpc_env: str | None = None
     """Settings attribute holding this chain's default RPC URL (e.g. "web3_rpc_url"), if any."""
+    rpc_urls_env: str | None = None
+    """Settings attribute holding this chain's provider list (e.g. "ethereum_rpc_urls")."""
+    confirmations: int = 64
+    """Blocks below the head after which data counts as final when the node reports no
+    `finalized` block (the reorg tracker keeps and checks only the blocks above)."""
     wrapped_native: str | None = None
     """Checksummed address of the canonical wrapped native token (WETH, WBNB, WPOL)."""
     v2_factories: tuple[str, ...] = ()
@@ -238,6 +243,7 @@ CHAINS: Mapping[int, ChainInfo] = {
             name="ethereum",
             aliases=("mainnet", "eth", "ethereum-mainnet"),
             rpc_env="web3_rpc_url",
+            rpc_urls_env="ethereum_rpc_urls",
             wrapped_native="0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2",
             v2_factories=(
                 "0x5C69bEe701ef814a2B6a3EDD4B1652CB9cc5aA6f",  # Uniswap V2
@@ -260,6 +266,8 @@ CHAINS: Mapping[int, ChainInfo] = {
             aliases=("bnb", "binance", "bnb-chain", "bnb-smart-chain", "binance-smart-chain"),
             native_symbol="BNB",
             rpc_env="bsc_rpc_url",
+            rpc_urls_env="bsc_rpc_urls",
+            confirmations=15,
             wrapped_native="0xbb4CdB9CBd36B01bD1cBaEBF2De08d9173bc095c",
             v2_factories=("0xcA143Ce32Fe78f1f7019d7d551a6402fC5350c73",),  # PancakeSwap V2
             schedule=BSC_SCHEDULE,
@@ -272,6 +280,8 @@ CHAINS: Mapping[int, ChainInfo] = {
             aliases=("matic", "pol", "polygon-pos", "polygon-mainnet"),
             native_symbol="POL",  # renamed from MATIC in 2024; same wrapped token contract
             rpc_env="polygon_rpc_url",
+            rpc_urls_env="polygon_rpc_urls",
+            confirmations=128,
             wrapped_native="0x0d500B1d8E8eF31E21C99d1Db9A6444d3ADf1270",
             v2_factories=("0x5757371414417b8C6CAad45bAeF941aBc7d3Ab32",),  # QuickSwap
             schedule=POLYGON_SCHEDULE,
@@ -281,6 +291,8 @@ CHAINS: Mapping[int, ChainInfo] = {
         ChainInfo(
             chain_id=42_161,
             name="arbitrum",
+            rpc_urls_env="arbitrum_rpc_urls",
+            confirmations=20,
             aliases=("arbitrum-one", "arb", "arb1", "arbitrum-mainnet"),
             wrapped_native="0x82aF49447D8a07e3bd95BD0d56f35241523fBab1",
             schedule=ARBITRUM_SCHEDULE,
@@ -291,6 +303,8 @@ CHAINS: Mapping[int, ChainInfo] = {
         ChainInfo(
             chain_id=10,
             name="optimism",
+            rpc_urls_env="optimism_rpc_urls",
+            confirmations=20,
             aliases=("op", "op-mainnet", "optimism-mainnet"),
             wrapped_native=_OP_WETH,
             schedule=OPTIMISM_SCHEDULE,
@@ -302,6 +316,8 @@ CHAINS: Mapping[int, ChainInfo] = {
         ChainInfo(
             chain_id=8453,
             name="base",
+            rpc_urls_env="base_rpc_urls",
+            confirmations=20,
             aliases=("base-mainnet",),
             wrapped_native=_OP_WETH,
             schedule=BASE_SCHEDULE,
@@ -344,11 +360,17 @@ def get_chain(chain_id: int) -> ChainInfo:
 
 
 def configured_rpc_url(chain_id: int, settings: Settings) -> str | None:
-    """The default RPC the settings give `chain_id` (WEB3_RPC_URL, BSC_RPC_URL, POLYGON_RPC_URL),
-    or None."""
-    attribute = get_chain(chain_id).rpc_env
-    url = getattr(settings, attribute) if attribute else None
-    return str(url) if url else None
+    """The default RPC the settings give `chain_id`, or None: its provider list
+    (ETHEREUM_RPC_URLS, BSC_RPC_URLS, …) then its single-URL name (WEB3_RPC_URL, BSC_RPC_URL,
+    POLYGON_RPC_URL; a list there too), joined with commas, duplicates dropped."""
+    chain = get_chain(chain_id)
+    items: list[str] = []
+    for attribute in (chain.rpc_urls_env, chain.rpc_env):
+        value = getattr(settings, attribute) if attribute else None
+        for item in str(value or "").split(","):
+            if item.strip() and item.strip() not in items:
+                items.append(item.strip())
+    return ",".join(items) or None
 
 
 def find_chain(name_or_id: str) -> ChainInfo:

@@ -19,6 +19,7 @@ from timemachine.errors import (
     DebugApiUnavailableError,
     InvalidInputError,
     MethodUnavailableError,
+    RpcBadResponseError,
     RpcError,
     RpcRateLimitedError,
     RpcUnavailableError,
@@ -90,7 +91,9 @@ class RpcClient(AsyncCloseable):
         self.requests += 1
         reply = await self._post(payload)
         if not isinstance(reply, dict):
-            raise RpcError(f"{self.label} answered {method} with a non-object JSON reply")
+            raise RpcBadResponseError(
+                f"{self.label} answered {method} with a non-object JSON reply"
+            )
         return self._result(method, reply)
 
     async def batch(self, calls: Sequence[Call]) -> list[Any]:
@@ -120,7 +123,7 @@ class RpcClient(AsyncCloseable):
             self._result(calls[0][0], reply)
             raise RpcError(f"{self.label} answered a batch with a single object")
         if not isinstance(reply, list):
-            raise RpcError(f"{self.label} answered a batch with a non-list JSON reply")
+            raise RpcBadResponseError(f"{self.label} answered a batch with a non-list JSON reply")
         by_id = {item.get("id"): item for item in reply if isinstance(item, dict)}
         results: list[Any] = []
         for offset, (method, _) in enumerate(calls):
@@ -158,10 +161,12 @@ class RpcClient(AsyncCloseable):
                     return self._decode(response)
                 if last_try:
                     if response.status_code == 429:
-                        raise RpcRateLimitedError(
+                        limited = RpcRateLimitedError(
                             f"{self.label} kept rate-limiting (HTTP 429) after {self.retries} "
                             "retries; slow down or use a key with a higher limit"
                         )
+                        limited.retry_after = _retry_after(response) or None
+                        raise limited
                     raise RpcUnavailableError(
                         f"{self.label} answered HTTP {response.status_code} after "
                         f"{self.retries} retries"
@@ -176,21 +181,23 @@ class RpcClient(AsyncCloseable):
         try:
             body = response.json()
         except ValueError as exc:
-            raise RpcError(
+            raise RpcBadResponseError(
                 f"{self.label} answered HTTP {status} with a body that is not JSON; is this a "
                 "JSON-RPC endpoint?"
             ) from exc
         json_rpc = isinstance(body, list) or (isinstance(body, dict) and "error" in body)
         if status >= 400 and not json_rpc:
             hint = "; check the API key" if status in (401, 403) else ""
-            raise RpcError(f"{self.label} refused the request (HTTP {status}){hint}")
+            raise RpcBadResponseError(f"{self.label} refused the request (HTTP {status}){hint}")
         return body
 
     def _result(self, method: str, reply: dict[str, Any]) -> Any:
         error = reply.get("error")
         if error is None:
             if "result" not in reply:
-                raise RpcError(f"{self.label} answered {method} with neither result nor error")
+                raise RpcBadResponseError(
+                    f"{self.label} answered {method} with neither result nor error"
+                )
             return reply["result"]
         if isinstance(error, dict):
             code = error.get("code")

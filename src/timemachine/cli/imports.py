@@ -162,7 +162,7 @@ async def _import_scan(
     progress: bool,
 ) -> ImportReport:
     from timemachine.chain.blocks import quantity
-    from timemachine.chain.rpc import RpcClient
+    from timemachine.chain.pool import open_upstream
     from timemachine.chain.scan import parse_block_range, scan_blocks
     from timemachine.machine import resolve_rpc_url
     from timemachine.service.imports import items_from_scan, store_import
@@ -170,7 +170,8 @@ async def _import_scan(
     from timemachine.store import open_database
 
     start, end = parse_block_range(blocks)
-    async with RpcClient(resolve_rpc_url(rpc_url, get_settings())) as rpc:
+    settings = get_settings()
+    async with open_upstream(resolve_rpc_url(rpc_url, settings), settings) as rpc:
         chain_id = quantity(await rpc.call("eth_chainId"))
         with progress_bar(f"scanning blocks {start}..{end}", enabled=progress) as advance:
             found = await scan_blocks(rpc, start, end, address=address, progress=advance)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from timemachine.cli.analyze import analyze
+from timemachine.cli.chain import chain_app
 from timemachine.cli.conformance import conformance_app
 from timemachine.cli.errors import (
     SERVICE_MISSING,
@@ -43,7 +44,12 @@ app = typer.Typer(
 
 RpcUrl = Annotated[
     str | None,
-    typer.Option("--rpc-url", "-r", envvar="WEB3_RPC_URL", help="Upstream JSON-RPC endpoint."),
+    typer.Option(
+        "--rpc-url",
+        "-r",
+        envvar="WEB3_RPC_URL",
+        help="Upstream JSON-RPC endpoint, or a comma-separated provider list (url#weight=N).",
+    ),
 ]
 
 
@@ -136,6 +142,7 @@ capsule_app = typer.Typer(
     help="Capsules: self-contained replays that run offline, anywhere.", no_args_is_help=True
 )
 app.add_typer(capsule_app, name="capsule")
+app.add_typer(chain_app, name="chain")
 app.add_typer(conformance_app, name="conformance")
 app.add_typer(exploits_app, name="exploits")
 app.add_typer(keys_app, name="keys")
