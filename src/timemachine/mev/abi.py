@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from eth_utils.crypto import keccak
@@ -30,9 +31,23 @@ class Function:
     selector: str
     names: tuple[str, ...]
     types: tuple[str, ...]
+    flat: bool = False
+    """Every input is a one-word static value: decoded straight from the hex (the hot path)."""
 
     def decode(self, calldata: str) -> dict[str, Any]:
         """The named inputs of `calldata` (0x-hex with the selector); AbiDecodeError if not."""
+        if self.flat:
+            if len(calldata) < 10 + 64 * len(self.types):
+                raise AbiDecodeError("calldata too short")
+            out: dict[str, Any] = {}
+            start = 10
+            try:
+                for name, kind in zip(self.names, self.types, strict=True):
+                    out[name] = _hex_word(kind, calldata[start : start + 64])
+                    start += 64
+            except ValueError as error:
+                raise AbiDecodeError(f"calldata is not hex: {error}") from None
+            return out
         try:
             data = bytes.fromhex(calldata[10:])
         except ValueError as error:
@@ -41,15 +56,31 @@ class Function:
         return dict(zip(self.names, values, strict=True))
 
 
+_ZERO_PAD = "0" * 24
+
+
+def _hex_word(kind: str, word: str) -> Any:
+    if kind == "address":
+        if word[:24] != _ZERO_PAD:
+            raise AbiDecodeError("address with non-zero padding")
+        return "0x" + word[24:].lower()
+    return _decode_static(kind, bytes.fromhex(word), 0)
+
+
+_FLAT = re.compile(r"^(address|bool|u?int\d*|bytes\d+)$")
+
+
 def function(name: str, *inputs: tuple[str, str]) -> Function:
     """Declare `name(type,…)` with input names: function("swap", ("to", "address"), …)."""
     types = tuple(kind for _, kind in inputs)
     signature = f"{name}({','.join(types)})"
     selector = "0x" + keccak(text=signature)[:4].hex()
-    return Function(signature, name, selector, tuple(n for n, _ in inputs), types)
+    flat = all(_FLAT.match(kind) for kind in types)
+    return Function(signature, name, selector, tuple(n for n, _ in inputs), types, flat)
 
 
-def _split_tuple(inner: str) -> list[str]:
+@lru_cache(maxsize=512)
+def _split_tuple(inner: str) -> tuple[str, ...]:
     parts: list[str] = []
     depth = 0
     start = 0
@@ -63,12 +94,13 @@ def _split_tuple(inner: str) -> list[str]:
             start = index + 1
     if inner:
         parts.append(inner[start:])
-    return parts
+    return tuple(parts)
 
 
 _ARRAY = re.compile(r"^(.*)\[(\d*)\]$")
 
 
+@lru_cache(maxsize=512)
 def _is_dynamic(kind: str) -> bool:
     match = _ARRAY.match(kind)
     if match:
@@ -78,6 +110,7 @@ def _is_dynamic(kind: str) -> bool:
     return kind in ("bytes", "string")
 
 
+@lru_cache(maxsize=512)
 def _head_size(kind: str) -> int:
     if _is_dynamic(kind):
         return _WORD
@@ -95,7 +128,9 @@ def _word(data: bytes, offset: int) -> bytes:
     return data[offset : offset + _WORD]
 
 
-def _decode_tuple(types: tuple[str, ...] | list[str], data: bytes, base: int) -> tuple[list[Any], int]:
+def _decode_tuple(
+    types: tuple[str, ...] | list[str], data: bytes, base: int
+) -> tuple[list[Any], int]:
     values: list[Any] = []
     offset = base
     for kind in types:
@@ -151,6 +186,8 @@ def _decode_static(kind: str, data: bytes, offset: int) -> Any:
         if value > 1:
             raise AbiDecodeError("bool other than 0 or 1")
         return bool(value)
+    if kind == "uint256":
+        return int.from_bytes(word, "big")
     if kind.startswith("uint"):
         bits = int(kind[4:] or 256)
         value = int.from_bytes(word, "big")

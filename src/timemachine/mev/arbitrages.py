@@ -3,7 +3,7 @@
 Two shapes cover nearly all of them: fully routed (bot → A/B → B/C → C/A → bot) and bot-returning
 (bot → A/B → bot → B/C → bot …). A start swap pairs with every end swap that gives its input token
 back to its sender; the shortest chain of matching swaps (each output feeding the next input within
-1%) between them is the route. Profit is end amount − start amount of the start token; if any swap
+1%) between them is the route. Profit is end amount - start amount of the start token; if any swap
 on the route failed, the arbitrage carries that error (it is reported, marked, not dropped).
 """
 
@@ -36,8 +36,7 @@ def _feeds(out: Swap, into: Swap) -> bool:
         out.token_out_address == into.token_in_address
         and (
             out.contract_address == into.from_address
-            or out.to_address == into.contract_address
-            or out.to_address == into.from_address
+            or out.to_address in (into.contract_address, into.from_address)
         )
         and _equal_within(out.token_out_amount, into.token_in_amount, MAX_AMOUNT_DIFFERENCE)
     )

@@ -77,12 +77,13 @@ def get_jit_liquidity(
                 for swap in swaps
                 if swap.contract_address == pool
                 and low < swap.transaction_position < high
-                and swap.from_address != mint.owner
-                and swap.to_address != mint.owner
+                and mint.owner not in (swap.from_address, swap.to_address)
             ]
             if not victims:
                 continue
-            jit = _build(mint, burn, collects.get((burn.trace.transaction_hash or "", pool), []), victims)
+            jit = _build(
+                mint, burn, collects.get((burn.trace.transaction_hash or "", pool), []), victims
+            )
             if jit is not None:
                 found.append(jit)
                 used.add(id(burn))
@@ -104,7 +105,9 @@ def _build(
     token0, token1 = tokens
 
     def paid(token: str) -> int:
-        return sum(t.amount for t in mint.transfers if t.to_address == pool and t.token_address == token)
+        return sum(
+            t.amount for t in mint.transfers if t.to_address == pool and t.token_address == token
+        )
 
     def taken(token: str) -> int:
         return sum(t.amount for t in collected if t.token_address == token)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from timemachine.mev.models import Block, MinerPayment, Trace
 from timemachine.mev.transfers import is_child, is_simple_eth_transfer
@@ -20,7 +20,7 @@ def miner_address(block: Block, fallback: Callable[[int], str | None] | None = N
 
 
 def miner_payments(
-    block: Block, miner: str | None, by_tx: dict[str, Sequence[Trace]]
+    block: Block, miner: str | None, by_tx: Mapping[str, Sequence[Trace]]
 ) -> list[MinerPayment]:
     """One row per receipt with traces: ETH sent to the miner by calls that did not fail, gas
     price, priority fee ((gas price - base fee) x gas used) and the effective price of both."""

@@ -5,7 +5,7 @@ The two legs need not match in size. `kind` says how they compare (in units of t
 front-run bought): balanced, front_heavy (the back-run sells less; the rest stays with the
 searcher) or back_heavy (it sells more, from inventory). Profit is measured on the matched
 quantity min(bought, sold), pro rata on the larger leg, so it is never inflated by inventory
-moved in or out: for a balanced sandwich it equals mev-inspect-py's back-run out − front-run in.
+moved in or out: for a balanced sandwich it equals mev-inspect-py's back-run out - front-run in.
 """
 
 from __future__ import annotations
@@ -76,7 +76,9 @@ def build_sandwich(front: Swap, back: Swap, victims: list[Swap]) -> Sandwich:
         kind, matched = "back_heavy", bought
         revenue = back.token_out_amount * bought // sold
         profit = revenue - front.token_in_amount
-        why = f"back-run out x {bought}/{sold} (the share of the sale that was bought) - front-run in"
+        why = (
+            f"back-run out x {bought}/{sold} (the share of the sale that was bought) - front-run in"
+        )
     return Sandwich(
         block_number=front.block_number,
         sandwicher_address=front.to_address,

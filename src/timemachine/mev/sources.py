@@ -108,6 +108,7 @@ def block_from_json(document: Any, *, source: str = "input") -> Block:
     """A `Block` from a decoded `trace_block` document: either the mev-inspect fixture object
     `{block_number, miner, base_fee_per_gas, traces, receipts}` or a bare list of traces."""
     try:
+        header: Mapping[str, Any]
         if isinstance(document, list):
             raw_traces, header = document, {}
         elif isinstance(document, Mapping) and isinstance(document.get("traces"), list):
@@ -302,7 +303,8 @@ class RpcTraceSource:
         except MethodUnavailableError:
             raise TraceApiUnavailableError(
                 f"{self.rpc.label} has neither trace_block nor debug_traceBlockByNumber; "
-                "use an archive node with the trace or debug API (Erigon, Reth, geth --gcmode archive)"
+                "use an archive node with the trace or debug API (Erigon, Reth, "
+                "geth --gcmode archive)"
             ) from None
         except RpcError as error:
             if _is_missing_method(error):
@@ -331,7 +333,9 @@ class RpcTraceSource:
                 return receipts
         except RpcError:
             pass
-        hashes = [tx if isinstance(tx, str) else tx["hash"] for tx in header.get("transactions") or []]
+        hashes = [
+            tx if isinstance(tx, str) else tx["hash"] for tx in header.get("transactions") or []
+        ]
         if not hashes:
             return []
         return await self.rpc.batch([("eth_getTransactionReceipt", [h]) for h in hashes])
@@ -339,6 +343,10 @@ class RpcTraceSource:
 
 def _is_missing_method(error: RpcError) -> bool:
     text = str(error).lower()
-    return error.code in (-32601, -32600) or "not found" in text or "not supported" in text or (
-        "does not exist" in text
-    ) or "unsupported" in text
+    return (
+        error.code in (-32601, -32600)
+        or "not found" in text
+        or "not supported" in text
+        or ("does not exist" in text)
+        or "unsupported" in text
+    )

@@ -7,9 +7,9 @@ the uint256-indexed crypto pools, as a Curve-style pool.
 
 from __future__ import annotations
 
-from timemachine.mev.abi import function
+from timemachine.mev.abi import Function, function
 from timemachine.mev.classify import ClassifierSpec, addresses
-from timemachine.mev.models import Swap, Trace, Transfer
+from timemachine.mev.models import Kind, Swap, Trace, Transfer
 from timemachine.mev.transfers import swap_from_pool_transfers
 
 _INDEXES = (("i", "int128"), ("j", "int128"), ("dx", "uint256"), ("min_dy", "uint256"))
@@ -62,6 +62,10 @@ def curve_swap(trace: Trace, prior: list[Transfer], children: list[Transfer]) ->
     return swap_from_pool_transfers(trace, trace.from_address or "", prior, children)
 
 
+_SWAPS: list[tuple[Function, Kind]] = [(EXCHANGE, "swap")]
+_SWAPS_UNDERLYING: list[tuple[Function, Kind]] = [(EXCHANGE, "swap"), (EXCHANGE_UNDERLYING, "swap")]
+
+
 def _pool_specs() -> tuple[ClassifierSpec, ...]:
     by_name: dict[tuple[str, bool], list[str]] = {}
     for name, address, underlying in POOLS:
@@ -70,7 +74,7 @@ def _pool_specs() -> tuple[ClassifierSpec, ...]:
         ClassifierSpec(
             name,
             "curve",
-            [(EXCHANGE, "swap"), *([(EXCHANGE_UNDERLYING, "swap")] if underlying else [])],
+            _SWAPS_UNDERLYING if underlying else _SWAPS,
             addresses=addresses(*pools),
             swap=curve_swap,
         )

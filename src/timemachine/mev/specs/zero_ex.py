@@ -12,12 +12,18 @@ from timemachine.mev.classify import ClassifierSpec
 from timemachine.mev.models import Swap, Trace, Transfer
 
 ANY_TAKER = "0x0000000000000000000000000000000000000000"
-_LIMIT = "(address,address,uint128,uint128,uint128,address,address,address,address,bytes32,uint64,uint256)"
+_LIMIT = (
+    "(address,address,uint128,uint128,uint128,address,address,address,address,"
+    "bytes32,uint64,uint256)"
+)
 _RFQ = "(address,address,uint128,uint128,address,address,address,bytes32,uint64,uint256)"
 _SIGNATURE = "(uint8,uint8,bytes32,bytes32)"
 
 FILL_LIMIT = function(
-    "fillLimitOrder", ("order", _LIMIT), ("signature", _SIGNATURE), ("takerTokenFillAmount", "uint128")
+    "fillLimitOrder",
+    ("order", _LIMIT),
+    ("signature", _SIGNATURE),
+    ("takerTokenFillAmount", "uint128"),
 )
 FILL_OR_KILL_LIMIT = function(
     "fillOrKillLimitOrder",
@@ -62,7 +68,11 @@ def zero_ex_swap(trace: Trace, prior: list[Transfer], children: list[Transfer]) 
         matching = [
             transfer
             for transfer in children
-            if (transfer.token_address == maker_token if taker == ANY_TAKER else transfer.to_address == taker)
+            if (
+                transfer.token_address == maker_token
+                if taker == ANY_TAKER
+                else transfer.to_address == taker
+            )
         ]
         if not matching:
             return None
