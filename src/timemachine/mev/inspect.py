@@ -146,3 +146,45 @@ def summarize(
         priority_fees=tips,
         miner_revenue=coinbase + tips,
     )
+
+
+def only_transaction(result: BlockInspection, tx_hash: str) -> BlockInspection:
+    """A block's inspection reduced to what involves one transaction (its swaps, the
+    arbitrages, sandwiches and JIT positions it takes part in, its liquidations and payment)."""
+    swaps = [s for s in result.swaps if s.transaction_hash == tx_hash]
+    arbitrages = [a for a in result.arbitrages if a.transaction_hash == tx_hash]
+    sandwiches = [
+        s
+        for s in result.sandwiches
+        if tx_hash
+        in {
+            s.frontrun_swap.transaction_hash,
+            s.backrun_swap.transaction_hash,
+            *(v.transaction_hash for v in s.sandwiched_swaps),
+        }
+    ]
+    liquidations = [liq for liq in result.liquidations if liq.transaction_hash == tx_hash]
+    jit = [
+        j
+        for j in result.jit_liquidity
+        if tx_hash
+        in {
+            j.mint_transaction_hash,
+            j.burn_transaction_hash,
+            *(s.transaction_hash for s in j.swaps),
+        }
+    ]
+    payments = [p for p in result.miner_payments if p.transaction_hash == tx_hash]
+    return BlockInspection(
+        block_number=result.block_number,
+        miner_address=result.miner_address,
+        swaps=swaps,
+        arbitrages=arbitrages,
+        sandwiches=sandwiches,
+        liquidations=liquidations,
+        jit_liquidity=jit,
+        miner_payments=payments,
+        summary=summarize(
+            arbitrages, sandwiches, liquidations, jit, payments, result.miner_address
+        ),
+    )

@@ -53,13 +53,13 @@ def _get(raw: Mapping[str, Any], snake: str, camel: str) -> Any:
 
 def parse_trace(raw: Mapping[str, Any], block_number: int | None = None) -> Trace:
     """One Parity flat trace (snake_case or camelCase keys) as a `Trace`."""
-    action = raw.get("action") or {}
+    action = raw["action"]
     result = raw.get("result")
     kind = raw["type"]
     number = _get(raw, "block_number", "blockNumber")
     address = _get(raw, "trace_address", "traceAddress")
     if kind == "call":
-        sender, target = action.get("from"), action.get("to")
+        sender, target = action["from"], action["to"]
         data = action.get("input") or "0x"
         value = _int(action.get("value"))
     elif kind == "create":
@@ -75,11 +75,16 @@ def parse_trace(raw: Mapping[str, Any], block_number: int | None = None) -> Trac
     else:
         raise ValueError(f"unknown trace type {kind!r}")
     position = _get(raw, "transaction_position", "transactionPosition")
+    tx_hash = _get(raw, "transaction_hash", "transactionHash")
+    if kind != "reward" and not isinstance(tx_hash, str):
+        raise ValueError(f"a {kind} trace without a transaction hash")
+    if not isinstance(address, list):
+        raise ValueError("a trace without a trace address")
     return Trace(
         block_number=_int(number) if number is not None else (block_number or 0),
-        transaction_hash=_get(raw, "transaction_hash", "transactionHash"),
+        transaction_hash=tx_hash,
         transaction_position=position,
-        trace_address=tuple(address or ()),
+        trace_address=tuple(address),
         type=kind,
         call_type=action.get("callType"),
         from_address=_lower(sender),
