@@ -44,14 +44,26 @@ def default_classifier(*, reference_only: bool = False) -> TraceClassifier:
 def transactions(block: Block) -> dict[str, list[Trace]]:
     """The block's traces per transaction, in transaction order, each in trace-address order."""
     grouped: dict[str, list[Trace]] = {}
-    for trace in sorted(
-        (t for t in block.traces if t.transaction_hash is not None),
-        key=lambda t: t.transaction_position if t.transaction_position is not None else -1,
-    ):
-        grouped.setdefault(trace.transaction_hash or "", []).append(trace)
-    for traces in grouped.values():
-        traces.sort(key=lambda t: t.trace_address)
-    return grouped
+    for trace in block.traces:
+        if trace.transaction_hash is not None:
+            group = grouped.get(trace.transaction_hash)
+            if group is None:
+                grouped[trace.transaction_hash] = [trace]
+            else:
+                group.append(trace)
+    order = sorted(
+        grouped.items(),
+        key=lambda item: (
+            item[1][0].transaction_position if item[1][0].transaction_position is not None else -1
+        ),
+    )
+    for _, traces in order:
+        traces.sort(key=_trace_address)  # already in order from nodes: a linear check
+    return dict(order)
+
+
+def _trace_address(trace: Trace) -> tuple[int, ...]:
+    return trace.trace_address
 
 
 def inspect_block(
@@ -71,7 +83,12 @@ def inspect_block(
     burns: list[LiquidityEvent] = []
     collects: dict[tuple[str, str], list[Transfer]] = {}
     for tx_hash, traces in by_tx.items():
-        transfers = [get_transfer(trace, classifier) for trace in traces]
+        transfers = [
+            get_transfer(trace, classifier)
+            if trace.kind == "transfer" or (trace.value and trace.input == "0x")
+            else None
+            for trace in traces
+        ]
         swaps.extend(transaction_swaps(traces, transfers, classifier))
         liquidations.extend(transaction_liquidations(traces, transfers, classifier))
         sender = traces[0].from_address

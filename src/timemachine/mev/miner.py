@@ -36,8 +36,8 @@ def miner_payments(
                 failed.append(trace.trace_address)
                 continue
             if (
-                is_simple_eth_transfer(trace)
-                and trace.to_address == miner
+                trace.to_address == miner
+                and is_simple_eth_transfer(trace)
                 and not any(is_child(trace.trace_address, f) for f in failed)
             ):
                 coinbase += trace.value
