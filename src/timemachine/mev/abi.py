@@ -43,7 +43,11 @@ class Function:
             start = 10
             try:
                 for name, kind in zip(self.names, self.types, strict=True):
-                    out[name] = _hex_word(kind, calldata[start : start + 64])
+                    word = calldata[start : start + 64]
+                    if kind in ("bytes", "string"):
+                        out[name] = _hex_bytes(kind, calldata, int(word, 16))
+                    else:
+                        out[name] = _hex_word(kind, word)
                     start += 64
             except ValueError as error:
                 raise AbiDecodeError(f"calldata is not hex: {error}") from None
@@ -67,7 +71,18 @@ def _hex_word(kind: str, word: str) -> Any:
     return _decode_static(kind, bytes.fromhex(word), 0)
 
 
-_FLAT = re.compile(r"^(address|bool|u?int\d*|bytes\d+)$")
+def _hex_bytes(kind: str, calldata: str, pointer: int) -> bytes | str:
+    at = 10 + 2 * pointer
+    if at + 64 > len(calldata):
+        raise AbiDecodeError("calldata too short for bytes")
+    end = at + 64 + 2 * int(calldata[at : at + 64], 16)
+    if end > len(calldata):
+        raise AbiDecodeError("calldata too short for bytes")
+    raw = bytes.fromhex(calldata[at + 64 : end])
+    return raw if kind == "bytes" else raw.decode("utf-8", errors="replace")
+
+
+_FLAT = re.compile(r"^(address|bool|u?int\d*|bytes\d*|string)$")
 
 
 def function(name: str, *inputs: tuple[str, str]) -> Function:
