@@ -12,12 +12,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from timemachine.chain.hardforks import infer_hardfork_from_header
 from timemachine.conformance.flat import flat_trace
 from timemachine.errors import (
     BlockNotFoundError,
     MethodUnavailableError,
     MevInputError,
-    RpcError,
     TraceApiUnavailableError,
 )
 from timemachine.mev.models import Block, Receipt, Trace
@@ -287,6 +287,9 @@ class RpcTraceSource:
         if self._method in (None, "trace_block"):
             try:
                 raw = await self.rpc.call("trace_block", [hex(number)])
+            except MethodUnavailableError:
+                self._method = "debug"
+            else:
                 self._method = "trace_block"
                 block = block_from_json(raw or [], source=f"trace_block({number})")
                 block.block_number = number
@@ -295,35 +298,22 @@ class RpcTraceSource:
                 block.receipts = receipts
                 block.block_timestamp = _int(header.get("timestamp"))
                 return block
-            except MethodUnavailableError:
-                self._method = "debug"
-            except RpcError as error:
-                if not _is_missing_method(error):
-                    raise
-                self._method = "debug"
         try:
             raw_debug = await self.rpc.call(
                 "debug_traceBlockByNumber", [hex(number), {"tracer": "callTracer"}]
             )
         except MethodUnavailableError:
             raise TraceApiUnavailableError(
-                f"{self.rpc.label} has neither trace_block nor debug_traceBlockByNumber; "
-                "use an archive node with the trace or debug API (Erigon, Reth, "
-                "geth --gcmode archive)"
+                f"{self.rpc.label} has neither trace_block nor debug_traceBlockByNumber; use an "
+                "archive node with the trace or debug API (Erigon, Reth, geth --gcmode archive)"
             ) from None
-        except RpcError as error:
-            if _is_missing_method(error):
-                raise TraceApiUnavailableError(
-                    f"{self.rpc.label} has neither trace_block nor debug_traceBlockByNumber; "
-                    "use an archive node with the trace or debug API"
-                ) from None
-            raise
         block = block_from_calltracer(
             raw_debug or [],
             block_number=number,
             miner=miner,
             base_fee_per_gas=base_fee,
             receipts=receipts,
+            hardfork=infer_hardfork_from_header(header),
         )
         block.block_timestamp = _int(header.get("timestamp"))
         return block
@@ -336,22 +326,11 @@ class RpcTraceSource:
             receipts = await self.rpc.call("eth_getBlockReceipts", [header["number"]])
             if isinstance(receipts, list):
                 return receipts
-        except RpcError:
-            pass
+        except MethodUnavailableError:
+            pass  # an older node: one receipt per transaction, in one batch
         hashes = [
             tx if isinstance(tx, str) else tx["hash"] for tx in header.get("transactions") or []
         ]
         if not hashes:
             return []
         return await self.rpc.batch([("eth_getTransactionReceipt", [h]) for h in hashes])
-
-
-def _is_missing_method(error: RpcError) -> bool:
-    text = str(error).lower()
-    return (
-        error.code in (-32601, -32600)
-        or "not found" in text
-        or "not supported" in text
-        or ("does not exist" in text)
-        or "unsupported" in text
-    )
