@@ -599,3 +599,89 @@ def test_miner_falls_back_to_block_header_without_reward_trace() -> None:
     assert [r.transaction_hash for r in block.receipts] == [
         r.transaction_hash for r in _block(10921991).receipts
     ]
+
+
+# ---------------------------------------------------------------- geth callTracer source
+
+_GETH_ERRORS = {
+    "Reverted": "execution reverted",
+    "Out of gas": "out of gas",
+    "Bad instruction": "invalid opcode: INVALID",
+}
+
+
+def _as_calltracer(traces: list[dict[str, Any]]) -> dict[str, Any]:
+    """One transaction's Parity flat traces as the geth callTracer tree a geth node returns."""
+    frames: dict[tuple[int, ...], dict[str, Any]] = {}
+    root: dict[str, Any] = {}
+    for trace in traces:
+        action, result = trace["action"], trace["result"] or {}
+        if trace["type"] == "call":
+            frame = {
+                "type": action["callType"].upper(),
+                "from": action["from"],
+                "to": action["to"],
+                "value": action["value"],
+                "gas": action["gas"],
+                "gasUsed": result.get("gasUsed", "0x0"),
+                "input": action["input"],
+                "output": result.get("output"),
+            }
+        elif trace["type"] == "create":
+            frame = {
+                "type": "CREATE",
+                "from": action["from"],
+                "to": result.get("address"),
+                "value": action["value"],
+                "gas": action["gas"],
+                "gasUsed": result.get("gasUsed", "0x0"),
+                "input": action["init"],
+                "output": result.get("code"),
+            }
+        else:  # suicide
+            frame = {
+                "type": "SELFDESTRUCT",
+                "from": action["address"],
+                "to": action["refundAddress"],
+                "value": action["balance"],
+                "gas": "0x0",
+                "gasUsed": "0x0",
+                "input": "0x",
+            }
+        if trace["error"]:
+            frame["error"] = _GETH_ERRORS[trace["error"]]
+        frame["calls"] = []
+        address = tuple(trace["trace_address"])
+        frames[address] = frame
+        if address:
+            frames[address[:-1]]["calls"].append(frame)
+        else:
+            root = frame
+    return root
+
+
+def test_geth_calltracer_source_inspects_every_block_the_same() -> None:
+    """Every fixture block re-expressed as geth debug_traceBlockByNumber(callTracer) output and
+    flattened back (Parity error wording): the same swaps, arbitrages, sandwiches, liquidations."""
+    from timemachine.mev import block_from_calltracer
+
+    for path in sorted((_fixtures() / "blocks").glob("*.json")):
+        document = json.loads(path.read_text())
+        by_tx: dict[str, list[dict[str, Any]]] = {}
+        for trace in document["traces"]:
+            if trace["type"] != "reward":
+                by_tx.setdefault(trace["transaction_hash"], []).append(trace)
+        results = [{"txHash": tx, "result": _as_calltracer(t)} for tx, t in by_tx.items()]
+        block = block_from_calltracer(
+            results,
+            block_number=document["block_number"],
+            miner=document["miner"],
+            base_fee_per_gas=document["base_fee_per_gas"],
+            hardfork="london",
+        )
+        ours, reference = inspect_block(block), _inspect(int(path.stem), False)
+        assert ours.swaps == reference.swaps, path.stem
+        assert ours.arbitrages == reference.arbitrages, path.stem
+        assert ours.sandwiches == reference.sandwiches, path.stem
+        assert ours.liquidations == reference.liquidations, path.stem
+        assert ours.jit_liquidity == reference.jit_liquidity, path.stem
