@@ -55,6 +55,7 @@ class TraceClassifier:
     """Classifies traces in place against an ordered list of specs."""
 
     def __init__(self, specs: Iterable[ClassifierSpec], *, reference_only: bool = False) -> None:
+        self.reference_only = reference_only
         self.specs = [spec for spec in specs if not (reference_only and spec.extension)]
         self._index: dict[str, list[ClassifierSpec]] = {}
         for spec in self.specs:
