@@ -8,6 +8,7 @@ wording), Time Machine's own replay results, and live RPC with either tracing me
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -47,6 +48,25 @@ def _lower(value: Any) -> str | None:
     return value.lower() if isinstance(value, str) else None
 
 
+def _text(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{what} is not a string")
+    return value
+
+
+MAX_BLOCK = 2**63 - 1
+_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+_HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
+
+
+def _address(value: Any, what: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _ADDRESS.match(value):
+        raise ValueError(f"{what} {str(value)[:50]!r} is not an address")
+    return value.lower()
+
+
 def _get(raw: Mapping[str, Any], snake: str, camel: str) -> Any:
     return raw[snake] if snake in raw else raw.get(camel)
 
@@ -58,14 +78,16 @@ def parse_trace(raw: Mapping[str, Any], block_number: int | None = None) -> Trac
     kind = raw["type"]
     number = _get(raw, "block_number", "blockNumber")
     address = _get(raw, "trace_address", "traceAddress")
+    sender: Any
+    target: Any
     if kind == "call":
         sender, target = action["from"], action["to"]
-        data = action.get("input") or "0x"
+        data = _text(action.get("input") or "0x", "input")
         value = _int(action.get("value"))
     elif kind == "create":
         sender = action.get("from")
         target = result.get("address") if isinstance(result, Mapping) else None
-        data, value = action.get("init") or "0x", _int(action.get("value"))
+        data, value = _text(action.get("init") or "0x", "init"), _int(action.get("value"))
     elif kind == "suicide":
         sender, target = action.get("address"), action.get("refundAddress")
         data, value = "0x", _int(action.get("balance"))
@@ -76,10 +98,20 @@ def parse_trace(raw: Mapping[str, Any], block_number: int | None = None) -> Trac
         raise ValueError(f"unknown trace type {kind!r}")
     position = _get(raw, "transaction_position", "transactionPosition")
     tx_hash = _get(raw, "transaction_hash", "transactionHash")
-    if kind != "reward" and not isinstance(tx_hash, str):
+    if kind != "reward" and not (isinstance(tx_hash, str) and _HASH.match(tx_hash)):
         raise ValueError(f"a {kind} trace without a transaction hash")
-    if not isinstance(address, list):
-        raise ValueError("a trace without a trace address")
+    if not isinstance(address, list) or not all(
+        isinstance(i, int) and not isinstance(i, bool) for i in address
+    ):
+        raise ValueError("a trace without a trace address (a list of integers)")
+    if position is not None and (not isinstance(position, int) or isinstance(position, bool)):
+        raise ValueError("a transaction position that is not an integer")
+    error = raw.get("error")
+    if error is not None and not isinstance(error, str):
+        raise ValueError("an error that is not a string")
+    output = result.get("output") if isinstance(result, Mapping) else None
+    if output is not None and not isinstance(output, str):
+        raise ValueError("an output that is not a string")
     return Trace(
         block_number=_int(number) if number is not None else (block_number or 0),
         transaction_hash=tx_hash,
@@ -87,20 +119,20 @@ def parse_trace(raw: Mapping[str, Any], block_number: int | None = None) -> Trac
         trace_address=tuple(address),
         type=kind,
         call_type=action.get("callType"),
-        from_address=_lower(sender),
-        to_address=_lower(target),
+        from_address=_address(sender, "from"),
+        to_address=_address(target, "to"),
         value=value,
         input=data,
-        output=result.get("output") if isinstance(result, Mapping) else None,
+        output=output,
         gas_used=_int(_get(result, "gas_used", "gasUsed")) if isinstance(result, Mapping) else None,
-        error=raw.get("error"),
-        subtraces=raw.get("subtraces", 0),
+        error=error,
+        subtraces=raw.get("subtraces", 0) if isinstance(raw.get("subtraces", 0), int) else 0,
     )
 
 
 def parse_receipt(raw: Mapping[str, Any]) -> Receipt:
     return Receipt(
-        transaction_hash=_get(raw, "transaction_hash", "transactionHash"),
+        transaction_hash=_text(_get(raw, "transaction_hash", "transactionHash"), "hash"),
         transaction_index=_int(_get(raw, "transaction_index", "transactionIndex")),
         gas_used=_int(_get(raw, "gas_used", "gasUsed")),
         effective_gas_price=_int(_get(raw, "effective_gas_price", "effectiveGasPrice")),
@@ -129,6 +161,8 @@ def block_from_json(document: Any, *, source: str = "input") -> Block:
             if not traces:
                 raise MevInputError(f"{source} has no traces and no block number")
             number = traces[0].block_number
+        if not 0 <= _int(number) <= MAX_BLOCK:
+            raise MevInputError(f"{source}: block number {number} is out of range")
         receipts = [parse_receipt(raw) for raw in header.get("receipts") or []]
         timestamp = _get(header, "block_timestamp", "blockTimestamp")
         return Block(

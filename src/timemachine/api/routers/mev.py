@@ -4,9 +4,10 @@ profit with cursor pagination. Amounts in answers are exact JSON integers (uint2
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from timemachine.api.auth import Analyst, Reader
@@ -20,10 +21,12 @@ from timemachine.store.mev import FindingType, MevPage
 
 router = APIRouter(prefix="/api/time-machine/mev", tags=["mev"])
 MAX_DOCUMENTS = 20
+MAX_INT32 = 2**31 - 1
+MAX_BLOCK = 2**63 - 2
 
 
 class InspectRequest(BaseModel):
-    chain_id: int = Field(1, ge=1)
+    chain_id: int = Field(1, ge=1, le=MAX_INT32)
     blocks: list[dict[str, Any] | list[Any]] = Field(
         min_length=1,
         max_length=MAX_DOCUMENTS,
@@ -55,24 +58,25 @@ def inspect_documents(body: InspectRequest, principal: Analyst, db: Db) -> Inspe
 def findings(
     principal: Reader,
     db: Db,
-    chain_id: Annotated[int, Query(ge=1)] = 1,
+    chain_id: Annotated[int, Query(ge=1, le=MAX_INT32)] = 1,
     type: FindingType | None = None,
     searcher: str | None = None,
     pool: str | None = None,
     token: str | None = None,
-    from_block: Annotated[int | None, Query(ge=0)] = None,
-    to_block: Annotated[int | None, Query(ge=0, description="Exclusive.")] = None,
+    from_block: Annotated[int | None, Query(ge=0, le=MAX_BLOCK)] = None,
+    to_block: Annotated[int | None, Query(ge=0, le=MAX_BLOCK, description="Exclusive.")] = None,
     min_profit: Annotated[
-        str | None, Query(description="Decimal integer in the profit token's base units.")
+        str | None,
+        Query(max_length=80, description="Decimal integer in the profit token's base units."),
     ] = None,
-    cursor: Annotated[int | None, Query(ge=0)] = None,
+    cursor: Annotated[int | None, Query(ge=0, le=MAX_INT32)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> MevPage:
     """Stored findings, oldest first; pass `next_cursor` as `cursor` for the next page."""
     del principal
     minimum: int | None = None
     if min_profit is not None:
-        if not min_profit.strip().lstrip("-").isdigit():
+        if not re.fullmatch(r"-?[0-9]+", min_profit.strip()):
             raise InvalidInputError(f"min_profit {min_profit!r} is not a decimal integer")
         minimum = int(min_profit)
     with db.session() as s:
@@ -92,10 +96,10 @@ def findings(
 
 @router.get("/blocks/{block_number}", response_model=StoredBlock, responses=ERRORS)
 def stored_block(
-    block_number: int,
+    block_number: Annotated[int, Path(ge=0, le=MAX_BLOCK)],
     principal: Reader,
     db: Db,
-    chain_id: Annotated[int, Query(ge=1)] = 1,
+    chain_id: Annotated[int, Query(ge=1, le=MAX_INT32)] = 1,
 ) -> StoredBlock:
     """Everything stored for one inspected block (404 if it was never inspected)."""
     del principal
