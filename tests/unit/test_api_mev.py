@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
 from tests.unit.api_support import client, headers_for, isolated_env
 from tests.unit.mev_traces import tx_hash
@@ -90,3 +92,30 @@ def test_viewers_read_but_do_not_inspect(client: TestClient) -> None:
     denied = client.post(f"{MEV}/inspect", json={"blocks": [sandwich_document(1)]}, headers=viewer)
     assert denied.status_code == 403
     assert client.get(f"{MEV}/findings", headers=viewer).status_code == 200
+
+
+def test_websocket_pushes_newly_found_mev(client: TestClient) -> None:
+    with client.websocket_connect("/ws/mev") as socket:
+        assert socket.receive_json() == {"type": "hello", "channel": "mev"}
+        answer = client.post(f"{MEV}/inspect", json={"blocks": [sandwich_document(300)]})
+        assert answer.status_code == 200
+        event = socket.receive_json()
+    assert event == {
+        "type": "mev",
+        "chain_id": 1,
+        "block_number": 300,
+        "kind": "sandwich",
+        "transaction_hash": tx_hash(1),
+        "searcher": SEARCHER,
+        "profit_token_address": WETH,
+        "profit_amount": 2**70 - 10,
+    }
+
+
+def test_websocket_needs_credentials(client: TestClient) -> None:
+    client.headers.pop("Authorization")
+    with client.websocket_connect("/ws/mev") as socket:
+        assert socket.receive_json()["type"] == "error"
+        with pytest.raises(WebSocketDisconnect) as closed:
+            socket.receive_json()
+    assert closed.value.code == 4401

@@ -4,22 +4,27 @@ profit with cursor pagination. Amounts in answers are exact JSON integers (uint2
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, Field
 
-from timemachine.api.auth import Analyst, Reader
-from timemachine.api.deps import Db
+from timemachine.api.auth import Analyst, Reader, websocket_principal
+from timemachine.api.deps import Db, app_state
 from timemachine.api.routers.replay import ERRORS
+from timemachine.api.routers.ws import _DISCONNECTED, _pump, _stop, _watch_disconnect
 from timemachine.errors import InvalidInputError, NotFoundError
 from timemachine.mev import block_from_json, inspect_block
-from timemachine.mev.models import InspectionReport
+from timemachine.mev.models import BlockInspection, InspectionReport
+from timemachine.models.auth import Role, Scope
 from timemachine.store import MevResults
 from timemachine.store.mev import FindingType, MevPage
 
-router = APIRouter(prefix="/api/time-machine/mev", tags=["mev"])
+router = APIRouter(tags=["mev"])
+PREFIX = "/api/time-machine/mev"
+MEV_CHANNEL = "mev"
 MAX_DOCUMENTS = 20
 MAX_INT32 = 2**31 - 1
 MAX_BLOCK = 2**63 - 2
@@ -41,9 +46,12 @@ class StoredBlock(BaseModel):
     findings: MevPage
 
 
-@router.post("/inspect", response_model=InspectionReport, responses=ERRORS)
-def inspect_documents(body: InspectRequest, principal: Analyst, db: Db) -> InspectionReport:
-    """Inspect up to 20 blocks of traces and store the results (re-inspecting replaces them)."""
+@router.post(f"{PREFIX}/inspect", response_model=InspectionReport, responses=ERRORS)
+def inspect_documents(
+    body: InspectRequest, request: Request, principal: Analyst, db: Db
+) -> InspectionReport:
+    """Inspect up to 20 blocks of traces and store the results (re-inspecting replaces them);
+    each MEV found is pushed to `/ws/mev`."""
     del principal
     results = [
         inspect_block(block_from_json(document, source=f"blocks[{index}]"))
@@ -51,10 +59,66 @@ def inspect_documents(body: InspectRequest, principal: Analyst, db: Db) -> Inspe
     ]
     with db.session() as s:
         MevResults(s).replace_blocks(body.chain_id, results)
+    bus = app_state(request).bus
+    for result in results:
+        for event in mev_events(body.chain_id, result):
+            bus.publish(MEV_CHANNEL, event)
     return InspectionReport(blocks=results)
 
 
-@router.get("/findings", response_model=MevPage, responses=ERRORS)
+def mev_events(chain_id: int, result: BlockInspection) -> list[dict[str, Any]]:
+    """One bus event per MEV instance of a block (swaps alone are not MEV)."""
+    base = {"type": "mev", "chain_id": chain_id, "block_number": result.block_number}
+    events: list[dict[str, Any]] = []
+    for arb in result.arbitrages:
+        events.append(base | {"kind": "arbitrage", "transaction_hash": arb.transaction_hash,
+                              "searcher": arb.account_address, "error": arb.error,
+                              "profit_token_address": arb.profit_token_address,
+                              "profit_amount": arb.profit_amount})  # fmt: skip
+    for sandwich in result.sandwiches:
+        events.append(base | {"kind": "sandwich",
+                              "transaction_hash": sandwich.frontrun_swap.transaction_hash,
+                              "searcher": sandwich.sandwicher_address,
+                              "profit_token_address": sandwich.profit_token_address,
+                              "profit_amount": sandwich.profit_amount})  # fmt: skip
+    for liq in result.liquidations:
+        events.append(base | {"kind": "liquidation", "transaction_hash": liq.transaction_hash,
+                              "searcher": liq.liquidator_user,
+                              "protocol": liq.protocol})  # fmt: skip
+    for jit in result.jit_liquidity:
+        events.append(base | {"kind": "jit_liquidity",
+                              "transaction_hash": jit.mint_transaction_hash,
+                              "searcher": jit.bot_address,
+                              "pool_address": jit.pool_address})  # fmt: skip
+    return events
+
+
+@router.websocket("/ws/mev")
+async def mev_updates(websocket: WebSocket) -> None:
+    """Newly found MEV, as inspections store it (with the in-process bus: this API process's)."""
+    state = app_state(websocket)
+    principal = await websocket_principal(websocket, Role.VIEWER, Scope.SESSIONS_READ)
+    if principal is None:
+        return
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+    helpers = [
+        asyncio.create_task(_pump(state.bus, MEV_CHANNEL, queue)),
+        asyncio.create_task(_watch_disconnect(websocket, queue)),
+    ]
+    try:
+        await websocket.send_json({"type": "hello", "channel": MEV_CHANNEL})
+        while True:
+            item = await queue.get()
+            if item is _DISCONNECTED:
+                return
+            await websocket.send_json(item)
+    except WebSocketDisconnect:
+        return
+    finally:
+        await _stop(helpers)
+
+
+@router.get(f"{PREFIX}/findings", response_model=MevPage, responses=ERRORS)
 def findings(
     principal: Reader,
     db: Db,
@@ -94,7 +158,7 @@ def findings(
         )
 
 
-@router.get("/blocks/{block_number}", response_model=StoredBlock, responses=ERRORS)
+@router.get(PREFIX + "/blocks/{block_number}", response_model=StoredBlock, responses=ERRORS)
 def stored_block(
     block_number: Annotated[int, Path(ge=0, le=MAX_BLOCK)],
     principal: Reader,
