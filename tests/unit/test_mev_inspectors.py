@@ -11,6 +11,7 @@ from timemachine.mev.specs.aave import LIQUIDATION_CALL
 from timemachine.mev.specs.balancer import VAULT, VAULT_SWAP
 from timemachine.mev.specs.erc20 import TRANSFER, TRANSFER_FROM
 from timemachine.mev.specs.uniswap import V2_SWAP, V3_BURN, V3_COLLECT, V3_MINT, V3_SWAP
+from timemachine.mev.specs.zero_ex import FILL_RFQ
 
 WETH = "0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2"
 TOKEN = address(0xAAAA)
@@ -292,3 +293,23 @@ def test_balancer_v2_vault_swap_is_an_extension() -> None:
         block_from_json({"block_number": 100, "traces": traces}), reference_only=True
     )
     assert reference.swaps == []
+
+
+def test_a_proxy_delegating_the_same_swap_counts_once() -> None:
+    tx = tx_hash(0x50)
+    proxy, implementation, maker = address(0xD1), address(0xD2), address(0xD3)
+    order = (TOKEN, WETH, 100, 10, maker, SEARCHER, SEARCHER, bytes(32), 9, 1)
+    data = calldata(FILL_RFQ, order, (1, 2, bytes(32), bytes(32)), 10)
+    traces = [
+        call(tx, 0, [], SEARCHER, proxy, data),
+        call(tx, 0, [0], proxy, implementation, data, call_type="delegatecall"),
+        call(tx, 0, [0, 0], proxy, WETH, calldata(TRANSFER_FROM, SEARCHER, maker, 10)),
+        call(tx, 0, [0, 1], proxy, TOKEN, calldata(TRANSFER_FROM, maker, SEARCHER, 100)),
+    ]
+    (swap,) = inspect(traces).swaps
+    assert (swap.trace_address, swap.protocol) == ([], "0x")
+    assert (swap.token_in_amount, swap.token_out_amount) == (10, 100)
+    reference = inspect_block(
+        block_from_json({"block_number": 100, "traces": traces}), reference_only=True
+    )
+    assert [s.trace_address for s in reference.swaps] == [[], [0]]  # mev-inspect-py: twice
