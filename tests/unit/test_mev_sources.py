@@ -306,3 +306,43 @@ def test_cli_range_and_tx_hash(node: tuple[str, Node]) -> None:
     assert result.exit_code == 3
     result = CliRunner().invoke(app, ["mev", "inspect", "--blocks", "101:100", "-r", url])
     assert result.exit_code == 2
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    from timemachine.settings import get_settings
+
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("TIME_MACHINE_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
+
+
+def test_cli_store_replaces_and_bad_input_stores_nothing(data_dir: Path) -> None:
+    from timemachine.settings import get_settings
+    from timemachine.store import MevResults, open_database
+
+    good = data_dir / "100.json"
+    good.write_text(json.dumps({"block_number": 100, "miner": MINER, "traces": parity_traces()}))
+    bad = data_dir / "bad.json"
+    bad.write_text("[")
+    for _ in range(2):  # twice: replaced, not doubled
+        result = CliRunner().invoke(app, ["mev", "inspect", "-f", str(good), "--store"])
+        assert result.exit_code == 0, result.stderr
+        assert "stored 1 findings of 1 blocks (chain 1)" in result.stderr
+    other = data_dir / "101.json"
+    other.write_text(json.dumps({"block_number": 101, "traces": parity_traces()}))
+    result = CliRunner().invoke(
+        app, ["mev", "inspect", "-f", str(other), "-f", str(bad), "--store"]
+    )
+    assert result.exit_code == 2
+    database = open_database(get_settings().database_url)
+    try:
+        with database.session() as s:
+            store = MevResults(s)
+            assert store.inspected_blocks(1, 0, 1000) == [100]  # not 101: its batch failed
+            (swap,) = store.query(1).items
+            assert (swap.type, swap.pool) == ("swap", PAIR)
+    finally:
+        database.dispose()

@@ -3,6 +3,7 @@ liquidity, miner payments), from trace files or a node, as a table or mev-inspec
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -94,6 +95,17 @@ def inspect_command(
             help="Only the protocol specs mev-inspect-py has (to compare counts).",
         ),
     ] = False,
+    store: Annotated[
+        bool,
+        typer.Option(
+            "--store",
+            help="Also store the results (DATABASE_URL or the embedded default), replacing "
+            "earlier results for these blocks.",
+        ),
+    ] = False,
+    chain_id: Annotated[
+        int, typer.Option("--chain-id", min=1, help="Chain the blocks belong to (--store).")
+    ] = 1,
 ) -> None:
     """Find MEV in blocks: --block-file F (repeatable), --blocks A:B --rpc-url URL, or a tx hash.
 
@@ -129,10 +141,27 @@ def inspect_command(
         with reported_errors(debug=debug):
             urls = _rpc_urls(rpc_url)
         results = [run_async(_inspect_tx(urls, tx_hash, reference_only), debug=debug)]
+    if store:
+        with reported_errors(debug=debug):
+            stored = _store(results, chain_id)
+        sys.stderr.write(f"stored {stored} findings of {len(results)} blocks (chain {chain_id})\n")
     if as_json:
         typer.echo(InspectionReport(blocks=results).model_dump_json(indent=2))
     else:
         print_inspections(results)
+
+
+def _store(results: list[BlockInspection], chain_id: int) -> int:
+    """Replace the stored results of these blocks, all in one database transaction."""
+    from timemachine.settings import get_settings
+    from timemachine.store import MevResults, open_database
+
+    database = open_database(get_settings().database_url)
+    try:
+        with database.session() as s:
+            return MevResults(s).replace_blocks(chain_id, results)
+    finally:
+        database.dispose()
 
 
 class _Nodes:
