@@ -37,6 +37,10 @@ class FixtureError(InvalidInputError):
     """A file that cannot be read as a go-ethereum tracer fixture."""
 
 
+class MevInputError(InvalidInputError):
+    """A block file or trace document that cannot be read as traces to inspect for MEV."""
+
+
 class NotFoundError(TimeMachineError):
     """The thing asked for does not exist where we looked."""
 
@@ -93,6 +97,10 @@ class MethodUnavailableError(RpcError):
 
 class DebugApiUnavailableError(MethodUnavailableError):
     """The node does not expose the debug_* tracing API."""
+
+
+class TraceApiUnavailableError(MethodUnavailableError):
+    """The node has neither `trace_block` nor `debug_traceBlockByNumber` (MEV inspection)."""
 
 
 class ArchiveStateUnavailableError(RpcError):

@@ -20,6 +20,7 @@ from timemachine.cli.errors import (
 from timemachine.cli.exploits import exploits_app
 from timemachine.cli.imports import batch_replay, import_command
 from timemachine.cli.keys import keys_app
+from timemachine.cli.mev import mev_app
 from timemachine.cli.service import serve, worker
 from timemachine.cli.users import users_app
 from timemachine.cli.whatif import (
@@ -146,6 +147,7 @@ app.add_typer(chain_app, name="chain")
 app.add_typer(conformance_app, name="conformance")
 app.add_typer(exploits_app, name="exploits")
 app.add_typer(keys_app, name="keys")
+app.add_typer(mev_app, name="mev")
 app.add_typer(users_app, name="users")
 app.command()(analyze)
 app.command("import")(import_command)

@@ -15,6 +15,7 @@ from timemachine.store.catalog import UpsertCounts, get_exploit, list_exploits, 
 from timemachine.store.credentials import ProviderCredentials
 from timemachine.store.db import Database, create_db_engine, migrate, open_database
 from timemachine.store.imports import TxImports
+from timemachine.store.mev import MevResults
 from timemachine.store.revocations import TokenRevocations
 from timemachine.store.sessions import ReplaySessions
 from timemachine.store.users import ApiKeys, RefreshTokens, Users
@@ -23,6 +24,7 @@ __all__ = [
     "ApiKeys",
     "AuditLog",
     "Database",
+    "MevResults",
     "ProviderCredentials",
     "RefreshTokens",
     "ReplaySessions",
