@@ -42,6 +42,17 @@ BROKERS = {
     "postgres-rabbitmq": "amqp://guest:guest@127.0.0.1:5672//",
 }
 TERMINAL = {"completed", "failed", "cancelled"}
+USER, PASSWORD = "bench", "bench load passphrase"
+LOAD_LIMITS = {
+    # One analyst submits everything: lift the per-user abuse limits out of the way.
+    "BOOTSTRAP_ADMIN": "false",
+    "ACCESS_TOKEN_MINUTES": "600",
+    "MAX_ACTIVE_SESSIONS_PER_USER": "100000",
+    "RATE_LIMIT_PER_MINUTE": "1000000",
+    "RATE_LIMIT_BURST": "100000",
+    "IP_RATE_LIMIT_PER_MINUTE": "1000000",
+    "IP_RATE_LIMIT_BURST": "100000",
+}
 
 
 def free_port() -> int:
@@ -59,6 +70,7 @@ def backend_env(backend: str, folder: Path) -> tuple[dict[str, str], str | None]
         if key not in {"DATABASE_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "REDIS_URL"}
     }
     env |= {"TIME_MACHINE_DATA_DIR": str(folder), "LOG_LEVEL": "WARNING"}
+    env |= LOAD_LIMITS
     if backend == "embedded":
         return env, None
     name = f"tm_bench_{uuid.uuid4().hex[:10]}"
@@ -109,10 +121,29 @@ async def wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
     raise SystemExit("the API did not come up in 30 s")
 
 
-async def follow(url: str) -> str:
+def create_user(env: dict[str, str]) -> None:
+    """The analyst the load runs as (created in the store before the server starts)."""
+    command = [sys.executable, "-m", "timemachine.cli.main", "users", "create", USER]
+    command += ["--role", "analyst", "--password-stdin"]
+    subprocess.run(command, env=env, input=f"{PASSWORD}\n".encode(), check=True, timeout=120)
+
+
+async def login(base: str) -> str:
+    async with httpx.AsyncClient(timeout=30) as client:
+        body = {"username": USER, "password": PASSWORD}
+        response = await client.post(f"{base}/api/auth/login", json=body)
+        response.raise_for_status()
+        token: str = response.json()["access_token"]
+        return token
+
+
+async def follow(url: str, token: str) -> str:
     """The last status a session's WebSocket reported before closing."""
     status = "?"
-    async with websockets.connect(url, open_timeout=60, max_queue=None) as socket_:
+    protocols: Any = ["timemachine", f"bearer.{token}"]
+    async with websockets.connect(
+        url, open_timeout=60, max_queue=None, subprotocols=protocols
+    ) as socket_:
         async for message in socket_:
             status = json.loads(message).get("status", status)
     return status
@@ -139,6 +170,7 @@ async def drain(
     (terminal status per session, every request's latency in seconds)."""
     latencies: list[float] = []
     statuses: dict[str, str] = {}
+    errors: list[str] = []
     cursor = 0
     while len(statuses) < len(ids) and time.perf_counter() < deadline:
         batch = [i for i in ids[cursor : cursor + 20] if i not in statuses]
@@ -147,10 +179,15 @@ async def drain(
             began = time.perf_counter()
             response = await client.get(f"/api/time-machine/replay/{session_id}/status")
             latencies.append(time.perf_counter() - began)
-            status = response.json()["status"]
+            body = response.json()
+            status = body["status"]
             if status in TERMINAL:
                 statuses[session_id] = status
+                if status == "failed" and not errors:
+                    errors.append(str(body.get("error")))
         await asyncio.sleep(0.05)
+    if errors:
+        print(f"first failure: {errors[0]}")
     return statuses, latencies
 
 
@@ -162,17 +199,22 @@ async def run(requests: int, sockets: int, workers: int, backend: str) -> None:
     log = (folder / "serve.log").open("wb")
     command = [sys.executable, "-m", "timemachine.cli.main", "serve", "--port", str(port)]
     command += ["--workers", str(workers)]
+    create_user(env)
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         await wait_until_up(base, process)
-        limits = httpx.Limits(max_connections=100)
-        async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
+        token = await login(base)
+        limits = httpx.Limits(max_connections=100, keepalive_expiry=1)
+        headers = {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(
+            base_url=base, timeout=120, limits=limits, headers=headers
+        ) as client:
             started = time.perf_counter()
             ids = await submit_all(client, requests)
             submitted = time.perf_counter() - started
             ws_base = base.replace("http://", "ws://")
             followers = [
-                asyncio.create_task(follow(f"{ws_base}/ws/sessions/{session_id}"))
+                asyncio.create_task(follow(f"{ws_base}/ws/sessions/{session_id}", token))
                 for session_id in ids[:sockets]
             ]
             statuses, latencies = await drain(client, ids, started + 3600)

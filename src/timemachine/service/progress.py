@@ -10,6 +10,7 @@ from typing import Any
 from timemachine.bus import STATUS_CHANNEL, EventBus, session_channel
 from timemachine.errors import ConflictError, NotFoundError
 from timemachine.models.sessions import ReplaySessionRecord
+from timemachine.service.leases import Lease
 from timemachine.store import Database, ReplaySessions
 
 
@@ -27,7 +28,8 @@ def stops_when_gone() -> Iterator[None]:
 
 
 def session_event(record: ReplaySessionRecord) -> dict[str, Any]:
-    """What WebSocket clients receive about a session: its state, in a few fields."""
+    """What WebSocket clients receive about a session: its state, in a few fields. `attempt`
+    above 1 means the session is being run again (its worker was lost): progress restarted."""
     return {
         "type": "session",
         "session_id": record.id,
@@ -36,6 +38,7 @@ def session_event(record: ReplaySessionRecord) -> dict[str, Any]:
         "progress": record.progress,
         "stage": record.stage,
         "error": record.error,
+        "attempt": record.attempts,
         "updated_at": record.updated_at.isoformat(),
     }
 
@@ -47,6 +50,12 @@ class Reporter:
     db: Database
     bus: EventBus
     session_id: str
+    lease: Lease | None = None
+    """The worker's lease on the session while it runs it; once lost, reports stop the run."""
+
+    def _check_lease(self) -> None:
+        if self.lease is not None and self.lease.lost.is_set():
+            raise SessionStopped("this worker no longer holds the session's lease")
 
     def publish(self, record: ReplaySessionRecord) -> None:
         event = session_event(record)
@@ -55,13 +64,16 @@ class Reporter:
             self.bus.publish(STATUS_CHANNEL, event)
 
     def progress(self, percent: float, stage: str) -> None:
-        """Record progress; SessionStopped when the session is no longer running."""
+        """Record progress; SessionStopped when the session is no longer running (or no longer
+        ours: the lease was lost)."""
+        self._check_lease()
         with stops_when_gone(), self.db.session() as s:
             record = ReplaySessions(s).update_progress(self.session_id, percent, stage=stage)
         self.publish(record)
 
     def complete(self) -> None:
         """running → completed at 100%; SessionStopped if it was cancelled or deleted meanwhile."""
+        self._check_lease()
         with stops_when_gone(), self.db.session() as s:
             sessions = ReplaySessions(s)
             sessions.update_progress(self.session_id, 100, stage="completed")
