@@ -84,6 +84,18 @@ class ReplaySessions:
         row = self._row(session_id, owner=owner)
         return ReplaySessionRecord.model_validate(row) if row is not None else None
 
+    def get_many(self, session_ids: list[str]) -> dict[str, ReplaySessionRecord]:
+        """The sessions that exist among `session_ids`, by id (one query per 500 ids)."""
+        found: dict[str, ReplaySessionRecord] = {}
+        for start in range(0, len(session_ids), 500):
+            rows = self.session.scalars(
+                select(ReplaySession)
+                .where(ReplaySession.id.in_(session_ids[start : start + 500]))
+                .execution_options(populate_existing=True)
+            ).all()
+            found |= {row.id: ReplaySessionRecord.model_validate(row) for row in rows}
+        return found
+
     def require(self, session_id: str, *, owner: str | None = None) -> ReplaySessionRecord:
         """The session, or NotFoundError."""
         record = self.get(session_id, owner=owner)

@@ -3,7 +3,8 @@
 `/ws/sessions/{id}`: the session's current state from the store first, then every change until it
 reaches a terminal status, then the socket closes (code 1000). Changes come from the bus *and* a
 store poll every `POLL_SECONDS`: with the in-process bus (no REDIS_URL) the worker publishes in
-another process, so the poll is what carries its progress; with Redis it covers lost events.
+another process, so the poll is what carries its progress; with Redis it covers lost events. The
+poll is one query per tick for every followed session (`api.watch.SessionWatcher`).
 Duplicates are dropped (an event is sent only when status, progress or stage changed).
 
 `/ws/status`: system events (sessions queued, finished, cancelled) from the bus. With the
@@ -26,6 +27,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from timemachine.api.auth import websocket_principal
 from timemachine.api.deps import app_state
+from timemachine.api.watch import DELETED, POLL_SECONDS, SessionWatcher
 from timemachine.bus import STATUS_CHANNEL, Event, EventBus, session_channel
 from timemachine.errors import StorageError
 from timemachine.models.auth import Role, Scope
@@ -34,7 +36,6 @@ from timemachine.service.progress import session_event
 from timemachine.store import Database, ReplaySessions
 
 router = APIRouter(tags=["live"])
-POLL_SECONDS = 0.5
 NOT_FOUND_CLOSE = 4404
 _TERMINAL = {status.value for status in SessionStatus if status.is_terminal}
 _DISCONNECTED = object()
@@ -92,36 +93,41 @@ async def session_updates(websocket: WebSocket, session_id: str) -> None:
         asyncio.create_task(_pump(state.bus, session_channel(session_id), queue)),
         asyncio.create_task(_watch_disconnect(websocket, queue)),
     ]
+    watcher = _watcher(websocket, state.db)
+    watcher.follow(session_id, queue)
     try:
-        await _follow(websocket, state.db, session_id, session_event(record), queue)
+        await _follow(websocket, session_event(record), queue)
     except WebSocketDisconnect:
         return
     finally:
+        watcher.unfollow(session_id, queue)
         await _stop(helpers)
 
 
-async def _follow(
-    websocket: WebSocket, db: Database, session_id: str, first: Event, queue: asyncio.Queue[Any]
-) -> None:
+def _watcher(websocket: WebSocket, db: Database) -> SessionWatcher:
+    """The API process's one store poller for every followed session (created on first use)."""
+    app_state_ = websocket.app.state
+    watcher: SessionWatcher | None = getattr(app_state_, "session_watcher", None)
+    if watcher is None:
+        watcher = SessionWatcher(db, POLL_SECONDS)
+        app_state_.session_watcher = watcher
+    return watcher
+
+
+async def _follow(websocket: WebSocket, first: Event, queue: asyncio.Queue[Any]) -> None:
+    """Send the first state, then what the bus and the store watcher put on `queue`."""
     await websocket.send_json(first)
     last = _key(first)
     newest = str(first.get("updated_at", ""))
     status = first["status"]
     while status not in _TERMINAL:
-        try:
-            item = await asyncio.wait_for(queue.get(), timeout=POLL_SECONDS)
-        except TimeoutError:
-            try:
-                record = await asyncio.to_thread(_load, db, session_id)
-            except StorageError:
-                continue  # the store is briefly unavailable: try again at the next tick
-            if record is None:  # deleted meanwhile
-                await websocket.send_json(
-                    {"type": "error", "error": "NotFoundError", "detail": "session deleted"}
-                )
-                await websocket.close(code=NOT_FOUND_CLOSE)
-                return
-            item = session_event(record)
+        item = await queue.get()
+        if item is DELETED:
+            await websocket.send_json(
+                {"type": "error", "error": "NotFoundError", "detail": "session deleted"}
+            )
+            await websocket.close(code=NOT_FOUND_CLOSE)
+            return
         if item is _DISCONNECTED:
             return
         if _key(item) == last or str(item.get("updated_at", "")) < newest:
