@@ -18,6 +18,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import IO
 
@@ -54,7 +55,6 @@ class ParentWatchdog:
     def __init__(self, expected: int, *, interval: float = 1.0) -> None:
         self.expected = expected
         self.interval = interval
-        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name="parent-watchdog")
 
     @classmethod
@@ -70,16 +70,13 @@ class ParentWatchdog:
     def start(self) -> None:
         self._thread.start()
 
-    def stop(self) -> None:
-        self._stop.set()
-
     def orphaned(self) -> bool:
         return os.getppid() != self.expected
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            if self.orphaned():
-                os.killpg(os.getpgrp(), signal.SIGKILL)
+        while not self.orphaned():
+            time.sleep(self.interval)
+        os.killpg(os.getpgrp(), signal.SIGKILL)
 
 
 class InstanceLock:

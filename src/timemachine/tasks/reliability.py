@@ -27,7 +27,13 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from celery.signals import beat_init, worker_init, worker_process_init, worker_ready
+from celery.signals import (
+    beat_init,
+    worker_init,
+    worker_process_init,
+    worker_ready,
+    worker_shutdown,
+)
 
 from timemachine.bus import event_bus
 from timemachine.errors import StorageError
@@ -96,6 +102,12 @@ def _on_worker_ready(**_: Any) -> None:
     settings = get_settings()
     _State.sweeper = Sweeper(settings)
     _State.sweeper.start()
+
+
+@worker_shutdown.connect
+def _on_worker_shutdown(**_: Any) -> None:
+    if _State.sweeper is not None:  # no re-queueing while this worker's own runs wind down
+        _State.sweeper.stop()
 
 
 @worker_process_init.connect
@@ -189,6 +201,7 @@ class Sweeper:
         self.settings = settings
         self.interval = settings.session_lease_seconds / 2
         self.bus = event_bus(settings.redis_url)
+        self._db: Database | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name="session-sweeper")
 
@@ -202,8 +215,9 @@ class Sweeper:
         """One pass; the ids re-queued."""
         from timemachine.tasks.app import celery_app
 
-        db = open_database(self.settings.database_url)
-        bus = self.bus
+        if self._db is None:
+            self._db = open_database(self.settings.database_url)  # migrated once
+        db, bus = self._db, self.bus
         try:
 
             def again(record: ReplaySessionRecord) -> None:
