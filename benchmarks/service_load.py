@@ -10,6 +10,10 @@ terminal state (none may be lost).
 
     python -m benchmarks.service_load [--requests 1000] [--websockets 500] [--workers 2]
                                       [--backend embedded|postgres-redis|postgres-rabbitmq]
+                                      [--profile FILE]
+
+`--profile FILE`: py-spy samples the API process for 30 s once the WebSockets are open and
+writes the share of samples per function (inclusive, top 25) to FILE.
 """
 
 from __future__ import annotations
@@ -191,7 +195,33 @@ async def drain(
     return statuses, latencies
 
 
-async def run(requests: int, sockets: int, workers: int, backend: str) -> None:
+def summarize_profile(raw: Path, out: Path) -> None:
+    """py-spy's raw (collapsed) stacks → the top functions by inclusive share of samples."""
+    total = 0
+    inclusive: Counter[str] = Counter()
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        total += int(count)
+        for frame in set(stack.split(";")[1:]):  # the first "frame" is the thread
+            inclusive[frame] += int(count)
+    rows = [f"{n / total * 100:5.1f}%  {frame}" for frame, n in inclusive.most_common(25)]
+    out.write_text(f"{total} samples of the API process (all threads)\n" + "\n".join(rows) + "\n")
+
+
+async def profile(pid: int, out: Path) -> None:
+    """Sample the API process for 30 s with py-spy (run in a thread: it blocks)."""
+    raw = out.with_suffix(".raw")
+    command = ["py-spy", "record", "-d", "30", "-r", "50", "-f", "raw", "--threads"]
+    command += ["-o", str(raw), "--pid", str(pid)]
+    py_spy = Path(sys.executable).with_name("py-spy")
+    command[0] = str(py_spy) if py_spy.exists() else "py-spy"
+    await asyncio.to_thread(subprocess.run, command, check=True, capture_output=True)
+    summarize_profile(raw, out)
+
+
+async def run(
+    requests: int, sockets: int, workers: int, backend: str, profile_to: Path | None = None
+) -> None:
     folder = Path(tempfile.mkdtemp(prefix="tm-load-"))
     env, database = backend_env(backend, folder)
     port = free_port()
@@ -217,7 +247,12 @@ async def run(requests: int, sockets: int, workers: int, backend: str) -> None:
                 asyncio.create_task(follow(f"{ws_base}/ws/sessions/{session_id}", token))
                 for session_id in ids[:sockets]
             ]
+            sampler = None
+            if profile_to is not None:
+                sampler = asyncio.create_task(profile(process.pid, profile_to))
             statuses, latencies = await drain(client, ids, started + 3600)
+            if sampler is not None:
+                await sampler
             drained = time.perf_counter() - started
             followed = Counter(await asyncio.gather(*followers))
     finally:
@@ -249,8 +284,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--websockets", type=int, default=500)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--backend", choices=["embedded", *BROKERS], default="postgres-redis")
+    parser.add_argument("--profile", type=Path, default=None)
     args: Any = parser.parse_args(argv)
-    asyncio.run(run(args.requests, args.websockets, args.workers, args.backend))
+    asyncio.run(run(args.requests, args.websockets, args.workers, args.backend, args.profile))
 
 
 if __name__ == "__main__":

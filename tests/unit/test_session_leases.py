@@ -146,3 +146,17 @@ def test_the_heartbeat_thread_renews_the_lease(db: Database) -> None:
         with db.session() as s:
             assert ReplaySessions(s).expired_leases() == []
         assert not lease.lost.is_set()
+
+
+def test_the_light_state_query_gives_the_same_event_as_the_full_record(db: Database) -> None:
+    ids = [_new(db) for _ in range(3)]
+    with db.session() as s:
+        repo = ReplaySessions(s)
+        repo.claim(ids[0], holder="w", lease_seconds=30)
+        repo.update_progress(ids[0], 40, stage="replaying tx 2/5")
+        states = repo.states([*ids, "no-such-session"])
+        records = [repo.require(session_id) for session_id in ids]
+    assert sorted(states) == sorted(ids)
+    for record in records:
+        assert session_event(states[record.id]) == session_event(record)
+    assert session_event(states[ids[0]])["progress"] == 40.0

@@ -4,8 +4,10 @@ Each `/ws/sessions/{id}` client needs the store's view of its session: with the 
 worker's progress reaches the API only through the store, and with Redis the poll covers lost
 events. Polling per socket cost one query and one thread hand-off per socket every 0.5 s (1,000
 queries/s for 500 sockets), which starved the API's thread pool and database connections and
-pushed the status endpoint's p99 to 101 ms. Here one task loads every followed session in one
-query per tick and hands each follower its session's current event.
+pushed the status endpoint's p99 to 101 ms. Here one task loads the state columns of every
+followed session in one query per tick and hands each follower its session's current event.
+With Redis the bus carries every event and the poll only covers lost ones, so it runs every
+`BUS_POLL_SECONDS` instead.
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ from typing import Any
 
 from timemachine.errors import StorageError
 from timemachine.logs import get_logger
-from timemachine.models.sessions import ReplaySessionRecord
 from timemachine.service.progress import session_event
 from timemachine.store import Database, ReplaySessions
+from timemachine.store.sessions import SessionStateRow
 
 log = get_logger(__name__)
 POLL_SECONDS = 0.5
+BUS_POLL_SECONDS = 2.0
 DELETED = object()
 """Put on a follower's queue when its session no longer exists."""
 
@@ -46,9 +49,9 @@ class SessionWatcher:
             if not queues:
                 del self._followers[session_id]
 
-    def _load(self, ids: list[str]) -> dict[str, ReplaySessionRecord]:
+    def _load(self, ids: list[str]) -> dict[str, SessionStateRow]:
         with self.db.session() as s:
-            return ReplaySessions(s).get_many(ids)
+            return ReplaySessions(s).states(ids)
 
     async def _run(self) -> None:
         while self._followers:

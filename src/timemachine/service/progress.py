@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from timemachine.bus import STATUS_CHANNEL, EventBus, session_channel
 from timemachine.errors import ConflictError, NotFoundError
@@ -27,14 +28,35 @@ def stops_when_gone() -> Iterator[None]:
         raise SessionStopped(str(exc)) from exc
 
 
-def session_event(record: ReplaySessionRecord) -> dict[str, Any]:
+class SessionState(Protocol):
+    """The fields of a session that its events carry (a full record, or `SessionStateRow`)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def progress(self) -> float: ...
+    @property
+    def stage(self) -> str | None: ...
+    @property
+    def error(self) -> str | None: ...
+    @property
+    def attempts(self) -> int: ...
+    @property
+    def updated_at(self) -> dt.datetime: ...
+
+
+def session_event(record: SessionState) -> dict[str, Any]:
     """What WebSocket clients receive about a session: its state, in a few fields. `attempt`
     above 1 means the session is being run again (its worker was lost): progress restarted."""
     return {
         "type": "session",
         "session_id": record.id,
-        "kind": record.kind.value,
-        "status": record.status.value,
+        "kind": str(record.kind),
+        "status": str(record.status),
         "progress": record.progress,
         "stage": record.stage,
         "error": record.error,

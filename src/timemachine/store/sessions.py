@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import CursorResult, and_, case, delete, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -36,6 +36,20 @@ from timemachine.store.tables import ReplaySession, SessionResult, utcnow
 Clock = Callable[[], dt.datetime]
 _TERMINAL = sorted(status.value for status in TERMINAL_STATUSES)
 _MAX_OWNER = 128
+
+
+class SessionStateRow(NamedTuple):
+    """What a session's events carry (`service.progress.session_event`), read without the
+    request and results."""
+
+    id: str
+    kind: str
+    status: str
+    progress: float
+    stage: str | None
+    error: str | None
+    attempts: int
+    updated_at: dt.datetime
 
 
 class ReplaySessions:
@@ -84,16 +98,15 @@ class ReplaySessions:
         row = self._row(session_id, owner=owner)
         return ReplaySessionRecord.model_validate(row) if row is not None else None
 
-    def get_many(self, session_ids: list[str]) -> dict[str, ReplaySessionRecord]:
-        """The sessions that exist among `session_ids`, by id (one query per 500 ids)."""
-        found: dict[str, ReplaySessionRecord] = {}
+    def states(self, session_ids: list[str]) -> dict[str, SessionStateRow]:
+        """The state columns (not the request) of the sessions that exist among `session_ids`,
+        by id: one light query per 500 ids, for the WebSocket poll."""
+        columns = [getattr(ReplaySession, name) for name in SessionStateRow._fields]
+        found: dict[str, SessionStateRow] = {}
         for start in range(0, len(session_ids), 500):
-            rows = self.session.scalars(
-                select(ReplaySession)
-                .where(ReplaySession.id.in_(session_ids[start : start + 500]))
-                .execution_options(populate_existing=True)
-            ).all()
-            found |= {row.id: ReplaySessionRecord.model_validate(row) for row in rows}
+            chunk = session_ids[start : start + 500]
+            for row in self.session.execute(select(*columns).where(ReplaySession.id.in_(chunk))):
+                found[row.id] = SessionStateRow(*row)
         return found
 
     def require(self, session_id: str, *, owner: str | None = None) -> ReplaySessionRecord:

@@ -3,8 +3,9 @@
 `/ws/sessions/{id}`: the session's current state from the store first, then every change until it
 reaches a terminal status, then the socket closes (code 1000). Changes come from the bus *and* a
 store poll every `POLL_SECONDS`: with the in-process bus (no REDIS_URL) the worker publishes in
-another process, so the poll is what carries its progress; with Redis it covers lost events. The
-poll is one query per tick for every followed session (`api.watch.SessionWatcher`).
+another process, so the poll is what carries its progress; with Redis it covers lost events (and
+runs every `BUS_POLL_SECONDS`). The poll is one query per tick for every followed session
+(`api.watch.SessionWatcher`).
 Duplicates are dropped (an event is sent only when status, progress or stage changed).
 
 `/ws/status`: system events (sessions queued, finished, cancelled) from the bus. With the
@@ -27,8 +28,8 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from timemachine.api.auth import websocket_principal
 from timemachine.api.deps import app_state
-from timemachine.api.watch import DELETED, POLL_SECONDS, SessionWatcher
-from timemachine.bus import STATUS_CHANNEL, Event, EventBus, session_channel
+from timemachine.api.watch import BUS_POLL_SECONDS, DELETED, POLL_SECONDS, SessionWatcher
+from timemachine.bus import STATUS_CHANNEL, Event, EventBus, LocalBus, session_channel
 from timemachine.errors import StorageError
 from timemachine.models.auth import Role, Scope
 from timemachine.models.sessions import ReplaySessionRecord, SessionStatus
@@ -93,7 +94,7 @@ async def session_updates(websocket: WebSocket, session_id: str) -> None:
         asyncio.create_task(_pump(state.bus, session_channel(session_id), queue)),
         asyncio.create_task(_watch_disconnect(websocket, queue)),
     ]
-    watcher = _watcher(websocket, state.db)
+    watcher = _watcher(websocket, state.db, state.bus)
     watcher.follow(session_id, queue)
     try:
         await _follow(websocket, session_event(record), queue)
@@ -104,12 +105,14 @@ async def session_updates(websocket: WebSocket, session_id: str) -> None:
         await _stop(helpers)
 
 
-def _watcher(websocket: WebSocket, db: Database) -> SessionWatcher:
-    """The API process's one store poller for every followed session (created on first use)."""
+def _watcher(websocket: WebSocket, db: Database, bus: EventBus) -> SessionWatcher:
+    """The API process's one store poller for every followed session (created on first use;
+    slower when Redis carries the workers' events)."""
     app_state_ = websocket.app.state
     watcher: SessionWatcher | None = getattr(app_state_, "session_watcher", None)
     if watcher is None:
-        watcher = SessionWatcher(db, POLL_SECONDS)
+        interval = POLL_SECONDS if isinstance(bus, LocalBus) else BUS_POLL_SECONDS
+        watcher = SessionWatcher(db, interval)
         app_state_.session_watcher = watcher
     return watcher
 
