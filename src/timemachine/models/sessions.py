@@ -81,7 +81,7 @@ class ReplaySessionRecord(BaseModel):
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
     attempts: int = Field(
-        default=0, ge=0, description="Runs started so far (more than 1: re-run after a lost worker)."
+        default=0, ge=0, description="Runs started so far (above 1: re-run after a lost worker)."
     )
 
 
