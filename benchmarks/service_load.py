@@ -10,6 +10,10 @@ terminal state (none may be lost).
 
     python -m benchmarks.service_load [--requests 1000] [--websockets 500] [--workers 2]
                                       [--backend embedded|postgres-redis|postgres-rabbitmq]
+                                      [--profile FILE]
+
+`--profile FILE`: py-spy samples the API process for 30 s once the WebSockets are open and
+writes the share of samples per function (inclusive, top 25) to FILE.
 """
 
 from __future__ import annotations
@@ -42,6 +46,17 @@ BROKERS = {
     "postgres-rabbitmq": "amqp://guest:guest@127.0.0.1:5672//",
 }
 TERMINAL = {"completed", "failed", "cancelled"}
+USER, PASSWORD = "bench", "bench load passphrase"
+LOAD_LIMITS = {
+    # One analyst submits everything: lift the per-user abuse limits out of the way.
+    "BOOTSTRAP_ADMIN": "false",
+    "ACCESS_TOKEN_MINUTES": "600",
+    "MAX_ACTIVE_SESSIONS_PER_USER": "100000",
+    "RATE_LIMIT_PER_MINUTE": "1000000",
+    "RATE_LIMIT_BURST": "100000",
+    "IP_RATE_LIMIT_PER_MINUTE": "1000000",
+    "IP_RATE_LIMIT_BURST": "100000",
+}
 
 
 def free_port() -> int:
@@ -59,6 +74,7 @@ def backend_env(backend: str, folder: Path) -> tuple[dict[str, str], str | None]
         if key not in {"DATABASE_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "REDIS_URL"}
     }
     env |= {"TIME_MACHINE_DATA_DIR": str(folder), "LOG_LEVEL": "WARNING"}
+    env |= LOAD_LIMITS
     if backend == "embedded":
         return env, None
     name = f"tm_bench_{uuid.uuid4().hex[:10]}"
@@ -109,10 +125,29 @@ async def wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
     raise SystemExit("the API did not come up in 30 s")
 
 
-async def follow(url: str) -> str:
+def create_user(env: dict[str, str]) -> None:
+    """The analyst the load runs as (created in the store before the server starts)."""
+    command = [sys.executable, "-m", "timemachine.cli.main", "users", "create", USER]
+    command += ["--role", "analyst", "--password-stdin"]
+    subprocess.run(command, env=env, input=f"{PASSWORD}\n".encode(), check=True, timeout=120)
+
+
+async def login(base: str) -> str:
+    async with httpx.AsyncClient(timeout=30) as client:
+        body = {"username": USER, "password": PASSWORD}
+        response = await client.post(f"{base}/api/auth/login", json=body)
+        response.raise_for_status()
+        token: str = response.json()["access_token"]
+        return token
+
+
+async def follow(url: str, token: str) -> str:
     """The last status a session's WebSocket reported before closing."""
     status = "?"
-    async with websockets.connect(url, open_timeout=60, max_queue=None) as socket_:
+    protocols: Any = ["timemachine", f"bearer.{token}"]
+    async with websockets.connect(
+        url, open_timeout=60, max_queue=None, subprotocols=protocols
+    ) as socket_:
         async for message in socket_:
             status = json.loads(message).get("status", status)
     return status
@@ -139,6 +174,7 @@ async def drain(
     (terminal status per session, every request's latency in seconds)."""
     latencies: list[float] = []
     statuses: dict[str, str] = {}
+    errors: list[str] = []
     cursor = 0
     while len(statuses) < len(ids) and time.perf_counter() < deadline:
         batch = [i for i in ids[cursor : cursor + 20] if i not in statuses]
@@ -147,14 +183,45 @@ async def drain(
             began = time.perf_counter()
             response = await client.get(f"/api/time-machine/replay/{session_id}/status")
             latencies.append(time.perf_counter() - began)
-            status = response.json()["status"]
+            body = response.json()
+            status = body["status"]
             if status in TERMINAL:
                 statuses[session_id] = status
+                if status == "failed" and not errors:
+                    errors.append(str(body.get("error")))
         await asyncio.sleep(0.05)
+    if errors:
+        print(f"first failure: {errors[0]}")
     return statuses, latencies
 
 
-async def run(requests: int, sockets: int, workers: int, backend: str) -> None:
+def summarize_profile(raw: Path, out: Path) -> None:
+    """py-spy's raw (collapsed) stacks → the top functions by inclusive share of samples."""
+    total = 0
+    inclusive: Counter[str] = Counter()
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        total += int(count)
+        for frame in set(stack.split(";")[1:]):  # the first "frame" is the thread
+            inclusive[frame] += int(count)
+    rows = [f"{n / total * 100:5.1f}%  {frame}" for frame, n in inclusive.most_common(25)]
+    out.write_text(f"{total} samples of the API process (all threads)\n" + "\n".join(rows) + "\n")
+
+
+async def profile(pid: int, out: Path) -> None:
+    """Sample the API process for 30 s with py-spy (run in a thread: it blocks)."""
+    raw = out.with_suffix(".raw")
+    command = ["py-spy", "record", "-d", "30", "-r", "50", "-f", "raw", "--threads"]
+    command += ["-o", str(raw), "--pid", str(pid)]
+    py_spy = Path(sys.executable).with_name("py-spy")
+    command[0] = str(py_spy) if py_spy.exists() else "py-spy"
+    await asyncio.to_thread(subprocess.run, command, check=True, capture_output=True)
+    summarize_profile(raw, out)
+
+
+async def run(
+    requests: int, sockets: int, workers: int, backend: str, profile_to: Path | None = None
+) -> None:
     folder = Path(tempfile.mkdtemp(prefix="tm-load-"))
     env, database = backend_env(backend, folder)
     port = free_port()
@@ -162,20 +229,30 @@ async def run(requests: int, sockets: int, workers: int, backend: str) -> None:
     log = (folder / "serve.log").open("wb")
     command = [sys.executable, "-m", "timemachine.cli.main", "serve", "--port", str(port)]
     command += ["--workers", str(workers)]
+    create_user(env)
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         await wait_until_up(base, process)
-        limits = httpx.Limits(max_connections=100)
-        async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
+        token = await login(base)
+        limits = httpx.Limits(max_connections=100, keepalive_expiry=1)
+        headers = {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(
+            base_url=base, timeout=120, limits=limits, headers=headers
+        ) as client:
             started = time.perf_counter()
             ids = await submit_all(client, requests)
             submitted = time.perf_counter() - started
             ws_base = base.replace("http://", "ws://")
             followers = [
-                asyncio.create_task(follow(f"{ws_base}/ws/sessions/{session_id}"))
+                asyncio.create_task(follow(f"{ws_base}/ws/sessions/{session_id}", token))
                 for session_id in ids[:sockets]
             ]
+            sampler = None
+            if profile_to is not None:
+                sampler = asyncio.create_task(profile(process.pid, profile_to))
             statuses, latencies = await drain(client, ids, started + 3600)
+            if sampler is not None:
+                await sampler
             drained = time.perf_counter() - started
             followed = Counter(await asyncio.gather(*followers))
     finally:
@@ -207,8 +284,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--websockets", type=int, default=500)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--backend", choices=["embedded", *BROKERS], default="postgres-redis")
+    parser.add_argument("--profile", type=Path, default=None)
     args: Any = parser.parse_args(argv)
-    asyncio.run(run(args.requests, args.websockets, args.workers, args.backend))
+    asyncio.run(run(args.requests, args.websockets, args.workers, args.backend, args.profile))
 
 
 if __name__ == "__main__":

@@ -81,6 +81,10 @@ class LocalBus:
             self._subscribers.clear()
 
 
+MAX_SUBSCRIBERS = 10_000
+"""Redis connections one RedisBus may open for subscriptions (Redis' own default maxclients)."""
+
+
 class RedisBus:
     """Redis pub/sub. Subscribers survive a Redis restart: they re-subscribe until it is back
     (events published meanwhile are lost; clients re-read the state from the store)."""
@@ -88,7 +92,11 @@ class RedisBus:
     def __init__(self, url: str) -> None:
         self.url = url
         self._sync = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-        self._async = aioredis.Redis.from_url(url, socket_connect_timeout=2)
+        # One connection per subscriber (a WebSocket): redis-py's default cap of 100 made the
+        # 101st subscriber fail and retry forever ("Too many connections").
+        self._async = aioredis.Redis.from_url(
+            url, socket_connect_timeout=2, max_connections=MAX_SUBSCRIBERS
+        )
 
     def publish(self, channel: str, event: Event) -> None:
         try:

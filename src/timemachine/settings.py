@@ -98,9 +98,20 @@ class Settings(BaseSettings):
         default=None, description="Celery result backend. Unset: the store's database."
     )
     broker_visibility_timeout: float = Field(
-        default=300.0,
+        default=1020.0,
         gt=0,
-        description="Seconds before Redis redelivers an unacknowledged task of a dead worker.",
+        description="Seconds before Redis redelivers an unacknowledged task. Above the hard "
+        "task time limit, so a task still running is never handed out twice; a dead worker's "
+        "sessions are re-queued much sooner by their expired lease (SESSION_LEASE_SECONDS).",
+    )
+    session_lease_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="A worker running a session renews its lease every third of this; a session "
+        "whose lease expired (its worker died) is re-queued by the sweeper of any live worker.",
+    )
+    session_max_attempts: int = Field(
+        default=3, ge=1, description="Runs of one session before a lost worker fails it."
     )
     task_soft_time_limit: float = Field(default=900.0, gt=0, description="Seconds per task.")
     task_time_limit: float = Field(default=960.0, gt=0, description="Hard kill after this.")

@@ -55,7 +55,14 @@ def service_env(settings: Settings) -> dict[str, str]:
         else:
             env.pop(name, None)
     env["BROKER_VISIBILITY_TIMEOUT"] = str(settings.broker_visibility_timeout)
+    env["SESSION_LEASE_SECONDS"] = str(settings.session_lease_seconds)
     return env
+
+
+def parent_of(pid: int) -> int | None:
+    with contextlib.suppress(OSError):
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    return None
 
 
 def descendants(pid: int) -> set[int]:

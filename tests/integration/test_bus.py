@@ -84,6 +84,19 @@ async def test_redis_bus_delivers_across_connections(redis_bus: RedisBus) -> Non
     await publisher.aclose()
 
 
+async def test_redis_bus_serves_more_subscribers_than_redis_pys_default_pool(
+    redis_bus: RedisBus,
+) -> None:
+    """One subscription per WebSocket: 150 sockets (the default pool held 100) all receive."""
+    channels = [session_channel(uuid.uuid4().hex) for _ in range(150)]
+    listeners = [asyncio.create_task(_first(redis_bus, channel, 1)) for channel in channels]
+    await asyncio.sleep(1.0)  # let every subscription register
+    for channel in channels:
+        redis_bus.publish(channel, {"status": "completed"})
+    received = await asyncio.wait_for(asyncio.gather(*listeners), 15)
+    assert received == [[{"status": "completed"}]] * len(channels)
+
+
 def test_publishing_to_an_unreachable_redis_is_dropped_not_raised() -> None:
     RedisBus("redis://127.0.0.1:1/0").publish("status", {"event": "lost"})
 

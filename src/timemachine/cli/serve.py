@@ -7,11 +7,17 @@ own process groups. SIGINT/SIGTERM stop it gracefully: the API stops accepting a
 requests, then each child gets SIGTERM (Celery's warm shutdown: running tasks finish, pool
 processes stop their forks), and whatever is still alive after the grace period is killed with
 its whole process group (anvil processes included). Nothing is left running.
+
+If `serve` itself dies without a chance to stop them (SIGKILL, a crash), its children die with
+it: each is started with the kernel's parent-death signal (SIGKILL) and also watches its parent
+pid; their pool processes and anvils have the same death signal. One worker and one beat per data
+directory: a second `serve` (or worker) on the same data directory refuses to start.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import socket
@@ -26,6 +32,13 @@ from typing import Any
 
 from timemachine.errors import AddressInUseError, ServiceProcessError
 from timemachine.logs import configure_logging, get_logger
+from timemachine.processes import (
+    BEAT_LOCK,
+    SUPERVISOR_PID_ENV,
+    WORKER_LOCK,
+    InstanceLock,
+    die_with_parent,
+)
 from timemachine.settings import Settings
 
 CELERY_APP = "timemachine.tasks.app"
@@ -90,8 +103,17 @@ class Children:
     names: dict[int, str] = field(default_factory=dict)
 
     def start(self, name: str, command: list[str]) -> subprocess.Popen[bytes]:
+        """Start `command` in its own process group; it dies with us however we die (the
+        kernel's death signal, and its watchdog compares its parent with our pid)."""
+        env = os.environ | {SUPERVISOR_PID_ENV: str(os.getpid())}
+        dies_with_us = functools.partial(die_with_parent, signal.SIGKILL, parent=os.getpid())
         try:
-            process = subprocess.Popen(command, start_new_session=True)
+            process = subprocess.Popen(
+                command,
+                start_new_session=True,
+                env=env,
+                preexec_fn=dies_with_us,  # noqa: PLW1509 - only sets the death signal
+            )
         except OSError as exc:
             raise ServiceProcessError(f"cannot start {' '.join(command[:6])}: {exc}") from exc
         self.processes.append(process)
@@ -176,6 +198,9 @@ def serve(
     sock = None if workers_only or dev else _listen(host, port)
     try:
         if not api_only:
+            assert settings.data_dir is not None
+            for lock, what in ((WORKER_LOCK, "worker"), (BEAT_LOCK, "beat")):
+                InstanceLock(settings.data_dir / lock, what).check_free()
             command = worker_command(settings, concurrency=workers, queues=DEFAULT_QUEUES)
             children.start("celery worker", command)
             children.start("celery beat", beat_command(settings))

@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
-import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -26,8 +23,8 @@ import httpx
 
 from timemachine.errors import EngineError
 from timemachine.logs import redact_text
+from timemachine.processes import die_with_parent
 
-PR_SET_PDEATHSIG = 1
 _PORT_ATTEMPTS = 5
 _SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="anvil-spawner")
 
@@ -52,19 +49,13 @@ def _check_port_free(port: int) -> None:
             ) from error
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
 def _spawn(command: list[str], log: IO[bytes]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         command,
         stdin=subprocess.DEVNULL,
         stdout=log,
         stderr=subprocess.STDOUT,
-        preexec_fn=_die_with_parent,  # noqa: PLW1509 - only sets the death signal
+        preexec_fn=die_with_parent,  # noqa: PLW1509 - only sets the death signal
     )
 
 

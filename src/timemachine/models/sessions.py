@@ -82,6 +82,9 @@ class ReplaySessionRecord(BaseModel):
     updated_at: dt.datetime
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
+    attempts: int = Field(
+        default=0, ge=0, description="Runs started so far (above 1: re-run after a lost worker)."
+    )
 
 
 class SessionResultRecord(BaseModel):

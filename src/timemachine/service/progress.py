@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from timemachine.bus import STATUS_CHANNEL, EventBus, session_channel
 from timemachine.errors import ConflictError, NotFoundError, SessionStopped
 from timemachine.models.sessions import ReplaySessionRecord
 from timemachine.security.outbound import redact_for_users
+from timemachine.service.leases import Lease
 from timemachine.store import Database, ReplaySessions
 
 
@@ -23,16 +25,39 @@ def stops_when_gone() -> Iterator[None]:
         raise SessionStopped(str(exc)) from exc
 
 
-def session_event(record: ReplaySessionRecord) -> dict[str, Any]:
-    """What WebSocket clients receive about a session: its state, in a few fields."""
+class SessionState(Protocol):
+    """The fields of a session that its events carry (a full record, or `SessionStateRow`)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def progress(self) -> float: ...
+    @property
+    def stage(self) -> str | None: ...
+    @property
+    def error(self) -> str | None: ...
+    @property
+    def attempts(self) -> int: ...
+    @property
+    def updated_at(self) -> dt.datetime: ...
+
+
+def session_event(record: SessionState) -> dict[str, Any]:
+    """What WebSocket clients receive about a session: its state, in a few fields. `attempt`
+    above 1 means the session is being run again (its worker was lost): progress restarted."""
     return {
         "type": "session",
         "session_id": record.id,
-        "kind": record.kind.value,
-        "status": record.status.value,
+        "kind": str(record.kind),
+        "status": str(record.status),
         "progress": record.progress,
         "stage": record.stage,
         "error": record.error,
+        "attempt": record.attempts,
         "updated_at": record.updated_at.isoformat(),
     }
 
@@ -44,6 +69,12 @@ class Reporter:
     db: Database
     bus: EventBus
     session_id: str
+    lease: Lease | None = None
+    """The worker's lease on the session while it runs it; once lost, reports stop the run."""
+
+    def _check_lease(self) -> None:
+        if self.lease is not None and self.lease.lost.is_set():
+            raise SessionStopped("this worker no longer holds the session's lease")
 
     def publish(self, record: ReplaySessionRecord) -> None:
         event = session_event(record)
@@ -52,13 +83,16 @@ class Reporter:
             self.bus.publish(STATUS_CHANNEL, event)
 
     def progress(self, percent: float, stage: str) -> None:
-        """Record progress; SessionStopped when the session is no longer running."""
+        """Record progress; SessionStopped when the session is no longer running (or no longer
+        ours: the lease was lost)."""
+        self._check_lease()
         with stops_when_gone(), self.db.session() as s:
             record = ReplaySessions(s).update_progress(self.session_id, percent, stage=stage)
         self.publish(record)
 
     def complete(self) -> None:
         """running → completed at 100%; SessionStopped if it was cancelled or deleted meanwhile."""
+        self._check_lease()
         with stops_when_gone(), self.db.session() as s:
             sessions = ReplaySessions(s)
             sessions.update_progress(self.session_id, 100, stage="completed")

@@ -1,13 +1,16 @@
 """What a replay session does, from its stored request to its stored results.
 
-`run_session` is what a worker executes. It is idempotent: a redelivered task (its worker died)
-finds the session running and replays it again, overwriting partial results; a finished
-session is left alone. Engine errors end the session `failed` with their one-line message.
+`run_session` is what a worker executes. It is idempotent: it first claims the session (pending,
+or running under an expired lease because its worker died) and then replays it from the start,
+progress back to 0 and partial results overwritten; a finished session, or one another live
+worker holds, is left alone (a duplicate delivery). Engine errors end the session `failed` with
+their one-line message. `requeue_lost` is the sweeper that re-queues sessions of dead workers.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from timemachine.analysis import analyze
@@ -23,6 +26,7 @@ from timemachine.models.requests import (
     TransactionsReplayRequest,
 )
 from timemachine.models.sessions import ReplaySessionRecord, SessionKind, SessionStatus
+from timemachine.service.leases import Lease, new_holder
 from timemachine.service.progress import Reporter, stops_when_gone
 from timemachine.service.runtime import EngineRuntime
 from timemachine.service.whatif_sessions import run_verify_fix, run_whatif
@@ -96,29 +100,69 @@ def _analysis_payload(report: AnalysisReport, plan: Plan) -> dict[str, Any]:
     return payload
 
 
-def _begin(db: Database, session_id: str, task_id: str | None) -> ReplaySessionRecord | None:
-    """pending → running; a redelivered task finds it running and goes on. None when there is
-    nothing to do: the session ended already, or was deleted (or never existed here)."""
+def _claim(
+    db: Database, session_id: str, holder: str, lease_seconds: float, task_id: str | None
+) -> ReplaySessionRecord | None:
+    """Take the session (pending, or running under an expired lease: its worker died). None when
+    there is nothing to do: it ended, was deleted, or another live worker holds it (a duplicate
+    delivery, e.g. a broker's redelivery after the sweeper re-queued it)."""
     with db.session() as s:
         sessions = ReplaySessions(s)
-        record = sessions.get(session_id)
+        record = sessions.claim(
+            session_id, holder=holder, lease_seconds=lease_seconds, task_id=task_id
+        )
         if record is None:
-            log.warning("task for an unknown session dropped", session_id=session_id)
-            return None
-        if record.status.is_terminal:
-            return None
-        if record.status is SessionStatus.PENDING:
-            record = sessions.start(session_id, task_id=task_id)
+            current = sessions.get(session_id)
+            log.info(
+                "task dropped: nothing to run",
+                session_id=session_id,
+                status=current.status.value if current else "unknown session",
+            )
         return record
 
 
 def run_session(
     db: Database, runtime: EngineRuntime, reporter: Reporter, *, task_id: str | None = None
 ) -> None:
-    """Replay (and analyse) every transaction of the session, storing each result."""
-    record = _begin(db, reporter.session_id, task_id)
+    """Replay (and analyse) every transaction of the session, storing each result, while a
+    heartbeat keeps this worker's lease on it (see `service.leases`)."""
+    holder = new_holder()
+    seconds = runtime.settings.session_lease_seconds
+    record = _claim(db, reporter.session_id, holder, seconds, task_id)
     if record is None:
         return
+    with Lease(db, reporter.session_id, holder, seconds) as lease:
+        _run_claimed(db, runtime, replace(reporter, lease=lease), record)
+
+
+def requeue_lost(
+    db: Database, max_attempts: int, enqueue: Callable[[ReplaySessionRecord], None]
+) -> list[str]:
+    """The sweeper: every running session whose lease expired goes back to pending and is
+    queued again with `enqueue` (or fails after `max_attempts` runs); the ids re-queued."""
+    with db.session() as s:
+        expired = ReplaySessions(s).expired_leases()
+    requeued = []
+    for session_id in expired:
+        with db.session() as s:
+            record = ReplaySessions(s).requeue(session_id, max_attempts=max_attempts)
+        if record is None:
+            continue
+        log.warning(
+            "session's worker was lost",
+            session_id=session_id,
+            now=record.status.value,
+            attempts=record.attempts,
+        )
+        if record.status is SessionStatus.PENDING:
+            enqueue(record)
+            requeued.append(session_id)
+    return requeued
+
+
+def _run_claimed(
+    db: Database, runtime: EngineRuntime, reporter: Reporter, record: ReplaySessionRecord
+) -> None:
     reporter.publish(record)
     try:
         if record.kind in MODIFIED_RUNS:

@@ -15,9 +15,9 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import CursorResult, case, delete, func, select, update
+from sqlalchemy import CursorResult, and_, case, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from timemachine.errors import ConflictError, InvalidInputError, NotFoundError
@@ -36,6 +36,20 @@ from timemachine.store.tables import ReplaySession, SessionResult, utcnow
 
 Clock = Callable[[], dt.datetime]
 _TERMINAL = sorted(status.value for status in TERMINAL_STATUSES)
+
+
+class SessionStateRow(NamedTuple):
+    """What a session's events carry (`service.progress.session_event`), read without the
+    request and results."""
+
+    id: str
+    kind: str
+    status: str
+    progress: float
+    stage: str | None
+    error: str | None
+    attempts: int
+    updated_at: dt.datetime
 
 
 class ReplaySessions:
@@ -83,6 +97,17 @@ class ReplaySessions:
         """The session, or None when it does not exist or belongs to another owner."""
         row = self._row(session_id, owner=owner)
         return ReplaySessionRecord.model_validate(row) if row is not None else None
+
+    def states(self, session_ids: list[str]) -> dict[str, SessionStateRow]:
+        """The state columns (not the request) of the sessions that exist among `session_ids`,
+        by id: one light query per 500 ids, for the WebSocket poll."""
+        columns = [getattr(ReplaySession, name) for name in SessionStateRow._fields]
+        found: dict[str, SessionStateRow] = {}
+        for start in range(0, len(session_ids), 500):
+            chunk = session_ids[start : start + 500]
+            for row in self.session.execute(select(*columns).where(ReplaySession.id.in_(chunk))):
+                found[row.id] = SessionStateRow(*row)
+        return found
 
     def require(self, session_id: str, *, owner: str | None = None) -> ReplaySessionRecord:
         """The session, or NotFoundError."""
@@ -223,6 +248,111 @@ class ReplaySessions:
             )
         return self.require(session_id)
 
+    # -- leases: who runs a session, and re-queueing it when that worker died -------------------
+
+    def claim(
+        self, session_id: str, *, holder: str, lease_seconds: float, task_id: str | None = None
+    ) -> ReplaySessionRecord | None:
+        """Take the session to run it: pending, or running under an expired lease (its worker
+        died) → running, held by `holder` for `lease_seconds`, one more attempt, progress back
+        to 0. None when someone else holds a live lease or the session ended (or is gone): a
+        duplicate delivery, nothing to do."""
+        now = self.clock()
+        lease_over = or_(
+            ReplaySession.lease_expires_at.is_(None), ReplaySession.lease_expires_at < now
+        )
+        conditions = [
+            ReplaySession.id == session_id,
+            or_(
+                ReplaySession.status == SessionStatus.PENDING.value,
+                and_(ReplaySession.status == SessionStatus.RUNNING.value, lease_over),
+            ),
+        ]
+        values: dict[str, Any] = {
+            "status": SessionStatus.RUNNING.value,
+            "lease_owner": holder,
+            "lease_expires_at": now + dt.timedelta(seconds=lease_seconds),
+            "attempts": ReplaySession.attempts + 1,
+            "progress": 0.0,
+            "started_at": now,
+            "updated_at": now,
+        }
+        if task_id is not None:
+            values["task_id"] = task_id
+        if self._update(conditions, values) == 0:
+            return None
+        record = self.require(session_id)
+        stage = "started" if record.attempts == 1 else restarted_stage(record.attempts)
+        self._update([ReplaySession.id == session_id], {"stage": stage})
+        return self.require(session_id)
+
+    def renew_lease(self, session_id: str, *, holder: str, lease_seconds: float) -> bool:
+        """Extend `holder`'s lease; False when the session is no longer running under it
+        (cancelled, finished, deleted, or re-queued and taken by another worker): stop."""
+        until = self.clock() + dt.timedelta(seconds=lease_seconds)
+        conditions = [
+            ReplaySession.id == session_id,
+            ReplaySession.status == SessionStatus.RUNNING.value,
+            ReplaySession.lease_owner == holder,
+        ]
+        return self._update(conditions, {"lease_expires_at": until}) == 1
+
+    def expired_leases(self) -> list[str]:
+        """Ids of running sessions whose lease expired (or that never had one), oldest first."""
+        now = self.clock()
+        return list(
+            self.session.scalars(
+                select(ReplaySession.id)
+                .where(
+                    ReplaySession.status == SessionStatus.RUNNING.value,
+                    or_(
+                        ReplaySession.lease_expires_at.is_(None),
+                        ReplaySession.lease_expires_at < now,
+                    ),
+                )
+                .order_by(ReplaySession.updated_at)
+            ).all()
+        )
+
+    def requeue(
+        self, session_id: str, *, max_attempts: int, force: bool = False
+    ) -> ReplaySessionRecord | None:
+        """A running session whose worker is gone: back to pending (progress 0, lease dropped),
+        to be queued again; or failed once it used `max_attempts` runs (a session that kills its
+        worker every time must not loop forever). None when it is no longer running under an
+        expired lease (another sweeper or a redelivery got there first). `force`: the caller
+        knows the worker is gone although its lease has not expired yet."""
+        now = self.clock()
+        conditions = [
+            ReplaySession.id == session_id,
+            ReplaySession.status == SessionStatus.RUNNING.value,
+        ]
+        if not force:
+            conditions.append(
+                or_(ReplaySession.lease_expires_at.is_(None), ReplaySession.lease_expires_at < now)
+            )
+        record = self.get(session_id)
+        if record is None:
+            return None
+        values: dict[str, Any]
+        if record.attempts >= max_attempts:
+            values = {
+                "status": SessionStatus.FAILED.value,
+                "error": f"its worker was lost {record.attempts} times while running it (killed "
+                "or out of memory?); see the worker logs, then submit the request again",
+                "finished_at": now,
+            }
+        else:
+            values = {
+                "status": SessionStatus.PENDING.value,
+                "progress": 0.0,
+                "stage": f"re-queued: the worker of attempt {record.attempts} was lost",
+            }
+        values |= {"lease_owner": None, "lease_expires_at": None, "updated_at": now}
+        if self._update(conditions, values) == 0:
+            return None
+        return self.require(session_id)
+
     # -- results -----------------------------------------------------------------------------
 
     def store_result(
@@ -330,8 +460,9 @@ class ReplaySessions:
         )
 
     def fail_stale(self, seconds: float) -> int:
-        """Mark running sessions with no update for `seconds` as failed (their worker died); the
-        count. Workers report progress well within that time."""
+        """Mark running sessions with no update for `seconds` and no live lease as failed; the
+        count. A live worker renews its lease, and any live worker re-queues sessions whose lease
+        expired, so this only catches sessions left when no worker has run for that long."""
         if seconds <= 0:
             raise InvalidInputError(f"seconds must be positive, got {seconds}")
         now = self.clock()
@@ -340,6 +471,10 @@ class ReplaySessions:
             [
                 ReplaySession.status == SessionStatus.RUNNING.value,
                 ReplaySession.updated_at < cutoff,
+                or_(
+                    ReplaySession.lease_expires_at.is_(None),
+                    ReplaySession.lease_expires_at < now,
+                ),
             ],
             {
                 "status": SessionStatus.FAILED.value,
@@ -378,6 +513,11 @@ class ReplaySessions:
         )
         result = cast(CursorResult[Any], self.session.execute(statement))
         return int(result.rowcount)
+
+
+def restarted_stage(attempt: int) -> str:
+    """The stage a re-run starts with: it says the progress restarted, and why."""
+    return f"restarted (attempt {attempt}): the previous worker was lost; progress starts over"
 
 
 def _not_found(session_id: str) -> NotFoundError:

@@ -119,6 +119,10 @@ class ReplaySession(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     started_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    # Who runs it now and until when (renewed by the worker's heartbeat); runs started so far.
+    lease_owner: Mapped[str | None] = mapped_column(String(128))
+    lease_expires_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     results: Mapped[list[SessionResult]] = relationship(
         back_populates="session", cascade="all, delete-orphan", passive_deletes=True

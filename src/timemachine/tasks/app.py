@@ -88,3 +88,6 @@ def create_celery(settings: Settings | None = None) -> Celery:
 
 
 celery_app = create_celery()
+
+# Signal handlers: worker lock, lost-delivery recovery, lease sweeper, children die with parent.
+import timemachine.tasks.reliability  # noqa: E402, F401

@@ -3,7 +3,9 @@
 `/ws/sessions/{id}`: the session's current state from the store first, then every change until it
 reaches a terminal status, then the socket closes (code 1000). Changes come from the bus *and* a
 store poll every `POLL_SECONDS`: with the in-process bus (no REDIS_URL) the worker publishes in
-another process, so the poll is what carries its progress; with Redis it covers lost events.
+another process, so the poll is what carries its progress; with Redis it covers lost events (and
+runs every `BUS_POLL_SECONDS`). The poll is one query per tick for every followed session
+(`api.watch.SessionWatcher`).
 Duplicates are dropped (an event is sent only when status, progress or stage changed).
 
 `/ws/status`: system events (sessions queued, finished, cancelled) from the bus. With the
@@ -27,8 +29,10 @@ import anyio
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from timemachine.api.deps import app_state
+from timemachine.api.validation import STORAGE_UNAVAILABLE
+from timemachine.api.watch import BUS_POLL_SECONDS, DELETED, POLL_SECONDS, SessionWatcher
 from timemachine.api.ws_limits import IDLE_CHECK_SECONDS, LiveSocket, live_socket
-from timemachine.bus import STATUS_CHANNEL, Event, EventBus, session_channel
+from timemachine.bus import STATUS_CHANNEL, Event, EventBus, LocalBus, session_channel
 from timemachine.errors import StorageError
 from timemachine.models.auth import Role, Scope
 from timemachine.models.sessions import ReplaySessionRecord, SessionStatus
@@ -36,7 +40,6 @@ from timemachine.service.progress import session_event
 from timemachine.store import Database, ReplaySessions
 
 router = APIRouter(tags=["live"])
-POLL_SECONDS = 0.5
 NOT_FOUND_CLOSE = 4404
 _TERMINAL = {status.value for status in SessionStatus if status.is_terminal}
 _DISCONNECTED = object()
@@ -84,8 +87,10 @@ async def _session_updates(live: LiveSocket, session_id: str) -> None:
     state = app_state(websocket)
     try:
         record = await asyncio.to_thread(_load, state.db, session_id, principal.owner_scope)
-    except StorageError as exc:
-        await websocket.send_json({"type": "error", "error": "StorageError", "detail": str(exc)})
+    except StorageError:
+        await websocket.send_json(
+            {"type": "error", "error": "StorageError", "detail": STORAGE_UNAVAILABLE}
+        )
         await websocket.close(code=1011)
         return
     if record is None:
@@ -98,17 +103,32 @@ async def _session_updates(live: LiveSocket, session_id: str) -> None:
         asyncio.create_task(_pump(state.bus, session_channel(session_id), queue)),
         asyncio.create_task(_watch_disconnect(websocket, queue)),
     ]
+    watcher = _watcher(websocket, state.db, state.bus)
+    watcher.follow(session_id, queue)
     try:
-        await _follow(live, state.db, session_id, session_event(record), queue)
+        await _follow(live, session_event(record), queue)
     except WebSocketDisconnect:
         return
     finally:
+        watcher.unfollow(session_id, queue)
         await _stop(helpers)
 
 
-async def _follow(
-    live: LiveSocket, db: Database, session_id: str, first: Event, queue: asyncio.Queue[Any]
-) -> None:
+def _watcher(websocket: WebSocket, db: Database, bus: EventBus) -> SessionWatcher:
+    """The API process's one store poller for every followed session (created on first use;
+    slower when Redis carries the workers' events)."""
+    app_state_ = websocket.app.state
+    watcher: SessionWatcher | None = getattr(app_state_, "session_watcher", None)
+    if watcher is None:
+        interval = POLL_SECONDS if isinstance(bus, LocalBus) else BUS_POLL_SECONDS
+        watcher = SessionWatcher(db, interval)
+        app_state_.session_watcher = watcher
+    return watcher
+
+
+async def _follow(live: LiveSocket, first: Event, queue: asyncio.Queue[Any]) -> None:
+    """Send the first state, then what the bus and the store watcher put on `queue`; an idle
+    socket re-checks its credential every `IDLE_CHECK_SECONDS`."""
     websocket = live.websocket
     if not await live.send(first):
         return
@@ -117,21 +137,17 @@ async def _follow(
     status = first["status"]
     while status not in _TERMINAL:
         try:
-            item = await asyncio.wait_for(queue.get(), timeout=POLL_SECONDS)
+            item = await asyncio.wait_for(queue.get(), timeout=IDLE_CHECK_SECONDS)
         except TimeoutError:
             if not await live.still_allowed():
                 return
-            try:
-                record = await asyncio.to_thread(_load, db, session_id)
-            except StorageError:
-                continue  # the store is briefly unavailable: try again at the next tick
-            if record is None:  # deleted meanwhile
-                await websocket.send_json(
-                    {"type": "error", "error": "NotFoundError", "detail": "session deleted"}
-                )
-                await websocket.close(code=NOT_FOUND_CLOSE)
-                return
-            item = session_event(record)
+            continue
+        if item is DELETED:
+            await websocket.send_json(
+                {"type": "error", "error": "NotFoundError", "detail": "session deleted"}
+            )
+            await websocket.close(code=NOT_FOUND_CLOSE)
+            return
         if item is _DISCONNECTED:
             return
         if _key(item) == last or str(item.get("updated_at", "")) < newest:

@@ -15,7 +15,7 @@ from alembic import op
 from timemachine.store.tables import UtcDateTime
 
 revision: str = "0007_mev"
-down_revision: str | None = "0005_token_revocations"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
