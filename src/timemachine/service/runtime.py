@@ -17,7 +17,7 @@ from timemachine.catalog.devnet import DEVNET_CHAIN_ID
 from timemachine.chain.registry import configured_rpc_url
 from timemachine.chain.rpc import redact_url
 from timemachine.errors import InvalidInputError
-from timemachine.forks.devnet import Devnet, run_devnet
+from timemachine.devnet import Devnet, run_devnet
 from timemachine.forks.manager import ForkManager
 from timemachine.logs import get_logger
 from timemachine.machine import TimeMachine
