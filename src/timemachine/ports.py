@@ -144,10 +144,21 @@ class ForkBackend(Protocol):
 
 
 class JobQueue(Protocol):
-    """Work for the workers, by task name; job id = the caller's id (sessions: the session id)."""
+    """Work for the workers, by task name (sessions: job id = session id)."""
 
-    def enqueue(self, task: str, args: Sequence[Any], *, job_id: str) -> None:
-        """Queue `task(*args)`; QueueUnavailableError when it could not be queued."""
+    @property
+    def broker_url(self) -> str: ...
+
+    def enqueue(
+        self,
+        task: str,
+        args: Sequence[Any] = (),
+        kwargs: Mapping[str, Any] | None = None,
+        *,
+        job_id: str | None = None,
+        retry: bool = False,
+    ) -> str:
+        """Queue `task(*args, **kwargs)`; its job id. BrokerUnavailableError when refused."""
         ...
 
     def status(self, job_id: str) -> JobStatus: ...
@@ -164,16 +175,12 @@ class JobQueue(Protocol):
         """Running jobs per worker (BrokerUnreachableError when the workers cannot be asked)."""
         ...
 
-    def workers(self) -> tuple[dict[str, Any], dict[str, Any]]:
-        """(stats, active queues) per worker."""
+    def workers(self) -> dict[str, Any]:
+        """Stats per worker that answered."""
         ...
 
     def broadcast_note(self) -> str | None:
         """Why worker answers may be empty with this queue (None: they are complete)."""
-        ...
-
-    def health(self) -> str:
-        """'ok', or the one-line reason the queue is unreachable."""
         ...
 
 

@@ -15,7 +15,7 @@ from timemachine.chain.gateway import StateGateway
 from timemachine.chain.rpc import RpcClient
 from timemachine.forks.manager import ForkManager
 from timemachine.models.capsule import Capsule
-from timemachine.ports import BackendName, EventBus, ForkBackend
+from timemachine.ports import BackendName, EventBus, ForkBackend, JobQueue
 from timemachine.replay.backends import PyEvmBackend, pick_backend, prefers_pyevm
 from timemachine.replay.capsule import capsule_submissions
 from timemachine.replay.engine import ReplayEngine
@@ -41,11 +41,23 @@ class Runtime:
     """The parts of one process, wired from one `Settings`."""
 
     settings: Settings
-    forks: ForkManager
-    """The anvil backend (a pool of warm forks, shared by every upstream)."""
     backend: BackendName = "auto"
     pyevm: ForkBackend = field(default_factory=PyEvmBackend)
     _decoder: Decoder | None = None
+    _forks: ForkManager | None = None
+
+    @property
+    def forks(self) -> ForkManager:
+        """The anvil backend (a pool of warm forks, shared by every upstream; made on first
+        use, so a process that never forks installs no exit handlers)."""
+        if self._forks is None:
+            self._forks = ForkManager(ForkSettings.of(self.settings))
+        return self._forks
+
+    @property
+    def has_forks(self) -> bool:
+        """Whether the fork manager was made (something forked)."""
+        return self._forks is not None
 
     @property
     def decoder(self) -> Decoder:
@@ -91,6 +103,13 @@ class Runtime:
 
         return open_database(self.settings.database_url)
 
+    def queue(self) -> JobQueue:
+        """The job queue: Celery over the configured (or the embedded) broker."""
+        from timemachine.tasks.app import create_celery
+        from timemachine.tasks.queue import CeleryQueue
+
+        return CeleryQueue(create_celery(self.settings))
+
     def bus(self) -> EventBus:
         from timemachine.bus import event_bus
 
@@ -98,7 +117,8 @@ class Runtime:
 
     async def aclose(self) -> None:
         """Stop every fork of this runtime."""
-        await self.forks.shutdown()
+        if self._forks is not None:
+            await self._forks.shutdown()
 
 
 def build(
@@ -112,7 +132,7 @@ def build(
     settings = settings or get_settings()
     return Runtime(
         settings=settings,
-        forks=forks or ForkManager(ForkSettings.of(settings)),
         backend=backend,
         _decoder=decoder,
+        _forks=forks,
     )

@@ -42,7 +42,7 @@ def geth(
 
     from timemachine.conformance.geth import CaseResult, discover, run_suite
     from timemachine.errors import InvalidInputError
-    from timemachine.settings import get_settings
+    from timemachine.settings import ForkSettings, get_settings
 
     if not directory.is_dir() or not discover(directory):
         error = InvalidInputError(f"{directory}: no geth tracer fixtures found there")
@@ -54,7 +54,11 @@ def geth(
         def advance(case: CaseResult) -> None:
             progress.advance(task)
 
-        result = run_async(run_suite(directory, progress=advance), debug=get_settings().debug)
+        settings = get_settings()
+        result = run_async(
+            run_suite(directory, progress=advance, settings=ForkSettings.of(settings)),
+            debug=settings.debug,
+        )
     if as_json:
         typer.echo(
             result.model_dump_json(

@@ -11,6 +11,7 @@ import typer
 
 from timemachine.cli.errors import reported_errors
 from timemachine.models.auth import Role
+from timemachine.settings import get_settings
 
 users_app = typer.Typer(help="Users of the service (roles: viewer, analyst, admin).")
 
@@ -37,7 +38,7 @@ def create(
 
     with reported_errors():
         password = _password(password_stdin)
-        db = open_database()
+        db = open_database(get_settings().database_url)
         try:
             user = create_user(db, username, password, role)
             audit(db, Action.USER_CREATE, actor="cli", resource=f"user:{user.id}",
@@ -61,7 +62,7 @@ def set_password(
 
     with reported_errors():
         password = _password(password_stdin)
-        db = open_database()
+        db = open_database(get_settings().database_url)
         try:
             user = accounts.set_password(db, username, password)
             audit(db, Action.USER_PASSWORD, actor="cli", resource=f"user:{user.id}")

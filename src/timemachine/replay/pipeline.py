@@ -72,7 +72,8 @@ class BlockRun:
 
     env: BlockEnv
     setup: Sequence[Call]
-    submissions: Sequence[Call]
+    submissions: Sequence[Call] | Callable[[], Sequence[Call]]
+    """The calls, or what makes them once `prepare` ran (it may fill in transaction fields)."""
     targets: Targets
     """The transactions to judge, once the block is mined."""
     what: str = "the transaction"
@@ -133,9 +134,10 @@ async def run_on_fork(
             with clock.stage("execute"):
                 if prepare is not None and block is blocks[0]:
                     await prepare(fork)
-                executed = await fork.execute(
-                    block.env, block.setup, block.submissions, what=block.what
-                )
+                submissions = block.submissions
+                if callable(submissions):
+                    submissions = submissions()
+                executed = await fork.execute(block.env, block.setup, submissions, what=block.what)
                 if on_executed is not None:
                     await on_executed(fork, executed)
                 targets = await block.targets(fork, executed)

@@ -335,7 +335,8 @@ async def replay_whatif(
     block = BlockRun(
         env,
         setup,
-        [("eth_sendTransaction", [send_params(tx)]) for tx in txs],
+        # Built after `prepare`: it fills in the gas of inserted calls.
+        lambda: [("eth_sendTransaction", [send_params(tx)]) for tx in txs],
         targets=targets,
     )
     fork = await start_fork(engine.forks, engine.fork_spec(fork_block, hardfork), clock)

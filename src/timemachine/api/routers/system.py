@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from timemachine.api.auth import MetricsReader
-from timemachine.api.deps import AppSettings, CeleryApp, Db
+from timemachine.api.deps import AppSettings, Db, Queue
 from timemachine.api.health import HealthReport, system_health
 
 router = APIRouter(tags=["system"])
@@ -18,10 +18,10 @@ router = APIRouter(tags=["system"])
     response_model=HealthReport,
     responses={503: {"model": HealthReport, "description": "A component is degraded."}},
 )
-def health(settings: AppSettings, db: Db, app: CeleryApp) -> JSONResponse:
+def health(settings: AppSettings, db: Db, queue: Queue) -> JSONResponse:
     """Database, broker, Redis (when configured), anvil, disk, live forks: 200 when all are
     ok, 503 when any is degraded (the body says which and why)."""
-    report = system_health(settings, db, app)
+    report = system_health(settings, db, queue)
     code = 200 if report.status == "healthy" else 503
     return JSONResponse(report.model_dump(mode="json"), status_code=code)
 
