@@ -98,7 +98,6 @@ def replay(
 
     from timemachine.cli.inputs import load_abi, parse_labels
     from timemachine.cli.output import print_replay
-    from timemachine.models import ReplayResult
 
     with reported_errors(debug=_debug()):
         labels = parse_labels(label or [])
@@ -226,12 +225,24 @@ def capsule_replay(
     depth: Annotated[
         int | None, typer.Option("--depth", min=0, help="Show the call tree to this depth.")
     ] = None,
+    backend: Annotated[
+        str,
+        typer.Option(
+            "--backend",
+            help="Engine: anvil, pyevm, or auto (py-evm for a capsule of signed transactions "
+            "before London, else anvil).",
+        ),
+    ] = "auto",
 ) -> None:
     """Replay a capsule with no network; same report and fidelity verdict as `replay`."""
     from timemachine.cli.output import print_replay
     from timemachine.machine import replay_capsule_async
+    from timemachine.replay.backends import backend_name
 
-    result = run_async(replay_capsule_async(path), debug=_debug())
+    async def run() -> ReplayResult:
+        return await replay_capsule_async(path, backend=backend_name(backend))
+
+    result = run_async(run(), debug=_debug())
     if as_json:
         typer.echo(result.model_dump_json(indent=2))
     else:
