@@ -7,6 +7,10 @@ geth reports. The fixtures are read from ../shared at run time (in CI they must 
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +23,7 @@ from timemachine.machine import replay_capsule_async
 from timemachine.models.capsule import Capsule, CapsuleAccount, CapsuleOutcome, CapsuleTransaction
 from timemachine.replay.backends import PyEvmBackend
 from timemachine.replay.capsule import replay_capsule
+from timemachine.replay.capsule_io import write_capsule
 from timemachine.trace.decoder import Decoder
 
 pytestmark = [pytest.mark.conformance, pytest.mark.integration]
@@ -81,3 +86,26 @@ async def test_the_backend_is_chosen_by_name_for_a_capsule_replay() -> None:
     auto = await replay_capsule_async(capsule)
     assert auto.replayed.gas_used == gas
     assert "executed on py-evm" in auto.fidelity.notes
+
+
+def test_the_cli_replays_a_capsule_on_the_backend_it_is_told(tmp_path: Path) -> None:
+    capsule, gas = _capsule()
+    path = tmp_path / "fixture.capsule.zst"
+    write_capsule(capsule, path)
+    base = [sys.executable, "-m", "timemachine.cli.main", "capsule", "replay", str(path)]
+    run = subprocess.run(
+        [*base, "--backend", "pyevm", "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert result["replayed"]["gas_used"] == gas
+    assert "executed on py-evm" in result["fidelity"]["notes"]
+    bad = subprocess.run(
+        [*base, "--backend", "evmone"], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert bad.returncode == 2
+    assert bad.stderr.strip() == "error: unknown backend 'evmone'; choose one of auto, anvil, pyevm"
