@@ -22,7 +22,7 @@ from benchmarks.replay_vs_cast import CAST_ENV, run_process
 from benchmarks.rpc_proxy import rpc_proxy
 from timemachine.chain.rpc import RpcClient
 from timemachine.chain.scan import scan_blocks
-from timemachine.forks.devnet import run_devnet
+from timemachine.devnet import run_devnet
 from timemachine.forks.locate import locate_binary
 from timemachine.machine import TimeMachine
 from timemachine.models.imports import BatchTarget

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from benchmarks.replay_vs_cast import CAST_ENV, pick_transactions, run_process
-from timemachine.forks.devnet import run_devnet
+from timemachine.devnet import run_devnet
 from timemachine.forks.locate import locate_binary
 from timemachine.forks.manager import ForkManager
 from timemachine.machine import TimeMachine, default_decoder, replay_capsule_async

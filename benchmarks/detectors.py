@@ -18,7 +18,7 @@ import time
 from collections import Counter
 
 from timemachine.analysis import analyze
-from timemachine.forks.devnet import run_devnet
+from timemachine.devnet import run_devnet
 from timemachine.machine import TimeMachine
 from timemachine.models.analysis import severity_rank
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks.rpc_proxy import ProxyProcess, rpc_proxy
-from timemachine.forks.devnet import Devnet, run_devnet
+from timemachine.devnet import Devnet, run_devnet
 from timemachine.forks.locate import locate_binary
 from timemachine.machine import TimeMachine
 

@@ -39,7 +39,7 @@ def cast_binary() -> Path:
 @pytest.fixture(scope="session")
 async def devnet(anvil_binary: Path) -> AsyncIterator[object]:
     """One devnet, history built, shared by the whole session (it is read-only for tests)."""
-    from timemachine.forks.devnet import run_devnet
+    from timemachine.devnet import run_devnet
 
     async with run_devnet() as net:
         yield net

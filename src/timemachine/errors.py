@@ -114,6 +114,14 @@ class EngineError(TimeMachineError):
     http_status = 503
 
 
+class BrokerUnreachableError(EngineError):
+    """The task broker did not answer (HTTP 503)."""
+
+
+class BrokerUnavailableError(EngineError):
+    """The task could not be queued: the broker is down. The session is marked failed."""
+
+
 class EngineNotFoundError(EngineError):
     """No anvil binary on PATH or in node_modules/.bin."""
 
@@ -208,14 +216,6 @@ class AddressInUseError(ConflictError):
 
 class ServiceProcessError(EngineError):
     """A worker or beat process of `serve` could not start or died."""
-
-
-class BrokerUnreachableError(EngineError):
-    """The Celery broker did not answer (HTTP 503)."""
-
-
-class BrokerUnavailableError(EngineError):
-    """The task could not be queued: the broker is down. The session is marked failed."""
 
 
 class TooManyActiveSessionsError(RateLimitedError):

@@ -11,7 +11,6 @@ from typing import Any
 from timemachine import __version__
 from timemachine.chain.gateway import StateGateway
 from timemachine.chain.metrics import observe_replay
-from timemachine.chain.pool import open_upstream
 from timemachine.chain.registry import configured_rpc_url
 from timemachine.chain.rpc import RpcClient
 from timemachine.chain.tracker import BlockTracker, invalidate_gateway
@@ -23,6 +22,7 @@ from timemachine.models.analysis import AnalysisReport
 from timemachine.models.capsule import Capsule, CapsuleWhatIf
 from timemachine.models.compare import Comparison
 from timemachine.models.whatif import CodePatch, FixVerification, WhatIf
+from timemachine.ports import BackendName, LiveFork
 from timemachine.replay.block import ExecutedBlock
 from timemachine.replay.capsule import (
     build_capsule,
@@ -35,18 +35,11 @@ from timemachine.replay.capsule import replay_capsule as replay_capsule_on
 from timemachine.replay.capsule_io import read_capsule
 from timemachine.replay.engine import ReplayEngine
 from timemachine.replay.source import OriginalTx
-from timemachine.settings import Settings, get_settings
+from timemachine.runtime import Runtime, build, default_decoder
+from timemachine.settings import Settings
 from timemachine.trace.decoder import Decoder
 
-
-def default_decoder() -> Decoder:
-    """A decoder knowing the bundled signature table and every bundled contract's ABI."""
-    from timemachine.catalog.artifacts import bundled_abis
-
-    decoder = Decoder()
-    for abi in bundled_abis():
-        decoder.register_abi(abi)
-    return decoder
+__all__ = ["TimeMachine", "analyze", "default_decoder", "fork", "replay", "replay_capsule"]
 
 
 def resolve_rpc_url(rpc_url: str | None, settings: Settings) -> str:
@@ -76,24 +69,19 @@ class TimeMachine(AsyncCloseable):
         settings: Settings | None = None,
         forks: ForkManager | None = None,
         decoder: Decoder | None = None,
+        runtime: Runtime | None = None,
+        backend: BackendName = "auto",
         upstream: RpcClient | None = None,
     ) -> None:
         """`upstream`: a ready client to use instead of one built from `rpc_url` (e.g. the
         policy-guarded client of a user-supplied URL, `security.outbound.GuardedRpcClient`)."""
-        self.settings = settings or get_settings()
-        self.upstream: RpcClient = upstream or open_upstream(
-            resolve_rpc_url(rpc_url, self.settings), self.settings
-        )
-        self._owns_forks = forks is None
-        self.forks = forks or ForkManager(self.settings)
+        self.runtime = runtime or build(settings, backend=backend, forks=forks, decoder=decoder)
+        self.settings = self.runtime.settings
+        self.upstream = upstream or self.runtime.upstream(resolve_rpc_url(rpc_url, self.settings))
+        self._owns_forks = runtime is None and forks is None
+        self.forks = self.runtime.forks
         self.gateway = StateGateway(self.upstream)
-        self._engine = ReplayEngine(
-            self.upstream,
-            self.forks,
-            decoder or default_decoder(),
-            gateway=self.gateway,
-            prefetch=self.settings.prefetch_state,
-        )
+        self._engine = self.runtime.replay_engine(self.upstream, self.gateway)
 
     async def engine(self) -> ReplayEngine:
         """The replay engine, with the state gateway its forks fetch through listening."""
@@ -206,7 +194,7 @@ class TimeMachine(AsyncCloseable):
         engine = await self.engine()
         captured: dict[str, Any] = {}
 
-        async def capture(fork: Fork, original: OriginalTx, executed: ExecutedBlock) -> None:
+        async def capture(fork: LiveFork, original: OriginalTx, executed: ExecutedBlock) -> None:
             captured["accounts"] = await capture_accounts(fork, executed, original.block_number - 1)
             captured["transactions"] = [*original.preceding(), original.tx]
 
@@ -223,7 +211,7 @@ class TimeMachine(AsyncCloseable):
         engine = await self.engine()
         captured: dict[str, Any] = {}
 
-        async def capture(fork: Fork, run: WhatIfRun) -> None:
+        async def capture(fork: LiveFork, run: WhatIfRun) -> None:
             captured["accounts"] = await capture_accounts(fork, run.executed, run.parent)
             captured["transactions"] = run.transactions
             captured["state"] = state_edits(run.state_calls)
@@ -257,7 +245,9 @@ class TimeMachine(AsyncCloseable):
 
     async def _verify_capsule(self, tx_hash: str, capsule: Capsule) -> None:
         """Replay `capsule` offline; anything but an exact replay of its expectation is an error."""
-        check = await replay_capsule_on(capsule, self.forks, self._engine.decoder)
+        check = await replay_capsule_on(
+            capsule, self.runtime.capsule_backend(capsule), self._engine.decoder
+        )
         if check.fidelity.verdict != "exact":
             first = check.fidelity.differences[0]
             what = "what-if capsule" if capsule.whatif is not None else "capsule"
@@ -277,16 +267,22 @@ class TimeMachine(AsyncCloseable):
 
 
 async def replay_capsule_async(
-    capsule: Capsule | Path, *, forks: ForkManager | None = None, decoder: Decoder | None = None
+    capsule: Capsule | Path,
+    *,
+    forks: ForkManager | None = None,
+    decoder: Decoder | None = None,
+    backend: BackendName = "auto",
+    settings: Settings | None = None,
 ) -> ReplayResult:
-    """Replay a capsule (or a capsule file) offline: no upstream, no network."""
+    """Replay a capsule (or a capsule file) offline: no upstream, no network, on `backend`
+    (`auto`: py-evm for a capsule of signed transactions before London, else anvil)."""
     loaded = read_capsule(capsule) if isinstance(capsule, Path) else capsule
-    manager = forks or ForkManager()
+    runtime = build(settings, backend=backend, forks=forks, decoder=decoder)
     try:
-        return await replay_capsule_on(loaded, manager, decoder or default_decoder())
+        return await replay_capsule_on(loaded, runtime.capsule_backend(loaded), runtime.decoder)
     finally:
         if forks is None:
-            await manager.shutdown()
+            await runtime.aclose()
 
 
 def replay_capsule(capsule: Capsule | Path) -> ReplayResult:

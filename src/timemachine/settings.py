@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -225,6 +226,30 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{self.data_dir / DATABASE_FILE}"
         self.database_url = normalize_database_url(self.database_url)
         return self
+
+
+@dataclass(frozen=True)
+class ForkSettings:
+    """What the fork manager and the devnet need (defaults: those of `Settings`)."""
+
+    anvil_path: Path | None = None
+    max_live_forks: int = 8
+    fork_ttl_seconds: float = 3600.0
+    fork_start_timeout: float = 20.0
+    rpc_timeout: float = 30.0
+
+    @classmethod
+    def of(cls, settings: Settings | ForkSettings | None) -> ForkSettings:
+        """`settings`' fork part (None: the defaults, no environment read)."""
+        if settings is None or isinstance(settings, ForkSettings):
+            return settings or cls()
+        return cls(
+            anvil_path=settings.anvil_path,
+            max_live_forks=settings.max_live_forks,
+            fork_ttl_seconds=settings.fork_ttl_seconds,
+            fork_start_timeout=settings.fork_start_timeout,
+            rpc_timeout=settings.rpc_timeout,
+        )
 
 
 @lru_cache(maxsize=1)

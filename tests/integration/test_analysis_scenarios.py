@@ -8,7 +8,7 @@ from typing import Literal
 
 import pytest
 
-from timemachine.forks.devnet import Devnet
+from timemachine.devnet import Devnet
 from timemachine.machine import TimeMachine
 from timemachine.models.analysis import severity_rank
 from timemachine.models.replay import ReplayMode

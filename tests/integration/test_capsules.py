@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from timemachine.forks.devnet import Devnet
+from timemachine.devnet import Devnet
 from timemachine.machine import TimeMachine, replay_capsule_async
 from timemachine.models.capsule import Capsule
 from timemachine.replay.capsule_io import write_capsule

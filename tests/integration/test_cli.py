@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from timemachine.catalog.scenarios import SCENARIOS
-from timemachine.forks.devnet import Devnet
+from timemachine.devnet import Devnet
 from timemachine.forks.process import free_port
 
 from .no_debug_node import node_without_debug_api

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from timemachine.forks.devnet import Devnet
+from timemachine.devnet import Devnet
 from timemachine.machine import TimeMachine
 from timemachine.models.whatif import WhatIf
 

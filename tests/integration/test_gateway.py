@@ -11,7 +11,7 @@ import pytest
 
 from timemachine.chain.gateway import SeedAccount, StateGateway
 from timemachine.chain.rpc import RpcClient
-from timemachine.forks.devnet import Devnet
+from timemachine.devnet import Devnet
 from timemachine.forks.process import AnvilProcess, free_port
 from timemachine.machine import TimeMachine
 from timemachine.replay.prefetch import complete_accounts

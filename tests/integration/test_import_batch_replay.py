@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from timemachine.chain.rpc import RpcClient
 from timemachine.chain.scan import scan_blocks
 from timemachine.cli.main import app
-from timemachine.forks.devnet import Devnet
+from timemachine.devnet import Devnet
 from timemachine.machine import TimeMachine
 from timemachine.models.imports import BatchTarget
 from timemachine.replay.batch import replay_batch

@@ -12,7 +12,7 @@ from eth_account import Account
 
 from timemachine.catalog.devnet import actor_account
 from timemachine.chain.rpc import RpcClient
-from timemachine.forks.devnet import Devnet
+from timemachine.devnet import Devnet
 from timemachine.machine import TimeMachine
 from timemachine.models import ReplayResult
 

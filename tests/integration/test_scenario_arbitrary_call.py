@@ -9,7 +9,7 @@ import pytest
 from eth_abi.abi import encode
 
 from timemachine.catalog.artifacts import load_artifact
-from timemachine.forks.devnet import Devnet
+from timemachine.devnet import Devnet
 from timemachine.machine import TimeMachine
 from timemachine.models.analysis import Amount, severity_rank
 from timemachine.models.taxonomy import VulnerabilityClass

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from eth_abi.abi import encode as abi_encode
 
-from timemachine.forks.devnet import Devnet
+from timemachine.devnet import Devnet
 from timemachine.machine import TimeMachine
 from timemachine.models.analysis import severity_rank
 from timemachine.models.taxonomy import VulnerabilityClass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from timemachine.analysis.logic_flaw import balance_slot
-from timemachine.forks.devnet import Devnet
+from timemachine.devnet import Devnet
 from timemachine.machine import TimeMachine
 from timemachine.models.analysis import Amount
 from timemachine.models.taxonomy import VulnerabilityClass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from timemachine.forks.devnet import Devnet
+from timemachine.devnet import Devnet
 from timemachine.machine import TimeMachine
 from timemachine.models.analysis import Amount, AnalysisReport, severity_rank
 from timemachine.models.taxonomy import VulnerabilityClass

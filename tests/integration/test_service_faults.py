@@ -35,6 +35,7 @@ from timemachine.service.progress import Reporter
 from timemachine.settings import Settings
 from timemachine.store import Database, ReplaySessions, open_database, upsert_catalog
 from timemachine.tasks.app import create_celery
+from timemachine.tasks.queue import CeleryQueue
 from timemachine.tasks.submit import enqueue
 
 pytestmark = pytest.mark.integration
@@ -54,7 +55,7 @@ def _submit(db: Database, settings: Settings, exploit_id: str) -> str:
         record = ReplaySessions(s).create(
             owner="alice", kind="exploit", request={"exploit_id": exploit_id}
         )
-    enqueue(create_celery(settings), record, Reporter(db, LocalBus(), record.id))
+    enqueue(CeleryQueue(create_celery(settings)), record, Reporter(db, LocalBus(), record.id))
     return record.id
 
 

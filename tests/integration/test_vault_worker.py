@@ -11,7 +11,7 @@ import pytest
 
 from timemachine.bus import LocalBus
 from timemachine.chain.jsonrpc_server import JsonRpcServer
-from timemachine.forks.devnet import Devnet
+from timemachine.devnet import Devnet
 from timemachine.security.vault import Vault
 from timemachine.service.progress import Reporter
 from timemachine.service.runtime import EngineRuntime

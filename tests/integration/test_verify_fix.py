@@ -16,7 +16,7 @@ from eth_abi.abi import decode as abi_decode
 
 from timemachine.catalog.artifacts import load_artifact
 from timemachine.catalog.scenarios import SCENARIOS, get_scenario
-from timemachine.forks.devnet import Devnet
+from timemachine.devnet import Devnet
 from timemachine.machine import TimeMachine
 from timemachine.models.whatif import AccountOverride, CallSpec, CodePatch, WhatIf
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from timemachine.catalog.artifacts import load_artifact
-from timemachine.forks.devnet import Devnet
+from timemachine.devnet import Devnet
 from timemachine.machine import TimeMachine, replay_capsule_async
 from timemachine.models import ReplayResult
 from timemachine.models.capsule import Capsule

@@ -12,7 +12,7 @@ import pytest
 
 from timemachine.bus import LocalBus
 from timemachine.catalog.scenarios import get_scenario
-from timemachine.forks.devnet import Devnet
+from timemachine.devnet import Devnet
 from timemachine.service.progress import Reporter
 from timemachine.service.runtime import EngineRuntime
 from timemachine.service.sessions import run_session

@@ -14,7 +14,7 @@ from timemachine.models.capsule import (
     CapsuleTransaction,
     CapsuleWhatIf,
 )
-from timemachine.replay.capsule import _edit_calls, _submissions, state_edits
+from timemachine.replay.capsule import _edit_calls, capsule_submissions, state_edits
 from timemachine.replay.capsule_io import dump_capsule, load_capsule
 
 from .test_capsule_io import SENDER, capsule, document, encoded
@@ -110,7 +110,7 @@ def test_state_edits_round_trip_through_anvil_calls() -> None:
 
 
 def test_offline_setup_applies_the_edits_and_leaves_fresh_nonces_alone() -> None:
-    setup, submissions = _submissions(whatif_capsule())
+    setup, submissions = capsule_submissions(whatif_capsule())
     assert setup[:2] == [
         ("anvil_setCode", [BANK, "0x6000"]),
         ("anvil_setStorageAt", [BANK, SLOT, WORD]),
@@ -118,7 +118,7 @@ def test_offline_setup_applies_the_edits_and_leaves_fresh_nonces_alone() -> None
     assert setup[2] == ("anvil_autoImpersonateAccount", [True])
     assert [call for call in setup if call[0] == "anvil_setNonce"] == []  # no tx has a nonce
     assert [method for method, _ in submissions] == ["eth_sendTransaction"] * 2
-    plain_setup, _ = _submissions(capsule())
+    plain_setup, _ = capsule_submissions(capsule())
     assert plain_setup == [
         ("anvil_autoImpersonateAccount", [True]),
         ("anvil_setNonce", [SENDER.lower(), "0x1"]),

@@ -1,33 +1,30 @@
-"""What the endpoints do, beyond reading: start, cancel and remove sessions, and talk to Celery
-with bounded waits."""
+"""What the endpoints do, beyond reading: start, cancel and remove sessions through the job
+queue (`ports.JobQueue`)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
-from celery import Celery
 from sqlalchemy import text
 
-from timemachine.bus import STATUS_CHANNEL, EventBus
-from timemachine.errors import BrokerUnreachableError as BrokerUnreachableError  # noqa: PLC0414
-from timemachine.errors import TooManyActiveSessionsError
+from timemachine.bus import STATUS_CHANNEL
+from timemachine.errors import BrokerUnreachableError, TooManyActiveSessionsError
 from timemachine.logs import get_logger
 from timemachine.models.sessions import ReplaySessionRecord, SessionKind
+from timemachine.ports import EventBus, JobQueue
 from timemachine.service.progress import Reporter, session_event
 from timemachine.store import Database, ReplaySessions
 from timemachine.tasks.submit import enqueue
 
+__all__ = ["BrokerUnreachableError", "cancel_session", "start_session"]
+
 log = get_logger(__name__)
-INSPECT_TIMEOUT = 1.0
-BROKER_TIMEOUT = 2
-T = TypeVar("T")
 
 
 def start_session(
     db: Database,
-    app: Celery,
+    queue: JobQueue,
     bus: EventBus,
     *,
     owner: str,
@@ -60,13 +57,13 @@ def start_session(
         )
     reporter = Reporter(db, bus, session_id)
     bus.publish(STATUS_CHANNEL, session_event(record))
-    enqueue(app, record, reporter)
+    enqueue(queue, record, reporter)
     log.info("session queued", session_id=session_id, kind=kind.value, owner=owner)
     return record
 
 
 def cancel_session(
-    db: Database, app: Celery, bus: EventBus, session_id: str, *, owner: str | None = None
+    db: Database, queue: JobQueue, bus: EventBus, session_id: str, *, owner: str | None = None
 ) -> ReplaySessionRecord:
     """Mark the session cancelled (409 when it already finished), then revoke its task.
 
@@ -75,49 +72,5 @@ def cancel_session(
     with db.session() as s:
         record = ReplaySessions(s).cancel(session_id, owner=owner)
     Reporter(db, bus, session_id).publish(record)
-    revoke(app, record.task_id or record.id)
+    queue.revoke(record.task_id or record.id)
     return record
-
-
-def revoke(app: Celery, task_id: str) -> None:
-    """Revoke (and terminate) a task; a broker problem is logged, not raised."""
-    try:
-        ensure_broker(app)
-        app.control.revoke(task_id, terminate=True)
-    except (BrokerUnreachableError, OSError) as exc:
-        log.warning("revoke not delivered", task_id=task_id, error=str(exc))
-
-
-def ensure_broker(app: Celery) -> None:
-    """BrokerUnreachableError unless the broker answers within `BROKER_TIMEOUT`."""
-    try:
-        with app.connection_for_write() as connection:
-            connection.ensure_connection(
-                max_retries=1, interval_start=0, interval_step=1, timeout=BROKER_TIMEOUT
-            )
-    except Exception as exc:
-        raise BrokerUnreachableError(
-            f"the task broker is unreachable ({type(exc).__name__}: {exc}); check "
-            "CELERY_BROKER_URL and that the broker is up"
-        ) from exc
-
-
-def inspect(app: Celery, call: Callable[[Any], T]) -> T:
-    """Run a Celery inspect call with a short reply timeout, after checking the broker."""
-    ensure_broker(app)
-    try:
-        return call(app.control.inspect(timeout=INSPECT_TIMEOUT))
-    except Exception as exc:
-        raise BrokerUnreachableError(
-            f"could not ask the workers ({type(exc).__name__}: {exc})"
-        ) from exc
-
-
-def broadcast_note(app: Celery) -> str | None:
-    """Why inspect answers may be empty with this broker."""
-    if str(app.conf.broker_url).startswith("sqla+"):
-        return (
-            "the embedded broker (no CELERY_BROKER_URL) carries no broadcast commands, so "
-            "workers cannot be inspected; set CELERY_BROKER_URL to Redis or RabbitMQ"
-        )
-    return None

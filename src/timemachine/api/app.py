@@ -1,7 +1,7 @@
 """The FastAPI application factory.
 
 Lifespan: open the database (migrated to the newest schema), upsert the exploit catalog (bundled
-scenarios + the DeFiHackLabs incidents), create the Celery app and the event bus; on shutdown
+scenarios + the DeFiHackLabs incidents), create the job queue and the event bus; on shutdown
 close the bus and the database. Errors: every `TimeMachineError` becomes
 `{"error": <class>, "detail": <message>}` with its `http_status`; request validation stays 422.
 """
@@ -39,14 +39,14 @@ from timemachine.api.routers import (
 from timemachine.api.security_headers import SecurityHeadersMiddleware
 from timemachine.api.state import AppState
 from timemachine.api.validation import register_error_handlers
-from timemachine.bus import event_bus
 from timemachine.errors import TimeMachineError
 from timemachine.logs import get_logger
+from timemachine.runtime import build
 from timemachine.security.accounts import BOOTSTRAP_ADMIN, bootstrap_admin
 from timemachine.security.ratelimit import rate_limiter
 from timemachine.security.tokens import signing_key
-from timemachine.settings import Settings, get_settings
-from timemachine.store import Database, open_database, upsert_catalog
+from timemachine.settings import Settings
+from timemachine.store import Database, upsert_catalog
 from timemachine.untrusted import cap_recursion_limit
 
 log = get_logger(__name__)
@@ -65,25 +65,24 @@ def _load_catalog(db: Database) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The API application for `settings` (default: the process settings)."""
-    from timemachine.tasks.app import create_celery
-
-    settings = settings or get_settings()
+    root = build(settings)
+    settings = root.settings
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         recursion_limit = cap_recursion_limit()  # see timemachine.untrusted
-        db = open_database(settings.database_url)
-        bus = event_bus(settings.redis_url)
+        db = root.database()
+        bus = root.bus()
         try:
             _load_catalog(db)
-            celery = create_celery(settings)
+            queue = root.queue()
             signing_key(settings)  # fail fast on a bad key; create the embedded one now
             if settings.bootstrap_admin:
                 _announce_admin(settings, bootstrap_admin(db))
             app.state.timemachine = AppState(
                 settings=settings,
                 db=db,
-                celery=celery,
+                queue=queue,
                 bus=bus,
                 limiter=rate_limiter(settings.redis_url),
             )

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from celery import Celery
 from fastapi import Depends, Query, Request
 from starlette.requests import HTTPConnection
 
 from timemachine.api.state import AppState
-from timemachine.bus import EventBus
+from timemachine.ports import EventBus, JobQueue
 from timemachine.settings import Settings
 from timemachine.store import Database
 from timemachine.store.common import MAX_OFFSET
@@ -27,8 +26,8 @@ def get_db(request: Request) -> Database:
     return app_state(request).db
 
 
-def get_celery(request: Request) -> Celery:
-    return app_state(request).celery
+def get_queue(request: Request) -> JobQueue:
+    return app_state(request).queue
 
 
 def get_bus(request: Request) -> EventBus:
@@ -45,7 +44,7 @@ def owner_of(user_id: str | None) -> str:
 
 
 Db = Annotated[Database, Depends(get_db)]
-CeleryApp = Annotated[Celery, Depends(get_celery)]
+Queue = Annotated[JobQueue, Depends(get_queue)]
 Bus = Annotated[EventBus, Depends(get_bus)]
 AppSettings = Annotated[Settings, Depends(get_app_settings)]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Rows to skip.")]

@@ -15,13 +15,12 @@ from pathlib import Path
 from typing import Literal
 
 import redis
-from celery import Celery
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 
-from timemachine.api.actions import BrokerUnreachableError, ensure_broker
-from timemachine.errors import EngineNotFoundError, StorageError
+from timemachine.errors import BrokerUnreachableError, EngineNotFoundError, StorageError
 from timemachine.forks.locate import locate_binary
+from timemachine.ports import JobQueue
 from timemachine.settings import Settings
 from timemachine.store import Database
 from timemachine.urls import redact_url
@@ -54,11 +53,11 @@ def check_database(db: Database) -> ComponentHealth:
     return ComponentHealth(status="ok", detail=f"{db.dialect} reachable")
 
 
-def check_broker(app: Celery) -> ComponentHealth:
-    url = str(app.conf.broker_url)
+def check_broker(queue: JobQueue) -> ComponentHealth:
+    url = queue.broker_url
     where = f"embedded {url.removeprefix('sqla+')}" if url.startswith("sqla+") else redact_url(url)
     try:
-        ensure_broker(app)
+        queue.ensure_reachable()
     except BrokerUnreachableError as exc:
         return ComponentHealth(status="degraded", detail=f"broker {where}: {exc}")
     return ComponentHealth(status="ok", detail=f"broker {where} reachable")
@@ -133,11 +132,11 @@ def check_forks(settings: Settings) -> ComponentHealth:
     return ComponentHealth(status="ok", detail=detail)
 
 
-def system_health(settings: Settings, db: Database, app: Celery) -> HealthReport:
+def system_health(settings: Settings, db: Database, queue: JobQueue) -> HealthReport:
     assert settings.data_dir is not None
     components = {
         "database": check_database(db),
-        "broker": check_broker(app),
+        "broker": check_broker(queue),
         "redis": check_redis(settings.redis_url),
         "anvil": check_anvil(settings),
         "disk": check_disk(settings.data_dir),

@@ -1,13 +1,11 @@
-"""What one API instance holds for its lifetime: settings, database, Celery app, event bus,
+"""What one API instance holds for its lifetime: settings, database, job queue, event bus,
 rate limiter."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from celery import Celery
-
-from timemachine.bus import EventBus
+from timemachine.ports import EventBus, JobQueue
 from timemachine.security.ratelimit import LocalRateLimiter, RateLimiter
 from timemachine.settings import Settings
 from timemachine.store import Database
@@ -17,6 +15,6 @@ from timemachine.store import Database
 class AppState:
     settings: Settings
     db: Database
-    celery: Celery
+    queue: JobQueue
     bus: EventBus
     limiter: RateLimiter = field(default_factory=LocalRateLimiter)

@@ -42,6 +42,7 @@ def geth(
 
     from timemachine.conformance.geth import CaseResult, discover, run_suite
     from timemachine.errors import InvalidInputError
+    from timemachine.settings import ForkSettings, get_settings
 
     if not directory.is_dir() or not discover(directory):
         error = InvalidInputError(f"{directory}: no geth tracer fixtures found there")
@@ -53,7 +54,9 @@ def geth(
         def advance(case: CaseResult) -> None:
             progress.advance(task)
 
-        result = run_async(run_suite(directory, progress=advance))
+        result = run_async(
+            run_suite(directory, progress=advance, settings=ForkSettings.of(get_settings()))
+        )
     if as_json:
         typer.echo(
             result.model_dump_json(

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from timemachine.analysis import analyze
 from timemachine.catalog.models import ScenarioRecord
-from timemachine.forks.devnet import run_devnet
+from timemachine.devnet import run_devnet
 from timemachine.machine import TimeMachine, replay_capsule_async
 from timemachine.models import ReplayResult
 from timemachine.models.analysis import AnalysisReport, Finding, severity_rank

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from timemachine.forks.devnet import run_devnet
+from timemachine.devnet import manifest, run_devnet
 
 
 def write_manifest(path: Path, manifest: dict[str, object]) -> None:
@@ -31,7 +31,7 @@ async def serve_devnet(port: int | None, manifest_path: Path | None) -> None:
         with console.status("building devnet history…"):
             net = await stack.enter_async_context(run_devnet(port=port))
         if manifest_path is not None:
-            write_manifest(manifest_path, net.manifest())
+            write_manifest(manifest_path, manifest(net))
             stack.callback(_remove, manifest_path)
         console.print(
             f"[green]devnet ready[/] at {net.rpc_url} (chain {net.history.chain_id}), "

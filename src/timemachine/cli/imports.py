@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from timemachine.cli.errors import fail, reported_errors, run_async
+from timemachine.settings import get_settings
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -144,7 +145,7 @@ def _import_file(
         from timemachine.errors import InvalidInputError
 
         raise InvalidInputError(f"{file} holds no transactions (only a header or blank lines)")
-    db = open_database(database)
+    db = open_database(database or get_settings().database_url)
     try:
         with progress_bar(f"importing {file.name}", enabled=progress) as advance:
             return store_import(db, owner, file.name, parsed, progress=advance)
@@ -166,7 +167,6 @@ async def _import_scan(
     from timemachine.chain.scan import parse_block_range, scan_blocks
     from timemachine.machine import resolve_rpc_url
     from timemachine.service.imports import items_from_scan, store_import
-    from timemachine.settings import get_settings
     from timemachine.store import open_database
 
     start, end = parse_block_range(blocks)
@@ -183,7 +183,7 @@ async def _import_scan(
         from timemachine.models.imports import ImportReport
 
         return ImportReport(accepted=0, rejected=0, duplicates=0)
-    db = open_database(database)
+    db = open_database(database or get_settings().database_url)
     try:
         with progress_bar("storing", enabled=progress) as advance:
             return store_import(db, owner, source, parsed, progress=advance)
@@ -253,7 +253,7 @@ def _targets(
             raise InvalidInputError(f"{file} holds no valid transactions")
         return item_targets(parsed.items)
     assert import_id is not None
-    db = open_database(database)
+    db = open_database(database or get_settings().database_url)
     try:
         return import_targets(db, owner, import_id)
     finally:

@@ -101,7 +101,6 @@ def replay(
 
     from timemachine.cli.inputs import load_abi, parse_labels
     from timemachine.cli.output import print_replay
-    from timemachine.models import ReplayResult
 
     with reported_errors():
         labels = parse_labels(label or [])
@@ -210,12 +209,21 @@ def capsule_replay(
     depth: Annotated[
         int | None, typer.Option("--depth", min=0, help="Show the call tree to this depth.")
     ] = None,
+    backend: Annotated[
+        str,
+        typer.Option(
+            "--backend",
+            help="Engine: anvil, pyevm, or auto (py-evm for a capsule of signed transactions "
+            "before London, else anvil).",
+        ),
+    ] = "auto",
 ) -> None:
     """Replay a capsule with no network; same report and fidelity verdict as `replay`."""
     from timemachine.cli.output import print_replay
     from timemachine.machine import replay_capsule_async
+    from timemachine.replay.backends import backend_name
 
-    result = run_async(replay_capsule_async(path))
+    result = run_async(replay_capsule_async(path, backend=backend_name(backend)))
     if as_json:
         typer.echo(result.model_dump_json(indent=2))
     else:

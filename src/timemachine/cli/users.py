@@ -38,10 +38,11 @@ def _change_user(
 ) -> UserRecord:
     """Read the password, apply `change` to the store and audit it as `action` by "cli"."""
     from timemachine.security.audit import audit
+    from timemachine.settings import get_settings
     from timemachine.store import open_database
 
     password = _password(password_stdin)
-    db = open_database()
+    db = open_database(get_settings().database_url)
     try:
         user = change(db, password)
         audit(db, action, actor="cli", resource=f"user:{user.id}",

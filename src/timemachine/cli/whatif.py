@@ -428,8 +428,8 @@ def verify_fix(
 async def verify_scenario(scenario_id: str) -> FixVerification:
     """Start the devnet and verify a bundled exploit scenario's bundled fix."""
     from timemachine.catalog.scenarios import get_scenario
+    from timemachine.devnet import run_devnet
     from timemachine.errors import InvalidInputError
-    from timemachine.forks.devnet import run_devnet
     from timemachine.machine import TimeMachine
     from timemachine.models.whatif import CodePatch
 

@@ -10,12 +10,8 @@ config, the block environment from `context`, then the fixture's tracer, compare
 
 from __future__ import annotations
 
-import asyncio
-import copy
 import json
-import tempfile
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -41,13 +37,16 @@ from timemachine.conformance.compare import (
 )
 from timemachine.conformance.flat import flat_trace
 from timemachine.errors import FixtureError, TimeMachineError
-from timemachine.forks.manager import REPLAY_ARGS, Fork, ForkManager, ForkSpec
+from timemachine.forks.manager import ForkManager
 from timemachine.forks.quirks import engine_divergences
 from timemachine.hexutil import hex_to_bytes, quantity
 from timemachine.models import BlockEnv
-from timemachine.replay.block import execute_block
+from timemachine.ports import ExecutedBlock, ForkBackend, ForkSpec, LiveFork
+from timemachine.replay.backends import PYEVM_BEFORE, PyEvmBackend
 from timemachine.replay.environment import env_differences
+from timemachine.replay.pipeline import BlockRun, Target, run_on_fork, start_fork
 from timemachine.replay.submit import send_params
+from timemachine.settings import ForkSettings
 
 SUITES: tuple[str, ...] = (
     "call_tracer",
@@ -94,10 +93,6 @@ _ALLOC_FIELDS = frozenset({"balance", "nonce", "code", "storage"})
 
 Status = Literal["matched", "failed", "error"]
 Backend = Literal["anvil", "py-evm"]
-
-PYEVM_BEFORE = "london"
-"""Fixtures of hardforks before this one run on py-evm, the others on anvil: anvil 1.7.1 (revm)
-misprices the older forks (forks.quirks), py-evm matches geth's gas on all of them."""
 
 
 def backend_for(hardfork: str) -> Backend:
@@ -252,18 +247,6 @@ def anvil_genesis(fixture: Fixture) -> dict[str, Any]:
     return out
 
 
-@contextmanager
-def genesis_file(fixture: Fixture) -> Iterator[Path]:
-    with tempfile.TemporaryDirectory(prefix="timemachine-geth-") as folder:
-        path = Path(folder) / "genesis.json"
-        path.write_text(json.dumps(anvil_genesis(fixture)))
-        yield path
-
-
-def fork_spec(fixture: Fixture, genesis: Path) -> ForkSpec:
-    return ForkSpec(hardfork=fixture.hardfork, extra_args=(*REPLAY_ARGS, "--init", str(genesis)))
-
-
 def block_env(fixture: Fixture) -> BlockEnv:
     """The next block's environment from `context`; the base fee only when London is active."""
     context = fixture.context
@@ -279,11 +262,11 @@ def block_env(fixture: Fixture) -> BlockEnv:
     )
 
 
-async def run_fixture(fixture: Fixture, forks: ForkManager) -> CaseResult:
-    """Run one fixture on its backend and compare with its `result`.
-
-    Before London on py-evm (in a worker thread), otherwise on a fresh anvil (always stopped).
-    """
+async def run_fixture(
+    fixture: Fixture, forks: ForkBackend, pyevm: ForkBackend | None = None
+) -> CaseResult:
+    """Run one fixture on its backend (`forks`, anvil; py-evm before London) and compare with
+    its `result`; the fork is always stopped."""
     try:
         hardfork = fixture.hardfork
     except (TimeMachineError, ValueError) as error:
@@ -294,17 +277,28 @@ async def run_fixture(fixture: Fixture, forks: ForkManager) -> CaseResult:
             differences=[f"hardfork: {error}"],
         )
     backend = backend_for(hardfork)
+    engine = forks if backend == "anvil" else pyevm or PyEvmBackend()
+    env = block_env(fixture)
+    traced: dict[str, Any] = {}
+
+    async def capture(fork: LiveFork, executed: ExecutedBlock) -> None:
+        traced["forms"] = await _trace(fork, fixture, hardfork, executed)
+        traced["notes"] = env_differences(env, executed.block)
+
+    async def no_targets(fork: LiveFork, executed: ExecutedBlock) -> list[Target]:
+        return []  # geth's tracer output is compared, not a replay result
+
     try:
-        if backend == "py-evm":
-            expected, actual = await asyncio.to_thread(_trace_pyevm, fixture, hardfork)
-            notes: list[str] = []
-        else:
-            with genesis_file(fixture) as genesis:
-                fork = await forks.acquire(fork_spec(fixture, genesis))
-            try:
-                expected, actual, notes = await _trace(fork, fixture, hardfork)
-            finally:
-                await forks.release(fork, keep_warm=False)
+        spec = ForkSpec(hardfork=hardfork, genesis=anvil_genesis(fixture))
+        fork = await start_fork(engine, spec)
+        await run_on_fork(
+            engine,
+            fork,
+            [BlockRun(env, *submission(fixture.raw_tx), targets=no_targets)],
+            None,
+            keep_warm=False,
+            on_executed=capture,
+        )
     except (TimeMachineError, KeyError, TypeError, ValueError) as error:
         # Engine refusals and malformed fixture fields: this case could not run; the rest do.
         return CaseResult(
@@ -319,6 +313,8 @@ async def run_fixture(fixture: Fixture, forks: ForkManager) -> CaseResult:
                 else f"malformed fixture ({type(error).__name__}: {error})"
             ],
         )
+    expected, actual = traced["forms"]
+    notes: list[str] = traced["notes"] if backend == "anvil" else []
     found = differences(expected, actual)
     if found and backend == "anvil":
         notes += engine_divergences(hardfork)
@@ -337,9 +333,12 @@ async def run_suite(
     directory: Path,
     forks: ForkManager | None = None,
     progress: Callable[[CaseResult], None] | None = None,
+    *,
+    settings: ForkSettings | None = None,
 ) -> SuiteResult:
-    """Every fixture of `SUITES` under `directory`, one fresh anvil each, in a stable order."""
-    manager = forks or ForkManager()
+    """Every fixture of `SUITES` under `directory`, one fresh fork each, in a stable order
+    (`settings` configure the anvil forks when `forks` is not given)."""
+    manager = forks or ForkManager(settings)
     cases: list[CaseResult] = []
     try:
         for path, suite in discover(directory):
@@ -368,27 +367,23 @@ async def run_suite(
     )
 
 
-async def _trace(fork: Fork, fixture: Fixture, hardfork: str) -> tuple[Any, Any, list[str]]:
-    """(expected, actual) in the canonical form geth's runner compares, and environment notes."""
-    env = block_env(fixture)
-    executed = await execute_block(fork, env, *submission(fixture.raw_tx))
-    notes = env_differences(env, executed.block)
+async def _trace(
+    fork: LiveFork, fixture: Fixture, hardfork: str, executed: ExecutedBlock
+) -> tuple[Any, Any]:
+    """(expected, actual) in the canonical form geth's runner compares."""
     tx_hash = executed.hashes[0]
     with fork.crash_guard("tracing the transaction"):
         tx = await fork.rpc.call("eth_getTransactionByHash", [tx_hash])
         config = fixture.tracer_config
         if fixture.tracer == "prestateTracer":
             actual = await _prestate(fork, tx_hash, config)
-            return fixture.result, actual, notes
+            return fixture.result, actual
         call_config = (
             {key: config[key] for key in ("onlyTopCall", "withLog") if key in config}
             if fixture.tracer == "callTracer"
             else {}
         )
-        raw = await fork.rpc.call(
-            "debug_traceTransaction",
-            [tx_hash, {"tracer": "callTracer", "tracerConfig": call_config}],
-        )
+        (raw,) = await fork.trace(tx_hash, {"tracer": "callTracer", "tracerConfig": call_config})
     # Normalization (docs/capsules.md): the root frame takes the tx gas limit and the receipt's
     # gasUsed, which is what geth reports; anvil 1.7.1 reports other values there.
     root = {
@@ -396,35 +391,6 @@ async def _trace(fork: Fork, fixture: Fixture, hardfork: str) -> tuple[Any, Any,
         "gas": tx["gas"],
         "gasUsed": executed.receipts[0].get("gasUsed"),
     }
-    expected, actual = _call_forms(fixture, hardfork, root)
-    return expected, actual, notes
-
-
-def _trace_pyevm(fixture: Fixture, hardfork: str) -> tuple[Any, Any]:
-    """(expected, actual) with the transaction run on py-evm; its tracer output is geth's own,
-    so only the options geth applies to the tracer's output (disableCode, disableStorage,
-    includeEmpty, codeHash, the flat form) are derived here, as for anvil."""
-    from timemachine.pyevm import TransactionCase, execute
-
-    execution = execute(
-        TransactionCase(
-            hardfork=hardfork,
-            chain_id=_int(fixture.genesis.get("config") or {}, "chainId"),
-            block=block_env(fixture),
-            alloc=fixture.genesis.get("alloc") or {},
-            raw_tx=fixture.raw_tx,
-        )
-    )
-    config = fixture.tracer_config
-    if fixture.tracer == "prestateTracer":
-        with_code = execution.prestate_tracer(diff_mode=bool(config.get("diffMode")))
-        traced = without_disabled(copy.deepcopy(with_code), config)
-        finish_prestate(traced, with_code, config)
-        return fixture.result, traced
-    root = execution.call_tracer(
-        with_log=fixture.tracer == "callTracer" and bool(config.get("withLog")),
-        only_top_call=fixture.tracer == "callTracer" and bool(config.get("onlyTopCall")),
-    )
     return _call_forms(fixture, hardfork, root)
 
 
@@ -482,26 +448,20 @@ def submission(raw_tx: str) -> tuple[list[Call], list[Call]]:
     ]
 
 
-async def _prestate(fork: Fork, tx_hash: str, config: dict[str, Any]) -> Any:
-    """anvil's prestateTracer output, with geth's `codeHash` added (anvil 1.7.1 omits it).
+async def _prestate(fork: LiveFork, tx_hash: str, config: dict[str, Any]) -> Any:
+    """The fork's prestateTracer output, with geth's `codeHash` added (anvil 1.7.1 omits it).
 
     geth reports codeHash for every account that has code, whatever disableCode says; the code
     comes from a second trace with code enabled, and codeHash is its keccak-256.
     """
-    traced = await fork.rpc.call(
-        "debug_traceTransaction", [tx_hash, {"tracer": "prestateTracer", "tracerConfig": config}]
-    )
-    with_code = traced
+    tracers = [{"tracer": "prestateTracer", "tracerConfig": config}]
     if config.get("disableCode"):
-        with_code = await fork.rpc.call(
-            "debug_traceTransaction",
-            [
-                tx_hash,
-                {"tracer": "prestateTracer", "tracerConfig": {**config, "disableCode": False}},
-            ],
+        tracers.append(
+            {"tracer": "prestateTracer", "tracerConfig": {**config, "disableCode": False}}
         )
-    finish_prestate(traced, with_code, config)
-    return traced
+    traced = await fork.trace(tx_hash, *tracers)
+    finish_prestate(traced[0], traced[-1], config)
+    return traced[0]
 
 
 def finish_prestate(traced: dict[str, Any], with_code: dict[str, Any], config: Any) -> None:
@@ -515,19 +475,6 @@ def finish_prestate(traced: dict[str, Any], with_code: dict[str, Any], config: A
         add_code_hashes(traced, with_code)
         if not config.get("includeEmpty"):
             drop_empty_accounts(traced, with_code)
-
-
-def without_disabled(traced: dict[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
-    """`traced` (a prestate result) without code (disableCode) or storage (disableStorage)."""
-    options = (("code", "disableCode"), ("storage", "disableStorage"))
-    dropped = [key for key, option in options if config.get(option)]
-    diff = config.get("diffMode")
-    sections = [traced.get("pre", {}), traced.get("post", {})] if diff else [traced]
-    for accounts in sections:
-        for account in accounts.values():
-            for key in dropped:
-                account.pop(key, None)
-    return traced
 
 
 def drop_empty_accounts(accounts: dict[str, Any], with_code: dict[str, Any]) -> None:

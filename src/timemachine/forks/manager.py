@@ -6,64 +6,59 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import json
 import os
 import signal
+import tempfile
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from timemachine.chain.rpc import RpcClient, redact_url
 from timemachine.errors import (
     ArchiveStateUnavailableError,
     ForkLimitError,
+    ReplayError,
     RpcError,
     RpcUnavailableError,
 )
 from timemachine.forks.locate import locate_binary
 from timemachine.forks.process import AnvilProcess
 from timemachine.logs import get_logger
-from timemachine.settings import Settings, get_settings
+from timemachine.models import BlockEnv
+from timemachine.ports import (
+    EXPLORE_ARGS,
+    REPLAY_ARGS,
+    Call,
+    ExecutedBlock,
+    ForkSpec,
+    LiveFork,
+)
+from timemachine.settings import ForkSettings, Settings
+
+__all__ = [
+    "EXPLORE_ARGS",
+    "REPLAY_ARGS",
+    "Fork",
+    "ForkManager",
+    "ForkSpec",
+    "env_calls",
+]
 
 # Every anvil this interpreter started, so atexit and SIGTERM can kill them all. Strong references:
 # a fork whose manager was dropped without releasing it must still be stopped at exit.
 _ALL_PROCESSES: set[AnvilProcess] = set()
 _handlers_installed = threading.Event()
 
-EXPLORE_ARGS = ("--silent",)
-# Replays need blocks built exactly as we ask: no automine, transactions in arrival order, and no
-# funded dev accounts (anvil would overwrite the real balances of those well-known addresses).
-REPLAY_ARGS = (*EXPLORE_ARGS, "--no-mining", "--order", "fifo", "--accounts", "0")
-
-
-@dataclass(frozen=True)
-class ForkSpec:
-    """A fork of `upstream` at `block_number`, or a fresh chain when upstream is None."""
-
-    upstream: str | None = None
-    block_number: int | None = None
-    hardfork: str | None = None
-    extra_args: tuple[str, ...] = REPLAY_ARGS
-    label: str | None = field(default=None, compare=False)
-    """How to name the upstream in messages (forks may fetch through a local gateway)."""
-
-    def start_args(self) -> list[str]:
-        """anvil arguments fixed at process start (a pooled process is reused only if equal)."""
-        args = list(self.extra_args)
-        if self.hardfork:
-            args += ["--hardfork", self.hardfork]
-        return args
-
-    def pool_key(self) -> tuple[str | None, tuple[str, ...]]:
-        return (self.upstream, tuple(self.start_args()))
-
 
 @dataclass(eq=False)
 class Fork:
-    """A live anvil with a JSON-RPC client bound to it."""
+    """A live anvil with a JSON-RPC client bound to it (the anvil adapter of `LiveFork`)."""
 
     spec: ForkSpec
     process: AnvilProcess
@@ -71,6 +66,8 @@ class Fork:
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     created_at: float = field(default_factory=time.monotonic)
     last_used: float = field(default_factory=time.monotonic)
+
+    backend = "anvil"
 
     @property
     def url(self) -> str:
@@ -100,12 +97,65 @@ class Fork:
                 f"history); replay against an archive node. Detail: {error.message}"
             ) from error
 
+    async def execute(
+        self,
+        env: BlockEnv,
+        setup: Sequence[Call],
+        submissions: Sequence[Call],
+        *,
+        what: str = "the transaction",
+    ) -> ExecutedBlock:
+        """Mine one block with `env` holding exactly `submissions` in order (after `setup`)."""
+        with self.crash_guard("replaying the block"):
+            await self.rpc.batch([*env_calls(env), *setup])
+            sent = await self.rpc.batch_settled(submissions)
+            target_error = sent[-1]
+            if isinstance(target_error, RpcError):
+                raise ReplayError(f"the engine rejected {what}: {target_error.message}")
+            await self.rpc.call("evm_mine")
+            block, receipts = await self.rpc.batch(
+                [("eth_getBlockByNumber", ["latest", False]), ("eth_getBlockReceipts", ["latest"])]
+            )
+        hashes = [h if isinstance(h, str) else "" for h in sent]
+        mined = [h.lower() for h in block["transactions"]]
+        expected = [h.lower() for h in hashes if h]
+        if mined != expected:
+            raise ReplayError(
+                f"the engine mined {len(mined)} transactions in another order or number than the "
+                f"{len(expected)} sent; the block gas limit may be too low"
+            )
+        by_hash = {r["transactionHash"].lower(): r for r in receipts}
+        return ExecutedBlock(
+            block=block, hashes=hashes, receipts=[by_hash.get(h.lower(), {}) for h in hashes]
+        )
+
+    async def trace(self, tx_hash: str, *tracers: Mapping[str, Any]) -> list[Any]:
+        return await self.rpc.batch(
+            [("debug_traceTransaction", [tx_hash, dict(tracer)]) for tracer in tracers]
+        )
+
+
+def env_calls(env: BlockEnv) -> list[Call]:
+    """anvil calls that make the next mined block carry `env`'s timestamp, coinbase, fees, limit."""
+    calls: list[Call] = [
+        ("anvil_setNextBlockTimestamp", [env.timestamp]),
+        ("anvil_setCoinbase", [env.coinbase]),
+        ("evm_setBlockGasLimit", [hex(env.gas_limit)]),
+    ]
+    if env.base_fee is not None:
+        calls.append(("anvil_setNextBlockBaseFeePerGas", [hex(env.base_fee)]))
+    return calls
+
 
 class ForkManager:
-    """Starts and tracks forks. One per process is typical (see `default_manager`)."""
+    """Starts and tracks anvil forks (the anvil `ForkBackend`). One per process is typical."""
 
-    def __init__(self, settings: Settings | None = None, binary: Path | None = None) -> None:
-        self.settings = settings or get_settings()
+    name = "anvil"
+
+    def __init__(
+        self, settings: ForkSettings | Settings | None = None, binary: Path | None = None
+    ) -> None:
+        self.settings = ForkSettings.of(settings)
         self._binary = binary
         self._in_use: dict[str, Fork] = {}
         self._idle: list[Fork] = []
@@ -130,8 +180,10 @@ class ForkManager:
             fork.touch()
             return fork
 
-    async def release(self, fork: Fork, *, keep_warm: bool = True) -> None:
+    async def release(self, fork: LiveFork, *, keep_warm: bool = True) -> None:
         """Hand a fork back: kept idle for reuse (state is reset on next use) or stopped."""
+        if not isinstance(fork, Fork):
+            raise TypeError(f"{type(fork).__name__} is not an anvil fork of this manager")
         async with self._lock:
             self._in_use.pop(fork.id, None)
             if keep_warm and fork.process.alive and fork.spec.upstream is not None:
@@ -201,9 +253,12 @@ class ForkManager:
             args = ["--fork-url", spec.upstream, "--no-storage-caching", *args]
             if spec.block_number is not None:
                 args += ["--fork-block-number", str(spec.block_number)]
-        process = await AnvilProcess.start(
-            self.binary, args, timeout=self.settings.fork_start_timeout
-        )
+        with _genesis_file(spec.genesis) as genesis:
+            if genesis is not None:
+                args += ["--init", str(genesis)]
+            process = await AnvilProcess.start(
+                self.binary, args, timeout=self.settings.fork_start_timeout
+            )
         track_process(process)
         rpc = RpcClient(process.url, timeout=self.settings.rpc_timeout, retries=0)
         get_logger(__name__).debug(
@@ -220,6 +275,18 @@ class ForkManager:
         self._in_use.pop(fork.id, None)
         if fork in self._idle:
             self._idle.remove(fork)
+
+
+@contextlib.contextmanager
+def _genesis_file(genesis: Mapping[str, Any] | None) -> Iterator[Path | None]:
+    """`genesis` as a file for `anvil --init` (read at start; removed once anvil started)."""
+    if genesis is None:
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="timemachine-genesis-") as folder:
+        path = Path(folder) / "genesis.json"
+        path.write_text(json.dumps(genesis))
+        yield path
 
 
 def track_process(process: AnvilProcess) -> None:

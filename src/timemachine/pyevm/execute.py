@@ -67,64 +67,107 @@ class Execution:
 
 def execute(case: TransactionCase) -> Execution:
     """Run `case` on a fresh in-memory state under its hardfork's py-evm VM."""
-    vm = cast(Any, vm_class(case.hardfork))
-    block = case.block
-    context = ExecutionContext(
-        coinbase=Address(_address(block.coinbase)),
-        timestamp=block.timestamp,
-        block_number=BlockNumber(block.number),
-        difficulty=block.difficulty,
-        mix_hash=Hash32(hex_to_bytes(block.prevrandao) or ZERO_HASH32),
-        gas_limit=block.gas_limit,
-        prev_hashes=(),
-        chain_id=case.chain_id,
-        base_fee_per_gas=block.base_fee if is_at_least(case.hardfork, "london") else None,
-        excess_blob_gas=(block.excess_blob_gas or 0)
-        if is_at_least(case.hardfork, "cancun")
-        else None,
-    )
-    state = traced_state_class(vm)(AtomicDB(), context, BLANK_ROOT_HASH)
-    _load(state, case.alloc)
-    recorder = Recorder(state, deletes_only_new_accounts=is_at_least(case.hardfork, "cancun"))
-    cast(Any, state).tm_recorder = recorder
-    try:
-        tx = vm.get_transaction_builder().decode(hex_to_bytes(case.raw_tx) or b"")
-        sender = tx.sender
-    except (PyEVMError, ValidationError, RLPException, ValueError) as error:
-        raise InvalidInputError(f"py-evm cannot decode the transaction: {error}") from error
-    creates = tx.to == CREATE_CONTRACT_ADDRESS
-    # geth's prestate tracer looks these up when the transaction starts.
-    recorder.look_account(sender)
-    if creates:
-        recorder.look_account(generate_contract_address(sender, state.get_nonce(sender)))
-    else:
-        recorder.look_account(tx.to)
-    recorder.look_account(context.coinbase)
-    try:
-        computation = cast(Any, state.apply_transaction(tx))
-    except (PyEVMError, ValidationError) as error:
-        raise InvalidInputError(f"py-evm refuses the transaction: {error}") from error
-    gas_used = int(vm.finalize_gas_used(tx, computation))
-    root = _frame(computation, "CREATE" if creates else "CALL")
-    root.sender, root.gas, root.gas_used = bytes(sender), tx.gas, gas_used
-    after = {
-        address: Account(
-            existed=False,
-            balance=state.get_balance(Address(address)),
-            nonce=state.get_nonce(Address(address)),
-            code=state.get_code(Address(address)),
-            storage={slot: state.get_storage(Address(address), slot) for slot in account.storage},
+    return BlockState(case.hardfork, case.chain_id, case.block, case.alloc).apply(case.raw_tx)
+
+
+class BlockState:
+    """A py-evm state at the start of a block (`alloc` under `block`'s environment) on which
+    transactions run one after the other, as in that block."""
+
+    def __init__(
+        self,
+        hardfork: str,
+        chain_id: int,
+        block: BlockEnv,
+        alloc: Mapping[str, Mapping[str, Any]],
+    ) -> None:
+        self.hardfork = hardfork
+        self.vm = cast(Any, vm_class(hardfork))
+        self.context = ExecutionContext(
+            coinbase=Address(_address(block.coinbase)),
+            timestamp=block.timestamp,
+            block_number=BlockNumber(block.number),
+            difficulty=block.difficulty,
+            mix_hash=Hash32(hex_to_bytes(block.prevrandao) or ZERO_HASH32),
+            gas_limit=block.gas_limit,
+            prev_hashes=(),
+            chain_id=chain_id,
+            base_fee_per_gas=block.base_fee if is_at_least(hardfork, "london") else None,
+            excess_blob_gas=(block.excess_blob_gas or 0)
+            if is_at_least(hardfork, "cancun")
+            else None,
         )
-        for address, account in recorder.accounts.items()
-    }
-    return Execution(
-        gas_used=gas_used,
-        root=root,
-        before=dict(recorder.accounts),
-        after=after,
-        created=frozenset(recorder.created),
-        deleted=frozenset(recorder.deleted),
-    )
+        self.state = traced_state_class(self.vm)(AtomicDB(), self.context, BLANK_ROOT_HASH)
+        _load(self.state, alloc)
+
+    def decode(self, raw_tx: str) -> Any:
+        """The signed transaction of `raw_tx` (InvalidInputError when it is not one)."""
+        try:
+            tx = self.vm.get_transaction_builder().decode(hex_to_bytes(raw_tx) or b"")
+            _ = tx.sender
+        except (PyEVMError, ValidationError, RLPException, ValueError) as error:
+            raise InvalidInputError(f"py-evm cannot decode the transaction: {error}") from error
+        return tx
+
+    def edit(self, address: str, field: str, value: Any) -> None:
+        """Overwrite one account field before the block: balance, nonce, code, or storage (a
+        `(slot, value)` pair), as the anvil_set* calls do."""
+        state, canonical = self.state, Address(_address(address))
+        if field == "balance":
+            state.set_balance(canonical, quantity(value) or 0)
+        elif field == "nonce":
+            state.set_nonce(canonical, quantity(value) or 0)
+        elif field == "code":
+            state.set_code(canonical, hex_to_bytes(value) or b"")
+        else:
+            slot, word = value
+            state.set_storage(canonical, quantity(slot) or 0, quantity(word) or 0)
+        state.persist()
+
+    def apply(self, raw_tx: str) -> Execution:
+        """Run the next transaction of the block; its changes stay for the ones after it."""
+        state, context = self.state, self.context
+        tx = self.decode(raw_tx)
+        sender = tx.sender
+        recorder = Recorder(state, deletes_only_new_accounts=is_at_least(self.hardfork, "cancun"))
+        cast(Any, state).tm_recorder = recorder
+        creates = tx.to == CREATE_CONTRACT_ADDRESS
+        # geth's prestate tracer looks these up when the transaction starts.
+        recorder.look_account(sender)
+        if creates:
+            recorder.look_account(generate_contract_address(sender, state.get_nonce(sender)))
+        else:
+            recorder.look_account(tx.to)
+        recorder.look_account(context.coinbase)
+        try:
+            computation = cast(Any, state.apply_transaction(tx))
+        except (PyEVMError, ValidationError) as error:
+            raise InvalidInputError(f"py-evm refuses the transaction: {error}") from error
+        gas_used = int(self.vm.finalize_gas_used(tx, computation))
+        root = _frame(computation, "CREATE" if creates else "CALL")
+        root.sender, root.gas, root.gas_used = bytes(sender), tx.gas, gas_used
+        after = {
+            address: Account(
+                existed=False,
+                balance=state.get_balance(Address(address)),
+                nonce=state.get_nonce(Address(address)),
+                code=state.get_code(Address(address)),
+                storage={
+                    slot: state.get_storage(Address(address), slot) for slot in account.storage
+                },
+            )
+            for address, account in recorder.accounts.items()
+        }
+        # geth commits after every transaction: the next one's original values are these.
+        state.persist()
+        return Execution(
+            gas_used=gas_used,
+            root=root,
+            before=dict(recorder.accounts),
+            after=after,
+            created=frozenset(recorder.created),
+            deleted=frozenset(recorder.deleted),
+        )
 
 
 def _load(state: Any, alloc: Mapping[str, Mapping[str, Any]]) -> None:

@@ -82,6 +82,21 @@ def call_tracer_json(root: Frame, *, with_log: bool, only_top_call: bool) -> dic
     return _frame_json(root, index, with_log=with_log, only_top_call=only_top_call)
 
 
+def receipt_logs(root: Frame) -> list[dict[str, Any]]:
+    """The logs a receipt holds: those of frames that did not fail, in emission order."""
+    surviving: list[Log] = []
+    _collect_surviving_logs(root, surviving, only_top_call=False)
+    return [
+        {
+            "address": _hex(log.address),
+            "topics": [_hex(topic.to_bytes(32, "big")) for topic in log.topics],
+            "data": _hex(log.data),
+            "logIndex": hex(rank),
+        }
+        for rank, log in enumerate(sorted(surviving, key=lambda x: x.order))
+    ]
+
+
 def _collect_surviving_logs(frame: Frame, out: list[Log], *, only_top_call: bool) -> None:
     if frame.error is not None:
         return

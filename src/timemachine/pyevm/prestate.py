@@ -24,6 +24,19 @@ def prestate_json(
     }
 
 
+def without_disabled(traced: dict[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
+    """`traced` (a prestate result) without code (disableCode) or storage (disableStorage)."""
+    options = (("code", "disableCode"), ("storage", "disableStorage"))
+    dropped = [key for key, option in options if config.get(option)]
+    diff = config.get("diffMode")
+    sections = [traced.get("pre", {}), traced.get("post", {})] if diff else [traced]
+    for accounts in sections:
+        for account in accounts.values():
+            for key in dropped:
+                account.pop(key, None)
+    return traced
+
+
 def diff_json(
     before: Mapping[bytes, Account],
     after: Mapping[bytes, Account],

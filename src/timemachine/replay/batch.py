@@ -17,19 +17,12 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from timemachine.chain.blocks import parse_block_env, parse_receipt, parse_transaction, quantity
-from timemachine.chain.registry import get_chain
+from timemachine.chain.blocks import quantity
 from timemachine.errors import InvalidInputError, RpcError, TimeMachineError
-from timemachine.forks.manager import Fork
 from timemachine.models import ReplayResult
 from timemachine.models.imports import BatchReport, BatchRow, BatchTarget, ReasonCount
-from timemachine.replay.assemble import build_result, preceding_notes
-from timemachine.replay.block import ExecutedBlock
 from timemachine.replay.engine import ReplayEngine
-from timemachine.replay.environment import env_differences
-from timemachine.replay.fidelity import compare_receipts
 from timemachine.replay.source import OriginalTx
-from timemachine.replay.tracing import TracedTx, trace_transaction
 
 LOOKUP_BATCH = 100  # eth_getTransactionByHash calls per HTTP request
 MAX_CONCURRENCY = 16
@@ -170,63 +163,17 @@ async def replay_block(
     The last one goes through the engine's own exact replay; the others, which ran before it
     in that same mined block, are traced and judged on its fork before the fork is released.
     """
-    traced_earlier: dict[int, tuple[OriginalTx, TracedTx | str, list[str]]] = {}
-    positions = [quantity(tx["transactionIndex"]) for tx in txs[:-1]]
+    outcomes: dict[str, Outcome] = {}
 
-    async def trace_earlier(fork: Fork, last: OriginalTx, executed: ExecutedBlock) -> None:
-        receipts = last.block_receipts or []
-        block_txs = [tx for tx in last.block["transactions"] if isinstance(tx, dict)]
-        for position in positions:
-            original = OriginalTx(
-                chain_id=chain_id,
-                tx=block_txs[position],
-                info=parse_transaction(block_txs[position]),
-                receipt=receipts[position],
-                block=last.block,
-                block_receipts=receipts,
-            )
-            notes = env_differences(parse_block_env(last.block), executed.block)
-            notes += preceding_notes(original, executed, position)
-            if not executed.receipts[position]:
-                traced_earlier[position] = (original, "the engine rejected the transaction", notes)
-                continue
-            try:
-                traced: TracedTx | str = await trace_transaction(
-                    fork,
-                    engine.decoder,
-                    replay_hash=executed.hashes[position],
-                    receipt=executed.receipts[position],
-                    tx_gas=original.info.gas,
-                    block_tag=hex(quantity(executed.block["number"])),
-                    balances_final=False,
-                )
-            except TimeMachineError as error:
-                traced = str(error)
-            traced_earlier[position] = (original, traced, notes)
+    def failed(original: OriginalTx, reason: str) -> None:
+        outcomes[original.info.hash.lower()] = reason
 
-    last = await engine.replay_transaction(txs[-1]["hash"], on_executed=trace_earlier)
-    outcomes: dict[str, Outcome] = {last.tx_hash.lower(): last}
-    for position, (original, traced, notes) in traced_earlier.items():
-        key = original.info.hash.lower()
-        if isinstance(traced, str):
-            outcomes[key] = traced
-            continue
-        original_receipt = parse_receipt(original.receipt)
-        outcomes[key] = build_result(
-            info=original.info,
-            chain_id=chain_id,
-            chain=get_chain(chain_id),
-            hardfork=last.hardfork,
-            mode="exact",
-            env=last.block_env,
-            index=position,
-            preceding=position,
-            original=original_receipt,
-            fidelity=compare_receipts(original_receipt, traced.receipt, notes),
-            traced=traced,
-            timings=last.timings,
-            rpc_requests=0,
-        )
+    results = await engine.replay_in_block(
+        txs[-1]["hash"],
+        also=[quantity(tx["transactionIndex"]) for tx in txs[:-1]],
+        on_failure=failed,
+    )
+    outcomes.update({result.tx_hash.lower(): result for result in results})
     return outcomes
 
 

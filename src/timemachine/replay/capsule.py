@@ -10,17 +10,12 @@ a fork replay, judged against the outcome the capsule recorded.
 
 from __future__ import annotations
 
-import json
-import tempfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 from timemachine.chain.blocks import parse_transaction, quantity
 from timemachine.chain.registry import get_chain
-from timemachine.chain.rpc import Call, RpcClient
-from timemachine.forks.manager import REPLAY_ARGS, Fork, ForkManager, ForkSpec
+from timemachine.chain.rpc import Call
 from timemachine.models import Difference, ReceiptSummary, ReplayResult
 from timemachine.models.capsule import (
     Capsule,
@@ -30,10 +25,17 @@ from timemachine.models.capsule import (
     CapsuleTransaction,
     CapsuleWhatIf,
 )
-from timemachine.replay.assemble import build_result
-from timemachine.replay.block import ExecutedBlock, execute_block, nonce_calls
+from timemachine.ports import ChainRPC, ExecutedBlock, ForkBackend, ForkSpec, LiveFork
+from timemachine.replay.block import nonce_calls
 from timemachine.replay.environment import env_differences
-from timemachine.replay.fidelity import compare_receipts
+from timemachine.replay.pipeline import (
+    BlockHook,
+    BlockRun,
+    RunFacts,
+    Target,
+    run_on_fork,
+    start_fork,
+)
 from timemachine.replay.prefetch import PRESTATE_TRACER, complete_accounts, merge_prestates
 from timemachine.replay.stopwatch import Stopwatch
 from timemachine.replay.submit import send_params
@@ -41,9 +43,9 @@ from timemachine.replay.trace_compare import trace_digest
 from timemachine.replay.tracing import (
     CALL_TRACER,
     PRESTATE_DIFF,
+    TracedTx,
     call_tree,
     read_token_state,
-    trace_transaction,
 )
 from timemachine.trace.decoder import Decoder
 from timemachine.trace.normalize import normalize_prestate_diff
@@ -52,7 +54,7 @@ from timemachine.trace.normalize import normalize_prestate_diff
 class _RecordingCaller:
     """Forwards to the fork's client and keeps every eth_call it was asked to make."""
 
-    def __init__(self, rpc: RpcClient) -> None:
+    def __init__(self, rpc: ChainRPC) -> None:
         self.rpc = rpc
         self.calls: list[list[Any]] = []
 
@@ -72,7 +74,7 @@ class _RecordingCaller:
         return await self.rpc.batch_settled(calls)
 
 
-async def analysis_prestates(fork: Fork, executed: ExecutedBlock) -> list[dict[str, Any]]:
+async def analysis_prestates(fork: LiveFork, executed: ExecutedBlock) -> list[dict[str, Any]]:
     """What the analysis of the block's last transaction reads beyond what the block touched.
 
     Tracing a replayed tx also reads state with eth_call (token balances before and after it,
@@ -147,7 +149,7 @@ def _untouched_state(read: dict[str, Any], changed: dict[str, bool]) -> dict[str
 
 
 async def capture_accounts(
-    fork: Fork, executed: ExecutedBlock, parent: int
+    fork: LiveFork, executed: ExecutedBlock, parent: int
 ) -> dict[str, CapsuleAccount]:
     """The parent-block state of every account and slot the replayed block touched, and of
     every one the analysis of its last transaction reads (`analysis_prestates`)."""
@@ -231,7 +233,7 @@ def state_edits(calls: Sequence[Call]) -> list[CapsuleStateEdit]:
 
 
 async def unmodified_accounts(
-    upstream: RpcClient,
+    upstream: ChainRPC,
     accounts: dict[str, CapsuleAccount],
     edits: Sequence[CapsuleStateEdit],
     parent: int,
@@ -297,80 +299,85 @@ def _edit_calls(edits: Sequence[CapsuleStateEdit]) -> list[Call]:
     return calls
 
 
-async def replay_capsule(capsule: Capsule, forks: ForkManager, decoder: Decoder) -> ReplayResult:
-    """Replay a capsule on a fresh anvil built from its state; no network is involved."""
+async def replay_capsule(
+    capsule: Capsule,
+    forks: ForkBackend,
+    decoder: Decoder,
+    *,
+    on_executed: BlockHook | None = None,
+) -> ReplayResult:
+    """Replay a capsule on a fresh fork built from its state; no network is involved.
+
+    `forks` is the engine (anvil's fork manager, py-evm's backend); `on_executed` sees the fork
+    right after the block was mined."""
     clock = Stopwatch()
     env = capsule.block_env
-    with _genesis_file(capsule) as genesis, clock.stage("fork"):
-        spec = ForkSpec(
-            hardfork=capsule.hardfork, extra_args=(*REPLAY_ARGS, "--init", str(genesis))
-        )
-        fork = await forks.acquire(spec)
-    try:
-        with clock.stage("execute"):
-            executed = await execute_block(fork, env, *_submissions(capsule))
-            target_tx = await fork.rpc.call("eth_getTransactionByHash", [executed.hashes[-1]])
-        with clock.stage("trace"):
-            traced = await trace_transaction(
-                fork,
-                decoder,
-                replay_hash=executed.hashes[-1],
-                receipt=executed.receipts[-1],
-                tx_gas=quantity(target_tx["gas"]),
-                block_tag=hex(quantity(executed.block["number"])),
-                balances_final=True,
-            )
-    finally:
-        await forks.release(fork, keep_warm=False)
     expected = capsule.expected
     whatif = capsule.whatif
-    notes = env_differences(env, executed.block)
-    if whatif is not None:
-        notes = [
-            *(f"what-if: {line}" for line in whatif.description),
-            f"judged against the live what-if recorded in the capsule; the original transaction "
-            f"{'succeeded' if whatif.original.status else 'reverted'} using "
-            f"{whatif.original.gas_used:,} gas",
-            *notes,
-        ]
     original = ReceiptSummary(
         status=expected.status,
         gas_used=expected.gas_used,
         logs=expected.logs,
         contract_address=expected.contract_address,
     )
-    digest_differences: list[Difference] | None = None
-    if expected.trace_digest is not None:
-        replayed_digest = trace_digest(traced.trace)
-        digest_differences = []
-        if replayed_digest != expected.trace_digest:
-            digest_differences.append(
-                Difference(
-                    field="trace_digest",
-                    original=expected.trace_digest,
-                    replayed=replayed_digest,
-                    explanation="the call tree differs from the one recorded in the capsule",
-                )
-            )
     preceding = len(capsule.transactions) - 1
-    return build_result(
-        info=parse_transaction({**target_tx, "hash": capsule.target.hash}),
+
+    def check(traced: TracedTx) -> list[Difference] | None:
+        if expected.trace_digest is None:
+            return None
+        replayed_digest = trace_digest(traced.trace)
+        if replayed_digest == expected.trace_digest:
+            return []
+        return [
+            Difference(
+                field="trace_digest",
+                original=expected.trace_digest,
+                replayed=replayed_digest,
+                explanation="the call tree differs from the one recorded in the capsule",
+            )
+        ]
+
+    async def targets(fork: LiveFork, executed: ExecutedBlock) -> list[Target]:
+        target_tx = await fork.rpc.call("eth_getTransactionByHash", [executed.hashes[-1]])
+        notes = env_differences(env, executed.block)
+        if whatif is not None:
+            notes = [
+                *(f"what-if: {line}" for line in whatif.description),
+                f"judged against the live what-if recorded in the capsule; the original "
+                f"transaction {'succeeded' if whatif.original.status else 'reverted'} using "
+                f"{whatif.original.gas_used:,} gas",
+                *notes,
+            ]
+        return [
+            Target(
+                position=preceding,
+                info=parse_transaction({**target_tx, "hash": capsule.target.hash}),
+                index=preceding,
+                preceding=preceding,
+                original=original,
+                mode=whatif.mode if whatif is not None else "exact",
+                notes=notes,
+                check=check,
+            )
+        ]
+
+    facts = RunFacts(
         chain_id=capsule.chain_id,
         chain=get_chain(capsule.chain_id),
         hardfork=capsule.hardfork,
-        mode=whatif.mode if whatif is not None else "exact",
-        env=env,
-        index=preceding,
-        preceding=preceding,
-        original=original,
-        fidelity=compare_receipts(original, traced.receipt, notes, digest_differences),
-        traced=traced,
-        timings=clock.result(),
-        rpc_requests=0,
+        decoder=decoder,
+        clock=clock,
     )
+    spec = ForkSpec(hardfork=capsule.hardfork, genesis=capsule_genesis(capsule))
+    fork = await start_fork(forks, spec, clock)
+    block = BlockRun(env, *capsule_submissions(capsule), targets=targets)
+    results = await run_on_fork(
+        forks, fork, [block], facts, keep_warm=False, on_executed=on_executed
+    )
+    return results[-1]
 
 
-def _submissions(capsule: Capsule) -> tuple[list[Call], list[Call]]:
+def capsule_submissions(capsule: Capsule) -> tuple[list[Call], list[Call]]:
     """Setup calls (a what-if's state edits, impersonation, the first nonce of each sender) and
     the block's submissions. Transactions a what-if inserted or moved carry no nonce: the engine
     gives each its sender's next one, as the live what-if did."""
@@ -392,9 +399,8 @@ def _submissions(capsule: Capsule) -> tuple[list[Call], list[Call]]:
     return setup, submissions
 
 
-@contextmanager
-def _genesis_file(capsule: Capsule) -> Iterator[Path]:
-    """A genesis.json whose block is the capsule's parent block and whose alloc is its state."""
+def capsule_genesis(capsule: Capsule) -> dict[str, Any]:
+    """A geth genesis whose block is the capsule's parent block and whose alloc is its state."""
     env = capsule.block_env
     genesis: dict[str, Any] = {
         "config": {"chainId": capsule.chain_id},
@@ -416,7 +422,4 @@ def _genesis_file(capsule: Capsule) -> Iterator[Path]:
     }
     if env.base_fee is not None:
         genesis["baseFeePerGas"] = hex(env.base_fee)
-    with tempfile.TemporaryDirectory(prefix="timemachine-capsule-") as folder:
-        path = Path(folder) / "genesis.json"
-        path.write_text(json.dumps(genesis))
-        yield path
+    return genesis

@@ -23,24 +23,21 @@ from timemachine.chain.blocks import (
 )
 from timemachine.chain.gateway import SeedAccount, StateGateway
 from timemachine.chain.registry import ChainInfo, get_chain, hardfork_for_block
-from timemachine.chain.rpc import RpcClient
-from timemachine.errors import DebugApiUnavailableError, InvalidInputError, ReplayError, RpcError
-from timemachine.forks.manager import Fork, ForkManager, ForkSpec
-from timemachine.models import (
-    CallFrame,
-    Fidelity,
-    ReplayMode,
-    ReplayResult,
+from timemachine.errors import DebugApiUnavailableError, InvalidInputError
+from timemachine.forks.manager import ForkSpec
+from timemachine.models import CallFrame, ReplayMode, ReplayResult
+from timemachine.ports import ChainRPC, ExecutedBlock, ForkBackend, LiveFork
+from timemachine.replay.assemble import check_chain_order, group_by_block, preceding_notes
+from timemachine.replay.block import impersonated
+from timemachine.replay.environment import env_differences
+from timemachine.replay.pipeline import (
+    BlockRun,
+    RunFacts,
+    Target,
+    abandon,
+    run_on_fork,
+    start_fork,
 )
-from timemachine.replay.assemble import (
-    build_result,
-    check_chain_order,
-    group_by_block,
-    preceding_notes,
-)
-from timemachine.replay.block import ExecutedBlock, execute_block, impersonated
-from timemachine.replay.environment import env_calls, env_differences
-from timemachine.replay.fidelity import compare_receipts
 from timemachine.replay.prefetch import complete_accounts, merge_prestates
 from timemachine.replay.source import (
     OriginalTx,
@@ -51,12 +48,15 @@ from timemachine.replay.source import (
 )
 from timemachine.replay.stopwatch import Stopwatch
 from timemachine.replay.trace_compare import compare_traces
-from timemachine.replay.tracing import CALL_TRACER, call_tree, trace_transaction
+from timemachine.replay.tracing import CALL_TRACER, call_tree
 from timemachine.trace.decoder import Decoder
 
-ExecutedHook = Callable[[Fork, OriginalTx, ExecutedBlock], Awaitable[None]]
+ExecutedHook = Callable[[LiveFork, OriginalTx, ExecutedBlock], Awaitable[None]]
 """Called with the fork right after the block was re-executed, before it is traced or released
 (capsule export reads the fork's state there)."""
+
+Failure = Callable[[OriginalTx, str], None]
+"""Told why an earlier transaction of the block (`also`) could not be judged."""
 
 
 class ReplayEngine:
@@ -64,8 +64,8 @@ class ReplayEngine:
 
     def __init__(
         self,
-        upstream: RpcClient,
-        forks: ForkManager,
+        upstream: ChainRPC,
+        forks: ForkBackend,
         decoder: Decoder,
         *,
         gateway: StateGateway | None = None,
@@ -73,6 +73,7 @@ class ReplayEngine:
     ) -> None:
         self.upstream = upstream
         self.forks = forks
+        """The backend forks come from (anvil's fork manager, or another `ForkBackend`)."""
         self.decoder = decoder
         self.gateway = gateway
         self.prefetch = prefetch and gateway is not None
@@ -84,6 +85,27 @@ class ReplayEngine:
     def fork_upstream(self) -> str:
         """What forks fetch state from: the caching gateway when there is one."""
         return self.gateway.url if self.gateway is not None else self.upstream.url
+
+    def facts(self, chain_id: int, hardfork: str, clock: Stopwatch, before: int) -> RunFacts:
+        """What every result of one replay of this upstream shares (`before`: the upstream's
+        request count when the replay started)."""
+        return RunFacts(
+            chain_id=chain_id,
+            chain=get_chain(chain_id),
+            hardfork=hardfork,
+            decoder=self.decoder,
+            clock=clock,
+            rpc_requests=lambda: self.upstream.requests - before,
+        )
+
+    def fork_spec(self, block_number: int, hardfork: str) -> ForkSpec:
+        """A fork of the upstream (through the gateway) at `block_number`."""
+        return ForkSpec(
+            upstream=self.fork_upstream,
+            block_number=block_number,
+            hardfork=hardfork,
+            label=self.upstream.label,
+        )
 
     async def replay_transaction(
         self,
@@ -98,6 +120,23 @@ class ReplayEngine:
         With `compare_trace`, the upstream's own callTracer trace of the original (debug API
         needed) is compared frame by frame with the replay's, on top of the receipt comparison.
         """
+        results = await self.replay_in_block(
+            tx_hash, mode=mode, compare_trace=compare_trace, on_executed=on_executed
+        )
+        return results[-1]
+
+    async def replay_in_block(
+        self,
+        tx_hash: str,
+        *,
+        mode: ReplayMode = "exact",
+        compare_trace: bool = False,
+        on_executed: ExecutedHook | None = None,
+        also: Sequence[int] = (),
+        on_failure: Failure | None = None,
+    ) -> list[ReplayResult]:
+        """`replay_transaction`, also judging the block's earlier transactions at positions
+        `also` (exact mode; each failure goes to `on_failure`); the target's result is last."""
         tx_hash = validate_tx_hash(tx_hash)
         clock = Stopwatch()
         requests_before = self.upstream.requests
@@ -126,56 +165,67 @@ class ReplayEngine:
                 fork = await (starting or self._start_fork(parent, hardfork))
         except BaseException:
             if starting is not None:
-                await self._abandon(starting)
+                await abandon(self.forks, starting)
             raise
         if seed and self.gateway is not None:
             self.gateway.seed(parent, seed)
         env = parse_block_env(original.block)
         preceding = original.preceding() if exact else []
-        try:
-            with clock.stage("execute"):
-                executed = await execute_block(fork, env, *impersonated([*preceding, original.tx]))
-                if on_executed is not None:
-                    await on_executed(fork, original, executed)
-            with clock.stage("trace"):
-                traced = await trace_transaction(
-                    fork,
-                    self.decoder,
-                    replay_hash=executed.hashes[-1],
-                    receipt=executed.receipts[-1],
-                    tx_gas=original.info.gas,
-                    block_tag=hex(quantity(executed.block["number"])),
-                    balances_final=True,
+        facts = self.facts(original.chain_id, hardfork, clock, requests_before)
+
+        async def targets(fork: LiveFork, executed: ExecutedBlock) -> list[Target]:
+            if on_executed is not None:
+                await on_executed(fork, original, executed)
+            block_notes = env_differences(env, executed.block)
+            earlier = [
+                self._earlier_target(original, position, executed, block_notes, on_failure)
+                for position in sorted(also)
+            ]
+            notes = block_notes + preceding_notes(original, executed, len(preceding))
+            if mode == "quick" and original.index:
+                notes.append(
+                    f"quick mode: the {original.index} earlier transactions of block "
+                    f"{env.number} were not replayed"
                 )
-        finally:
-            await self.forks.release(fork)
-        notes = env_differences(env, executed.block)
-        notes += preceding_notes(original, executed, len(preceding))
-        if mode == "quick" and original.index:
-            notes.append(
-                f"quick mode: the {original.index} earlier transactions of block {env.number} "
-                "were not replayed"
-            )
-        original_receipt = parse_receipt(original.receipt)
-        return build_result(
+            return [
+                *earlier,
+                Target(
+                    position=len(preceding),
+                    info=original.info,
+                    index=original.index,
+                    preceding=len(preceding),
+                    original=parse_receipt(original.receipt),
+                    mode=mode,
+                    notes=notes,
+                    check=None
+                    if upstream_tree is None
+                    else lambda traced: compare_traces(upstream_tree, traced.trace),
+                ),
+            ]
+
+        block = BlockRun(env, *impersonated([*preceding, original.tx]), targets=targets)
+        return await run_on_fork(self.forks, fork, [block], facts)
+
+    def _earlier_target(
+        self,
+        last: OriginalTx,
+        position: int,
+        executed: ExecutedBlock,
+        block_notes: list[str],
+        on_failure: Failure | None,
+    ) -> Target:
+        """An earlier transaction of `last`'s block, judged as in its own exact replay."""
+        original = last.earlier(position)
+        return Target(
+            position=position,
             info=original.info,
-            chain_id=original.chain_id,
-            chain=chain,
-            hardfork=hardfork,
-            mode=mode,
-            env=env,
-            index=original.index,
-            preceding=len(preceding),
-            original=original_receipt,
-            fidelity=compare_receipts(
-                original_receipt,
-                traced.receipt,
-                notes,
-                None if upstream_tree is None else compare_traces(upstream_tree, traced.trace),
-            ),
-            traced=traced,
-            timings=clock.result(),
-            rpc_requests=self.upstream.requests - requests_before,
+            index=position,
+            preceding=position,
+            original=parse_receipt(original.receipt),
+            mode="exact",
+            notes=block_notes + preceding_notes(original, executed, position),
+            balances_final=False,
+            on_failure=None if on_failure is None else lambda reason: on_failure(original, reason),
         )
 
     async def _upstream_tree(self, original: OriginalTx) -> CallFrame:
@@ -197,24 +247,8 @@ class ReplayEngine:
         if self.gateway is not None:
             self.gateway.remember("eth_chainId", [], hex(chain_id))
 
-    def _start_fork(self, parent: int, hardfork: str) -> asyncio.Task[Fork]:
-        spec = ForkSpec(
-            upstream=self.fork_upstream,
-            block_number=parent,
-            hardfork=hardfork,
-            label=self.upstream.label,
-        )
-        return asyncio.ensure_future(self.forks.acquire(spec))
-
-    async def _abandon(self, starting: asyncio.Task[Fork]) -> None:
-        """Give back a fork whose replay failed before it was used (or stop its start)."""
-        if not starting.done():
-            starting.cancel()
-        try:
-            fork = await starting
-        except BaseException:  # noqa: BLE001 - cancelled or failed: nothing to give back
-            return
-        await self.forks.release(fork)
+    def _start_fork(self, parent: int, hardfork: str) -> asyncio.Future[LiveFork]:
+        return asyncio.ensure_future(self.forks.acquire(self.fork_spec(parent, hardfork)))
 
     async def _seed(self, original: OriginalTx, parent: int) -> dict[str, SeedAccount] | None:
         """Start-of-block state of everything the block's txs up to ours touch, or None."""
@@ -258,67 +292,58 @@ class ReplayEngine:
             self._remember_chain_id(originals[0].chain_id)
             chain = get_chain(originals[0].chain_id)
             hardfork = await self._hardfork(chain, originals[0].block)
-        groups = group_by_block(originals)
-        spec = ForkSpec(
-            upstream=self.fork_upstream,
-            block_number=originals[0].block_number - 1,
-            hardfork=hardfork,
-            label=self.upstream.label,
-        )
-        results: list[ReplayResult] = []
-        with clock.stage("fork"):
-            fork = await self.forks.acquire(spec)
-        try:
-            previous_block = originals[0].block_number - 1
-            for group in groups:
-                env = parse_block_env(group[0].block)
-                with clock.stage("execute"):
-                    executed = await execute_block(fork, env, *impersonated([o.tx for o in group]))
-                block_notes = env_differences(env, executed.block)
-                if env.number > previous_block + 1:
-                    block_notes.append(
-                        f"blocks {previous_block + 1}..{env.number - 1} were not replayed"
+        facts = self.facts(originals[0].chain_id, hardfork, clock, requests_before)
+        blocks: list[BlockRun] = []
+        previous_block = originals[0].block_number - 1
+        for group in group_by_block(originals):
+            env = parse_block_env(group[0].block)
+            gap = (
+                [f"blocks {previous_block + 1}..{env.number - 1} were not replayed"]
+                if env.number > previous_block + 1
+                else []
+            )
+            previous_block = env.number
+            blocks.append(
+                BlockRun(
+                    env,
+                    *impersonated([o.tx for o in group]),
+                    targets=self._sequence_targets(env.number, group, gap),
+                )
+            )
+        spec = self.fork_spec(originals[0].block_number - 1, hardfork)
+        fork = await start_fork(self.forks, spec, clock)
+        return await run_on_fork(self.forks, fork, blocks, facts)
+
+    @staticmethod
+    def _sequence_targets(
+        number: int, group: list[OriginalTx], gap: list[str]
+    ) -> Callable[[LiveFork, ExecutedBlock], Awaitable[list[Target]]]:
+        async def targets(fork: LiveFork, executed: ExecutedBlock) -> list[Target]:
+            block_notes = env_differences(parse_block_env(group[0].block), executed.block) + gap
+            found: list[Target] = []
+            for position, original in enumerate(group):
+                notes = list(block_notes)
+                skipped = original.index - position
+                if skipped > 0:
+                    notes.append(
+                        f"sequence mode: {skipped} other transactions of block {number} "
+                        "before this one were not replayed"
                     )
-                previous_block = env.number
-                for position, original in enumerate(group):
-                    with clock.stage("trace"):
-                        traced = await trace_transaction(
-                            fork,
-                            self.decoder,
-                            replay_hash=executed.hashes[position],
-                            receipt=executed.receipts[position],
-                            tx_gas=original.info.gas,
-                            block_tag=hex(env.number),
-                            balances_final=position == len(group) - 1,
-                        )
-                    notes = list(block_notes)
-                    skipped = original.index - position
-                    if skipped > 0:
-                        notes.append(
-                            f"sequence mode: {skipped} other transactions of block {env.number} "
-                            "before this one were not replayed"
-                        )
-                    original_receipt = parse_receipt(original.receipt)
-                    results.append(
-                        build_result(
-                            info=original.info,
-                            chain_id=original.chain_id,
-                            chain=chain,
-                            hardfork=hardfork,
-                            mode="quick",
-                            env=env,
-                            index=original.index,
-                            preceding=position,
-                            original=original_receipt,
-                            fidelity=compare_receipts(original_receipt, traced.receipt, notes),
-                            traced=traced,
-                            timings=clock.result(),
-                            rpc_requests=self.upstream.requests - requests_before,
-                        )
+                found.append(
+                    Target(
+                        position=position,
+                        info=original.info,
+                        index=original.index,
+                        preceding=position,
+                        original=parse_receipt(original.receipt),
+                        mode="quick",
+                        notes=notes,
+                        balances_final=position == len(group) - 1,
                     )
-        finally:
-            await self.forks.release(fork)
-        return results
+                )
+            return found
+
+        return targets
 
     async def replay_raw(self, raw_tx: str, *, block_number: int | None = None) -> ReplayResult:
         """Run a raw signed transaction on top of `block_number` (default: latest).
@@ -348,60 +373,32 @@ class ReplayEngine:
                 "parent_hash": base_env.hash,
             }
         )
-        spec = ForkSpec(
-            upstream=self.fork_upstream,
-            block_number=base_env.number,
-            hardfork=hardfork,
-            label=self.upstream.label,
-        )
-        with clock.stage("fork"):
-            fork = await self.forks.acquire(spec)
-        try:
-            with clock.stage("execute"), fork.crash_guard("replaying the raw transaction"):
-                await fork.rpc.batch(env_calls(env))
-                try:
-                    replay_hash = await fork.rpc.call("eth_sendRawTransaction", [raw])
-                except RpcError as error:
-                    raise ReplayError(
-                        f"the engine rejected the raw transaction: {error.message}"
-                    ) from error
-                await fork.rpc.call("evm_mine")
-                tx, receipt, block = await fork.rpc.batch(
-                    [
-                        ("eth_getTransactionByHash", [replay_hash]),
-                        ("eth_getTransactionReceipt", [replay_hash]),
-                        ("eth_getBlockByNumber", ["latest", False]),
-                    ]
+        facts = self.facts(quantity(chain_id), hardfork, clock, requests_before)
+
+        async def targets(fork: LiveFork, executed: ExecutedBlock) -> list[Target]:
+            tx = await fork.rpc.call("eth_getTransactionByHash", [executed.hashes[0]])
+            return [
+                Target(
+                    position=0,
+                    info=parse_transaction(tx),
+                    index=quantity(tx.get("transactionIndex")),
+                    preceding=0,
+                    original=None,
+                    mode="quick",
+                    notes=["never mined: there is no original receipt to compare with"],
+                    env=parse_block_env(executed.block),
                 )
-            info = parse_transaction(tx)
-            with clock.stage("trace"):
-                traced = await trace_transaction(
-                    fork,
-                    self.decoder,
-                    replay_hash=replay_hash,
-                    receipt=receipt,
-                    tx_gas=info.gas,
-                    block_tag="latest",
-                    balances_final=True,
-                )
-        finally:
-            await self.forks.release(fork)
-        notes = ["never mined: there is no original receipt to compare with"]
-        return build_result(
-            info=info,
-            chain_id=quantity(chain_id),
-            chain=chain,
-            hardfork=hardfork,
-            mode="quick",
-            env=parse_block_env(block),
-            index=quantity(tx.get("transactionIndex")),
-            preceding=0,
-            original=None,
-            fidelity=Fidelity(verdict="unverified", notes=notes),
-            traced=traced,
-            timings=clock.result(),
-            rpc_requests=self.upstream.requests - requests_before,
+            ]
+
+        block = BlockRun(
+            env,
+            [],
+            [("eth_sendRawTransaction", [raw])],
+            targets=targets,
+            what="the raw transaction",
         )
+        fork = await start_fork(self.forks, self.fork_spec(base_env.number, hardfork), clock)
+        return (await run_on_fork(self.forks, fork, [block], facts))[-1]
 
     async def hardfork_at(self, chain: ChainInfo, block: dict[str, Any]) -> str:
         """The rules active at `block` (what-if replays fork at other blocks than the parent)."""

@@ -5,22 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from timemachine.chain.blocks import quantity
-from timemachine.chain.rpc import Call
+from timemachine.forks.manager import env_calls
 from timemachine.models import BlockEnv
 
+__all__ = ["env_calls", "env_differences"]
+
 UNSETTABLE = frozenset({"prevrandao", "difficulty"})
-
-
-def env_calls(env: BlockEnv) -> list[Call]:
-    """anvil calls that make the next mined block carry `env`'s timestamp, coinbase, fees, limit."""
-    calls: list[Call] = [
-        ("anvil_setNextBlockTimestamp", [env.timestamp]),
-        ("anvil_setCoinbase", [env.coinbase]),
-        ("evm_setBlockGasLimit", [hex(env.gas_limit)]),
-    ]
-    if env.base_fee is not None:
-        calls.append(("anvil_setNextBlockBaseFeePerGas", [hex(env.base_fee)]))
-    return calls
 
 
 def env_differences(env: BlockEnv, mined: dict[str, Any]) -> list[str]:

@@ -15,7 +15,7 @@ from typing import Any
 
 from timemachine.chain.blocks import quantity
 from timemachine.chain.gateway import SeedAccount
-from timemachine.chain.rpc import RpcClient
+from timemachine.ports import ChainRPC
 
 PRESTATE_TRACER = {"tracer": "prestateTracer"}
 
@@ -57,7 +57,7 @@ def merge_prestates(traces: Sequence[dict[str, Any]], count: int) -> dict[str, S
 
 
 async def complete_accounts(
-    rpc: RpcClient, accounts: dict[str, SeedAccount], block_number: int
+    rpc: ChainRPC, accounts: dict[str, SeedAccount], block_number: int
 ) -> dict[str, SeedAccount]:
     """Fill the nonces and balances tracers left out (some omit non-zero contract nonces), in one
     batch at `block_number`."""

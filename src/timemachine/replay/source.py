@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from timemachine.chain.blocks import parse_transaction, quantity
-from timemachine.chain.rpc import RpcClient
 from timemachine.errors import (
     BlockNotFoundError,
     DebugApiUnavailableError,
@@ -17,6 +16,7 @@ from timemachine.errors import (
     TransactionNotFoundError,
 )
 from timemachine.models import TransactionInfo
+from timemachine.ports import ChainRPC
 from timemachine.replay.prefetch import PRESTATE_TRACER
 
 
@@ -45,6 +45,19 @@ class OriginalTx:
         """The block's transactions before this one (needs a block fetched with full txs)."""
         return [tx for tx in self.block["transactions"][: self.index] if isinstance(tx, dict)]
 
+    def earlier(self, position: int) -> OriginalTx:
+        """The block's transaction at `position` (before this one), with its receipt."""
+        tx = self.preceding()[position]
+        receipts = self.block_receipts or []
+        return OriginalTx(
+            chain_id=self.chain_id,
+            tx=tx,
+            info=parse_transaction(tx),
+            receipt=receipts[position],
+            block=self.block,
+            block_receipts=receipts,
+        )
+
 
 @dataclass(frozen=True)
 class MinedTx:
@@ -56,7 +69,7 @@ class MinedTx:
 
 
 async def fetch_transaction(
-    rpc: RpcClient, tx_hash: str, *, with_receipt: bool, chain_id: int | None = None
+    rpc: ChainRPC, tx_hash: str, *, with_receipt: bool, chain_id: int | None = None
 ) -> MinedTx:
     """The tx (with its receipt if asked, and the chain id unless known) in one round trip."""
     calls: list[tuple[str, list[Any]]] = [("eth_getTransactionByHash", [tx_hash])]
@@ -81,7 +94,7 @@ async def fetch_transaction(
 
 
 async def fetch_block_context(
-    rpc: RpcClient, mined: MinedTx, *, full_block: bool, prestate: bool = False
+    rpc: ChainRPC, mined: MinedTx, *, full_block: bool, prestate: bool = False
 ) -> OriginalTx:
     """Round two: the tx's block (full with receipts in exact mode, and with `prestate` the
     upstream's prestate trace of the block, or None where the node has no debug API)."""
@@ -117,7 +130,7 @@ async def fetch_block_context(
 
 
 async def fetch_original(
-    rpc: RpcClient, tx_hash: str, *, full_block: bool, chain_id: int | None = None
+    rpc: ChainRPC, tx_hash: str, *, full_block: bool, chain_id: int | None = None
 ) -> OriginalTx:
     """Both round trips, for callers that need no overlap with the fork start."""
     mined = await fetch_transaction(rpc, tx_hash, with_receipt=not full_block, chain_id=chain_id)
@@ -125,7 +138,7 @@ async def fetch_original(
 
 
 async def _block_receipts(
-    rpc: RpcClient, block: dict[str, Any], answer: Any
+    rpc: ChainRPC, block: dict[str, Any], answer: Any
 ) -> list[dict[str, Any]]:
     """eth_getBlockReceipts' answer, or per-tx receipts where the node lacks that method."""
     if isinstance(answer, MethodUnavailableError):
@@ -136,7 +149,7 @@ async def _block_receipts(
     return list(answer)
 
 
-async def fetch_block(rpc: RpcClient, number: int | None) -> dict[str, Any]:
+async def fetch_block(rpc: ChainRPC, number: int | None) -> dict[str, Any]:
     """A block header (latest when number is None), validating the number first."""
     if number is not None and number < 0:
         raise InvalidInputError(f"block {number} is before genesis; block numbers start at 0")

@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from timemachine.chain.blocks import parse_receipt, quantity
-from timemachine.chain.registry import ChainInfo, get_chain
-from timemachine.forks.manager import Fork
+from timemachine.chain.registry import ChainInfo
 from timemachine.models import (
     BalanceChange,
     CallFrame,
@@ -16,6 +15,7 @@ from timemachine.models import (
     TokenTransfer,
 )
 from timemachine.models.replay import TokenPrice
+from timemachine.ports import LiveFork
 from timemachine.trace.balances import (
     ETH,
     EthCaller,
@@ -42,9 +42,10 @@ class TracedTx:
 
 
 async def trace_transaction(
-    fork: Fork,
+    fork: LiveFork,
     decoder: Decoder,
     *,
+    chain: ChainInfo,
     replay_hash: str,
     receipt: dict[str, Any],
     tx_gas: int,
@@ -58,13 +59,7 @@ async def trace_transaction(
     token balances are the Transfer-event nets and tokens are not priced.
     """
     with fork.crash_guard("tracing"):
-        raw_call, raw_diff, chain_id = await fork.rpc.batch(
-            [
-                ("debug_traceTransaction", [replay_hash, CALL_TRACER]),
-                ("debug_traceTransaction", [replay_hash, PRESTATE_DIFF]),
-                ("eth_chainId", []),
-            ]
-        )
+        raw_call, raw_diff = await fork.trace(replay_hash, CALL_TRACER, PRESTATE_DIFF)
     trace = call_tree(raw_call, decoder, receipt, tx_gas)
     state_diff = normalize_prestate_diff(raw_diff)
     with fork.crash_guard("reading token balances and prices"):
@@ -73,7 +68,7 @@ async def trace_transaction(
             trace,
             state_diff,
             block_tag,
-            chain=get_chain(quantity(chain_id)),
+            chain=chain,
             balances_final=balances_final,
         )
     return TracedTx(

@@ -21,20 +21,19 @@ from eth_utils.crypto import keccak
 
 from timemachine.chain.blocks import parse_block_env, parse_receipt, quantity, validate_tx_hash
 from timemachine.chain.registry import get_chain
-from timemachine.chain.rpc import Call, RpcClient
+from timemachine.chain.rpc import Call
 from timemachine.errors import InvalidInputError, ReplayError, RpcError
-from timemachine.forks.manager import Fork, ForkSpec
 from timemachine.models import BlockEnv, ReplayResult
 from timemachine.models.whatif import CallSpec, CodePatch, WhatIf
-from timemachine.replay.assemble import build_result, preceding_notes
-from timemachine.replay.block import ExecutedBlock, execute_block, nonce_calls
+from timemachine.ports import ChainRPC, ExecutedBlock, LiveFork
+from timemachine.replay.assemble import preceding_notes
+from timemachine.replay.block import nonce_calls
 from timemachine.replay.engine import ReplayEngine
 from timemachine.replay.environment import env_differences
-from timemachine.replay.fidelity import compare_receipts
+from timemachine.replay.pipeline import BlockRun, Target, run_on_fork, start_fork
 from timemachine.replay.source import OriginalTx, fetch_block, fetch_original
 from timemachine.replay.stopwatch import Stopwatch
 from timemachine.replay.submit import send_params
-from timemachine.replay.tracing import trace_transaction
 
 _CREATE_GAS = hex(30_000_000)
 
@@ -51,7 +50,7 @@ class WhatIfRun:
     executed: ExecutedBlock
 
 
-WhatIfHook = Callable[[Fork, WhatIfRun], Awaitable[None]]
+WhatIfHook = Callable[[LiveFork, WhatIfRun], Awaitable[None]]
 
 
 def _address(value: str, what: str) -> str:
@@ -121,7 +120,7 @@ def _coerce(kind: str, value: Any) -> Any:
     return text
 
 
-async def _getter(rpc: RpcClient, target: str, name: str, kind: str) -> Any:
+async def _getter(rpc: ChainRPC, target: str, name: str, kind: str) -> Any:
     """The value of `target.name()` on the fork, decoded as `kind`."""
     data = "0x" + keccak(text=f"{name}()")[:4].hex()
     try:
@@ -135,7 +134,7 @@ async def _getter(rpc: RpcClient, target: str, name: str, kind: str) -> Any:
 
 
 async def _constructor_args(
-    rpc: RpcClient, target: str, inputs: list[dict[str, Any]], given: list[Any] | None
+    rpc: ChainRPC, target: str, inputs: list[dict[str, Any]], given: list[Any] | None
 ) -> list[Any]:
     if given is not None and len(given) != len(inputs):
         raise InvalidInputError(
@@ -154,7 +153,7 @@ async def _constructor_args(
     return values
 
 
-async def patched_code(rpc: RpcClient, patch: CodePatch) -> str:
+async def patched_code(rpc: ChainRPC, patch: CodePatch) -> str:
     """The runtime code `patch` puts at its address (compiled, then created in an eth_call)."""
     target = _address(patch.address, "patch address")
     if patch.code:
@@ -185,7 +184,7 @@ async def patched_code(rpc: RpcClient, patch: CodePatch) -> str:
     return str(runtime)
 
 
-async def apply_state(fork: Fork, whatif: WhatIf) -> list[Call]:
+async def apply_state(fork: LiveFork, whatif: WhatIf) -> list[Call]:
     """Put patched code and state overrides on `fork` (before anything of the block runs);
     returns the anvil calls made (patched code as the runtime bytecode put there)."""
     calls: list[Call] = []
@@ -199,7 +198,7 @@ async def apply_state(fork: Fork, whatif: WhatIf) -> list[Call]:
     return calls
 
 
-async def _inserted(upstream: RpcClient, entries: list[str | CallSpec]) -> list[dict[str, Any]]:
+async def _inserted(upstream: ChainRPC, entries: list[str | CallSpec]) -> list[dict[str, Any]]:
     """JSON-RPC tx objects for the transactions inserted before the target (no nonce: the fork
     gives each its sender's next one)."""
     txs: list[dict[str, Any]] = []
@@ -223,7 +222,7 @@ async def _inserted(upstream: RpcClient, entries: list[str | CallSpec]) -> list[
     return txs
 
 
-async def _fill_gas(fork: Fork, txs: list[dict[str, Any]], limit: int) -> None:
+async def _fill_gas(fork: LiveFork, txs: list[dict[str, Any]], limit: int) -> None:
     """Give calls without a gas limit an estimate (on the modified fork, before the block) with
     50% headroom, capped at a quarter of the block: the whole block's gas would crowd out the
     target. A call the estimate says reverts gets that cap, so it runs and shows its revert."""
@@ -303,58 +302,51 @@ async def replay_whatif(
         hardfork = await engine.hardfork_at(chain, header)
         kept = [] if whatif.at_block is not None else _kept_preceding(original, whatif)
         inserted = await _inserted(engine.upstream, whatif.before)
-    spec = ForkSpec(
-        upstream=engine.fork_upstream,
-        block_number=fork_block,
-        hardfork=hardfork,
-        label=engine.upstream.label,
-    )
     txs = [*kept, *inserted, _target(original, whatif)]
     setup: list[Call] = [("anvil_autoImpersonateAccount", [True]), *nonce_calls(kept)]
-    with clock.stage("fork"):
-        fork = await engine.forks.acquire(spec)
-    try:
-        with clock.stage("execute"):
-            state_calls = await apply_state(fork, whatif)
-            await _fill_gas(fork, inserted, env.gas_limit)
-            executed = await execute_block(
-                fork, env, setup, [("eth_sendTransaction", [send_params(tx)]) for tx in txs]
-            )
-        with clock.stage("trace"):
-            traced = await trace_transaction(
-                fork,
-                engine.decoder,
-                replay_hash=executed.hashes[-1],
-                receipt=executed.receipts[-1],
-                tx_gas=quantity(original.tx["gas"]),
-                block_tag=hex(quantity(executed.block["number"])),
-                balances_final=True,
-            )
+    state_calls: list[Call] = []
+
+    async def prepare(fork: LiveFork) -> None:
+        state_calls.extend(await apply_state(fork, whatif))
+        await _fill_gas(fork, inserted, env.gas_limit)
+
+    async def targets(fork: LiveFork, executed: ExecutedBlock) -> list[Target]:
         if on_executed is not None:
             await on_executed(fork, WhatIfRun(fork_block, state_calls, txs, executed))
-    finally:
-        # A modified fork must not serve later replays: stop it rather than keep it warm.
-        await engine.forks.release(fork, keep_warm=False)
-    notes = [f"what-if: {line}" for line in whatif.describe()]
-    notes += env_differences(env, executed.block)
-    if whatif.at_block is None:
-        notes += preceding_notes(original, executed, len(kept)) if not whatif.drop else []
-    original_receipt = parse_receipt(original.receipt)
-    info = original.info
-    if whatif.sender:
-        info = info.model_copy(update={"sender": _address(whatif.sender, "sender")})
-    return build_result(
-        info=info,
-        chain_id=original.chain_id,
-        chain=chain,
-        hardfork=hardfork,
-        mode=whatif.mode,
-        env=env,
-        index=len(kept) + len(inserted),
-        preceding=len(kept) + len(inserted),
-        original=original_receipt,
-        fidelity=compare_receipts(original_receipt, traced.receipt, notes),
-        traced=traced,
-        timings=clock.result(),
-        rpc_requests=engine.upstream.requests - requests_before,
+        notes = [f"what-if: {line}" for line in whatif.describe()]
+        notes += env_differences(env, executed.block)
+        if whatif.at_block is None:
+            notes += preceding_notes(original, executed, len(kept)) if not whatif.drop else []
+        info = original.info
+        if whatif.sender:
+            info = info.model_copy(update={"sender": _address(whatif.sender, "sender")})
+        return [
+            Target(
+                position=len(txs) - 1,
+                info=info,
+                index=len(kept) + len(inserted),
+                preceding=len(kept) + len(inserted),
+                original=parse_receipt(original.receipt),
+                mode=whatif.mode,
+                notes=notes,
+            )
+        ]
+
+    block = BlockRun(
+        env,
+        setup,
+        # Built after `prepare`: it fills in the gas of inserted calls.
+        lambda: [("eth_sendTransaction", [send_params(tx)]) for tx in txs],
+        targets=targets,
     )
+    fork = await start_fork(engine.forks, engine.fork_spec(fork_block, hardfork), clock)
+    # A modified fork must not serve later replays: stop it rather than keep it warm.
+    results = await run_on_fork(
+        engine.forks,
+        fork,
+        [block],
+        engine.facts(original.chain_id, hardfork, clock, requests_before),
+        keep_warm=False,
+        prepare=prepare,
+    )
+    return results[-1]

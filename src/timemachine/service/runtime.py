@@ -16,14 +16,15 @@ from typing import Any, TypeVar
 from timemachine.catalog.devnet import DEVNET_CHAIN_ID
 from timemachine.chain.registry import configured_rpc_url
 from timemachine.chain.rpc import redact_url
+from timemachine.devnet import Devnet, run_devnet
 from timemachine.errors import InvalidInputError
-from timemachine.forks.devnet import Devnet, run_devnet
 from timemachine.forks.manager import ForkManager
 from timemachine.logs import get_logger
 from timemachine.machine import TimeMachine
+from timemachine.runtime import Runtime, build
 from timemachine.security.outbound import GuardedRpcClient, OutboundPolicy
 from timemachine.security.vault import Vault
-from timemachine.settings import Settings, get_settings
+from timemachine.settings import Settings
 from timemachine.store import Database, ProviderCredentials
 
 T = TypeVar("T")
@@ -47,12 +48,12 @@ def has_default_rpc(chain_id: int, settings: Settings) -> bool:
 class EngineRuntime:
     """The engine of one process. Thread-safe: `run` may be called from any thread."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
-        self.settings = settings or get_settings()
+    def __init__(self, settings: Settings | Runtime | None = None) -> None:
+        self.root = settings if isinstance(settings, Runtime) else build(settings)
+        self.settings = self.root.settings
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True, name="engine")
         self._thread.start()
-        self._forks: ForkManager | None = None
         self._machines: dict[str, TimeMachine] = {}
         self._devnet: Devnet | None = None
         self._devnet_stack = contextlib.AsyncExitStack()
@@ -65,9 +66,7 @@ class EngineRuntime:
 
     @property
     def forks(self) -> ForkManager:
-        if self._forks is None:
-            self._forks = ForkManager(self.settings)
-        return self._forks
+        return self.root.forks
 
     async def devnet(self) -> Devnet:
         """The embedded devnet with the bundled scenarios (started on first use, ~4 s)."""
@@ -136,16 +135,16 @@ class EngineRuntime:
                     retries=self.settings.rpc_retries,
                     backoff=self.settings.rpc_backoff,
                 )
-            machine = TimeMachine(url, settings=self.settings, forks=self.forks, upstream=upstream)
+            machine = TimeMachine(url, runtime=self.root, upstream=upstream)
             self._machines[key] = machine
         return machine
 
     async def reap_forks(self, ttl: float | None = None) -> int:
         """Stop forks unused for `ttl` seconds (default: the fork TTL); how many were stopped."""
-        return await self.forks.reap_expired(ttl=ttl) if self._forks else 0
+        return await self.forks.reap_expired(ttl=ttl) if self.root.has_forks else 0
 
     def live_forks(self) -> int:
-        return len(self._forks.live()) if self._forks else 0
+        return len(self.forks.live()) if self.root.has_forks else 0
 
     def close(self) -> None:
         """Stop every fork and the devnet, then the loop. Idempotent."""
@@ -161,7 +160,6 @@ class EngineRuntime:
         for machine in self._machines.values():
             await machine.aclose()
         self._machines.clear()
-        if self._forks is not None:
-            await self._forks.shutdown()
+        await self.root.aclose()
         await self._devnet_stack.aclose()
         self._devnet = None

@@ -2,7 +2,7 @@
 
     from timemachine.store import open_database, ReplaySessions
 
-    db = open_database()                       # Settings.database_url, migrated to head
+    db = open_database(settings.database_url)  # migrated to head
     with db.session() as s:                    # one transaction: commit on success, else rollback
         record = ReplaySessions(s).create(owner="alice", kind="transactions", request={...})
 

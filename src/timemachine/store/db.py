@@ -31,7 +31,7 @@ from sqlalchemy.exc import (
 from sqlalchemy.orm import Session, sessionmaker
 
 from timemachine.errors import ConflictError, InvalidInputError, StorageError, TimeMachineError
-from timemachine.settings import get_settings, normalize_database_url
+from timemachine.settings import normalize_database_url
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 POSTGRES_CONNECT_TIMEOUT_S = 10
@@ -47,9 +47,9 @@ def redacted(url: str) -> str:
         return "<unparsable database URL>"
 
 
-def create_db_engine(url: str | None = None, *, echo: bool = False) -> Engine:
-    """An engine for `url` (default: `Settings.database_url`), set up for its backend."""
-    url = normalize_database_url(url if url is not None else get_settings().database_url)
+def create_db_engine(url: str, *, echo: bool = False) -> Engine:
+    """An engine for `url` (`Settings.database_url`), set up for its backend."""
+    url = normalize_database_url(url)
     try:
         parsed = make_url(url)
     except SQLAlchemyError as error:
@@ -131,7 +131,10 @@ def _first_line(error: DBAPIError) -> str:
 class Database:
     """An engine plus a session factory. `with db.session() as s:` is one transaction."""
 
-    def __init__(self, url: str | None = None, *, engine: Engine | None = None) -> None:
+    def __init__(self, url: str = "", *, engine: Engine | None = None) -> None:
+        """`url`: the database (`Settings.database_url`); or an existing `engine`."""
+        if engine is None and not url:
+            raise ValueError("Database needs a URL or an engine")
         self.engine = engine if engine is not None else create_db_engine(url)
         self.url = self.engine.url.render_as_string(hide_password=False)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -154,8 +157,8 @@ class Database:
         self.engine.dispose()
 
 
-def open_database(url: str | None = None, *, migrate_schema: bool = True) -> Database:
-    """The database at `url` (default: `Settings.database_url`), migrated to the newest schema."""
+def open_database(url: str, *, migrate_schema: bool = True) -> Database:
+    """The database at `url` (`Settings.database_url`), migrated to the newest schema."""
     database = Database(url)
     if migrate_schema:
         database.migrate()
@@ -174,7 +177,7 @@ def alembic_config(database_url: str | None = None) -> Any:
     return config
 
 
-def migrate(database_url: str | None = None, *, engine: Engine | None = None) -> None:
+def migrate(database_url: str, *, engine: Engine | None = None) -> None:
     """Upgrade the database at `database_url` to the newest revision (idempotent; safe on start).
 
     Runs the packaged Alembic migrations programmatically. The same revisions serve SQLite and
@@ -182,9 +185,7 @@ def migrate(database_url: str | None = None, *, engine: Engine | None = None) ->
     """
     from alembic import command
 
-    url = normalize_database_url(
-        database_url if database_url is not None else get_settings().database_url
-    )
+    url = normalize_database_url(database_url)
     own_engine = engine is None
     engine = engine if engine is not None else create_db_engine(url)
     config = alembic_config(url)

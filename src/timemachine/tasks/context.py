@@ -7,25 +7,31 @@ from functools import cache
 
 from celery.signals import worker_process_shutdown, worker_shutdown
 
-from timemachine.bus import EventBus, event_bus
+from timemachine.ports import EventBus
+from timemachine.runtime import Runtime, build
 from timemachine.service.runtime import EngineRuntime
-from timemachine.settings import get_settings
-from timemachine.store import Database, open_database
+from timemachine.store import Database
+
+
+@cache
+def root() -> Runtime:
+    """This worker process's parts, wired once from the process settings."""
+    return build()
 
 
 @cache
 def runtime() -> EngineRuntime:
-    return EngineRuntime(get_settings())
+    return EngineRuntime(root())
 
 
 @cache
 def database() -> Database:
-    return open_database(get_settings().database_url)
+    return root().database()
 
 
 @cache
 def bus() -> EventBus:
-    return event_bus(get_settings().redis_url)
+    return root().bus()
 
 
 @worker_process_shutdown.connect

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from celery import Celery
-from kombu.exceptions import OperationalError
-
 from timemachine.errors import BrokerUnavailableError
 from timemachine.models.sessions import ReplaySessionRecord, SessionKind
+from timemachine.ports import JobQueue
 from timemachine.service.progress import Reporter
+
+__all__ = ["TASK_FOR_KIND", "BrokerUnavailableError", "enqueue"]
 
 TASK_FOR_KIND = {
     SessionKind.EXPLOIT: "tasks.replay_tasks.replay_exploit",
@@ -20,13 +18,11 @@ TASK_FOR_KIND = {
 }
 
 
-def enqueue(app: Celery, record: ReplaySessionRecord, reporter: Reporter) -> None:
-    """Send the session's task (task id = session id, so a duplicate send is harmless)."""
-    options: dict[str, Any] = {"task_id": record.id, "retry": True}
-    options["retry_policy"] = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5}
+def enqueue(queue: JobQueue, record: ReplaySessionRecord, reporter: Reporter) -> None:
+    """Queue the session's task (job id = session id, so a duplicate send is harmless)."""
     try:
-        app.send_task(TASK_FOR_KIND[record.kind], args=[record.id], **options)
-    except OperationalError as exc:
+        queue.enqueue(TASK_FOR_KIND[record.kind], [record.id], job_id=record.id, retry=True)
+    except BrokerUnavailableError as exc:
         reporter.fail(f"could not queue the session: broker unavailable ({exc})")
         raise BrokerUnavailableError(
             "the task broker is unavailable; the session was marked failed, try again later"

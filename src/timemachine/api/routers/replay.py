@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from celery import Celery
 from fastapi import APIRouter, Depends, Request, status
 
 from timemachine.api.actions import cancel_session, start_session
 from timemachine.api.auth import Analyst, Reader, record
-from timemachine.api.deps import AppSettings, Bus, CeleryApp, Db
+from timemachine.api.deps import AppSettings, Bus, Db, Queue
 from timemachine.api.schemas import (
     ErrorBody,
     SessionStarted,
@@ -18,11 +17,11 @@ from timemachine.api.schemas import (
     links_for,
     status_of,
 )
-from timemachine.bus import EventBus
 from timemachine.catalog.devnet import DEVNET_CHAIN_ID
 from timemachine.errors import InvalidInputError, NotFoundError
 from timemachine.models.requests import ExploitReplayRequest, TransactionsReplayRequest
 from timemachine.models.sessions import ReplaySessionRecord, SessionKind
+from timemachine.ports import EventBus, JobQueue
 from timemachine.security.audit import Action
 from timemachine.security.principal import Principal
 from timemachine.service.runtime import has_default_rpc, no_rpc_error
@@ -54,7 +53,7 @@ class SessionStarter:
     request: Request
     principal: Principal
     db: Database
-    app: Celery
+    queue: JobQueue
     bus: EventBus
     settings: Settings
 
@@ -74,7 +73,7 @@ class SessionStarter:
         principal = self.principal
         session = start_session(
             self.db,
-            self.app,
+            self.queue,
             self.bus,
             owner=principal.user_id,
             kind=kind,
@@ -87,9 +86,9 @@ class SessionStarter:
 
 
 def session_starter(
-    request: Request, principal: Analyst, db: Db, app: CeleryApp, bus: Bus, settings: AppSettings
+    request: Request, principal: Analyst, db: Db, queue: Queue, bus: Bus, settings: AppSettings
 ) -> SessionStarter:
-    return SessionStarter(request, principal, db, app, bus, settings)
+    return SessionStarter(request, principal, db, queue, bus, settings)
 
 
 Starter = Annotated[SessionStarter, Depends(session_starter)]
@@ -135,10 +134,10 @@ def session_status(session_id: str, principal: Reader, db: Db) -> SessionStatusP
 
 @router.post("/{session_id}/cancel", response_model=SessionStatusPublic, responses=ERRORS)
 def cancel(
-    session_id: str, request: Request, principal: Analyst, db: Db, app: CeleryApp, bus: Bus
+    session_id: str, request: Request, principal: Analyst, db: Db, queue: Queue, bus: Bus
 ) -> SessionStatusPublic:
     """Cancel one of your pending or running sessions (admins: any; 409 when it already
     finished)."""
-    session = cancel_session(db, app, bus, session_id, owner=principal.owner_scope)
+    session = cancel_session(db, queue, bus, session_id, owner=principal.owner_scope)
     record(request, Action.SESSION_CANCEL, actor=principal, resource=f"session:{session_id}")
     return status_of(session)

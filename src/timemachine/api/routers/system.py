@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from timemachine.api.auth import MetricsReader, bearer
-from timemachine.api.deps import AppSettings, CeleryApp, Db
+from timemachine.api.deps import AppSettings, Db, Queue
 from timemachine.api.health import HealthReport, system_health
 from timemachine.errors import TimeMachineError
 from timemachine.security.accounts import principal_for
@@ -28,13 +28,13 @@ router = APIRouter(tags=["system"])
 def health(
     settings: AppSettings,
     db: Db,
-    app: CeleryApp,
+    queue: Queue,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> JSONResponse:
     """Database, broker, Redis (when configured), anvil, disk, live forks: 200 when all are
     ok, 503 when any is degraded. Open to all, and then the status only: which component is
     degraded and why (paths, hosts, process counts) is shown to admins alone."""
-    report = system_health(settings, db, app)
+    report = system_health(settings, db, queue)
     code = 200 if report.status == "healthy" else 503
     if not _is_admin(settings, db, credentials):
         report = HealthReport(status=report.status)

@@ -34,12 +34,18 @@ def _url() -> str | None:
     )
 
 
+def _database_url() -> str:
+    from timemachine.settings import get_settings
+
+    return _url() or get_settings().database_url
+
+
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
         _run(connection)
         return
-    engine = create_db_engine(_url())
+    engine = create_db_engine(_database_url())
     try:
         with engine.begin() as connection:
             _run(connection)
