@@ -29,12 +29,13 @@ from typing import Any
 
 from benchmarks.service_load import BROKERS, backend_env, drop_database
 from timemachine.bus import LocalBus
-from timemachine.forks.devnet import run_devnet
+from timemachine.devnet import run_devnet
 from timemachine.models.sessions import ReplaySessionRecord
 from timemachine.service.progress import Reporter
 from timemachine.settings import Settings
 from timemachine.store import Database, ReplaySessions, open_database
 from timemachine.tasks.app import create_celery
+from timemachine.tasks.queue import CeleryQueue
 from timemachine.tasks.submit import enqueue
 
 
@@ -47,14 +48,14 @@ async def devnet_hashes() -> list[str]:
 def submit(
     db: Database, settings: Settings, hashes: list[str], sessions: int, txs: int
 ) -> list[str]:
-    app = create_celery(settings)
+    queue = CeleryQueue(create_celery(settings))
     ids = []
     for index in range(sessions):
         chosen = [hashes[(index + i) % len(hashes)] for i in range(txs)]
         request = {"transactions": [{"hash": tx, "chain_id": 31337} for tx in chosen]}
         with db.session() as s:
             record = ReplaySessions(s).create(owner="bench", kind="transactions", request=request)
-        enqueue(app, record, Reporter(db, LocalBus(), record.id))
+        enqueue(queue, record, Reporter(db, LocalBus(), record.id))
         ids.append(record.id)
     return ids
 

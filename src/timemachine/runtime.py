@@ -16,7 +16,7 @@ from timemachine.chain.pool import open_upstream
 from timemachine.chain.rpc import RpcClient
 from timemachine.forks.manager import ForkManager
 from timemachine.models.capsule import Capsule
-from timemachine.ports import BackendName, EventBus, ForkBackend, JobQueue
+from timemachine.ports import BackendName, EventBus, ForkBackend
 from timemachine.replay.backends import PyEvmBackend, pick_backend, prefers_pyevm
 from timemachine.replay.capsule import capsule_submissions
 from timemachine.replay.engine import ReplayEngine
@@ -99,13 +99,6 @@ class Runtime:
         from timemachine.store import open_database
 
         return open_database(self.settings.database_url)
-
-    def queue(self) -> JobQueue:
-        """The job queue: Celery over the configured (or the embedded) broker."""
-        from timemachine.tasks.app import create_celery
-        from timemachine.tasks.queue import CeleryQueue
-
-        return CeleryQueue(create_celery(self.settings))
 
     def bus(self) -> EventBus:
         from timemachine.bus import event_bus

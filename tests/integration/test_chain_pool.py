@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from timemachine.chain.pool import PoolOptions, ProviderPool
+from timemachine.devnet import Devnet
 from timemachine.errors import QuorumError, RpcUnavailableError
-from timemachine.forks.devnet import Devnet
 from timemachine.forks.process import AnvilProcess
 from timemachine.machine import TimeMachine
 from timemachine.settings import Settings

@@ -39,13 +39,14 @@ from tests.integration.service_support import (
     wait_for,
 )
 from timemachine.bus import LocalBus, RedisBus, session_channel
-from timemachine.forks.devnet import Devnet
+from timemachine.devnet import Devnet
 from timemachine.models.sessions import ReplaySessionRecord, SessionStatus
 from timemachine.service.progress import Reporter
 from timemachine.settings import Settings
 from timemachine.store import Database, ReplaySessions, open_database
 from timemachine.store.sessions import restarted_stage
 from timemachine.tasks.app import create_celery
+from timemachine.tasks.queue import CeleryQueue
 from timemachine.tasks.submit import enqueue
 
 pytestmark = pytest.mark.integration
@@ -75,14 +76,14 @@ def _hashes(devnet: Devnet) -> list[str]:
 
 def _submit(db: Database, settings: Settings, hashes: list[str], count: int) -> list[str]:
     """`count` transaction sessions of TXS_PER_SESSION devnet txs each, queued."""
-    app = create_celery(settings)
+    queue = CeleryQueue(create_celery(settings))
     ids = []
     for index in range(count):
         txs = [hashes[(index + i) % len(hashes)] for i in range(TXS_PER_SESSION)]
         request = {"transactions": [{"hash": tx, "chain_id": 31337} for tx in txs]}
         with db.session() as s:
             record = ReplaySessions(s).create(owner="alice", kind="transactions", request=request)
-        enqueue(app, record, Reporter(db, LocalBus(), record.id))
+        enqueue(queue, record, Reporter(db, LocalBus(), record.id))
         ids.append(record.id)
     return ids
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from timemachine.conformance.flat import flat_trace, is_precompile, parity_error
+from timemachine.trace.flat import flat_trace, is_precompile, parity_error
 
 A = "0x00000000000000000000000000000000000000aa"
 B = "0x00000000000000000000000000000000000000bb"

@@ -47,6 +47,7 @@ from timemachine.security.ratelimit import rate_limiter
 from timemachine.security.tokens import signing_key
 from timemachine.settings import Settings
 from timemachine.store import Database, upsert_catalog
+from timemachine.tasks.app import job_queue
 from timemachine.untrusted import cap_recursion_limit
 
 log = get_logger(__name__)
@@ -75,7 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         bus = root.bus()
         try:
             _load_catalog(db)
-            queue = root.queue()
+            queue = job_queue(settings)
             signing_key(settings)  # fail fast on a bad key; create the embedded one now
             if settings.bootstrap_admin:
                 _announce_admin(settings, bootstrap_admin(db))

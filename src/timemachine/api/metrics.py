@@ -34,7 +34,8 @@ from timemachine.models.sessions import SessionKind
 from timemachine.settings import Settings
 from timemachine.store import Database
 from timemachine.store.stats import recent_durations, sessions_by_status
-from timemachine.tasks.app import QUEUES, broker_url
+from timemachine.tasks.app import QUEUES
+from timemachine.tasks.broker import broker_url
 
 log = get_logger(__name__)
 UNMATCHED = "<unmatched>"

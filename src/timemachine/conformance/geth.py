@@ -35,7 +35,6 @@ from timemachine.conformance.compare import (
     canonical_flat_frame,
     differences,
 )
-from timemachine.conformance.flat import flat_trace
 from timemachine.errors import FixtureError, TimeMachineError
 from timemachine.forks.manager import ForkManager
 from timemachine.forks.quirks import engine_divergences
@@ -47,6 +46,7 @@ from timemachine.replay.environment import env_differences
 from timemachine.replay.pipeline import BlockRun, Target, run_on_fork, start_fork
 from timemachine.replay.submit import send_params
 from timemachine.settings import ForkSettings
+from timemachine.trace.flat import flat_trace
 
 SUITES: tuple[str, ...] = (
     "call_tracer",

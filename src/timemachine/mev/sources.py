@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from timemachine.chain.hardforks import infer_hardfork_from_header
-from timemachine.conformance.flat import flat_trace
 from timemachine.errors import (
     BlockNotFoundError,
     MethodUnavailableError,
@@ -22,6 +21,7 @@ from timemachine.errors import (
     TraceApiUnavailableError,
 )
 from timemachine.mev.models import Block, Receipt, Trace
+from timemachine.trace.flat import flat_trace
 
 if TYPE_CHECKING:
     from timemachine.chain.rpc import RpcClient

@@ -14,16 +14,10 @@ from celery.schedules import crontab
 from kombu import Queue
 
 from timemachine.settings import Settings, get_settings
+from timemachine.tasks.broker import broker_url
+from timemachine.tasks.queue import CeleryQueue
 
 QUEUES = ("replay", "analysis", "cleanup")
-BROKER_FILE = "celery-broker.db"
-
-
-def broker_url(settings: Settings) -> str:
-    if settings.celery_broker_url:
-        return settings.celery_broker_url
-    assert settings.data_dir is not None  # resolved by Settings
-    return f"sqla+sqlite:///{settings.data_dir / BROKER_FILE}"
 
 
 def result_backend(settings: Settings) -> str:
@@ -85,6 +79,12 @@ def create_celery(settings: Settings | None = None) -> Celery:
         timezone="UTC",
     )
     return app
+
+
+def job_queue(settings: Settings) -> CeleryQueue:
+    """The service's job queue (`ports.JobQueue`): Celery over the configured or the embedded
+    broker. Chosen here, in the Celery shell, so nothing below the shells imports Celery."""
+    return CeleryQueue(create_celery(settings))
 
 
 celery_app = create_celery()

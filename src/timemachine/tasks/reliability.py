@@ -39,6 +39,7 @@ from timemachine.bus import event_bus
 from timemachine.errors import StorageError
 from timemachine.logs import get_logger
 from timemachine.models.sessions import ReplaySessionRecord
+from timemachine.ports import JobQueue
 from timemachine.processes import (
     BEAT_LOCK,
     WORKER_LOCK,
@@ -51,6 +52,8 @@ from timemachine.service.progress import Reporter
 from timemachine.service.sessions import requeue_lost
 from timemachine.settings import Settings, get_settings
 from timemachine.store import Database, ReplaySessions, open_database
+from timemachine.tasks.broker import broker_file
+from timemachine.tasks.queue import CeleryQueue
 from timemachine.tasks.submit import TASK_FOR_KIND, enqueue
 
 log = get_logger(__name__)
@@ -98,9 +101,9 @@ def _on_worker_init(**_: Any) -> None:
 
 
 @worker_ready.connect
-def _on_worker_ready(**_: Any) -> None:
+def _on_worker_ready(sender: Any, **_: Any) -> None:
     settings = get_settings()
-    _State.sweeper = Sweeper(settings)
+    _State.sweeper = Sweeper(settings, CeleryQueue(sender.app))
     _State.sweeper.start()
 
 
@@ -130,12 +133,6 @@ def _on_beat_init(**_: Any) -> None:
     except AlreadyRunningError as exc:
         _refuse(exc)
     _State.beat_lock = lock
-
-
-def broker_file(settings: Settings) -> Path:
-    from timemachine.tasks.app import BROKER_FILE
-
-    return _data_dir(settings) / BROKER_FILE
 
 
 def restore_embedded_deliveries(path: Path, db: Database, settings: Settings) -> list[str]:
@@ -197,8 +194,9 @@ class Sweeper:
     """Re-queues sessions whose lease expired, every half lease, in a thread of the worker's
     main process (so it runs even while every pool process is busy)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, queue: JobQueue) -> None:
         self.settings = settings
+        self.queue = queue
         self.interval = settings.session_lease_seconds / 2
         self.bus = event_bus(settings.redis_url)
         self._db: Database | None = None
@@ -213,8 +211,6 @@ class Sweeper:
 
     def sweep(self) -> list[str]:
         """One pass; the ids re-queued."""
-        from timemachine.tasks.app import celery_app
-
         if self._db is None:
             self._db = open_database(self.settings.database_url)  # migrated once
         db, bus = self._db, self.bus
@@ -223,7 +219,7 @@ class Sweeper:
             def again(record: ReplaySessionRecord) -> None:
                 reporter = Reporter(db, bus, record.id)
                 reporter.publish(record)
-                enqueue(celery_app, record, reporter)
+                enqueue(self.queue, record, reporter)
 
             return requeue_lost(db, self.settings.session_max_attempts, again)
         finally:
