@@ -15,15 +15,16 @@ import json
 import threading
 from collections.abc import AsyncIterator
 from contextlib import suppress
-from typing import Any, Protocol
 
 import redis
 import redis.asyncio as aioredis
 
 from timemachine.logs import get_logger
+from timemachine.ports import Event, EventBus
 from timemachine.urls import redact_url
 
-Event = dict[str, Any]
+__all__ = ["STATUS_CHANNEL", "Event", "EventBus", "LocalBus", "RedisBus", "event_bus"]
+
 PREFIX = "timemachine:"
 RECONNECT_DELAY = 0.5
 """Seconds between attempts to re-subscribe after Redis went away."""
@@ -38,16 +39,6 @@ def session_channel(session_id: str) -> str:
 
 STATUS_CHANNEL = "status"
 """System events: sessions created and finished, workers and forks coming and going."""
-
-
-class EventBus(Protocol):
-    """Publish from anywhere (sync: Celery tasks are sync); subscribe from the event loop."""
-
-    def publish(self, channel: str, event: Event) -> None: ...
-
-    def subscribe(self, channel: str) -> AsyncIterator[Event]: ...
-
-    async def aclose(self) -> None: ...
 
 
 class LocalBus:

@@ -1,5 +1,6 @@
 """The replay engine: fork at the parent block, rebuild the block environment, run the block's
-earlier transactions (exact mode) and the target on anvil, then trace, decode and judge fidelity.
+earlier transactions (exact mode) and the target on a `ForkBackend` (anvil for an upstream), then
+trace, decode and judge fidelity, all through the one pipeline (`replay.pipeline.run_on_fork`).
 
 Compared with `cast run`, which executes locally in revm against lazily fetched state, this keeps
 the whole fork alive afterwards (state can be queried, what-ifs can follow), reports a fidelity
