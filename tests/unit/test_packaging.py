@@ -105,7 +105,7 @@ def test_service_commands_fail_in_one_line_naming_the_extra(tmp_path: os.PathLik
     for argv, package in (
         (["worker"], "celery"),
         (["serve", "--api-only"], "uvicorn"),
-        (["users", "create", "ada", "--password-stdin"], "jwt"),
+        (["users", "create", "ada", "--password-stdin"], "sqlalchemy"),
         (["keys", "generate"], "cryptography"),
     ):
         done = run_without_service(

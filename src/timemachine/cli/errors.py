@@ -26,7 +26,6 @@ SERVICE_PACKAGES = frozenset(
         "fastapi",
         "jwt",
         "kombu",
-        "prometheus_client",
         "psycopg",
         "redis",
         "sqlalchemy",

@@ -223,7 +223,9 @@ def capsule_replay(
     from timemachine.machine import replay_capsule_async
     from timemachine.replay.backends import backend_name
 
-    result = run_async(replay_capsule_async(path, backend=backend_name(backend)))
+    with reported_errors():
+        choice = backend_name(backend)
+    result = run_async(replay_capsule_async(path, backend=choice))
     if as_json:
         typer.echo(result.model_dump_json(indent=2))
     else:
