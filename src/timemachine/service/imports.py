@@ -35,7 +35,7 @@ from timemachine.models.imports import (
 )
 from timemachine.models.sessions import TxImportItem
 from timemachine.store import Database, TxImports
-from timemachine.store.common import json_payload
+from timemachine.store.rows import json_payload
 from timemachine.untrusted import NUL_MESSAGE, load_json
 
 BATCH_SIZE = 500

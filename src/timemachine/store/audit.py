@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from timemachine.models.auth import AuditRecord, Outcome
 from timemachine.models.sessions import Page
-from timemachine.store.common import json_payload, paged
+from timemachine.store.rows import json_payload, paged
 from timemachine.store.security_tables import AuditEntry
 from timemachine.store.tables import utcnow
 

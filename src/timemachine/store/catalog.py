@@ -20,7 +20,7 @@ from timemachine.catalog.incidents import ExploitRecord, load_catalog, parse_cla
 from timemachine.chain.registry import find_chain
 from timemachine.errors import InvalidInputError
 from timemachine.models.sessions import Page
-from timemachine.store.common import paged, upsert
+from timemachine.store.rows import paged, upsert
 from timemachine.store.tables import Exploit, utcnow
 
 _BATCH = 500  # rows per INSERT (17 columns: well under SQLite's bound-parameter limit)

@@ -28,7 +28,7 @@ from timemachine.models.credentials import (
     Sealed,
     associated_data,
 )
-from timemachine.store.common import owner_id
+from timemachine.store.rows import owner_id
 from timemachine.store.sessions import Clock
 from timemachine.store.tables import ProviderCredential, utcnow
 from timemachine.urls import credential_hint, validate_provider_url

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from timemachine.errors import InvalidInputError, NotFoundError
 from timemachine.models.sessions import ImportedTxRecord, Page, TxImportItem, TxImportRecord
-from timemachine.store.common import insert_for, json_payload, paged
+from timemachine.store.rows import insert_for, json_payload, paged
 from timemachine.store.tables import ImportedTx, TxImport, utcnow
 
 MAX_ITEMS = 10_000

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from timemachine.errors import InvalidInputError
 from timemachine.mev.models import BlockInspection
-from timemachine.store.common import MAX_PAGE
+from timemachine.store.rows import MAX_PAGE
 from timemachine.store.tables import Base, UtcDateTime, utcnow
 
 FindingType = Literal["swap", "arbitrage", "sandwich", "liquidation", "jit_liquidity"]

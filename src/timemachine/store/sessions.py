@@ -31,7 +31,7 @@ from timemachine.models.sessions import (
     SessionResultRecord,
     SessionStatus,
 )
-from timemachine.store.common import json_payload, owner_id, paged, percent, upsert
+from timemachine.store.rows import json_payload, owner_id, paged, percent, upsert
 from timemachine.store.tables import ReplaySession, SessionResult, utcnow
 
 Clock = Callable[[], dt.datetime]

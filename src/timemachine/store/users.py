@@ -20,7 +20,7 @@ from timemachine.errors import ConflictError, InvalidInputError, NotFoundError
 from timemachine.models.auth import ApiKeyRecord, Role, Scope, UserRecord
 from timemachine.models.choices import member
 from timemachine.models.sessions import Page
-from timemachine.store.common import paged
+from timemachine.store.rows import paged
 from timemachine.store.security_tables import ApiKey, RefreshToken, User
 from timemachine.store.tables import utcnow
 
