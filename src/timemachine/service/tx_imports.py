@@ -26,14 +26,14 @@ from pydantic import ValidationError
 
 from timemachine.chain.registry import ChainInfo, find_chain
 from timemachine.errors import InvalidInputError, NotFoundError
-from timemachine.models.imports import (
+from timemachine.models.sessions import TxImportItem
+from timemachine.models.tx_imports import (
     BatchTarget,
     DuplicateRow,
     ImportReport,
     ParsedImport,
     RowError,
 )
-from timemachine.models.sessions import TxImportItem
 from timemachine.store import Database, TxImports
 from timemachine.store.rows import json_payload
 from timemachine.untrusted import NUL_MESSAGE, load_json
