@@ -14,13 +14,13 @@ from timemachine.cli.main import app
 from timemachine.devnet import Devnet
 from timemachine.machine import TimeMachine
 from timemachine.models.tx_imports import BatchTarget
-from timemachine.replay.batch import replay_batch
-from timemachine.service.tx_imports import (
+from timemachine.orchestration.tx_imports import (
     import_file,
     import_targets,
     items_from_scan,
     store_import,
 )
+from timemachine.replay.batch import replay_batch
 from timemachine.store import open_database
 
 pytestmark = pytest.mark.integration

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from timemachine.service.tx_imports import import_file
+from timemachine.orchestration.tx_imports import import_file
 from timemachine.store import Database, TxImports, open_database
 
 pytestmark = pytest.mark.integration

@@ -116,7 +116,7 @@ def import_command(
         )
     batch = None
     if replay and report.items:
-        from timemachine.service.tx_imports import item_targets
+        from timemachine.orchestration.tx_imports import item_targets
 
         batch = run_async(
             _replay(rpc_url, item_targets(report.items), concurrency, progress=not as_json)
@@ -137,7 +137,7 @@ def import_command(
 def _import_file(
     file: Path, chain: str | None, owner: str, database: str | None, *, progress: bool
 ) -> ImportReport:
-    from timemachine.service.tx_imports import read_import_file, store_import
+    from timemachine.orchestration.tx_imports import read_import_file, store_import
     from timemachine.store import open_database
 
     parsed = read_import_file(file, default_chain=chain)
@@ -166,7 +166,7 @@ async def _import_scan(
     from timemachine.chain.pool import open_upstream
     from timemachine.chain.scan import parse_block_range, scan_blocks
     from timemachine.machine import resolve_rpc_url
-    from timemachine.service.tx_imports import items_from_scan, store_import
+    from timemachine.orchestration.tx_imports import items_from_scan, store_import
     from timemachine.store import open_database
 
     start, end = parse_block_range(blocks)
@@ -236,7 +236,7 @@ def batch_replay(
 def _targets(
     file: Path | None, import_id: str | None, chain: str | None, owner: str, database: str | None
 ) -> list[BatchTarget]:
-    from timemachine.service.tx_imports import import_targets, item_targets, read_import_file
+    from timemachine.orchestration.tx_imports import import_targets, item_targets, read_import_file
     from timemachine.store import open_database
 
     if file is not None:

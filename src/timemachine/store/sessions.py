@@ -39,7 +39,7 @@ _TERMINAL = sorted(status.value for status in TERMINAL_STATUSES)
 
 
 class SessionStateRow(NamedTuple):
-    """What a session's events carry (`service.progress.session_event`), read without the
+    """What a session's events carry (`orchestration.progress.session_event`), read without the
     request and results."""
 
     id: str

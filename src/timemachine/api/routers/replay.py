@@ -21,10 +21,10 @@ from timemachine.catalog.devnet import DEVNET_CHAIN_ID
 from timemachine.errors import InvalidInputError, NotFoundError
 from timemachine.models.requests import ExploitReplayRequest, TransactionsReplayRequest
 from timemachine.models.sessions import ReplaySessionRecord, SessionKind
+from timemachine.orchestration.runtime import has_default_rpc, no_rpc_error
 from timemachine.ports import EventBus, JobQueue
 from timemachine.security.audit import Action
 from timemachine.security.principal import Principal
-from timemachine.service.runtime import has_default_rpc, no_rpc_error
 from timemachine.settings import Settings
 from timemachine.store import Database, ReplaySessions, get_exploit
 from timemachine.store.credentials import has_credential

@@ -26,8 +26,8 @@ from timemachine.models.requests import (
 )
 from timemachine.models.sessions import ImportedTxRecord, Page, SessionKind, TxImportRecord
 from timemachine.models.tx_imports import RowError
+from timemachine.orchestration.tx_imports import parse_import, store_import
 from timemachine.security.audit import Action
-from timemachine.service.tx_imports import parse_import, store_import
 from timemachine.store import TxImports
 
 router = APIRouter(prefix="/api/time-machine/imports", tags=["imports"])

@@ -36,7 +36,7 @@ from timemachine.bus import STATUS_CHANNEL, Event, EventBus, LocalBus, session_c
 from timemachine.errors import StorageError
 from timemachine.models.auth import Role, Scope
 from timemachine.models.sessions import ReplaySessionRecord, SessionStatus
-from timemachine.service.progress import session_event
+from timemachine.orchestration.progress import session_event
 from timemachine.store import Database, ReplaySessions
 
 router = APIRouter(tags=["live"])
