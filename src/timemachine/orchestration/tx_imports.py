@@ -361,8 +361,8 @@ def store_import(
     total = len(parsed.items)
     for start in range(0, total, batch_size):
         chunk = parsed.items[start : start + batch_size]
-        with database.session() as session:
-            imports = TxImports(session)
+        with database.session() as s:
+            imports = TxImports(s)
             record = imports.import_transactions(owner, source, chunk)
             if import_id is None:
                 import_id = record.id
@@ -419,8 +419,8 @@ def import_targets(database: Database, owner: str, import_id: str) -> list[Batch
     """The transactions an import brought in, as batch replay targets (import order)."""
     targets: list[BatchTarget] = []
     offset = 0
-    with database.session() as session:
-        repository = TxImports(session)
+    with database.session() as s:
+        repository = TxImports(s)
         while True:
             page = repository.list_transactions(
                 owner, import_id=import_id, limit=_PAGE, offset=offset
