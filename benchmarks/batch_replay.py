@@ -25,7 +25,7 @@ from timemachine.chain.scan import scan_blocks
 from timemachine.devnet import run_devnet
 from timemachine.forks.locate import locate_binary
 from timemachine.machine import TimeMachine
-from timemachine.models.imports import BatchTarget
+from timemachine.models.tx_imports import BatchTarget
 from timemachine.replay.batch import replay_batch
 
 GAS_LINE = re.compile(rb"Gas used: (\d+)")

@@ -31,7 +31,7 @@ from benchmarks.service_load import BROKERS, backend_env, drop_database
 from timemachine.bus import LocalBus
 from timemachine.devnet import run_devnet
 from timemachine.models.sessions import ReplaySessionRecord
-from timemachine.service.progress import Reporter
+from timemachine.orchestration.progress import Reporter
 from timemachine.settings import Settings
 from timemachine.store import Database, ReplaySessions, open_database
 from timemachine.tasks.app import create_celery

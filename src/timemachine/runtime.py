@@ -1,6 +1,6 @@
 """The composition root: `build(settings)` chooses every adapter once and hands out the parts.
 
-`machine.TimeMachine`, `service.runtime.EngineRuntime`, `api.app.create_app` and the Celery
+`machine.TimeMachine`, `orchestration.runtime.EngineRuntime`, `api.app.create_app` and the Celery
 tasks (`tasks.context`) all start from here; engine classes get explicit small config objects
 (`ForkSettings`, URLs), never the global settings. Service-stack parts (database, event bus,
 job queue) are imported only when asked for, so the library runs without them.

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from tests.unit.api_support import client, database, drain_websocket, isolated_env, new_session
 from timemachine.api.routers import ws
-from timemachine.service.progress import Reporter
+from timemachine.orchestration.progress import Reporter
 from timemachine.store import ReplaySessions
 
 __all__ = ["client", "isolated_env"]  # fixtures

@@ -13,9 +13,14 @@ from timemachine.chain.scan import scan_blocks
 from timemachine.cli.main import app
 from timemachine.devnet import Devnet
 from timemachine.machine import TimeMachine
-from timemachine.models.imports import BatchTarget
+from timemachine.models.tx_imports import BatchTarget
+from timemachine.orchestration.tx_imports import (
+    import_file,
+    import_targets,
+    items_from_scan,
+    store_import,
+)
 from timemachine.replay.batch import replay_batch
-from timemachine.service.imports import import_file, import_targets, items_from_scan, store_import
 from timemachine.store import open_database
 
 pytestmark = pytest.mark.integration

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from timemachine.service.imports import import_file
+from timemachine.orchestration.tx_imports import import_file
 from timemachine.store import Database, TxImports, open_database
 
 pytestmark = pytest.mark.integration
@@ -55,8 +55,8 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databas
 
 
 def stored(db: Database, owner: str) -> tuple[int, list[str]]:
-    with db.session() as session:
-        repo = TxImports(session)
+    with db.session() as s:
+        repo = TxImports(s)
         hashes: list[str] = []
         while True:
             page = repo.list_transactions(owner, limit=500, offset=len(hashes))
@@ -87,9 +87,9 @@ def test_ten_thousand_rows_one_percent_malformed(database: Database, tmp_path: P
     assert total == good
     assert len(set(hashes)) == good  # every good row stored once
     assert f"0x{38:064x}" not in hashes  # row 37 (line 39) was malformed
-    with database.session() as session:
-        imports = TxImports(session).list_imports("alice")
-        rows_of_first = TxImports(session).list_transactions("alice", import_id=first.import_id)
+    with database.session() as s:
+        imports = TxImports(s).list_imports("alice")
+        rows_of_first = TxImports(s).list_transactions("alice", import_id=first.import_id)
     assert imports.total == 1  # the 20 batches are one import
     assert (imports.items[0].accepted, imports.items[0].duplicates) == (good, 0)
     assert rows_of_first.total == good

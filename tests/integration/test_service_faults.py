@@ -31,7 +31,7 @@ from timemachine.bus import LocalBus, RedisBus, session_channel
 from timemachine.catalog.incidents import bundled_records
 from timemachine.forks.locate import locate_binary
 from timemachine.models.sessions import ReplaySessionRecord
-from timemachine.service.progress import Reporter
+from timemachine.orchestration.progress import Reporter
 from timemachine.settings import Settings
 from timemachine.store import Database, ReplaySessions, open_database, upsert_catalog
 from timemachine.tasks.app import create_celery

@@ -41,7 +41,7 @@ from tests.integration.service_support import (
 from timemachine.bus import LocalBus, RedisBus, session_channel
 from timemachine.devnet import Devnet
 from timemachine.models.sessions import ReplaySessionRecord, SessionStatus
-from timemachine.service.progress import Reporter
+from timemachine.orchestration.progress import Reporter
 from timemachine.settings import Settings
 from timemachine.store import Database, ReplaySessions, open_database
 from timemachine.store.sessions import restarted_stage

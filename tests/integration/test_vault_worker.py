@@ -12,10 +12,10 @@ import pytest
 from timemachine.bus import LocalBus
 from timemachine.chain.jsonrpc_server import JsonRpcServer
 from timemachine.devnet import Devnet
+from timemachine.orchestration.progress import Reporter
+from timemachine.orchestration.runtime import EngineRuntime
+from timemachine.orchestration.sessions import run_session
 from timemachine.security.vault import Vault
-from timemachine.service.progress import Reporter
-from timemachine.service.runtime import EngineRuntime
-from timemachine.service.sessions import run_session
 from timemachine.settings import Settings
 from timemachine.store import Database, ProviderCredentials, ReplaySessions, open_database
 

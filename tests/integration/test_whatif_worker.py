@@ -13,9 +13,9 @@ import pytest
 from timemachine.bus import LocalBus
 from timemachine.catalog.scenarios import get_scenario
 from timemachine.devnet import Devnet
-from timemachine.service.progress import Reporter
-from timemachine.service.runtime import EngineRuntime
-from timemachine.service.sessions import run_session
+from timemachine.orchestration.progress import Reporter
+from timemachine.orchestration.runtime import EngineRuntime
+from timemachine.orchestration.sessions import run_session
 from timemachine.settings import Settings
 from timemachine.store import Database, ReplaySessions, open_database
 

@@ -20,10 +20,10 @@ from tests.unit.api_support import (
 )
 from timemachine.bus import LocalBus
 from timemachine.logs import get_logger
+from timemachine.orchestration.progress import Reporter
+from timemachine.orchestration.runtime import EngineRuntime
+from timemachine.orchestration.sessions import run_session
 from timemachine.security.outbound import UPSTREAM_FAILED
-from timemachine.service.progress import Reporter
-from timemachine.service.runtime import EngineRuntime
-from timemachine.service.sessions import run_session
 from timemachine.store import ReplaySessions
 
 __all__ = ["client", "isolated_env"]  # fixtures

@@ -29,7 +29,7 @@ from timemachine.api import create_app
 from timemachine.api.security_headers import API_CSP, REPORT_CSP
 from timemachine.api.validation import STORAGE_UNAVAILABLE, validation_error
 from timemachine.errors import CompileError, InvalidInputError
-from timemachine.service.imports import parse_import
+from timemachine.orchestration.tx_imports import parse_import
 from timemachine.solidity import compile_file
 from timemachine.store import Database
 from timemachine.store.tables import ImportedTx

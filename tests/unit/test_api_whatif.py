@@ -13,7 +13,7 @@ from tests.unit.api_support import client, database, isolated_env, owner_id
 from timemachine.api.metrics import queue_lengths
 from timemachine.models.requests import VerifyFixStartRequest, WhatIfStartRequest
 from timemachine.models.sessions import SessionKind
-from timemachine.service.whatif_sessions import source_files
+from timemachine.orchestration.whatif_sessions import source_files
 from timemachine.store import ReplaySessions
 from timemachine.tasks.submit import TASK_FOR_KIND
 

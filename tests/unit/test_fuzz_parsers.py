@@ -36,8 +36,8 @@ from timemachine.models.requests import (
     VerifyFixStartRequest,
     WhatIfStartRequest,
 )
+from timemachine.orchestration.tx_imports import parse_import
 from timemachine.replay.capsule_io import MAX_NESTING, load_capsule
-from timemachine.service.imports import parse_import
 from timemachine.solidity import compiler_series
 from timemachine.untrusted import MAX_JSON_DEPTH, json_depth, load_json, scan_json
 

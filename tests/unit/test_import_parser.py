@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from timemachine.errors import InvalidInputError
-from timemachine.service.imports import parse_import, read_import_file
+from timemachine.orchestration.tx_imports import parse_import, read_import_file
 
 H1 = "0x" + "11" * 32
 H2 = "0x" + "22" * 32

@@ -18,6 +18,7 @@ from timemachine.errors import (
     OutboundRefusedError,
     RpcError,
 )
+from timemachine.orchestration.progress import Reporter
 from timemachine.security.outbound import (
     UPSTREAM_FAILED,
     GuardedRpcClient,
@@ -25,7 +26,6 @@ from timemachine.security.outbound import (
     is_public,
     redact_for_users,
 )
-from timemachine.service.progress import Reporter
 from timemachine.store import ReplaySessions, open_database
 
 BANNER = b"internal-service-banner-5f2c"

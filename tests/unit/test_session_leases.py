@@ -12,9 +12,9 @@ import pytest
 from timemachine.bus import LocalBus
 from timemachine.errors import SessionStopped
 from timemachine.models.sessions import ReplaySessionRecord, SessionStatus
-from timemachine.service.leases import Lease, new_holder
-from timemachine.service.progress import Reporter, session_event
-from timemachine.service.sessions import requeue_lost
+from timemachine.orchestration.leases import Lease, new_holder
+from timemachine.orchestration.progress import Reporter, session_event
+from timemachine.orchestration.sessions import requeue_lost
 from timemachine.store import Database, ReplaySessions, open_database
 from timemachine.store.sessions import restarted_stage
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from timemachine.analysis.common import (
+from timemachine.analysis.evidence import (
     Visit,
     amount_text,
     confidence_from,

@@ -14,7 +14,7 @@ from typing import Literal
 
 from eth_utils.crypto import keccak
 
-from timemachine.analysis.common import lower
+from timemachine.analysis.evidence import lower
 from timemachine.models.analysis import AnalysisReport, severity_rank
 from timemachine.models.compare import (
     BalanceDiff,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from timemachine.analysis.common import amount_text, deltas
+from timemachine.analysis.evidence import amount_text, deltas
 from timemachine.analysis.profit import profit_report
 from timemachine.models.analysis import AssetAmount
 from timemachine.models.replay import ReplayResult

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from timemachine.analysis.common import (
+from timemachine.analysis.evidence import (
     amount_text,
     confidence_from,
     context_of,

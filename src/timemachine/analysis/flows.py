@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from timemachine.analysis.common import lower
+from timemachine.analysis.evidence import lower
 from timemachine.models.analysis import FlowEdge, FundFlow
 from timemachine.models.replay import ReplayResult
 

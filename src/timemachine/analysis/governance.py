@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from timemachine.analysis.common import (
+from timemachine.analysis.evidence import (
     Visit,
     amount_text,
     amounts_text,

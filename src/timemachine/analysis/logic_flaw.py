@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from eth_utils.crypto import keccak
 
-from timemachine.analysis.common import (
+from timemachine.analysis.evidence import (
     amounts_text,
     confidence_from,
     losses_of,

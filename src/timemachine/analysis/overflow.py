@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from timemachine.analysis.common import (
+from timemachine.analysis.evidence import (
     amount_text,
     confidence_from,
     context_of,

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from timemachine.analysis.common import (
+from timemachine.analysis.evidence import (
     Visit,
     amount_text,
     amounts_text,

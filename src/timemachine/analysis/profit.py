@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from timemachine.analysis.common import context_of, deltas, is_precompile, lower, visits
+from timemachine.analysis.evidence import context_of, deltas, is_precompile, lower, visits
 from timemachine.chain.registry import get_chain
 from timemachine.models.analysis import AddressAssets, AssetAmount, AssetValue, ProfitReport
 from timemachine.models.replay import ReplayResult, TokenPrice

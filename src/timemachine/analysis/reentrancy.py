@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from timemachine.analysis.common import (
+from timemachine.analysis.evidence import (
     amounts_text,
     confidence_from,
     context_of,

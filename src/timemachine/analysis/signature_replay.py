@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from timemachine.analysis.common import (
+from timemachine.analysis.evidence import (
     ECRECOVER,
     amount_text,
     confidence_from,

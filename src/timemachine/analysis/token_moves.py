@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from timemachine.analysis.common import lower, path_text
+from timemachine.analysis.evidence import lower, path_text
 from timemachine.models.trace import CallFrame, LogEntry
 from timemachine.trace.signatures import keccak_signature
 

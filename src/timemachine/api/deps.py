@@ -11,7 +11,7 @@ from timemachine.api.state import AppState
 from timemachine.ports import EventBus, JobQueue
 from timemachine.settings import Settings
 from timemachine.store import Database
-from timemachine.store.common import MAX_OFFSET
+from timemachine.store.rows import MAX_OFFSET
 
 ANONYMOUS = "anonymous"
 """The owner of sessions started without a `user_id` (until authentication exists)."""

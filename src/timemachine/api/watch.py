@@ -17,7 +17,7 @@ from typing import Any
 
 from timemachine.errors import StorageError
 from timemachine.logs import get_logger
-from timemachine.service.progress import session_event
+from timemachine.orchestration.progress import session_event
 from timemachine.store import Database, ReplaySessions
 from timemachine.store.sessions import SessionStateRow
 

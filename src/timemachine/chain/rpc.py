@@ -89,23 +89,14 @@ class RpcClient(AsyncCloseable):
         request_id = next(self._ids)
         payload = {"jsonrpc": "2.0", "id": request_id, "method": method, "params": list(params)}
         self.requests += 1
-        reply = await self._post(payload)
-        if not isinstance(reply, dict):
-            raise RpcBadResponseError(
-                f"{self.label} answered {method} with a non-object JSON reply"
-            )
-        return self._result(method, reply)
+        return reply_result(self.label, method, await self._post(payload))
 
     async def batch(self, calls: Sequence[Call]) -> list[Any]:
         """Send many calls in one HTTP request; results come back in call order.
 
         The first failing call raises its error; `batch_settled` returns errors instead.
         """
-        results = await self.batch_settled(calls)
-        for result in results:
-            if isinstance(result, RpcError):
-                raise result
-        return results
+        return raise_first_error(await self.batch_settled(calls))
 
     async def batch_settled(self, calls: Sequence[Call]) -> list[Any]:
         """Like `batch`, but a failing call yields its RpcError in place of a result."""
@@ -120,7 +111,7 @@ class RpcClient(AsyncCloseable):
         self.requests += len(calls)
         reply = await self._post(payload)
         if isinstance(reply, dict):  # some nodes answer a whole batch with one error object
-            self._result(calls[0][0], reply)
+            reply_result(self.label, calls[0][0], reply)
             raise RpcError(f"{self.label} answered a batch with a single object")
         if not isinstance(reply, list):
             raise RpcBadResponseError(f"{self.label} answered a batch with a non-list JSON reply")
@@ -132,7 +123,7 @@ class RpcClient(AsyncCloseable):
                 results.append(RpcError(f"{self.label} left {method} out of its batch reply"))
                 continue
             try:
-                results.append(self._result(method, item))
+                results.append(reply_result(self.label, method, item))
             except RpcError as error:
                 results.append(error)
         return results
@@ -191,20 +182,30 @@ class RpcClient(AsyncCloseable):
             raise RpcBadResponseError(f"{self.label} refused the request (HTTP {status}){hint}")
         return body
 
-    def _result(self, method: str, reply: dict[str, Any]) -> Any:
-        error = reply.get("error")
-        if error is None:
-            if "result" not in reply:
-                raise RpcBadResponseError(
-                    f"{self.label} answered {method} with neither result nor error"
-                )
-            return reply["result"]
-        if isinstance(error, dict):
-            code = error.get("code")
-            message = str(error.get("message", error))
-        else:
-            code, message = None, str(error)
-        raise classify_error(self.label, method, code, message)
+
+def reply_result(label: str, method: str, reply: Any) -> Any:
+    """The `result` of one JSON-RPC reply object, or the matching RpcError raised."""
+    if not isinstance(reply, dict):
+        raise RpcBadResponseError(f"{label} answered {method} with a non-object JSON reply")
+    error = reply.get("error")
+    if error is None:
+        if "result" not in reply:
+            raise RpcBadResponseError(f"{label} answered {method} with neither result nor error")
+        return reply["result"]
+    if isinstance(error, dict):
+        code = error.get("code")
+        message = str(error.get("message", error))
+    else:
+        code, message = None, str(error)
+    raise classify_error(label, method, code, message)
+
+
+def raise_first_error(settled: list[Any]) -> list[Any]:
+    """The results of a settled batch, or the first RpcError among them raised."""
+    for result in settled:
+        if isinstance(result, RpcError):
+            raise result
+    return settled
 
 
 def classify_error(label: str, method: str, code: int | None, message: str) -> RpcError:

@@ -18,7 +18,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
-from timemachine.chain.rpc import Call, classify_error, redact_url
+from timemachine.chain.rpc import Call, raise_first_error, redact_url, reply_result
 from timemachine.errors import RpcBadResponseError, RpcError, RpcUnavailableError
 from timemachine.lifecycle import AsyncCloseable
 
@@ -147,14 +147,10 @@ class WsRpcClient(AsyncCloseable):
             "params": list(params),
         }
         (reply,) = await self._send([request])
-        return _result(self.label, method, reply)
+        return reply_result(self.label, method, reply)
 
     async def batch(self, calls: Sequence[Call]) -> list[Any]:
-        results = await self.batch_settled(calls)
-        for result in results:
-            if isinstance(result, RpcError):
-                raise result
-        return results
+        return raise_first_error(await self.batch_settled(calls))
 
     async def batch_settled(self, calls: Sequence[Call]) -> list[Any]:
         if not calls:
@@ -168,7 +164,7 @@ class WsRpcClient(AsyncCloseable):
         settled: list[Any] = []
         for (method, _), reply in zip(calls, replies, strict=True):
             try:
-                settled.append(_result(self.label, method, reply))
+                settled.append(reply_result(self.label, method, reply))
             except RpcError as error:
                 settled.append(error)
         return settled
@@ -206,20 +202,3 @@ class Subscription:
 
     async def aclose(self) -> None:
         await self.client._unsubscribe(self.id)
-
-
-def _result(label: str, method: str, reply: Any) -> Any:
-    if not isinstance(reply, dict):
-        raise RpcBadResponseError(f"{label} answered {method} with a non-object JSON reply")
-    error = reply.get("error")
-    if error is None:
-        if "result" not in reply:
-            raise RpcBadResponseError(f"{label} answered {method} with neither result nor error")
-        return reply["result"]
-    if isinstance(error, dict):
-        return _raise(classify_error(label, method, error.get("code"), str(error.get("message"))))
-    return _raise(classify_error(label, method, None, str(error)))
-
-
-def _raise(error: RpcError) -> Any:
-    raise error

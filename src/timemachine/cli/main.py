@@ -18,10 +18,10 @@ from timemachine.cli.errors import (
     run_async,
 )
 from timemachine.cli.exploits import exploits_app
-from timemachine.cli.imports import batch_replay, import_command
 from timemachine.cli.keys import keys_app
 from timemachine.cli.mev import mev_app
 from timemachine.cli.service import serve, worker
+from timemachine.cli.tx_imports import batch_replay, import_command
 from timemachine.cli.users import users_app
 from timemachine.cli.whatif import (
     NO_WHATIF,

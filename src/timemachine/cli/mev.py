@@ -111,7 +111,7 @@ def inspect_command(
 
     Exit codes: 2 bad input (unreadable or non-trace JSON, bad range), 3 unknown block or tx,
     4 RPC problem (including a node with neither trace_block nor debug_traceBlockByNumber)."""
-    from timemachine.cli.imports import progress_bar
+    from timemachine.cli.tx_imports import progress_bar
     from timemachine.errors import InvalidInputError
     from timemachine.mev import inspect_block, load_block_file
     from timemachine.mev.models import InspectionReport
@@ -202,7 +202,7 @@ class _Nodes:
 async def _inspect_range(
     urls: list[str], start: int, end: int, reference_only: bool, progress: bool
 ) -> list[BlockInspection]:
-    from timemachine.cli.imports import progress_bar
+    from timemachine.cli.tx_imports import progress_bar
     from timemachine.mev import inspect_block
 
     nodes = _Nodes(urls)

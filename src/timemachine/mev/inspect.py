@@ -110,8 +110,24 @@ def inspect_block(
     jit = get_jit_liquidity(mints, burns, collects, swaps)
     miner = miner_address(block, miner_fallback)
     payments = miner_payments(block, miner, by_tx)
+    return _inspection(
+        block.block_number, miner, swaps, arbitrages, sandwiches, liquidations, jit, payments
+    )
+
+
+def _inspection(
+    block_number: int,
+    miner: str | None,
+    swaps: list[Swap],
+    arbitrages: list[Arbitrage],
+    sandwiches: list[Sandwich],
+    liquidations: list[Liquidation],
+    jit: list[JitLiquidity],
+    payments: list[MinerPayment],
+) -> BlockInspection:
+    """The findings of a block (or of one transaction in it) with their summary."""
     return BlockInspection(
-        block_number=block.block_number,
+        block_number=block_number,
         miner_address=miner,
         swaps=swaps,
         arbitrages=arbitrages,
@@ -192,16 +208,13 @@ def only_transaction(result: BlockInspection, tx_hash: str) -> BlockInspection:
         }
     ]
     payments = [p for p in result.miner_payments if p.transaction_hash == tx_hash]
-    return BlockInspection(
-        block_number=result.block_number,
-        miner_address=result.miner_address,
-        swaps=swaps,
-        arbitrages=arbitrages,
-        sandwiches=sandwiches,
-        liquidations=liquidations,
-        jit_liquidity=jit,
-        miner_payments=payments,
-        summary=summarize(
-            arbitrages, sandwiches, liquidations, jit, payments, result.miner_address
-        ),
+    return _inspection(
+        result.block_number,
+        result.miner_address,
+        swaps,
+        arbitrages,
+        sandwiches,
+        liquidations,
+        jit,
+        payments,
     )

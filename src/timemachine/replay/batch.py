@@ -20,7 +20,7 @@ from typing import Any
 from timemachine.chain.blocks import quantity
 from timemachine.errors import InvalidInputError, RpcError, TimeMachineError
 from timemachine.models import ReplayResult
-from timemachine.models.imports import BatchReport, BatchRow, BatchTarget, ReasonCount
+from timemachine.models.tx_imports import BatchReport, BatchRow, BatchTarget, ReasonCount
 from timemachine.replay.engine import ReplayEngine
 from timemachine.replay.source import OriginalTx
 

@@ -128,11 +128,11 @@ def logout(settings: Settings, db: Database, refresh_token: str, *, principal: P
     return True
 
 
-def revoke_user_tokens(session: Session, user_id: str, *, reason: str) -> None:
+def revoke_user_tokens(db_session: Session, user_id: str, *, reason: str) -> None:
     """Void every access and refresh token of the user issued until now (password change,
     disable), in the caller's transaction."""
-    RefreshTokens(session).revoke_user(user_id)
-    TokenRevocations(session).revoke_user(user_id, reason=reason)
+    RefreshTokens(db_session).revoke_user(user_id)
+    TokenRevocations(db_session).revoke_user(user_id, reason=reason)
 
 
 def still_valid(db: Database, principal: Principal) -> bool:

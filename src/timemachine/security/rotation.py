@@ -66,8 +66,8 @@ def rotate_keys(
             show_new_ring(vault.spec())
     db = open_database(settings.database_url)
     try:
-        with db.session() as session:
-            report = ProviderCredentials(session, vault).reencrypt_all()
+        with db.session() as s:
+            report = ProviderCredentials(s, vault).reencrypt_all()
     finally:
         db.dispose()
     unused = [k for k in vault.key_ids if k != vault.current_key_id and k not in report.keys_in_use]

@@ -14,10 +14,10 @@ from timemachine.store.audit import AuditLog
 from timemachine.store.catalog import UpsertCounts, get_exploit, list_exploits, upsert_catalog
 from timemachine.store.credentials import ProviderCredentials
 from timemachine.store.db import Database, create_db_engine, migrate, open_database
-from timemachine.store.imports import TxImports
 from timemachine.store.mev import MevResults
 from timemachine.store.revocations import TokenRevocations
 from timemachine.store.sessions import ReplaySessions
+from timemachine.store.tx_imports import TxImports
 from timemachine.store.users import ApiKeys, RefreshTokens, Users
 
 __all__ = [

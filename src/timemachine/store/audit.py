@@ -10,14 +10,14 @@ from sqlalchemy.orm import Session
 
 from timemachine.models.auth import AuditRecord, Outcome
 from timemachine.models.sessions import Page
-from timemachine.store.common import json_payload, paged
+from timemachine.store.rows import json_payload, paged
 from timemachine.store.security_tables import AuditEntry
 from timemachine.store.tables import utcnow
 
 
 class AuditLog:
-    def __init__(self, session: Session) -> None:
-        self.session = session
+    def __init__(self, db_session: Session) -> None:
+        self.db_session = db_session
 
     def append(
         self,
@@ -40,8 +40,8 @@ class AuditLog:
             resource=resource[:200] if resource is not None else None,
             detail=json_payload(dict(detail), what="audit detail") if detail else None,
         )
-        self.session.add(row)
-        self.session.flush()
+        self.db_session.add(row)
+        self.db_session.flush()
         return AuditRecord.model_validate(row)
 
     def query(
@@ -63,7 +63,7 @@ class AuditLog:
             .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
         )
         return paged(
-            self.session,
+            self.db_session,
             query,
             Page[AuditRecord],
             AuditRecord.model_validate,

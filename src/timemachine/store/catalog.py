@@ -20,7 +20,7 @@ from timemachine.catalog.incidents import ExploitRecord, load_catalog, parse_cla
 from timemachine.chain.registry import find_chain
 from timemachine.errors import InvalidInputError
 from timemachine.models.sessions import Page
-from timemachine.store.common import paged, upsert
+from timemachine.store.rows import paged, upsert
 from timemachine.store.tables import Exploit, utcnow
 
 _BATCH = 500  # rows per INSERT (17 columns: well under SQLite's bound-parameter limit)
@@ -36,7 +36,7 @@ class UpsertCounts:
 
 
 def upsert_catalog(
-    session: Session,
+    db_session: Session,
     records: Iterable[ExploitRecord] | None = None,
     *,
     clock: Callable[[], dt.datetime] = utcnow,
@@ -48,11 +48,11 @@ def upsert_catalog(
     for start in range(0, len(chosen), _BATCH):
         batch = chosen[start : start + _BATCH]
         ids = [record.id for record in batch]
-        existing = set(session.scalars(select(Exploit.id).where(Exploit.id.in_(ids))))
+        existing = set(db_session.scalars(select(Exploit.id).where(Exploit.id.in_(ids))))
         rows = [_row(record, now) for record in batch]
-        session.execute(
+        db_session.execute(
             upsert(
-                session,
+                db_session,
                 Exploit.__table__,  # type: ignore[arg-type]
                 rows,
                 keys=["id"],
@@ -65,7 +65,7 @@ def upsert_catalog(
 
 
 def list_exploits(
-    session: Session,
+    db_session: Session,
     *,
     vulnerability_type: str | None = None,
     severity: str | None = None,
@@ -94,12 +94,12 @@ def list_exploits(
             Exploit.id,
         )
     )
-    return paged(session, query, Page[ExploitRecord], to_record, limit=limit, offset=offset)
+    return paged(db_session, query, Page[ExploitRecord], to_record, limit=limit, offset=offset)
 
 
-def get_exploit(session: Session, exploit_id: str) -> ExploitRecord | None:
+def get_exploit(db_session: Session, exploit_id: str) -> ExploitRecord | None:
     """The stored exploit, or None."""
-    row = session.get(Exploit, exploit_id.strip().lower())
+    row = db_session.get(Exploit, exploit_id.strip().lower())
     return to_record(row) if row is not None else None
 
 

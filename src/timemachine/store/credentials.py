@@ -28,7 +28,7 @@ from timemachine.models.credentials import (
     Sealed,
     associated_data,
 )
-from timemachine.store.common import owner_id
+from timemachine.store.rows import owner_id
 from timemachine.store.sessions import Clock
 from timemachine.store.tables import ProviderCredential, utcnow
 from timemachine.urls import credential_hint, validate_provider_url
@@ -50,8 +50,8 @@ class Cipher(Protocol):
 class ProviderCredentials:
     """Repository of provider credentials, bound to one database session (one transaction)."""
 
-    def __init__(self, session: Session, vault: Cipher, *, clock: Clock = utcnow) -> None:
-        self.session = session
+    def __init__(self, db_session: Session, vault: Cipher, *, clock: Clock = utcnow) -> None:
+        self.db_session = db_session
         self.vault = vault
         self.clock = clock
 
@@ -80,8 +80,8 @@ class ProviderCredentials:
             )
             self._seal(row, url, hint, now)
             try:
-                with self.session.begin_nested():
-                    self.session.add(row)
+                with self.db_session.begin_nested():
+                    self.db_session.add(row)
             except IntegrityError:  # another request stored the same (owner, chain, label)
                 row = self._find(owner, chain_id, label)
                 if row is None:
@@ -89,7 +89,7 @@ class ProviderCredentials:
                 self._seal(row, url, hint, now)
         else:
             self._seal(row, url, hint, now)
-        self.session.flush()
+        self.db_session.flush()
         return ProviderCredentialRecord.model_validate(row)
 
     def list_by_owner(
@@ -100,7 +100,7 @@ class ProviderCredentials:
         if chain_id is not None:
             query = query.where(ProviderCredential.chain_id == chain_id)
         query = query.order_by(ProviderCredential.chain_id, ProviderCredential.label)
-        return [ProviderCredentialRecord.model_validate(r) for r in self.session.scalars(query)]
+        return [ProviderCredentialRecord.model_validate(r) for r in self.db_session.scalars(query)]
 
     def get(self, owner: str, credential_id: str) -> ProviderCredentialRecord | None:
         row = self._row(owner, credential_id)
@@ -112,8 +112,8 @@ class ProviderCredentials:
         if row is None:
             raise NotFoundError(f"no credential {credential_id!r}")
         record = ProviderCredentialRecord.model_validate(row)
-        self.session.delete(row)
-        self.session.flush()
+        self.db_session.delete(row)
+        self.db_session.flush()
         return record
 
     def provider_url(self, owner: str, chain_id: int) -> str | None:
@@ -132,14 +132,14 @@ class ProviderCredentials:
             )
             .limit(1)
         )
-        row = self.session.scalars(query).first()
+        row = self.db_session.scalars(query).first()
         return None if row is None else self._open(row)
 
     def reencrypt_all(self) -> RotationReport:
         """Re-encrypt every credential not yet under the vault's current key."""
         total = reencrypted = current = 0
         failed: list[str] = []
-        rows = self.session.scalars(select(ProviderCredential).order_by(ProviderCredential.id))
+        rows = self.db_session.scalars(select(ProviderCredential).order_by(ProviderCredential.id))
         for row in rows:
             total += 1
             if row.key_id == self.vault.current_key_id:
@@ -152,7 +152,7 @@ class ProviderCredentials:
                 continue
             self._seal(row, url, row.hint, row.updated_at)
             reencrypted += 1
-        self.session.flush()
+        self.db_session.flush()
         return RotationReport(
             current_key_id=self.vault.current_key_id,
             total=total,
@@ -163,7 +163,7 @@ class ProviderCredentials:
         )
 
     def keys_in_use(self) -> dict[str, int]:
-        counts = self.session.execute(
+        counts = self.db_session.execute(
             select(ProviderCredential.key_id, func.count()).group_by(ProviderCredential.key_id)
         )
         return dict(Counter({key_id: int(n) for key_id, n in counts}))
@@ -171,7 +171,7 @@ class ProviderCredentials:
     # -- helpers -------------------------------------------------------------------------------
 
     def _find(self, owner: str, chain_id: int, label: str) -> ProviderCredential | None:
-        return self.session.scalars(
+        return self.db_session.scalars(
             select(ProviderCredential).where(
                 ProviderCredential.owner == owner,
                 ProviderCredential.chain_id == chain_id,
@@ -180,7 +180,7 @@ class ProviderCredentials:
         ).first()
 
     def _row(self, owner: str, credential_id: str) -> ProviderCredential | None:
-        row = self.session.get(ProviderCredential, credential_id)
+        row = self.db_session.get(ProviderCredential, credential_id)
         return row if row is not None and row.owner == owner_id(owner) else None
 
     def _seal(self, row: ProviderCredential, url: str, hint: str, now: dt.datetime) -> None:
@@ -194,9 +194,9 @@ class ProviderCredentials:
         return self.vault.decrypt(sealed, associated_data(row.owner, row.chain_id, row.id))
 
 
-def has_credential(session: Session, owner: str, chain_id: int) -> bool:
+def has_credential(db_session: Session, owner: str, chain_id: int) -> bool:
     """Whether `owner` stored a provider credential for `chain_id` (no decryption, no vault)."""
     query = select(ProviderCredential.id).where(
         ProviderCredential.owner == owner.strip(), ProviderCredential.chain_id == chain_id
     )
-    return session.scalars(query.limit(1)).first() is not None
+    return db_session.scalars(query.limit(1)).first() is not None

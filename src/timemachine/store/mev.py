@@ -31,7 +31,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from timemachine.errors import InvalidInputError
 from timemachine.mev.models import BlockInspection
-from timemachine.store.common import MAX_PAGE
+from timemachine.store.rows import MAX_PAGE
 from timemachine.store.tables import Base, UtcDateTime, utcnow
 
 FindingType = Literal["swap", "arbitrage", "sandwich", "liquidation", "jit_liquidity"]
@@ -159,8 +159,8 @@ def _rows(chain_id: int, result: BlockInspection) -> list[dict[str, Any]]:
 class MevResults:
     """Repository of MEV results, bound to one database session (one transaction)."""
 
-    def __init__(self, session: Session, *, clock: Callable[[], dt.datetime] = utcnow) -> None:
-        self.session = session
+    def __init__(self, db_session: Session, *, clock: Callable[[], dt.datetime] = utcnow) -> None:
+        self.db_session = db_session
         self.clock = clock
 
     def replace_blocks(self, chain_id: int, results: Iterable[BlockInspection]) -> int:
@@ -171,12 +171,12 @@ class MevResults:
             raise InvalidInputError("the same block twice in one store call")
         if not numbers:
             return 0
-        self.session.execute(
+        self.db_session.execute(
             delete(MevFinding).where(
                 MevFinding.chain_id == chain_id, MevFinding.block_number.in_(numbers)
             )
         )
-        self.session.execute(
+        self.db_session.execute(
             delete(MevBlock).where(
                 MevBlock.chain_id == chain_id, MevBlock.block_number.in_(numbers)
             )
@@ -184,7 +184,7 @@ class MevResults:
         now = self.clock()
         rows: list[dict[str, Any]] = []
         for result in results:
-            self.session.add(
+            self.db_session.add(
                 MevBlock(
                     chain_id=chain_id,
                     block_number=result.block_number,
@@ -197,8 +197,8 @@ class MevResults:
             )
             rows.extend(_rows(chain_id, result))
         if rows:
-            self.session.execute(insert(MevFinding), rows)
-        self.session.flush()
+            self.db_session.execute(insert(MevFinding), rows)
+        self.db_session.flush()
         return len(rows)
 
     def inspected_blocks(self, chain_id: int, start: int, end: int) -> list[int]:
@@ -209,7 +209,7 @@ class MevResults:
             .where(MevBlock.block_number >= start, MevBlock.block_number < end)
             .order_by(MevBlock.block_number)
         )
-        return list(self.session.scalars(statement))
+        return list(self.db_session.scalars(statement))
 
     def query(
         self,
@@ -248,7 +248,7 @@ class MevResults:
             statement = statement.where(MevFinding.profit_value >= float(min_profit))
         if cursor is not None:
             statement = statement.where(MevFinding.id > cursor)
-        rows = list(self.session.scalars(statement.order_by(MevFinding.id).limit(limit + 1)))
+        rows = list(self.db_session.scalars(statement.order_by(MevFinding.id).limit(limit + 1)))
         items = [
             MevFindingRecord(
                 id=row.id,

@@ -41,8 +41,8 @@ class TokenRevocation(Base):
 class TokenRevocations:
     """Repository of revocations, bound to one database session (one transaction)."""
 
-    def __init__(self, session: Session) -> None:
-        self.session = session
+    def __init__(self, db_session: Session) -> None:
+        self.db_session = db_session
 
     def revoke_token(self, user_id: str, jti: str, *, expires_at: dt.datetime, reason: str) -> None:
         """Void the one token `jti` (until it expires anyway)."""
@@ -67,21 +67,21 @@ class TokenRevocations:
             TokenRevocation.user_id == user_id,
             or_(TokenRevocation.jti == jti, TokenRevocation.not_before >= issued_at),
         )
-        return self.session.scalars(query.limit(1)).first() is not None
+        return self.db_session.scalars(query.limit(1)).first() is not None
 
     def latest_id(self) -> int:
         """The id of the newest revocation (0 when none): grows with every revocation."""
-        return int(self.session.scalar(select(func.max(TokenRevocation.id))) or 0)
+        return int(self.db_session.scalar(select(func.max(TokenRevocation.id))) or 0)
 
     def _add(self, row: TokenRevocation) -> None:
         now = utcnow()
         if row.created_at is None:
             row.created_at = now
         newest = self.latest_id()  # kept: on SQLite a deleted top id would be handed out again
-        self.session.execute(
+        self.db_session.execute(
             delete(TokenRevocation).where(
                 TokenRevocation.expires_at < now, TokenRevocation.id < newest
             )
         )
-        self.session.add(row)
-        self.session.flush()
+        self.db_session.add(row)
+        self.db_session.flush()

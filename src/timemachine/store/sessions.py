@@ -31,7 +31,7 @@ from timemachine.models.sessions import (
     SessionResultRecord,
     SessionStatus,
 )
-from timemachine.store.common import json_payload, owner_id, paged, percent, upsert
+from timemachine.store.rows import json_payload, owner_id, paged, percent, upsert
 from timemachine.store.tables import ReplaySession, SessionResult, utcnow
 
 Clock = Callable[[], dt.datetime]
@@ -39,7 +39,7 @@ _TERMINAL = sorted(status.value for status in TERMINAL_STATUSES)
 
 
 class SessionStateRow(NamedTuple):
-    """What a session's events carry (`service.progress.session_event`), read without the
+    """What a session's events carry (`orchestration.progress.session_event`), read without the
     request and results."""
 
     id: str
@@ -55,8 +55,8 @@ class SessionStateRow(NamedTuple):
 class ReplaySessions:
     """Repository of replay sessions, bound to one database session (one transaction)."""
 
-    def __init__(self, session: Session, *, clock: Clock = utcnow) -> None:
-        self.session = session
+    def __init__(self, db_session: Session, *, clock: Clock = utcnow) -> None:
+        self.db_session = db_session
         self.clock = clock
 
     # -- create and read ---------------------------------------------------------------------
@@ -75,7 +75,7 @@ class ReplaySessions:
         parsed_kind = member(SessionKind, kind, "session kind")
         payload = json_payload(dict(request), what="the session request")
         new_id = session_id or str(uuid.uuid4())
-        if self.session.get(ReplaySession, new_id) is not None:
+        if self.db_session.get(ReplaySession, new_id) is not None:
             raise ConflictError(f"session {new_id} already exists; choose another id")
         now = self.clock()
         row = ReplaySession(
@@ -89,8 +89,8 @@ class ReplaySessions:
             created_at=now,
             updated_at=now,
         )
-        self.session.add(row)
-        self.session.flush()
+        self.db_session.add(row)
+        self.db_session.flush()
         return ReplaySessionRecord.model_validate(row)
 
     def get(self, session_id: str, *, owner: str | None = None) -> ReplaySessionRecord | None:
@@ -105,7 +105,7 @@ class ReplaySessions:
         found: dict[str, SessionStateRow] = {}
         for start in range(0, len(session_ids), 500):
             chunk = session_ids[start : start + 500]
-            for row in self.session.execute(select(*columns).where(ReplaySession.id.in_(chunk))):
+            for row in self.db_session.execute(select(*columns).where(ReplaySession.id.in_(chunk))):
                 found[row.id] = SessionStateRow(*row)
         return found
 
@@ -124,7 +124,7 @@ class ReplaySessions:
             .select_from(ReplaySession)
             .where(ReplaySession.owner == owner, ReplaySession.status.in_(active))
         )
-        return self.session.scalar(statement) or 0
+        return self.db_session.scalar(statement) or 0
 
     def list_by_owner(
         self,
@@ -150,7 +150,7 @@ class ReplaySessions:
             .order_by(ReplaySession.created_at.desc(), ReplaySession.id.desc())
         )
         return paged(
-            self.session,
+            self.db_session,
             query,
             Page[ReplaySessionRecord],
             ReplaySessionRecord.model_validate,
@@ -301,7 +301,7 @@ class ReplaySessions:
         """Ids of running sessions whose lease expired (or that never had one), oldest first."""
         now = self.clock()
         return list(
-            self.session.scalars(
+            self.db_session.scalars(
                 select(ReplaySession.id)
                 .where(
                     ReplaySession.status == SessionStatus.RUNNING.value,
@@ -380,7 +380,7 @@ class ReplaySessions:
         hash_value = tx_hash.strip().lower() if tx_hash is not None else None
         # Lock the session row: a concurrent cancel either commits first (we see it and refuse)
         # or waits for this transaction (and the result is stored before the cancellation).
-        status = self.session.scalar(
+        status = self.db_session.scalar(
             select(ReplaySession.status).where(ReplaySession.id == session_id).with_for_update()
         )
         if status is None:
@@ -403,13 +403,13 @@ class ReplaySessions:
             name for name in ("tx_hash", "replay", "analysis") if row[name] is not None
         ]
         table = SessionResult.__table__
-        self.session.execute(
-            upsert(self.session, table, [row], keys=["session_id", "tx_index"], update=changed)  # type: ignore[arg-type]
+        self.db_session.execute(
+            upsert(self.db_session, table, [row], keys=["session_id", "tx_index"], update=changed)  # type: ignore[arg-type]
         )
-        self.session.execute(
+        self.db_session.execute(
             update(ReplaySession).where(ReplaySession.id == session_id).values(updated_at=now)
         )
-        stored = self.session.scalars(
+        stored = self.db_session.scalars(
             select(SessionResult)
             .where(SessionResult.session_id == session_id, SessionResult.tx_index == tx_index)
             .execution_options(populate_existing=True)
@@ -419,7 +419,7 @@ class ReplaySessions:
     def results(self, session_id: str, *, owner: str | None = None) -> list[SessionResultRecord]:
         """The session's results in transaction order (NotFoundError for another owner's)."""
         self.require(session_id, owner=owner)
-        rows = self.session.scalars(
+        rows = self.db_session.scalars(
             select(SessionResult)
             .where(SessionResult.session_id == session_id)
             .order_by(SessionResult.tx_index)
@@ -495,7 +495,7 @@ class ReplaySessions:
         )
         if owner is not None:
             statement = statement.where(ReplaySession.owner == owner)
-        return self.session.scalars(statement).one_or_none()
+        return self.db_session.scalars(statement).one_or_none()
 
     def _update(self, conditions: list[Any], values: dict[str, Any]) -> int:
         statement = (
@@ -504,14 +504,14 @@ class ReplaySessions:
             .values(**values)
             .execution_options(synchronize_session=False)
         )
-        result = cast(CursorResult[Any], self.session.execute(statement))
+        result = cast(CursorResult[Any], self.db_session.execute(statement))
         return int(result.rowcount)
 
     def _delete(self, conditions: list[Any]) -> int:
         statement = (
             delete(ReplaySession).where(*conditions).execution_options(synchronize_session=False)
         )
-        result = cast(CursorResult[Any], self.session.execute(statement))
+        result = cast(CursorResult[Any], self.db_session.execute(statement))
         return int(result.rowcount)
 
 

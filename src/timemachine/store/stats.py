@@ -15,10 +15,10 @@ RECENT_DURATIONS = 1000
 """How many of the newest completed sessions feed the replay latency figures."""
 
 
-def sessions_by_status(session: Session) -> dict[SessionStatus, int]:
+def sessions_by_status(db_session: Session) -> dict[SessionStatus, int]:
     """How many sessions are in each status (every status present, zero when none)."""
     counts = {status: 0 for status in SessionStatus}
-    rows = session.execute(
+    rows = db_session.execute(
         select(ReplaySession.status, func.count()).group_by(ReplaySession.status)
     ).all()
     for status, count in rows:
@@ -34,9 +34,9 @@ class Duration:
     seconds: float
 
 
-def recent_durations(session: Session, limit: int = RECENT_DURATIONS) -> list[Duration]:
+def recent_durations(db_session: Session, limit: int = RECENT_DURATIONS) -> list[Duration]:
     """Run times of the newest `limit` completed sessions."""
-    rows = session.execute(
+    rows = db_session.execute(
         select(ReplaySession.kind, ReplaySession.started_at, ReplaySession.finished_at)
         .where(
             ReplaySession.status == SessionStatus.COMPLETED.value,

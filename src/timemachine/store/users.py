@@ -20,7 +20,7 @@ from timemachine.errors import ConflictError, InvalidInputError, NotFoundError
 from timemachine.models.auth import ApiKeyRecord, Role, Scope, UserRecord
 from timemachine.models.choices import member
 from timemachine.models.sessions import Page
-from timemachine.store.common import paged
+from timemachine.store.rows import paged
 from timemachine.store.security_tables import ApiKey, RefreshToken, User
 from timemachine.store.tables import utcnow
 
@@ -41,15 +41,15 @@ def role_of(role: Role | str) -> Role:
 
 
 class Users:
-    def __init__(self, session: Session) -> None:
-        self.session = session
+    def __init__(self, db_session: Session) -> None:
+        self.db_session = db_session
 
     def count(self) -> int:
-        return self.session.scalar(select(func.count()).select_from(User)) or 0
+        return self.db_session.scalar(select(func.count()).select_from(User)) or 0
 
     def create(self, username: str, *, password_hash: str, role: Role | str) -> UserRecord:
         username = check_username(username)
-        if self.session.scalar(select(User.id).where(User.username == username)) is not None:
+        if self.db_session.scalar(select(User.id).where(User.username == username)) is not None:
             raise ConflictError(f"user {username!r} already exists")
         now = utcnow()
         row = User(
@@ -61,12 +61,12 @@ class Users:
             created_at=now,
             updated_at=now,
         )
-        self.session.add(row)
-        self.session.flush()
+        self.db_session.add(row)
+        self.db_session.flush()
         return UserRecord.model_validate(row)
 
     def get(self, user_id: str) -> UserRecord | None:
-        row = self.session.get(User, user_id, populate_existing=True)
+        row = self.db_session.get(User, user_id, populate_existing=True)
         return UserRecord.model_validate(row) if row is not None else None
 
     def require(self, user_id: str) -> UserRecord:
@@ -76,18 +76,18 @@ class Users:
         return record
 
     def by_username(self, username: str) -> UserRecord | None:
-        row = self.session.scalars(select(User).where(User.username == username)).one_or_none()
+        row = self.db_session.scalars(select(User).where(User.username == username)).one_or_none()
         return UserRecord.model_validate(row) if row is not None else None
 
     def password_hash(self, username: str) -> tuple[UserRecord, str] | None:
         """The user and their password hash (for login only)."""
-        row = self.session.scalars(select(User).where(User.username == username)).one_or_none()
+        row = self.db_session.scalars(select(User).where(User.username == username)).one_or_none()
         return (UserRecord.model_validate(row), row.password_hash) if row is not None else None
 
     def list(self, *, limit: int = 50, offset: int = 0) -> Page[UserRecord]:
         query = select(User).order_by(User.created_at, User.username)
         return paged(
-            self.session,
+            self.db_session,
             query,
             Page[UserRecord],
             UserRecord.model_validate,
@@ -112,7 +112,7 @@ class Users:
             values["password_hash"] = password_hash
         result = cast(
             CursorResult[Any],
-            self.session.execute(update(User).where(User.id == user_id).values(**values)),
+            self.db_session.execute(update(User).where(User.id == user_id).values(**values)),
         )
         if result.rowcount == 0:
             raise NotFoundError(f"no user {user_id!r}; list users at /api/admin/users")
@@ -120,8 +120,8 @@ class Users:
 
 
 class ApiKeys:
-    def __init__(self, session: Session) -> None:
-        self.session = session
+    def __init__(self, db_session: Session) -> None:
+        self.db_session = db_session
 
     def create(
         self, user_id: str, *, name: str, prefix: str, key_hash: str, scopes: Sequence[Scope]
@@ -135,23 +135,23 @@ class ApiKeys:
             scopes=sorted({Scope(s).value for s in scopes}),
             created_at=utcnow(),
         )
-        self.session.add(row)
-        self.session.flush()
+        self.db_session.add(row)
+        self.db_session.flush()
         return ApiKeyRecord.model_validate(row)
 
     def by_hash(self, key_hash: str) -> ApiKeyRecord | None:
         """The live (not revoked) key with this hash; marks it used."""
-        row = self.session.scalars(
+        row = self.db_session.scalars(
             select(ApiKey).where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
         ).one_or_none()
         if row is None:
             return None
         row.last_used_at = utcnow()
-        self.session.flush()
+        self.db_session.flush()
         return ApiKeyRecord.model_validate(row)
 
     def list(self, user_id: str) -> list[ApiKeyRecord]:
-        rows = self.session.scalars(
+        rows = self.db_session.scalars(
             select(ApiKey).where(ApiKey.user_id == user_id).order_by(ApiKey.created_at.desc())
         ).all()
         return [ApiKeyRecord.model_validate(r) for r in rows]
@@ -162,21 +162,21 @@ class ApiKeys:
         statement = select(ApiKey).where(ApiKey.id == key_id)
         if user_id is not None:
             statement = statement.where(ApiKey.user_id == user_id)
-        row = self.session.scalars(statement).one_or_none()
+        row = self.db_session.scalars(statement).one_or_none()
         if row is None:
             return None
         if row.revoked_at is None:
             row.revoked_at = utcnow()
-            self.session.flush()
+            self.db_session.flush()
         return ApiKeyRecord.model_validate(row)
 
 
 class RefreshTokens:
-    def __init__(self, session: Session) -> None:
-        self.session = session
+    def __init__(self, db_session: Session) -> None:
+        self.db_session = db_session
 
     def issue(self, user_id: str, *, jti: str, family: str, expires_at: dt.datetime) -> None:
-        self.session.add(
+        self.db_session.add(
             RefreshToken(
                 jti=jti,
                 user_id=user_id,
@@ -185,7 +185,7 @@ class RefreshTokens:
                 expires_at=expires_at,
             )
         )
-        self.session.flush()
+        self.db_session.flush()
 
     def use(self, jti: str, *, user_id: str) -> str | None:
         """Mark the token used (one atomic UPDATE: of two concurrent refreshes only one wins);
@@ -194,7 +194,7 @@ class RefreshTokens:
         now = utcnow()
         result = cast(
             CursorResult[Any],
-            self.session.execute(
+            self.db_session.execute(
                 update(RefreshToken)
                 .where(
                     RefreshToken.jti == jti,
@@ -207,7 +207,7 @@ class RefreshTokens:
                 .execution_options(synchronize_session=False)
             ),
         )
-        family = self.session.scalar(select(RefreshToken.family).where(RefreshToken.jti == jti))
+        family = self.db_session.scalar(select(RefreshToken.family).where(RefreshToken.jti == jti))
         if result.rowcount == 1:
             return family
         if family is not None:
@@ -218,7 +218,7 @@ class RefreshTokens:
         return self._revoke(RefreshToken.family == family)
 
     def family_of(self, jti: str, *, user_id: str) -> str | None:
-        return self.session.scalar(
+        return self.db_session.scalar(
             select(RefreshToken.family).where(
                 RefreshToken.jti == jti, RefreshToken.user_id == user_id
             )
@@ -231,7 +231,7 @@ class RefreshTokens:
         """Revoke the live refresh tokens matching `which`; how many there were."""
         result = cast(
             CursorResult[Any],
-            self.session.execute(
+            self.db_session.execute(
                 update(RefreshToken)
                 .where(which, RefreshToken.revoked_at.is_(None))
                 .values(revoked_at=utcnow())

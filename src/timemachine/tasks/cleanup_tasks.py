@@ -13,7 +13,8 @@ from timemachine.tasks.context import database, runtime
 
 STALE_SECONDS = 900.0
 """A running session silent this long, with no live lease, is failed: no worker has run for that
-long (while one runs, its sweeper re-queues such sessions within a lease; `service.leases`)."""
+long (while one runs, its sweeper re-queues such sessions within a lease;
+`orchestration.leases`)."""
 
 
 def temp_dir() -> Path:

@@ -7,9 +7,9 @@ from functools import cache
 
 from celery.signals import worker_process_shutdown, worker_shutdown
 
+from timemachine.orchestration.runtime import EngineRuntime
 from timemachine.ports import EventBus
 from timemachine.runtime import Runtime, build
-from timemachine.service.runtime import EngineRuntime
 from timemachine.store import Database
 
 

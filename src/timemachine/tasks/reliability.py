@@ -9,7 +9,7 @@ Worker main process, at start (`worker_init`, before the pool forks):
   worker is gone, so its sessions go back to pending at once (no lease wait);
 - when started by `serve`, watches its parent (`ParentWatchdog`).
 Then (`worker_ready`) it starts the sweeper: a thread that re-queues, every half lease, the
-sessions whose lease expired (their worker died; see `service.leases`), on every broker.
+sessions whose lease expired (their worker died; see `orchestration.leases`), on every broker.
 
 Pool processes (`worker_process_init`) and the embedded beat die with their parent
 (PR_SET_PDEATHSIG) and drop their inherited copy of the worker lock. A beat (`beat_init`) takes
@@ -39,6 +39,8 @@ from timemachine.bus import event_bus
 from timemachine.errors import StorageError
 from timemachine.logs import get_logger
 from timemachine.models.sessions import ReplaySessionRecord
+from timemachine.orchestration.progress import Reporter
+from timemachine.orchestration.sessions import requeue_lost
 from timemachine.ports import JobQueue
 from timemachine.processes import (
     BEAT_LOCK,
@@ -48,8 +50,6 @@ from timemachine.processes import (
     ParentWatchdog,
     die_with_parent,
 )
-from timemachine.service.progress import Reporter
-from timemachine.service.sessions import requeue_lost
 from timemachine.settings import Settings, get_settings
 from timemachine.store import Database, ReplaySessions, open_database
 from timemachine.tasks.broker import broker_file

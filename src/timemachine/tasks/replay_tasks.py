@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from timemachine.logs import get_logger
-from timemachine.service.progress import Reporter
-from timemachine.service.sessions import run_session
+from timemachine.orchestration.progress import Reporter
+from timemachine.orchestration.sessions import run_session
 from timemachine.tasks.app import celery_app
 from timemachine.tasks.context import bus, database, runtime
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from timemachine.errors import BrokerUnavailableError
 from timemachine.models.sessions import ReplaySessionRecord, SessionKind
+from timemachine.orchestration.progress import Reporter
 from timemachine.ports import JobQueue
-from timemachine.service.progress import Reporter
 
 __all__ = ["TASK_FOR_KIND", "BrokerUnavailableError", "enqueue"]
 

@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from timemachine.api.actions import cancel_session
 from timemachine.api.auth import Admin, record
 from timemachine.api.deps import Bus, Db, Queue
 from timemachine.api.routers.replay import ERRORS
 from timemachine.api.schemas import CleanupCount, DeletedBody, TaskQueued
+from timemachine.api.session_control import cancel_session
 from timemachine.errors import BrokerUnavailableError, BrokerUnreachableError, NotFoundError
 from timemachine.security.audit import Action
 from timemachine.store import ReplaySessions

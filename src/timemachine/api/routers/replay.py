@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, status
 
-from timemachine.api.actions import cancel_session, start_session
 from timemachine.api.auth import Analyst, Reader, record
 from timemachine.api.deps import AppSettings, Bus, Db, Queue
 from timemachine.api.schemas import (
@@ -17,14 +16,15 @@ from timemachine.api.schemas import (
     links_for,
     status_of,
 )
+from timemachine.api.session_control import cancel_session, start_session
 from timemachine.catalog.devnet import DEVNET_CHAIN_ID
 from timemachine.errors import InvalidInputError, NotFoundError
 from timemachine.models.requests import ExploitReplayRequest, TransactionsReplayRequest
 from timemachine.models.sessions import ReplaySessionRecord, SessionKind
+from timemachine.orchestration.runtime import has_default_rpc, no_rpc_error
 from timemachine.ports import EventBus, JobQueue
 from timemachine.security.audit import Action
 from timemachine.security.principal import Principal
-from timemachine.service.runtime import has_default_rpc, no_rpc_error
 from timemachine.settings import Settings
 from timemachine.store import Database, ReplaySessions, get_exploit
 from timemachine.store.credentials import has_credential

@@ -1,8 +1,8 @@
 """What-if replays, comparisons and fix verification: sessions run by the workers.
 
-The API only validates, stores and queues; the forks run in a worker (`service.whatif_sessions`,
-which also says how the results are stored). Code patches come as runtime `code`, a bundled
-`artifact` name or Solidity `source_text`, never as a server file path.
+The API only validates, stores and queues; the forks run in a worker
+(`orchestration.whatif_sessions`, which also says how the results are stored). Code patches come as
+runtime `code`, a bundled `artifact` name or Solidity `source_text`, never as a server file path.
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ from timemachine.bus import STATUS_CHANNEL, Event, EventBus, LocalBus, session_c
 from timemachine.errors import StorageError
 from timemachine.models.auth import Role, Scope
 from timemachine.models.sessions import ReplaySessionRecord, SessionStatus
-from timemachine.service.progress import session_event
+from timemachine.orchestration.progress import session_event
 from timemachine.store import Database, ReplaySessions
 
 router = APIRouter(tags=["live"])
@@ -136,12 +136,7 @@ async def _follow(live: LiveSocket, first: Event, queue: asyncio.Queue[Any]) -> 
     newest = str(first.get("updated_at", ""))
     status = first["status"]
     while status not in _TERMINAL:
-        try:
-            item = await asyncio.wait_for(queue.get(), timeout=IDLE_CHECK_SECONDS)
-        except TimeoutError:
-            if not await live.still_allowed():
-                return
-            continue
+        item = await _next_item(live, queue)
         if item is DELETED:
             await websocket.send_json(
                 {"type": "error", "error": "NotFoundError", "detail": "session deleted"}
@@ -158,6 +153,17 @@ async def _follow(live: LiveSocket, first: Event, queue: asyncio.Queue[Any]) -> 
         newest = str(item.get("updated_at", newest))
         status = item.get("status", status)
     await websocket.close(code=1000)
+
+
+async def _next_item(live: LiveSocket, queue: asyncio.Queue[Any]) -> Any:
+    """The next item on `queue`, or `_DISCONNECTED` once the socket's credential no longer holds
+    (re-checked after every `IDLE_CHECK_SECONDS` of silence)."""
+    while True:
+        try:
+            return await asyncio.wait_for(queue.get(), timeout=IDLE_CHECK_SECONDS)
+        except TimeoutError:
+            if not await live.still_allowed():
+                return _DISCONNECTED
 
 
 @router.websocket("/ws/status")
@@ -181,12 +187,7 @@ async def _status_updates(live: LiveSocket) -> None:
         if not await live.send({"type": "hello", "channel": STATUS_CHANNEL}):
             return
         while True:
-            try:
-                item = await asyncio.wait_for(queue.get(), timeout=IDLE_CHECK_SECONDS)
-            except TimeoutError:
-                if not await live.still_allowed():
-                    return
-                continue
+            item = await _next_item(live, queue)
             if item is _DISCONNECTED:
                 return
             if owner is not None:

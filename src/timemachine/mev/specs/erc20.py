@@ -16,28 +16,26 @@ WETH_TRANSFER_FROM = function(
 )
 
 
-def erc20_transfer(trace: Trace) -> Transfer:
+def _transfer(trace: Trace, sender: str, recipient: str, amount: str) -> Transfer:
+    """The Transfer a `transfer`/`transferFrom` call makes, its arguments named as given (a
+    `transfer` has no sender argument: the caller sends)."""
     inputs = trace.inputs or {}
     return Transfer(
         trace.transaction_hash or "",
         trace.trace_address,
-        inputs.get("sender", trace.from_address or ""),
-        inputs["recipient"],
-        inputs["amount"],
+        inputs.get(sender, trace.from_address or ""),
+        inputs[recipient],
+        inputs[amount],
         trace.to_address or "",
     )
+
+
+def erc20_transfer(trace: Trace) -> Transfer:
+    return _transfer(trace, "sender", "recipient", "amount")
 
 
 def weth_transfer(trace: Trace) -> Transfer:
-    inputs = trace.inputs or {}
-    return Transfer(
-        trace.transaction_hash or "",
-        trace.trace_address,
-        inputs.get("src", trace.from_address or ""),
-        inputs["dst"],
-        inputs["wad"],
-        trace.to_address or "",
-    )
+    return _transfer(trace, "src", "dst", "wad")
 
 
 SPECS = (

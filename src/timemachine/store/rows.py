@@ -22,9 +22,9 @@ MAX_PAGE = 500
 MAX_JSON_BYTES = 64 * 1024 * 1024  # one stored payload; a replay of a huge block is ~tens of MB
 
 
-def insert_for(session: Session, table: Table) -> Any:
+def insert_for(db_session: Session, table: Table) -> Any:
     """An INSERT supporting `on_conflict_do_update/nothing` for the session's backend."""
-    dialect = session.get_bind().dialect.name
+    dialect = db_session.get_bind().dialect.name
     if dialect == "postgresql":
         return postgresql.insert(table)
     if dialect == "sqlite":
@@ -33,7 +33,7 @@ def insert_for(session: Session, table: Table) -> Any:
 
 
 def upsert(
-    session: Session,
+    db_session: Session,
     table: Table,
     rows: Sequence[dict[str, Any]],
     *,
@@ -41,7 +41,7 @@ def upsert(
     update: Sequence[str],
 ) -> Insert:
     """INSERT … ON CONFLICT (keys) DO UPDATE SET the `update` columns to the new values."""
-    statement = insert_for(session, table).values(list(rows))
+    statement = insert_for(db_session, table).values(list(rows))
     excluded = statement.excluded
     result: Insert = statement.on_conflict_do_update(
         index_elements=list(keys), set_={name: excluded[name] for name in update}
@@ -81,7 +81,7 @@ def page_bounds(limit: int, offset: int) -> tuple[int, int]:
 
 
 def paged(
-    session: Session,
+    db_session: Session,
     query: Select[Any],
     page: type[Page[R]],
     record: Callable[[Any], R],
@@ -93,8 +93,8 @@ def paged(
     total number of rows it matches. `page` is the concrete model, e.g. `Page[UserRecord]`."""
     limit, offset = page_bounds(limit, offset)
     counted = select(func.count()).select_from(query.order_by(None).subquery())
-    total = session.scalar(counted) or 0
-    rows = session.scalars(query.limit(limit).offset(offset)).all()
+    total = db_session.scalar(counted) or 0
+    rows = db_session.scalars(query.limit(limit).offset(offset)).all()
     return page(items=[record(row) for row in rows], total=total, limit=limit, offset=offset)
 
 

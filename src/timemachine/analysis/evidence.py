@@ -1,4 +1,4 @@
-"""Helpers the detectors share: frame contexts and paths, balances, severity and confidence."""
+"""What the detectors read from a replay: frame contexts and paths, balances, severity."""
 
 from __future__ import annotations
 

@@ -35,8 +35,8 @@ from timemachine.models.replay import ReplayResult
 from timemachine.models.requests import PatchSpec, VerifyFixStartRequest, WhatIfStartRequest
 from timemachine.models.sessions import ReplaySessionRecord
 from timemachine.models.whatif import CodePatch, WhatIf
-from timemachine.service.progress import Reporter, stops_when_gone
-from timemachine.service.runtime import EngineRuntime
+from timemachine.orchestration.progress import Reporter, stops_when_gone
+from timemachine.orchestration.runtime import EngineRuntime
 from timemachine.store import Database, ReplaySessions
 
 TEMP_DIR = "tmp"

@@ -1,8 +1,8 @@
 """A worker's lease on the session it runs.
 
 While a worker runs a session, a heartbeat thread renews the session's lease in the store every
-third of `SESSION_LEASE_SECONDS`. If the worker dies (SIGKILL, OOM, power), the renewals stop,
-the lease expires, and the sweeper of any live worker (`service.sessions.requeue_lost`) puts the
+third of `SESSION_LEASE_SECONDS`. If the worker dies (SIGKILL, OOM, power), the renewals stop, the
+lease expires, and the sweeper of any live worker (`orchestration.sessions.requeue_lost`) puts the
 session back to pending and queues it again; a worker starting up sweeps at once. A renewal that
 finds the session no longer held by this worker (cancelled, finished, or re-queued and taken by
 another worker after a long stall) marks the lease lost and the run stops at its next progress

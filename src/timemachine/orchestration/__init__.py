@@ -1,3 +1,3 @@
-"""The service layer between the shells (API, Celery tasks) and the engine: what a replay session
+"""Orchestration, between the shells (API, Celery tasks) and the engine: what a replay session
 does, where its chain comes from, how progress is reported. It knows neither FastAPI nor Celery.
 """

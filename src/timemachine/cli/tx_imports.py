@@ -18,7 +18,7 @@ from timemachine.settings import get_settings
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from timemachine.models.imports import BatchReport, BatchTarget, ImportReport
+    from timemachine.models.tx_imports import BatchReport, BatchTarget, ImportReport
 
 ROWS_SHOWN = 200  # per-tx rows in the human table before only non-exact ones are listed
 
@@ -116,7 +116,7 @@ def import_command(
         )
     batch = None
     if replay and report.items:
-        from timemachine.service.imports import item_targets
+        from timemachine.orchestration.tx_imports import item_targets
 
         batch = run_async(
             _replay(rpc_url, item_targets(report.items), concurrency, progress=not as_json)
@@ -137,7 +137,7 @@ def import_command(
 def _import_file(
     file: Path, chain: str | None, owner: str, database: str | None, *, progress: bool
 ) -> ImportReport:
-    from timemachine.service.imports import read_import_file, store_import
+    from timemachine.orchestration.tx_imports import read_import_file, store_import
     from timemachine.store import open_database
 
     parsed = read_import_file(file, default_chain=chain)
@@ -166,7 +166,7 @@ async def _import_scan(
     from timemachine.chain.pool import open_upstream
     from timemachine.chain.scan import parse_block_range, scan_blocks
     from timemachine.machine import resolve_rpc_url
-    from timemachine.service.imports import items_from_scan, store_import
+    from timemachine.orchestration.tx_imports import items_from_scan, store_import
     from timemachine.store import open_database
 
     start, end = parse_block_range(blocks)
@@ -180,7 +180,7 @@ async def _import_scan(
         )
     parsed = items_from_scan((tx.as_row() for tx in found), chain_id)
     if not parsed.items:
-        from timemachine.models.imports import ImportReport
+        from timemachine.models.tx_imports import ImportReport
 
         return ImportReport(accepted=0, rejected=0, duplicates=0)
     db = open_database(database or get_settings().database_url)
@@ -236,7 +236,7 @@ def batch_replay(
 def _targets(
     file: Path | None, import_id: str | None, chain: str | None, owner: str, database: str | None
 ) -> list[BatchTarget]:
-    from timemachine.service.imports import import_targets, item_targets, read_import_file
+    from timemachine.orchestration.tx_imports import import_targets, item_targets, read_import_file
     from timemachine.store import open_database
 
     if file is not None:

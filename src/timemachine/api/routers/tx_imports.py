@@ -18,7 +18,6 @@ from timemachine.api.deps import Db, Offset
 from timemachine.api.routers.replay import ERRORS, Starter
 from timemachine.api.schemas import SessionStarted
 from timemachine.errors import InvalidInputError, NotFoundError
-from timemachine.models.imports import RowError
 from timemachine.models.requests import (
     ImportReplayRequest,
     ImportRequest,
@@ -26,8 +25,9 @@ from timemachine.models.requests import (
     TransactionsReplayRequest,
 )
 from timemachine.models.sessions import ImportedTxRecord, Page, SessionKind, TxImportRecord
+from timemachine.models.tx_imports import RowError
+from timemachine.orchestration.tx_imports import parse_import, store_import
 from timemachine.security.audit import Action
-from timemachine.service.imports import parse_import, store_import
 from timemachine.store import TxImports
 
 router = APIRouter(prefix="/api/time-machine/imports", tags=["imports"])

@@ -26,17 +26,17 @@ from timemachine.models.requests import (
     TransactionsReplayRequest,
 )
 from timemachine.models.sessions import ReplaySessionRecord, SessionKind, SessionStatus
-from timemachine.service.leases import Lease, new_holder
-from timemachine.service.progress import Reporter, stops_when_gone
-from timemachine.service.runtime import EngineRuntime
-from timemachine.service.whatif_sessions import run_verify_fix, run_whatif
+from timemachine.orchestration.leases import Lease, new_holder
+from timemachine.orchestration.progress import Reporter, stops_when_gone
+from timemachine.orchestration.runtime import EngineRuntime
+from timemachine.orchestration.whatif_sessions import run_verify_fix, run_whatif
 from timemachine.store import Database, ReplaySessions, get_exploit
 
 log = get_logger(__name__)
 
 
 MODIFIED_RUNS = {SessionKind.WHATIF: run_whatif, SessionKind.VERIFY_FIX: run_verify_fix}
-"""Kinds run by `service.whatif_sessions` (not a list of transactions to replay)."""
+"""Kinds run by `orchestration.whatif_sessions` (not a list of transactions to replay)."""
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ def run_session(
     db: Database, runtime: EngineRuntime, reporter: Reporter, *, task_id: str | None = None
 ) -> None:
     """Replay (and analyse) every transaction of the session, storing each result, while a
-    heartbeat keeps this worker's lease on it (see `service.leases`)."""
+    heartbeat keeps this worker's lease on it (see `orchestration.leases`)."""
     holder = new_holder()
     seconds = runtime.settings.session_lease_seconds
     record = _claim(db, reporter.session_id, holder, seconds, task_id)

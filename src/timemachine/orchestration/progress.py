@@ -11,8 +11,8 @@ from typing import Any, Protocol
 from timemachine.bus import STATUS_CHANNEL, EventBus, session_channel
 from timemachine.errors import ConflictError, NotFoundError, SessionStopped
 from timemachine.models.sessions import ReplaySessionRecord
+from timemachine.orchestration.leases import Lease
 from timemachine.security.outbound import redact_for_users
-from timemachine.service.leases import Lease
 from timemachine.store import Database, ReplaySessions
 
 

@@ -26,16 +26,16 @@ from pydantic import ValidationError
 
 from timemachine.chain.registry import ChainInfo, find_chain
 from timemachine.errors import InvalidInputError, NotFoundError
-from timemachine.models.imports import (
+from timemachine.models.sessions import TxImportItem
+from timemachine.models.tx_imports import (
     BatchTarget,
     DuplicateRow,
     ImportReport,
     ParsedImport,
     RowError,
 )
-from timemachine.models.sessions import TxImportItem
 from timemachine.store import Database, TxImports
-from timemachine.store.common import json_payload
+from timemachine.store.rows import json_payload
 from timemachine.untrusted import NUL_MESSAGE, load_json
 
 BATCH_SIZE = 500
@@ -361,8 +361,8 @@ def store_import(
     total = len(parsed.items)
     for start in range(0, total, batch_size):
         chunk = parsed.items[start : start + batch_size]
-        with database.session() as session:
-            imports = TxImports(session)
+        with database.session() as s:
+            imports = TxImports(s)
             record = imports.import_transactions(owner, source, chunk)
             if import_id is None:
                 import_id = record.id
@@ -419,8 +419,8 @@ def import_targets(database: Database, owner: str, import_id: str) -> list[Batch
     """The transactions an import brought in, as batch replay targets (import order)."""
     targets: list[BatchTarget] = []
     offset = 0
-    with database.session() as session:
-        repository = TxImports(session)
+    with database.session() as s:
+        repository = TxImports(s)
         while True:
             page = repository.list_transactions(
                 owner, import_id=import_id, limit=_PAGE, offset=offset

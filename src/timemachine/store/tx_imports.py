@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from timemachine.errors import InvalidInputError, NotFoundError
 from timemachine.models.sessions import ImportedTxRecord, Page, TxImportItem, TxImportRecord
-from timemachine.store.common import insert_for, json_payload, paged
+from timemachine.store.rows import insert_for, json_payload, paged
 from timemachine.store.tables import ImportedTx, TxImport, utcnow
 
 MAX_ITEMS = 10_000
@@ -30,8 +30,8 @@ _LOOKUP_BATCH = 300  # (chain, hash) pairs per existence query
 class TxImports:
     """Repository of transaction imports, bound to one database session (one transaction)."""
 
-    def __init__(self, session: Session, *, clock: Callable[[], dt.datetime] = utcnow) -> None:
-        self.session = session
+    def __init__(self, db_session: Session, *, clock: Callable[[], dt.datetime] = utcnow) -> None:
+        self.db_session = db_session
         self.clock = clock
 
     def import_transactions(
@@ -55,8 +55,8 @@ class TxImports:
             duplicates=0,
             created_at=now,
         )
-        self.session.add(batch)
-        self.session.flush()
+        self.db_session.add(batch)
+        self.db_session.flush()
         existing = self._existing(owner, list(parsed))
         new_rows = [
             {
@@ -78,12 +78,12 @@ class TxImports:
             # ON CONFLICT DO NOTHING: a concurrent import of the same transaction wins the race
             # and ours becomes a duplicate instead of an integrity error.
             statement = (
-                insert_for(self.session, ImportedTx.__table__)  # type: ignore[arg-type]
+                insert_for(self.db_session, ImportedTx.__table__)  # type: ignore[arg-type]
                 .values(new_rows)
                 .on_conflict_do_nothing(index_elements=["owner", "chain_id", "hash"])
                 .returning(ImportedTx.chain_id, ImportedTx.hash)
             )
-            inserted = {(int(c), str(h)) for c, h in self.session.execute(statement).all()}
+            inserted = {(int(c), str(h)) for c, h in self.db_session.execute(statement).all()}
             raced = [key for key in parsed if key not in existing and key not in inserted]
             existing.update(self._existing(owner, raced))
         for key, row in existing.items():
@@ -98,17 +98,17 @@ class TxImports:
         accepted = len(inserted)
         duplicates = parsed.total - accepted
         batch.accepted, batch.duplicates = accepted, duplicates
-        self.session.flush()
+        self.db_session.flush()
         return TxImportRecord.model_validate(batch)
 
     def merge_batch(self, batch: TxImportRecord, *, into: str) -> None:
         """Move a batch's new rows and counts onto the import `into` (its first batch), then
         drop the batch: an import stored in several batches (one `import_transactions` call, so
         one `tx_imports` row, each) stays one import with one id for the user."""
-        self.session.execute(
+        self.db_session.execute(
             update(ImportedTx).where(ImportedTx.import_id == batch.id).values(import_id=into)
         )
-        self.session.execute(
+        self.db_session.execute(
             update(TxImport)
             .where(TxImport.id == into)
             .values(
@@ -116,12 +116,12 @@ class TxImports:
                 duplicates=TxImport.duplicates + batch.duplicates,
             )
         )
-        self.session.execute(delete(TxImport).where(TxImport.id == batch.id))
+        self.db_session.execute(delete(TxImport).where(TxImport.id == batch.id))
 
     def require(self, import_id: str, *, owner: str | None) -> TxImportRecord:
         """The import `import_id` of `owner` (None: any owner); NotFoundError for a missing one
         and for another owner's alike, so ids do not leak."""
-        row = self.session.get(TxImport, import_id)
+        row = self.db_session.get(TxImport, import_id)
         if row is None or (owner is not None and row.owner != owner):
             raise NotFoundError(f"no import {import_id!r}; list your imports to find its id")
         return TxImportRecord.model_validate(row)
@@ -134,7 +134,7 @@ class TxImports:
             .order_by(TxImport.created_at.desc(), TxImport.id)
         )
         return paged(
-            self.session,
+            self.db_session,
             query,
             Page[TxImportRecord],
             TxImportRecord.model_validate,
@@ -164,7 +164,7 @@ class TxImports:
             .execution_options(populate_existing=True)
         )
         return paged(
-            self.session, query, Page[ImportedTxRecord], _tx_record, limit=limit, offset=offset
+            self.db_session, query, Page[ImportedTxRecord], _tx_record, limit=limit, offset=offset
         )
 
     def _existing(
@@ -173,7 +173,7 @@ class TxImports:
         found: dict[tuple[int, str], ImportedTx] = {}
         for start in range(0, len(keys), _LOOKUP_BATCH):
             chunk = keys[start : start + _LOOKUP_BATCH]
-            rows = self.session.scalars(
+            rows = self.db_session.scalars(
                 select(ImportedTx)
                 .where(
                     ImportedTx.owner == owner,

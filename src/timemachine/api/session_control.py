@@ -12,8 +12,8 @@ from timemachine.bus import STATUS_CHANNEL
 from timemachine.errors import BrokerUnreachableError, TooManyActiveSessionsError
 from timemachine.logs import get_logger
 from timemachine.models.sessions import ReplaySessionRecord, SessionKind
+from timemachine.orchestration.progress import Reporter, session_event
 from timemachine.ports import EventBus, JobQueue
-from timemachine.service.progress import Reporter, session_event
 from timemachine.store import Database, ReplaySessions
 from timemachine.tasks.submit import enqueue
 
