@@ -108,8 +108,8 @@ def swap_from_pool_transfers(
         contract=pool_address,
         from_address=transfer_in.from_address,
         to_address=transfer_out.to_address,
-        token_in=transfer_in,
-        token_out=transfer_out,
+        token_in=(transfer_in.token_address, transfer_in.amount),
+        token_out=(transfer_out.token_address, transfer_out.amount),
     )
 
 
@@ -126,8 +126,8 @@ def swap_from_recipient_transfers(
         contract=pool,
         from_address=sent[0].from_address,
         to_address=received[0].to_address,
-        token_in=sent[0],
-        token_out=received[0],
+        token_in=(sent[0].token_address, sent[0].amount),
+        token_out=(received[0].token_address, received[0].amount),
     )
 
 
@@ -137,9 +137,12 @@ def make_swap(
     contract: str,
     from_address: str,
     to_address: str,
-    token_in: Transfer,
-    token_out: Transfer,
+    token_in: tuple[str, int],
+    token_out: tuple[str, int],
+    protocol: str | None = None,
 ) -> Swap:
+    """The Swap `trace` made: `token_in`/`token_out` as (token address, amount); the protocol is
+    the trace's unless given."""
     return Swap(
         abi_name=trace.abi_name or "",
         transaction_hash=trace.transaction_hash or "",
@@ -149,10 +152,10 @@ def make_swap(
         contract_address=contract,
         from_address=from_address,
         to_address=to_address,
-        token_in_address=token_in.token_address,
-        token_in_amount=token_in.amount,
-        token_out_address=token_out.token_address,
-        token_out_amount=token_out.amount,
-        protocol=trace.protocol or "",
+        token_in_address=token_in[0],
+        token_in_amount=token_in[1],
+        token_out_address=token_out[0],
+        token_out_amount=token_out[1],
+        protocol=trace.protocol or "" if protocol is None else protocol,
         error=trace.error,
     )

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from timemachine.models.auth import AuditRecord, Outcome
 from timemachine.models.sessions import Page
-from timemachine.store.rows import json_payload, paged
+from timemachine.store.rows import equal_where_given, json_payload, paged
 from timemachine.store.security_tables import AuditEntry
 from timemachine.store.tables import utcnow
 
@@ -52,11 +52,7 @@ class AuditLog:
         limit: int = 50,
         offset: int = 0,
     ) -> Page[AuditRecord]:
-        conditions: list[Any] = []
-        if actor is not None:
-            conditions.append(AuditEntry.actor == actor)
-        if action is not None:
-            conditions.append(AuditEntry.action == action)
+        conditions = equal_where_given((AuditEntry.actor, actor), (AuditEntry.action, action))
         query = (
             select(AuditEntry)
             .where(*conditions)

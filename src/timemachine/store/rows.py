@@ -71,6 +71,11 @@ MAX_OFFSET = 10**9
 """Deeper pages are refused (databases reject offsets past 64 bits)."""
 
 
+def equal_where_given(*filters: tuple[Any, Any]) -> list[Any]:
+    """`column == value` for each `(column, value)` whose value is given (None: no filter)."""
+    return [column == value for column, value in filters if value is not None]
+
+
 def page_bounds(limit: int, offset: int) -> tuple[int, int]:
     """Validated (limit, offset)."""
     if not 1 <= limit <= MAX_PAGE:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from timemachine.errors import InvalidInputError, NotFoundError
 from timemachine.models.sessions import ImportedTxRecord, Page, TxImportItem, TxImportRecord
-from timemachine.store.rows import insert_for, json_payload, paged
+from timemachine.store.rows import equal_where_given, insert_for, json_payload, paged
 from timemachine.store.tables import ImportedTx, TxImport, utcnow
 
 MAX_ITEMS = 10_000
@@ -152,11 +152,10 @@ class TxImports:
         offset: int = 0,
     ) -> Page[ImportedTxRecord]:
         """The owner's imported transactions (optionally of one chain or batch), oldest first."""
-        conditions = [ImportedTx.owner == owner]
-        if chain_id is not None:
-            conditions.append(ImportedTx.chain_id == chain_id)
-        if import_id is not None:
-            conditions.append(ImportedTx.import_id == import_id)
+        conditions = [
+            ImportedTx.owner == owner,
+            *equal_where_given((ImportedTx.chain_id, chain_id), (ImportedTx.import_id, import_id)),
+        ]
         query = (
             select(ImportedTx)
             .where(*conditions)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from timemachine.mev.abi import function
 from timemachine.mev.classify import ClassifierSpec
 from timemachine.mev.models import Swap, Trace, Transfer
+from timemachine.mev.transfers import make_swap
 
 ANY_TAKER = "0x0000000000000000000000000000000000000000"
 _LIMIT = (
@@ -77,21 +78,14 @@ def zero_ex_swap(trace: Trace, prior: list[Transfer], children: list[Transfer]) 
         if not matching:
             return None
         amount_out = matching[0].amount
-    return Swap(
-        abi_name=trace.abi_name or "",
-        transaction_hash=trace.transaction_hash or "",
-        transaction_position=trace.transaction_position or 0,
-        block_number=trace.block_number,
-        trace_address=list(trace.trace_address),
-        contract_address=trace.to_address or "",
+    return make_swap(
+        trace,
+        contract=trace.to_address or "",
         from_address=trace.from_address or "",
         to_address=trace.to_address or "",
-        token_in_address=taker_token,
-        token_in_amount=inputs["takerTokenFillAmount"],
-        token_out_address=maker_token,
-        token_out_amount=amount_out,
+        token_in=(taker_token, inputs["takerTokenFillAmount"]),
+        token_out=(maker_token, amount_out),
         protocol="0x",
-        error=trace.error,
     )
 
 
