@@ -151,7 +151,8 @@ async def test_per_provider_concurrency_and_rate_limits_hold(devnet: Devnet) -> 
     slow = RateLimitedProvider(devnet.rpc_url, delay=0.5)
     await slow.start()
     try:
-        options = PoolOptions(timeout=TIMEOUT, concurrency=2)
+        # A timeout well above the queueing (3 rounds of 0.5 s): a retry would count a 7th request.
+        options = PoolOptions(timeout=10.0, concurrency=2)
         async with ProviderPool(f"{slow.url}/a", options) as pool:
             await asyncio.gather(*(pool.call("eth_chainId") for _ in range(6)))
         assert (slow.requests, slow.max_in_flight) == (6, 2), slow.stamps
