@@ -163,7 +163,9 @@ async def test_per_provider_concurrency_and_rate_limits_hold(devnet: Devnet) -> 
             await asyncio.gather(*(pool.call("eth_chainId") for _ in range(6)))
         gaps = [b - a for a, b in zip(slow.stamps, slow.stamps[1:], strict=False)]
         assert len(slow.stamps) == 6
-        assert sum(gaps) >= 5 * 0.05 * 0.9  # 20/s with no burst: 50 ms apart
+        # 20/s with no burst: 50 ms apart. The first request's connection setup may absorb one
+        # interval at the provider's side; without the limiter all six arrive within a few ms.
+        assert sum(gaps) >= 4 * 0.05
     finally:
         await slow.stop()
 
