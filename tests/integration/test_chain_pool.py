@@ -160,12 +160,14 @@ async def test_per_provider_concurrency_and_rate_limits_hold(devnet: Devnet) -> 
         options = PoolOptions(timeout=TIMEOUT, rate=20.0, burst=1)
         async with ProviderPool(f"{slow.url}/b", options) as pool:
             slow.delay = 0.0
+            started = time.perf_counter()
             await asyncio.gather(*(pool.call("eth_chainId") for _ in range(6)))
-        gaps = [b - a for a, b in zip(slow.stamps, slow.stamps[1:], strict=False)]
+            elapsed = time.perf_counter() - started
         assert len(slow.stamps) == 6
-        # 20/s with no burst: 50 ms apart. The first request's connection setup may absorb one
-        # interval at the provider's side; without the limiter all six arrive within a few ms.
-        assert sum(gaps) >= 4 * 0.05
+        # 20/s with no burst: the first goes at once, each of the other five waits 50 ms for its
+        # token. Measured at the caller, where load can only add time (arrival stamps at the
+        # provider are jittered by the loopback server's scheduling); unlimited, it takes ~10 ms.
+        assert elapsed >= 5 * 0.05 * 0.98
     finally:
         await slow.stop()
 
