@@ -4,11 +4,13 @@ build deterministic history. This module wires the two; neither knows the other.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+import functools
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from timemachine.catalog.devnet import DEVNET_ANVIL_ARGS
 from timemachine.catalog.models import DevnetHistory
+from timemachine.catalog.scenarios import SCENARIOS, Scenario
 from timemachine.catalog.scenarios.history import build_history
 from timemachine.forks.devnet import LocalChain, run_local_chain
 from timemachine.settings import ForkSettings, Settings
@@ -19,11 +21,16 @@ Devnet = LocalChain[DevnetHistory]
 
 @contextlib.asynccontextmanager
 async def run_devnet(
-    *, port: int | None = None, settings: Settings | ForkSettings | None = None
+    *,
+    port: int | None = None,
+    settings: Settings | ForkSettings | None = None,
+    scenarios: Sequence[Scenario] = SCENARIOS,
 ) -> AsyncIterator[Devnet]:
-    """Start the devnet and build the bundled history; stopped when the context exits."""
+    """Start the devnet and build its history with `scenarios` (default: the bundled set; the
+    generalization set is staged only when passed here); stopped when the context exits."""
+    build = functools.partial(build_history, scenarios=scenarios)
     async with run_local_chain(
-        DEVNET_ANVIL_ARGS, build_history, port=port, settings=ForkSettings.of(settings)
+        DEVNET_ANVIL_ARGS, build, port=port, settings=ForkSettings.of(settings)
     ) as net:
         yield net
 

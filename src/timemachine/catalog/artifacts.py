@@ -79,11 +79,15 @@ def _encode(where: str, types: list[str], args: tuple[Any, ...]) -> bytes:
     return encoded
 
 
-def artifact_names() -> list[str]:
-    """Names of every bundled artifact, sorted."""
-    folder = files("timemachine.catalog") / "scenarios" / "artifacts"
+BUNDLED = "scenarios/artifacts"
+"""The first scenario set's artifacts (a folder of `timemachine.catalog`)."""
+
+
+def artifact_names(folder: str = BUNDLED) -> list[str]:
+    """Names of every artifact in `folder` (default: the bundled ones), sorted."""
+    directory = files("timemachine.catalog").joinpath(*folder.split("/"))
     return sorted(
-        p.name.removesuffix(".json") for p in folder.iterdir() if p.name.endswith(".json")
+        p.name.removesuffix(".json") for p in directory.iterdir() if p.name.endswith(".json")
     )
 
 
@@ -93,12 +97,13 @@ def bundled_abis() -> list[list[dict[str, Any]]]:
 
 
 @cache
-def load_artifact(name: str) -> Artifact:
-    """The bundled artifact of contract `name` (e.g. 'EtherBank'); read once, then cached."""
-    resource = files("timemachine.catalog") / "scenarios" / "artifacts" / f"{name}.json"
+def load_artifact(name: str, folder: str = BUNDLED) -> Artifact:
+    """The artifact of contract `name` (e.g. 'EtherBank') in `folder` (default: the bundled
+    ones); read once, then cached."""
+    resource = files("timemachine.catalog").joinpath(*folder.split("/"), f"{name}.json")
     if not resource.is_file():
         raise NotFoundError(
-            f"no compiled artifact {name!r}; known: {', '.join(artifact_names())} "
+            f"no compiled artifact {name!r}; known: {', '.join(artifact_names(folder))} "
             "(run scripts/compile_contracts.py after adding a contract)"
         )
     return Artifact.model_validate(json.loads(resource.read_text(encoding="utf-8")))

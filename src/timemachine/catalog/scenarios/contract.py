@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from timemachine.catalog.artifacts import Artifact, load_artifact
+from timemachine.catalog.artifacts import BUNDLED, Artifact, load_artifact
 from timemachine.catalog.builder import CALL_GAS, DEPLOY_GAS, ETHER, ChainBuilder
 from timemachine.hexutil import hex_to_bytes
 
@@ -56,10 +56,18 @@ class Contract:
         return values[0] if len(values) == 1 else values
 
     @classmethod
-    def at(cls, chain: ChainBuilder, address: str, artifact_name: str, name: str) -> Contract:
-        """A contract deployed by another contract, bound and labelled `name`."""
+    def at(
+        cls,
+        chain: ChainBuilder,
+        address: str,
+        artifact_name: str,
+        name: str,
+        *,
+        artifacts: str = BUNDLED,
+    ) -> Contract:
+        """A contract deployed by another contract (or a proxy), bound and labelled `name`."""
         chain.label(address, name)
-        return cls(chain, name, address, load_artifact(artifact_name))
+        return cls(chain, name, address, load_artifact(artifact_name, artifacts))
 
 
 async def deploy(
@@ -69,9 +77,11 @@ async def deploy(
     *args: Any,
     name: str | None = None,
     gas: int = DEPLOY_GAS,
+    artifacts: str = BUNDLED,
 ) -> Contract:
-    """Queue the deployment of a bundled contract and return it (usable once mined)."""
-    artifact = load_artifact(artifact_name)
+    """Queue the deployment of a compiled contract (from the `artifacts` folder, default: the
+    bundled ones) and return it (usable once mined)."""
+    artifact = load_artifact(artifact_name, artifacts)
     label = name or artifact_name
     address = await chain.deploy(sender, artifact.deploy_data(*args), name=label, gas=gas)
     return Contract(chain, label, address, artifact)

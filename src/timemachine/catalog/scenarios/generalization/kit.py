@@ -1,0 +1,47 @@
+"""Shared helpers of the generalization set: its own artifacts, deployment, honest-payout checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from timemachine.catalog.builder import DEPLOY_GAS, ChainBuilder
+from timemachine.catalog.devnet import actor_address
+from timemachine.catalog.models import ScenarioRecord
+from timemachine.catalog.scenarios.base import Scenario
+from timemachine.catalog.scenarios.contract import Contract, deploy
+from timemachine.errors import DevnetBuildError
+
+ARTIFACTS = "scenarios/generalization/artifacts"
+"""The set's compiled contracts (kept apart from the bundled ones: decoders do not know them)."""
+ATTACKER = "mallory"
+MAX = 2**256 - 1
+
+
+async def deploy_own(
+    chain: ChainBuilder,
+    sender: str,
+    artifact_name: str,
+    *args: Any,
+    name: str | None = None,
+    gas: int = DEPLOY_GAS,
+) -> Contract:
+    """Queue the deployment of one of the set's contracts."""
+    return await deploy(
+        chain, sender, artifact_name, *args, name=name, gas=gas, artifacts=ARTIFACTS
+    )
+
+
+def bind(chain: ChainBuilder, address: str, artifact_name: str, name: str) -> Contract:
+    """One of the set's contracts at `address` (a proxy or a contract-created one)."""
+    return Contract.at(chain, address, artifact_name, name, artifacts=ARTIFACTS)
+
+
+def expect(what: str, actual: object, expected: object) -> None:
+    """Fail the build unless a staged fact is exactly what the scenario expects."""
+    if actual != expected:
+        raise DevnetBuildError(f"{what}: got {actual!r}, expected {expected!r}")
+
+
+def honest(scenario: Scenario, tx: str, block: int, sender: str) -> ScenarioRecord:
+    """The record of a benign look-alike whose representative tx `tx` was sent by `sender`."""
+    return scenario.record(exploit_tx=tx, block_number=block, attacker=actor_address(sender))

