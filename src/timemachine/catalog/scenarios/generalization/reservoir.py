@@ -123,7 +123,7 @@ async def stage_arbitrage(world: World) -> ScenarioRecord:
     token = await _token(world, "Reservoir (arbitrage)")
     cheap = await _reservoir(world, token, "Reservoir cheap", SEED_TOKEN)
     dear = await _reservoir(world, token, "Reservoir dear", DEAR_TOKEN)
-    bot = await deploy_own(chain, "heidi", "ArbitrageBot")
+    bot = await deploy_own(chain, "heidi", "RoundTripBot")
     await chain.mine()
     bought = amount_out(ARBITRAGE, SEED_ETH, SEED_TOKEN)
     back = amount_out(bought, DEAR_TOKEN, SEED_ETH)
@@ -166,7 +166,7 @@ ARBITRAGE_ROUND_TRIP = Scenario(
     id="gen-arbitrage-round-trip",
     title="An arbitrage bot buys in one custom pool and sells in another (benign)",
     description=(
-        "Benign look-alike of gen-own-capital-pump: heidi's ArbitrageBot buys the token with "
+        "Benign look-alike of gen-own-capital-pump: heidi's RoundTripBot buys the token with "
         "10 ETH in a Reservoir priced at 0.001 ETH and sells all of it in one priced at 0.002 "
         "ETH, ending with more ether and no token."
     ),

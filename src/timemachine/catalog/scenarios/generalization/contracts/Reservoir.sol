@@ -127,7 +127,7 @@ contract PumpBorrower {
 
 /// @notice A trader's bot: buys the token where it is cheap, sells all of it where it is dear,
 ///         and keeps only a profit in ether.
-contract ArbitrageBot {
+contract RoundTripBot {
     address private immutable owner;
 
     constructor() {
@@ -135,13 +135,13 @@ contract ArbitrageBot {
     }
 
     function run(Reservoir cheap, Reservoir dear) external payable {
-        require(msg.sender == owner, "ArbitrageBot: owner");
+        require(msg.sender == owner, "RoundTripBot: owner");
         IToken token = cheap.token();
         uint256 bought = cheap.buyToken{value: msg.value}(0);
         token.approve(address(dear), bought);
         dear.sellToken(bought, msg.value + 1);
         (bool ok,) = owner.call{value: address(this).balance}("");
-        require(ok, "ArbitrageBot: pay");
+        require(ok, "RoundTripBot: pay");
     }
 
     receive() external payable {}
