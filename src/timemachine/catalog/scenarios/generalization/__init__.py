@@ -54,6 +54,7 @@ GENERALIZATION_SCENARIOS: tuple[Scenario, ...] = (
     permissions.OPEN_FEED_SETTER,
     permissions.TWO_STEP_TAKEOVER,
     permissions.KEEPER_HARVEST,
+    governance.GRANT_SCENARIO,
     governance.SCENARIO,
 )
 """Staging order. Exploits carry their primary expected class; look-alikes carry "none"."""

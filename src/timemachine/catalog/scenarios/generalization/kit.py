@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from eth_utils.address import to_checksum_address
+
 from timemachine.catalog.builder import DEPLOY_GAS, ChainBuilder
 from timemachine.catalog.devnet import actor_address
 from timemachine.catalog.models import ScenarioRecord
@@ -33,7 +35,9 @@ async def deploy_own(
 
 def bind(chain: ChainBuilder, address: str, artifact_name: str, name: str) -> Contract:
     """One of the set's contracts at `address` (a proxy or a contract-created one)."""
-    return Contract.at(chain, address, artifact_name, name, artifacts=ARTIFACTS)
+    return Contract.at(
+        chain, to_checksum_address(address), artifact_name, name, artifacts=ARTIFACTS
+    )
 
 
 def expect(what: str, actual: object, expected: object) -> None:
