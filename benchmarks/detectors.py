@@ -8,7 +8,8 @@ finding counts when it is above "low". For an exploit, the right classes are its
 ones the set also accepts for it (`ALSO_ACCEPTED`), and `value_extraction` when value was taken;
 a finding of any other class, or any finding on a benign look-alike, is a false positive.
 Recall of a class is over the exploits of that class (`value_extraction`: over every exploit
-that took value). Timing: median replay time vs median analysis time over `--rounds` rounds.
+that took value from a victim the attacker had no prior relationship with). Timing: median replay
+time vs median analysis time over `--rounds` rounds.
 
     python -m benchmarks.detectors [--rounds 5] [--set first|generalization|both]
 """
@@ -26,16 +27,31 @@ from dataclasses import dataclass, field
 from timemachine.analysis import analyze
 from timemachine.catalog.models import ScenarioRecord
 from timemachine.catalog.scenarios import SCENARIOS, Scenario
-from timemachine.catalog.scenarios.generalization import ALSO_ACCEPTED, GENERALIZATION_SCENARIOS
+from timemachine.catalog.scenarios.generalization import (
+    ALSO_ACCEPTED,
+    GENERALIZATION_SCENARIOS,
+    PRIOR_RELATIONSHIP,
+)
 from timemachine.devnet import run_devnet
 from timemachine.machine import TimeMachine
 from timemachine.models.analysis import severity_rank
 
 ABOVE_LOW = severity_rank("medium")
 VALUE_EXTRACTION = "value_extraction"
-SETS: dict[str, tuple[Sequence[Scenario], Mapping[str, frozenset[str]]]] = {
-    "first": (SCENARIOS, {}),
-    "generalization": (GENERALIZATION_SCENARIOS, ALSO_ACCEPTED),
+
+
+@dataclass(frozen=True)
+class ScenarioSet:
+    scenarios: Sequence[Scenario]
+    also_accepted: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """Scenario id -> further classes that name its flaw correctly."""
+    prior_relationship: frozenset[str] = frozenset()
+    """Exploits where value_extraction is not required (the attacker was related before)."""
+
+
+SETS = {
+    "first": ScenarioSet(SCENARIOS),
+    "generalization": ScenarioSet(GENERALIZATION_SCENARIOS, ALSO_ACCEPTED, PRIOR_RELATIONSHIP),
 }
 
 
@@ -53,9 +69,7 @@ class Tally:
     benign_above_low: list[str] = field(default_factory=list)
     rows: list[tuple[str, str, list[str]]] = field(default_factory=list)
 
-    def count(
-        self, record: ScenarioRecord, found: set[str], also: Mapping[str, frozenset[str]]
-    ) -> None:
+    def count(self, record: ScenarioRecord, found: set[str], scenario_set: ScenarioSet) -> None:
         """Count one scenario whose findings above "low" are of the classes `found`."""
         expected = "none" if record.benign else record.vulnerability_class
         self.rows.append((record.id, expected, sorted(found)))
@@ -65,11 +79,12 @@ class Tally:
             if found:
                 self.benign_above_low.append(record.id)
             return
-        right = {record.vulnerability_class, *also.get(record.id, ())}
+        right = {record.vulnerability_class, *scenario_set.also_accepted.get(record.id, ())}
         must = [record.vulnerability_class]
         if record.expected_losses:
             right.add(VALUE_EXTRACTION)
-            must.append(VALUE_EXTRACTION)
+            if record.id not in scenario_set.prior_relationship:
+                must.append(VALUE_EXTRACTION)
         self.exploits += 1
         self.right_class += bool(found & (right - {VALUE_EXTRACTION}))
         self.anything += bool(found)
@@ -97,12 +112,12 @@ class Tally:
 
 async def measure(name: str, rounds: int) -> tuple[Tally, list[float], list[float]]:
     """Stage set `name` on a fresh devnet, replay and analyse each scenario `rounds` times."""
-    scenarios, also = SETS[name]
+    scenario_set = SETS[name]
     tally = Tally()
     replay_seconds: list[float] = []
     analysis_seconds: list[float] = []
     async with (
-        run_devnet(scenarios=scenarios) as net,
+        run_devnet(scenarios=scenario_set.scenarios) as net,
         TimeMachine(net.rpc_url) as machine,
     ):
         for round_number in range(rounds):
@@ -120,7 +135,7 @@ async def measure(name: str, rounds: int) -> tuple[Tally, list[float], list[floa
                     for f in report.findings
                     if severity_rank(f.severity) <= ABOVE_LOW
                 }
-                tally.count(record, found, also)
+                tally.count(record, found, scenario_set)
     return tally, replay_seconds, analysis_seconds
 
 

@@ -6,7 +6,11 @@ import inspect
 
 from timemachine.catalog.artifacts import artifact_names, bundled_abis, load_artifact
 from timemachine.catalog.scenarios import SCENARIOS
-from timemachine.catalog.scenarios.generalization import ALSO_ACCEPTED, GENERALIZATION_SCENARIOS
+from timemachine.catalog.scenarios.generalization import (
+    ALSO_ACCEPTED,
+    GENERALIZATION_SCENARIOS,
+    PRIOR_RELATIONSHIP,
+)
 from timemachine.catalog.scenarios.generalization.kit import ARTIFACTS
 from timemachine.devnet import run_devnet
 from timemachine.models.taxonomy import VulnerabilityClass
@@ -40,6 +44,7 @@ def test_every_expected_class_is_known() -> None:
         assert scenario.benign or scenario.severity == "critical", scenario.id
     exploits = {s.id for s in GENERALIZATION_SCENARIOS if not s.benign}
     assert set(ALSO_ACCEPTED) <= exploits
+    assert set(PRIOR_RELATIONSHIP) <= exploits
     assert all(classes <= KNOWN for classes in ALSO_ACCEPTED.values())
 
 

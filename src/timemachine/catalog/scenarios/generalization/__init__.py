@@ -68,4 +68,11 @@ ALSO_ACCEPTED: Mapping[str, frozenset[str]] = {
 """Further classes that also name a scenario's flaw correctly (a finding of one is no false
 positive). Besides these, `value_extraction` is right on every exploit that took value."""
 
-__all__ = ["ALSO_ACCEPTED", "GENERALIZATION_SCENARIOS"]
+PRIOR_RELATIONSHIP: frozenset[str] = frozenset(
+    {"gen-clone-vault-donation", "gen-ownership-two-step"}
+)
+"""Exploits whose attacker was related to the victim before the exploit tx (funded it, or held
+its role, in an earlier tx of the attack): outside `value_extraction`'s definition, so that class
+is not required there (though still right if reported)."""
+
+__all__ = ["ALSO_ACCEPTED", "GENERALIZATION_SCENARIOS", "PRIOR_RELATIONSHIP"]
