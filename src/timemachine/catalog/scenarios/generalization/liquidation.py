@@ -93,7 +93,7 @@ FLASH_LIQUIDATION = Scenario(
         "Benign look-alike of the flash-loan and lending exploits: after a real price drop, "
         "erin's FlashLiquidator flash-borrows 0.6 WETH, repays bob's underwater 0.6 ETH debt, "
         "sells his 1,000 PLG collateral in a Reservoir at the feed's price, repays the loan and "
-        "keeps about 0.096 ETH."
+        "keeps about 0.093 ETH."
     ),
     vulnerability_class="none",
     stage=stage,

@@ -2,7 +2,7 @@
 read as a spot-price oracle by SpotLender.
 
 - `gen-own-capital-pump`: no flash loan. Mallory's PumpBorrower spends 300 of her own ETH on the
-  token (its spot price rises about 20-fold), pledges 5,000 of it to SpotLender, borrows the
+  token (its spot price rises 16-fold), pledges 5,000 of it to SpotLender, borrows the
   lender's whole cash and sells the rest back.
 - `gen-large-honest-swap` (benign): bob buys the token with 50 ETH in one swap; the price more
   than doubles.
@@ -143,7 +143,7 @@ PUMP_SCENARIO = Scenario(
     description=(
         "SpotLender values its collateral token at Reservoir's spot reserves (a pool with its "
         "own ABI: buyToken/sellToken/spotPrice). Without any flash loan, PumpBorrower spends "
-        "300 of mallory's ETH on the token (about 20x the price), pledges 5,000 tokens, borrows "
+        "300 of mallory's ETH on the token (16x the price), pledges 5,000 tokens, borrows "
         "the lender's whole 40 ETH and sells the rest of the tokens back."
     ),
     vulnerability_class="price_manipulation",
