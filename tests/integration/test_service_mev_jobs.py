@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -144,25 +143,22 @@ def test_bad_ranges_are_one_clear_4xx_and_store_nothing(
 ) -> None:
     head = devnet.history.head_block
 
-    def post(start: int, end: int, url: str = devnet.rpc_url) -> tuple[int, str]:
-        answer = service.post(
-            f"{MEV}/jobs",
-            json={"chain_id": 31337, "start_block": start, "end_block": end, "rpc_url": url},
-        )
-        return answer.status_code, answer.json()["detail"]
+    def rejects(body: dict[str, Any], status: int, words: str) -> None:
+        answer = service.post(f"{MEV}/jobs", json={"chain_id": 31337} | body)
+        detail = answer.json()["detail"]
+        assert answer.status_code == status, detail
+        assert words in detail
+        assert "\n" not in detail
 
-    status, detail = post(10, 5)
-    assert status == 400 and "empty or reversed" in detail
-    status, detail = post(0, 20_001)
-    assert status == 400 and "inspect at most 10,000" in detail
-    status, detail = post(head, head + 5)
-    assert status == 404 and f"block {head + 4} is not known" in detail
+    def blocks(start: int, end: int, url: str = devnet.rpc_url) -> dict[str, Any]:
+        return {"start_block": start, "end_block": end, "rpc_url": url}
+
+    rejects(blocks(10, 5), 400, "empty or reversed")
+    rejects(blocks(0, 20_001), 400, "inspect at most 10,000")
+    rejects(blocks(head, head + 5), 404, f"block {head + 4} is not known")
     with node_without_debug_api(devnet.rpc_url, ("debug_", "trace_")) as bare:
-        status, detail = post(1, 3, bare)
-    assert status == 400 and "neither trace_block nor debug_traceBlockByNumber" in detail
-    assert "\n" not in detail
-    no_rpc = service.post(f"{MEV}/jobs", json={"chain_id": 31337, "start_block": 1, "end_block": 2})
-    assert no_rpc.status_code == 400 and "no RPC configured" in no_rpc.json()["detail"]
+        rejects(blocks(1, 3, bare), 400, "neither trace_block nor debug_traceBlockByNumber")
+    rejects({"start_block": 1, "end_block": 2}, 400, "no RPC configured")
     db = service.app.state.timemachine.db  # type: ignore[attr-defined]
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(MevJob)) == 0
