@@ -7,9 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from tests.unit.mev_traces import tx_hash
 from tests.unit.test_mev_inspectors import SEARCHER, TOKEN, VICTIM, WETH, inspect, v2_leg
+from timemachine.cli.main import app
 from timemachine.errors import MevInputError
 from timemachine.mev.models import BlockInspection
 from timemachine.mev.prices import StaticPrices, valued
@@ -68,3 +70,25 @@ def test_bad_price_files_are_one_clear_error(tmp_path: Path, content: str, messa
         StaticPrices.from_file(path)
     with pytest.raises(MevInputError, match="cannot read"):
         StaticPrices.from_file(tmp_path / "missing.json")
+
+
+def test_cli_prices_option_values_the_summary(tmp_path: Path) -> None:
+    traces = [
+        *v2_leg(tx_hash(1), 0, SEARCHER, (TOKEN, 100), (WETH, 10)),
+        *v2_leg(tx_hash(2), 1, VICTIM, (TOKEN, 50), (WETH, 4)),
+        *v2_leg(tx_hash(3), 2, SEARCHER, (WETH, 10), (TOKEN, 107)),
+    ]
+    block = tmp_path / "100.json"
+    block.write_text(json.dumps({"block_number": 100, "traces": traces}))
+    prices = price_file(tmp_path, {TOKEN: [3, 2]})
+    args = ["mev", "inspect", "-f", str(block), "--json"]
+    plain = CliRunner().invoke(app, args)
+    valued_run = CliRunner().invoke(app, [*args, "--prices", str(prices)])
+    assert (plain.exit_code, valued_run.exit_code) == (0, 0), valued_run.output
+    before = json.loads(plain.stdout)["blocks"][0]["summary"]["by_type"]["sandwich"]
+    after = json.loads(valued_run.stdout)["blocks"][0]["summary"]["by_type"]["sandwich"]
+    assert (before["profit_eth"], before["unpriced"]) == (0, [TOKEN])
+    assert (after["profit_eth"], after["unpriced"]) == (10, [])
+    both = CliRunner().invoke(app, [*args, "--prices", str(prices), "--pair-prices", "-r", "x"])
+    assert both.exit_code == 2
+    assert "not both" in both.output
