@@ -159,6 +159,7 @@ def test_bad_ranges_are_one_clear_4xx_and_store_nothing(
     with node_without_debug_api(devnet.rpc_url, ("debug_", "trace_")) as bare:
         rejects(blocks(1, 3, bare), 400, "neither trace_block nor debug_traceBlockByNumber")
     rejects({"start_block": 1, "end_block": 2}, 400, "no RPC configured")
+    rejects(blocks(1, 2, "http://10.0.0.1:8545"), 400, "rpc_url cannot be used")
     db = service.app.state.timemachine.db  # type: ignore[attr-defined]
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(MevJob)) == 0

@@ -16,7 +16,7 @@ from timemachine.api.auth import Analyst, Reader, websocket_principal
 from timemachine.api.deps import Db, app_state
 from timemachine.api.routers.replay import ERRORS
 from timemachine.api.routers.ws import _DISCONNECTED, _pump, _stop, _watch_disconnect
-from timemachine.errors import InvalidInputError, NotFoundError
+from timemachine.errors import InvalidInputError, NotFoundError, RpcError
 from timemachine.mev import block_from_json, inspect_block
 from timemachine.mev.events import MEV_CHANNEL, mev_events
 from timemachine.mev.models import InspectionReport
@@ -90,8 +90,13 @@ async def inspect_range(body: JobRequest, request: Request, principal: Analyst) 
     without a tracing method. Progress: GET the job, or `/ws/mev` (`type: mev_job`)."""
     mev_jobs.check_range(body.start_block, body.end_block)
     state = app_state(request)
-    async with mev_jobs.node_client(body.rpc_url, body.chain_id, state.settings) as rpc:
-        await mev_jobs.check_node(rpc, body.start_block, body.end_block)
+    try:
+        async with mev_jobs.node_client(body.rpc_url, body.chain_id, state.settings) as rpc:
+            await mev_jobs.check_node(rpc, body.start_block, body.end_block)
+    except RpcError as error:
+        if body.rpc_url is None:
+            raise  # the server's own node: a gateway problem
+        raise InvalidInputError(f"rpc_url cannot be used: {error}") from None
     return await asyncio.to_thread(
         mev_jobs.submit,
         state.db,
