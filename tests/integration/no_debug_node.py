@@ -22,8 +22,9 @@ def _reject(call: dict[str, Any]) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def node_without_debug_api(upstream: str) -> Iterator[str]:
-    """Serve on a free loopback port for the duration of the block; yields its URL."""
+def node_without_debug_api(upstream: str, rejected: tuple[str, ...] = ("debug_",)) -> Iterator[str]:
+    """Serve on a free loopback port for the duration of the block; yields its URL. Methods
+    starting with one of `rejected` are answered "method not found"."""
     client = httpx.Client(timeout=30.0)
 
     class Handler(BaseHTTPRequestHandler):
@@ -31,7 +32,7 @@ def node_without_debug_api(upstream: str) -> Iterator[str]:
             body = self.rfile.read(int(self.headers["content-length"]))
             payload = json.loads(body)
             calls = payload if isinstance(payload, list) else [payload]
-            allowed = [c for c in calls if not str(c.get("method", "")).startswith("debug_")]
+            allowed = [c for c in calls if not str(c.get("method", "")).startswith(rejected)]
             forwarded: dict[Any, Any] = {}
             if allowed:
                 replies = client.post(

@@ -37,6 +37,10 @@ BENIGN = [
     "lending-liquidation",
     "governance-vote",
     "flash-loan-arbitrage",
+    "mev-sandwich",
+    "mev-cyclic-arbitrage",
+    "mev-liquidation",
+    "mev-jit-liquidity",
 ]
 
 

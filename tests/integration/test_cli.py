@@ -223,6 +223,10 @@ def test_demo_json_reports_every_scenario_exact_and_analysed() -> None:
         "governance-vote": None,
         "self-transfer-accounting": ("logic_flaw", "critical"),
         "flash-loan-arbitrage": ("flash_loan", "info"),  # a tool, not a bug
+        "mev-sandwich": None,
+        "mev-cyclic-arbitrage": None,
+        "mev-liquidation": None,
+        "mev-jit-liquidity": None,
     }
     assert [(s["benign"], s["expected_class"]) for s in data["scenarios"]] == [
         (scenario.benign, scenario.vulnerability_class) for scenario in SCENARIOS

@@ -1,4 +1,5 @@
-"""MEV results on a real PostgreSQL: the same checks as on SQLite (tests/unit/test_store_mev.py)."""
+"""MEV results and range jobs on a real PostgreSQL: the same checks as on SQLite
+(tests/unit/test_store_mev.py, tests/unit/test_store_mev_jobs.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.unit.test_store_mev import check_mev_store
+from tests.unit.test_store_mev_jobs import check_mev_jobs
 from timemachine.store import Database, open_database
 
 pytestmark = pytest.mark.integration
@@ -22,3 +24,7 @@ def db(postgres_url: str) -> Iterator[Database]:
 def test_mev_store_on_postgres(db: Database) -> None:
     assert db.dialect == "postgresql"
     check_mev_store(db)
+
+
+def test_mev_jobs_on_postgres(db: Database) -> None:
+    check_mev_jobs(db)

@@ -64,6 +64,8 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("POST", "/api/time-machine/mev/inspect"): (A, S.SESSIONS_WRITE, False),
     ("GET", "/api/time-machine/mev/findings"): (V, S.SESSIONS_READ, False),
     ("GET", "/api/time-machine/mev/blocks/{block_number}"): (V, S.SESSIONS_READ, False),
+    ("POST", "/api/time-machine/mev/jobs"): (A, S.SESSIONS_WRITE, False),
+    ("GET", "/api/time-machine/mev/jobs/{job_id}"): (V, S.SESSIONS_READ, False),
     ("GET", "/api/time-machine/exploits"): (V, S.EXPLOITS_READ, False),
     ("GET", "/api/time-machine/exploits/{exploit_id}"): (V, S.EXPLOITS_READ, False),
     ("POST", "/api/time-machine/exploits/{exploit_id}/analyze"): (A, S.SESSIONS_WRITE, False),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from timemachine.errors import NotFoundError
@@ -37,6 +39,14 @@ class ScenarioRecord(BaseModel):
     benign: bool = Field(
         default=False,
         description="A benign control (class 'none'): exploit_tx is a representative, honest tx.",
+    )
+    expected_mev: dict[str, list[dict[str, Any]]] = Field(
+        default_factory=dict,
+        description=(
+            "MEV scenarios' ground truth: per MEV type (mev-inspect-py's names: 'sandwiches', "
+            "'arbitrages', 'liquidations', 'jit_liquidity') the objects an inspector must find in "
+            "block_number, each with the fields it must match exactly (addresses lower-cased)."
+        ),
     )
 
 

@@ -1,5 +1,6 @@
 """`timemachine demo`: the devnet, every bundled scenario replayed, analysed and explained, each
-one also captured as a capsule and replayed offline, and a summary."""
+one also captured as a capsule and replayed offline, the MEV scenarios' blocks replayed and
+inspected for MEV against their ground truth, and a summary."""
 
 from __future__ import annotations
 
@@ -14,8 +15,11 @@ from timemachine.analysis import analyze
 from timemachine.catalog.models import ScenarioRecord
 from timemachine.devnet import run_devnet
 from timemachine.machine import TimeMachine, replay_capsule_async
+from timemachine.mev.models import BlockInspection
+from timemachine.mev.truth import truth_mismatches
 from timemachine.models import ReplayResult
 from timemachine.models.analysis import AnalysisReport, Finding, severity_rank
+from timemachine.orchestration.mev_replay import inspect_replayed_block
 
 
 @dataclass(frozen=True)
@@ -31,16 +35,31 @@ class ScenarioRun:
 
 
 @dataclass(frozen=True)
+class MevRun:
+    """An MEV scenario's whole block, replayed and inspected, against its ground truth."""
+
+    record: ScenarioRecord
+    inspection: BlockInspection
+
+    @property
+    def mismatches(self) -> list[str]:
+        return truth_mismatches(self.inspection, self.record.expected_mev)
+
+
+@dataclass(frozen=True)
 class DemoRun:
     scenarios: list[ScenarioRun]
     busy_exact: ReplayResult
     busy_quick: ReplayResult
+    mev: list[MevRun]
 
     @property
     def faithful(self) -> bool:
-        """Every exploit, its offline capsule, and the busy-block tx replayed exactly."""
+        """Every exploit, its offline capsule, and the busy-block tx replayed exactly, and every
+        MEV scenario's block inspected exactly as its ground truth says."""
         results = [r for s in self.scenarios for r in (s.replay, s.capsule)] + [self.busy_exact]
-        return all(result.fidelity.verdict == "exact" for result in results)
+        exact = all(result.fidelity.verdict == "exact" for result in results)
+        return exact and not any(run.mismatches for run in self.mev)
 
 
 async def run_demo(*, as_json: bool, max_depth: int | None) -> bool:
@@ -60,6 +79,11 @@ async def run_demo(*, as_json: bool, max_depth: int | None) -> bool:
                 scenarios=scenarios,
                 busy_exact=await machine.replay(net.history.busy_tx),
                 busy_quick=await machine.replay(net.history.busy_tx, mode="quick"),
+                mev=[
+                    MevRun(record, await inspect_replayed_block(machine, record.block_number))
+                    for record in net.history.scenarios
+                    if record.expected_mev
+                ],
             )
     if as_json:
         print(json.dumps(_as_json(run), indent=2))  # noqa: T201 - CLI output
@@ -73,6 +97,7 @@ async def run_demo(*, as_json: bool, max_depth: int | None) -> bool:
     print_replay(run.busy_exact, labels=labels, max_depth=1, console=console)
     console.print(_summary(run))
     console.print(_findings_summary(run))
+    console.print(_mev_summary(run, labels))
     return run.faithful
 
 
@@ -128,6 +153,59 @@ def _findings_summary(run: DemoRun) -> Table:
     return table
 
 
+MEV_SEARCHER = {
+    "sandwiches": "sandwicher_address",
+    "arbitrages": "account_address",
+    "liquidations": "liquidator_user",
+    "jit_liquidity": "bot_address",
+}
+
+
+def _mev_found(kind: str, item: dict[str, Any], labels: dict[str, str]) -> str:
+    """One MEV object in a few words: its searcher and what it made or moved."""
+
+    def name(address: str | None) -> str:
+        if address is None:
+            return "-"
+        return next((n for a, n in labels.items() if a.lower() == address.lower()), address)
+
+    searcher = name(item.get(MEV_SEARCHER[kind]))
+    if kind in ("sandwiches", "arbitrages"):
+        token = name(item["profit_token_address"])
+        return f"{searcher}: profit {item['profit_amount']:,} {token} units"
+    if kind == "liquidations":
+        return (
+            f"{searcher}: repaid {item['debt_purchase_amount']:,} "
+            f"{name(item['debt_token_address'])}, received {item['received_amount']:,} "
+            f"{name(item['received_token_address'])} units"
+        )
+    return (
+        f"{searcher}: minted {item['mint_token0_amount']:,}/{item['mint_token1_amount']:,}, "
+        f"burned {item['burn_token0_amount']:,}/{item['burn_token1_amount']:,} in "
+        f"{name(item['pool_address'])}"
+    )
+
+
+def _mev_summary(run: DemoRun, labels: dict[str, str]) -> Table:
+    """MEV found in each MEV scenario's replayed block, beside its ground truth."""
+    table = Table(title="MEV inspection of replayed blocks", title_justify="left")
+    for column in ("scenario", "block", "type", "found", "truth"):
+        table.add_column(column, overflow="fold", no_wrap=column in ("block", "truth"))
+    for mev in run.mev:
+        found = mev.inspection.model_dump(mode="json")
+        for kind in mev.record.expected_mev:
+            items = found[kind] or [{}]
+            for item in items:
+                table.add_row(
+                    mev.record.id,
+                    str(mev.record.block_number),
+                    kind,
+                    _mev_found(kind, item, labels) if item else "nothing",
+                    "[red]✗ differs from ground truth[/]" if mev.mismatches else "[green]✓[/]",
+                )
+    return table
+
+
 def _brief(result: ReplayResult) -> dict[str, Any]:
     return {
         "tx": result.tx_hash,
@@ -166,4 +244,15 @@ def _as_json(run: DemoRun) -> dict[str, Any]:
             for s in run.scenarios
         ],
         "busy_block": {"exact": _brief(run.busy_exact), "quick": _brief(run.busy_quick)},
+        "mev": [
+            {
+                "id": mev.record.id,
+                "block_number": mev.record.block_number,
+                "expected": mev.record.expected_mev,
+                "found": mev.inspection.model_dump(mode="json", exclude={"swaps"}),
+                "matches_ground_truth": not mev.mismatches,
+                "mismatches": mev.mismatches,
+            }
+            for mev in run.mev
+        ],
     }

@@ -104,8 +104,27 @@ def inspect_command(
         ),
     ] = False,
     chain_id: Annotated[
-        int, typer.Option("--chain-id", min=1, help="Chain the blocks belong to (--store).")
+        int,
+        typer.Option(
+            "--chain-id", min=1, help="Chain the blocks belong to (--store, --pair-prices)."
+        ),
     ] = 1,
+    prices: Annotated[
+        Path | None,
+        typer.Option(
+            "--prices",
+            help='Value non-ETH profits in ETH from this JSON file: {"0xtoken": [wei, units]} '
+            "(units base units are worth wei wei).",
+        ),
+    ] = None,
+    pair_prices: Annotated[
+        bool,
+        typer.Option(
+            "--pair-prices",
+            help="Value non-ETH profits at the mid price of a V2-style pair with the chain's "
+            "wrapped native token among the block's pools, at the previous block (--rpc-url).",
+        ),
+    ] = False,
 ) -> None:
     """Find MEV in blocks: --block-file F (repeatable), --blocks A:B --rpc-url URL, or a tx hash.
 
@@ -141,6 +160,11 @@ def inspect_command(
         with reported_errors(debug=debug):
             urls = _rpc_urls(rpc_url)
         results = [run_async(_inspect_tx(urls, tx_hash, reference_only), debug=debug)]
+    if prices is not None or pair_prices:
+        results = run_async(
+            _value(results, prices, _rpc_urls(rpc_url) if pair_prices else [], chain_id),
+            debug=debug,
+        )
     if store:
         with reported_errors(debug=debug):
             stored = _store(results, chain_id)
@@ -149,6 +173,31 @@ def inspect_command(
         typer.echo(InspectionReport(blocks=results).model_dump_json(indent=2))
     else:
         print_inspections(results)
+
+
+async def _value(
+    results: list[BlockInspection], price_file: Path | None, urls: list[str], chain_id: int
+) -> list[BlockInspection]:
+    """Profits valued in ETH through the price file, or the pairs on the first node."""
+    from timemachine.chain.registry import get_chain
+    from timemachine.chain.rpc import RpcClient
+    from timemachine.errors import InvalidInputError
+    from timemachine.mev.prices import PairPrices, StaticPrices, valued
+
+    if price_file is not None and urls:
+        raise InvalidInputError("give --prices FILE or --pair-prices, not both")
+    if price_file is not None:
+        static = StaticPrices.from_file(price_file)
+        return [await valued(result, static) for result in results]
+    wrapped = get_chain(chain_id).wrapped_native
+    if wrapped is None:
+        raise InvalidInputError(
+            f"chain {chain_id} has no known wrapped native token for --pair-prices; "
+            "use --prices FILE"
+        )
+    async with RpcClient(urls[0]) as client:
+        pairs = PairPrices(client, wrapped)
+        return [await valued(result, pairs) for result in results]
 
 
 def _store(results: list[BlockInspection], chain_id: int) -> int:
@@ -297,6 +346,10 @@ def print_inspections(results: list[BlockInspection]) -> None:
         if not summary.mev_count:
             table.add_row("none", "", "", f"{len(result.swaps)} swaps, no MEV found", "")
         console.print(table)
+        for kind, part in summary.by_type.items():
+            if part.profit_eth or part.unpriced:
+                unpriced = f"; not valued: {', '.join(part.unpriced)}" if part.unpriced else ""
+                console.print(f"  {kind} profit {_amount(part.profit_eth)} wei{unpriced}")
         console.print(
             f"  {len(result.swaps)} swaps, {summary.mev_count} MEV; miner revenue "
             f"{_amount(summary.miner_revenue)} wei (coinbase transfers "

@@ -3,7 +3,7 @@ JIT liquidity and miner payments, and summarise them. Pure: no I/O, no network."
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 
 from timemachine.mev.arbitrages import get_arbitrages
@@ -18,6 +18,7 @@ from timemachine.mev.models import (
     Block,
     BlockInspection,
     BlockSummary,
+    EthPrice,
     JitLiquidity,
     Liquidation,
     MinerPayment,
@@ -139,14 +140,23 @@ def _inspection(
     )
 
 
-def _profits(items: list[tuple[str, int]]) -> TypeSummary:
+def _profits(items: list[tuple[str, int]], prices: Mapping[str, EthPrice]) -> TypeSummary:
+    """Profit per token; in wei for ETH/WETH and for tokens `prices` prices (summed per token,
+    then valued), the others listed as unpriced."""
     profit: dict[str, int] = {}
     for token, amount in items:
         profit[token] = profit.get(token, 0) + amount
+    wei, priced, unpriced = 0, {}, []
+    for token, amount in profit.items():
+        if token in ETH_LIKE:
+            wei += amount
+        elif token in prices:
+            wei += prices[token].value_of(amount)
+            priced[token] = prices[token].basis
+        else:
+            unpriced.append(token)
     return TypeSummary(
-        count=len(items),
-        profit=profit,
-        profit_eth=sum(amount for token, amount in items if token in ETH_LIKE),
+        count=len(items), profit=profit, profit_eth=wei, priced=priced, unpriced=sorted(unpriced)
     )
 
 
@@ -157,14 +167,20 @@ def summarize(
     jit: list[JitLiquidity],
     payments: list[MinerPayment],
     miner: str | None,
+    *,
+    prices: Mapping[str, EthPrice] | None = None,
 ) -> BlockSummary:
-    """MEV count and profit per type (per profit token, and in wei where it is ETH or WETH);
-    liquidation and JIT profits need prices, so they are counted, not valued."""
+    """MEV count and profit per type (per profit token, and in wei where it is ETH or WETH or
+    `prices` prices it: `mev.prices`); liquidation and JIT profits are counted, not valued."""
+    prices = prices or {}
     by_type = {
         "arbitrage": _profits(
-            [(a.profit_token_address, a.profit_amount) for a in arbitrages if a.error is None]
+            [(a.profit_token_address, a.profit_amount) for a in arbitrages if a.error is None],
+            prices,
         ),
-        "sandwich": _profits([(s.profit_token_address, s.profit_amount) for s in sandwiches]),
+        "sandwich": _profits(
+            [(s.profit_token_address, s.profit_amount) for s in sandwiches], prices
+        ),
         "liquidation": TypeSummary(count=len(liquidations)),
         "jit_liquidity": TypeSummary(count=len(jit)),
     }

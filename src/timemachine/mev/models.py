@@ -188,12 +188,37 @@ class MinerPayment(BaseModel):
     transaction_from_address: str | None
 
 
+@dataclass(frozen=True)
+class EthPrice:
+    """`units` base units of a token are worth `wei` wei; `basis` says where that comes from."""
+
+    wei: int
+    units: int
+    basis: str
+
+    def value_of(self, amount: int) -> int:
+        """`amount` base units in wei, rounded toward zero."""
+        magnitude = abs(amount) * self.wei // self.units
+        return magnitude if amount >= 0 else -magnitude
+
+
 class TypeSummary(BaseModel):
     count: int
     profit: dict[str, int] = Field(
         default_factory=dict, description="Summed profit per profit token (integer units)."
     )
-    profit_eth: int = Field(0, description="Profit in wei where the profit token is ETH/WETH.")
+    profit_eth: int = Field(
+        0,
+        description="Profit in wei: ETH/WETH profits, plus other tokens' where a price source "
+        "priced them (see `priced`).",
+    )
+    priced: dict[str, str] = Field(
+        default_factory=dict, description="Profit tokens valued through a price source: basis."
+    )
+    unpriced: list[str] = Field(
+        default_factory=list,
+        description="Profit tokens no price source priced: their profit is only in `profit`.",
+    )
 
 
 class BlockSummary(BaseModel):

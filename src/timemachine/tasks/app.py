@@ -39,12 +39,16 @@ def create_celery(settings: Settings | None = None) -> Celery:
             "timemachine.tasks.replay_tasks",
             "timemachine.tasks.analysis_tasks",
             "timemachine.tasks.cleanup_tasks",
+            "timemachine.tasks.mev_tasks",
         ],
     )
     app.conf.update(
         task_queues=[Queue(name) for name in QUEUES],
         task_default_queue="replay",
-        task_routes={f"tasks.{name}_tasks.*": {"queue": name} for name in QUEUES},
+        task_routes={
+            **{f"tasks.{name}_tasks.*": {"queue": name} for name in QUEUES},
+            "tasks.mev_tasks.*": {"queue": "analysis"},
+        },
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         task_acks_on_failure_or_timeout=True,

@@ -186,3 +186,17 @@ async def token_prices(
         extra = await _probe(caller, new_pairs, block, overrides, with_factory=False)
         prices |= _best(extra, missing, wrapped_native, "factory")
     return sorted(prices.values(), key=lambda price: price.token.lower())
+
+
+async def pair_prices(
+    caller: EthCaller,
+    pairs: Sequence[str],
+    tokens: Sequence[str],
+    wrapped_native: str,
+    block: str,
+) -> list[TokenPrice]:
+    """Prices of `tokens` in `wrapped_native` from the given contracts that answer as V2-style
+    pairs of it, read at `block` (the deepest pair wins, as in `token_prices`)."""
+    found = await _probe(caller, [checksum(p) for p in pairs], block, None, with_factory=False)
+    prices = _best(found, tokens, wrapped_native, "trace")
+    return sorted(prices.values(), key=lambda price: price.token.lower())

@@ -1,5 +1,6 @@
 """MEV over HTTP: inspect uploaded trace_block documents (stored, replacing earlier results for
-those blocks), and query stored results by type, searcher, pool, token, block range and minimum
+those blocks), inspect a block range from a node as a job of Celery batches (`/mev/jobs`), and
+query stored results by type, searcher, pool, token, block range and minimum
 profit with cursor pagination. Amounts in answers are exact JSON integers (uint256 included)."""
 
 from __future__ import annotations
@@ -15,16 +16,18 @@ from timemachine.api.auth import Analyst, Reader, websocket_principal
 from timemachine.api.deps import Db, app_state
 from timemachine.api.routers.replay import ERRORS
 from timemachine.api.routers.ws import _DISCONNECTED, _pump, _stop, _watch_disconnect
-from timemachine.errors import InvalidInputError, NotFoundError
+from timemachine.errors import InvalidInputError, NotFoundError, RpcError
 from timemachine.mev import block_from_json, inspect_block
-from timemachine.mev.models import BlockInspection, InspectionReport
+from timemachine.mev.events import MEV_CHANNEL, mev_events
+from timemachine.mev.models import InspectionReport
 from timemachine.models.auth import Role, Scope
-from timemachine.store import MevResults
+from timemachine.orchestration import mev_jobs
+from timemachine.store import MevJobs, MevResults
 from timemachine.store.mev import FindingType, MevPage
+from timemachine.store.mev_jobs import MevJobRecord
 
 router = APIRouter(tags=["mev"])
 PREFIX = "/api/time-machine/mev"
-MEV_CHANNEL = "mev"
 MAX_DOCUMENTS = 20
 MAX_INT32 = 2**31 - 1
 MAX_BLOCK = 2**63 - 2
@@ -66,31 +69,56 @@ def inspect_documents(
     return InspectionReport(blocks=results)
 
 
-def mev_events(chain_id: int, result: BlockInspection) -> list[dict[str, Any]]:
-    """One bus event per MEV instance of a block (swaps alone are not MEV)."""
-    base = {"type": "mev", "chain_id": chain_id, "block_number": result.block_number}
-    events: list[dict[str, Any]] = []
-    for arb in result.arbitrages:
-        events.append(base | {"kind": "arbitrage", "transaction_hash": arb.transaction_hash,
-                              "searcher": arb.account_address, "error": arb.error,
-                              "profit_token_address": arb.profit_token_address,
-                              "profit_amount": arb.profit_amount})  # fmt: skip
-    for sandwich in result.sandwiches:
-        events.append(base | {"kind": "sandwich",
-                              "transaction_hash": sandwich.frontrun_swap.transaction_hash,
-                              "searcher": sandwich.sandwicher_address,
-                              "profit_token_address": sandwich.profit_token_address,
-                              "profit_amount": sandwich.profit_amount})  # fmt: skip
-    for liq in result.liquidations:
-        events.append(base | {"kind": "liquidation", "transaction_hash": liq.transaction_hash,
-                              "searcher": liq.liquidator_user,
-                              "protocol": liq.protocol})  # fmt: skip
-    for jit in result.jit_liquidity:
-        events.append(base | {"kind": "jit_liquidity",
-                              "transaction_hash": jit.mint_transaction_hash,
-                              "searcher": jit.bot_address,
-                              "pool_address": jit.pool_address})  # fmt: skip
-    return events
+class JobRequest(BaseModel):
+    chain_id: int = Field(1, ge=1, le=MAX_INT32)
+    start_block: int = Field(ge=0, le=MAX_BLOCK, description="First block (inclusive).")
+    end_block: int = Field(ge=0, le=MAX_BLOCK, description="Last block + 1 (exclusive).")
+    batch_size: int = Field(100, ge=1, le=1_000, description="Blocks per worker task.")
+    rpc_url: str | None = Field(
+        None,
+        max_length=2_000,
+        description="A node with trace_block or debug_traceBlockByNumber (through the outbound "
+        "policy); default: the chain's configured RPC.",
+    )
+
+
+@router.post(f"{PREFIX}/jobs", response_model=MevJobRecord, status_code=202, responses=ERRORS)
+async def inspect_range(body: JobRequest, request: Request, principal: Analyst) -> MevJobRecord:
+    """Inspect blocks [start_block, end_block) from a node in Celery batches; the results replace
+    earlier ones for the range atomically once every batch is in. The range and the node are
+    checked first (4xx, nothing stored): reversed or too large ranges, unknown blocks, nodes
+    without a tracing method. Progress: GET the job, or `/ws/mev` (`type: mev_job`)."""
+    mev_jobs.check_range(body.start_block, body.end_block)
+    state = app_state(request)
+    try:
+        async with mev_jobs.node_client(body.rpc_url, body.chain_id, state.settings) as rpc:
+            await mev_jobs.check_node(rpc, body.start_block, body.end_block)
+    except RpcError as error:
+        if body.rpc_url is None:
+            raise  # the server's own node: a gateway problem
+        raise InvalidInputError(f"rpc_url cannot be used: {error}") from None
+    return await asyncio.to_thread(
+        mev_jobs.submit,
+        state.db,
+        state.queue,
+        owner=principal.user_id,
+        chain_id=body.chain_id,
+        start=body.start_block,
+        end=body.end_block,
+        batch_size=body.batch_size,
+        rpc_url=body.rpc_url,
+    )
+
+
+@router.get(PREFIX + "/jobs/{job_id}", response_model=MevJobRecord, responses=ERRORS)
+def range_job(
+    job_id: Annotated[str, Path(max_length=32)], principal: Reader, db: Db
+) -> MevJobRecord:
+    """A range inspection job: status (queued, running, completed, failed), batches done of
+    the total, MEV found once completed, and the error if it failed."""
+    del principal
+    with db.session() as s:
+        return MevJobs(s).require(job_id)
 
 
 @router.websocket("/ws/mev")

@@ -14,6 +14,10 @@ from timemachine.catalog.scenarios import (
     governance_vote,
     integer_overflow_token,
     lending_liquidation,
+    mev_arbitrage,
+    mev_jit_liquidity,
+    mev_liquidation,
+    mev_sandwich,
     oracle_manipulation_lending,
     reentrancy_bank,
     reentrancy_vault_shares,
@@ -44,6 +48,10 @@ SCENARIOS: tuple[Scenario, ...] = (
     governance_vote.SCENARIO,
     self_transfer_accounting.SCENARIO,
     flash_loan_arbitrage.SCENARIO,
+    mev_sandwich.SCENARIO,
+    mev_arbitrage.SCENARIO,
+    mev_liquidation.SCENARIO,
+    mev_jit_liquidity.SCENARIO,
 )
 
 
