@@ -121,6 +121,9 @@ def test_range_job_on_a_worker_finds_the_devnet_mev_exactly(
         wait_for(lambda: sum(e.get("kind") is not None for e in events.events) >= 8, 30, "events")
     finally:
         events.close()
+    stranger = headers_for(service, "mallory", Role.ANALYST)
+    hidden = service.get(f"{MEV}/jobs/{first['id']}", headers=stranger)
+    assert hidden.status_code == 404  # another user's job does not exist for them
     for job in (first, again):
         assert (job["batches_total"], job["batches_done"], job["mev_count"]) == (
             batches,

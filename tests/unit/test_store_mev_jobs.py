@@ -68,8 +68,12 @@ def check_mev_jobs(db: Database) -> None:
             owner="alice", chain_id=CHAIN, start_block=100, end_block=102, batch_size=1, rpc_url="x"
         )
         MevJobs(s).store_batch(again.id, 0, [_at(inspect([]), 100)])
-        failed = MevJobs(s).fail(again.id, "node went away")
         assert MevJobs(s).rpc_url(again.id) == "x"
+        failed = MevJobs(s).fail(again.id, "node went away")
+        assert MevJobs(s).rpc_url(again.id) is None  # a provider URL is not kept past the job
+        assert MevJobs(s).require(again.id, owner="alice").id == again.id
+        with pytest.raises(NotFoundError):
+            MevJobs(s).require(again.id, owner="bob")  # another user's job does not exist
     assert (failed.status, failed.error) == ("failed", "node went away")
     with db.session() as s:  # the failed job stored nothing: the earlier results stay whole
         assert len(MevResults(s).query(CHAIN, type="sandwich").items) == 1

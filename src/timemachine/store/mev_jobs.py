@@ -40,7 +40,9 @@ class MevJob(Base):
     mev_count: Mapped[int] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
     rpc_url: Mapped[str | None] = mapped_column(
-        Text, doc="The user-supplied node, if any (else the chain's configured one)."
+        Text,
+        doc="The user-supplied node, if any (else the chain's configured one); cleared when "
+        "the job ends, since provider URLs carry credentials.",
     )
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
@@ -123,8 +125,12 @@ class MevJobs:
         self.db_session.flush()
         return _record(row)
 
-    def require(self, job_id: str) -> MevJobRecord:
-        return _record(self._row(job_id))
+    def require(self, job_id: str, *, owner: str | None = None) -> MevJobRecord:
+        """The job; NotFoundError also for another owner's job (`owner` None: anybody's)."""
+        row = self._row(job_id)
+        if owner is not None and row.owner != owner:
+            raise NotFoundError(f"no MEV inspection job {job_id!r}")
+        return _record(row)
 
     def rpc_url(self, job_id: str) -> str | None:
         return self._row(job_id).rpc_url
@@ -161,6 +167,7 @@ class MevJobs:
             MevResults(self.db_session).replace_blocks(row.chain_id, stored)
             self._drop_batches(job_id)
             row.status, row.mev_count = "completed", sum(r.summary.mev_count for r in stored)
+            row.rpc_url = None  # it may carry an API key: kept only while the job needs it
         self.db_session.flush()
         return _record(row), stored
 
@@ -169,6 +176,7 @@ class MevJobs:
         row = self._row(job_id, lock=True)
         if row.status != "completed":
             row.status, row.error, row.updated_at = "failed", error, self.clock()
+            row.rpc_url = None
             self._drop_batches(job_id)
         self.db_session.flush()
         return _record(row)

@@ -116,9 +116,8 @@ def range_job(
 ) -> MevJobRecord:
     """A range inspection job: status (queued, running, completed, failed), batches done of
     the total, MEV found once completed, and the error if it failed."""
-    del principal
     with db.session() as s:
-        return MevJobs(s).require(job_id)
+        return MevJobs(s).require(job_id, owner=principal.owner_scope)
 
 
 @router.websocket("/ws/mev")
