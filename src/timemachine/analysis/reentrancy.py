@@ -30,13 +30,19 @@ from timemachine.analysis.evidence import (
     visits,
 )
 from timemachine.analysis.invariants import invariant_breaks
+from timemachine.analysis.profit import attacker_addresses
 from timemachine.analysis.token_moves import TRANSFER_TOPIC
-from timemachine.models.analysis import Amount, Evidence, Finding
+from timemachine.models.analysis import Amount, Evidence, Finding, Severity
 from timemachine.models.replay import ReplayResult
 from timemachine.models.taxonomy import VulnerabilityClass
 from timemachine.models.trace import CallFrame
 
 NAME = "reentrancy"
+#: Callbacks a contract invites from the contract it called (on top of `HOOKS`): Uniswap V3
+#: mint, PancakeSwap V3 swap, Algebra swap, Balancer flash loan, dYdX callFunction.
+CALLBACKS = frozenset(
+    ["0xd3487997", "0x23a69e75", "0x2c8958f6", "0xf04f2707", "0x8b418713", "0x84800812"]
+)
 ISSUE_TOPICS = frozenset(
     [
         TRANSFER_TOPIC,
@@ -79,15 +85,23 @@ def _label(frame: CallFrame) -> str:
     return frame.decoded.name if frame.decoded else frame.selector or "fallback"
 
 
-def entered_contracts(root: CallFrame) -> dict[str, _Reentry]:
-    """Every contract re-entered in a state-changing frame while an earlier frame of it ran."""
+def entered_contracts(root: CallFrame, attackers: set[str]) -> dict[str, _Reentry]:
+    """Every contract outside the attacker side re-entered by the attacker side, in a
+    state-changing frame, while an earlier frame of it ran.
+
+    A callback the contract invited (a pool calling its router's swap callback) is no re-entry:
+    the re-entering caller must be attacker-side and the re-entered function no known callback.
+    """
     found: dict[str, _Reentry] = {}
     for visit in visits(root):
         frame = visit.frame
         if frame.type != "CALL" or visit.static or not succeeded(frame) or not frame.to:
             continue
         target = context_of(frame)
-        if is_precompile(target):
+        invited = frame.selector in CALLBACKS or frame.selector in HOOKS
+        if is_precompile(target) or target in attackers or invited:
+            continue
+        if not visit.ancestors or context_of(visit.ancestors[-1][1]) not in attackers:
             continue
         ancestors = visit.ancestors
         # The outermost still-running frame of the same contract, with control handed to another
@@ -115,13 +129,16 @@ def entered_contracts(root: CallFrame) -> dict[str, _Reentry]:
 def detect(result: ReplayResult) -> list[Finding]:
     """One finding per re-entered contract."""
     findings: list[Finding] = []
-    broken = invariant_breaks(result)
-    for contract, record in entered_contracts(result.trace).items():
+    attackers = set(attacker_addresses(result))
+    entered = entered_contracts(result.trace, attackers)
+    broken = invariant_breaks(result) if entered else []
+    for contract, record in entered.items():
         same_function = any(
             outer == inner
             for outer, inner in zip(record.outer_selectors, record.inner_selectors, strict=True)
         )
-        lost = losses_of(result, contract)
+        # A token paying out its own balance of itself (swap-and-liquify fees) holds no value.
+        lost = {a: v for a, v in losses_of(result, contract).items() if a != contract}
         signals = ["re-entered while an earlier frame of it was still running"]
         if record.value_handoff:
             signals.append("the running frame sent value to the contract that re-entered")
@@ -145,7 +162,11 @@ def detect(result: ReplayResult) -> list[Finding]:
         signals += [f"invariant broken: {text}" for text in breaks]
         if not lost and not record.value_handoff and not items and not breaks:
             continue  # nothing at stake: e.g. the caller's own contract called back by its callee
-        severity = severity_for_loss(result, contract) if lost else "high"
+        severity: Severity = "low"
+        if lost:
+            severity = severity_for_loss(result, contract)
+        elif items or breaks:
+            severity = "high"
         outer_path, inner_path = record.pairs[0]
         frames = [path_text(outer_path), path_text(inner_path)]
         frames += [path_text(inner) for _, inner in record.pairs[1:10]]

@@ -109,10 +109,10 @@ def _changed_contracts(result: ReplayResult) -> set[str]:
 
 def detect(result: ReplayResult) -> list[Finding]:
     """Read-only and cross-contract reentrancy findings, one per (updated, acting) pair."""
-    attackers = set(attacker_addresses(result))
     changed = _changed_contracts(result)
     if not changed:
         return []
+    attackers = set(attacker_addresses(result))
     findings: dict[tuple[str, str], Finding] = {}
     unentitled = {item.contract: item for item in extractions(result)}
     related = _related(result.trace)
