@@ -5,7 +5,9 @@ Privileged effects: paying out value the caller never deposited (an `Extraction`
 entitlement), minting tokens to the caller that someone else then paid for, re-pointing an
 EIP-1967 implementation/admin/beacon slot, changing an address-valued state variable (an oracle,
 a fee recipient) or calling a pause/set/upgrade-style function that changed a plain state
-variable. The caller is arbitrary when it is on the attacker side (`attacker_addresses`) and
+variable. A slot re-pointed at an address the attacker side controls or created in the tx is
+high/critical; other slot changes are "low" (a governor's or owner's call whose role check read
+an unchanged slot looks the same). The caller is arbitrary when it is on the attacker side (`attacker_addresses`) and
 called the contract directly; no role check happened when no storage word of the contract held
 the caller's address before the tx, the contract called no authority view (`owner()`,
 `hasRole`, `canCall`, ...) and checked no signature on the path.
@@ -124,15 +126,18 @@ def _slot_effects(
         change = SlotChange(address=contract, slot=slot, before=before_word, after=after_word)
         new = _address_of(after)
         proxy_slot = EIP1967_SLOTS.get(f"0x{int(slot, 16):064x}")
+        # Re-pointing at code the attacker side deployed is the attack; at anything else, it may
+        # be a governed upgrade whose role check read an unchanged (invisible) slot: "low".
         if proxy_slot:
-            effects.append((f"EIP-1967 {proxy_slot} slot re-pointed to {new}", change, "critical"))
+            severity: Severity = "critical" if new in fresh else "low"
+            effects.append((f"EIP-1967 {proxy_slot} slot re-pointed to {new}", change, severity))
         elif new in attackers:
             continue  # the caller made itself the owner: a role takeover (access_control)
         elif int(slot, 16) < _PLAIN_SLOTS and _address_word(before) and _address_word(after):
-            severity: Severity = "high" if new in fresh else "medium"
+            severity = "high" if new in fresh else "low"
             effects.append((f"address state variable (slot {slot}) set to {new}", change, severity))
         elif int(slot, 16) < _PLAIN_SLOTS and named:
-            effects.append((f"state variable (slot {slot}) changed", change, "medium"))
+            effects.append((f"state variable (slot {slot}) changed", change, "low"))
     return effects
 
 

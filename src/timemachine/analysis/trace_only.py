@@ -21,7 +21,13 @@ from timemachine.analysis.profit import attacker_addresses
 from timemachine.models.analysis import Finding, Severity, severity_rank
 from timemachine.models.chain import BlockEnv
 from timemachine.models.replay import Fidelity, ReceiptSummary, ReplayResult
-from timemachine.models.trace import BalanceChange, CallFrame, StateDiff, TokenTransfer
+from timemachine.models.trace import (
+    BalanceChange,
+    CallFrame,
+    CallType,
+    StateDiff,
+    TokenTransfer,
+)
 
 #: The reduced set of signals trace-only analysis runs, by detector, with what each still sees.
 SIGNALS: dict[str, tuple[Detector, str]] = {
@@ -39,7 +45,12 @@ SIGNALS: dict[str, tuple[Detector, str]] = {
 }
 TRANSFER = "0xa9059cbb"
 TRANSFER_FROM = "0x23b872dd"
-_KINDS = {"call": "CALL", "staticcall": "STATICCALL", "delegatecall": "DELEGATECALL"}
+_KINDS: dict[str, CallType] = {
+    "call": "CALL",
+    "staticcall": "STATICCALL",
+    "delegatecall": "DELEGATECALL",
+    "callcode": "CALLCODE",
+}
 
 
 class FlatTrace(Protocol):
@@ -82,12 +93,13 @@ class Screened:
 
 
 def _frame(trace: FlatTrace) -> CallFrame:
+    kind: CallType
     if trace.type == "create":
         kind = "CREATE"
     elif trace.type == "suicide":
         kind = "SELFDESTRUCT"
     else:
-        kind = _KINDS.get(trace.call_type or "call", "CALLCODE")
+        kind = _KINDS.get(trace.call_type or "call", "CALL")
     return CallFrame.model_construct(
         type=kind,
         from_=trace.from_address or "",
