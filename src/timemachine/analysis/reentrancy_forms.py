@@ -116,31 +116,34 @@ def detect(result: ReplayResult) -> list[Finding]:
     findings: dict[tuple[str, str], Finding] = {}
     unentitled = {item.contract: item for item in extractions(result)}
     related = _related(result.trace)
-    for visit in visits(result.trace):
+    updates = [
+        (visit, update)
+        for visit in visits(result.trace)
+        if succeeded(visit.frame) and visit.ancestors and not is_precompile(visit.frame.to)
+        for update in [mid_update(visit, changed)]
+        if update is not None
+    ]
+    for visit, update in updates:  # read-only first: it names the view the victim acted on
         frame = visit.frame
-        if not succeeded(frame) or not visit.ancestors or is_precompile(frame.to):
-            continue
-        update = mid_update(visit, changed)
-        if update is None:
-            continue
         if frame.type == "STATICCALL" and lower(frame.to) == update.contract:
             acting = _acting_reader(visit, update, attackers)
             if acting is None or (update.contract, acting[0]) in findings:
                 continue
             reader, reader_path, paid = acting
             findings[update.contract, reader] = _read_only(result, update, visit, reader_path, paid)
-        elif frame.type == "CALL" and not visit.static:
-            victim = context_of(frame)
-            item = unentitled.get(victim)
-            if (
-                item is None
-                or victim in attackers
-                or victim == update.contract
-                or (update.contract, victim) in findings
-                or frozenset((victim, update.contract)) not in related
-            ):
-                continue
-            findings[update.contract, victim] = _cross_contract(result, update, visit, victim)
+    for visit, update in updates:
+        victim = context_of(visit.frame)
+        if (
+            visit.frame.type != "CALL"
+            or visit.static
+            or victim not in unentitled
+            or victim in attackers
+            or victim == update.contract
+            or (update.contract, victim) in findings
+            or frozenset((victim, update.contract)) not in related
+        ):
+            continue
+        findings[update.contract, victim] = _cross_contract(result, update, visit, victim)
     return list(findings.values())
 
 
