@@ -212,13 +212,15 @@ class _BalancePools:
     def __init__(self, result: ReplayResult, attackers: set[str], known: set[str]) -> None:
         received: dict[str, dict[str, int]] = {}
         sent: dict[str, dict[str, int]] = {}
-        for transfer in result.token_transfers:
-            if transfer.standard not in ("ERC20", "WETH") or transfer.token is None:
+        logs = (log for _, frame in result.trace.walk() if succeeded(frame) for log in frame.logs)
+        for log in logs:
+            moved = erc20_transfer(log)
+            if moved is None:
                 continue
-            token = lower(transfer.token)
-            for table, holder in ((sent, transfer.from_), (received, transfer.to)):
-                per = table.setdefault(lower(holder), {})
-                per[token] = per.get(token, 0) + transfer.amount
+            token = lower(log.address)
+            for table, holder in ((sent, moved[0]), (received, moved[1])):
+                per = table.setdefault(holder, {})
+                per[token] = per.get(token, 0) + moved[2]
         self.tokens: dict[str, tuple[str, str]] = {}
         self.start: dict[str, tuple[int, int]] = {}
         for pool, came in received.items():
