@@ -7,10 +7,10 @@ EIP-1967 implementation/admin/beacon slot, changing an address-valued state vari
 a fee recipient) or calling a pause/set/upgrade-style function that changed a plain state
 variable. A slot re-pointed at an address the attacker side controls or created in the tx is
 high/critical; other slot changes are "low" (a governor's or owner's call whose role check read
-an unchanged slot looks the same). The caller is arbitrary when it is on the attacker side (`attacker_addresses`) and
-called the contract directly; no role check happened when no storage word of the contract held
-the caller's address before the tx, the contract called no authority view (`owner()`,
-`hasRole`, `canCall`, ...) and checked no signature on the path.
+an unchanged slot looks the same). The caller is arbitrary when it is on the attacker side
+(`attacker_addresses`) and called the contract directly; no role check happened when no storage
+word of the contract held the caller's address before the tx, the contract called no authority
+view (`owner()`, `hasRole`, `canCall`, ...) and checked no signature on the path.
 
 Blind spot: an `msg.sender == owner` check reads a slot the state diff does not show when it is
 unchanged, so an owner sweeping a contract it never recorded a claim in looks the same as an

@@ -26,16 +26,15 @@ def _paid_by(result: ReplayResult, attackers: list[str], address: str) -> bool:
     return any(amount > 0 for amount in net.values())
 
 
-_last: tuple[ReplayResult, list[str]] | None = None
+_last: list[tuple[ReplayResult, list[str]]] = []
 """The last result asked about and its answer: every detector asks, once each."""
 
 
 def attacker_addresses(result: ReplayResult) -> list[str]:
     """`find_attackers`, remembered for the last result asked about (detectors run in turn)."""
-    global _last
-    if _last is None or _last[0] is not result:
-        _last = (result, find_attackers(result))
-    return list(_last[1])
+    if not _last or _last[0][0] is not result:
+        _last[:] = [(result, find_attackers(result))]
+    return list(_last[0][1])
 
 
 def find_attackers(result: ReplayResult) -> list[str]:

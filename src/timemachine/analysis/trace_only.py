@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from timemachine.analysis import Detector, arbitrary_call, reentrancy, sort_findings
-from timemachine.analysis.evidence import lower, succeeded, visits
+from timemachine.analysis.evidence import context_of, lower, succeeded, visits
 from timemachine.analysis.profit import attacker_addresses
 from timemachine.models.analysis import Finding, Severity, severity_rank
 from timemachine.models.chain import BlockEnv
@@ -286,12 +286,33 @@ def _trace_only_severity(result: ReplayResult, findings: list[Finding]) -> list[
     return adjusted
 
 
+def _worth_running(root: CallFrame) -> bool:
+    """Whether any signal could fire: some contract entered again below a frame of its own with
+    another contract in between, or a third-party pull (`transferFrom`) made. Most transactions
+    have neither and skip building the replay result."""
+    for visit in visits(root):
+        frame = visit.frame
+        if frame.selector in arbitrary_call.PULLS:
+            return True
+        if frame.type != "CALL" or not visit.ancestors:
+            continue
+        target = context_of(frame)
+        if context_of(visit.ancestors[-1][1]) != target and any(
+            context_of(ancestor) == target for _, ancestor in visit.ancestors
+        ):
+            return True
+    return False
+
+
 def screen(
     traces: Iterable[FlatTrace], *, block_number: int = 0, coinbase: str | None = None
 ) -> list[Screened]:
     """Trace-only findings of every transaction in `traces`, in transaction order."""
     screened: list[Screened] = []
     for tx_hash, position, root in call_trees(traces):
+        if not _worth_running(root):
+            screened.append(Screened(tx_hash, []))
+            continue
         result = as_replay(tx_hash, position, root, block_number=block_number, coinbase=coinbase)
         findings = [f for detect, _ in SIGNALS.values() for f in detect(result)]
         screened.append(Screened(tx_hash, sort_findings(_trace_only_severity(result, findings))))
