@@ -133,3 +133,26 @@ def test_a_callback_the_contract_invited_is_no_reentry() -> None:
     root = call(EOA, VICTIM, "0x414bf389", value=ETHER, calls=[swap])
     replay = result(root, changes={VICTIM: (ETHER, 0)}, transfers=[eth(POOL, ATTACKER, ETHER)])
     assert reentrancy.detect(replay) == []
+
+
+def test_a_related_contract_drained_while_the_pool_was_mid_update_is_cross_contract() -> None:
+    """VAULT prices its shares with POOL; while POOL hands ETH over mid-update, ATTACKER redeems
+    from VAULT, which pays out everything it held."""
+    vault = "0x00000000000000000000000000000000000000f7"
+    quote = call(vault, POOL, VIRTUAL_PRICE, kind="STATICCALL")
+    deposit = call(ATTACKER, vault, "0xd0e30db0", calls=[quote])
+    redeem = call(ATTACKER, vault, "0xdb006a75", calls=[call(vault, ATTACKER, value=10 * ETHER)])
+    handoff = call(POOL, ATTACKER, value=ETHER, calls=[redeem])
+    remove = call(ATTACKER, POOL, REMOVE_LIQUIDITY, calls=[handoff])
+    remove.logs = [LogEntry(address=POOL, topics=["0x" + "11" * 32], data="0x", position=1)]
+    root = call(EOA, ATTACKER, "0x9e5faafc", calls=[deposit, remove])
+    replay = result(
+        root,
+        changes={vault: (10 * ETHER, 0)},
+        transfers=[eth(POOL, ATTACKER, ETHER), eth(vault, ATTACKER, 10 * ETHER)],
+        storage={POOL: ({"0x1": "0x64"}, {"0x1": "0x63"})},
+    )
+    [finding] = reentrancy.detect(replay)
+    assert (finding.evidence.form, finding.severity) == ("cross_contract", "critical")
+    assert finding.title == f"Cross-contract reentrancy into {vault} while {POOL} was mid-update"
+    assert finding.evidence.frames == ["calls[1]", "calls[1].calls[0].calls[0]"]

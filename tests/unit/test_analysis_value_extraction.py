@@ -5,7 +5,7 @@ from __future__ import annotations
 from tests.unit.analysis_trees import ATTACKER, EOA, ETHER, OTHER, VICTIM, call, eth, result
 from timemachine.analysis import analyze, missing_access_control, value_extraction
 from timemachine.analysis.evidence import ECRECOVER
-from timemachine.models import ReplayResult
+from timemachine.models import ReplayResult, TokenTransfer
 from timemachine.models.analysis import Amount, SlotChange
 from timemachine.models.taxonomy import VulnerabilityClass
 
@@ -124,3 +124,27 @@ def test_an_upgrade_after_an_owner_check_is_not_reported() -> None:
     root = call(EOA, ATTACKER, calls=[entry])
     slots = ({IMPLEMENTATION: word(implementation)}, {IMPLEMENTATION: word(OTHER)})
     assert missing_access_control.detect(result(root, storage={VICTIM: slots}), []) == []
+
+
+def test_tokens_minted_to_an_arbitrary_caller_and_sold_are_missing_access_control() -> None:
+    token = "0x00000000000000000000000000000000000000d7"
+    pool = "0x00000000000000000000000000000000000000d8"
+    mint = call(ATTACKER, token, "0x40c10f19", name="mint")
+    sell = call(ATTACKER, pool, "0x022c0d9f", calls=[call(pool, ATTACKER, value=5 * ETHER)])
+    root = call(EOA, ATTACKER, calls=[mint, sell])
+    minted = TokenTransfer.model_validate(
+        {"standard": "ERC20", "token": token, "from": "0x" + "0" * 40, "to": ATTACKER, "amount": 7}
+    )
+    sold = TokenTransfer.model_validate(
+        {"standard": "ERC20", "token": token, "from": ATTACKER, "to": pool, "amount": 7}
+    )
+    replay = result(
+        root,
+        changes={pool: (10 * ETHER, 5 * ETHER)},
+        transfers=[minted, sold, eth(pool, ATTACKER, 5 * ETHER)],
+    )
+    [finding] = missing_access_control.detect(replay, [])
+    assert (finding.severity, finding.evidence.addresses) == ("high", [token, ATTACKER])
+    assert finding.evidence.signals[0] == (
+        "minted 7 base units to the caller, who paid nothing for them"
+    )
