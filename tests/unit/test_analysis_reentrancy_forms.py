@@ -92,7 +92,7 @@ def read_only(*, lender_pays: bool = True) -> CallFrame:
 def test_a_lender_acting_on_a_view_read_mid_update_is_read_only_reentrancy() -> None:
     replay = result(
         read_only(),
-        changes={LENDER: (20 * ETHER, 15 * ETHER)},
+        changes={LENDER: (20 * ETHER, 15 * ETHER), POOL: (100 * ETHER, 99 * ETHER)},
         transfers=[eth(POOL, ATTACKER, ETHER), eth(LENDER, ATTACKER, 5 * ETHER)],
         storage={POOL: ({"0x1": "0x64"}, {"0x1": "0x63"})},
     )
@@ -148,7 +148,7 @@ def test_a_related_contract_drained_while_the_pool_was_mid_update_is_cross_contr
     root = call(EOA, ATTACKER, "0x9e5faafc", calls=[deposit, remove])
     replay = result(
         root,
-        changes={vault: (10 * ETHER, 0)},
+        changes={vault: (10 * ETHER, 0), POOL: (100 * ETHER, 99 * ETHER)},
         transfers=[eth(POOL, ATTACKER, ETHER), eth(vault, ATTACKER, 10 * ETHER)],
         storage={POOL: ({"0x1": "0x64"}, {"0x1": "0x63"})},
     )

@@ -206,7 +206,9 @@ def detect(result: ReplayResult) -> list[Finding]:
                 ),
             )
         )
-    return findings + reentrancy_forms.detect(result)
+    reported = {finding.evidence.addresses[0] for finding in findings}
+    others = reentrancy_forms.detect(result)
+    return findings + [f for f in others if f.evidence.addresses[0] not in reported]
 
 
 def nested_issues(root: CallFrame, record: _Reentry, contract: str) -> int:

@@ -56,13 +56,15 @@ def _continues(frame: CallFrame, index: int) -> bool:
     return later_calls or later_logs
 
 
-def mid_update(visit: Visit, changed: set[str]) -> MidUpdate | None:
-    """The outermost frame enclosing `visit` of a contract whose storage changed in the tx,
-    that had handed control to another contract and went on after it."""
+def mid_update(visit: Visit, changed: set[str], attackers: set[str]) -> MidUpdate | None:
+    """The outermost frame enclosing `visit` of a contract outside the attacker side whose
+    storage changed in the tx, that had handed control to another contract and went on after."""
     chain = (*visit.ancestors, (visit.path, visit.frame))
     for position, (path, frame) in enumerate(visit.ancestors):
         contract = context_of(frame)
         if frame.type == "STATICCALL" or contract not in changed or not succeeded(frame):
+            continue
+        if contract in attackers:
             continue
         below = chain[position + 1 :]
         if all(context_of(inner) == contract for _, inner in below):
@@ -120,7 +122,7 @@ def detect(result: ReplayResult) -> list[Finding]:
         (visit, update)
         for visit in visits(result.trace)
         if succeeded(visit.frame) and visit.ancestors and not is_precompile(visit.frame.to)
-        for update in [mid_update(visit, changed)]
+        for update in [mid_update(visit, changed, attackers)]
         if update is not None
     ]
     for visit, update in updates:  # read-only first: it names the view the victim acted on
