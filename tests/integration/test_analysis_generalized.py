@@ -54,7 +54,7 @@ async def chain(anvil_binary: Path) -> AsyncIterator[tuple[str, Chain]]:
     process = await AnvilProcess.start(anvil_binary, ["--silent"])
     try:
         async with RpcClient(process.url) as rpc:
-            await rpc.call("anvil_setBalance", [STRANGER, hex(10**18)])
+            await rpc.call("anvil_setBalance", [STRANGER, hex(100 * 10**18)])
             await rpc.call("anvil_impersonateAccount", [STRANGER])
             yield process.url, Chain(rpc)
     finally:
@@ -115,3 +115,25 @@ async def test_a_mint_cap_bypassed_through_the_receiver_hook(chain: tuple[str, C
     assert top.evidence.addresses == [nft]
     assert "control was handed over through the onERC721Received callback" in top.evidence.signals
     assert [f for f in report.findings if severity_rank(f.severity) < severity_rank("high")] == []
+
+
+async def test_a_lender_pricing_with_a_pool_view_read_mid_update(chain: tuple[str, Chain]) -> None:
+    url, node = chain
+    pool = await node.deploy("SharePool")
+    await node.send(OWNER, selector("deposit()"), pool, value=10 * 10**18)
+    lender = await node.deploy("ShareLender", encode(["address"], [pool]), value=10 * 10**18)
+    borrower = await node.deploy("ReadOnlyBorrower", encode(["address", "address"], [pool, lender]))
+    receipt = await node.send(STRANGER, selector("attack()"), borrower, value=10 * 10**18)
+    async with TimeMachine(url) as machine:
+        report = await machine.analyze(receipt["transactionHash"])
+    top = report.top
+    assert top is not None
+    assert (top.vulnerability_class, top.evidence.form) == (
+        VulnerabilityClass.REENTRANCY,
+        "read_only_reentrancy",
+    )
+    assert top.title == f"Read-only reentrancy: {lender} acted on {pool} mid-update"
+    assert top.evidence.addresses == [lender, pool]
+    # 1 share left, priced at 20/11 mid-update (not 11/11) and lent 4x: 7.27 of the lender's 10 ETH
+    assert report.profit.loss("ETH") == 4 * (10**18 * 20 * 10**18 // (11 * 10**18))
+    assert top.severity == "high"
