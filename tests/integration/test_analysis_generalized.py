@@ -137,3 +137,43 @@ async def test_a_lender_pricing_with_a_pool_view_read_mid_update(chain: tuple[st
     # 1 share left, priced at 20/11 mid-update (not 11/11) and lent 4x: 7.27 of the lender's 10 ETH
     assert report.profit.loss("ETH") == 4 * (10**18 * 20 * 10**18 // (11 * 10**18))
     assert top.severity == "high"
+
+
+async def test_an_own_capital_pump_of_an_event_less_pool_read_by_a_lender(
+    chain: tuple[str, Chain],
+) -> None:
+    url, node = chain
+    supply = encode(["uint256"], [10**6])
+    base, quote = await node.deploy("PlainToken", supply), await node.deploy("PlainToken", supply)
+    pool = await node.deploy("BalancePool", encode(["address", "address"], [base, quote]))
+    lender = await node.deploy("SpotLender", encode(["address"], [pool]))
+    pumper = await node.deploy("SpotPumper")
+    give = "transfer(address,uint256)"
+    for token, to, amount in [
+        (base, pool, 1_000),
+        (quote, pool, 1_000),
+        (quote, lender, 1_000),
+        (quote, pumper, 3_000),
+    ]:
+        await node.send(
+            OWNER, selector(give) + encode(["address", "uint256"], [to, amount]).hex(), token
+        )
+    attack = (
+        selector("attack(address,address,uint256,uint256)")
+        + encode(["address", "address", "uint256", "uint256"], [pool, lender, 1_000, 100]).hex()
+    )
+    receipt = await node.send(STRANGER, attack, pumper)
+    async with TimeMachine(url) as machine:
+        report = await machine.analyze(receipt["transactionHash"])
+    top = report.top
+    assert top is not None
+    assert (top.detector, top.vulnerability_class, top.severity) == (
+        "price_manipulation",
+        VulnerabilityClass.PRICE_MANIPULATION,
+        "high",  # 400 of the lender's 1,000 quote tokens
+    )
+    assert top.title == f"Spot price of pool {pool} manipulated before {lender} used it"
+    assert (
+        top.evidence.signals[0] == f"swaps moved pool {pool}'s spot price 4.0x before it was read"
+    )
+    assert "a later swap in the same pool went the opposite way (swap back)" in top.evidence.signals
