@@ -1,7 +1,9 @@
 """The analysis layer: pure detectors over a `ReplayResult`, profit and fund flow, the report.
 
 Every detector is a module with `NAME` and `detect(result) -> list[Finding]`; it reads only the
-trace models and knows nothing about particular contracts, scenarios or chains.
+trace models and knows nothing about particular contracts, scenarios or chains. Follow-ups
+(`FOLLOW_UPS`) also read the findings before them: missing access control and the value-extraction
+safety net defer to a mechanism already found. `trace_only` screens call traces alone.
 """
 
 from __future__ import annotations
