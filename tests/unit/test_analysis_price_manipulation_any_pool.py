@@ -74,3 +74,30 @@ def test_a_small_move_of_an_event_less_pool_is_not_reported() -> None:
     for change in replay.balance_changes[:2]:
         change.before = change.after = 100_000
     assert price_manipulation.detect(replay) == []
+
+
+def test_balances_the_tx_read_itself_stand_in_for_unknown_balances_before() -> None:
+    """Mid-block, the replay knows no balances before the tx; the attacker's own balanceOf(pool)
+    reads before its first move give them."""
+    replay = pumped()
+    for change in replay.balance_changes[:2]:
+        change.before = change.after = None
+    reads = [
+        call(ATTACKER, token, "0x70a08231", kind="STATICCALL", data=POOL[2:].rjust(64, "0"),
+             output=f"0x{1_000:064x}")
+        for token in (TKA, TKB)
+    ]  # fmt: skip
+    replay.trace.calls[:0] = reads
+    [finding] = price_manipulation.detect(replay)
+    assert (
+        finding.evidence.signals[0]
+        == f"swaps moved pool {POOL}'s spot price 4.0x before it was read"
+    )
+    assert finding.severity == "critical"
+
+
+def test_without_balances_before_an_event_less_pool_is_not_followed() -> None:
+    replay = pumped()
+    for change in replay.balance_changes[:2]:
+        change.before = change.after = None
+    assert price_manipulation.detect(replay) == []

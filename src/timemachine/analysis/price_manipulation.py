@@ -9,7 +9,8 @@ first swap of the transaction (reserve = previous reserve - amountOut + amountIn
 
 Pools that emit no such events (any AMM-like contract: Curve, Balancer, a custom pool) are
 recognized from their balances instead (`_BalancePools`): a contract that both received one
-token and sent another over the tx and whose balances before the tx the replay read; its spot
+token and sent another over the tx, whose balances before the tx the replay read (or the tx
+itself read, with `balanceOf(pool)`, before the moves that followed); its spot
 price is the ratio of its two balances, followed through the tx's Transfer events. Any read of
 such a pool (a STATICCALL into it, or `balanceOf(pool)`) counts.
 
@@ -222,7 +223,9 @@ class _BalancePools:
                 per = table.setdefault(holder, {})
                 per[token] = per.get(token, 0) + moved[2]
         self.tokens: dict[str, tuple[str, str]] = {}
-        self.start: dict[str, tuple[int, int]] = {}
+        self.start: dict[tuple[str, str], int] = {}
+        """Balance before the tx per (pool, token): read by the replay, or inferred from the
+        first `balanceOf(pool)` the tx made (its output less the moves seen until then)."""
         for pool, came in received.items():
             went = sent.get(pool, {})
             if pool in attackers or pool in known or not went:
@@ -233,10 +236,11 @@ class _BalancePools:
                 continue
             token_out = max(outs, key=lambda token: went[token])
             pair = (min(token_in, token_out), max(token_in, token_out))
-            before = [balance_before(result, pool, token) for token in pair]
-            if before[0] and before[1]:
-                self.tokens[pool] = pair
-                self.start[pool] = (before[0], before[1])
+            self.tokens[pool] = pair
+            for token in pair:
+                before = balance_before(result, pool, token)
+                if before:
+                    self.start[pool, token] = before
         self.change: dict[tuple[str, str], int] = {}
         self.sends: dict[str, list[tuple[tuple[int, ...], int]]] = {}
 
@@ -256,7 +260,9 @@ class _BalancePools:
     def move(self, pool: str) -> tuple[Fraction, int] | None:
         """Like `_Pool.move`: the factor the balance price moved by since the tx started."""
         first, second = self.tokens[pool]
-        start = self.start[pool]
+        if (pool, first) not in self.start or (pool, second) not in self.start:
+            return None
+        start = (self.start[pool, first], self.start[pool, second])
         now = (
             start[0] + self.change.get((pool, first), 0),
             start[1] + self.change.get((pool, second), 0),
@@ -265,6 +271,20 @@ class _BalancePools:
             return None
         ratio = Fraction(now[1] * start[0], now[0] * start[1])
         return (ratio, 1) if ratio >= 1 else (1 / ratio, -1)
+
+    def observe(self, visit: Visit) -> None:
+        """Learn a missing balance before the tx from a `balanceOf(pool)` call's output."""
+        frame = visit.frame
+        if frame.selector != BALANCE_OF or len(frame.input) < 74 or not succeeded(frame):
+            return
+        holder, token = "0x" + frame.input[34:74].lower(), lower(frame.to)
+        output = frame.output or ""
+        if token not in self.tokens.get(holder, ()) or (holder, token) in self.start:
+            return
+        if len(output) == 66:
+            seen = int(output, 16) - self.change.get((holder, token), 0)
+            if seen > 0:
+                self.start[holder, token] = seen
 
     def read(self, visit: Visit) -> str | None:
         """The pool a frame reads: any STATICCALL into it, or balanceOf(pool)."""
@@ -294,6 +314,7 @@ def _cases(result: ReplayResult) -> list[_Case]:
             _on_log(pools, visit, log)
             balance_pools.on_log(visit, log)
             continue
+        balance_pools.observe(visit)
         pool = _read_pool(visit, pools)
         swaps: list[tuple[tuple[int, ...], int]]
         if pool is not None:
