@@ -32,9 +32,11 @@ _last: list[tuple[ReplayResult, list[str]]] = []
 
 def attacker_addresses(result: ReplayResult) -> list[str]:
     """`find_attackers`, remembered for the last result asked about (detectors run in turn)."""
-    if not _last or _last[0][0] is not result:
-        _last[:] = [(result, find_attackers(result))]
-    return list(_last[0][1])
+    entry = _last[0] if _last else None  # read once: another thread may replace it meanwhile
+    if entry is None or entry[0] is not result:
+        entry = (result, find_attackers(result))
+        _last[:] = [entry]
+    return list(entry[1])
 
 
 def find_attackers(result: ReplayResult) -> list[str]:
