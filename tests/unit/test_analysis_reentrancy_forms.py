@@ -5,7 +5,9 @@ invited callback that is no re-entry."""
 from __future__ import annotations
 
 from tests.unit.analysis_trees import ATTACKER, EOA, ETHER, OTHER, VICTIM, call, eth, result
-from timemachine.analysis import reentrancy
+from timemachine.analysis import analyze, reentrancy
+from timemachine.analysis.report import render_markdown
+from timemachine.analysis.report_html import render_html
 from timemachine.analysis.token_moves import TRANSFER_TOPIC
 from timemachine.models import AccountState, LogEntry, TokenTransfer
 from timemachine.models.analysis import Amount
@@ -156,3 +158,18 @@ def test_a_related_contract_drained_while_the_pool_was_mid_update_is_cross_contr
     assert (finding.evidence.form, finding.severity) == ("cross_contract", "critical")
     assert finding.title == f"Cross-contract reentrancy into {vault} while {POOL} was mid-update"
     assert finding.evidence.frames == ["calls[1]", "calls[1].calls[0].calls[0]"]
+
+
+def test_reports_name_the_form() -> None:
+    root = call(EOA, ATTACKER, "0x9e5faafc", calls=[mint(1)])
+    nfts = [
+        TokenTransfer.model_validate(
+            {"standard": "ERC721", "token": VICTIM, "from": "0x" + "0" * 40, "to": ATTACKER,
+             "amount": 1, "token_id": token_id}
+        )
+        for token_id in (2, 1)
+    ]  # fmt: skip
+    replay = result(root, transfers=nfts)
+    report = analyze(replay)
+    assert "- Form: callback_hook" in render_markdown(report)
+    assert "<li>Form: callback_hook</li>" in render_html(report, replay)
