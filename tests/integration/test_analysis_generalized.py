@@ -39,6 +39,7 @@ class Chain:
         if to is not None:
             tx["to"] = to
         tx_hash = await self.rpc.call("eth_sendTransaction", [tx])
+        await self.rpc.call("evm_mine", [])  # mining on demand: the receipt exists on return
         receipt = await self.rpc.call("eth_getTransactionReceipt", [tx_hash])
         assert receipt["status"] == "0x1"
         return receipt
@@ -51,7 +52,7 @@ class Chain:
 
 @pytest.fixture
 async def chain(anvil_binary: Path) -> AsyncIterator[tuple[str, Chain]]:
-    process = await AnvilProcess.start(anvil_binary, ["--silent"])
+    process = await AnvilProcess.start(anvil_binary, ["--silent", "--no-mining"])
     try:
         async with RpcClient(process.url) as rpc:
             await rpc.call("anvil_setBalance", [STRANGER, hex(100 * 10**18)])
