@@ -1,7 +1,9 @@
 """The analysis layer: pure detectors over a `ReplayResult`, profit and fund flow, the report.
 
 Every detector is a module with `NAME` and `detect(result) -> list[Finding]`; it reads only the
-trace models and knows nothing about particular contracts, scenarios or chains.
+trace models and knows nothing about particular contracts, scenarios or chains. Follow-ups
+(`FOLLOW_UPS`) also read the findings before them: missing access control and the value-extraction
+safety net defer to a mechanism already found. `trace_only` screens call traces alone.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ from timemachine.analysis import (
     flash_loan,
     governance,
     logic_flaw,
+    missing_access_control,
     overflow,
     price_manipulation,
     reentrancy,
     share_inflation,
     signature_replay,
+    value_extraction,
 )
 from timemachine.analysis.flows import fund_flow
 from timemachine.analysis.profit import profit_report
@@ -26,6 +30,7 @@ from timemachine.models.analysis import AnalysisReport, Finding, severity_rank
 from timemachine.models.replay import ReplayResult
 
 Detector = Callable[[ReplayResult], list[Finding]]
+FollowUp = Callable[[ReplayResult, list[Finding]], list[Finding]]
 
 #: Every detector `analyze` runs, by name.
 DETECTORS: dict[str, Detector] = {
@@ -42,6 +47,21 @@ DETECTORS: dict[str, Detector] = {
 }
 
 
+#: Detectors that read the mechanism findings before them; they run after `DETECTORS`, in order.
+FOLLOW_UPS: dict[str, FollowUp] = {
+    missing_access_control.NAME: missing_access_control.detect,
+    value_extraction.NAME: value_extraction.detect,
+}
+
+
+def run_detectors(result: ReplayResult) -> list[Finding]:
+    """Every finding of every detector, unsorted: the mechanisms, then the follow-ups."""
+    findings = [finding for detect in DETECTORS.values() for finding in detect(result)]
+    for follow_up in FOLLOW_UPS.values():
+        findings += follow_up(result, findings)
+    return findings
+
+
 def sort_findings(findings: list[Finding]) -> list[Finding]:
     """Most severe first, then most confident."""
     return sorted(findings, key=lambda f: (severity_rank(f.severity), -f.confidence))
@@ -49,7 +69,7 @@ def sort_findings(findings: list[Finding]) -> list[Finding]:
 
 def analyze(result: ReplayResult) -> AnalysisReport:
     """Run every detector and the profit and fund-flow analyses over one replayed transaction."""
-    findings = [finding for detect in DETECTORS.values() for finding in detect(result)]
+    findings = run_detectors(result)
     return AnalysisReport(
         tx_hash=result.tx_hash,
         chain_id=result.chain_id,
@@ -67,4 +87,4 @@ def analyze(result: ReplayResult) -> AnalysisReport:
     )
 
 
-__all__ = ["DETECTORS", "analyze", "sort_findings"]
+__all__ = ["DETECTORS", "FOLLOW_UPS", "analyze", "run_detectors", "sort_findings"]

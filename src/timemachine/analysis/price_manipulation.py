@@ -7,6 +7,13 @@ Pools are recognized by their standard events: `Sync(reserve0, reserve1)` gives 
 after each update, and the `Swap` amounts emitted with it give the reserves before the pool's
 first swap of the transaction (reserve = previous reserve - amountOut + amountIn).
 
+Pools that emit no such events (any AMM-like contract: Curve, Balancer, a custom pool) are
+recognized from their balances instead (`_BalancePools`): a contract that both received one
+token and sent another over the tx, whose balances before the tx the replay read (or the tx
+itself read, with `balanceOf(pool)`, before the moves that followed); its spot
+price is the ratio of its two balances, followed through the tx's Transfer events. Any read of
+such a pool (a STATICCALL into it, or `balanceOf(pool)`) counts.
+
 Signals: the large move before the read and the payout after it by a contract that is neither
 the pool nor attacker-controlled (required); a swap back in the opposite direction in the same
 pool later in the transaction; the paying contract losing value over the transaction; the move
@@ -24,6 +31,7 @@ from timemachine.analysis.evidence import (
     Visit,
     amount_text,
     amounts_text,
+    balance_before,
     confidence_from,
     context_of,
     losses_of,
@@ -34,6 +42,7 @@ from timemachine.analysis.evidence import (
     visits,
 )
 from timemachine.analysis.profit import attacker_addresses
+from timemachine.analysis.token_moves import erc20_transfer
 from timemachine.models.analysis import Amount, Evidence, Finding
 from timemachine.models.replay import ReplayResult
 from timemachine.models.taxonomy import VulnerabilityClass
@@ -197,19 +206,126 @@ def _consumer(
     return None
 
 
+class _BalancePools:
+    """AMM-like contracts known from their balances: each pool's two tokens, its balances before
+    the tx, and the running change of each through the Transfer events seen so far."""
+
+    def __init__(self, result: ReplayResult, attackers: set[str], known: set[str]) -> None:
+        received: dict[str, dict[str, int]] = {}
+        sent: dict[str, dict[str, int]] = {}
+        logs = (log for _, frame in result.trace.walk() if succeeded(frame) for log in frame.logs)
+        for log in logs:
+            moved = erc20_transfer(log)
+            if moved is None:
+                continue
+            token = lower(log.address)
+            for table, holder in ((sent, moved[0]), (received, moved[1])):
+                per = table.setdefault(holder, {})
+                per[token] = per.get(token, 0) + moved[2]
+        self.tokens: dict[str, tuple[str, str]] = {}
+        self.start: dict[tuple[str, str], int] = {}
+        """Balance before the tx per (pool, token): read by the replay, or inferred from the
+        first `balanceOf(pool)` the tx made (its output less the moves seen until then)."""
+        for pool, came in received.items():
+            went = sent.get(pool, {})
+            if pool in attackers or pool in known or not went:
+                continue
+            token_in = max(came, key=lambda token: came[token])
+            outs = [token for token in went if token != token_in]
+            if not outs:
+                continue
+            token_out = max(outs, key=lambda token: went[token])
+            pair = (min(token_in, token_out), max(token_in, token_out))
+            self.tokens[pool] = pair
+            for token in pair:
+                before = balance_before(result, pool, token)
+                if before:
+                    self.start[pool, token] = before
+        self.change: dict[tuple[str, str], int] = {}
+        self.sends: dict[str, list[tuple[tuple[int, ...], int]]] = {}
+
+    def on_log(self, visit: Visit, log: LogEntry) -> None:
+        moved = erc20_transfer(log)
+        if moved is None or not succeeded(visit.frame):
+            return
+        token = lower(log.address)
+        source, target, amount = moved
+        for holder, sign in ((source, -1), (target, 1)):
+            if token in self.tokens.get(holder, ()):
+                self.change[holder, token] = self.change.get((holder, token), 0) + sign * amount
+        pair = self.tokens.get(source)
+        if pair and token in pair:
+            self.sends.setdefault(source, []).append((visit.path, 1 if token == pair[0] else -1))
+
+    def move(self, pool: str) -> tuple[Fraction, int] | None:
+        """Like `_Pool.move`: the factor the balance price moved by since the tx started."""
+        first, second = self.tokens[pool]
+        if (pool, first) not in self.start or (pool, second) not in self.start:
+            return None
+        start = (self.start[pool, first], self.start[pool, second])
+        now = (
+            start[0] + self.change.get((pool, first), 0),
+            start[1] + self.change.get((pool, second), 0),
+        )
+        if min(now) <= 0:
+            return None
+        ratio = Fraction(now[1] * start[0], now[0] * start[1])
+        return (ratio, 1) if ratio >= 1 else (1 / ratio, -1)
+
+    def observe(self, visit: Visit) -> None:
+        """Learn a missing balance before the tx from a `balanceOf(pool)` call's output."""
+        frame = visit.frame
+        if frame.selector != BALANCE_OF or len(frame.input) < 74 or not succeeded(frame):
+            return
+        holder, token = "0x" + frame.input[34:74].lower(), lower(frame.to)
+        output = frame.output or ""
+        if token not in self.tokens.get(holder, ()) or (holder, token) in self.start:
+            return
+        if len(output) == 66:
+            seen = int(output, 16) - self.change.get((holder, token), 0)
+            if seen > 0:
+                self.start[holder, token] = seen
+
+    def read(self, visit: Visit) -> str | None:
+        """The pool a frame reads: any STATICCALL into it, or balanceOf(pool)."""
+        frame = visit.frame
+        if not succeeded(frame) or not visit.ancestors:
+            return None
+        if frame.type == "STATICCALL" and lower(frame.to) in self.tokens:
+            return lower(frame.to)
+        if frame.selector == BALANCE_OF and len(frame.input) >= 74:
+            holder = "0x" + frame.input[34:74].lower()
+            return holder if holder in self.tokens else None
+        return None
+
+
 def _cases(result: ReplayResult) -> list[_Case]:
     attackers = set(attacker_addresses(result))
     pools: dict[str, _Pool] = {}
     cases: dict[tuple[str, str], _Case] = {}
+    synced = {
+        lower(log.address)
+        for log in result.trace.all_logs()
+        if log.topics and log.topics[0].lower() == SYNC_TOPIC
+    }
+    balance_pools = _BalancePools(result, attackers, synced)
     for visit, log in _timeline(result.trace):
         if log is not None:
             _on_log(pools, visit, log)
+            balance_pools.on_log(visit, log)
             continue
+        balance_pools.observe(visit)
         pool = _read_pool(visit, pools)
-        if pool is None:
-            continue
-        record = pools[pool]
-        move = record.move()
+        swaps: list[tuple[tuple[int, ...], int]]
+        if pool is not None:
+            move = pools[pool].move()
+            swaps = pools[pool].swaps
+        else:
+            pool = balance_pools.read(visit)
+            if pool is None:
+                continue
+            move = balance_pools.move(pool)
+            swaps = balance_pools.sends.setdefault(pool, [])
         if move is None or move[0] < MOVE_FACTOR:
             continue
         reader = context_of(visit.ancestors[-1][1])
@@ -227,12 +343,14 @@ def _cases(result: ReplayResult) -> list[_Case]:
             selector=visit.frame.selector or "",
             factor=move[0],
             direction=move[1],
-            move_frames=[path for path, _ in record.swaps],
+            move_frames=[path for path, _ in swaps],
             payouts=paid,
-            swaps_before=len(record.swaps),
+            swaps_before=len(swaps),
         )
     for case in cases.values():
-        later = pools[case.pool].swaps[case.swaps_before :]
+        record = pools.get(case.pool)
+        every = record.swaps if record else balance_pools.sends.get(case.pool, [])
+        later = every[case.swaps_before :]
         back = [path for path, direction in later if direction == -case.direction]
         case.swap_back = back[0] if back else None
     return list(cases.values())
@@ -254,7 +372,9 @@ def detect(result: ReplayResult) -> list[Finding]:
         swapped_back = case.swap_back is not None
         moves = case.move_frames
         factor = f"{float(case.factor):.1f}"
-        what = "getReserves()" if case.selector == GET_RESERVES else "balanceOf(pool)"
+        what = {GET_RESERVES: "getReserves()", BALANCE_OF: "balanceOf(pool)"}.get(
+            case.selector, f"a view {case.selector or '(no selector)'}"
+        )
         payer = "then paid" if case.payer == case.reader else f"then {case.payer} paid"
         signals = [
             f"swaps moved pool {case.pool}'s spot price {factor}x before it was read",

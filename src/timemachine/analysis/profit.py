@@ -26,7 +26,20 @@ def _paid_by(result: ReplayResult, attackers: list[str], address: str) -> bool:
     return any(amount > 0 for amount in net.values())
 
 
+_last: list[tuple[ReplayResult, list[str]]] = []
+"""The last result asked about and its answer: every detector asks, once each."""
+
+
 def attacker_addresses(result: ReplayResult) -> list[str]:
+    """`find_attackers`, remembered for the last result asked about (detectors run in turn)."""
+    entry = _last[0] if _last else None  # read once: another thread may replace it meanwhile
+    if entry is None or entry[0] is not result:
+        entry = (result, find_attackers(result))
+        _last[:] = [entry]
+    return list(entry[1])
+
+
+def find_attackers(result: ReplayResult) -> list[str]:
     """The sender, contracts created in the tx by attacker-controlled frames, and contracts an
     attacker address called that called back into (or sent value to) an attacker address while
     losing nothing themselves; the entry contract counts when it loses nothing and is no token.

@@ -87,6 +87,8 @@ def render_markdown(report: AnalysisReport) -> str:
             lines += ["", f"### {number}. {finding.title}", "", finding.explanation, ""]
             lines.append(f"**Recommendation.** {finding.recommendation}")
             lines.append("")
+            if evidence.form:
+                lines.append(f"- Form: {evidence.form}")
             lines += [f"- Signal: {signal}" for signal in evidence.signals]
             if evidence.frames:
                 lines.append(f"- Frames: {', '.join(f'`{path}`' for path in evidence.frames)}")

@@ -140,7 +140,8 @@ def _header(report: AnalysisReport, result: ReplayResult) -> str:
 
 def _finding(number: int, finding: Finding, units: dict[str, tuple[str, int | None]]) -> str:
     evidence = finding.evidence
-    items = [f"<li>Signal: {_esc(signal)}</li>" for signal in evidence.signals]
+    items = [f"<li>Form: {_esc(evidence.form)}</li>"] if evidence.form else []
+    items += [f"<li>Signal: {_esc(signal)}</li>" for signal in evidence.signals]
     if evidence.frames:
         frames = ", ".join(f"<code>{_esc(path)}</code>" for path in evidence.frames)
         items.append(f"<li>Frames: {frames}</li>")

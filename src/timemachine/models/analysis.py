@@ -52,6 +52,12 @@ class Evidence(BaseModel):
     signals: list[str] = Field(
         default_factory=list, description="The independent signals that agreed, in words."
     )
+    form: str | None = Field(
+        default=None,
+        description="The variant of the class, when it has several (e.g. reentrancy: "
+        "'single_function', 'cross_function', 'callback_hook', 'cross_contract', "
+        "'read_only_reentrancy').",
+    )
 
 
 class Finding(BaseModel):

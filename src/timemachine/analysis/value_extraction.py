@@ -1,0 +1,90 @@
+"""Value extraction, the safety net: an account with no prior relationship to a contract walked
+away with value the contract held, whatever function did it (see `relationships` for what counts
+as a relationship and as a fair exchange).
+
+Runs after the mechanism detectors: a finding about the same contract explains the extraction,
+and the extraction is left to that finding (it names the contract and its loss). An extraction
+nothing explains is reported, as `other` capped at "high", when it had no visible entitlement
+(a signature checked, a stored claim debited by exactly the amount, a receiver whose address the
+contract stored) and either drained the contract (>= 90% of what it held of an asset) or was an
+exchange worth well under what was taken. Findings come largest priced amount first.
+"""
+
+from __future__ import annotations
+
+from timemachine.analysis.evidence import (
+    amounts_text,
+    confidence_from,
+    path_text,
+    severity_for_loss,
+)
+from timemachine.analysis.relationships import Extraction, extractions
+from timemachine.models.analysis import Amount, Evidence, Finding, Severity, severity_rank
+from timemachine.models.replay import ReplayResult
+from timemachine.models.taxonomy import VulnerabilityClass
+
+NAME = "value_extraction"
+
+
+def explaining(findings: list[Finding], contract: str) -> Finding | None:
+    """The most severe finding above "low" that names `contract`, if any."""
+    named = [
+        finding
+        for finding in findings
+        if severity_rank(finding.severity) < severity_rank("low")
+        and (
+            contract in finding.evidence.addresses
+            or any(amount.address == contract for amount in finding.evidence.amounts)
+        )
+    ]
+    return min(named, key=lambda f: (severity_rank(f.severity), -f.confidence), default=None)
+
+
+def detect(result: ReplayResult, findings: list[Finding]) -> list[Finding]:
+    """One finding per contract value was extracted from, largest priced amount first."""
+    found: list[Finding] = []
+    for extraction in extractions(result):
+        if explaining(findings, extraction.contract) is None and extraction.suspicious:
+            found.append(_finding(result, extraction))
+    return found
+
+
+def _finding(result: ReplayResult, item: Extraction) -> Finding:
+    severity: Severity = severity_for_loss(result, item.contract)
+    signals = [
+        f"{item.contract} lost {amounts_text(item.taken)} net to {', '.join(item.receivers)}",
+        "the receivers neither created the contract in this transaction nor were stored in it",
+    ]
+    if not item.gave:
+        signals.append("the receivers gave the contract nothing in return")
+    if item.value_eth:
+        signals.append(f"worth {item.value_eth} wei at pre-transaction prices")
+    if item.drained:
+        signals.append("it took nearly all the contract held of an asset")
+    if item.unfair_exchange:
+        signals.append("what the contract gained in return was worth well under what it lost")
+    return Finding(
+        detector=NAME,
+        vulnerability_class=VulnerabilityClass.OTHER,
+        severity="high" if severity == "critical" else severity,
+        confidence=confidence_from(len(signals) - 2, base=0.3, step=0.1),
+        title=f"Value extracted from {item.contract}",
+        explanation=(
+            f"{', '.join(item.receivers)} took {amounts_text(item.taken)} that {item.contract} "
+            f"held, with no prior relationship to it, by a mechanism no other detector recognized."
+        ),
+        recommendation=(
+            "Find the function that paid out (frames listed) and make it pay only what the "
+            "caller is entitled to: gate privileged transfers by role, debit the caller's "
+            "recorded claim before paying, and price exchanges from manipulation-resistant data."
+        ),
+        evidence=Evidence(
+            frames=[path_text(path) for path in item.entry_frames[:10]],
+            addresses=[item.contract, *item.receivers],
+            amounts=[
+                Amount(address=item.contract, asset=asset, amount=amount)
+                for asset, amount in item.taken.items()
+            ],
+            signals=signals,
+        ),
+    )
