@@ -1,0 +1,298 @@
+"""NATS JetStream: the bus at scale (`EVENT_BUS_URL=nats://host:4222`).
+
+The durable topics (`topics.TOPICS`) live in one stream (`StreamSettings.stream`, subjects
+`<prefix>.<topic>`, limits retention: age, bytes, events per topic); every publish to them carries
+a `Nats-Msg-Id`, so a copy within the duplicate window is dropped by the server. Consumer groups
+are durable pull consumers named `<group>_<topic>` with explicit acks, `ack_wait` and
+`max_deliver`: any number of processes on any machines share one group's events, a killed one's
+unacknowledged events go to the others (or to it again) after `ack_wait`.
+
+Every other channel (a session's progress, `status`) is plain NATS publish/subscribe: live
+fan-out to each API instance's WebSockets, as Redis pub/sub does without NATS.
+
+`publish` is synchronous (Celery tasks, worker threads and coroutines all call it) and never
+blocks on the network: it hands the message to a publisher thread running its own event loop and
+connection, which waits for the stream's acknowledgement and retries with the same message id.
+Publishing never raises: an outage is logged and the event dropped, as with Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from collections.abc import AsyncIterator
+from contextlib import suppress
+from typing import Any
+
+import nats
+import nats.errors
+import nats.js.errors
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DeliverPolicy,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
+
+from timemachine.bus.topics import (
+    TOPICS,
+    ConsumerStats,
+    MalformedEventError,
+    StreamSettings,
+    decode,
+    encode,
+    handle,
+    is_topic,
+    message_id,
+    require_group,
+    require_topic,
+)
+from timemachine.errors import BrokerUnreachableError
+from timemachine.logs import get_logger
+from timemachine.ports import Event, Handler
+from timemachine.urls import redact_url
+
+log = get_logger(__name__)
+MSG_ID_HEADER = "Nats-Msg-Id"
+CONNECT_TIMEOUT = 5.0
+PUBLISH_TIMEOUT = 5.0
+PUBLISH_ATTEMPTS = 3
+MAX_UNSENT = 100_000
+"""Events the publisher thread holds before dropping new ones (bounded memory in an outage)."""
+FETCH_BATCH = 32
+"""Events a consumer pulls at once (each must be handled within `ack_wait`)."""
+FETCH_WAIT = 1.0
+RECONNECT_DELAY = 0.5
+
+
+async def connect(url: str, name: str) -> Client:
+    """A NATS connection that reconnects forever once made; an unreachable server at the start
+    is a `BrokerUnreachableError` naming the URL."""
+
+    async def on_error(error: Exception) -> None:
+        log.warning("nats connection error", url=redact_url(url), error=str(error))
+
+    try:
+        return await asyncio.wait_for(
+            nats.connect(
+                url,
+                name=name,
+                connect_timeout=2,
+                allow_reconnect=True,
+                max_reconnect_attempts=-1,
+                reconnect_time_wait=RECONNECT_DELAY,
+                error_cb=on_error,
+            ),
+            CONNECT_TIMEOUT,
+        )
+    except (OSError, TimeoutError, nats.errors.Error) as error:
+        raise BrokerUnreachableError(
+            f"NATS at {redact_url(url)} unreachable: {error or type(error).__name__}; "
+            "check EVENT_BUS_URL and that nats-server runs with JetStream (-js)"
+        ) from None
+
+
+def stream_config(streams: StreamSettings) -> StreamConfig:
+    return StreamConfig(
+        name=streams.stream,
+        subjects=[streams.subject(topic) for topic in TOPICS],
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        max_age=streams.max_age,
+        max_bytes=streams.max_bytes,
+        max_msgs_per_subject=streams.max_msgs_per_topic,
+        duplicate_window=streams.duplicate_window,
+    )
+
+
+async def ensure_stream(js: JetStreamContext, streams: StreamSettings) -> None:
+    """Create the stream, or bring an existing one to the configured limits."""
+    config = stream_config(streams)
+    try:
+        await js.add_stream(config)
+    except nats.js.errors.BadRequestError:  # exists with other limits
+        await js.update_stream(config)
+
+
+class _Publisher:
+    """A thread with its own event loop and connection that sends what `publish` hands it."""
+
+    def __init__(self, url: str, streams: StreamSettings) -> None:
+        self.url, self.streams = url, streams
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, daemon=True, name="nats-publisher"
+        )
+        self._lock = threading.Lock()
+        self._unsent: set[concurrent.futures.Future[None]] = set()
+        self._nc: Client | None = None
+        self._connecting: asyncio.Lock | None = None
+
+    def submit(self, subject: str, payload: bytes, msg_id: str | None) -> None:
+        with self._lock:
+            if not self._thread.is_alive():
+                self._thread.start()
+            if len(self._unsent) >= MAX_UNSENT:
+                log.warning("event dropped: nats publisher backlog full", subject=subject)
+                return
+            future = asyncio.run_coroutine_threadsafe(
+                self._send(subject, payload, msg_id), self._loop
+            )
+            self._unsent.add(future)
+        future.add_done_callback(self._sent)
+
+    def _sent(self, future: concurrent.futures.Future[None]) -> None:
+        with self._lock:
+            self._unsent.discard(future)
+
+    def unsent(self) -> list[concurrent.futures.Future[None]]:
+        with self._lock:
+            return list(self._unsent)
+
+    async def _connection(self) -> Client:
+        if self._nc is None:
+            self._connecting = self._connecting or asyncio.Lock()
+            async with self._connecting:
+                if self._nc is None:
+                    nc = await connect(self.url, "timemachine-publisher")
+                    await ensure_stream(nc.jetstream(), self.streams)
+                    self._nc = nc
+        return self._nc
+
+    async def _send(self, subject: str, payload: bytes, msg_id: str | None) -> None:
+        where = redact_url(self.url)
+        for attempt in range(1, PUBLISH_ATTEMPTS + 1):
+            try:
+                nc = await self._connection()
+                if msg_id is None:
+                    await nc.publish(subject, payload)
+                else:
+                    headers = {MSG_ID_HEADER: msg_id}
+                    await nc.jetstream().publish(
+                        subject, payload, timeout=PUBLISH_TIMEOUT, headers=headers
+                    )
+                return
+            except (BrokerUnreachableError, nats.errors.Error, TimeoutError) as error:
+                if attempt == PUBLISH_ATTEMPTS:
+                    log.warning("event dropped: nats unavailable", url=where, error=str(error))
+                else:
+                    await asyncio.sleep(RECONNECT_DELAY * attempt)
+
+    def close(self) -> None:
+        if not self._thread.is_alive():
+            return
+        concurrent.futures.wait(self.unsent(), timeout=PUBLISH_TIMEOUT * PUBLISH_ATTEMPTS)
+        if self._nc is not None:
+            closing = asyncio.run_coroutine_threadsafe(self._nc.close(), self._loop)
+            with suppress(Exception):
+                closing.result(timeout=PUBLISH_TIMEOUT)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=PUBLISH_TIMEOUT)
+
+
+class JetStreamBus:
+    """The NATS adapter of `EventBus` and `Consumer` (see the module doc)."""
+
+    def __init__(self, url: str, streams: StreamSettings | None = None) -> None:
+        self.url = url
+        self.streams = streams or StreamSettings()
+        self._publisher = _Publisher(url, self.streams)
+        self.consumer_stats: dict[tuple[str, str], ConsumerStats] = {}
+
+    def publish(self, channel: str, event: Event) -> None:
+        durable = is_topic(channel)
+        msg_id = message_id(event) if durable else None
+        self._publisher.submit(self.streams.subject(channel), encode(event), msg_id)
+
+    def publish_encoded(self, topic: str, payload: bytes, msg_id: str) -> None:
+        """Publish an already encoded event to a durable topic."""
+        self._publisher.submit(self.streams.subject(require_topic(topic)), payload, msg_id)
+
+    async def flush(self) -> None:
+        """Wait until every event published so far was acknowledged by the server (or dropped)."""
+        unsent = [asyncio.wrap_future(future) for future in self._publisher.unsent()]
+        await asyncio.gather(*unsent, return_exceptions=True)
+
+    async def subscribe(self, channel: str) -> AsyncIterator[Event]:
+        while True:
+            try:
+                nc = await connect(self.url, "timemachine-subscriber")
+            except BrokerUnreachableError as error:
+                log.warning("event subscription lost; retrying", channel=channel, error=str(error))
+                await asyncio.sleep(RECONNECT_DELAY)
+                continue
+            try:
+                subscription = await nc.subscribe(self.streams.subject(channel))
+                async for message in subscription.messages:
+                    try:
+                        yield decode(message.data)
+                    except MalformedEventError as error:
+                        log.warning("malformed event skipped", channel=channel, error=str(error))
+            finally:
+                with suppress(Exception):
+                    await nc.close()
+
+    async def consume(self, topic: str, group: str, handler: Handler) -> None:
+        require_topic(topic)
+        require_group(group)
+        stats = self.consumer_stats.setdefault((topic, group), ConsumerStats())
+        nc = await connect(self.url, f"timemachine-{group}")
+        try:
+            js = nc.jetstream()
+            await ensure_stream(js, self.streams)
+            durable = f"{group}_{topic}"
+            subscription = await js.pull_subscribe(
+                self.streams.subject(topic),
+                durable=durable,
+                stream=self.streams.stream,
+                config=ConsumerConfig(
+                    durable_name=durable,
+                    ack_policy=AckPolicy.EXPLICIT,
+                    deliver_policy=DeliverPolicy.ALL,
+                    ack_wait=self.streams.ack_wait,
+                    max_deliver=self.streams.max_deliver,
+                ),
+            )
+            while True:
+                try:
+                    messages = await subscription.fetch(FETCH_BATCH, timeout=FETCH_WAIT)
+                except nats.errors.TimeoutError:
+                    continue
+                for message in messages:
+                    await self._deliver(topic, group, message, handler, stats)
+        finally:
+            with suppress(Exception):
+                await nc.close()
+
+    async def _deliver(
+        self, topic: str, group: str, message: Msg, handler: Handler, stats: ConsumerStats
+    ) -> None:
+        meta = message.metadata
+        headers: dict[str, Any] = message.headers or {}
+        msg_id = headers.get(MSG_ID_HEADER) or f"{self.streams.stream}:{meta.sequence.stream}"
+        delivery = (topic, group, msg_id, message.data, meta.num_delivered)
+        outcome = await handle(delivery, handler, stats, self.streams.max_deliver)
+        if outcome == "ack":
+            await message.ack()
+        elif outcome == "retry":
+            await message.nak(delay=self.streams.nak_delay)
+        else:
+            await message.term()
+
+    async def delete_stream(self) -> None:
+        """Remove the stream and its consumers (tests, and decommissioning a deployment)."""
+        nc = await connect(self.url, "timemachine-admin")
+        try:
+            with suppress(nats.js.errors.NotFoundError):
+                await nc.jetstream().delete_stream(self.streams.stream)
+        finally:
+            await nc.close()
+
+    async def aclose(self) -> None:
+        await asyncio.to_thread(self._publisher.close)
