@@ -16,7 +16,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, String, delete, insert
+from sqlalchemy import CursorResult, String, delete
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -49,14 +49,15 @@ def record_once(session: Session, group: str, delivery: Delivery) -> bool:
         "topic": delivery.topic,
         "processed_at": utcnow(),
     }
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        statement: Any = postgresql_insert(ProcessedEvent).values(row).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        statement = sqlite_insert(ProcessedEvent).values(row).on_conflict_do_nothing()
-    else:  # other backends: a duplicate fails the transaction, which the redelivery retries
-        statement = insert(ProcessedEvent).values(row)
-    return bool(cast(CursorResult[Any], session.execute(statement)).rowcount)
+    table = ProcessedEvent.__table__
+    dialect_insert = (
+        postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    )
+    statement = dialect_insert(table).values(row).on_conflict_do_nothing()
+    # RETURNING, not rowcount: psycopg reports 1 for an INSERT … ON CONFLICT DO NOTHING that
+    # inserted nothing when it goes through the ORM session.
+    inserted = session.execute(statement.returning(table.c.event_id)).first()
+    return inserted is not None
 
 
 def exactly_once(db: Database, group: str, effect: Effect) -> Handler:
