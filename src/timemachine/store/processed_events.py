@@ -49,14 +49,13 @@ def record_once(session: Session, group: str, delivery: Delivery) -> bool:
         "topic": delivery.topic,
         "processed_at": utcnow(),
     }
-    table = ProcessedEvent.__table__
     dialect_insert = (
         postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     )
-    statement = dialect_insert(table).values(row).on_conflict_do_nothing()
+    statement = dialect_insert(ProcessedEvent).values(row).on_conflict_do_nothing()
     # RETURNING, not rowcount: psycopg reports 1 for an INSERT … ON CONFLICT DO NOTHING that
     # inserted nothing when it goes through the ORM session.
-    inserted = session.execute(statement.returning(table.c.event_id)).first()
+    inserted = session.execute(statement.returning(ProcessedEvent.event_id)).first()
     return inserted is not None
 
 
