@@ -11,16 +11,17 @@ Every other channel (a session's progress, `status`) is plain NATS publish/subsc
 fan-out to each API instance's WebSockets, as Redis pub/sub does without NATS.
 
 `publish` is synchronous (Celery tasks, worker threads and coroutines all call it) and never
-blocks on the network: it hands the message to a publisher thread running its own event loop and
-connection, which waits for the stream's acknowledgement and retries with the same message id.
+blocks on the network: it queues the message for a publisher thread running its own event loop and
+connection, which sends the queue in pipelined batches, waits for the stream's acknowledgements
+and sends the unacknowledged again with the same message ids. `flush` waits for the queue.
 Publishing never raises: an outage is logged and the event dropped, as with Redis.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import threading
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import suppress
 from typing import Any
@@ -120,74 +121,115 @@ async def ensure_stream(js: JetStreamContext, streams: StreamSettings) -> None:
         await js.update_stream(config)
 
 
+Outgoing = tuple[str, bytes, str | None]
+"""A subject, an encoded event and its message id (None: plain NATS, not stored)."""
+
+
 class _Publisher:
-    """A thread with its own event loop and connection that sends what `publish` hands it."""
+    """A thread with its own event loop and connection that sends what `publish` queues, in
+    batches: each batch is written at once (pipelined `publish_async`), then its acks awaited;
+    the unacknowledged are sent again with the same message ids (the stream drops copies)."""
 
     def __init__(self, url: str, streams: StreamSettings) -> None:
         self.url, self.streams = url, streams
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=self._loop.run_forever, daemon=True, name="nats-publisher"
-        )
-        self._lock = threading.Lock()
-        self._unsent: set[concurrent.futures.Future[None]] = set()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="nats-publisher")
+        self._lock = threading.Condition()
+        self._queue: deque[Outgoing] = deque()
+        self._unsent = 0
+        """Events queued or in a batch being sent."""
+        self._wake_scheduled = False
+        self._wake = asyncio.Event()
         self._nc: Client | None = None
-        self._connecting: asyncio.Lock | None = None
 
-    def submit(self, subject: str, payload: bytes, msg_id: str | None) -> None:
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        drainer = self._loop.create_task(self._drain())
+        self._loop.run_forever()
+        drainer.cancel()
+        self._loop.run_until_complete(asyncio.gather(drainer, return_exceptions=True))
+        self._loop.close()
+
+    def submit(self, outgoing: Outgoing) -> None:
         with self._lock:
             if not self._thread.is_alive():
                 self._thread.start()
-            if len(self._unsent) >= MAX_UNSENT:
-                log.warning("event dropped: nats publisher backlog full", subject=subject)
+            if self._unsent >= MAX_UNSENT:
+                log.warning("event dropped: nats publisher backlog full", subject=outgoing[0])
                 return
-            future = asyncio.run_coroutine_threadsafe(
-                self._send(subject, payload, msg_id), self._loop
-            )
-            self._unsent.add(future)
-        future.add_done_callback(self._sent)
+            self._queue.append(outgoing)
+            self._unsent += 1
+            wake, self._wake_scheduled = not self._wake_scheduled, True
+        if wake:
+            self._loop.call_soon_threadsafe(self._wake.set)
 
-    def _sent(self, future: concurrent.futures.Future[None]) -> None:
+    def wait_sent(self, timeout: float) -> bool:
+        """Block until everything submitted was sent (or dropped); False on timeout."""
         with self._lock:
-            self._unsent.discard(future)
+            return self._lock.wait_for(lambda: self._unsent == 0, timeout)
 
-    def unsent(self) -> list[concurrent.futures.Future[None]]:
-        with self._lock:
-            return list(self._unsent)
+    async def _drain(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            with self._lock:
+                batch = list(self._queue)
+                self._queue.clear()
+                self._wake_scheduled = False
+            await self._send(batch)
+            with self._lock:
+                self._unsent -= len(batch)
+                self._lock.notify_all()
 
     async def _connection(self) -> Client:
         if self._nc is None:
-            self._connecting = self._connecting or asyncio.Lock()
-            async with self._connecting:
-                if self._nc is None:
-                    nc = await connect(self.url, "timemachine-publisher")
-                    await ensure_stream(nc.jetstream(), self.streams)
-                    self._nc = nc
+            nc = await connect(self.url, "timemachine-publisher")
+            await ensure_stream(nc.jetstream(), self.streams)
+            self._nc = nc
         return self._nc
 
-    async def _send(self, subject: str, payload: bytes, msg_id: str | None) -> None:
-        where = redact_url(self.url)
+    async def _send(self, batch: list[Outgoing]) -> None:
+        error: Exception | None = None
         for attempt in range(1, PUBLISH_ATTEMPTS + 1):
             try:
-                nc = await self._connection()
-                if msg_id is None:
-                    await nc.publish(subject, payload)
-                else:
-                    headers = {MSG_ID_HEADER: msg_id}
-                    await nc.jetstream().publish(
-                        subject, payload, timeout=PUBLISH_TIMEOUT, headers=headers
-                    )
+                batch = await self._send_once(batch)
+            except (BrokerUnreachableError, nats.errors.Error, TimeoutError) as failure:
+                error = failure
+            if not batch:
                 return
-            except (BrokerUnreachableError, nats.errors.Error, TimeoutError) as error:
-                if attempt == PUBLISH_ATTEMPTS:
-                    log.warning("event dropped: nats unavailable", url=where, error=str(error))
-                else:
-                    await asyncio.sleep(RECONNECT_DELAY * attempt)
+            if attempt < PUBLISH_ATTEMPTS:
+                await asyncio.sleep(RECONNECT_DELAY * attempt)
+        where = redact_url(self.url)
+        log.warning("events dropped: nats unavailable", url=where, events=len(batch), error=error)
+
+    async def _send_once(self, batch: list[Outgoing]) -> list[Outgoing]:
+        """Send `batch`; what the stream did not acknowledge within PUBLISH_TIMEOUT."""
+        nc = await self._connection()
+        js = nc.jetstream()
+        acks: list[tuple[Outgoing, asyncio.Future[Any]]] = []
+        for outgoing in batch:
+            subject, payload, msg_id = outgoing
+            if msg_id is None:
+                await nc.publish(subject, payload)
+            else:
+                headers = {MSG_ID_HEADER: msg_id}
+                acks.append((outgoing, await js.publish_async(subject, payload, headers=headers)))
+        if not acks:
+            return []
+        await asyncio.wait([future for _, future in acks], timeout=PUBLISH_TIMEOUT)
+        unacknowledged = []
+        for outgoing, future in acks:
+            if not future.done():
+                future.cancel()
+                unacknowledged.append(outgoing)
+            elif future.exception() is not None:
+                unacknowledged.append(outgoing)
+        return unacknowledged
 
     def close(self) -> None:
         if not self._thread.is_alive():
             return
-        concurrent.futures.wait(self.unsent(), timeout=PUBLISH_TIMEOUT * PUBLISH_ATTEMPTS)
+        self.wait_sent(PUBLISH_TIMEOUT * PUBLISH_ATTEMPTS)
         if self._nc is not None:
             closing = asyncio.run_coroutine_threadsafe(self._nc.close(), self._loop)
             with suppress(Exception):
@@ -208,16 +250,15 @@ class JetStreamBus:
     def publish(self, channel: str, event: Event) -> None:
         durable = is_topic(channel)
         msg_id = message_id(event) if durable else None
-        self._publisher.submit(self.streams.subject(channel), encode(event), msg_id)
+        self._publisher.submit((self.streams.subject(channel), encode(event), msg_id))
 
     def publish_encoded(self, topic: str, payload: bytes, msg_id: str) -> None:
         """Publish an already encoded event to a durable topic."""
-        self._publisher.submit(self.streams.subject(require_topic(topic)), payload, msg_id)
+        self._publisher.submit((self.streams.subject(require_topic(topic)), payload, msg_id))
 
     async def flush(self) -> None:
         """Wait until every event published so far was acknowledged by the server (or dropped)."""
-        unsent = [asyncio.wrap_future(future) for future in self._publisher.unsent()]
-        await asyncio.gather(*unsent, return_exceptions=True)
+        await asyncio.to_thread(self._publisher.wait_sent, PUBLISH_TIMEOUT * PUBLISH_ATTEMPTS)
 
     async def subscribe(self, channel: str) -> AsyncIterator[Event]:
         while True:

@@ -54,8 +54,10 @@ class _Group:
 class _Log:
     first: int = 1
     entries: deque[tuple[str, bytes]] = field(default_factory=deque)
-    seen: dict[str, float] = field(default_factory=dict)
-    """Message ids published within the duplicate window, with when."""
+    seen: set[str] = field(default_factory=set)
+    """Message ids published within the duplicate window..."""
+    seen_order: deque[tuple[float, str]] = field(default_factory=deque)
+    """... oldest first, with when."""
     groups: dict[str, _Group] = field(default_factory=dict)
     waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = field(default_factory=set)
 
@@ -90,14 +92,13 @@ class LocalBus:
         now = time.monotonic()
         with self._lock:
             topic_log = self._logs.setdefault(require_topic(topic), _Log())
-            window = self.streams.duplicate_window
-            for seen_id, at in list(topic_log.seen.items()):  # oldest first
-                if now - at <= window:
-                    break
-                del topic_log.seen[seen_id]
-            if msg_id in topic_log.seen:
+            seen, order = topic_log.seen, topic_log.seen_order
+            while order and now - order[0][0] > self.streams.duplicate_window:
+                seen.discard(order.popleft()[1])
+            if msg_id in seen:
                 return
-            topic_log.seen[msg_id] = now
+            seen.add(msg_id)
+            order.append((now, msg_id))
             topic_log.entries.append((msg_id, payload))
             limit = self.streams.max_msgs_per_topic
             while limit >= 0 and len(topic_log.entries) > limit:
