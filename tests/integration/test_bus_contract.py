@@ -204,6 +204,27 @@ async def test_subscribers_get_live_events_of_topics_and_plain_channels(bus: Bus
         ]
 
 
+async def test_150_websocket_subscribers_each_get_their_sessions_events(bus: Bus) -> None:
+    """One subscription per WebSocket (JetStream shares one connection among them)."""
+    channels = [f"session:s{n}" for n in range(150)]
+
+    async def first(channel: str) -> dict[str, object]:
+        async for event in bus.subscribe(channel):
+            if "probe" not in event:
+                return event
+        raise AssertionError("the subscription ended")
+
+    listeners = [asyncio.create_task(first(channel)) for channel in channels]
+    live = asyncio.create_task(anext(aiter(bus.subscribe("session:probe"))))  # subscribed last
+    while not live.done():
+        bus.publish("session:probe", {"probe": True})
+        await asyncio.wait({live}, timeout=0.05)
+    for n, channel in enumerate(channels):
+        bus.publish(channel, {"status": "completed", "n": n})
+    received = await asyncio.wait_for(asyncio.gather(*listeners), WAIT)
+    assert received == [{"status": "completed", "n": n} for n in range(150)]
+
+
 @pytest.fixture
 async def chain(anvil_binary: Path) -> AsyncIterator[AnvilProcess]:
     process = await AnvilProcess.start(anvil_binary, ["--silent"])

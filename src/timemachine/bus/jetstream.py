@@ -245,6 +245,8 @@ class JetStreamBus:
         self.url = url
         self.streams = streams or StreamSettings()
         self._publisher = _Publisher(url, self.streams)
+        self._subscribers: dict[asyncio.AbstractEventLoop, Client] = {}
+        self._subscribing: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
         self.consumer_stats: dict[tuple[str, str], ConsumerStats] = {}
 
     def publish(self, channel: str, event: Event) -> None:
@@ -260,24 +262,34 @@ class JetStreamBus:
         """Wait until every event published so far was acknowledged by the server (or dropped)."""
         await asyncio.to_thread(self._publisher.wait_sent, PUBLISH_TIMEOUT * PUBLISH_ATTEMPTS)
 
+    async def _subscriber_connection(self) -> Client:
+        """The connection every subscription of the running loop shares (one per API process,
+        not one per WebSocket); it reconnects and resubscribes by itself."""
+        loop = asyncio.get_running_loop()
+        async with self._subscribing.setdefault(loop, asyncio.Lock()):
+            nc = self._subscribers.get(loop)
+            if nc is None or nc.is_closed:
+                nc = self._subscribers[loop] = await connect(self.url, "timemachine-subscriber")
+            return nc
+
     async def subscribe(self, channel: str) -> AsyncIterator[Event]:
         while True:
             try:
-                nc = await connect(self.url, "timemachine-subscriber")
+                nc = await self._subscriber_connection()
             except BrokerUnreachableError as error:
                 log.warning("event subscription lost; retrying", channel=channel, error=str(error))
                 await asyncio.sleep(RECONNECT_DELAY)
                 continue
+            subscription = await nc.subscribe(self.streams.subject(channel))
             try:
-                subscription = await nc.subscribe(self.streams.subject(channel))
                 async for message in subscription.messages:
                     try:
                         yield decode(message.data)
                     except MalformedEventError as error:
                         log.warning("malformed event skipped", channel=channel, error=str(error))
             finally:
-                with suppress(Exception):
-                    await nc.close()
+                with suppress(nats.errors.Error):
+                    await subscription.unsubscribe()
 
     async def consume(self, topic: str, group: str, handler: Handler) -> None:
         require_topic(topic)
@@ -337,3 +349,7 @@ class JetStreamBus:
 
     async def aclose(self) -> None:
         await asyncio.to_thread(self._publisher.close)
+        nc = self._subscribers.pop(asyncio.get_running_loop(), None)
+        if nc is not None:
+            with suppress(nats.errors.Error):
+                await nc.close()
