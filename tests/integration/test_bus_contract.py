@@ -204,6 +204,11 @@ async def test_subscribers_get_live_events_of_topics_and_plain_channels(bus: Bus
         ]
 
 
+async def first_probe(bus: Bus) -> None:
+    async for _ in bus.subscribe("session:probe"):
+        return
+
+
 async def test_150_websocket_subscribers_each_get_their_sessions_events(bus: Bus) -> None:
     """One subscription per WebSocket (JetStream shares one connection among them)."""
     channels = [f"session:s{n}" for n in range(150)]
@@ -215,7 +220,7 @@ async def test_150_websocket_subscribers_each_get_their_sessions_events(bus: Bus
         raise AssertionError("the subscription ended")
 
     listeners = [asyncio.create_task(first(channel)) for channel in channels]
-    live = asyncio.create_task(anext(aiter(bus.subscribe("session:probe"))))  # subscribed last
+    live = asyncio.create_task(first_probe(bus))  # subscribed last
     while not live.done():
         bus.publish("session:probe", {"probe": True})
         await asyncio.wait({live}, timeout=0.05)
