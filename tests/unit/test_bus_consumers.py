@@ -139,3 +139,13 @@ def test_consume_bad_input_is_one_line_and_exit_2(
     assert result.stderr.startswith("error: ")
     assert result.stderr.count("\n") == 1
     assert message in result.stderr
+
+
+def test_consume_with_nats_unreachable_is_one_line_and_exit_5(
+    monkeypatch: pytest.MonkeyPatch, no_event_bus: None
+) -> None:
+    monkeypatch.setenv("EVENT_BUS_URL", "nats://127.0.0.1:1")
+    result = CliRunner().invoke(app, ["consume", "alerts", "--group", "g"])
+    assert result.exit_code == 5, result.output
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("error: NATS at nats://127.0.0.1:1 unreachable")

@@ -61,7 +61,7 @@ from timemachine.urls import redact_url
 
 log = get_logger(__name__)
 MSG_ID_HEADER = "Nats-Msg-Id"
-CONNECT_TIMEOUT = 5.0
+CONNECT_ATTEMPTS = 3
 PUBLISH_TIMEOUT = 5.0
 PUBLISH_ATTEMPTS = 3
 MAX_UNSENT = 100_000
@@ -73,30 +73,32 @@ RECONNECT_DELAY = 0.5
 
 
 async def connect(url: str, name: str) -> Client:
-    """A NATS connection that reconnects forever once made; an unreachable server at the start
-    is a `BrokerUnreachableError` naming the URL."""
+    """A NATS connection that reconnects forever once made; a server unreachable at the start
+    (CONNECT_ATTEMPTS tries) is a `BrokerUnreachableError` naming the URL."""
+    established = False
 
     async def on_error(error: Exception) -> None:
-        log.warning("nats connection error", url=redact_url(url), error=str(error))
+        if established:  # the start's failures become the one error below
+            log.warning("nats connection error", url=redact_url(url), error=str(error))
 
     try:
-        return await asyncio.wait_for(
-            nats.connect(
-                url,
-                name=name,
-                connect_timeout=2,
-                allow_reconnect=True,
-                max_reconnect_attempts=-1,
-                reconnect_time_wait=RECONNECT_DELAY,
-                error_cb=on_error,
-            ),
-            CONNECT_TIMEOUT,
+        nc = await nats.connect(
+            url,
+            name=name,
+            connect_timeout=2,
+            allow_reconnect=True,
+            max_reconnect_attempts=CONNECT_ATTEMPTS,
+            reconnect_time_wait=RECONNECT_DELAY,
+            error_cb=on_error,
         )
     except (OSError, TimeoutError, nats.errors.Error) as error:
         raise BrokerUnreachableError(
-            f"NATS at {redact_url(url)} unreachable: {error or type(error).__name__}; "
+            f"NATS at {redact_url(url)} unreachable ({str(error) or type(error).__name__}); "
             "check EVENT_BUS_URL and that nats-server runs with JetStream (-js)"
         ) from None
+    established = True
+    nc.options["max_reconnect_attempts"] = -1  # from now on, reconnect forever
+    return nc
 
 
 def stream_config(streams: StreamSettings) -> StreamConfig:
@@ -294,8 +296,8 @@ class JetStreamBus:
     async def consume(self, topic: str, group: str, handler: Handler) -> None:
         require_topic(topic)
         require_group(group)
-        stats = self.consumer_stats.setdefault((topic, group), ConsumerStats())
         nc = await connect(self.url, f"timemachine-{group}")
+        stats = self.consumer_stats.setdefault((topic, group), ConsumerStats())
         try:
             js = nc.jetstream()
             await ensure_stream(js, self.streams)

@@ -71,8 +71,9 @@ async def run_member(runtime: Runtime, topic: str, group: str, factory: HandlerF
     finally:
         await consumer.aclose()
         stats = consumer.consumer_stats.get((topic, group))
-        counts = dataclasses.asdict(stats) if stats else {}
-        sys.stderr.write(json.dumps({"topic": topic, "group": group, **counts}) + "\n")
+        if stats is not None:  # it did consume
+            counts = {"topic": topic, "group": group, **dataclasses.asdict(stats)}
+            sys.stderr.write(json.dumps(counts) + "\n")
 
 
 def consume(
