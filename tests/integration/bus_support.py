@@ -31,7 +31,9 @@ ROWS_TABLE = "bus_test_rows"
 (so a duplicate effect would show as a second row)."""
 
 
-def throwaway_streams(ack_wait: float = 2.0, max_deliver: int = 3) -> StreamSettings:
+def throwaway_streams(
+    ack_wait: float = 2.0, max_deliver: int = 3, max_per_topic: int = 1000
+) -> StreamSettings:
     """A stream and subject prefix of this test alone (parallel and repeated runs never meet),
     with short redelivery delays."""
     tag = uuid.uuid4().hex[:12]
@@ -40,6 +42,7 @@ def throwaway_streams(ack_wait: float = 2.0, max_deliver: int = 3) -> StreamSett
         prefix=f"tmtest.{tag}",
         ack_wait=ack_wait,
         max_deliver=max_deliver,
+        max_msgs_per_topic=max_per_topic,
         nak_delay=0.1,
     )
 

@@ -27,7 +27,10 @@ WAIT = 30.0
 """Seconds any expected delivery may take on a loaded machine (redeliveries wait ack_wait=2)."""
 
 
-@pytest.fixture(params=["local", "jetstream"])
+ADAPTERS = ["local", "jetstream"]
+
+
+@pytest.fixture(params=ADAPTERS)
 async def bus(request: pytest.FixtureRequest) -> AsyncIterator[Bus]:
     async with open_bus(request.param, throwaway_streams()) as opened:
         yield opened
@@ -117,9 +120,11 @@ async def test_a_failed_event_is_redelivered_then_given_up_after_max_deliver(bus
 
 
 async def test_a_repeated_message_id_is_delivered_once(bus: Bus) -> None:
+    """Within the duplicate window, across every topic of the stream."""
     bus.publish("tx_enriched", {"n": 1, "event_id": "chain-1:0xabc"})
     bus.publish("tx_enriched", {"n": 2, "event_id": "chain-1:0xabc"})  # a second provider's copy
     bus.publish("tx_enriched", {"n": 3, "event_id": "chain-1:0xdef"})
+    bus.publish("tx_raw", {"n": 0, "event_id": "chain-1:0xdef"})  # ids are stream-wide
     bus.publish("tx_enriched", {"n": 4})  # no id: a fresh one, never a duplicate
     bus.publish("tx_enriched", {"n": 4})
     if isinstance(bus, JetStreamBus):
@@ -150,6 +155,28 @@ async def test_malformed_messages_are_counted_and_skipped(bus: Bus) -> None:
         assert (stats.malformed, stats.handled, stats.failed) == (3, 2, 0)
     finally:
         await stop(task)
+
+
+@pytest.mark.parametrize("kind", ADAPTERS)
+async def test_a_topic_keeps_its_newest_events_up_to_the_limit(kind: str) -> None:
+    async with open_bus(kind, throwaway_streams(max_per_topic=3)) as limited:
+        await published(limited, "mev_bundles", range(5))
+        await published(limited, "alerts", range(10, 12))  # the limit is per topic
+        late, alerts = Collector(), Collector()
+        tasks = [
+            consuming(limited, "mev_bundles", "late", late),
+            consuming(limited, "alerts", "late", alerts),
+        ]
+        try:
+            await late.until(3)
+            await alerts.until(2)
+            limited.publish("mev_bundles", {"n": 5})
+            await late.until(4)
+            assert late.numbers == [2, 3, 4, 5]
+            assert alerts.numbers == [10, 11]
+        finally:
+            for task in tasks:
+                await stop(task)
 
 
 async def test_a_durable_group_resumes_where_it_stopped(bus: Bus) -> None:

@@ -1,10 +1,11 @@
 """The in-process bus, the embedded default: live fan-out for every channel, and for the durable
 topics the same delivery rules as JetStream (`bus.jetstream`) within one process.
 
-A durable topic is a bounded log; each consumer group has a cursor and its unacknowledged
-deliveries. A delivery whose handler raised comes back after `nak_delay`, one whose consumer was
-cancelled mid-handler after `ack_wait`, each at most `max_deliver` times. Events are stored
-encoded, so a consumer never shares the publisher's objects.
+A durable topic is a log bounded by `MEMORY_RETENTION` (or the stream's lower limit); each
+consumer group has a cursor and its unacknowledged deliveries. A delivery whose handler raised
+comes back after `nak_delay`, one whose consumer was cancelled mid-handler after `ack_wait`, each
+at most `max_deliver` times. Events are stored encoded, so a consumer never shares the
+publisher's objects.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from timemachine.logs import get_logger
 from timemachine.ports import Event, Handler
 
 log = get_logger(__name__)
+MEMORY_RETENTION = 10_000
+"""Events an in-process topic keeps at most (memory stays bounded; JetStream keeps them on disk)."""
 IDLE_WAKEUP = 1.0
 """Seconds an idle consumer waits for a publish before looking at its deadlines again."""
 
@@ -54,10 +57,6 @@ class _Group:
 class _Log:
     first: int = 1
     entries: deque[tuple[str, bytes]] = field(default_factory=deque)
-    seen: set[str] = field(default_factory=set)
-    """Message ids published within the duplicate window..."""
-    seen_order: deque[tuple[float, str]] = field(default_factory=deque)
-    """... oldest first, with when."""
     groups: dict[str, _Group] = field(default_factory=dict)
     waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = field(default_factory=set)
 
@@ -76,10 +75,16 @@ class LocalBus:
 
     def __init__(self, streams: StreamSettings | None = None) -> None:
         self.streams = streams or StreamSettings()
+        limit = self.streams.max_msgs_per_topic
+        self.retention = MEMORY_RETENTION if limit < 0 else min(limit, MEMORY_RETENTION)
         self._lock = threading.Lock()
         self._subscribers: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Queue[Event]]]]
         self._subscribers = {}
         self._logs: dict[str, _Log] = {}
+        self._seen: set[str] = set()
+        """Message ids published within the duplicate window (of every topic, as a stream)..."""
+        self._seen_order: deque[tuple[float, str]] = deque()
+        """... oldest first, with when."""
         self.consumer_stats: dict[tuple[str, str], ConsumerStats] = {}
 
     def publish(self, channel: str, event: Event) -> None:
@@ -92,7 +97,7 @@ class LocalBus:
         now = time.monotonic()
         with self._lock:
             topic_log = self._logs.setdefault(require_topic(topic), _Log())
-            seen, order = topic_log.seen, topic_log.seen_order
+            seen, order = self._seen, self._seen_order
             while order and now - order[0][0] > self.streams.duplicate_window:
                 seen.discard(order.popleft()[1])
             if msg_id in seen:
@@ -100,8 +105,7 @@ class LocalBus:
             seen.add(msg_id)
             order.append((now, msg_id))
             topic_log.entries.append((msg_id, payload))
-            limit = self.streams.max_msgs_per_topic
-            while limit >= 0 and len(topic_log.entries) > limit:
+            while len(topic_log.entries) > self.retention:
                 topic_log.entries.popleft()
                 topic_log.first += 1
             waiters = list(topic_log.waiters)
@@ -160,7 +164,13 @@ class LocalBus:
                 spent = not p.leased and p.attempts >= self.streams.max_deliver
                 if seq < topic_log.first or spent:  # aged out, or delivered max_deliver times
                     del state.pending[seq]
-            state.cursor = max(state.cursor, topic_log.first)
+            if state.cursor < topic_log.first:
+                log.warning(
+                    "consumer group fell behind the in-process retention; events lost",
+                    group=group,
+                    lost=topic_log.first - state.cursor,
+                )
+                state.cursor = topic_log.first
             due = [s for s, p in state.pending.items() if not p.leased and p.due <= now]
             if due:
                 seq = min(due)

@@ -55,7 +55,7 @@ class StreamSettings:
     max_msgs_per_topic: int = 1_000_000
     """Events kept per topic before the oldest are dropped (-1: no limit)."""
     duplicate_window: float = 120.0
-    """Seconds within which a second event with the same message id is dropped."""
+    """Seconds within which a second event with the same message id, on any topic, is dropped."""
     ack_wait: float = 30.0
     """Seconds a delivery may stay unacknowledged before it is redelivered."""
     max_deliver: int = 5
