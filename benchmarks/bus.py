@@ -134,7 +134,11 @@ async def measure(kind: str, count: int) -> tuple[float, float | None, float]:
         bus = LocalBus(streams)
     try:
         published = await publish_rate(bus, events)
-        consumed = None if isinstance(bus, RedisBus) else await consume_rate(bus, count)
+        if isinstance(bus, RedisBus):
+            consumed = None
+        else:  # the in-process bus keeps its newest MEMORY_RETENTION events per topic
+            kept = min(count, bus.retention) if isinstance(bus, LocalBus) else count
+            consumed = await consume_rate(bus, kept)
         fanned = await fan_out_rate(bus, [{**event, "event_id": None} for event in events])
     finally:
         await bus.aclose()

@@ -83,7 +83,7 @@ async def connect(url: str, name: str) -> Client:
 
     try:
         nc = await nats.connect(
-            url,
+            [server.strip() for server in url.split(",")],  # a cluster: comma-separated
             name=name,
             connect_timeout=2,
             allow_reconnect=True,
@@ -143,6 +143,7 @@ class _Publisher:
         self._wake_scheduled = False
         self._wake = asyncio.Event()
         self._nc: Client | None = None
+        self._closed = False
 
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
@@ -154,6 +155,9 @@ class _Publisher:
 
     def submit(self, outgoing: Outgoing) -> None:
         with self._lock:
+            if self._closed:
+                log.warning("event dropped: the bus is closed", subject=outgoing[0])
+                return
             if not self._thread.is_alive():
                 self._thread.start()
             if self._unsent >= MAX_UNSENT:
@@ -229,6 +233,8 @@ class _Publisher:
         return unacknowledged
 
     def close(self) -> None:
+        with self._lock:
+            self._closed = True
         if not self._thread.is_alive():
             return
         self.wait_sent(PUBLISH_TIMEOUT * PUBLISH_ATTEMPTS)

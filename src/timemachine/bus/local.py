@@ -19,6 +19,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 
 from timemachine.bus.topics import (
+    EVENT_ID_KEY,
     ConsumerStats,
     StreamSettings,
     encode,
@@ -34,6 +35,8 @@ from timemachine.ports import Event, Handler
 log = get_logger(__name__)
 MEMORY_RETENTION = 10_000
 """Events an in-process topic keeps at most (memory stays bounded; JetStream keeps them on disk)."""
+MEMORY_IDS = 200_000
+"""Message ids remembered at most for de-duplication (the oldest are forgotten first)."""
 IDLE_WAKEUP = 1.0
 """Seconds an idle consumer waits for a publish before looking at its deadlines again."""
 
@@ -89,21 +92,27 @@ class LocalBus:
 
     def publish(self, channel: str, event: Event) -> None:
         if is_topic(channel):
-            self.publish_encoded(channel, encode(event), message_id(event))
+            given = EVENT_ID_KEY in event  # a fresh random id cannot repeat: not remembered
+            self.publish_encoded(channel, encode(event), message_id(event), remember=given)
         self._fan_out(channel, event)
 
-    def publish_encoded(self, topic: str, payload: bytes, msg_id: str) -> None:
+    def publish_encoded(
+        self, topic: str, payload: bytes, msg_id: str, *, remember: bool = True
+    ) -> None:
         """Append an encoded event to a durable topic (dropped if `msg_id` is a duplicate)."""
         now = time.monotonic()
         with self._lock:
             topic_log = self._logs.setdefault(require_topic(topic), _Log())
             seen, order = self._seen, self._seen_order
-            while order and now - order[0][0] > self.streams.duplicate_window:
+            while order and (
+                now - order[0][0] > self.streams.duplicate_window or len(order) > MEMORY_IDS
+            ):
                 seen.discard(order.popleft()[1])
             if msg_id in seen:
                 return
-            seen.add(msg_id)
-            order.append((now, msg_id))
+            if remember:
+                seen.add(msg_id)
+                order.append((now, msg_id))
             topic_log.entries.append((msg_id, payload))
             while len(topic_log.entries) > self.retention:
                 topic_log.entries.popleft()
