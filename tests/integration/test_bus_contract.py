@@ -119,6 +119,34 @@ async def test_a_failed_event_is_redelivered_then_given_up_after_max_deliver(bus
         await stop(task)
 
 
+@pytest.mark.parametrize("kind", ADAPTERS)
+async def test_slow_handling_longer_than_ack_wait_is_not_redelivered(kind: str) -> None:
+    """12 events of 0.3 s each (3.6 s) in two members with a 3 s ack wait: the events a member
+    holds while busy are kept in progress, none goes to the other member a second time."""
+    async with open_bus(kind, throwaway_streams(ack_wait=3.0)) as slow_bus:
+        await published(slow_bus, "tx_simulated", range(12))
+        delivered: list[Delivery] = []
+        done = asyncio.Event()
+
+        async def slow(delivery: Delivery) -> None:
+            await asyncio.sleep(0.3)  # the work (a simulation)
+            delivered.append(delivery)
+            if len(delivered) == 12:
+                done.set()
+
+        members = [
+            asyncio.create_task(slow_bus.consume("tx_simulated", "sim", slow)) for _ in range(2)
+        ]
+        try:
+            await asyncio.wait_for(done.wait(), WAIT)
+            await asyncio.sleep(3.5)  # past an ack wait: a redelivery would have come by now
+        finally:
+            for member in members:
+                await stop(member)
+        assert sorted(d.event["n"] for d in delivered) == list(range(12))
+        assert {d.attempt for d in delivered} == {1}
+
+
 async def test_a_repeated_message_id_is_delivered_once(bus: Bus) -> None:
     """Within the duplicate window, across every topic of the stream."""
     bus.publish("tx_enriched", {"n": 1, "event_id": "chain-1:0xabc"})

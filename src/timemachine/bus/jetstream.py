@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import suppress
@@ -325,11 +326,23 @@ class JetStreamBus:
                     messages = await subscription.fetch(FETCH_BATCH, timeout=FETCH_WAIT)
                 except nats.errors.TimeoutError:
                     continue
-                for message in messages:
-                    await self._deliver(topic, group, message, handler, stats)
+                await self._deliver_batch(topic, group, messages, handler, stats)
         finally:
             with suppress(Exception):
                 await nc.close()
+
+    async def _deliver_batch(
+        self, topic: str, group: str, messages: list[Msg], handler: Handler, stats: ConsumerStats
+    ) -> None:
+        """Handle fetched messages in order; those still waiting are marked in progress every
+        half ack wait, so slow handlers do not get a batch's tail redelivered elsewhere."""
+        renewed = time.monotonic()
+        for index, message in enumerate(messages):
+            if time.monotonic() - renewed > self.streams.ack_wait / 2:
+                for waiting in messages[index:]:
+                    await waiting.in_progress()
+                renewed = time.monotonic()
+            await self._deliver(topic, group, message, handler, stats)
 
     async def _deliver(
         self, topic: str, group: str, message: Msg, handler: Handler, stats: ConsumerStats
