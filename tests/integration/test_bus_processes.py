@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -63,17 +64,43 @@ def process_env(streams: StreamSettings, tmp_path: Path, **extra: str) -> dict[s
     return env
 
 
-def consumer_process(
-    env: dict[str, str], topic: str, group: str, handler: str
-) -> subprocess.Popen[str]:
-    command = [sys.executable, "-m", "timemachine.cli.main", "consume", topic, "--group", group]
-    return subprocess.Popen(
-        [*command, "--handler", handler],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+class Members:
+    """`timemachine consume` processes of one test; whatever is still running at its end is
+    killed (a failing test leaves nothing behind)."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.started: list[subprocess.Popen[str]] = []
+
+    def start(self, topic: str, group: str, handler: str, **extra: str) -> subprocess.Popen[str]:
+        command = [sys.executable, "-m", "timemachine.cli.main", "consume", topic]
+        process = subprocess.Popen(
+            [*command, "--group", group, "--handler", handler],
+            env={**self.env, **extra},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.started.append(process)
+        return process
+
+    def kill_all(self) -> None:
+        for process in self.started:
+            if process.poll() is None:
+                process.kill()
+            process.wait(WAIT)
+            for pipe in (process.stdout, process.stderr):
+                if pipe is not None:
+                    pipe.close()
+
+
+@contextmanager
+def members(env: dict[str, str]) -> Iterator[Members]:
+    started = Members(env)
+    try:
+        yield started
+    finally:
+        started.kill_all()
 
 
 def terminated(process: subprocess.Popen[str]) -> tuple[int, str, str]:
@@ -122,12 +149,15 @@ async def test_events_cross_processes_both_ways(
         await stop(task)
     assert sorted(d.event["n"] for d in received) == list(range(50))
     # This process publishes; a `timemachine consume` process prints each event.
-    member = consumer_process(env, "alerts", "tail", "print")
-    for n in range(20):
-        bus.publish("alerts", {"n": n, "severity": "high"})
-    await bus.flush()
-    lines = [await asyncio.to_thread(member.stdout.readline) for _ in range(20)]  # type: ignore[union-attr]
-    code, _, err = terminated(member)
+    with members(env) as started:
+        member = started.start("alerts", "tail", "print")
+        for n in range(20):
+            bus.publish("alerts", {"n": n, "severity": "high"})
+        await bus.flush()
+        assert member.stdout is not None
+        read = asyncio.to_thread(lambda: [member.stdout.readline() for _ in range(20)])  # type: ignore[union-attr]
+        lines = await asyncio.wait_for(read, WAIT)
+        code, _, err = terminated(member)
     assert code == 0, err
     assert sorted(json.loads(line)["event"]["n"] for line in lines) == list(range(20))
     assert {json.loads(line)["topic"] for line in lines} == {"alerts"}
@@ -175,22 +205,21 @@ async def test_sigkilled_consumers_lose_no_event_and_store_none_twice(
         bus.publish("tx_simulated", {"n": n, "event_id": f"tx-{n}"})
     await bus.flush()
 
-    # 1. A member kills itself after committing its 40th effect, before acknowledging it.
-    suicidal = consumer_process({**env, "BUS_TEST_DIE_AT": "40"}, "tx_simulated", "sink", handler)
-    assert await asyncio.to_thread(suicidal.wait, WAIT) == -signal.SIGKILL
-    assert _count(store, rows) == 40
-    # 2. Two members share the group; one is SIGKILLed from outside mid-stream.
-    killed = consumer_process(env, "tx_simulated", "sink", handler)
-    survivor = consumer_process(env, "tx_simulated", "sink", handler)
-    wait_for(lambda: _count(store, rows) >= 120 or None, WAIT, "120 rows stored")
-    killed.send_signal(signal.SIGKILL)
-    assert await asyncio.to_thread(killed.wait, WAIT) == -signal.SIGKILL
-    # 3. The survivor (and the redeliveries of what the dead held) finish the stream.
-    try:
+    with members(env) as started:
+        # 1. A member kills itself after committing its 40th effect, before acknowledging it.
+        suicidal = started.start("tx_simulated", "sink", handler, BUS_TEST_DIE_AT="40")
+        assert await asyncio.to_thread(suicidal.wait, WAIT) == -signal.SIGKILL
+        assert _count(store, rows) == 40
+        # 2. Two members share the group; one is SIGKILLed from outside mid-stream.
+        killed = started.start("tx_simulated", "sink", handler)
+        survivor = started.start("tx_simulated", "sink", handler)
+        wait_for(lambda: _count(store, rows) >= 120 or None, WAIT, "120 rows stored")
+        killed.send_signal(signal.SIGKILL)
+        assert await asyncio.to_thread(killed.wait, WAIT) == -signal.SIGKILL
+        # 3. The survivor (and the redeliveries of what the dead held) finish the stream.
         wait_for(lambda: _count(store, rows) >= EVENTS or None, WAIT, "every row stored")
-    finally:
         code, _, err = terminated(survivor)
-    assert code == 0, err
+        assert code == 0, err
 
     assert _count(store, rows) == EVENTS
     assert _count(store, f"SELECT count(DISTINCT event_id) FROM {ROWS_TABLE}") == EVENTS
