@@ -68,7 +68,7 @@ PUBLISH_ATTEMPTS = 3
 MAX_UNSENT = 100_000
 """Events the publisher thread holds before dropping new ones (bounded memory in an outage)."""
 FETCH_BATCH = 32
-"""Events a consumer pulls at once (each must be handled within `ack_wait`)."""
+"""Events a consumer pulls at once (those waiting are kept in progress, see `_deliver_batch`)."""
 FETCH_WAIT = 1.0
 RECONNECT_DELAY = 0.5
 
@@ -285,11 +285,11 @@ class JetStreamBus:
         while True:
             try:
                 nc = await self._subscriber_connection()
-            except BrokerUnreachableError as error:
+                subscription = await nc.subscribe(self.streams.subject(channel))
+            except (BrokerUnreachableError, nats.errors.Error) as error:
                 log.warning("event subscription lost; retrying", channel=channel, error=str(error))
                 await asyncio.sleep(RECONNECT_DELAY)
                 continue
-            subscription = await nc.subscribe(self.streams.subject(channel))
             try:
                 async for message in subscription.messages:
                     try:
