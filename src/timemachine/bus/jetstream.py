@@ -324,7 +324,7 @@ class JetStreamBus:
             while True:
                 try:
                     messages = await subscription.fetch(FETCH_BATCH, timeout=FETCH_WAIT)
-                except nats.errors.TimeoutError:
+                except TimeoutError:  # nats' own, or asyncio's when its deadline passed first
                     continue
                 await self._deliver_batch(topic, group, messages, handler, stats)
         finally:
