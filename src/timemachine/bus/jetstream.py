@@ -326,6 +326,14 @@ class JetStreamBus:
                     messages = await subscription.fetch(FETCH_BATCH, timeout=FETCH_WAIT)
                 except TimeoutError:  # nats' own, or asyncio's when its deadline passed first
                     continue
+                except nats.errors.Error as error:  # reconnecting: fetch again once it is back
+                    if nc.is_closed:
+                        raise BrokerUnreachableError(f"NATS connection closed: {error}") from None
+                    log.warning(
+                        "fetch failed; retrying", topic=topic, group=group, error=str(error)
+                    )
+                    await asyncio.sleep(RECONNECT_DELAY)
+                    continue
                 await self._deliver_batch(topic, group, messages, handler, stats)
         finally:
             with suppress(Exception):
