@@ -8,7 +8,10 @@
   (`replay.backends.PyEvmBackend`, in process).
 - `JobQueue`: queue work for workers, ask a job's state, revoke it, see the workers. Adapters:
   Celery (`tasks.queue.CeleryQueue`) and inline (`tasks.queue.InlineQueue`).
-- `EventBus`: publish and subscribe to events (`bus.LocalBus`, `bus.RedisBus`).
+- `EventBus`: publish and subscribe to events (`bus.LocalBus`, `bus.RedisBus`,
+  `bus.jetstream.JetStreamBus`).
+- `Consumer`: durable, acknowledged consumption of a topic by a named group (`bus.LocalBus`,
+  `bus.jetstream.JetStreamBus`); see docs/events.md.
 
 Adapters are chosen in one place, `runtime.build`.
 """
@@ -16,7 +19,7 @@ Adapters are chosen in one place, `runtime.build`.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -202,3 +205,28 @@ class EventBus(Protocol):
     def subscribe(self, channel: str) -> AsyncIterator[Event]: ...
 
     async def aclose(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One delivery of a topic's event to a consumer group. `event_id` is the publisher's message
+    id (the same on every redelivery: the key of idempotent sinks); `attempt` counts from 1."""
+
+    topic: str
+    event_id: str
+    event: Event
+    attempt: int = 1
+
+
+Handler = Callable[[Delivery], Awaitable[None]]
+"""Handles one delivery: returning acknowledges it, raising has it redelivered (up to the
+consumer's max deliveries)."""
+
+
+class Consumer(Protocol):
+    """At-least-once consumption: every group receives every event of a topic; the members of one
+    group (tasks, processes, machines) share the group's events between them."""
+
+    async def consume(self, topic: str, group: str, handler: Handler) -> None:
+        """Hand the group's next events to `handler` until cancelled."""
+        ...

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from timemachine.chain.gateway import StateGateway
 from timemachine.chain.pool import open_upstream
 from timemachine.chain.rpc import RpcClient
+from timemachine.errors import InvalidInputError
 from timemachine.forks.manager import ForkManager
 from timemachine.models.capsule import Capsule
 from timemachine.ports import BackendName, EventBus, ForkBackend
@@ -24,6 +25,7 @@ from timemachine.settings import ForkSettings, Settings, get_settings
 from timemachine.trace.decoder import Decoder
 
 if TYPE_CHECKING:
+    from timemachine.bus.jetstream import JetStreamBus
     from timemachine.store import Database
 
 
@@ -101,9 +103,24 @@ class Runtime:
         return open_database(self.settings.database_url)
 
     def bus(self) -> EventBus:
-        from timemachine.bus import event_bus
+        """The event bus (a new one per call: each owner closes its own): JetStream with
+        EVENT_BUS_URL, else Redis pub/sub with REDIS_URL, else in-process."""
+        from timemachine.bus import bus_of
 
-        return event_bus(self.settings.redis_url)
+        return bus_of(self.settings)
+
+    def consumer(self) -> JetStreamBus:
+        """Durable consumer groups across processes: needs EVENT_BUS_URL (in one process,
+        consume from the `LocalBus` the events are published on)."""
+        if not self.settings.event_bus_url:
+            raise InvalidInputError(
+                "consumer groups across processes need EVENT_BUS_URL=nats://host:4222 "
+                "(NATS with JetStream)"
+            )
+        from timemachine.bus import StreamSettings
+        from timemachine.bus.jetstream import JetStreamBus
+
+        return JetStreamBus(self.settings.event_bus_url, StreamSettings.of(self.settings))
 
     async def aclose(self) -> None:
         """Stop every fork of this runtime."""

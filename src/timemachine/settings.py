@@ -90,6 +90,40 @@ class Settings(BaseSettings):
         description="Redis for event fan-out across API instances (and rate limits); "
         "unset: events stay in-process.",
     )
+    # -- event streaming (issue 17): the durable topics and their consumer groups -------------
+    event_bus_url: str | None = Field(
+        default=None,
+        description="NATS JetStream server (`nats://host:4222`, comma-separated for a cluster) "
+        "for the event bus: durable topics, consumer groups across processes, fan-out to every "
+        "API instance. Unset: Redis pub/sub fan-out when REDIS_URL is set, else in-process.",
+    )
+    event_bus_stream: str = Field(
+        default="TIMEMACHINE", pattern=r"^[A-Za-z0-9_-]{1,64}$", description="JetStream name."
+    )
+    event_bus_prefix: str = Field(
+        default="timemachine",
+        pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$",
+        description="Subject prefix: events go to `<prefix>.<topic>`.",
+    )
+    event_bus_max_age: float = Field(
+        default=7 * 24 * 3600.0, ge=0, description="Seconds an event is kept (0: no limit)."
+    )
+    event_bus_max_bytes: int = Field(
+        default=1 << 30, ge=-1, description="Bytes the stream keeps (-1: no limit)."
+    )
+    event_bus_max_per_topic: int = Field(
+        default=1_000_000, ge=-1, description="Events kept per topic (-1: no limit)."
+    )
+    event_bus_duplicate_window: float = Field(
+        default=120.0, gt=0, description="Seconds within which a repeated event_id is dropped."
+    )
+    event_bus_ack_wait: float = Field(
+        default=30.0, gt=0, description="Seconds before an unacknowledged event is redelivered."
+    )
+    event_bus_max_deliver: int = Field(
+        default=5, ge=1, description="Deliveries of one event to one group before it is dropped."
+    )
+
     celery_broker_url: str | None = Field(
         default=None,
         description="Celery broker (redis:// or amqp://). Unset: the embedded broker, a SQLite "
@@ -203,6 +237,15 @@ class Settings(BaseSettings):
     ws_max_per_ip: int = Field(
         default=50, ge=1, description="Open WebSockets per client IP (per API process)."
     )
+
+    @field_validator("event_bus_url")
+    @classmethod
+    def _nats_url(cls, value: str | None) -> str | None:
+        if value and not all(
+            url.strip().startswith(("nats://", "tls://")) for url in value.split(",")
+        ):
+            raise ValueError("EVENT_BUS_URL must be nats://host:port (or tls://), comma-separated")
+        return value or None
 
     @field_validator("forwarded_allow_ips")
     @classmethod

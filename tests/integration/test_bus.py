@@ -11,7 +11,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from timemachine.bus import EventBus, LocalBus, RedisBus, event_bus, session_channel
+from timemachine.bus import EventBus, LocalBus, event_bus, session_channel
+from timemachine.bus.redis_pubsub import RedisBus
 
 pytestmark = pytest.mark.integration
 

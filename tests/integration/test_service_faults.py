@@ -27,7 +27,8 @@ from tests.integration.service_support import (
     start_worker,
     wait_for,
 )
-from timemachine.bus import LocalBus, RedisBus, session_channel
+from timemachine.bus import LocalBus, session_channel
+from timemachine.bus.redis_pubsub import RedisBus
 from timemachine.catalog.incidents import bundled_records
 from timemachine.forks.locate import locate_binary
 from timemachine.models.sessions import ReplaySessionRecord

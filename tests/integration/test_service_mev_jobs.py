@@ -25,7 +25,7 @@ from tests.integration.service_support import (
 )
 from tests.unit.api_support import ANALYST, headers_for, make_settings
 from timemachine.api import create_app
-from timemachine.bus import RedisBus
+from timemachine.bus.redis_pubsub import RedisBus
 from timemachine.devnet import Devnet
 from timemachine.mev.events import MEV_CHANNEL
 from timemachine.mev.truth import project

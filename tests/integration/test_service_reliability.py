@@ -38,7 +38,8 @@ from tests.integration.service_support import (
     start_worker,
     wait_for,
 )
-from timemachine.bus import LocalBus, RedisBus, session_channel
+from timemachine.bus import LocalBus, session_channel
+from timemachine.bus.redis_pubsub import RedisBus
 from timemachine.devnet import Devnet
 from timemachine.models.sessions import ReplaySessionRecord, SessionStatus
 from timemachine.orchestration.progress import Reporter

@@ -6,8 +6,9 @@ a restarted stream loses no block); one whose parent is not the stored block at 
 reorg: the tracker walks the new branch back by parent hash to the common ancestor, drops the
 replaced blocks, and emits one `ChainReorged` (old and new branches, depth) to its listeners —
 for example `invalidate_gateway`, which drops the state gateway's by-number entries of the
-reorged range. Blocks at or below `finalized` (the node's `finalized` block, else head minus the
-chain's confirmations) are final and no longer kept.
+reorged range, and `publish_reorgs`, which publishes it to the bus topic `reorgs`. Blocks at or
+below `finalized` (the node's `finalized` block, else head minus the chain's confirmations) are
+final and no longer kept.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from timemachine.bus.topics import EVENT_ID_KEY, REORGS_TOPIC
 from timemachine.chain import metrics
 from timemachine.errors import RpcBadResponseError, RpcError
 from timemachine.hexutil import quantity
@@ -26,6 +28,7 @@ from timemachine.logs import get_logger
 if TYPE_CHECKING:
     from timemachine.chain.gateway import StateGateway
     from timemachine.chain.rpc import RpcClient
+    from timemachine.ports import EventBus
 
 log = get_logger(__name__)
 MAX_GAP = 1024
@@ -89,6 +92,19 @@ def invalidate_gateway(gateway: StateGateway) -> ReorgListener:
     def listener(event: ChainReorged) -> None:
         dropped = gateway.invalidate_from(event.common_ancestor.number + 1)
         log.info("gateway entries invalidated by reorg", chain=event.chain, dropped=dropped)
+
+    return listener
+
+
+def publish_reorgs(bus: EventBus) -> ReorgListener:
+    """A listener publishing each reorg's `chain_reorged` event to the bus topic `reorgs`. Its
+    `event_id` names the reorg (chain, common ancestor, new tip), so the copies published by
+    several trackers of one chain are dropped by the bus."""
+
+    def listener(event: ChainReorged) -> None:
+        new_tip = event.new[-1].hash if event.new else ""
+        event_id = f"reorg:{event.chain}:{event.common_ancestor.hash}:{new_tip}"
+        bus.publish(REORGS_TOPIC, {**event.as_event(), EVENT_ID_KEY: event_id})
 
     return listener
 

@@ -26,6 +26,7 @@ SERVICE_PACKAGES = frozenset(
         "fastapi",
         "jwt",
         "kombu",
+        "nats",
         "psycopg",
         "redis",
         "sqlalchemy",

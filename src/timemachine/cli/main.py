@@ -10,6 +10,7 @@ import typer
 from timemachine.cli.analyze import analyze
 from timemachine.cli.chain import chain_app
 from timemachine.cli.conformance import conformance_app
+from timemachine.cli.consume import consume
 from timemachine.cli.errors import (
     SERVICE_MISSING,
     fail,
@@ -149,6 +150,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(mev_app, name="mev")
 app.add_typer(users_app, name="users")
 app.command()(analyze)
+app.command()(consume)
 app.command("import")(import_command)
 app.command("batch-replay")(batch_replay)
 app.command()(serve)

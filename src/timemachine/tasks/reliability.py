@@ -35,7 +35,7 @@ from celery.signals import (
     worker_shutdown,
 )
 
-from timemachine.bus import event_bus
+from timemachine.bus import bus_of
 from timemachine.errors import StorageError
 from timemachine.logs import get_logger
 from timemachine.models.sessions import ReplaySessionRecord
@@ -198,7 +198,7 @@ class Sweeper:
         self.settings = settings
         self.queue = queue
         self.interval = settings.session_lease_seconds / 2
-        self.bus = event_bus(settings.redis_url)
+        self.bus = bus_of(settings)
         self._db: Database | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name="session-sweeper")

@@ -1,18 +1,12 @@
-"""The event bus: workers publish session progress and system events, API instances fan them out
-to WebSocket clients.
-
-Two adapters behind one small protocol: `RedisBus` (Redis pub/sub, so any API instance serves any
-client, whichever worker published) and `LocalBus` (in-process queues, the embedded default).
-Events are small JSON objects; the store stays the source of truth, so a lost event costs a
-client one update, never data: clients that (re)connect are sent the current state first.
-Publishing never raises: a bus outage is logged and the work goes on.
+"""Redis pub/sub: live fan-out of session progress and system events across API instances when
+Redis is configured and NATS is not. Subscribers survive a Redis restart (they re-subscribe);
+events published meanwhile are lost and clients re-read the state from the store.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import threading
 from collections.abc import AsyncIterator
 from contextlib import suppress
 
@@ -20,56 +14,14 @@ import redis
 import redis.asyncio as aioredis
 
 from timemachine.logs import get_logger
-from timemachine.ports import Event, EventBus
+from timemachine.ports import Event
 from timemachine.urls import redact_url
-
-__all__ = ["STATUS_CHANNEL", "Event", "EventBus", "LocalBus", "RedisBus", "event_bus"]
 
 PREFIX = "timemachine:"
 RECONNECT_DELAY = 0.5
 """Seconds between attempts to re-subscribe after Redis went away."""
 
 log = get_logger(__name__)
-
-
-def session_channel(session_id: str) -> str:
-    """The channel a session's progress events go to."""
-    return f"session:{session_id}"
-
-
-STATUS_CHANNEL = "status"
-"""System events: sessions created and finished, workers and forks coming and going."""
-
-
-class LocalBus:
-    """In-process fan-out. `publish` is thread-safe (worker threads call it)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._subscribers: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Queue[Event]]]]
-        self._subscribers = {}
-
-    def publish(self, channel: str, event: Event) -> None:
-        with self._lock:
-            targets = list(self._subscribers.get(channel, ()))
-        for loop, queue in targets:
-            with suppress(RuntimeError):  # the subscriber's loop has closed
-                loop.call_soon_threadsafe(queue.put_nowait, event)
-
-    async def subscribe(self, channel: str) -> AsyncIterator[Event]:
-        entry = (asyncio.get_running_loop(), asyncio.Queue[Event]())
-        with self._lock:
-            self._subscribers.setdefault(channel, set()).add(entry)
-        try:
-            while True:
-                yield await entry[1].get()
-        finally:
-            with self._lock:
-                self._subscribers.get(channel, set()).discard(entry)
-
-    async def aclose(self) -> None:
-        with self._lock:
-            self._subscribers.clear()
 
 
 MAX_SUBSCRIBERS = 10_000
@@ -114,8 +66,3 @@ class RedisBus:
     async def aclose(self) -> None:
         self._sync.close()
         await self._async.aclose()
-
-
-def event_bus(redis_url: str | None) -> EventBus:
-    """Redis pub/sub when `redis_url` is set, else the in-process bus."""
-    return RedisBus(redis_url) if redis_url else LocalBus()
