@@ -15,6 +15,7 @@ from timemachine.store.catalog import UpsertCounts, get_exploit, list_exploits, 
 from timemachine.store.credentials import ProviderCredentials
 from timemachine.store.db import Database, create_db_engine, migrate, open_database
 from timemachine.store.mev import MevResults
+from timemachine.store.monitor import MonitoredTxs
 from timemachine.store.revocations import TokenRevocations
 from timemachine.store.sessions import ReplaySessions
 from timemachine.store.tx_imports import TxImports
@@ -25,6 +26,7 @@ __all__ = [
     "AuditLog",
     "Database",
     "MevResults",
+    "MonitoredTxs",
     "ProviderCredentials",
     "RefreshTokens",
     "ReplaySessions",
