@@ -87,29 +87,30 @@ class Ingestor:
     providers: dict[str, ProviderCounts] = field(default_factory=dict)
     first_seen: OrderedDict[str, dict[str, float]] = field(default_factory=OrderedDict)
 
-    def accept(self, provider: str, raw: Any, now: float) -> PendingTx | None:
-        """The transaction when `raw` shows it for the first time; None for a repeat (its
-        provider's first sighting is still recorded) or a malformed notification (counted)."""
+    def accept(self, provider: str, raw: Any, now: float) -> tuple[PendingTx | None, str | None]:
+        """`(tx, None)` when `raw` shows a transaction for the first time, `(None, hash)` for a
+        repeat (this provider's first sighting is recorded), `(None, None)` for a notification
+        that is malformed or a bare hash (counted)."""
         counts = self.providers.setdefault(provider, ProviderCounts())
         counts.delivered += 1
         counts.last_seen = now
         if isinstance(raw, str):
             counts.unresolved += 1
-            return None
+            return None, None
         try:
             tx = normalize(self.chain, raw)
         except MalformedTxError:
             counts.malformed += 1
-            return None
+            return None, None
         sightings = self.first_seen.get(tx.hash)
         if sightings is not None:
             sightings.setdefault(provider, now)
-            return None
+            return None, tx.hash
         self.first_seen[tx.hash] = {provider: now}
         if len(self.first_seen) > self.limit:
             self.first_seen.popitem(last=False)
         counts.first += 1
-        return tx
+        return tx, None
 
     def sightings(self, tx_hash: str) -> dict[str, float]:
         return self.first_seen.get(tx_hash, {})

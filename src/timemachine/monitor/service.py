@@ -82,8 +82,12 @@ class Monitor:
 
     def take(self, provider: str, raw: Any, now: float) -> MonitoredTx | None:
         """One notification of `provider`: the new record when it shows a new transaction."""
-        tx = self.ingestor.accept(provider, raw, now)
+        tx, repeat = self.ingestor.accept(provider, raw, now)
         if tx is None:
+            known = self.lifecycle.get(repeat) if repeat is not None else None
+            if known is not None and provider not in known.first_seen:
+                known.first_seen[provider] = now
+                self._dirty[known.tx.hash] = known
             return None
         self.rate.tick(now)
         record = MonitoredTx(
@@ -117,7 +121,6 @@ class Monitor:
         block = await self.chain.rpc.call("eth_getBlockByNumber", [hex(head.number), True])
         if not isinstance(block, dict):
             return
-        self.head = head
         txs = [
             included
             for position, tx in enumerate(block.get("transactions") or [])
@@ -136,7 +139,9 @@ class Monitor:
             },
         )
         if self.simulator is not None:
-            self.simulator.head = await self._head(block)
+            await self.simulator.forks.start(head.number)
+            self.simulator.set_head(await self._head(block))
+        self.head = head
         present = await self._pool_hashes()
         if present is not None:
             self._apply(self.lifecycle.on_pool(present))

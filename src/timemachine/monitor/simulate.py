@@ -123,8 +123,14 @@ class Simulator:
         self.deadline = deadline
         self.on_simulated = on_simulated
         self.head: Head | None = None
+        self._has_head = asyncio.Event()
         self.stats = SimulatorStats()
         self.latencies: deque[float] = deque(maxlen=LATENCY_WINDOW)
+
+    def set_head(self, head: Head) -> None:
+        """Simulate on top of `head` from now on (forks at an older head are reset lazily)."""
+        self.head = head
+        self._has_head.set()
 
     def offer(self, record: MonitoredTx) -> bool:
         """Queue `record` when it passes the filter (and the backlog has room for it)."""
@@ -146,6 +152,7 @@ class Simulator:
     async def _work(self) -> None:
         while True:
             record = await self.backlog.take()
+            await self._has_head.wait()
             head = self.head
             if record.status != "pending" or head is None:
                 self.stats.skipped += 1

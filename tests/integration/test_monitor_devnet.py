@@ -1,0 +1,142 @@
+"""The mempool monitor on a live anvil with mining paused: every sent transaction is ingested
+once (two providers), enriched, and reaches included / replaced (speed-up, cancel) / dropped;
+a scenario's exploit sent to the pool is simulated, with the right top finding, before the block
+that includes it is mined."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.integration.monitor_support import live_monitor, wait_for
+from timemachine.catalog.devnet import actor_account, actor_address
+from timemachine.catalog.models import ScenarioRecord
+from timemachine.devnet import Devnet
+from timemachine.monitor.traffic import GWEI
+from timemachine.store.monitor import MonitoredTxs
+
+pytestmark = pytest.mark.integration
+
+ETHER = 10**18
+
+
+def scenario_of_class(devnet: Devnet, vulnerability_class: str) -> ScenarioRecord:
+    return next(
+        record
+        for record in devnet.history.scenarios
+        if record.vulnerability_class == vulnerability_class and not record.benign
+    )
+
+
+async def test_lifecycle_of_every_sent_transaction(devnet: Devnet, tmp_path: Path) -> None:
+    before = scenario_of_class(devnet, "reentrancy")
+    async with live_monitor(devnet, before, tmp_path, simulate="none") as live:
+        monitor, traffic = live.monitor, live.traffic
+        alice, bob, carol, dave = (actor_account(n) for n in ("alice", "bob", "carol", "dave"))
+        plain = await traffic.transfer(alice, actor_address("erin"), 1 * ETHER)
+        slow = await traffic.transfer(bob, actor_address("erin"), 2 * ETHER, fee=20 * GWEI)
+        slow_nonce = traffic._nonces[bob.address] - 1
+        doomed = await traffic.transfer(carol, actor_address("erin"), 3 * ETHER)
+        carol_nonce = traffic._nonces[carol.address] - 1
+        lost = await traffic.transfer(dave, actor_address("erin"), 4 * ETHER)
+        first = [plain, slow, doomed, lost]
+
+        def seen_by_both(*hashes: str) -> bool:
+            records = [monitor.lifecycle.get(h) for h in hashes]
+            return all(r is not None and len(r.first_seen) == 2 for r in records)
+
+        await wait_for(lambda: seen_by_both(*first), "the first four, from both providers")
+
+        fast = await traffic.transfer(
+            bob, actor_address("erin"), 2 * ETHER, nonce=slow_nonce, fee=40 * GWEI, tip=2 * GWEI
+        )
+        cancel = await traffic.cancel(carol, carol_nonce, fee=100 * GWEI, tip=5 * GWEI)
+        await traffic.rpc.call("anvil_dropTransaction", [lost])
+        await wait_for(lambda: seen_by_both(fast, cancel), "the replacements")
+        assert monitor.lifecycle.get(slow).replacement == "speed_up"  # type: ignore[union-attr]
+        assert monitor.lifecycle.get(doomed).replacement == "cancel"  # type: ignore[union-attr]
+
+        block = await live.mine()
+        await wait_for(lambda: monitor.lifecycle.get(plain).status == "included", "inclusion")  # type: ignore[union-attr]
+        for _ in range(2):
+            await live.mine()
+        await wait_for(lambda: monitor.lifecycle.get(lost).status == "dropped", "the drop")  # type: ignore[union-attr]
+
+        records = {h: monitor.lifecycle.get(h) for h in [*first, fast, cancel]}
+        statuses = {h: r.status for h, r in records.items() if r is not None}
+        assert statuses == {
+            plain: "included",
+            slow: "replaced",
+            doomed: "replaced",
+            lost: "dropped",
+            fast: "included",
+            cancel: "included",
+        }
+        included = records[plain]
+        assert included is not None
+        assert included.block_number == block
+        assert included.position is not None
+        assert included.inclusion_latency is not None and included.inclusion_latency >= 0
+        assert records[slow].replaced_by == fast  # type: ignore[union-attr]
+        assert records[doomed].replaced_by == cancel  # type: ignore[union-attr]
+        # one record per transaction although both providers showed each one
+        for record in records.values():
+            assert record is not None
+            assert record.enrichment.kind == "transfer"
+            assert record.enrichment.labels[record.tx.sender] in ("alice", "bob", "carol", "dave")
+            assert len(record.first_seen) == 2
+        providers = monitor.ingestor.providers
+        assert sum(counts.first for counts in providers.values()) == len(traffic.sent)
+        assert monitor.ingestor.malformed == 0
+
+        monitor.flush()
+        with live.database.session() as session:
+            stored = MonitoredTxs(session)
+            assert stored.counts("devnet") == {"included": 3, "replaced": 2, "dropped": 1}
+            row = stored.get("devnet", slow)
+            assert row is not None
+            assert (row["status"], row["replaced_by"]) == ("replaced", fast)
+
+
+async def test_exploit_is_flagged_while_pending_then_included(
+    devnet: Devnet, tmp_path: Path
+) -> None:
+    before = scenario_of_class(devnet, "reentrancy")
+    async with live_monitor(devnet, before, tmp_path, simulate="all") as live:
+        monitor = live.monitor
+        raw = await _raw_transaction(devnet, before.exploit_tx)
+        sent = await live.traffic.send_raw(raw)
+        assert sent == before.exploit_tx.lower()
+        head = monitor.head.number  # type: ignore[union-attr]
+
+        await wait_for(
+            lambda: (r := monitor.lifecycle.get(sent)) is not None and r.simulation is not None,
+            "the exploit's simulation",
+        )
+        record = monitor.lifecycle.get(sent)
+        assert record is not None and record.simulation is not None
+        assert record.status == "pending"
+        assert int(await live.traffic.rpc.call("eth_blockNumber"), 16) == head  # not mined yet
+        simulation = record.simulation
+        assert simulation.error is None
+        assert simulation.head == head
+        assert simulation.success
+        top = simulation.top_finding
+        assert top is not None
+        assert top.vulnerability_class.value == "reentrancy"
+        assert top.severity in ("critical", "high")
+        assert any(alert["hash"] == sent for alert in monitor.notable)
+
+        block = await live.mine()
+        await wait_for(lambda: record.status == "included", "the exploit's inclusion")
+        assert record.block_number == block
+
+
+async def _raw_transaction(devnet: Devnet, tx_hash: str) -> str:
+    from timemachine.chain.rpc import RpcClient
+
+    async with RpcClient(devnet.rpc_url) as rpc:
+        raw = await rpc.call("eth_getRawTransactionByHash", [tx_hash])
+    assert isinstance(raw, str)
+    return raw
