@@ -79,7 +79,6 @@ async def live_monitor(
         decoder,
         filter=SimulationFilter.parse(simulate),
         deadline=30.0,
-        on_simulated=lambda record: monitor.on_simulated(record),
     )
     monitor = Monitor(
         chain,

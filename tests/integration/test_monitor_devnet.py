@@ -77,7 +77,8 @@ async def test_lifecycle_of_every_sent_transaction(devnet: Devnet, tmp_path: Pat
         assert included is not None
         assert included.block_number == block
         assert included.position is not None
-        assert included.inclusion_latency is not None and included.inclusion_latency >= 0
+        assert included.inclusion_latency is not None
+        assert included.inclusion_latency >= 0
         assert records[slow].replaced_by == fast  # type: ignore[union-attr]
         assert records[doomed].replaced_by == cancel  # type: ignore[union-attr]
         # one record per transaction although both providers showed each one
@@ -115,7 +116,8 @@ async def test_exploit_is_flagged_while_pending_then_included(
             "the exploit's simulation",
         )
         record = monitor.lifecycle.get(sent)
-        assert record is not None and record.simulation is not None
+        assert record is not None
+        assert record.simulation is not None
         assert record.status == "pending"
         assert int(await live.traffic.rpc.call("eth_blockNumber"), 16) == head  # not mined yet
         simulation = record.simulation

@@ -22,8 +22,8 @@ class Backlog:
     capacity: int = 256
     shed: int = 0
     """Candidates dropped because the backlog was full of more important ones."""
-    floor: tuple[int, int] | None = None
-    """The lowest priority a full backlog still accepted last (None: not under load)."""
+    floor: int | None = None
+    """The lowest priority rank a full backlog still holds (None: not under load)."""
     _items: list[tuple[Key, MonitoredTx]] = field(default_factory=list)
     _order: itertools.count[int] = field(default_factory=itertools.count)
     _ready: asyncio.Event = field(default_factory=asyncio.Event)
@@ -37,11 +37,11 @@ class Backlog:
         if len(self._items) >= self.capacity:
             if key <= self._items[0][0]:
                 self.shed += 1
-                self.floor = self._items[0][0][0]
+                self.floor = self._items[0][0][0][0]
                 return False
             self._items.pop(0)
             self.shed += 1
-            self.floor = self._items[0][0][0] if self._items else None
+            self.floor = self._items[0][0][0][0] if self._items else None
         elif len(self._items) < self.capacity // 2:
             self.floor = None
         bisect.insort(self._items, (key, record), key=lambda item: item[0])

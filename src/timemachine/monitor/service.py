@@ -64,6 +64,8 @@ class Monitor:
         self.enricher = enricher
         self.bus = bus
         self.simulator = simulator
+        if simulator is not None:
+            simulator.on_simulated = self.on_simulated
         self.database = database
         self.inspect_blocks = inspect_blocks
         self.retention_hours = retention_hours

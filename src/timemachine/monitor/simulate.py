@@ -114,14 +114,14 @@ class Simulator:
         filter: SimulationFilter,
         capacity: int = 256,
         deadline: float = 10.0,
-        on_simulated: Callable[[MonitoredTx], Awaitable[None]],
     ) -> None:
         self.forks = forks
         self.decoder = decoder
         self.filter = filter
         self.backlog = Backlog(capacity)
         self.deadline = deadline
-        self.on_simulated = on_simulated
+        self.on_simulated: Callable[[MonitoredTx], Awaitable[None]] | None = None
+        """Told each outcome (the monitor sets it)."""
         self.head: Head | None = None
         self._has_head = asyncio.Event()
         self.stats = SimulatorStats()
@@ -169,7 +169,8 @@ class Simulator:
                 self.stats.simulated += 1
                 self.latencies.append(simulation.latency_ms)
             record.simulation = simulation
-            await self.on_simulated(record)
+            if self.on_simulated is not None:
+                await self.on_simulated(record)
 
     @staticmethod
     def _failure(record: MonitoredTx, head: Head, why: str) -> Simulation:

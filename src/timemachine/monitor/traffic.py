@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from eth_abi import encode
+from eth_abi.abi import encode
 from eth_account.signers.local import LocalAccount
 
 from timemachine.chain.rpc import RpcClient
@@ -60,20 +60,19 @@ class Traffic:
         """Sign and send; the node's hash. A given `nonce` replaces what that slot holds."""
         next_nonce = await self.nonce(account)
         used = next_nonce if nonce is None else nonce
-        signed = account.sign_transaction(
-            {
-                "type": 2,
-                "chainId": self.chain_id,
-                "nonce": used,
-                "to": to or b"",
-                "value": value,
-                "data": data,
-                "gas": gas,
-                "maxFeePerGas": fee or self.fee,
-                "maxPriorityFeePerGas": tip or self.tip,
-                "accessList": [],
-            }
-        )
+        tx: dict[str, Any] = {
+            "type": 2,
+            "chainId": self.chain_id,
+            "nonce": used,
+            "to": to or b"",
+            "value": value,
+            "data": data,
+            "gas": gas,
+            "maxFeePerGas": fee or self.fee,
+            "maxPriorityFeePerGas": tip or self.tip,
+            "accessList": [],
+        }
+        signed = account.sign_transaction(tx)
         tx_hash = await self.send_raw("0x" + bytes(signed.raw_transaction).hex())
         self._nonces[account.address] = max(next_nonce, used + 1)
         return tx_hash
