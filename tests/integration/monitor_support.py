@@ -15,12 +15,8 @@ from timemachine.catalog.models import ScenarioRecord
 from timemachine.chain.pool import open_upstream
 from timemachine.devnet import Devnet
 from timemachine.forks.manager import ForkManager
-from timemachine.monitor.enrich import Enricher
-from timemachine.monitor.headforks import HeadForks
-from timemachine.monitor.ingest import MonitorChain
-from timemachine.monitor.prefilter import SimulationFilter
 from timemachine.monitor.service import Monitor
-from timemachine.monitor.simulate import Simulator
+from timemachine.monitor.setup import MonitorOptions, build_monitor
 from timemachine.monitor.traffic import Traffic
 from timemachine.ports import ForkSpec
 from timemachine.runtime import default_decoder
@@ -71,22 +67,22 @@ async def live_monitor(
     )
     url = live.url
     providers = f"{url},{url.replace('http://', 'ws://')}"
-    chain = MonitorChain(open_upstream(providers, Settings()), name="devnet", poll_interval=0.1)
     database = open_database(f"sqlite:///{tmp_path / 'monitor.db'}")
-    decoder = default_decoder()
-    simulator = Simulator(
-        HeadForks(forks, url, size=2),
-        decoder,
-        filter=SimulationFilter.parse(simulate),
+    options = MonitorOptions(
+        simulate=simulate,
+        labels=devnet.history.labels,
         deadline=30.0,
-    )
-    monitor = Monitor(
-        chain,
-        Enricher(decoder, labels=devnet.history.labels),
-        LocalBus(),
-        simulator=simulator,
-        database=database,
         drop_after=drop_after,
+        poll_interval=0.1,
+    )
+    monitor = build_monitor(
+        open_upstream(providers, Settings()),
+        name="devnet",
+        decoder=default_decoder(),
+        bus=LocalBus(),
+        options=options,
+        forks=forks,
+        database=database,
     )
     task = asyncio.create_task(monitor.run())
     try:
@@ -96,6 +92,6 @@ async def live_monitor(
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        await chain.aclose()
+        await monitor.chain.aclose()
         await forks.shutdown()
         database.dispose()

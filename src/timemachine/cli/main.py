@@ -20,6 +20,7 @@ from timemachine.cli.errors import (
 from timemachine.cli.exploits import exploits_app
 from timemachine.cli.keys import keys_app
 from timemachine.cli.mev import mev_app
+from timemachine.cli.monitor import monitor
 from timemachine.cli.service import serve, worker
 from timemachine.cli.tx_imports import batch_replay, import_command
 from timemachine.cli.users import users_app
@@ -149,6 +150,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(mev_app, name="mev")
 app.add_typer(users_app, name="users")
 app.command()(analyze)
+app.command()(monitor)
 app.command("import")(import_command)
 app.command("batch-replay")(batch_replay)
 app.command()(serve)
