@@ -205,7 +205,11 @@ def _ws_close(client: TestClient, path: str, **kwargs: Any) -> tuple[list[Any], 
                 events.append(socket.receive_json())
             except WebSocketDisconnect as closed:
                 return events, closed.code
-            if path.endswith(("/status", "/mev", "/transactions")) and events and events[-1].get("type") == "hello":
+            if (
+                path.endswith(("/status", "/mev", "/transactions"))
+                and events
+                and events[-1].get("type") == "hello"
+            ):
                 return events, 0  # accepted and streaming
 
 
