@@ -1,5 +1,5 @@
-"""A live chain for the monitor's tests: an anvil fork of the devnet just before a scenario's
-exploit, with mining paused, and a monitor running on it."""
+"""A live chain for the monitor's tests: a fork of the devnet just before a scenario's exploit,
+with mining paused, watched by a monitor (SQLite store in the test's folder)."""
 
 from __future__ import annotations
 
@@ -12,33 +12,17 @@ from pathlib import Path
 
 from timemachine.bus import LocalBus
 from timemachine.catalog.models import ScenarioRecord
-from timemachine.chain.pool import open_upstream
 from timemachine.devnet import Devnet
 from timemachine.forks.manager import ForkManager
-from timemachine.monitor.service import Monitor
-from timemachine.monitor.setup import MonitorOptions, build_monitor
-from timemachine.monitor.traffic import Traffic
-from timemachine.ports import ForkSpec
+from timemachine.monitor.setup import MonitorOptions, PausedChain, monitor_paused_fork
 from timemachine.runtime import default_decoder
-from timemachine.settings import Settings
 from timemachine.store.db import Database, open_database
-
-PAUSED = ("--silent", "--no-mining", "--order", "fees", "--accounts", "0")
-"""A live chain with mining paused; the highest tip first, like a real builder."""
 
 
 @dataclass
 class LiveMonitor:
-    monitor: Monitor
-    traffic: Traffic
-    url: str
+    chain: PausedChain
     database: Database
-
-    async def mine(self) -> int:
-        """Mine one block on the live chain; its number."""
-        await self.traffic.rpc.call("evm_mine")
-        block = await self.traffic.rpc.call("eth_blockNumber")
-        return int(block, 16)
 
 
 async def wait_for(check: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
@@ -59,14 +43,8 @@ async def live_monitor(
     simulate: str = "all",
     drop_after: int = 2,
 ) -> AsyncIterator[LiveMonitor]:
-    """The live chain forked from the devnet right before `before`'s exploit block, watched by a
-    monitor over two providers (HTTP polling and a WebSocket subscription of the same node)."""
+    """The devnet forked right before `before`'s exploit block, mining paused, monitored."""
     forks = ForkManager()
-    live = await forks.acquire(
-        ForkSpec(upstream=devnet.rpc_url, block_number=before.block_number - 1, extra_args=PAUSED)
-    )
-    url = live.url
-    providers = f"{url},{url.replace('http://', 'ws://')}"
     database = open_database(f"sqlite:///{tmp_path / 'monitor.db'}")
     options = MonitorOptions(
         simulate=simulate,
@@ -75,23 +53,17 @@ async def live_monitor(
         drop_after=drop_after,
         poll_interval=0.1,
     )
-    monitor = build_monitor(
-        open_upstream(providers, Settings()),
-        name="devnet",
-        decoder=default_decoder(),
-        bus=LocalBus(),
-        options=options,
-        forks=forks,
-        database=database,
-    )
-    task = asyncio.create_task(monitor.run())
     try:
-        await wait_for(lambda: monitor.head is not None, "the monitor's first head")
-        yield LiveMonitor(monitor, Traffic(live.rpc, devnet.history.chain_id), url, database)
+        async with monitor_paused_fork(
+            devnet.rpc_url,
+            before.block_number - 1,
+            forks=forks,
+            decoder=default_decoder(),
+            bus=LocalBus(),
+            options=options,
+            database=database,
+        ) as chain:
+            yield LiveMonitor(chain, database)
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await monitor.chain.aclose()
         await forks.shutdown()
         database.dispose()

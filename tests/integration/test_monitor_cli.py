@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from tests.integration.monitor_support import PAUSED
 from tests.integration.test_monitor_devnet import _raw_transaction, scenario_of_class
 from timemachine.chain.rpc import RpcClient
 from timemachine.devnet import Devnet
 from timemachine.forks.manager import ForkManager
+from timemachine.monitor.setup import PAUSED_CHAIN_ARGS
 from timemachine.ports import ForkSpec
 
 pytestmark = pytest.mark.integration
@@ -46,7 +46,11 @@ async def test_json_lines_show_the_exploit_simulated_while_pending(
     before = scenario_of_class(devnet, "reentrancy")
     forks = ForkManager()
     live = await forks.acquire(
-        ForkSpec(upstream=devnet.rpc_url, block_number=before.block_number - 1, extra_args=PAUSED)
+        ForkSpec(
+            upstream=devnet.rpc_url,
+            block_number=before.block_number - 1,
+            extra_args=PAUSED_CHAIN_ARGS,
+        )
     )
     raw = await _raw_transaction(devnet, before.exploit_tx)
     process = subprocess.Popen(

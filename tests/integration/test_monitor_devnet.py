@@ -32,7 +32,7 @@ def scenario_of_class(devnet: Devnet, vulnerability_class: str) -> ScenarioRecor
 async def test_lifecycle_of_every_sent_transaction(devnet: Devnet, tmp_path: Path) -> None:
     before = scenario_of_class(devnet, "reentrancy")
     async with live_monitor(devnet, before, tmp_path, simulate="none") as live:
-        monitor, traffic = live.monitor, live.traffic
+        monitor, traffic = live.chain.monitor, live.chain.traffic
         alice, bob, carol, dave = (actor_account(n) for n in ("alice", "bob", "carol", "dave"))
         plain = await traffic.transfer(alice, actor_address("erin"), 1 * ETHER)
         slow = await traffic.transfer(bob, actor_address("erin"), 2 * ETHER, fee=20 * GWEI)
@@ -57,10 +57,10 @@ async def test_lifecycle_of_every_sent_transaction(devnet: Devnet, tmp_path: Pat
         assert monitor.lifecycle.get(slow).replacement == "speed_up"  # type: ignore[union-attr]
         assert monitor.lifecycle.get(doomed).replacement == "cancel"  # type: ignore[union-attr]
 
-        block = await live.mine()
+        block = await live.chain.mine()
         await wait_for(lambda: monitor.lifecycle.get(plain).status == "included", "inclusion")  # type: ignore[union-attr]
         for _ in range(2):
-            await live.mine()
+            await live.chain.mine()
         await wait_for(lambda: monitor.lifecycle.get(lost).status == "dropped", "the drop")  # type: ignore[union-attr]
 
         records = {h: monitor.lifecycle.get(h) for h in [*first, fast, cancel]}
@@ -105,9 +105,9 @@ async def test_exploit_is_flagged_while_pending_then_included(
 ) -> None:
     before = scenario_of_class(devnet, "reentrancy")
     async with live_monitor(devnet, before, tmp_path, simulate="all") as live:
-        monitor = live.monitor
+        monitor = live.chain.monitor
         raw = await _raw_transaction(devnet, before.exploit_tx)
-        sent = await live.traffic.send_raw(raw)
+        sent = await live.chain.traffic.send_raw(raw)
         assert sent == before.exploit_tx.lower()
         head = monitor.head.number  # type: ignore[union-attr]
 
@@ -119,7 +119,9 @@ async def test_exploit_is_flagged_while_pending_then_included(
         assert record is not None
         assert record.simulation is not None
         assert record.status == "pending"
-        assert int(await live.traffic.rpc.call("eth_blockNumber"), 16) == head  # not mined yet
+        assert (
+            int(await live.chain.traffic.rpc.call("eth_blockNumber"), 16) == head
+        )  # not mined yet
         simulation = record.simulation
         assert simulation.error is None
         assert simulation.head == head
@@ -130,7 +132,7 @@ async def test_exploit_is_flagged_while_pending_then_included(
         assert top.severity in ("critical", "high")
         assert any(alert["hash"] == sent for alert in monitor.notable)
 
-        block = await live.mine()
+        block = await live.chain.mine()
         await wait_for(lambda: record.status == "included", "the exploit's inclusion")
         assert record.block_number == block
 

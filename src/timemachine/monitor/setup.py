@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 
+from timemachine.chain.pool import PoolOptions, ProviderPool
 from timemachine.chain.rpc import RpcClient
+from timemachine.forks.manager import ForkManager
+from timemachine.hexutil import quantity
 from timemachine.monitor.enrich import Enricher
 from timemachine.monitor.headforks import HeadForks
 from timemachine.monitor.ingest import MonitorChain
 from timemachine.monitor.prefilter import SimulationFilter
 from timemachine.monitor.service import Monitor
 from timemachine.monitor.simulate import Simulator
-from timemachine.ports import EventBus, ForkBackend
+from timemachine.monitor.traffic import Traffic
+from timemachine.ports import EventBus, ForkBackend, ForkSpec
 from timemachine.store.db import Database
 from timemachine.trace.decoder import Decoder
 
@@ -67,3 +73,61 @@ def build_monitor(
         drop_after=options.drop_after,
         retention_hours=options.retention_hours,
     )
+
+
+PAUSED_CHAIN_ARGS = ("--silent", "--no-mining", "--order", "fees", "--accounts", "0")
+"""A live chain with mining paused, the highest tip first (like a real builder)."""
+
+
+@dataclass
+class PausedChain:
+    """A monitor running on a paused fork, and a traffic generator sending to its pool."""
+
+    monitor: Monitor
+    traffic: Traffic
+    url: str
+
+    async def mine(self) -> int:
+        """Mine one block; its number."""
+        await self.traffic.rpc.call("evm_mine")
+        return int(await self.traffic.rpc.call("eth_blockNumber"), 16)
+
+
+@contextlib.asynccontextmanager
+async def monitor_paused_fork(
+    upstream: str,
+    block_number: int,
+    *,
+    forks: ForkManager,
+    decoder: Decoder,
+    bus: EventBus,
+    options: MonitorOptions,
+    name: str = "devnet",
+    database: Database | None = None,
+) -> AsyncIterator[PausedChain]:
+    """A fork of `upstream` at `block_number` with mining paused, watched (in the background) by
+    a monitor over two providers of it: HTTP polling and a WebSocket subscription. Ready once
+    the monitor has its first head; everything stops when the context exits."""
+    spec = ForkSpec(upstream=upstream, block_number=block_number, extra_args=PAUSED_CHAIN_ARGS)
+    live = await forks.acquire(spec)
+    providers = f"{live.url},{live.url.replace('http://', 'ws://')}"
+    rpc = ProviderPool(providers, PoolOptions())
+    monitor = build_monitor(
+        rpc, name=name, decoder=decoder, bus=bus, options=options, forks=forks, database=database
+    )
+    task = asyncio.create_task(monitor.run())
+    try:
+        chain_id = quantity(await live.rpc.call("eth_chainId")) or 0
+        while monitor.head is None:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.02)
+        yield PausedChain(monitor, Traffic(live.rpc, chain_id), live.url)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await rpc.aclose()
+        if monitor.simulator is not None:
+            await monitor.simulator.aclose()
+        await forks.release(live, keep_warm=False)
