@@ -97,3 +97,23 @@ def test_a_bad_filter_is_one_line_and_a_failure(tmp_path: Path) -> None:
         "error: unknown simulation filter term 'everything'; use all, none, watched, unknown, "
         "flash-loan, kind=<kind> or value>=<wei|Neth>, separated by commas"
     ]
+
+
+def test_demo_monitor_flags_the_exploit_while_pending_then_includes_it() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "timemachine.cli.main", "demo", "--monitor", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    events = [json.loads(line) for line in done.stdout.splitlines()]
+    alerts = [e for e in events if e["topic"] == "alerts"]
+    assert alerts
+    assert alerts[0]["status"] == "pending"
+    exploit = alerts[0]["hash"]
+    simulated = [e for e in events if e["topic"] == "tx_simulated" and e["tx"]["hash"] == exploit]
+    included = [e for e in events if e.get("type") == "tx_included" and e["tx"]["hash"] == exploit]
+    assert events.index(simulated[0]) < events.index(included[0])
+    assert [e["bundle"] for e in events if e["topic"] == "mev_bundles"] == ["sandwich"]

@@ -253,11 +253,23 @@ def devnet(
 def demo(
     as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,
     depth: Annotated[int | None, typer.Option("--depth", min=0)] = None,
+    monitor: Annotated[
+        bool,
+        typer.Option(
+            "--monitor",
+            help="Instead: the mempool monitor on the devnet with mining paused (traffic, a "
+            "sandwich attempt and an exploit, flagged while pending, then included).",
+        ),
+    ] = False,
 ) -> None:
     """Start the devnet, replay every bundled exploit, and print what happened."""
     from timemachine.cli.demo import run_demo
+    from timemachine.cli.demo_monitor import run_monitor_demo
 
-    ok = run_async(run_demo(as_json=as_json, max_depth=depth))
+    if monitor:
+        ok = run_async(run_monitor_demo(as_json=as_json))
+    else:
+        ok = run_async(run_demo(as_json=as_json, max_depth=depth))
     if not ok:
         raise typer.Exit(1)
 

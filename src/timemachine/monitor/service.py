@@ -189,8 +189,8 @@ class Monitor:
         for kind, items in (("sandwich", found.sandwiches), ("arbitrage", found.arbitrages)):
             for item in items:
                 self.mev_bundles += 1
-                event = {"type": "mev_bundle", "kind": kind, "chain": self.name}
-                self.bus.publish(topics.MEV_BUNDLES, {**event, **item.model_dump(mode="json")})
+                found_in = {"type": "mev_bundle", "bundle": kind, "chain": self.name}
+                self.bus.publish(topics.MEV_BUNDLES, {**item.model_dump(mode="json"), **found_in})
 
     # --- simulation, alerts, storage ---------------------------------------------------------
 

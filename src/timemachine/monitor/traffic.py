@@ -20,6 +20,7 @@ from timemachine.trace.signatures import keccak_signature
 GWEI = 10**9
 TRANSFER_GAS = 21_000
 CALL_GAS = 500_000
+NO_DEADLINE = 2**64 - 1
 
 
 def calldata(signature: str, types: Sequence[str], values: Sequence[Any]) -> bytes:
@@ -99,11 +100,12 @@ class Traffic:
         min_out: int = 0,
         **fees: Any,
     ) -> str:
-        """A Uniswap V2-style `swapExactTokensForTokens` through `router` (approval given)."""
+        """A Uniswap V2 `swapExactTokensForTokens` through `router` (approval given), with no
+        deadline to speak of."""
         data = calldata(
-            "swapExactTokensForTokens(uint256,uint256,address[],address)",
-            ["uint256", "uint256", "address[]", "address"],
-            [amount_in, min_out, list(path), account.address],
+            "swapExactTokensForTokens(uint256,uint256,address[],address,uint256)",
+            ["uint256", "uint256", "address[]", "address", "uint256"],
+            [amount_in, min_out, list(path), account.address, NO_DEADLINE],
         )
         return await self.send(account, router, data=data, gas=CALL_GAS, **fees)
 
