@@ -86,6 +86,8 @@ class MonitorPage(BaseModel):
     next_cursor: int | None
 
 
+CHUNK = 500
+"""Rows per statement (SQLite caps the bound parameters of one statement at 32,766)."""
 _UPDATED = (
     "status",
     "simulated",
@@ -111,9 +113,11 @@ class MonitoredTxs:
             for row in rows
         ]
         table = MonitoredTxRow.__table__
-        self.db_session.execute(
-            upsert(self.db_session, table, values, keys=("chain", "hash"), update=_UPDATED)  # type: ignore[arg-type]
-        )
+        for start in range(0, len(values), CHUNK):
+            chunk = values[start : start + CHUNK]
+            self.db_session.execute(
+                upsert(self.db_session, table, chunk, keys=("chain", "hash"), update=_UPDATED)  # type: ignore[arg-type]
+            )
 
     def get(self, chain: str, tx_hash: str) -> dict[str, Any] | None:
         row = self.db_session.scalar(
