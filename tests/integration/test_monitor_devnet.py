@@ -144,3 +144,31 @@ async def _raw_transaction(devnet: Devnet, tx_hash: str) -> str:
         raw = await rpc.call("eth_getRawTransactionByHash", [tx_hash])
     assert isinstance(raw, str)
     return raw
+
+
+async def test_reorged_out_and_included_again(devnet: Devnet, tmp_path: Path) -> None:
+    before = scenario_of_class(devnet, "reentrancy")
+    async with live_monitor(devnet, before, tmp_path, simulate="none") as live:
+        monitor, traffic = live.chain.monitor, live.chain.traffic
+        fork_point = await traffic.rpc.call("evm_snapshot")
+        sent = await traffic.transfer(actor_account("alice"), actor_address("bob"), ETHER)
+        raw = await traffic.rpc.call("eth_getRawTransactionByHash", [sent])
+        await wait_for(lambda: monitor.lifecycle.get(sent) is not None, "the transaction")
+        block = await live.chain.mine()
+        record = monitor.lifecycle.get(sent)
+        assert record is not None
+        await wait_for(lambda: record.status == "included", "the first inclusion")
+        first_hash = record.block_hash
+
+        await traffic.rpc.call("evm_revert", [fork_point])  # back to the parent, then
+        await live.chain.mine()  # a new branch at that height, without the transaction
+        await wait_for(lambda: record.reorged == 1, "the reorg")
+        assert (record.status, record.block_number) == ("pending", None)
+        await traffic.send_raw(raw)  # back in the pool (anvil does not put it back itself)
+        again = await live.chain.mine()
+        await wait_for(lambda: record.status == "included", "the inclusion on the new branch")
+        assert (record.block_number, again) == (block + 1, block + 1)
+        assert record.reorged == 1
+        assert record.block_hash != first_hash
+        (reorg,) = monitor.chain.tracker.reorgs
+        assert (reorg.depth, reorg.old[0].hash) == (1, first_hash)

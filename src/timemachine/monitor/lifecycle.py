@@ -92,6 +92,7 @@ class Lifecycle:
         for included in txs:
             hashes.append(included.hash)
             record = self.pending.pop(included.hash, None) or self.settled.pop(included.hash, None)
+            self._missing.pop(included.hash, None)
             if record is not None:
                 record.status = "included"
                 record.block_number, record.block_hash = block.number, block.hash
@@ -124,6 +125,7 @@ class Lifecycle:
                 record.reorged += 1
                 record.updated_at = self.clock()
                 self.pending[tx_hash] = record
+                self._missing.pop(tx_hash, None)
                 self._slots.setdefault((record.tx.sender, record.tx.nonce), set()).add(tx_hash)
                 transitions.append((record, "tx_reorged"))
         return transitions
