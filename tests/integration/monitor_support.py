@@ -14,7 +14,12 @@ from timemachine.bus import LocalBus
 from timemachine.catalog.models import ScenarioRecord
 from timemachine.devnet import Devnet
 from timemachine.forks.manager import ForkManager
-from timemachine.monitor.setup import MonitorOptions, PausedChain, monitor_paused_fork
+from timemachine.monitor.setup import (
+    MonitorOptions,
+    PausedChain,
+    both_transports,
+    monitor_paused_fork,
+)
 from timemachine.runtime import default_decoder
 from timemachine.store.db import Database, open_database
 
@@ -42,6 +47,7 @@ async def live_monitor(
     *,
     simulate: str = "all",
     drop_after: int = 2,
+    providers: Callable[[str], str] = both_transports,
 ) -> AsyncIterator[LiveMonitor]:
     """The devnet forked right before `before`'s exploit block, mining paused, monitored."""
     forks = ForkManager()
@@ -62,6 +68,7 @@ async def live_monitor(
             bus=LocalBus(),
             options=options,
             database=database,
+            providers=providers,
         ) as chain:
             yield LiveMonitor(chain, database)
     finally:

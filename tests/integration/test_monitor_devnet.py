@@ -6,13 +6,17 @@ that includes it is mined."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.integration.monitor_support import live_monitor, wait_for
 from timemachine.catalog.devnet import actor_account, actor_address
 from timemachine.catalog.models import ScenarioRecord
+from timemachine.chain.jsonrpc_server import JsonRpcServer
+from timemachine.chain.rpc import RpcClient
 from timemachine.devnet import Devnet
+from timemachine.errors import RpcError
 from timemachine.monitor.traffic import GWEI
 from timemachine.store.monitor import MonitoredTxs
 
@@ -138,8 +142,6 @@ async def test_exploit_is_flagged_while_pending_then_included(
 
 
 async def _raw_transaction(devnet: Devnet, tx_hash: str) -> str:
-    from timemachine.chain.rpc import RpcClient
-
     async with RpcClient(devnet.rpc_url) as rpc:
         raw = await rpc.call("eth_getRawTransactionByHash", [tx_hash])
     assert isinstance(raw, str)
@@ -172,3 +174,70 @@ async def test_reorged_out_and_included_again(devnet: Devnet, tmp_path: Path) ->
         assert record.block_hash != first_hash
         (reorg,) = monitor.chain.tracker.reorgs
         assert (reorg.depth, reorg.old[0].hash) == (1, first_hash)
+
+
+class GarbageProvider:
+    """A provider that forwards to a real node but answers pending-transaction polls with
+    garbage: unreadable items, and transactions that are not transactions."""
+
+    def __init__(self) -> None:
+        self.server = JsonRpcServer(self.answer)
+        self.target = ""
+
+    async def answer(self, payload: Any) -> Any:
+        if isinstance(payload, list):
+            return [await self.answer(item) for item in payload]
+        method, request_id = payload.get("method"), payload.get("id")
+        if method == "eth_newPendingTransactionFilter":
+            return {"jsonrpc": "2.0", "id": request_id, "result": "0x1"}
+        if method == "eth_getFilterChanges" and payload["params"] == ["0x1"]:
+            junk = [42, {"hash": "0x12"}, {"hash": "0x" + "ab" * 32, "from": 7}, None]
+            return {"jsonrpc": "2.0", "id": request_id, "result": junk}
+        async with RpcClient(self.target, retries=0) as node:
+            try:
+                result = await node.call(method, payload.get("params", []))
+            except RpcError as error:
+                return {
+                    "jsonrpc": "2.0",
+                    "id": request_id,
+                    "error": {"code": -32000, "message": error.message},
+                }
+        return {"jsonrpc": "2.0", "id": request_id, "result": result}
+
+    def providers(self, url: str) -> str:
+        self.target = url
+        return f"{url},{self.server.url}"
+
+
+async def test_a_provider_sending_garbage_is_counted_and_skipped(
+    devnet: Devnet, tmp_path: Path
+) -> None:
+    before = scenario_of_class(devnet, "reentrancy")
+    garbage = GarbageProvider()
+    await garbage.server.start()
+    try:
+        async with live_monitor(
+            devnet, before, tmp_path, simulate="none", providers=garbage.providers
+        ) as live:
+            monitor, traffic = live.chain.monitor, live.chain.traffic
+            counts = monitor.ingestor.providers
+            await wait_for(
+                lambda: garbage.server.url in counts and counts[garbage.server.url].malformed >= 9,
+                "three polls of garbage",
+            )
+            sent = [
+                await traffic.transfer(actor_account(name), actor_address("erin"), ETHER)
+                for name in ("alice", "bob")
+            ]
+            await live.chain.mine()
+            await wait_for(
+                lambda: all(
+                    (r := monitor.lifecycle.get(h)) and r.status == "included" for h in sent
+                ),
+                "the real transactions' inclusion",
+            )
+            assert counts[garbage.server.url].first == 0
+            assert monitor.ingestor.malformed == counts[garbage.server.url].malformed
+            assert sum(c.first for c in counts.values()) == len(sent)
+    finally:
+        await garbage.server.stop()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 
 from timemachine.chain.pool import PoolOptions, ProviderPool
@@ -79,6 +79,11 @@ PAUSED_CHAIN_ARGS = ("--silent", "--no-mining", "--order", "fees", "--accounts",
 """A live chain with mining paused, the highest tip first (like a real builder)."""
 
 
+def both_transports(url: str) -> str:
+    """Two providers of one node: its HTTP URL (polled) and its WebSocket (subscribed)."""
+    return f"{url},{url.replace('http://', 'ws://')}"
+
+
 @dataclass
 class PausedChain:
     """A monitor running on a paused fork, and a traffic generator sending to its pool."""
@@ -104,14 +109,14 @@ async def monitor_paused_fork(
     options: MonitorOptions,
     name: str = "devnet",
     database: Database | None = None,
+    providers: Callable[[str], str] = both_transports,
 ) -> AsyncIterator[PausedChain]:
     """A fork of `upstream` at `block_number` with mining paused, watched (in the background) by
-    a monitor over two providers of it: HTTP polling and a WebSocket subscription. Ready once
-    the monitor has its first head; everything stops when the context exits."""
+    a monitor over `providers(fork URL)` (default: HTTP polling and a WebSocket subscription of
+    the fork). Ready once the monitor has its first head; everything stops on exit."""
     spec = ForkSpec(upstream=upstream, block_number=block_number, extra_args=PAUSED_CHAIN_ARGS)
     live = await forks.acquire(spec)
-    providers = f"{live.url},{live.url.replace('http://', 'ws://')}"
-    rpc = ProviderPool(providers, PoolOptions())
+    rpc = ProviderPool(providers(live.url), PoolOptions())
     monitor = build_monitor(
         rpc, name=name, decoder=decoder, bus=bus, options=options, forks=forks, database=database
     )
