@@ -13,7 +13,7 @@ from typing import Any
 from timemachine.chain.registry import get_chain
 from timemachine.chain.streams import Source
 from timemachine.chain.tracker import BlockRef, ChainReorged
-from timemachine.errors import MethodUnavailableError, RpcError, TimeMachineError
+from timemachine.errors import MethodUnavailableError, RpcError, StorageError, TimeMachineError
 from timemachine.hexutil import quantity
 from timemachine.logs import get_logger
 from timemachine.mev.inspect import inspect_block
@@ -41,6 +41,8 @@ log = get_logger(__name__)
 ALERT_SEVERITY: Severity = "high"
 """Simulated findings at least this severe raise an alert."""
 FLUSH_INTERVAL = 0.5
+UNSTORED_LIMIT = 100_000
+"""Changed records kept while the store is unavailable (the oldest are given up first)."""
 NOTABLE = 20
 
 
@@ -114,7 +116,7 @@ class Monitor:
         async for head in self.chain.heads():
             try:
                 await self.on_head(head)
-            except RpcError as error:
+            except TimeMachineError as error:  # an RPC or fork failure costs this head only
                 log.warning("head not processed", chain=self.name, error=error.message)
 
     async def on_head(self, head: BlockRef) -> None:
@@ -223,18 +225,25 @@ class Monitor:
 
     def flush(self) -> int:
         """Write the changed records (one row per transaction); how many."""
-        batch, self._dirty = list(self._dirty.values()), {}
+        batch, self._dirty = self._dirty, {}
         if self.database is None or not batch:
             return 0
         with self.database.session() as session:
-            MonitoredTxs(session).upsert([row_of(record) for record in batch])
+            MonitoredTxs(session).upsert([row_of(record) for record in batch.values()])
         return len(batch)
 
     async def _flush_loop(self) -> None:
         last_purge = time.time()
         while True:
             await asyncio.sleep(FLUSH_INTERVAL)
-            await asyncio.to_thread(self.flush)
+            pending = self._dirty
+            try:
+                await asyncio.to_thread(self.flush)
+            except StorageError as error:  # kept for the next flush (newer states win), bounded
+                log.warning("monitor store unavailable", error=error.message)
+                self._dirty = {**pending, **self._dirty}
+                while len(self._dirty) > UNSTORED_LIMIT:
+                    self._dirty.pop(next(iter(self._dirty)))
             if self.database is not None and time.time() - last_purge > 3600:
                 last_purge = time.time()
                 cutoff = last_purge - self.retention_hours * 3600

@@ -165,6 +165,9 @@ class Simulator:
             except TimeMachineError as error:
                 self.stats.failed += 1
                 simulation = self._failure(record, head, error.message)
+            except (ValueError, KeyError, TypeError) as error:  # an engine answer we cannot read
+                self.stats.failed += 1
+                simulation = self._failure(record, head, f"unreadable engine output: {error!r}")
             else:
                 self.stats.simulated += 1
                 self.latencies.append(simulation.latency_ms)
