@@ -10,6 +10,7 @@ from collections import Counter, deque
 from collections.abc import Iterable
 from typing import Any
 
+from timemachine.bus import STATUS_CHANNEL
 from timemachine.chain.registry import get_chain
 from timemachine.chain.streams import Source
 from timemachine.chain.tracker import BlockRef, ChainReorged
@@ -41,6 +42,8 @@ log = get_logger(__name__)
 ALERT_SEVERITY: Severity = "high"
 """Simulated findings at least this severe raise an alert."""
 FLUSH_INTERVAL = 0.5
+STATS_INTERVAL = 5.0
+"""Seconds between two `monitor_stats` events on the status channel."""
 UNSTORED_LIMIT = 100_000
 """Changed records kept while the store is unavailable (the oldest are given up first)."""
 NOTABLE = 20
@@ -232,6 +235,15 @@ class Monitor:
             MonitoredTxs(session).upsert([row_of(record) for record in batch.values()])
         return len(batch)
 
+    def report_stats(self) -> None:
+        """Publish the monitor's stats as a system event (`/ws/status` relays them)."""
+        self.bus.publish(STATUS_CHANNEL, {"type": "monitor_stats", **self.stats().model_dump()})
+
+    async def _report_loop(self) -> None:
+        while True:
+            await asyncio.sleep(STATS_INTERVAL)
+            self.report_stats()
+
     async def _flush_loop(self) -> None:
         last_purge = time.time()
         while True:
@@ -310,6 +322,7 @@ class Monitor:
                 group.create_task(self._ingest())
                 group.create_task(self._follow_heads())
                 group.create_task(self._flush_loop())
+                group.create_task(self._report_loop())
                 if self.simulator is not None:
                     group.create_task(self.simulator.run())
         finally:
