@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from timemachine.errors import InvalidInputError
-from timemachine.store.rows import MAX_PAGE, upsert
+from timemachine.store.rows import MAX_PAGE, insert_for
 from timemachine.store.tables import Base
 
 
@@ -86,8 +86,6 @@ class MonitorPage(BaseModel):
     next_cursor: int | None
 
 
-CHUNK = 500
-"""Rows per statement (SQLite caps the bound parameters of one statement at 32,766)."""
 _UPDATED = (
     "status",
     "simulated",
@@ -112,12 +110,12 @@ class MonitoredTxs:
             {**row.model_dump(), "value": str(row.value), "value_float": float(row.value)}
             for row in rows
         ]
-        table = MonitoredTxRow.__table__
-        for start in range(0, len(values), CHUNK):
-            chunk = values[start : start + CHUNK]
-            self.db_session.execute(
-                upsert(self.db_session, table, chunk, keys=("chain", "hash"), update=_UPDATED)  # type: ignore[arg-type]
-            )
+        statement = insert_for(self.db_session, MonitoredTxRow.__table__)  # type: ignore[arg-type]
+        excluded = statement.excluded
+        statement = statement.on_conflict_do_update(
+            index_elements=["chain", "hash"], set_={name: excluded[name] for name in _UPDATED}
+        )
+        self.db_session.execute(statement, values)  # executemany: one compiled statement
 
     def get(self, chain: str, tx_hash: str) -> dict[str, Any] | None:
         row = self.db_session.scalar(
