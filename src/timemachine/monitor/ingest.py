@@ -15,7 +15,7 @@ from timemachine.chain.streams import Chain, Source
 from timemachine.hexutil import hex_to_bytes, quantity
 from timemachine.monitor.models import PendingTx
 
-SEEN_LIMIT = 200_000
+SEEN_LIMIT = 100_000
 """Hashes remembered for de-duplication (oldest forgotten first)."""
 
 

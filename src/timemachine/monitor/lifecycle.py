@@ -21,8 +21,9 @@ from timemachine.monitor.models import MonitoredTx, PendingTx, Replacement
 Transition = tuple[MonitoredTx, str]
 Slot = tuple[str, int]
 """(sender, nonce): at most one transaction of a slot is ever included."""
-SETTLED_LIMIT = 50_000
-"""Settled records kept in memory (to follow reorgs, late replacements); the store keeps all."""
+SETTLED_LIMIT = 16_384
+"""Settled records kept in memory to follow reorgs and late replacements (64 blocks of ~250
+monitored txs); the store keeps all."""
 
 
 @dataclass(frozen=True)
