@@ -21,6 +21,9 @@ from timemachine.monitor.models import MonitoredTx, PendingTx, Replacement
 Transition = tuple[MonitoredTx, str]
 Slot = tuple[str, int]
 """(sender, nonce): at most one transaction of a slot is ever included."""
+BLOCK_WINDOW = 256
+"""Blocks whose monitored transactions are remembered, to take them out again on a reorg (the
+tracker's own window)."""
 SETTLED_LIMIT = 16_384
 """Settled records kept in memory to follow reorgs and late replacements (64 blocks of ~250
 monitored txs); the store keeps all."""
@@ -109,6 +112,8 @@ class Lifecycle:
                     successor = record.tx if record is not None else None
                     transitions.append(self._replace(pending, successor, by=included.hash))
         self._by_block[block.hash] = hashes
+        while len(self._by_block) > BLOCK_WINDOW:
+            self._by_block.pop(next(iter(self._by_block)))
         return transitions
 
     def on_reorg(self, event: ChainReorged) -> list[Transition]:
@@ -172,5 +177,3 @@ class Lifecycle:
             slot = self._slots.get((old.tx.sender, old.tx.nonce))
             if slot is not None:
                 slot.discard(old_hash)
-        if len(self._by_block) > SETTLED_LIMIT:
-            self._by_block.pop(next(iter(self._by_block)))
