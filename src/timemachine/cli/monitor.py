@@ -129,6 +129,7 @@ async def _run_live(watcher: Monitor) -> None:
 def view(watcher: Monitor) -> RenderableType:
     """The live view: rates and lag per provider, lifecycle counts, backlog, notable txs."""
     from rich.console import Group
+    from rich.markup import escape
     from rich.table import Table
 
     stats = watcher.stats()
@@ -156,7 +157,7 @@ def view(watcher: Monitor) -> RenderableType:
         p50 = f"{sim.latency_ms_p50:.0f}" if sim.latency_ms_p50 is not None else "-"
         p99 = f"{sim.latency_ms_p99:.0f}" if sim.latency_ms_p99 is not None else "-"
         parts.append(
-            f"simulate [{sim.filter}]: {sim.simulated:,} done, {sim.failed} failed, "
+            f"simulate {escape(sim.filter)!r}: {sim.simulated:,} done, {sim.failed} failed, "
             f"{sim.timed_out} over deadline; latency p50 {p50} ms p99 {p99} ms; backlog "
             f"{backlog.size}/{backlog.capacity}, shed {backlog.shed:,}{tightened}"
         )
