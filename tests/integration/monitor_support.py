@@ -47,6 +47,7 @@ async def live_monitor(
     *,
     simulate: str = "all",
     drop_after: int = 2,
+    deadline: float = 30.0,
     providers: Callable[[str], str] = both_transports,
 ) -> AsyncIterator[LiveMonitor]:
     """The devnet forked right before `before`'s exploit block, mining paused, monitored."""
@@ -55,7 +56,7 @@ async def live_monitor(
     options = MonitorOptions(
         simulate=simulate,
         labels=devnet.history.labels,
-        deadline=30.0,
+        deadline=deadline,
         drop_after=drop_after,
         poll_interval=0.1,
     )

@@ -241,3 +241,32 @@ async def test_a_provider_sending_garbage_is_counted_and_skipped(
             assert sum(c.first for c in counts.values()) == len(sent)
     finally:
         await garbage.server.stop()
+
+
+async def test_a_simulation_over_its_deadline_is_reported_and_the_fork_recovers(
+    devnet: Devnet, tmp_path: Path
+) -> None:
+    before = scenario_of_class(devnet, "reentrancy")
+    async with live_monitor(devnet, before, tmp_path, simulate="all", deadline=0.001) as live:
+        monitor, traffic = live.chain.monitor, live.chain.traffic
+        simulator = monitor.simulator
+        assert simulator is not None
+
+        def simulated(tx_hash: str) -> bool:
+            record = monitor.lifecycle.get(tx_hash)
+            return record is not None and record.simulation is not None
+
+        late = await traffic.transfer(actor_account("alice"), actor_address("bob"), ETHER)
+        await wait_for(lambda: simulated(late), "the first outcome")
+        outcome = monitor.lifecycle.get(late).simulation  # type: ignore[union-attr]
+        assert outcome is not None
+        assert (outcome.success, outcome.error) == (False, "over the 0.001 s deadline")
+        assert simulator.stats.timed_out == 1
+
+        simulator.deadline = 30.0
+        for name in ("bob", "carol"):  # both forks, one of them cut short before
+            on_time = await traffic.transfer(actor_account(name), actor_address("erin"), ETHER)
+            await wait_for(lambda: simulated(on_time), "an outcome in time")  # noqa: B023
+            result = monitor.lifecycle.get(on_time).simulation  # type: ignore[union-attr]
+            assert result is not None
+            assert (result.success, result.error) == (True, None)
