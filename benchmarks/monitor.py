@@ -41,13 +41,14 @@ from timemachine.monitor.traffic import calldata
 from timemachine.runtime import default_decoder
 from timemachine.store.db import open_database
 
-PEERS = """context (published by the peers, not measured here):
-  Flashbots Mempool Dumpster archives the public Ethereum mempool from several sources
-  (about 1-1.5 million unique transactions a day, i.e. ~12-20 tx/s on average, peaks a few
-  hundred per second) and records per source who saw each transaction first.
-  Blocknative's mempool product states it streams pending-transaction events from its global
-  node network with sub-second latency; it publishes no simulation latency per transaction.
-  So: mainnet needs ~20-500 tx/s ingested; neither peer simulates every pending tx."""
+PEERS = """context (what the peers publish, quoted from memory; not measured here, no network):
+  Flashbots Mempool Dumpster archives the public Ethereum mempool seen from several sources,
+  on the order of a million unique transactions a day (tens per second on average), with the
+  first-seen time per source (like `first_seen` here).
+  Blocknative streams pending-transaction events from its node network with sub-second
+  delivery; it publishes no per-transaction simulation latency.
+  So mainnet needs tens to a few hundred tx/s ingested; neither peer simulates every pending
+  transaction before it is mined."""
 
 TOKEN = "0x" + "0a" * 20
 OTHER = "0x" + "0b" * 20
