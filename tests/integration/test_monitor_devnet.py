@@ -229,13 +229,17 @@ async def test_a_provider_sending_garbage_is_counted_and_skipped(
                 await traffic.transfer(actor_account(name), actor_address("erin"), ETHER)
                 for name in ("alice", "bob")
             ]
-            await live.chain.mine()
             await wait_for(
-                lambda: all(
-                    (r := monitor.lifecycle.get(h)) and r.status == "included" for h in sent
-                ),
-                "the real transactions' inclusion",
+                lambda: all(monitor.lifecycle.get(h) is not None for h in sent),
+                "the real transactions, from the real node",
             )
+            block = await live.chain.mine()
+            await wait_for(
+                lambda: monitor.head is not None and monitor.head.number >= block,
+                "the block, through both providers",
+                timeout=120,
+            )
+            assert all(monitor.lifecycle.get(h).status == "included" for h in sent)  # type: ignore[union-attr]
             assert counts[garbage.server.url].first == 0
             assert monitor.ingestor.malformed == counts[garbage.server.url].malformed
             assert sum(c.first for c in counts.values()) == len(sent)
