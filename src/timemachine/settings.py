@@ -150,6 +150,24 @@ class Settings(BaseSettings):
     )
     task_soft_time_limit: float = Field(default=900.0, gt=0, description="Seconds per task.")
     task_time_limit: float = Field(default=960.0, gt=0, description="Hard kill after this.")
+    monitor_simulate: str = Field(
+        default="watched,flash-loan,unknown,value>=10eth",
+        description="Which pending transactions the mempool monitor simulates (`--simulate`).",
+    )
+    monitor_watch: str = Field(
+        default="", description="Comma-separated addresses the monitor watches (alerts)."
+    )
+    monitor_forks: int = Field(default=2, ge=1, description="Warm forks simulating at once.")
+    monitor_backlog: int = Field(
+        default=256, ge=1, description="Pending transactions waiting for a simulation at most."
+    )
+    monitor_deadline: float = Field(default=10.0, gt=0, description="Seconds per simulation.")
+    monitor_drop_after: int = Field(
+        default=3, ge=1, description="Heads a tx may be missing from every pool before dropped."
+    )
+    monitor_retention_hours: float = Field(
+        default=24.0, gt=0, description="Settled monitored transactions are kept this long."
+    )
     time_machine_host: str = Field(default="127.0.0.1", description="Where `serve` listens.")
     time_machine_port: int = Field(default=8000, ge=1, le=65535)
 

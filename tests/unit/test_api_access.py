@@ -66,6 +66,9 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("GET", "/api/time-machine/mev/blocks/{block_number}"): (V, S.SESSIONS_READ, False),
     ("POST", "/api/time-machine/mev/jobs"): (A, S.SESSIONS_WRITE, False),
     ("GET", "/api/time-machine/mev/jobs/{job_id}"): (V, S.SESSIONS_READ, False),
+    ("GET", "/api/v1/monitor/transactions"): (V, S.SESSIONS_READ, False),
+    ("GET", "/api/v1/monitor/transactions/{chain}/{tx_hash}"): (V, S.SESSIONS_READ, False),
+    ("GET", "/api/v1/monitor/stats"): (V, S.SESSIONS_READ, False),
     ("GET", "/api/time-machine/exploits"): (V, S.EXPLOITS_READ, False),
     ("GET", "/api/time-machine/exploits/{exploit_id}"): (V, S.EXPLOITS_READ, False),
     ("POST", "/api/time-machine/exploits/{exploit_id}/analyze"): (A, S.SESSIONS_WRITE, False),
@@ -89,6 +92,7 @@ WEBSOCKETS: dict[str, Policy] = {
     "/ws/sessions/{session_id}": (V, S.SESSIONS_READ, False),
     "/ws/status": (V, S.SESSIONS_READ, False),
     "/ws/mev": (V, S.SESSIONS_READ, False),
+    "/ws/transactions": (V, S.SESSIONS_READ, False),
 }
 MISSING = "00000000-0000-0000-0000-000000000000"
 DENIED = {401, 403}
@@ -203,7 +207,11 @@ def _ws_close(client: TestClient, path: str, **kwargs: Any) -> tuple[list[Any], 
                 events.append(socket.receive_json())
             except WebSocketDisconnect as closed:
                 return events, closed.code
-            if path.endswith(("/status", "/mev")) and events and events[-1].get("type") == "hello":
+            if (
+                path.endswith(("/status", "/mev", "/transactions"))
+                and events
+                and events[-1].get("type") == "hello"
+            ):
                 return events, 0  # accepted and streaming
 
 

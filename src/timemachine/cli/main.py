@@ -21,6 +21,7 @@ from timemachine.cli.errors import (
 from timemachine.cli.exploits import exploits_app
 from timemachine.cli.keys import keys_app
 from timemachine.cli.mev import mev_app
+from timemachine.cli.monitor import monitor
 from timemachine.cli.service import serve, worker
 from timemachine.cli.tx_imports import batch_replay, import_command
 from timemachine.cli.users import users_app
@@ -151,6 +152,7 @@ app.add_typer(mev_app, name="mev")
 app.add_typer(users_app, name="users")
 app.command()(analyze)
 app.command()(consume)
+app.command()(monitor)
 app.command("import")(import_command)
 app.command("batch-replay")(batch_replay)
 app.command()(serve)
@@ -253,13 +255,25 @@ def devnet(
 def demo(
     as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,
     depth: Annotated[int | None, typer.Option("--depth", min=0)] = None,
+    monitor: Annotated[
+        bool,
+        typer.Option(
+            "--monitor",
+            help="Instead: the mempool monitor on the devnet with mining paused (traffic, a "
+            "sandwich attempt and an exploit, flagged while pending, then included).",
+        ),
+    ] = False,
 ) -> None:
     """Start the devnet, replay every bundled exploit, inspect the MEV scenarios' blocks for MEV
     beside their ground truth, and print what happened. Exit 1 unless every replay is exact and
     every MEV scenario matches its ground truth."""
     from timemachine.cli.demo import run_demo
+    from timemachine.cli.demo_monitor import run_monitor_demo
 
-    ok = run_async(run_demo(as_json=as_json, max_depth=depth))
+    if monitor:
+        ok = run_async(run_monitor_demo(as_json=as_json))
+    else:
+        ok = run_async(run_demo(as_json=as_json, max_depth=depth))
     if not ok:
         raise typer.Exit(1)
 

@@ -17,6 +17,7 @@ from timemachine.store.db import Database, create_db_engine, migrate, open_datab
 from timemachine.store.mev import MevResults
 from timemachine.store.mev_jobs import MevJobs
 from timemachine.store.processed_events import exactly_once
+from timemachine.store.monitor import MonitoredTxs
 from timemachine.store.revocations import TokenRevocations
 from timemachine.store.sessions import ReplaySessions
 from timemachine.store.tx_imports import TxImports
@@ -28,6 +29,7 @@ __all__ = [
     "Database",
     "MevJobs",
     "MevResults",
+    "MonitoredTxs",
     "ProviderCredentials",
     "RefreshTokens",
     "ReplaySessions",

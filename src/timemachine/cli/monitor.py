@@ -1,0 +1,169 @@
+"""`timemachine monitor`: watch a chain's mempool live, simulate the interesting pending
+transactions before they are mined, and show (or print as JSON lines) everything that happens."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sys
+import time
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from timemachine.cli.chain import AsJson, ChainName, RpcUrls, _debug, _open_pool
+from timemachine.cli.errors import run_async
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+    from timemachine.monitor.service import Monitor
+    from timemachine.ports import EventBus
+
+REFRESH = 0.5
+
+
+def monitor(
+    chain: ChainName = None,
+    rpc_url: RpcUrls = None,
+    simulate: Annotated[
+        str | None,
+        typer.Option(
+            "--simulate",
+            "-s",
+            help="Which pending txs to simulate on a fork of the head: comma-separated terms, "
+            "any of all, none, watched, unknown, flash-loan, kind=<kind>, value>=<wei|Neth> "
+            "(default: MONITOR_SIMULATE).",
+        ),
+    ] = None,
+    watch: Annotated[
+        str | None,
+        typer.Option("--watch", "-w", help="Comma-separated addresses to watch (alerts)."),
+    ] = None,
+    as_json: AsJson = False,
+    duration: Annotated[
+        float | None, typer.Option("--duration", min=0.1, help="Stop after this many seconds.")
+    ] = None,
+) -> None:
+    """Watch the mempool: ingest pending txs from every provider, enrich them, follow them until
+    included, replaced or dropped, and simulate the ones the filter picks before they are mined.
+    `--json` prints one JSON object per event line (topics tx_raw, tx_enriched, tx_simulated,
+    blocks, reorgs, mev_bundles, alerts)."""
+    from timemachine.monitor.setup import MonitorOptions, build_monitor
+    from timemachine.runtime import build
+    from timemachine.settings import get_settings
+
+    settings = get_settings()
+
+    async def run() -> None:
+        pool, name, confirmations = _open_pool(chain, rpc_url)
+        runtime = build(settings)
+        bus = runtime.bus()
+        options = MonitorOptions(
+            simulate=simulate or settings.monitor_simulate,
+            watch=tuple(a.strip() for a in (watch or settings.monitor_watch).split(",") if a),
+            forks=settings.monitor_forks,
+            backlog=settings.monitor_backlog,
+            deadline=settings.monitor_deadline,
+            drop_after=settings.monitor_drop_after,
+            retention_hours=settings.monitor_retention_hours,
+            confirmations=confirmations,
+        )
+        watcher = build_monitor(
+            pool,
+            name=name or "chain",
+            decoder=runtime.decoder,
+            bus=bus,
+            options=options,
+            forks=runtime.forks,
+            database=runtime.database(),
+        )
+        try:
+            async with asyncio.timeout(duration):
+                if as_json:
+                    await _run_printing(watcher, bus)
+                else:
+                    await _run_live(watcher)
+        except TimeoutError:
+            pass
+        finally:
+            await pool.aclose()
+            await runtime.aclose()
+            await bus.aclose()
+
+    run_async(run(), debug=_debug())
+
+
+async def _run_printing(watcher: Monitor, bus: EventBus) -> None:
+    from timemachine.monitor.topics import TOPICS
+
+    async def relay(topic: str) -> None:
+        async for event in bus.subscribe(topic):
+            sys.stdout.write(json.dumps({"topic": topic, **event}, default=str) + "\n")
+            sys.stdout.flush()
+
+    async with asyncio.TaskGroup() as group:
+        for topic in TOPICS:
+            group.create_task(relay(topic))
+        await asyncio.sleep(0)  # subscribed before anything is published
+        group.create_task(watcher.run())
+
+
+async def _run_live(watcher: Monitor) -> None:
+    from rich.live import Live
+
+    task = asyncio.create_task(watcher.run())
+    with Live(view(watcher), refresh_per_second=4, transient=False) as live:
+        try:
+            while not task.done():
+                await asyncio.sleep(REFRESH)
+                live.update(view(watcher))
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    task.result()
+
+
+def view(watcher: Monitor) -> RenderableType:
+    """The live view: rates and lag per provider, lifecycle counts, backlog, notable txs."""
+    from rich.console import Group
+    from rich.markup import escape
+    from rich.table import Table
+
+    stats = watcher.stats()
+    head = stats.head if stats.head is not None else "-"
+    summary = Table.grid(padding=(0, 2))
+    summary.add_row(
+        f"[bold]{stats.chain}[/] head {head}",
+        f"{stats.ingested_per_second:,.1f} tx/s",
+        f"pending {stats.pending:,}",
+        " ".join(f"{k} {v:,}" for k, v in sorted(stats.statuses.items()) if k != "pending"),
+        f"malformed {stats.malformed:,}",
+        f"MEV bundles {stats.mev_bundles}",
+    )
+    providers = Table("provider", "delivered", "first", "malformed", "silent s", "reconnects")
+    for label, p in stats.providers.items():
+        silent = f"{p.silent_for:.1f}" if p.silent_for is not None else "-"
+        providers.add_row(
+            label, f"{p.delivered:,}", f"{p.first:,}", str(p.malformed), silent, str(p.reconnects)
+        )
+    parts: list[RenderableType] = [summary, providers]
+    if stats.simulation is not None:
+        sim = stats.simulation
+        backlog = sim.backlog
+        tightened = f", tightened to rank ≥ {backlog.tightened_to}" if backlog.tightened_to else ""
+        p50 = f"{sim.latency_ms_p50:.0f}" if sim.latency_ms_p50 is not None else "-"
+        p99 = f"{sim.latency_ms_p99:.0f}" if sim.latency_ms_p99 is not None else "-"
+        parts.append(
+            f"simulate {escape(sim.filter)!r}: {sim.simulated:,} done, {sim.failed} failed, "
+            f"{sim.timed_out} over deadline; latency p50 {p50} ms p99 {p99} ms; backlog "
+            f"{backlog.size}/{backlog.capacity}, shed {backlog.shed:,}{tightened}"
+        )
+    notable = Table("age s", "tx", "status", "why", title="notable", title_justify="left")
+    now = time.time()
+    for alert in reversed(stats.notable[-10:]):
+        notable.add_row(f"{now - alert['at']:.0f}", alert["hash"], alert["status"], alert["reason"])
+    parts.append(notable)
+    return Group(*parts)
