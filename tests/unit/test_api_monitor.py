@@ -9,8 +9,8 @@ from starlette.websockets import WebSocketDisconnect
 
 from tests.unit.api_support import client, isolated_env
 from tests.unit.monitor_records import SENDER, TARGET, record
+from timemachine.bus.topics import TX_ENRICHED
 from timemachine.monitor.service import row_of
-from timemachine.monitor.topics import TX_ENRICHED
 from timemachine.store import Database, MonitoredTxs
 
 __all__ = ["client", "isolated_env"]  # fixtures

@@ -6,9 +6,8 @@ from __future__ import annotations
 import asyncio
 
 from tests.unit.monitor_records import raw_tx
-from timemachine.bus import STATUS_CHANNEL, LocalBus
+from timemachine.bus import STATUS_CHANNEL, LocalBus, topics
 from timemachine.chain.rpc import RpcClient
-from timemachine.monitor import topics
 from timemachine.monitor.enrich import Enricher
 from timemachine.monitor.ingest import MonitorChain
 from timemachine.monitor.service import Monitor

@@ -20,18 +20,26 @@ from timemachine.settings import Settings
 
 log = get_logger(__name__)
 
-TOPICS: tuple[str, ...] = (
-    "tx_raw",
-    "tx_enriched",
-    "tx_simulated",
-    "blocks",
-    "reorgs",
-    "mev_bundles",
-    "alerts",
-)
+TX_RAW = "tx_raw"
+"""`tx_pending`: a transaction seen for the first time, normalized."""
+TX_ENRICHED = "tx_enriched"
+"""`tx_enriched` and every later state change of a monitored transaction: `tx_included`,
+`tx_replaced`, `tx_dropped`, `tx_reorged`."""
+TX_SIMULATED = "tx_simulated"
+"""`tx_simulated`: the outcome of replaying a pending transaction on a fork of the head."""
+BLOCKS = "blocks"
+"""`block`: a new canonical head and what the monitor saw included in it."""
+REORGS = "reorgs"
+"""`chain_reorged`: a reorganization (depth, common ancestor, old and new hashes)."""
+MEV_BUNDLES = "mev_bundles"
+"""`mev_bundle`: sandwiches and arbitrages found in an included block."""
+ALERTS = "alerts"
+"""`alert`: a pending transaction whose simulation has a high or critical finding, or that
+touches a watched address."""
+
+TOPICS: tuple[str, ...] = (TX_RAW, TX_ENRICHED, TX_SIMULATED, BLOCKS, REORGS, MEV_BUNDLES, ALERTS)
 """The durable topics (issue 17): what the monitor's stages publish and consume."""
 
-REORGS_TOPIC = "reorgs"
 EVENT_ID_KEY = "event_id"
 """An event field naming its message id: publishers that may send one event twice (several
 providers, a retried process) set it so the bus drops the copies."""

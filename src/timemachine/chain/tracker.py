@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from timemachine.bus.topics import EVENT_ID_KEY, REORGS_TOPIC
+from timemachine.bus.topics import EVENT_ID_KEY, REORGS
 from timemachine.chain import metrics
 from timemachine.errors import RpcBadResponseError, RpcError
 from timemachine.hexutil import quantity
@@ -102,11 +102,15 @@ def publish_reorgs(bus: EventBus) -> ReorgListener:
     several trackers of one chain are dropped by the bus."""
 
     def listener(event: ChainReorged) -> None:
-        new_tip = event.new[-1].hash if event.new else ""
-        event_id = f"reorg:{event.chain}:{event.common_ancestor.hash}:{new_tip}"
-        bus.publish(REORGS_TOPIC, {**event.as_event(), EVENT_ID_KEY: event_id})
+        bus.publish(REORGS, {**event.as_event(), EVENT_ID_KEY: reorg_event_id(event)})
 
     return listener
+
+
+def reorg_event_id(event: ChainReorged) -> str:
+    """The bus message id of a reorg: the same for every tracker of the chain that sees it."""
+    new_tip = event.new[-1].hash if event.new else ""
+    return f"reorg:{event.chain}:{event.common_ancestor.hash}:{new_tip}"
 
 
 class BlockTracker:

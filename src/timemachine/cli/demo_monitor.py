@@ -16,13 +16,12 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from timemachine.bus import LocalBus
+from timemachine.bus import LocalBus, topics
 from timemachine.catalog.devnet import actor_account, actor_address
 from timemachine.catalog.models import ScenarioRecord
 from timemachine.chain.rpc import RpcClient
 from timemachine.devnet import Devnet, run_devnet
 from timemachine.forks.manager import ForkManager
-from timemachine.monitor import topics
 from timemachine.monitor.models import MonitoredTx
 from timemachine.monitor.setup import MonitorOptions, PausedChain, monitor_paused_fork
 from timemachine.monitor.traffic import CALL_GAS, GWEI, calldata

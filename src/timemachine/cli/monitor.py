@@ -96,7 +96,7 @@ def monitor(
 
 
 async def _run_printing(watcher: Monitor, bus: EventBus) -> None:
-    from timemachine.monitor.topics import TOPICS
+    from timemachine.bus.topics import TOPICS
 
     async def relay(topic: str) -> None:
         async for event in bus.subscribe(topic):

@@ -10,17 +10,17 @@ from collections import Counter, deque
 from collections.abc import Iterable
 from typing import Any
 
-from timemachine.bus import STATUS_CHANNEL
+from timemachine.bus import STATUS_CHANNEL, topics
+from timemachine.bus.topics import EVENT_ID_KEY
 from timemachine.chain.registry import get_chain
 from timemachine.chain.streams import Source
-from timemachine.chain.tracker import BlockRef, ChainReorged
+from timemachine.chain.tracker import BlockRef, ChainReorged, reorg_event_id
 from timemachine.errors import MethodUnavailableError, RpcError, StorageError, TimeMachineError
 from timemachine.hexutil import quantity
 from timemachine.logs import get_logger
 from timemachine.mev.inspect import inspect_block
 from timemachine.mev.sources import RpcTraceSource
 from timemachine.models.analysis import Severity, severity_rank
-from timemachine.monitor import topics
 from timemachine.monitor.enrich import Enricher
 from timemachine.monitor.ingest import Ingestor, MonitorChain
 from timemachine.monitor.lifecycle import IncludedTx, Lifecycle, Transition
@@ -167,9 +167,10 @@ class Monitor:
     def _on_reorg(self, event: ChainReorged) -> None:
         transitions = self.lifecycle.on_reorg(event)
         self._apply(transitions)
+        reorged = [record.tx.hash for record, _ in transitions]
         self.bus.publish(
             topics.REORGS,
-            {**event.as_event(), "reorged_txs": [record.tx.hash for record, _ in transitions]},
+            {**event.as_event(), "reorged_txs": reorged, EVENT_ID_KEY: reorg_event_id(event)},
         )
 
     async def _pool_hashes(self) -> set[str] | None:

@@ -16,8 +16,8 @@ from timemachine.store.credentials import ProviderCredentials
 from timemachine.store.db import Database, create_db_engine, migrate, open_database
 from timemachine.store.mev import MevResults
 from timemachine.store.mev_jobs import MevJobs
-from timemachine.store.processed_events import exactly_once
 from timemachine.store.monitor import MonitoredTxs
+from timemachine.store.processed_events import exactly_once
 from timemachine.store.revocations import TokenRevocations
 from timemachine.store.sessions import ReplaySessions
 from timemachine.store.tx_imports import TxImports

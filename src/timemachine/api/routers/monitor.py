@@ -18,10 +18,10 @@ from timemachine.api.deps import Db, app_state
 from timemachine.api.routers.replay import ERRORS
 from timemachine.api.routers.ws import _DISCONNECTED, _next_item, _pump, _stop, _watch_disconnect
 from timemachine.api.ws_limits import live_socket
+from timemachine.bus.topics import TX_ENRICHED, TX_SIMULATED
 from timemachine.errors import InvalidInputError, NotFoundError
 from timemachine.models.auth import Role, Scope
 from timemachine.monitor.models import TX_KINDS, TX_STATUSES
-from timemachine.monitor.topics import TX_ENRICHED, TX_SIMULATED
 from timemachine.store.monitor import MonitoredTxs, MonitorPage
 
 router = APIRouter(tags=["monitor"])
