@@ -17,7 +17,8 @@ ALLOC = """
   (func (export "alloc") (param i32) (result i32) (i32.const 0))
 """
 MODULES = {
-    "trap.wat": f'(module {ALLOC} (func (export "match") (param i32 i32) (result i32) unreachable))',
+    "trap.wat": f"""(module {ALLOC}
+      (func (export "match") (param i32 i32) (result i32) unreachable))""",
     "loop.wat": f"""(module {ALLOC}
       (func (export "match") (param i32 i32) (result i32) (loop $l (br $l)) (i32.const 1)))""",
     "hungry.wat": f"""(module {ALLOC}
