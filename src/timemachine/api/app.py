@@ -23,6 +23,7 @@ from timemachine.api.limits import BodyLimitMiddleware
 from timemachine.api.metrics import HttpMetricsMiddleware, create_registry
 from timemachine.api.routers import (
     admin,
+    alerts,
     auth,
     cleanup,
     credentials,
@@ -136,6 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         whatif,
         tx_imports,
         mev,
+        alerts,
         exploits,
         sessions,
         credentials,

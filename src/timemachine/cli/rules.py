@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -83,6 +83,8 @@ def dry_run_command(
         if stage not in ("pending", "simulated", "mined"):
             raise InvalidInputError(f"--stage {stage!r}: use pending, simulated or mined")
     event = run_async(_event(tx, event_file, stage, rpc_url))
+    from timemachine.alerts.dryrun import dry_run
+
     with reported_errors():
         report = dry_run(rules, event)
     if as_json:
@@ -117,34 +119,6 @@ async def _event(
     async with TimeMachine(rpc_url) as machine:
         result, analysis = await machine.analyze_replay(tx)
     return event_from_replay(result, analysis, stage=stage)  # type: ignore[arg-type]
-
-
-def dry_run(rules: RuleSet, event: RuleEvent) -> dict[str, Any]:
-    """What the rules do with `event`: matches, evidence, and each channel's message."""
-    import datetime as dt
-
-    from timemachine.alerts.model import alert_from
-    from timemachine.alerts.render import render
-    from timemachine.rules import RuleEngine
-
-    engine = RuleEngine(rules)
-    matches = []
-    for match in engine.evaluate(event):
-        alert = alert_from(match, dedup=True, now=dt.datetime.now(dt.UTC))
-        matches.append(
-            {
-                "rule": match.rule_id,
-                "severity": match.severity,
-                "notify": list(match.notify),
-                "evidence": match.evidence,
-                "messages": {
-                    name: render(alert, "text", template=rules.channels[name].template)
-                    for name in match.notify
-                },
-            }
-        )
-    return {"event": event.model_dump(mode="json", by_alias=True), "matches": matches,
-            "disabled": dict(engine.disabled)}  # fmt: skip
 
 
 @alerts_app.command("list")
