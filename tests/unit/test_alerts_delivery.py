@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import random
+import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -222,3 +224,36 @@ def test_store_lists_and_acknowledges(db: Database) -> None:
         assert store.ack("a1", by="bob").acked_by == "alice"
         assert store.recent(acked=False) == []
         assert [d.status for d in store.deliveries("a1")] == ["queued"]
+
+
+async def test_delivery_cut_off_mid_request_is_redelivered_with_the_same_key(
+    db: Database, receiver: Receiver, sender: ChannelSender, clock: FakeClock
+) -> None:
+    """A worker killed after the receiver got the request but before the answer was recorded:
+    the delivery is still queued, so it is sent again, with the same idempotency key."""
+    arrived, release = threading.Event(), threading.Event()
+
+    def answer(request: Received) -> tuple[int, dict[str, str]]:
+        if len(receiver.requests) == 1:
+            arrived.set()
+            release.wait(timeout=30)
+        return 200, {}
+
+    receiver.answer = answer
+    n = make(f"channels:\n{hook('h', receiver.url)}rules: [{{id: r, when: 'true', notify: [h]}}]",
+             db, sender, clock)  # fmt: skip
+    [alert] = n.process(tx_event())
+    worker = asyncio.create_task(n.deliveries.drain())
+    await asyncio.to_thread(arrived.wait, 30)
+    worker.cancel()  # the worker dies mid-delivery
+    with pytest.raises(asyncio.CancelledError):
+        await worker
+    release.set()
+    with db.session() as s:
+        assert AlertStore(s).deliveries(alert.id)[0].status == "queued"
+    await n.deliveries.drain()  # another worker picks the queue up
+    keys = [r.headers["Idempotency-Key"] for r in receiver.requests]
+    assert keys == [alert.id, alert.id]  # the receiver de-duplicates by this key
+    with db.session() as s:
+        [delivery] = AlertStore(s).deliveries(alert.id)
+    assert (delivery.status, delivery.attempts) == ("delivered", 1)
