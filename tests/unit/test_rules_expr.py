@@ -105,3 +105,10 @@ def test_errors_at_load(source: str, message: str) -> None:
 def test_evidence_names_the_fields_read() -> None:
     compiled = compile_condition('tx.value >= 1 ether and finding.severity >= "high"', SCOPE)
     assert sorted(compiled.fields) == ["finding.severity", "tx.value"]
+
+
+def test_absent_values_are_false_also_bare_and_negated() -> None:
+    assert not holds("sim.success", tx_event())
+    assert not holds("not sim.success", tx_event())
+    assert holds("not sim.success", tx_event(simulation={"success": False}))
+    assert holds("not (finding.count > 0)", tx_event())

@@ -10,7 +10,8 @@ Grammar (precedence low → high): `or`, `and`, `not`, comparisons (`== != < <= 
 true/false, [lists]) and calls of the functions in `FUNCTIONS`. A hand-written recursive-descent
 parser: the grammar is a dozen rules, errors name the column, and it needs no dependency.
 
-Absent values (no finding, no decoded call) are None: every comparison with None is false.
+Absent values (no finding, no decoded call) are None: every comparison with None is false, and
+so are a bare absent field and its `not`.
 """
 
 from __future__ import annotations
@@ -374,7 +375,7 @@ class Compiler:
         if isinstance(node, Unary):
             kind, run = self.node(node.operand)
             self.need_bool(kind, node.operand, "`not`")
-            return BOOL, lambda v: not run(v)
+            return BOOL, lambda v: _negate(run(v))
         assert isinstance(node, Binary)
         if node.op in ("and", "or"):
             return self.logical(node)
@@ -586,4 +587,10 @@ def compile_condition(source: str, scope: Scope) -> Compiled:
     compiled = Compiler(scope).compile(Parser(source).parse())
     if compiled.type not in (BOOL, ANY):
         raise RuleError(f"a condition must be true/false, this one is {compiled.type}")
-    return compiled
+    run = compiled.run
+    return Compiled(BOOL, lambda v: run(v) is True, compiled.fields)
+
+
+def _negate(value: Any) -> bool:
+    """`not`: an absent value stays false (`not sim.success` needs a simulation)."""
+    return value is not None and not value
