@@ -23,6 +23,7 @@ from timemachine.api.limits import BodyLimitMiddleware
 from timemachine.api.metrics import HttpMetricsMiddleware, create_registry
 from timemachine.api.routers import (
     admin,
+    alerts,
     auth,
     cleanup,
     credentials,
@@ -138,6 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tx_imports,
         mev,
         monitor,
+        alerts,
         exploits,
         sessions,
         credentials,

@@ -24,6 +24,7 @@ SERVICE_PACKAGES = frozenset(
         "celery",
         "cryptography",
         "fastapi",
+        "jinja2",
         "jwt",
         "kombu",
         "nats",

@@ -22,6 +22,7 @@ from timemachine.cli.exploits import exploits_app
 from timemachine.cli.keys import keys_app
 from timemachine.cli.mev import mev_app
 from timemachine.cli.monitor import monitor
+from timemachine.cli.rules import alerts_app, rules_app
 from timemachine.cli.service import serve, worker
 from timemachine.cli.tx_imports import batch_replay, import_command
 from timemachine.cli.users import users_app
@@ -149,6 +150,8 @@ app.add_typer(conformance_app, name="conformance")
 app.add_typer(exploits_app, name="exploits")
 app.add_typer(keys_app, name="keys")
 app.add_typer(mev_app, name="mev")
+app.add_typer(rules_app, name="rules")
+app.add_typer(alerts_app, name="alerts")
 app.add_typer(users_app, name="users")
 app.command()(analyze)
 app.command()(consume)

@@ -10,6 +10,7 @@ Repositories take a SQLAlchemy `Session` and return pydantic records (`timemachi
 `ExploitRecord`), never ORM objects. Engine packages never import this package.
 """
 
+from timemachine.store.alerts import AlertStore
 from timemachine.store.audit import AuditLog
 from timemachine.store.catalog import UpsertCounts, get_exploit, list_exploits, upsert_catalog
 from timemachine.store.credentials import ProviderCredentials
@@ -24,6 +25,7 @@ from timemachine.store.tx_imports import TxImports
 from timemachine.store.users import ApiKeys, RefreshTokens, Users
 
 __all__ = [
+    "AlertStore",
     "ApiKeys",
     "AuditLog",
     "Database",

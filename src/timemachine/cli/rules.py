@@ -1,0 +1,171 @@
+"""`timemachine rules validate|test` and `timemachine alerts list|ack`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from timemachine.cli.errors import reported_errors, run_async
+
+if TYPE_CHECKING:
+    from timemachine.rules import RuleEvent, RuleSet
+
+rules_app = typer.Typer(
+    help="Alert rules: validate a rule file, dry-run it on a transaction.", no_args_is_help=True
+)
+alerts_app = typer.Typer(help="Stored alerts: list and acknowledge.", no_args_is_help=True)
+
+RuleFileArg = Annotated[
+    Path, typer.Argument(help="Rule file (YAML or JSON).", show_default=False, dir_okay=False)
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def _load(path: Path) -> RuleSet:
+    """The rule file, compiled, with every channel checked (fields, template, outbound URL)."""
+    from timemachine.alerts.channels import check_channel
+    from timemachine.rules import load_file
+    from timemachine.security.outbound import OutboundPolicy
+    from timemachine.settings import get_settings
+
+    rules = load_file(path)
+    policy = OutboundPolicy.from_settings(get_settings())
+    for name, channel in rules.channels.items():
+        check_channel(name, channel, policy)
+    return rules
+
+
+@rules_app.command("validate")
+def validate(path: RuleFileArg) -> None:
+    """Parse and type-check every rule and channel; exit 2 with the first problem."""
+    with reported_errors():
+        rules = _load(path)
+    enabled = sum(1 for r in rules.rules if r.rule.enabled)
+    wasm = sum(1 for r in rules.rules if r.wasm is not None)
+    typer.echo(
+        f"{path}: {len(rules.rules)} rule(s) ({enabled} enabled, {wasm} WebAssembly), "
+        f"{len(rules.channels)} channel(s): OK"
+    )
+
+
+@rules_app.command("test")
+def dry_run_command(
+    path: RuleFileArg,
+    tx: Annotated[
+        str | None, typer.Option("--tx", help="Replay this transaction and test the rules on it.")
+    ] = None,
+    event_file: Annotated[
+        Path | None, typer.Option("--event", help="Or: a RuleEvent as a JSON file.")
+    ] = None,
+    stage: Annotated[
+        str,
+        typer.Option(
+            "--stage", help="Stage the replayed tx is tested as: pending, simulated or mined."
+        ),
+    ] = "mined",
+    rpc_url: Annotated[
+        str | None,
+        typer.Option("--rpc-url", "-r", envvar="WEB3_RPC_URL", help="Upstream JSON-RPC endpoint."),
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Dry run: which rules match the transaction (or event), with the evidence each read and
+    the message each channel would get. Nothing is sent or stored."""
+    from timemachine.errors import InvalidInputError
+
+    with reported_errors():
+        rules = _load(path)
+        if (tx is None) == (event_file is None):
+            raise InvalidInputError("give either --tx HASH or --event FILE")
+        if stage not in ("pending", "simulated", "mined"):
+            raise InvalidInputError(f"--stage {stage!r}: use pending, simulated or mined")
+    event = run_async(_event(tx, event_file, stage, rpc_url))
+    from timemachine.alerts.dryrun import dry_run
+
+    with reported_errors():
+        report = dry_run(rules, event)
+    if as_json:
+        typer.echo(json.dumps(report, indent=2, default=str))
+        return
+    typer.echo(f"tx {event.tx.hash} ({event.stage} on {event.chain}): "
+               f"{len(report['matches'])} rule(s) match")  # fmt: skip
+    for match in report["matches"]:
+        typer.echo(f"- {match['rule']} [{match['severity']}] → {', '.join(match['notify']) or '-'}")
+        for name, value in match["evidence"].items():
+            typer.echo(f"    {name} = {value}")
+    for rule, error in report["disabled"].items():
+        typer.echo(f"! {rule} disabled: {error}")
+
+
+async def _event(
+    tx: str | None, event_file: Path | None, stage: str, rpc_url: str | None
+) -> RuleEvent:
+    from pydantic import ValidationError
+
+    from timemachine.errors import InvalidInputError
+    from timemachine.machine import TimeMachine
+    from timemachine.rules import RuleEvent, event_from_replay
+
+    if event_file is not None:
+        try:
+            return RuleEvent.model_validate_json(event_file.read_bytes())
+        except (OSError, ValidationError) as exc:
+            first = str(exc).splitlines()[0]
+            raise InvalidInputError(f"{event_file} is not a readable RuleEvent: {first}") from None
+    assert tx is not None
+    async with TimeMachine(rpc_url) as machine:
+        result, analysis = await machine.analyze_replay(tx)
+    return event_from_replay(result, analysis, stage=stage)  # type: ignore[arg-type]
+
+
+@alerts_app.command("list")
+def list_alerts(
+    rule: Annotated[str | None, typer.Option("--rule", help="Only this rule's alerts.")] = None,
+    unacked: Annotated[bool, typer.Option("--unacked", help="Only unacknowledged.")] = False,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=500)] = 50,
+    as_json: AsJson = False,
+) -> None:
+    """Stored alerts, newest first."""
+    from timemachine.settings import get_settings
+    from timemachine.store import AlertStore, open_database
+
+    with reported_errors():
+        db = open_database(get_settings().database_url)
+        try:
+            with db.session() as s:
+                records = AlertStore(s).recent(
+                    rule_id=rule, acked=False if unacked else None, limit=limit
+                )
+        finally:
+            db.dispose()
+    if as_json:
+        typer.echo(json.dumps([r.model_dump(mode="json") for r in records], indent=2))
+        return
+    for r in records:
+        state = f"acked by {r.acked_by}" if r.acked_at else "open"
+        typer.echo(f"{r.id}  {r.created_at:%Y-%m-%d %H:%M:%S}  {r.severity:<8} {r.rule_id}  "
+                   f"{r.stage} {r.chain} {r.tx_hash or '-'}  {state}")  # fmt: skip
+
+
+@alerts_app.command("ack")
+def ack(
+    alert_id: Annotated[str, typer.Argument(help="The alert's id.", show_default=False)],
+    by: Annotated[str, typer.Option("--by", help="Who acknowledges it.")] = "cli",
+) -> None:
+    """Acknowledge an alert."""
+    from timemachine.settings import get_settings
+    from timemachine.store import AlertStore, open_database
+
+    with reported_errors():
+        db = open_database(get_settings().database_url)
+        try:
+            with db.session() as s:
+                record = AlertStore(s).ack(alert_id, by=by)
+        finally:
+            db.dispose()
+    typer.echo(
+        f"{record.id} acknowledged by {record.acked_by} at {record.acked_at:%Y-%m-%d %H:%M:%S}"
+    )
