@@ -1,4 +1,4 @@
-"""One store poll per API process for every WebSocket following a session.
+"""One store poll and one bus subscription per channel per API process, for every WebSocket.
 
 Each `/ws/sessions/{id}` client needs the store's view of its session: with the in-process bus a
 worker's progress reaches the API only through the store, and with Redis the poll covers lost
@@ -8,16 +8,24 @@ pushed the status endpoint's p99 to 101 ms. Here one task loads the state column
 followed session in one query per tick and hands each follower its session's current event.
 With Redis the bus carries every event and the poll only covers lost ones, so it runs every
 `BUS_POLL_SECONDS` instead.
+
+The bus side likewise: each socket used to hold its own subscription (with Redis, one connection
+and one reader task per socket, opened in a burst when hundreds of clients connect). `Fanout`
+holds one subscription per channel for the whole process — `SESSIONS_CHANNEL` (every session's
+events) for the session followers, `STATUS_CHANNEL` for `/ws/status` — and hands each event to
+the queues of the sockets it concerns; it unsubscribes when the last follower leaves.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from timemachine.errors import StorageError
 from timemachine.logs import get_logger
-from timemachine.orchestration.progress import session_event
+from timemachine.orchestration.progress import SESSIONS_CHANNEL, session_event
+from timemachine.ports import Event, EventBus
 from timemachine.store import Database, ReplaySessions
 from timemachine.store.sessions import SessionStateRow
 
@@ -69,3 +77,46 @@ class SessionWatcher:
                 item = session_event(record) if record is not None else DELETED
                 for queue in self._followers.get(session_id, ()):
                     queue.put_nowait(item)
+
+
+EVERYONE = ""
+"""The key of followers that take every event of a channel."""
+
+
+class Fanout:
+    """One subscription to `channel`, its events put on the queues of the followers whose key is
+    `key_of(event)`."""
+
+    def __init__(
+        self, bus: EventBus, channel: str, key_of: Callable[[Event], str] = lambda _: EVERYONE
+    ) -> None:
+        self.bus = bus
+        self.channel = channel
+        self.key_of = key_of
+        self._followers: dict[str, set[asyncio.Queue[Any]]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def follow(self, key: str, queue: asyncio.Queue[Any]) -> None:
+        self._followers.setdefault(key, set()).add(queue)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name=f"fanout:{self.channel}")
+
+    def unfollow(self, key: str, queue: asyncio.Queue[Any]) -> None:
+        queues = self._followers.get(key)
+        if queues is not None:
+            queues.discard(queue)
+            if not queues:
+                del self._followers[key]
+        if not self._followers and self._task is not None:
+            self._task.cancel()  # its subscription closes (the generator's cleanup)
+            self._task = None
+
+    async def _run(self) -> None:
+        async for event in self.bus.subscribe(self.channel):
+            for queue in self._followers.get(self.key_of(event), ()):
+                queue.put_nowait(event)
+
+
+def session_fanout(bus: EventBus) -> Fanout:
+    """Every session's events, to the followers of that session (keyed by session id)."""
+    return Fanout(bus, SESSIONS_CHANNEL, lambda event: str(event.get("session_id", "")))

@@ -4,8 +4,9 @@
 reaches a terminal status, then the socket closes (code 1000). Changes come from the bus *and* a
 store poll every `POLL_SECONDS`: with the in-process bus (no REDIS_URL) the worker publishes in
 another process, so the poll is what carries its progress; with Redis it covers lost events (and
-runs every `BUS_POLL_SECONDS`). The poll is one query per tick for every followed session
-(`api.watch.SessionWatcher`).
+runs every `BUS_POLL_SECONDS`). Per API process, the poll is one query per tick for every
+followed session (`api.watch.SessionWatcher`) and the bus one subscription for all of them
+(`api.watch.Fanout`), not one per socket.
 Duplicates are dropped (an event is sent only when status, progress or stage changed).
 
 `/ws/status`: system events (sessions queued, finished, cancelled) from the bus. With the
@@ -30,9 +31,17 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from timemachine.api.deps import app_state
 from timemachine.api.validation import STORAGE_UNAVAILABLE
-from timemachine.api.watch import BUS_POLL_SECONDS, DELETED, POLL_SECONDS, SessionWatcher
+from timemachine.api.watch import (
+    BUS_POLL_SECONDS,
+    DELETED,
+    EVERYONE,
+    POLL_SECONDS,
+    Fanout,
+    SessionWatcher,
+    session_fanout,
+)
 from timemachine.api.ws_limits import IDLE_CHECK_SECONDS, LiveSocket, live_socket
-from timemachine.bus import STATUS_CHANNEL, Event, EventBus, LocalBus, session_channel
+from timemachine.bus import STATUS_CHANNEL, Event, EventBus, LocalBus
 from timemachine.errors import StorageError
 from timemachine.models.auth import Role, Scope
 from timemachine.models.sessions import ReplaySessionRecord, SessionStatus
@@ -51,6 +60,8 @@ def _load(db: Database, session_id: str, owner: str | None = None) -> ReplaySess
 
 
 async def _pump(bus: EventBus, channel: str, queue: asyncio.Queue[Any]) -> None:
+    """A socket's own subscription (`/ws/mev`; session and status sockets share one per
+    process, see `Fanout`)."""
     async for event in bus.subscribe(channel):
         await queue.put(event)
 
@@ -99,18 +110,17 @@ async def _session_updates(live: LiveSocket, session_id: str) -> None:
         await websocket.close(code=NOT_FOUND_CLOSE)
         return
     queue: asyncio.Queue[Any] = asyncio.Queue()
-    helpers = [
-        asyncio.create_task(_pump(state.bus, session_channel(session_id), queue)),
-        asyncio.create_task(_watch_disconnect(websocket, queue)),
-    ]
-    watcher = _watcher(websocket, state.db, state.bus)
+    helpers = [asyncio.create_task(_watch_disconnect(websocket, queue))]
+    watcher, events = _watcher(websocket, state.db, state.bus), _fanouts(websocket, state.bus)[0]
     watcher.follow(session_id, queue)
+    events.follow(session_id, queue)
     try:
         await _follow(live, session_event(record), queue)
     except WebSocketDisconnect:
         return
     finally:
         watcher.unfollow(session_id, queue)
+        events.unfollow(session_id, queue)
         await _stop(helpers)
 
 
@@ -124,6 +134,16 @@ def _watcher(websocket: WebSocket, db: Database, bus: EventBus) -> SessionWatche
         watcher = SessionWatcher(db, interval)
         app_state_.session_watcher = watcher
     return watcher
+
+
+def _fanouts(websocket: WebSocket, bus: EventBus) -> tuple[Fanout, Fanout]:
+    """The API process's one subscription to every session's events and one to the status
+    channel (created on first use)."""
+    app_state_ = websocket.app.state
+    fanouts: tuple[Fanout, Fanout] | None = getattr(app_state_, "bus_fanouts", None)
+    if fanouts is None:
+        fanouts = app_state_.bus_fanouts = (session_fanout(bus), Fanout(bus, STATUS_CHANNEL))
+    return fanouts
 
 
 async def _follow(live: LiveSocket, first: Event, queue: asyncio.Queue[Any]) -> None:
@@ -179,10 +199,9 @@ async def _status_updates(live: LiveSocket) -> None:
     owner = live.principal.owner_scope
     mine: dict[str, bool] = {}
     queue: asyncio.Queue[Any] = asyncio.Queue()
-    helpers = [
-        asyncio.create_task(_pump(state.bus, STATUS_CHANNEL, queue)),
-        asyncio.create_task(_watch_disconnect(websocket, queue)),
-    ]
+    helpers = [asyncio.create_task(_watch_disconnect(websocket, queue))]
+    events = _fanouts(websocket, state.bus)[1]
+    events.follow(EVERYONE, queue)
     try:
         if not await live.send({"type": "hello", "channel": STATUS_CHANNEL}):
             return
@@ -202,4 +221,5 @@ async def _status_updates(live: LiveSocket) -> None:
     except WebSocketDisconnect:
         return
     finally:
+        events.unfollow(EVERYONE, queue)
         await _stop(helpers)
