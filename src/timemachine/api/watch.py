@@ -5,7 +5,8 @@ worker's progress reaches the API only through the store, and with Redis the pol
 events. Polling per socket cost one query and one thread hand-off per socket every 0.5 s (1,000
 queries/s for 500 sockets), which starved the API's thread pool and database connections and
 pushed the status endpoint's p99 to 101 ms. Here one task loads the state columns of every
-followed session in one query per tick and hands each follower its session's current event.
+followed session in one query per tick and hands the followers of a session its current event
+when it changed since the last tick (so an idle session wakes none of its sockets).
 With Redis the bus carries every event and the poll only covers lost ones, so it runs every
 `BUS_POLL_SECONDS` instead.
 
@@ -43,6 +44,9 @@ class SessionWatcher:
         self.db = db
         self.interval = interval
         self._followers: dict[str, set[asyncio.Queue[Any]]] = {}
+        self._delivered: dict[str, Any] = {}
+        """The item last handed to each session's followers (they read the state themselves
+        when they start following)."""
         self._task: asyncio.Task[None] | None = None
 
     def follow(self, session_id: str, queue: asyncio.Queue[Any]) -> None:
@@ -56,6 +60,7 @@ class SessionWatcher:
             queues.discard(queue)
             if not queues:
                 del self._followers[session_id]
+                self._delivered.pop(session_id, None)
 
     def _load(self, ids: list[str]) -> dict[str, SessionStateRow]:
         with self.db.session() as s:
@@ -75,7 +80,11 @@ class SessionWatcher:
             for session_id in ids:
                 record = records.get(session_id)
                 item = session_event(record) if record is not None else DELETED
-                for queue in self._followers.get(session_id, ()):
+                queues = self._followers.get(session_id)
+                if not queues or self._delivered.get(session_id) == item:
+                    continue
+                self._delivered[session_id] = item
+                for queue in queues:
                     queue.put_nowait(item)
 
 

@@ -180,7 +180,8 @@ async def _next_item(live: LiveSocket, queue: asyncio.Queue[Any]) -> Any:
     (re-checked after every `IDLE_CHECK_SECONDS` of silence)."""
     while True:
         try:
-            return await asyncio.wait_for(queue.get(), timeout=IDLE_CHECK_SECONDS)
+            async with asyncio.timeout(IDLE_CHECK_SECONDS):  # no task per wait, as wait_for makes
+                return await queue.get()
         except TimeoutError:
             if not await live.still_allowed():
                 return _DISCONNECTED
