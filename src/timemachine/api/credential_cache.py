@@ -57,6 +57,8 @@ class CredentialWatch:
 
     async def stamp(self) -> Stamp:
         generation = credential_generation()  # read first: a later change makes it stale
+        if self._clock() - self._read_at < WATCH_SECONDS:
+            return generation, self._stored  # fresh: no lock (every request and socket asks)
         async with self._lock:
             if self._clock() - self._read_at >= WATCH_SECONDS:
                 self._stored = await asyncio.to_thread(self._read)
