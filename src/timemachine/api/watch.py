@@ -15,6 +15,10 @@ and one reader task per socket, opened in a burst when hundreds of clients conne
 holds one subscription per channel for the whole process — `SESSIONS_CHANNEL` (every session's
 events) for the session followers, `STATUS_CHANNEL` for `/ws/status` — and hands each event to
 the queues of the sockets it concerns; it unsubscribes when the last follower leaves.
+
+And the first read: a socket opening on a session reads it (owner-checked) through
+`SessionLoader`, which reads every session asked for meanwhile in one transaction — 500 clients
+connecting at once cost a handful of transactions and thread hand-offs, not 500.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Any
 
 from timemachine.errors import StorageError
 from timemachine.logs import get_logger
+from timemachine.models.sessions import ReplaySessionRecord
 from timemachine.orchestration.progress import SESSIONS_CHANNEL, session_event
 from timemachine.ports import Event, EventBus
 from timemachine.store import Database, ReplaySessions
@@ -129,3 +134,46 @@ class Fanout:
 def session_fanout(bus: EventBus) -> Fanout:
     """Every session's events, to the followers of that session (keyed by session id)."""
     return Fanout(bus, SESSIONS_CHANNEL, lambda event: str(event.get("session_id", "")))
+
+
+class SessionLoader:
+    """`ReplaySessions.get(session_id, owner=owner)` for many callers, batched: the requests
+    that arrive while one batch is read form the next."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._waiting: dict[tuple[str, str | None], list[asyncio.Future[Any]]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def get(self, session_id: str, owner: str | None) -> ReplaySessionRecord | None:
+        """The session (None: absent or another owner's); StorageError when the store fails."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault((session_id, owner), []).append(future)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="session-loader")
+        result: ReplaySessionRecord | None = await future
+        return result
+
+    def _load(
+        self, keys: list[tuple[str, str | None]]
+    ) -> dict[tuple[str, str | None], ReplaySessionRecord | None]:
+        with self.db.session() as s:
+            sessions = ReplaySessions(s)
+            return {key: sessions.get(key[0], owner=key[1]) for key in keys}
+
+    async def _run(self) -> None:
+        await asyncio.sleep(0)  # the sockets opening in this tick join the first batch
+        while self._waiting:
+            batch, self._waiting = self._waiting, {}
+            try:
+                records = await asyncio.to_thread(self._load, list(batch))
+            except StorageError as exc:
+                for futures in batch.values():
+                    for future in futures:
+                        if not future.done():
+                            future.set_exception(exc)
+                continue
+            for key, futures in batch.items():
+                for future in futures:
+                    if not future.done():  # its socket may have gone meanwhile
+                        future.set_result(records[key])

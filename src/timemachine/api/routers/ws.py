@@ -37,6 +37,7 @@ from timemachine.api.watch import (
     EVERYONE,
     POLL_SECONDS,
     Fanout,
+    SessionLoader,
     SessionWatcher,
     session_fanout,
 )
@@ -44,19 +45,14 @@ from timemachine.api.ws_limits import IDLE_CHECK_SECONDS, LiveSocket, live_socke
 from timemachine.bus import STATUS_CHANNEL, Event, EventBus, LocalBus
 from timemachine.errors import StorageError
 from timemachine.models.auth import Role, Scope
-from timemachine.models.sessions import ReplaySessionRecord, SessionStatus
+from timemachine.models.sessions import SessionStatus
 from timemachine.orchestration.progress import session_event
-from timemachine.store import Database, ReplaySessions
+from timemachine.store import Database
 
 router = APIRouter(tags=["live"])
 NOT_FOUND_CLOSE = 4404
 _TERMINAL = {status.value for status in SessionStatus if status.is_terminal}
 _DISCONNECTED = object()
-
-
-def _load(db: Database, session_id: str, owner: str | None = None) -> ReplaySessionRecord | None:
-    with db.session() as s:
-        return ReplaySessions(s).get(session_id, owner=owner)
 
 
 async def _pump(bus: EventBus, channel: str, queue: asyncio.Queue[Any]) -> None:
@@ -97,7 +93,7 @@ async def _session_updates(live: LiveSocket, session_id: str) -> None:
     websocket, principal = live.websocket, live.principal
     state = app_state(websocket)
     try:
-        record = await asyncio.to_thread(_load, state.db, session_id, principal.owner_scope)
+        record = await _loader(websocket, state.db).get(session_id, principal.owner_scope)
     except StorageError:
         await websocket.send_json(
             {"type": "error", "error": "StorageError", "detail": STORAGE_UNAVAILABLE}
@@ -134,6 +130,16 @@ def _watcher(websocket: WebSocket, db: Database, bus: EventBus) -> SessionWatche
         watcher = SessionWatcher(db, interval)
         app_state_.session_watcher = watcher
     return watcher
+
+
+def _loader(websocket: WebSocket, db: Database) -> SessionLoader:
+    """The API process's batched reader of the sessions sockets open on (created on first
+    use)."""
+    app_state_ = websocket.app.state
+    loader: SessionLoader | None = getattr(app_state_, "session_loader", None)
+    if loader is None:
+        loader = app_state_.session_loader = SessionLoader(db)
+    return loader
 
 
 def _fanouts(websocket: WebSocket, bus: EventBus) -> tuple[Fanout, Fanout]:
@@ -213,7 +219,7 @@ async def _status_updates(live: LiveSocket) -> None:
             if owner is not None:
                 session_id = str(item.get("session_id", ""))
                 if session_id not in mine:
-                    found = await asyncio.to_thread(_load, state.db, session_id, owner)
+                    found = await _loader(websocket, state.db).get(session_id, owner)
                     mine[session_id] = found is not None
                 if not mine[session_id]:
                     continue
