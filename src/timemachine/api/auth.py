@@ -30,7 +30,7 @@ from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocket
 
 from timemachine.api.credential_cache import cached_principal
-from timemachine.api.deps import app_state
+from timemachine.api.deps import app_state, per_app
 from timemachine.errors import (
     AuthenticationError,
     PermissionDeniedError,
@@ -57,11 +57,8 @@ def client_ip(connection: HTTPConnection) -> str:
     """The client's address: the connection's peer, or — when the peer is a trusted proxy
     (`FORWARDED_ALLOW_IPS`) — the client it names in X-Forwarded-For."""
     peer = connection.client.host if connection.client is not None else "unknown"
-    app_obj: Any = connection.app.state
-    proxies: TrustedProxies | None = getattr(app_obj, "trusted_proxies", None)
-    if proxies is None:
-        spec = app_state(connection).settings.forwarded_allow_ips
-        proxies = app_obj.trusted_proxies = TrustedProxies.from_spec(spec)
+    spec = app_state(connection).settings.forwarded_allow_ips
+    proxies = per_app(connection, "trusted_proxies", lambda: TrustedProxies.from_spec(spec))
     return proxies.client(peer, connection.headers.getlist("x-forwarded-for"))
 
 

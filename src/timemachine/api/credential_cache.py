@@ -22,11 +22,11 @@ import datetime as dt
 import time
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from starlette.requests import HTTPConnection
 
-from timemachine.api.deps import app_state
+from timemachine.api.deps import app_state, per_app
 from timemachine.security.accounts import principal_for, still_valid
 from timemachine.security.principal import Principal
 from timemachine.store import Database, TokenRevocations
@@ -141,12 +141,10 @@ class CredentialCache:
 
 
 def credential_cache(connection: HTTPConnection) -> CredentialCache:
-    """This app's cache (created on first use, like the WebSocket counters)."""
-    app_obj: Any = connection.app.state
-    cache: CredentialCache | None = getattr(app_obj, "credential_cache", None)
-    if cache is None:
-        cache = app_obj.credential_cache = CredentialCache(app_state(connection).db)
-    return cache
+    """This app's cache."""
+    return per_app(
+        connection, "credential_cache", lambda: CredentialCache(app_state(connection).db)
+    )
 
 
 async def cached_principal(connection: HTTPConnection, token: str) -> Principal:

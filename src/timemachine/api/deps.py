@@ -5,7 +5,8 @@ and a thread hand-off per dependency per request is what latency under load is m
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query, Request
 from starlette.requests import HTTPConnection
@@ -23,6 +24,20 @@ ANONYMOUS = "anonymous"
 def app_state(connection: HTTPConnection) -> AppState:
     state: AppState = connection.app.state.timemachine
     return state
+
+
+T = TypeVar("T")
+
+
+def per_app(connection: HTTPConnection, name: str, make: Callable[[], T]) -> T:
+    """The app's one `name` object, made by `make()` on first use (what an API process shares
+    among its requests and sockets: caches, counters, pollers)."""
+    app_obj: Any = connection.app.state
+    shared: T | None = getattr(app_obj, name, None)
+    if shared is None:
+        shared = make()
+        setattr(app_obj, name, shared)
+    return shared
 
 
 async def get_db(request: Request) -> Database:

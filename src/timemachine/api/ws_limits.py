@@ -25,7 +25,7 @@ from starlette.websockets import WebSocket
 
 from timemachine.api.auth import RATE_LIMITED_CLOSE, client_ip, websocket_principal
 from timemachine.api.credential_cache import credential_cache
-from timemachine.api.deps import app_state
+from timemachine.api.deps import app_state, per_app
 from timemachine.models.auth import Role, Scope
 from timemachine.security.principal import Principal
 
@@ -63,15 +63,6 @@ class SocketCounts:
                 del self._ips[ip]
 
 
-def _counts(websocket: WebSocket) -> SocketCounts:
-    """This app's counters (created on first use, like the credential vault)."""
-    app_obj: Any = websocket.app.state
-    counts: SocketCounts | None = getattr(app_obj, "websocket_counts", None)
-    if counts is None:
-        counts = app_obj.websocket_counts = SocketCounts()
-    return counts
-
-
 class LiveSocket:
     """An authenticated socket that sends only while its credential stands."""
 
@@ -107,7 +98,7 @@ async def live_socket(
 ) -> AsyncIterator[LiveSocket | None]:
     """Accept and authenticate the socket, and hold one of its user's and IP's slots while it
     is open; None (socket closed with a reason) when it may not stay."""
-    counts = _counts(websocket)
+    counts = per_app(websocket, "websocket_counts", SocketCounts)
     principal = await websocket_principal(websocket, role, scope)
     if principal is None:
         yield None

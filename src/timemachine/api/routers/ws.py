@@ -29,7 +29,7 @@ from typing import Any
 import anyio
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from timemachine.api.deps import app_state
+from timemachine.api.deps import app_state, per_app
 from timemachine.api.validation import STORAGE_UNAVAILABLE
 from timemachine.api.watch import (
     BUS_POLL_SECONDS,
@@ -121,35 +121,23 @@ async def _session_updates(live: LiveSocket, session_id: str) -> None:
 
 
 def _watcher(websocket: WebSocket, db: Database, bus: EventBus) -> SessionWatcher:
-    """The API process's one store poller for every followed session (created on first use;
-    slower when Redis carries the workers' events)."""
-    app_state_ = websocket.app.state
-    watcher: SessionWatcher | None = getattr(app_state_, "session_watcher", None)
-    if watcher is None:
-        interval = POLL_SECONDS if isinstance(bus, LocalBus) else BUS_POLL_SECONDS
-        watcher = SessionWatcher(db, interval)
-        app_state_.session_watcher = watcher
-    return watcher
+    """The API process's one store poller for every followed session (slower when Redis
+    carries the workers' events)."""
+    interval = POLL_SECONDS if isinstance(bus, LocalBus) else BUS_POLL_SECONDS
+    return per_app(websocket, "session_watcher", lambda: SessionWatcher(db, interval))
 
 
 def _loader(websocket: WebSocket, db: Database) -> SessionLoader:
-    """The API process's batched reader of the sessions sockets open on (created on first
-    use)."""
-    app_state_ = websocket.app.state
-    loader: SessionLoader | None = getattr(app_state_, "session_loader", None)
-    if loader is None:
-        loader = app_state_.session_loader = SessionLoader(db)
-    return loader
+    """The API process's batched reader of the sessions sockets open on."""
+    return per_app(websocket, "session_loader", lambda: SessionLoader(db))
 
 
 def _fanouts(websocket: WebSocket, bus: EventBus) -> tuple[Fanout, Fanout]:
     """The API process's one subscription to every session's events and one to the status
-    channel (created on first use)."""
-    app_state_ = websocket.app.state
-    fanouts: tuple[Fanout, Fanout] | None = getattr(app_state_, "bus_fanouts", None)
-    if fanouts is None:
-        fanouts = app_state_.bus_fanouts = (session_fanout(bus), Fanout(bus, STATUS_CHANNEL))
-    return fanouts
+    channel."""
+    return per_app(
+        websocket, "bus_fanouts", lambda: (session_fanout(bus), Fanout(bus, STATUS_CHANNEL))
+    )
 
 
 async def _follow(live: LiveSocket, first: Event, queue: asyncio.Queue[Any]) -> None:
