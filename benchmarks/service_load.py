@@ -5,8 +5,9 @@ Starts `timemachine serve --workers K` (API + a Celery worker with K pool proces
 the chosen backend, submits N exploit replays of the bundled scenarios (round robin) as fast as
 the API takes them, follows W of them over `/ws/sessions/{id}` until their terminal event, and
 samples `GET /api/time-machine/replay/{id}/status` latency while the work drains. Prints the
-submit rate, replay throughput, status-endpoint p50/p99, and how many sessions reached each
-terminal state (none may be lost).
+submit rate, replay throughput, status-endpoint p50/p99 as the client saw it and as the server's
+own latency histogram (`/metrics`) recorded it over the same window, the machine's load average,
+and how many sessions reached each terminal state (none may be lost).
 
     python -m benchmarks.service_load [--requests 1000] [--websockets 500] [--workers 2]
                                       [--backend embedded|postgres-redis|postgres-rabbitmq]
@@ -36,6 +37,7 @@ from typing import Any
 
 import httpx
 import websockets
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, text
 
 from timemachine.catalog.scenarios import SCENARIOS
@@ -56,7 +58,12 @@ LOAD_LIMITS = {
     "RATE_LIMIT_BURST": "100000",
     "IP_RATE_LIMIT_PER_MINUTE": "1000000",
     "IP_RATE_LIMIT_BURST": "100000",
+    # ... and the WebSocket caps, so all W followers stay open from one user and address.
+    "WS_MAX_PER_USER": "100000",
+    "WS_MAX_PER_IP": "100000",
 }
+STATUS_ROUTE = "/api/time-machine/replay/{session_id}/status"
+METRICS_TOKEN = uuid.uuid4().hex
 
 
 def free_port() -> int:
@@ -74,7 +81,7 @@ def backend_env(backend: str, folder: Path) -> tuple[dict[str, str], str | None]
         if key not in {"DATABASE_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "REDIS_URL"}
     }
     env |= {"TIME_MACHINE_DATA_DIR": str(folder), "LOG_LEVEL": "WARNING"}
-    env |= LOAD_LIMITS
+    env |= LOAD_LIMITS | {"TIME_MACHINE_METRICS_TOKEN": METRICS_TOKEN}
     if backend == "embedded":
         return env, None
     name = f"tm_bench_{uuid.uuid4().hex[:10]}"
@@ -195,6 +202,43 @@ async def drain(
     return statuses, latencies
 
 
+async def status_histogram(client: httpx.AsyncClient) -> dict[float, float]:
+    """The server's cumulative latency buckets (upper bound in s → count) of the status route."""
+    response = await client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    response.raise_for_status()
+    buckets: dict[float, float] = {}
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            labels = sample.labels
+            if sample.name.endswith("_bucket") and labels.get("route") == STATUS_ROUTE:
+                bound = float(labels["le"])
+                buckets[bound] = buckets.get(bound, 0.0) + sample.value
+    return buckets
+
+
+def histogram_quantile(q: float, before: dict[float, float], after: dict[float, float]) -> float:
+    """The q-quantile (s) of what the server observed between two scrapes, interpolated inside
+    its bucket as Prometheus' `histogram_quantile` does."""
+    bounds = sorted(after)
+    counts = [after[b] - before.get(b, 0.0) for b in bounds]
+    rank = q * counts[-1]
+    lower, below = 0.0, 0.0
+    for bound, count in zip(bounds, counts, strict=True):
+        if count >= rank:
+            if bound == float("inf"):
+                return lower
+            return lower + (bound - lower) * (rank - below) / max(count - below, 1e-9)
+        lower, below = bound, count
+    return lower
+
+
+def share_within(bound: float, before: dict[float, float], after: dict[float, float]) -> float:
+    """The share of the window's requests the server answered within `bound` seconds (a bucket
+    bound: exact, unlike the interpolated quantiles)."""
+    total = after[float("inf")] - before.get(float("inf"), 0.0)
+    return (after[bound] - before.get(bound, 0.0)) / total if total else 0.0
+
+
 def summarize_profile(raw: Path, out: Path) -> None:
     """py-spy's raw (collapsed) stacks → the top functions by inclusive share of samples."""
     total = 0
@@ -250,7 +294,11 @@ async def run(
             sampler = None
             if profile_to is not None:
                 sampler = asyncio.create_task(profile(process.pid, profile_to))
+            server_before = await status_histogram(client)
+            load_before = os.getloadavg()
             statuses, latencies = await drain(client, ids, started + 3600)
+            server_after = await status_histogram(client)
+            load_after = os.getloadavg()
             if sampler is not None:
                 await sampler
             drained = time.perf_counter() - started
@@ -265,17 +313,31 @@ async def run(
         drop_database(database)
 
     outcome = Counter(statuses.values())
-    ordered = sorted(latencies)
-    p50 = statistics.median(ordered) * 1000
-    p99 = ordered[int(len(ordered) * 0.99) - 1] * 1000
     print(f"backend {backend}, {workers} worker processes, {os.cpu_count()} cores")
     print(f"{requests} replay requests submitted in {submitted:.2f} s "
           f"({requests / submitted:.0f} requests/s)")  # fmt: skip
     print(f"all terminal after {drained:.1f} s: {dict(outcome)}; lost: {requests - len(statuses)}")
     print(f"replay throughput {outcome['completed'] / drained:.2f} replays/s")
     print(f"{sockets} WebSocket followers ended with: {dict(followed)}")
+    report_status(latencies, server_before, server_after)
+    print("load average (1, 5, 15 min) when the drain began "
+          f"{' '.join(f'{x:.2f}' for x in load_before)}, when it ended "
+          f"{' '.join(f'{x:.2f}' for x in load_after)}")  # fmt: skip
+
+
+def report_status(
+    latencies: list[float], before: dict[float, float], after: dict[float, float]
+) -> None:
+    """The status endpoint's latency as the client measured it and as the server recorded it."""
+    ordered = sorted(latencies)
+    p50 = statistics.median(ordered) * 1000
+    p99 = ordered[int(len(ordered) * 0.99) - 1] * 1000
     print(f"status endpoint under load: {len(ordered)} requests, p50 {p50:.1f} ms, "
-          f"p99 {p99:.1f} ms")  # fmt: skip
+          f"p99 {p99:.1f} ms (client side)")  # fmt: skip
+    server = [histogram_quantile(q, before, after) * 1000 for q in (0.5, 0.99)]
+    within = share_within(0.05, before, after) * 100
+    print(f"status endpoint, server histogram: p50 {server[0]:.1f} ms, p99 {server[1]:.1f} ms "
+          f"(interpolated in its bucket); {within:.2f} % answered within 50 ms")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -3,6 +3,7 @@ outside CI an unreachable server skips with the reason, in CI it fails)."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import uuid
 
@@ -38,3 +39,19 @@ def test_redis_bucket_is_shared_between_limiters() -> None:
     finally:
         first.close()
         second.close()
+
+
+@pytest.mark.usefixtures("redis_up")
+def test_the_event_loops_hits_share_the_bucket_of_the_blocking_ones() -> None:
+    """`hit_async` (every API request) and `hit` (the login route) charge one bucket."""
+    key = f"test:{uuid.uuid4()}"
+    limiter = RedisRateLimiter(REDIS_URL)
+
+    async def charged() -> list[float]:
+        return [await limiter.hit_async(key, rate=0.1, burst=2) for _ in range(2)]
+
+    try:
+        assert asyncio.run(charged()) == [0.0, 0.0]
+        assert 9.0 < limiter.hit(key, rate=0.1, burst=2) <= 10.0
+    finally:
+        limiter.close()

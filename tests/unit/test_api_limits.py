@@ -4,6 +4,7 @@ per user, CORS from settings."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -168,3 +169,17 @@ def test_cors_is_off_by_default_and_follows_settings(isolated_env: Path) -> None
             "/api/time-machine/sessions", headers=preflight | {"Origin": "https://evil.example"}
         )
         assert "access-control-allow-origin" not in evil.headers
+
+
+def test_redis_failure_falls_back_on_the_event_loop_too() -> None:
+    limiter = RedisRateLimiter("redis://127.0.0.1:1/0")
+
+    async def charged() -> list[float]:
+        return [await limiter.hit_async("k", rate=1.0, burst=1) for _ in range(2)]
+
+    try:
+        first, second = asyncio.run(charged())
+        assert first == 0.0
+        assert second > 0  # still limited, in-process
+    finally:
+        limiter.close()

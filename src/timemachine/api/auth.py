@@ -4,7 +4,9 @@ Every request carries `Authorization: Bearer <token>`: an access JWT from `/api/
 an API key (`tm_…`). `Authorize(role, scope)` is the dependency each route declares: 401 without
 valid credentials, 403 when the role is too low or the API key lacks the scope. Before the token
 is even looked at, the client IP's bucket is charged; after it, the user's (login) or key's
-bucket: 429 with `Retry-After` when either is empty.
+bucket: 429 with `Retry-After` when either is empty. All of it runs on the event loop: tokens
+resolve through the process's credential cache (`timemachine.api.credential_cache`: revocations
+still refuse at once), the buckets through `RateLimiter.hit_async`.
 
 WebSockets cannot send headers from a browser, so `/ws/*` also takes the token in the
 `Sec-WebSocket-Protocol` header: offer the subprotocols `timemachine` and `bearer.<token>`; the
@@ -27,7 +29,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocket
 
-from timemachine.api.deps import app_state
+from timemachine.api.credential_cache import cached_principal
+from timemachine.api.deps import app_state, per_app
 from timemachine.errors import (
     AuthenticationError,
     PermissionDeniedError,
@@ -35,7 +38,6 @@ from timemachine.errors import (
     TimeMachineError,
 )
 from timemachine.models.auth import Outcome, Role, Scope
-from timemachine.security.accounts import principal_for
 from timemachine.security.audit import Action, audit
 from timemachine.security.principal import Principal
 from timemachine.security.proxies import TrustedProxies
@@ -55,60 +57,58 @@ def client_ip(connection: HTTPConnection) -> str:
     """The client's address: the connection's peer, or — when the peer is a trusted proxy
     (`FORWARDED_ALLOW_IPS`) — the client it names in X-Forwarded-For."""
     peer = connection.client.host if connection.client is not None else "unknown"
-    app_obj: Any = connection.app.state
-    proxies: TrustedProxies | None = getattr(app_obj, "trusted_proxies", None)
-    if proxies is None:
-        spec = app_state(connection).settings.forwarded_allow_ips
-        proxies = app_obj.trusted_proxies = TrustedProxies.from_spec(spec)
+    spec = app_state(connection).settings.forwarded_allow_ips
+    proxies = per_app(connection, "trusted_proxies", lambda: TrustedProxies.from_spec(spec))
     return proxies.client(peer, connection.headers.getlist("x-forwarded-for"))
 
 
-def charge(connection: HTTPConnection, key: str, *, rate_per_minute: float, burst: int) -> None:
-    """Take a token from `key`'s bucket; RateLimitedError when it is empty."""
-    state = app_state(connection)
-    wait = state.limiter.hit(key, rate=rate_per_minute / 60.0, burst=burst)
+def _refuse_when_empty(wait: float) -> None:
     if wait > 0:
         raise RateLimitedError(f"too many requests; retry in {wait:.1f} s", retry_after=wait)
 
 
-def _charge_ip(connection: HTTPConnection) -> None:
+def charge(connection: HTTPConnection, key: str, *, rate_per_minute: float, burst: int) -> None:
+    """Take a token from `key`'s bucket; RateLimitedError when it is empty."""
+    limiter = app_state(connection).limiter
+    _refuse_when_empty(limiter.hit(key, rate=rate_per_minute / 60.0, burst=burst))
+
+
+async def charge_async(
+    connection: HTTPConnection, key: str, *, rate_per_minute: float, burst: int
+) -> None:
+    """`charge`, on the event loop."""
+    limiter = app_state(connection).limiter
+    _refuse_when_empty(await limiter.hit_async(key, rate=rate_per_minute / 60.0, burst=burst))
+
+
+async def _resolve(connection: HTTPConnection, token: str | None) -> Principal:
     settings = app_state(connection).settings
-    charge(
+    await charge_async(
         connection,
         f"ip:{client_ip(connection)}",
         rate_per_minute=settings.ip_rate_limit_per_minute,
         burst=settings.ip_rate_limit_burst,
     )
-
-
-def _charge_principal(connection: HTTPConnection, principal: Principal) -> None:
-    settings = app_state(connection).settings
-    charge(
-        connection,
-        principal.rate_key,
-        rate_per_minute=settings.rate_limit_per_minute,
-        burst=settings.rate_limit_burst,
-    )
-
-
-def _resolve(connection: HTTPConnection, token: str | None) -> Principal:
-    _charge_ip(connection)
     if not token:
         raise AuthenticationError(
             "authentication required: send 'Authorization: Bearer <access token or API key>' "
             "(log in at POST /api/auth/login)"
         )
-    state = app_state(connection)
-    principal = principal_for(state.settings, state.db, token)
-    _charge_principal(connection, principal)
+    principal = await cached_principal(connection, token)
+    await charge_async(
+        connection,
+        principal.rate_key,
+        rate_per_minute=settings.rate_limit_per_minute,
+        burst=settings.rate_limit_burst,
+    )
     return principal
 
 
-def current_principal(
+async def current_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
-    principal = _resolve(request, credentials.credentials if credentials else None)
+    principal = await _resolve(request, credentials.credentials if credentials else None)
     request.state.principal = principal
     return principal
 
@@ -133,7 +133,9 @@ class Authorize:
         self.scope = scope
         self.login_only = login_only
 
-    def __call__(self, principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    async def __call__(
+        self, principal: Annotated[Principal, Depends(current_principal)]
+    ) -> Principal:
         check(principal, self.role, self.scope, login_only=self.login_only)
         return principal
 
@@ -148,7 +150,7 @@ LoginOnly = Annotated[
 ]
 
 
-def metrics_reader(
+async def metrics_reader(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> None:
@@ -162,7 +164,7 @@ def metrics_reader(
         and hmac.compare_digest(token.encode(), scrape.get_secret_value().encode())
     ):
         return
-    check(_resolve(request, token), Role.ADMIN, Scope.METRICS_READ)
+    check(await _resolve(request, token), Role.ADMIN, Scope.METRICS_READ)
 
 
 MetricsReader = Depends(metrics_reader)
@@ -203,12 +205,10 @@ def _ws_token(websocket: WebSocket) -> str | None:
 async def websocket_principal(websocket: WebSocket, role: Role, scope: Scope) -> Principal | None:
     """Accept the socket and return its caller; or send an error, close it (4401 no/invalid
     credentials, 4403 not allowed, 4429 rate limited) and return None."""
-    import asyncio
-
     offered = websocket.scope.get("subprotocols", [])
     await websocket.accept(subprotocol=WS_SUBPROTOCOL if WS_SUBPROTOCOL in offered else None)
     try:
-        principal = await asyncio.to_thread(_resolve, websocket, _ws_token(websocket))
+        principal = await _resolve(websocket, _ws_token(websocket))
         check(principal, role, scope)
     except TimeMachineError as exc:
         code = {401: UNAUTHORIZED_CLOSE, 403: FORBIDDEN_CLOSE, 429: RATE_LIMITED_CLOSE}.get(

@@ -1,8 +1,12 @@
-"""FastAPI dependencies: the instance's resources (opened by the lifespan in `app.py`)."""
+"""FastAPI dependencies: the instance's resources (opened by the lifespan in `app.py`).
+
+`async def` although they never wait: FastAPI runs a plain `def` dependency in a worker thread,
+and a thread hand-off per dependency per request is what latency under load is made of."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query, Request
 from starlette.requests import HTTPConnection
@@ -22,19 +26,33 @@ def app_state(connection: HTTPConnection) -> AppState:
     return state
 
 
-def get_db(request: Request) -> Database:
+T = TypeVar("T")
+
+
+def per_app(connection: HTTPConnection, name: str, make: Callable[[], T]) -> T:
+    """The app's one `name` object, made by `make()` on first use (what an API process shares
+    among its requests and sockets: caches, counters, pollers)."""
+    app_obj: Any = connection.app.state
+    shared: T | None = getattr(app_obj, name, None)
+    if shared is None:
+        shared = make()
+        setattr(app_obj, name, shared)
+    return shared
+
+
+async def get_db(request: Request) -> Database:
     return app_state(request).db
 
 
-def get_queue(request: Request) -> JobQueue:
+async def get_queue(request: Request) -> JobQueue:
     return app_state(request).queue
 
 
-def get_bus(request: Request) -> EventBus:
+async def get_bus(request: Request) -> EventBus:
     return app_state(request).bus
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     return app_state(request).settings
 
 

@@ -6,18 +6,17 @@ re-checked while it lives.
 - Revocation: a socket was authenticated once, when it opened; `LiveSocket.send` re-checks the
   credential before every event (`accounts.still_valid`: user enabled, same role, access token
   not revoked, API key not revoked) and closes the socket with 1008 (policy violation) when it
-  no longer stands. A full check costs a database round trip, so it runs when anything was
-  revoked since the socket's last check — `RevocationWatch` reads the newest revocation id at
-  most every `WATCH_SECONDS`, shared by every socket of the process — and at least every
-  `RECHECK_SECONDS` (API keys revoked on another instance). Idle sockets check on a timer.
+  no longer stands. A full check costs a database round trip, so the verdict comes from the
+  process's credential cache (`timemachine.api.credential_cache`): one check per credential —
+  not per socket — when anything changed (at once for changes made by this process, within
+  `WATCH_SECONDS` for other processes' ones) and at least every `CACHE_SECONDS`. Idle sockets
+  check on a timer.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import threading
-import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
@@ -25,15 +24,12 @@ from typing import Any
 from starlette.websockets import WebSocket
 
 from timemachine.api.auth import RATE_LIMITED_CLOSE, client_ip, websocket_principal
-from timemachine.api.deps import app_state
+from timemachine.api.credential_cache import credential_cache
+from timemachine.api.deps import app_state, per_app
 from timemachine.models.auth import Role, Scope
-from timemachine.security.accounts import still_valid
 from timemachine.security.principal import Principal
-from timemachine.store import Database, TokenRevocations
 
 POLICY_VIOLATION_CLOSE = 1008
-WATCH_SECONDS = 0.5
-RECHECK_SECONDS = 15.0
 IDLE_CHECK_SECONDS = 1.0
 """How often a socket with nothing to send re-checks its credential (cheap unless revoked)."""
 
@@ -67,62 +63,18 @@ class SocketCounts:
                 del self._ips[ip]
 
 
-class RevocationWatch:
-    """The newest revocation id, read from the store at most every `WATCH_SECONDS`."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-        self._latest = 0
-        self._read_at = float("-inf")
-        self._lock = asyncio.Lock()
-
-    def _read(self) -> int:
-        with self.db.session() as s:
-            return TokenRevocations(s).latest_id()
-
-    async def latest(self) -> int:
-        async with self._lock:
-            if time.monotonic() - self._read_at >= WATCH_SECONDS:
-                self._latest = await asyncio.to_thread(self._read)
-                self._read_at = time.monotonic()
-            return self._latest
-
-
-def _shared(websocket: WebSocket) -> tuple[SocketCounts, RevocationWatch]:
-    """This app's counters and watch (created on first use, like the credential vault)."""
-    app_obj: Any = websocket.app.state
-    counts = getattr(app_obj, "websocket_counts", None)
-    if counts is None:
-        counts = app_obj.websocket_counts = SocketCounts()
-    watch = getattr(app_obj, "revocation_watch", None)
-    if watch is None:
-        watch = app_obj.revocation_watch = RevocationWatch(app_state(websocket).db)
-    return counts, watch
-
-
 class LiveSocket:
     """An authenticated socket that sends only while its credential stands."""
 
-    def __init__(
-        self, websocket: WebSocket, principal: Principal, watch: RevocationWatch, *, seen: int
-    ) -> None:
+    def __init__(self, websocket: WebSocket, principal: Principal) -> None:
         self.websocket = websocket
         self.principal = principal
-        self.watch = watch
-        self._seen = seen
-        """The newest revocation id when the credential was last checked."""
-        self._checked_at = time.monotonic()
+        self.credentials = credential_cache(websocket)
 
     async def still_allowed(self) -> bool:
-        """Re-check the credential if anything was revoked since the last check (or it is
-        older than `RECHECK_SECONDS`); on failure, say why and close with 1008."""
-        latest = await self.watch.latest()
-        stale = time.monotonic() - self._checked_at >= RECHECK_SECONDS
-        if latest == self._seen and not stale:
-            return True
-        db = app_state(self.websocket).db
-        valid = await asyncio.to_thread(still_valid, db, self.principal)
-        self._seen, self._checked_at = latest, time.monotonic()
+        """Whether the credential still stands (cached: see the module); when not, say why and
+        close with 1008."""
+        valid = await self.credentials.still_valid(self.principal)
         if not valid:
             detail = "your credential was revoked or your user disabled; log in again"
             with contextlib.suppress(Exception):
@@ -146,8 +98,7 @@ async def live_socket(
 ) -> AsyncIterator[LiveSocket | None]:
     """Accept and authenticate the socket, and hold one of its user's and IP's slots while it
     is open; None (socket closed with a reason) when it may not stay."""
-    counts, watch = _shared(websocket)
-    seen = await watch.latest()  # before authenticating: a revocation in between is noticed
+    counts = per_app(websocket, "websocket_counts", SocketCounts)
     principal = await websocket_principal(websocket, role, scope)
     if principal is None:
         yield None
@@ -163,6 +114,6 @@ async def live_socket(
         yield None
         return
     try:
-        yield LiveSocket(websocket, principal, watch, seen=seen)
+        yield LiveSocket(websocket, principal)
     finally:
         counts.release(principal.user_id, ip)

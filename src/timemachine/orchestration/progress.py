@@ -15,6 +15,11 @@ from timemachine.orchestration.leases import Lease
 from timemachine.security.outbound import redact_for_users
 from timemachine.store import Database, ReplaySessions
 
+SESSIONS_CHANNEL = "sessions"
+"""Every session's events (each also goes to its own `session_channel`): what a subscriber
+following many sessions at once takes — an API process's one subscription for all its
+WebSockets (`timemachine.api.watch`)."""
+
 
 @contextmanager
 def stops_when_gone() -> Iterator[None]:
@@ -79,6 +84,7 @@ class Reporter:
     def publish(self, record: ReplaySessionRecord) -> None:
         event = session_event(record)
         self.bus.publish(session_channel(record.id), event)
+        self.bus.publish(SESSIONS_CHANNEL, event)
         if record.status.is_terminal or record.progress == 0:
             self.bus.publish(STATUS_CHANNEL, event)
 

@@ -5,7 +5,8 @@ one. An empty bucket answers how long until a token is back (the HTTP `Retry-Aft
 
 The Redis limiter runs the whole bucket update as one Lua script on the server's clock (`TIME`),
 so every API instance shares each bucket exactly, whatever their clocks. When Redis fails, it
-falls back to the in-process buckets (logged) rather than refusing all traffic.
+falls back to the in-process buckets (logged) rather than refusing all traffic. `hit_async` is
+the same for the event loop (the API charges every request there: no thread hand-off).
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ class RateLimiter(Protocol):
         """Take one token from `key`'s bucket: 0.0 when allowed, else seconds until allowed."""
         ...
 
+    async def hit_async(self, key: str, *, rate: float, burst: int) -> float:
+        """`hit`, awaited on the event loop."""
+        ...
+
 
 class LocalRateLimiter:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
@@ -44,6 +49,9 @@ class LocalRateLimiter:
                 return 0.0
             self._store(key, tokens, now)
             return (1.0 - tokens) / rate
+
+    async def hit_async(self, key: str, *, rate: float, burst: int) -> float:
+        return self.hit(key, rate=rate, burst=burst)  # memory only: nothing to wait for
 
     def _store(self, key: str, tokens: float, now: float) -> None:
         if key not in self._buckets and len(self._buckets) >= _MAX_LOCAL_BUCKETS:
@@ -81,9 +89,12 @@ return tostring(wait)
 class RedisRateLimiter:
     def __init__(self, url: str, *, prefix: str = "timemachine:ratelimit:") -> None:
         import redis
+        import redis.asyncio as aioredis
 
         self._redis = redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
         self._script = self._redis.register_script(_SCRIPT)
+        self._async = aioredis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
+        self._async_script = self._async.register_script(_SCRIPT)
         self._prefix = prefix
         self._fallback = LocalRateLimiter()
 
@@ -95,11 +106,25 @@ class RedisRateLimiter:
         except redis.RedisError as exc:
             log.warning("rate limiter: redis unavailable, limiting in-process", error=str(exc))
             return self._fallback.hit(key, rate=rate, burst=burst)
-        value = float(wait.decode() if isinstance(wait, bytes) else wait)
-        return value if math.isfinite(value) else 0.0
+        return _seconds(wait)
+
+    async def hit_async(self, key: str, *, rate: float, burst: int) -> float:
+        import redis
+
+        try:
+            wait = await self._async_script(keys=[self._prefix + key], args=[rate, burst])
+        except (redis.RedisError, OSError) as exc:
+            log.warning("rate limiter: redis unavailable, limiting in-process", error=str(exc))
+            return self._fallback.hit(key, rate=rate, burst=burst)
+        return _seconds(wait)
 
     def close(self) -> None:
         self._redis.close()
+
+
+def _seconds(wait: object) -> float:
+    value = float(wait.decode() if isinstance(wait, bytes) else str(wait))
+    return value if math.isfinite(value) else 0.0
 
 
 def rate_limiter(redis_url: str | None) -> LocalRateLimiter | RedisRateLimiter:

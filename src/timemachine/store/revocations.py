@@ -5,20 +5,64 @@ A row either names one token by its JWT id (`jti`: logout), or voids every token
 issued up to `not_before` (`jti` NULL: password change, disable). Rows are only needed while a
 token they void could still be presented, so each carries `expires_at` and old rows are purged
 as new ones are written. `id` only grows: the largest id is a cheap "anything revoked since?"
-marker for open WebSockets (`latest_id`).
+marker (`latest_id`).
+
+Credential caches (the API's, `timemachine.api.credential_cache`) learn of changes two ways:
+`credential_generation()` grows once a transaction of *this process* that revoked a token,
+changed a user or revoked an API key commits (`credentials_changed`), so they drop at once what
+this process changed; `credential_stamp()` changes with what any process committed (newest
+revocation id, user update, API key revocation), read by the caches every fraction of a second.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
-from sqlalchemy import ForeignKey, Index, Integer, String, delete, func, or_, select
+from sqlalchemy import ForeignKey, Index, Integer, String, delete, event, func, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from timemachine.store.security_tables import ApiKey, User
 from timemachine.store.tables import Base, UtcDateTime, utcnow
 
 USER_WIDE_LIFETIME = dt.timedelta(days=1)
 """How long a user-wide row is kept: longer than any access token lives (at most 24 h)."""
+
+
+_CHANGED = "timemachine.credentials_changed"
+
+
+class _Generation:
+    """Committed credential changes of this process."""
+
+    value = 0
+    _next = itertools.count(1)
+
+    @classmethod
+    def bump(cls) -> None:
+        cls.value = next(cls._next)
+
+
+def credentials_changed(db_session: Session) -> None:
+    """Note that this transaction changes who may do what (a revocation, a user's role or
+    status, an API key): `credential_generation()` grows when it commits."""
+    db_session.info[_CHANGED] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _count_commit(db_session: Session) -> None:
+    if db_session.info.pop(_CHANGED, False):
+        _Generation.bump()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_rollback(db_session: Session) -> None:
+    db_session.info.pop(_CHANGED, None)
+
+
+def credential_generation() -> int:
+    """Grows with every committed credential change of this process (0: none yet)."""
+    return _Generation.value
 
 
 class TokenRevocation(Base):
@@ -73,7 +117,19 @@ class TokenRevocations:
         """The id of the newest revocation (0 when none): grows with every revocation."""
         return int(self.db_session.scalar(select(func.max(TokenRevocation.id))) or 0)
 
+    def credential_stamp(self) -> tuple[int, str, str]:
+        """Changes whenever any process revokes a token, updates a user (role, disabled,
+        password) or revokes an API key: the newest revocation id, user update and API key
+        revocation, in one query."""
+        newest_user = select(func.max(User.updated_at)).scalar_subquery()
+        newest_key = select(func.max(ApiKey.revoked_at)).scalar_subquery()
+        row = self.db_session.execute(
+            select(func.max(TokenRevocation.id), newest_user, newest_key)
+        ).one()
+        return int(row[0] or 0), str(row[1]), str(row[2])
+
     def _add(self, row: TokenRevocation) -> None:
+        credentials_changed(self.db_session)
         now = utcnow()
         if row.created_at is None:
             row.created_at = now

@@ -20,6 +20,7 @@ from timemachine.errors import ConflictError, InvalidInputError, NotFoundError
 from timemachine.models.auth import ApiKeyRecord, Role, Scope, UserRecord
 from timemachine.models.choices import member
 from timemachine.models.sessions import Page
+from timemachine.store.revocations import credentials_changed
 from timemachine.store.rows import paged
 from timemachine.store.security_tables import ApiKey, RefreshToken, User
 from timemachine.store.tables import utcnow
@@ -116,6 +117,7 @@ class Users:
         )
         if result.rowcount == 0:
             raise NotFoundError(f"no user {user_id!r}; list users at /api/admin/users")
+        credentials_changed(self.db_session)
         return self.require(user_id)
 
 
@@ -168,6 +170,7 @@ class ApiKeys:
         if row.revoked_at is None:
             row.revoked_at = utcnow()
             self.db_session.flush()
+            credentials_changed(self.db_session)
         return ApiKeyRecord.model_validate(row)
 
 

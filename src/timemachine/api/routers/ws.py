@@ -4,8 +4,9 @@
 reaches a terminal status, then the socket closes (code 1000). Changes come from the bus *and* a
 store poll every `POLL_SECONDS`: with the in-process bus (no REDIS_URL) the worker publishes in
 another process, so the poll is what carries its progress; with Redis it covers lost events (and
-runs every `BUS_POLL_SECONDS`). The poll is one query per tick for every followed session
-(`api.watch.SessionWatcher`).
+runs every `BUS_POLL_SECONDS`). Per API process, the poll is one query per tick for every
+followed session (`api.watch.SessionWatcher`) and the bus one subscription for all of them
+(`api.watch.Fanout`), not one per socket.
 Duplicates are dropped (an event is sent only when status, progress or stage changed).
 
 `/ws/status`: system events (sessions queued, finished, cancelled) from the bus. With the
@@ -28,16 +29,25 @@ from typing import Any
 import anyio
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from timemachine.api.deps import app_state
+from timemachine.api.deps import app_state, per_app
 from timemachine.api.validation import STORAGE_UNAVAILABLE
-from timemachine.api.watch import BUS_POLL_SECONDS, DELETED, POLL_SECONDS, SessionWatcher
+from timemachine.api.watch import (
+    BUS_POLL_SECONDS,
+    DELETED,
+    EVERYONE,
+    POLL_SECONDS,
+    Fanout,
+    SessionLoader,
+    SessionWatcher,
+    session_fanout,
+)
 from timemachine.api.ws_limits import IDLE_CHECK_SECONDS, LiveSocket, live_socket
-from timemachine.bus import STATUS_CHANNEL, Event, EventBus, LocalBus, session_channel
+from timemachine.bus import STATUS_CHANNEL, Event, EventBus, LocalBus
 from timemachine.errors import StorageError
 from timemachine.models.auth import Role, Scope
-from timemachine.models.sessions import ReplaySessionRecord, SessionStatus
+from timemachine.models.sessions import SessionStatus
 from timemachine.orchestration.progress import session_event
-from timemachine.store import Database, ReplaySessions
+from timemachine.store import Database
 
 router = APIRouter(tags=["live"])
 NOT_FOUND_CLOSE = 4404
@@ -45,12 +55,9 @@ _TERMINAL = {status.value for status in SessionStatus if status.is_terminal}
 _DISCONNECTED = object()
 
 
-def _load(db: Database, session_id: str, owner: str | None = None) -> ReplaySessionRecord | None:
-    with db.session() as s:
-        return ReplaySessions(s).get(session_id, owner=owner)
-
-
 async def _pump(bus: EventBus, channel: str, queue: asyncio.Queue[Any]) -> None:
+    """A socket's own subscription (`/ws/mev`; session and status sockets share one per
+    process, see `Fanout`)."""
     async for event in bus.subscribe(channel):
         await queue.put(event)
 
@@ -86,7 +93,7 @@ async def _session_updates(live: LiveSocket, session_id: str) -> None:
     websocket, principal = live.websocket, live.principal
     state = app_state(websocket)
     try:
-        record = await asyncio.to_thread(_load, state.db, session_id, principal.owner_scope)
+        record = await _loader(websocket, state.db).get(session_id, principal.owner_scope)
     except StorageError:
         await websocket.send_json(
             {"type": "error", "error": "StorageError", "detail": STORAGE_UNAVAILABLE}
@@ -99,31 +106,38 @@ async def _session_updates(live: LiveSocket, session_id: str) -> None:
         await websocket.close(code=NOT_FOUND_CLOSE)
         return
     queue: asyncio.Queue[Any] = asyncio.Queue()
-    helpers = [
-        asyncio.create_task(_pump(state.bus, session_channel(session_id), queue)),
-        asyncio.create_task(_watch_disconnect(websocket, queue)),
-    ]
-    watcher = _watcher(websocket, state.db, state.bus)
+    helpers = [asyncio.create_task(_watch_disconnect(websocket, queue))]
+    watcher, events = _watcher(websocket, state.db, state.bus), _fanouts(websocket, state.bus)[0]
     watcher.follow(session_id, queue)
+    events.follow(session_id, queue)
     try:
         await _follow(live, session_event(record), queue)
     except WebSocketDisconnect:
         return
     finally:
         watcher.unfollow(session_id, queue)
+        events.unfollow(session_id, queue)
         await _stop(helpers)
 
 
 def _watcher(websocket: WebSocket, db: Database, bus: EventBus) -> SessionWatcher:
-    """The API process's one store poller for every followed session (created on first use;
-    slower when Redis carries the workers' events)."""
-    app_state_ = websocket.app.state
-    watcher: SessionWatcher | None = getattr(app_state_, "session_watcher", None)
-    if watcher is None:
-        interval = POLL_SECONDS if isinstance(bus, LocalBus) else BUS_POLL_SECONDS
-        watcher = SessionWatcher(db, interval)
-        app_state_.session_watcher = watcher
-    return watcher
+    """The API process's one store poller for every followed session (slower when Redis
+    carries the workers' events)."""
+    interval = POLL_SECONDS if isinstance(bus, LocalBus) else BUS_POLL_SECONDS
+    return per_app(websocket, "session_watcher", lambda: SessionWatcher(db, interval))
+
+
+def _loader(websocket: WebSocket, db: Database) -> SessionLoader:
+    """The API process's batched reader of the sessions sockets open on."""
+    return per_app(websocket, "session_loader", lambda: SessionLoader(db))
+
+
+def _fanouts(websocket: WebSocket, bus: EventBus) -> tuple[Fanout, Fanout]:
+    """The API process's one subscription to every session's events and one to the status
+    channel."""
+    return per_app(
+        websocket, "bus_fanouts", lambda: (session_fanout(bus), Fanout(bus, STATUS_CHANNEL))
+    )
 
 
 async def _follow(live: LiveSocket, first: Event, queue: asyncio.Queue[Any]) -> None:
@@ -160,7 +174,8 @@ async def _next_item(live: LiveSocket, queue: asyncio.Queue[Any]) -> Any:
     (re-checked after every `IDLE_CHECK_SECONDS` of silence)."""
     while True:
         try:
-            return await asyncio.wait_for(queue.get(), timeout=IDLE_CHECK_SECONDS)
+            async with asyncio.timeout(IDLE_CHECK_SECONDS):  # no task per wait, as wait_for makes
+                return await queue.get()
         except TimeoutError:
             if not await live.still_allowed():
                 return _DISCONNECTED
@@ -179,10 +194,9 @@ async def _status_updates(live: LiveSocket) -> None:
     owner = live.principal.owner_scope
     mine: dict[str, bool] = {}
     queue: asyncio.Queue[Any] = asyncio.Queue()
-    helpers = [
-        asyncio.create_task(_pump(state.bus, STATUS_CHANNEL, queue)),
-        asyncio.create_task(_watch_disconnect(websocket, queue)),
-    ]
+    helpers = [asyncio.create_task(_watch_disconnect(websocket, queue))]
+    events = _fanouts(websocket, state.bus)[1]
+    events.follow(EVERYONE, queue)
     try:
         if not await live.send({"type": "hello", "channel": STATUS_CHANNEL}):
             return
@@ -193,7 +207,7 @@ async def _status_updates(live: LiveSocket) -> None:
             if owner is not None:
                 session_id = str(item.get("session_id", ""))
                 if session_id not in mine:
-                    found = await asyncio.to_thread(_load, state.db, session_id, owner)
+                    found = await _loader(websocket, state.db).get(session_id, owner)
                     mine[session_id] = found is not None
                 if not mine[session_id]:
                     continue
@@ -202,4 +216,5 @@ async def _status_updates(live: LiveSocket) -> None:
     except WebSocketDisconnect:
         return
     finally:
+        events.unfollow(EVERYONE, queue)
         await _stop(helpers)
