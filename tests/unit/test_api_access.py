@@ -69,6 +69,12 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("GET", "/api/v1/monitor/transactions"): (V, S.SESSIONS_READ, False),
     ("GET", "/api/v1/monitor/transactions/{chain}/{tx_hash}"): (V, S.SESSIONS_READ, False),
     ("GET", "/api/v1/monitor/stats"): (V, S.SESSIONS_READ, False),
+    ("GET", "/api/time-machine/alerts"): (V, S.SESSIONS_READ, False),
+    ("GET", "/api/time-machine/alerts/dead-letters"): (V, S.SESSIONS_READ, False),
+    ("GET", "/api/time-machine/alerts/{alert_id}"): (V, S.SESSIONS_READ, False),
+    ("POST", "/api/time-machine/alerts/{alert_id}/ack"): (A, S.SESSIONS_WRITE, False),
+    ("POST", "/api/time-machine/rules/validate"): (A, S.SESSIONS_WRITE, False),
+    ("POST", "/api/time-machine/rules/dry-run"): (A, S.SESSIONS_WRITE, False),
     ("GET", "/api/time-machine/exploits"): (V, S.EXPLOITS_READ, False),
     ("GET", "/api/time-machine/exploits/{exploit_id}"): (V, S.EXPLOITS_READ, False),
     ("POST", "/api/time-machine/exploits/{exploit_id}/analyze"): (A, S.SESSIONS_WRITE, False),
@@ -93,6 +99,7 @@ WEBSOCKETS: dict[str, Policy] = {
     "/ws/status": (V, S.SESSIONS_READ, False),
     "/ws/mev": (V, S.SESSIONS_READ, False),
     "/ws/transactions": (V, S.SESSIONS_READ, False),
+    "/ws/alerts": (V, S.SESSIONS_READ, False),
 }
 MISSING = "00000000-0000-0000-0000-000000000000"
 DENIED = {401, 403}
