@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.test_monitor_devnet import _raw_transaction, scenario_of_class
+from tests.integration.monitor_support import raw_transaction, scenario_of_class
 from timemachine.chain.rpc import RpcClient
 from timemachine.devnet import Devnet
 from timemachine.forks.manager import ForkManager
@@ -52,7 +52,7 @@ async def test_json_lines_show_the_exploit_simulated_while_pending(
             extra_args=PAUSED_CHAIN_ARGS,
         )
     )
-    raw = await _raw_transaction(devnet, before.exploit_tx)
+    raw = await raw_transaction(devnet, before.exploit_tx)
     process = subprocess.Popen(
         _command("--rpc-url", live.url, "--simulate", "all", "--json", "--duration", "90"),
         stdout=subprocess.PIPE,

@@ -1,0 +1,116 @@
+"""Issue 18 end to end on the devnet with mining paused: a scenario's exploit sent to the pool
+matches `stage == "pending" and finding.severity >= "high"` and a real local HTTP receiver gets
+one signed webhook, and a real SMTP server (STARTTLS) the e-mail, before the block is mined."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.integration.monitor_support import (
+    live_monitor,
+    raw_transaction,
+    scenario_of_class,
+    wait_for,
+)
+from tests.unit.alert_support import http_receiver, starttls_server
+from timemachine.alerts import ChannelSender, Notifier, SystemClock
+from timemachine.alerts.signing import verify
+from timemachine.bus import LocalBus
+from timemachine.chain.rpc import RpcClient
+from timemachine.devnet import Devnet
+from timemachine.monitor.alerting import RuleFeed
+from timemachine.rules import load_text
+from timemachine.security.outbound import OutboundPolicy
+from timemachine.store import open_database
+from timemachine.store.alerts import AlertStore
+
+pytestmark = pytest.mark.integration
+
+SECRET = "hook-secret-e2e"
+RULES = """
+channels:
+  ops-hook: {{type: webhook, url: "{url}/hook", secret: "${{HOOK_SECRET}}"}}
+  ops-mail: {{type: email, smtp_host: localhost, smtp_port: {port}, from: tm@example.org,
+             to: [ops@example.org]}}
+rules:
+  - id: exploit-before-inclusion
+    when: 'stage == "pending" and finding.severity >= "high"'
+    severity: critical
+    notify: [ops-hook, ops-mail]
+"""
+
+
+async def test_exploit_alert_delivered_before_inclusion(devnet: Devnet, tmp_path: Path) -> None:
+    before = scenario_of_class(devnet, "reentrancy")
+    raw = await raw_transaction(devnet, before.exploit_tx)
+    async with RpcClient(devnet.rpc_url) as rpc:
+        chain_id = int(await rpc.call("eth_chainId"), 16)
+    database = open_database(f"sqlite:///{tmp_path / 'alerts.db'}")
+    with http_receiver() as receiver, starttls_server(tmp_path) as (port, inbox, client_tls):
+        rules = load_text(
+            RULES.format(url=receiver.url, port=port), environ={"HOOK_SECRET": SECRET}
+        )
+        sender = ChannelSender(
+            OutboundPolicy.from_spec("127.0.0.1, localhost"), ssl_context=client_tls
+        )
+        bus = LocalBus()
+        feed = RuleFeed(Notifier(rules, database, sender=sender, clock=SystemClock()), bus, chain_id)
+        delivering = asyncio.create_task(feed.deliver())
+        try:
+            async with live_monitor(devnet, before, tmp_path, hook=feed) as live:
+                traffic = live.chain.traffic
+                head = live.chain.monitor.head.number  # type: ignore[union-attr]
+                sent = await traffic.send_raw(raw)
+
+                await wait_for(lambda: len(receiver.requests) >= 1, "the signed webhook")
+                # mining is paused: nothing has been mined since the webhook arrived
+                assert int(await traffic.rpc.call("eth_blockNumber"), 16) == head
+                assert await traffic.rpc.call("eth_getTransactionReceipt", [sent]) is None
+                [request] = receiver.requests
+                assert verify(
+                    SECRET,
+                    request.body,
+                    request.headers["X-TimeMachine-Signature"],
+                    request.headers["X-TimeMachine-Timestamp"],
+                    now=time.time(),
+                )
+                alert = request.json()["alert"]
+                assert (alert["rule_id"], alert["stage"], alert["tx_hash"]) == (
+                    "exploit-before-inclusion",
+                    "pending",
+                    sent,
+                )
+                assert alert["evidence"]["finding.severity"] in ("high", "critical")
+                await wait_for(lambda: len(inbox.messages) >= 1, "the e-mail")
+                [(mail_from, rcpt_tos, _content, tls)] = inbox.messages
+                assert (mail_from, rcpt_tos, tls) == ("tm@example.org", ["ops@example.org"], True)
+
+                block = await live.chain.mine()
+                record = live.chain.monitor.lifecycle.get(sent)
+                assert record is not None
+                await wait_for(lambda: record.status == "included", "the exploit's inclusion")
+                assert record.block_number == block == head + 1
+                receipt = await traffic.rpc.call("eth_getTransactionReceipt", [sent])
+                assert int(receipt["blockNumber"], 16) == block
+                # the simulated and mined stages do not alert again: one alert per tx
+                assert [a.tx_hash for a in feed.alerts] == [sent]
+                assert len(receiver.requests) == 1
+                assert len(inbox.messages) == 1
+                with database.session() as s:
+                    deliveries = AlertStore(s).deliveries(feed.alerts[0].id)
+                assert {(d.channel, d.status) for d in deliveries} == {
+                    ("ops-hook", "delivered"),
+                    ("ops-mail", "delivered"),
+                }
+        finally:
+            delivering.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await delivering
+            await sender.aclose()
+            await bus.aclose()
+            database.dispose()
