@@ -59,7 +59,8 @@ async def test_exploit_alert_delivered_before_inclusion(devnet: Devnet, tmp_path
             OutboundPolicy.from_spec("127.0.0.1, localhost"), ssl_context=client_tls
         )
         bus = LocalBus()
-        feed = RuleFeed(Notifier(rules, database, sender=sender, clock=SystemClock()), bus, chain_id)
+        notifier = Notifier(rules, database, sender=sender, clock=SystemClock())
+        feed = RuleFeed(notifier, bus, chain_id)
         delivering = asyncio.create_task(feed.deliver())
         try:
             async with live_monitor(devnet, before, tmp_path, hook=feed) as live:
