@@ -4,8 +4,6 @@ one signed webhook, and a real SMTP server (STARTTLS) the e-mail, before the blo
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 from pathlib import Path
 
@@ -18,12 +16,11 @@ from tests.integration.monitor_support import (
     wait_for,
 )
 from tests.unit.alert_support import http_receiver, starttls_server
-from timemachine.alerts import ChannelSender, Notifier, SystemClock
 from timemachine.alerts.signing import verify
 from timemachine.bus import LocalBus
 from timemachine.chain.rpc import RpcClient
 from timemachine.devnet import Devnet
-from timemachine.monitor.alerting import RuleFeed
+from timemachine.monitor.alerting import running_rules
 from timemachine.rules import load_text
 from timemachine.security.outbound import OutboundPolicy
 from timemachine.store import open_database
@@ -55,15 +52,19 @@ async def test_exploit_alert_delivered_before_inclusion(devnet: Devnet, tmp_path
         rules = load_text(
             RULES.format(url=receiver.url, port=port), environ={"HOOK_SECRET": SECRET}
         )
-        sender = ChannelSender(
-            OutboundPolicy.from_spec("127.0.0.1, localhost"), ssl_context=client_tls
-        )
         bus = LocalBus()
-        notifier = Notifier(rules, database, sender=sender, clock=SystemClock())
-        feed = RuleFeed(notifier, bus, chain_id)
-        delivering = asyncio.create_task(feed.deliver())
         try:
-            async with live_monitor(devnet, before, tmp_path, hook=feed) as live:
+            async with (
+                running_rules(
+                    rules,
+                    database,
+                    bus,
+                    chain_id,
+                    policy=OutboundPolicy.from_spec("127.0.0.1, localhost"),
+                    ssl_context=client_tls,
+                ) as feed,
+                live_monitor(devnet, before, tmp_path, hook=feed) as live,
+            ):
                 traffic = live.chain.traffic
                 head = live.chain.monitor.head.number  # type: ignore[union-attr]
                 sent = await traffic.send_raw(raw)
@@ -109,9 +110,5 @@ async def test_exploit_alert_delivered_before_inclusion(devnet: Devnet, tmp_path
                     ("ops-mail", "delivered"),
                 }
         finally:
-            delivering.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await delivering
-            await sender.aclose()
             await bus.aclose()
             database.dispose()

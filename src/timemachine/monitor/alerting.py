@@ -12,7 +12,12 @@ findings, deltas and MEV, when its pre-inclusion simulation finishes while it is
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ssl
+from collections.abc import AsyncIterator
 
+from timemachine.alerts.channels import ChannelSender
+from timemachine.alerts.clock import SystemClock
 from timemachine.alerts.model import Alert
 from timemachine.alerts.notifier import Notifier
 from timemachine.bus import topics
@@ -30,6 +35,9 @@ from timemachine.rules.event import (
     Stage,
     TxFields,
 )
+from timemachine.rules.loader import RuleSet
+from timemachine.security.outbound import OutboundPolicy
+from timemachine.store.db import Database
 
 log = get_logger(__name__)
 RETRY_PAUSE = 1.0
@@ -154,3 +162,30 @@ class RuleFeed:
                 await asyncio.sleep(RETRY_PAUSE)
                 continue
             await wakeup.wait()
+
+
+@contextlib.asynccontextmanager
+async def running_rules(
+    rules: RuleSet,
+    database: Database,
+    bus: EventBus,
+    chain_id: int,
+    *,
+    policy: OutboundPolicy,
+    ssl_context: ssl.SSLContext | None = None,
+) -> AsyncIterator[RuleFeed]:
+    """A `RuleFeed` for a monitor's `hook`, its channels checked against `policy` and its
+    delivery loops running in the background until the block exits."""
+    sender = ChannelSender(policy, ssl_context=ssl_context)
+    try:
+        notifier = Notifier(rules, database, sender=sender, clock=SystemClock())
+        feed = RuleFeed(notifier, bus, chain_id)
+        delivering = asyncio.create_task(feed.deliver())
+        try:
+            yield feed
+        finally:
+            delivering.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await delivering
+    finally:
+        await sender.aclose()
