@@ -109,11 +109,18 @@ def test_demo_monitor_flags_the_exploit_while_pending_then_includes_it() -> None
     )
     assert done.returncode == 0, done.stderr[-2000:]
     events = [json.loads(line) for line in done.stdout.splitlines()]
-    alerts = [e for e in events if e["topic"] == "alerts"]
+    alerts = [e for e in events if e["topic"] == "alerts" and e["type"] == "alert"]
     assert alerts
     assert alerts[0]["status"] == "pending"
     exploit = alerts[0]["hash"]
     simulated = [e for e in events if e["topic"] == "tx_simulated" and e["tx"]["hash"] == exploit]
     included = [e for e in events if e.get("type") == "tx_included" and e["tx"]["hash"] == exploit]
     assert events.index(simulated[0]) < events.index(included[0])
+    [fired] = [e for e in events if e.get("type") == "rule_alert"]
+    assert (fired["rule_id"], fired["stage"], fired["tx_hash"]) == (
+        "exploit-before-inclusion",
+        "pending",
+        exploit,
+    )
+    assert events.index(fired) < events.index(included[0])
     assert [e["bundle"] for e in events if e["topic"] == "mev_bundles"] == ["sandwich"]

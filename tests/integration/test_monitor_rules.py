@@ -60,8 +60,6 @@ def rule_file(hook_url: str, smtp_port: int | None = None) -> str:
 async def test_exploit_alert_delivered_before_inclusion(devnet: Devnet, tmp_path: Path) -> None:
     before = scenario_of_class(devnet, "reentrancy")
     raw = await raw_transaction(devnet, before.exploit_tx)
-    async with RpcClient(devnet.rpc_url) as rpc:
-        chain_id = int(await rpc.call("eth_chainId"), 16)
     database = open_database(f"sqlite:///{tmp_path / 'alerts.db'}")
     with http_receiver() as receiver, starttls_server(tmp_path) as (port, inbox, client_tls):
         rules = load_text(rule_file(receiver.url, port), environ={"HOOK_SECRET": SECRET})
@@ -72,7 +70,7 @@ async def test_exploit_alert_delivered_before_inclusion(devnet: Devnet, tmp_path
                     rules,
                     database,
                     bus,
-                    chain_id,
+                    devnet.history.chain_id,
                     policy=OutboundPolicy.from_spec("127.0.0.1, localhost"),
                     ssl_context=client_tls,
                 ) as feed,
