@@ -1,22 +1,26 @@
 """The monitor's rule feed without a chain: which stages each state change is evaluated at (the
 simulation's findings reach `stage == "pending"` while the tx is pending), reorgs as chain
-events with their depth, one alert per rule and tx."""
+events with their depth, one alert per rule and tx; a channel that is down delays only its own
+deliveries."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.unit.monitor_records import raw_tx
+from tests.unit.alert_support import Answer, Received, http_receiver
+from tests.unit.monitor_records import raw_tx, record
 from timemachine.alerts import ChannelSender, Notifier, SystemClock
 from timemachine.bus import LocalBus
 from timemachine.chain.rpc import RpcClient
 from timemachine.chain.tracker import BlockRef, ChainReorged
 from timemachine.models.analysis import Finding
 from timemachine.models.taxonomy import VulnerabilityClass
-from timemachine.monitor.alerting import RuleFeed, event_of
+from timemachine.monitor.alerting import RuleFeed, event_of, running_rules
 from timemachine.monitor.enrich import Enricher
 from timemachine.monitor.ingest import MonitorChain
 from timemachine.monitor.models import Simulation
@@ -24,6 +28,7 @@ from timemachine.monitor.service import Monitor
 from timemachine.rules import load_text
 from timemachine.security.outbound import OutboundPolicy
 from timemachine.store import Database, open_database
+from timemachine.store.alerts import AlertStore
 from timemachine.trace.decoder import Decoder
 
 RULES = """
@@ -90,3 +95,32 @@ async def test_each_stage_and_reorg_reaches_the_rules(db: Database) -> None:
         ("deep-reorg", "mined", None),
     ]
     await sender.aclose()
+
+
+async def test_a_down_channel_delays_only_its_own_alerts(db: Database) -> None:
+    with http_receiver() as receiver:
+        both_arrived = threading.Event()
+
+        def answer(_request: Received) -> Answer:
+            if len(receiver.requests) == 2:
+                both_arrived.set()
+            return 200, {}
+
+        receiver.answer = answer
+        text = (
+            "channels:\n"
+            "  down: {type: slack, url: 'http://127.0.0.1:9/hook'}\n"
+            f"  up: {{type: slack, url: '{receiver.url}/hook'}}\n"
+            "rules: [{id: any-pending, when: 'stage == \"pending\"', notify: [down, up]}]"
+        )
+        async with running_rules(
+            load_text(text), db, LocalBus(), 31337, policy=OutboundPolicy.from_spec("127.0.0.1")
+        ) as feed:
+            feed.tx_changed(record(1), "tx_enriched")
+            feed.tx_changed(record(2), "tx_enriched")
+            # the delivery loops run in the background; "down" is retrying meanwhile
+            assert await asyncio.to_thread(both_arrived.wait, 30)
+            with db.session() as s:  # the first went out before "up" sent the second
+                first = AlertStore(s).deliveries(feed.alerts[0].id)
+        assert {(d.channel, d.status) for d in first} == {("up", "delivered"), ("down", "queued")}
+        assert len(feed.alerts) == len(receiver.requests) == 2
