@@ -12,8 +12,10 @@ from pathlib import Path
 
 from timemachine.bus import LocalBus
 from timemachine.catalog.models import ScenarioRecord
+from timemachine.chain.rpc import RpcClient
 from timemachine.devnet import Devnet
 from timemachine.forks.manager import ForkManager
+from timemachine.monitor.service import MonitorHook
 from timemachine.monitor.setup import (
     MonitorOptions,
     PausedChain,
@@ -22,6 +24,22 @@ from timemachine.monitor.setup import (
 )
 from timemachine.runtime import default_decoder
 from timemachine.store.db import Database, open_database
+
+
+def scenario_of_class(devnet: Devnet, vulnerability_class: str) -> ScenarioRecord:
+    return next(
+        record
+        for record in devnet.history.scenarios
+        if record.vulnerability_class == vulnerability_class and not record.benign
+    )
+
+
+async def raw_transaction(devnet: Devnet, tx_hash: str) -> str:
+    """A devnet transaction as signed bytes (to send it again to a fork's pool)."""
+    async with RpcClient(devnet.rpc_url) as rpc:
+        raw = await rpc.call("eth_getRawTransactionByHash", [tx_hash])
+    assert isinstance(raw, str)
+    return raw
 
 
 @dataclass
@@ -49,6 +67,7 @@ async def live_monitor(
     drop_after: int = 2,
     deadline: float = 30.0,
     providers: Callable[[str], str] = both_transports,
+    hook: MonitorHook | None = None,
 ) -> AsyncIterator[LiveMonitor]:
     """The devnet forked right before `before`'s exploit block, mining paused, monitored."""
     forks = ForkManager()
@@ -70,6 +89,7 @@ async def live_monitor(
             options=options,
             database=database,
             providers=providers,
+            hook=hook,
         ) as chain:
             yield LiveMonitor(chain, database)
     finally:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.test_monitor_devnet import _raw_transaction, scenario_of_class
+from tests.integration.monitor_support import raw_transaction, scenario_of_class
 from timemachine.chain.rpc import RpcClient
 from timemachine.devnet import Devnet
 from timemachine.forks.manager import ForkManager
@@ -52,7 +52,7 @@ async def test_json_lines_show_the_exploit_simulated_while_pending(
             extra_args=PAUSED_CHAIN_ARGS,
         )
     )
-    raw = await _raw_transaction(devnet, before.exploit_tx)
+    raw = await raw_transaction(devnet, before.exploit_tx)
     process = subprocess.Popen(
         _command("--rpc-url", live.url, "--simulate", "all", "--json", "--duration", "90"),
         stdout=subprocess.PIPE,
@@ -109,11 +109,18 @@ def test_demo_monitor_flags_the_exploit_while_pending_then_includes_it() -> None
     )
     assert done.returncode == 0, done.stderr[-2000:]
     events = [json.loads(line) for line in done.stdout.splitlines()]
-    alerts = [e for e in events if e["topic"] == "alerts"]
+    alerts = [e for e in events if e["topic"] == "alerts" and e["type"] == "alert"]
     assert alerts
     assert alerts[0]["status"] == "pending"
     exploit = alerts[0]["hash"]
     simulated = [e for e in events if e["topic"] == "tx_simulated" and e["tx"]["hash"] == exploit]
     included = [e for e in events if e.get("type") == "tx_included" and e["tx"]["hash"] == exploit]
     assert events.index(simulated[0]) < events.index(included[0])
+    [fired] = [e for e in events if e.get("type") == "rule_alert"]
+    assert (fired["rule_id"], fired["stage"], fired["tx_hash"]) == (
+        "exploit-before-inclusion",
+        "pending",
+        exploit,
+    )
+    assert events.index(fired) < events.index(included[0])
     assert [e["bundle"] for e in events if e["topic"] == "mev_bundles"] == ["sandwich"]

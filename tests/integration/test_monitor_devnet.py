@@ -10,9 +10,13 @@ from typing import Any
 
 import pytest
 
-from tests.integration.monitor_support import live_monitor, wait_for
+from tests.integration.monitor_support import (
+    live_monitor,
+    raw_transaction,
+    scenario_of_class,
+    wait_for,
+)
 from timemachine.catalog.devnet import actor_account, actor_address
-from timemachine.catalog.models import ScenarioRecord
 from timemachine.chain.jsonrpc_server import JsonRpcServer
 from timemachine.chain.rpc import RpcClient
 from timemachine.devnet import Devnet
@@ -23,14 +27,6 @@ from timemachine.store.monitor import MonitoredTxs
 pytestmark = pytest.mark.integration
 
 ETHER = 10**18
-
-
-def scenario_of_class(devnet: Devnet, vulnerability_class: str) -> ScenarioRecord:
-    return next(
-        record
-        for record in devnet.history.scenarios
-        if record.vulnerability_class == vulnerability_class and not record.benign
-    )
 
 
 async def test_lifecycle_of_every_sent_transaction(devnet: Devnet, tmp_path: Path) -> None:
@@ -110,7 +106,7 @@ async def test_exploit_is_flagged_while_pending_then_included(
     before = scenario_of_class(devnet, "reentrancy")
     async with live_monitor(devnet, before, tmp_path, simulate="all") as live:
         monitor = live.chain.monitor
-        raw = await _raw_transaction(devnet, before.exploit_tx)
+        raw = await raw_transaction(devnet, before.exploit_tx)
         sent = await live.chain.traffic.send_raw(raw)
         assert sent == before.exploit_tx.lower()
         head = monitor.head.number  # type: ignore[union-attr]
@@ -139,13 +135,6 @@ async def test_exploit_is_flagged_while_pending_then_included(
         block = await live.chain.mine()
         await wait_for(lambda: record.status == "included", "the exploit's inclusion")
         assert record.block_number == block
-
-
-async def _raw_transaction(devnet: Devnet, tx_hash: str) -> str:
-    async with RpcClient(devnet.rpc_url) as rpc:
-        raw = await rpc.call("eth_getRawTransactionByHash", [tx_hash])
-    assert isinstance(raw, str)
-    return raw
 
 
 async def test_reorged_out_and_included_again(devnet: Devnet, tmp_path: Path) -> None:

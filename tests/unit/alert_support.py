@@ -1,16 +1,27 @@
 """Real local receivers for the alert tests: an HTTP server recording every request (its
-answers scripted per test) and a fake clock (time moves only when the code under test sleeps)."""
+answers scripted per test), an SMTP server requiring STARTTLS (aiosmtpd, a self-signed
+certificate) and a fake clock (time moves only when the code under test sleeps)."""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
+import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
+
+from aiosmtpd.controller import Controller
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 
 class FakeClock:
@@ -78,3 +89,62 @@ def http_receiver() -> Iterator[Receiver]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+def _certificate(directory: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], bytes, bool]] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        tls = session.ssl is not None
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content, tls))
+        return "250 OK"
+
+
+@contextmanager
+def starttls_server(directory: Path) -> Iterator[tuple[int, Inbox, ssl.SSLContext]]:
+    """A real SMTP server on 127.0.0.1 requiring STARTTLS: its port, its inbox (sender,
+    recipients, content, whether TLS was on) and a client TLS context trusting its certificate."""
+    cert, key = _certificate(directory)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    inbox = Inbox()
+    with socket.socket() as probe:  # aiosmtpd's start() needs a known port, not 0
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(
+        inbox, hostname="127.0.0.1", port=port, tls_context=server_tls, require_starttls=True
+    )
+    controller.start()
+    try:
+        yield port, inbox, ssl.create_default_context(cafile=str(cert))
+    finally:
+        controller.stop()

@@ -4,22 +4,13 @@ payloads at a local base URL."""
 
 from __future__ import annotations
 
-import datetime as dt
-import socket
-import ssl
 from collections.abc import AsyncIterator, Iterator
 from email import message_from_bytes
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
-from tests.unit.alert_support import FakeClock, Receiver, http_receiver
+from tests.unit.alert_support import FakeClock, Receiver, http_receiver, starttls_server
 from tests.unit.rule_events import finding, tx_event
 from timemachine.alerts import ChannelSender, Notifier
 from timemachine.alerts.render import LIMITS
@@ -160,70 +151,20 @@ def test_channels_checked_at_load(
     assert message in caught.value.message
 
 
-def _certificate(directory: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, list[str], bytes, bool]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        tls = session.ssl is not None
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content, tls))
-        return "250 OK"
-
-
 async def test_email_over_starttls(tmp_path: Path, db: Database) -> None:
-    cert, key = _certificate(tmp_path)
-    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server_tls.load_cert_chain(cert, key)
-    inbox = Inbox()
-    with socket.socket() as probe:  # aiosmtpd's start() needs a known port, not 0
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(
-        inbox, hostname="127.0.0.1", port=port, tls_context=server_tls, require_starttls=True
-    )
-    controller.start()
-    client_tls = ssl.create_default_context(cafile=str(cert))
-    sender = ChannelSender(LOCAL, ssl_context=client_tls)
-    try:
-        text = f"""
+    with starttls_server(tmp_path) as (port, inbox, client_tls):
+        sender = ChannelSender(LOCAL, ssl_context=client_tls)
+        try:
+            text = f"""
 channels:
   mail: {{type: email, smtp_host: localhost, smtp_port: {port}, from: tm@example.org,
           to: [ops@example.org, sec@example.org]}}
 rules:""" + RULE.format(channels="mail")
-        n = notifier(text, db, sender, {})
-        [alert] = n.process(tx_event(findings=[finding("critical")]))
-        await n.deliveries.drain()
-    finally:
-        await sender.aclose()
-        controller.stop()
+            n = notifier(text, db, sender, {})
+            [alert] = n.process(tx_event(findings=[finding("critical")]))
+            await n.deliveries.drain()
+        finally:
+            await sender.aclose()
     [(mail_from, rcpt_tos, content, tls)] = inbox.messages
     assert (mail_from, rcpt_tos, tls) == (
         "tm@example.org",

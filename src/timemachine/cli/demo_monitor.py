@@ -3,14 +3,20 @@
 The devnet is forked right before its latest exploit scenario, with mining paused; a traffic
 generator sends a realistic mix to the pool (transfers, swaps, a sandwich attempt around a
 user's swap, and the scenario's recorded exploit transaction); the monitor ingests, enriches and
-simulates them while they are pending; then one block is mined and the monitor follows them in."""
+simulates them while they are pending, and the issue's example rule (`stage == "pending" and
+finding.severity >= "high"`) raises its alert; then one block is mined and the monitor follows
+them in."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import tempfile
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -22,14 +28,24 @@ from timemachine.catalog.models import ScenarioRecord
 from timemachine.chain.rpc import RpcClient
 from timemachine.devnet import Devnet, run_devnet
 from timemachine.forks.manager import ForkManager
+from timemachine.monitor.alerting import RuleFeed, running_rules
 from timemachine.monitor.models import MonitoredTx
 from timemachine.monitor.setup import MonitorOptions, PausedChain, monitor_paused_fork
 from timemachine.monitor.traffic import CALL_GAS, GWEI, calldata
+from timemachine.rules import load_text
 from timemachine.runtime import default_decoder
+from timemachine.security.outbound import OutboundPolicy
+from timemachine.store import open_database
 
 ETHER = 10**18
 USD = 10**6
 WAIT = 120.0
+DEMO_RULES = """
+rules:
+  - id: exploit-before-inclusion
+    when: 'stage == "pending" and finding.severity >= "high"'
+    severity: critical
+"""
 
 
 @dataclass(frozen=True)
@@ -155,14 +171,18 @@ async def run_monitor_demo(*, as_json: bool) -> bool:
             options = MonitorOptions(
                 simulate="all", labels=net.history.labels, watch=tuple(exploit.victims)
             )
-            async with monitor_paused_fork(
-                net.rpc_url,
-                exploit.block_number - 1,
-                forks=forks,
-                decoder=default_decoder(),
-                bus=bus,
-                options=options,
-            ) as chain:
+            async with (
+                _demo_rules(bus, net.history.chain_id) as feed,
+                monitor_paused_fork(
+                    net.rpc_url,
+                    exploit.block_number - 1,
+                    forks=forks,
+                    decoder=default_decoder(),
+                    bus=bus,
+                    options=options,
+                    hook=feed,
+                ) as chain,
+            ):
                 monitor = chain.monitor
                 console.rule(
                     f"mining paused at block {monitor.head.number if monitor.head else '?'}"
@@ -186,6 +206,11 @@ async def run_monitor_demo(*, as_json: bool) -> bool:
                     f"[bold]{'✓' if flagged else '✗'} exploit flagged while pending:[/] "
                     f"{_top(pending)}"
                 )
+                fired = [a for a in feed.alerts if a.tx_hash == attack and a.stage == "pending"]
+                console.print(
+                    f"[bold]{'✓' if fired else '✗'} rule alert while pending:[/] "
+                    + (f"{fired[0].rule_id} ({fired[0].severity})" if fired else "none")
+                )
                 block = await chain.mine()
                 await _until(
                     lambda: _every(chain, hashes, lambda r: r.status != "pending"), "inclusion"
@@ -195,7 +220,7 @@ async def run_monitor_demo(*, as_json: bool) -> bool:
                 in_block = included is not None and included.block_number == block
                 if not as_json:
                     console.print(_table(monitor, sent))
-                return flagged and in_block
+                return flagged and bool(fired) and in_block
         finally:
             await net_context.__aexit__(None, None, None)
     finally:
@@ -204,7 +229,24 @@ async def run_monitor_demo(*, as_json: bool) -> bool:
         await forks.shutdown()
 
 
+@contextlib.asynccontextmanager
+async def _demo_rules(bus: LocalBus, chain_id: int) -> AsyncIterator[RuleFeed]:
+    """The example rule, its alerts stored in a throw-away database (no channel to deliver to)."""
+    with tempfile.TemporaryDirectory() as folder:
+        database = open_database(f"sqlite:///{Path(folder) / 'alerts.db'}")
+        try:
+            policy = OutboundPolicy.from_spec("")
+            async with running_rules(
+                load_text(DEMO_RULES), database, bus, chain_id, policy=policy
+            ) as feed:
+                yield feed
+        finally:
+            database.dispose()
+
+
 def _line(event: dict[str, Any]) -> str:
+    if event.get("type") == "rule_alert":
+        return f"rule {event['rule_id']} ({event['severity']}) at stage {event['stage']}"
     if event.get("type") == "alert":
         return f"{event['hash'][:18]}… {event['status']}: {event['reason']}"
     if event.get("type") == "mev_bundle":

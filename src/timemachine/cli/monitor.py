@@ -8,6 +8,7 @@ import contextlib
 import json
 import sys
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -45,21 +46,38 @@ def monitor(
     duration: Annotated[
         float | None, typer.Option("--duration", min=0.1, help="Stop after this many seconds.")
     ] = None,
+    rules_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--rules",
+            dir_okay=False,
+            help="Rule file (YAML/JSON, see `timemachine rules validate`): evaluate every "
+            "monitored tx at each stage, store the alerts, publish them on the `alerts` topic "
+            "and deliver them to their channels.",
+        ),
+    ] = None,
 ) -> None:
     """Watch the mempool: ingest pending txs from every provider, enrich them, follow them until
     included, replaced or dropped, and simulate the ones the filter picks before they are mined.
     `--json` prints one JSON object per event line (topics tx_raw, tx_enriched, tx_simulated,
     blocks, reorgs, mev_bundles, alerts)."""
+    from timemachine.hexutil import quantity
+    from timemachine.monitor.alerting import running_rules
+    from timemachine.monitor.service import MonitorHook
     from timemachine.monitor.setup import MonitorOptions, build_monitor
+    from timemachine.rules import load_file
     from timemachine.runtime import build
+    from timemachine.security.outbound import OutboundPolicy
     from timemachine.settings import get_settings
 
     settings = get_settings()
 
     async def run() -> None:
+        rules = load_file(rules_file) if rules_file is not None else None
         pool, name, confirmations = _open_pool(chain, rpc_url)
         runtime = build(settings)
         bus = runtime.bus()
+        database = runtime.database()
         options = MonitorOptions(
             simulate=simulate or settings.monitor_simulate,
             watch=tuple(a.strip() for a in (watch or settings.monitor_watch).split(",") if a),
@@ -70,21 +88,30 @@ def monitor(
             retention_hours=settings.monitor_retention_hours,
             confirmations=confirmations,
         )
-        watcher = build_monitor(
-            pool,
-            name=name or "chain",
-            decoder=runtime.decoder,
-            bus=bus,
-            options=options,
-            forks=runtime.forks,
-            database=runtime.database(),
-        )
         try:
-            async with asyncio.timeout(duration):
-                if as_json:
-                    await _run_printing(watcher, bus)
-                else:
-                    await _run_live(watcher)
+            async with contextlib.AsyncExitStack() as stack:
+                hook: MonitorHook | None = None
+                if rules is not None:
+                    chain_id = quantity(await pool.call("eth_chainId")) or 0
+                    policy = OutboundPolicy.from_settings(settings)
+                    hook = await stack.enter_async_context(
+                        running_rules(rules, database, bus, chain_id, policy=policy)
+                    )
+                watcher = build_monitor(
+                    pool,
+                    name=name or "chain",
+                    decoder=runtime.decoder,
+                    bus=bus,
+                    options=options,
+                    forks=runtime.forks,
+                    database=database,
+                    hook=hook,
+                )
+                async with asyncio.timeout(duration):
+                    if as_json:
+                        await _run_printing(watcher, bus)
+                    else:
+                        await _run_live(watcher)
         except TimeoutError:
             pass
         finally:

@@ -8,7 +8,7 @@ import contextlib
 import time
 from collections import Counter, deque
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
 from timemachine.bus import STATUS_CHANNEL, topics
 from timemachine.bus.topics import EVENT_ID_KEY
@@ -49,6 +49,15 @@ UNSTORED_LIMIT = 100_000
 NOTABLE = 20
 
 
+class MonitorHook(Protocol):
+    """Told of every state change of a monitored transaction and of every reorg (e.g. the
+    rule engine, `monitor.alerting.RuleFeed`); called in the monitor's loop, so it is quick."""
+
+    def tx_changed(self, record: MonitoredTx, change: str) -> None: ...
+
+    def reorged(self, reorg: ChainReorged) -> None: ...
+
+
 class Monitor:
     """Watches one chain's mempool through `chain` and publishes on `bus`."""
 
@@ -63,8 +72,10 @@ class Monitor:
         drop_after: int = 3,
         inspect_blocks: bool = True,
         retention_hours: float = 24.0,
+        hook: MonitorHook | None = None,
     ) -> None:
         self.chain = chain
+        self.hook = hook
         self.name = chain.name or "chain"
         self.enricher = enricher
         self.bus = bus
@@ -172,6 +183,8 @@ class Monitor:
             topics.REORGS,
             {**event.as_event(), "reorged_txs": reorged, EVENT_ID_KEY: reorg_event_id(event)},
         )
+        if self.hook is not None:
+            self.hook.reorged(event)
 
     async def _pool_hashes(self) -> set[str] | None:
         """Hashes any provider still has pending (None when a provider could not tell)."""
@@ -226,6 +239,8 @@ class Monitor:
     def _changed(self, record: MonitoredTx, event: str, topic: str = topics.TX_ENRICHED) -> None:
         self._dirty[record.tx.hash] = record
         self.bus.publish(topic, record.event(event))
+        if self.hook is not None:
+            self.hook.tx_changed(record, event)
 
     def flush(self) -> int:
         """Write the changed records (one row per transaction); how many."""

@@ -15,7 +15,7 @@ from timemachine.monitor.enrich import Enricher
 from timemachine.monitor.headforks import HeadForks
 from timemachine.monitor.ingest import MonitorChain
 from timemachine.monitor.prefilter import SimulationFilter
-from timemachine.monitor.service import Monitor
+from timemachine.monitor.service import Monitor, MonitorHook
 from timemachine.monitor.simulate import Simulator
 from timemachine.monitor.traffic import Traffic
 from timemachine.ports import EventBus, ForkBackend, ForkSpec
@@ -48,9 +48,11 @@ def build_monitor(
     options: MonitorOptions,
     forks: ForkBackend | None = None,
     database: Database | None = None,
+    hook: MonitorHook | None = None,
 ) -> Monitor:
     """A monitor of the chain behind `rpc` (a client or a pool); it simulates on `forks` unless
-    the filter is `none` (the filter is checked here, before anything starts)."""
+    the filter is `none` (the filter is checked here, before anything starts); `hook` (e.g. the
+    rules' `RuleFeed`) is told of every state change."""
     sim_filter = SimulationFilter.parse(options.simulate)
     chain = MonitorChain(
         rpc, name=name, confirmations=options.confirmations, poll_interval=options.poll_interval
@@ -72,6 +74,7 @@ def build_monitor(
         database=database,
         drop_after=options.drop_after,
         retention_hours=options.retention_hours,
+        hook=hook,
     )
 
 
@@ -110,6 +113,7 @@ async def monitor_paused_fork(
     name: str = "devnet",
     database: Database | None = None,
     providers: Callable[[str], str] = both_transports,
+    hook: MonitorHook | None = None,
 ) -> AsyncIterator[PausedChain]:
     """A fork of `upstream` at `block_number` with mining paused, watched (in the background) by
     a monitor over `providers(fork URL)` (default: HTTP polling and a WebSocket subscription of
@@ -118,7 +122,14 @@ async def monitor_paused_fork(
     live = await forks.acquire(spec)
     rpc = ProviderPool(providers(live.url), PoolOptions())
     monitor = build_monitor(
-        rpc, name=name, decoder=decoder, bus=bus, options=options, forks=forks, database=database
+        rpc,
+        name=name,
+        decoder=decoder,
+        bus=bus,
+        options=options,
+        forks=forks,
+        database=database,
+        hook=hook,
     )
     task = asyncio.create_task(monitor.run())
     try:

@@ -8,9 +8,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from timemachine.mev.models import BlockInspection
-from timemachine.models.analysis import AnalysisReport
+from timemachine.models.analysis import AnalysisReport, Finding
 from timemachine.models.replay import ReplayResult
-from timemachine.models.trace import LogEntry
+from timemachine.models.trace import BalanceChange, LogEntry
 from timemachine.rules.event import (
     DecodedCallArgs,
     Delta,
@@ -31,6 +31,29 @@ def _log(entry: LogEntry) -> EventLog:
         topics=tuple(entry.topics),
         name=decoded.name if decoded else None,
         args={a.name: a.value for a in decoded.args} if decoded else {},
+    )
+
+
+def deltas_of(changes: Iterable[BalanceChange]) -> tuple[Delta, ...]:
+    """Balance changes as rule deltas (ETH is the asset "eth")."""
+    return tuple(
+        Delta(address=c.address, asset="eth" if c.asset == "ETH" else c.asset, delta=c.delta)
+        for c in changes
+    )
+
+
+def findings_of(findings: Iterable[Finding]) -> tuple[FindingFields, ...]:
+    """Detector findings as the fields a rule reads (`finding.class`, `finding.severity`)."""
+    return tuple(
+        FindingFields.model_validate(
+            {
+                "class": str(f.vulnerability_class),
+                "severity": f.severity,
+                "title": f.title,
+                "detector": f.detector,
+            }
+        )
+        for f in findings
     )
 
 
@@ -103,26 +126,13 @@ def event_from_replay(
         ),
         call=DecodedCallArgs(name=call.name, signature=call.signature, args=args) if call else None,
         logs=tuple(_log(entry) for entry in result.replayed.logs),
-        deltas=tuple(
-            Delta(address=c.address, asset="eth" if c.asset == "ETH" else c.asset, delta=c.delta)
-            for c in result.balance_changes
-        ),
+        deltas=deltas_of(result.balance_changes),
         simulation=Simulation(
             success=result.replayed.status == 1,
             gas_used=result.replayed.gas_used,
             error=trace.revert_reason or trace.error,
         ),
-        findings=tuple(
-            FindingFields.model_validate(
-                {
-                    "class": str(f.vulnerability_class),
-                    "severity": f.severity,
-                    "title": f.title,
-                    "detector": f.detector,
-                }
-            )
-            for f in (report.findings if report else [])
-        ),
+        findings=findings_of(report.findings if report else ()),
         mev=tuple(mev_fields(inspections, result.tx_hash)),
         links=links or {},
     )
