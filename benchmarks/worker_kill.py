@@ -27,43 +27,22 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.integration.service_support import (
+    devnet_hashes,
+    queue_transaction_sessions,
+    session_records,
+)
+
 from benchmarks.service_load import BROKERS, backend_env, drop_database
-from timemachine.bus import LocalBus
 from timemachine.devnet import run_devnet
 from timemachine.models.sessions import ReplaySessionRecord
-from timemachine.orchestration.progress import Reporter
 from timemachine.settings import Settings
-from timemachine.store import Database, ReplaySessions, open_database
-from timemachine.tasks.app import create_celery
-from timemachine.tasks.queue import CeleryQueue
-from timemachine.tasks.submit import enqueue
+from timemachine.store import open_database
 
 
-async def devnet_hashes() -> list[str]:
-    """Real transactions of the deterministic devnet history (every worker builds the same)."""
+async def hashes_of_devnet() -> list[str]:
     async with run_devnet() as devnet:
-        return [s.exploit_tx for s in devnet.history.scenarios] + [devnet.history.busy_tx]
-
-
-def submit(
-    db: Database, settings: Settings, hashes: list[str], sessions: int, txs: int
-) -> list[str]:
-    queue = CeleryQueue(create_celery(settings))
-    ids = []
-    for index in range(sessions):
-        chosen = [hashes[(index + i) % len(hashes)] for i in range(txs)]
-        request = {"transactions": [{"hash": tx, "chain_id": 31337} for tx in chosen]}
-        with db.session() as s:
-            record = ReplaySessions(s).create(owner="bench", kind="transactions", request=request)
-        enqueue(queue, record, Reporter(db, LocalBus(), record.id))
-        ids.append(record.id)
-    return ids
-
-
-def records(db: Database, ids: list[str]) -> list[ReplaySessionRecord]:
-    with db.session() as s:
-        sessions = ReplaySessions(s)
-        return [sessions.require(session_id) for session_id in ids]
+        return devnet_hashes(devnet)
 
 
 def start_worker(env: dict[str, str], workers: int, log: Path) -> subprocess.Popen[bytes]:
@@ -87,30 +66,32 @@ def run(args: Any) -> None:
     env.pop("REDIS_URL", None)  # events are not what this measures
     os.environ.update({k: v for k, v in env.items() if k in {"DATABASE_URL", "CELERY_BROKER_URL"}})
     settings = Settings(data_dir=folder)
-    hashes = asyncio.run(devnet_hashes())
+    hashes = asyncio.run(hashes_of_devnet())
     db = open_database(settings.database_url)
     worker = None
     try:
-        ids = submit(db, settings, hashes, args.sessions, args.txs)
+        ids = queue_transaction_sessions(
+            db, settings, hashes, args.sessions, per_session=args.txs, owner="bench"
+        )
         worker = start_worker(env, args.workers, folder / "worker.log")
         deadline = time.monotonic() + args.deadline
         while time.monotonic() < deadline:
-            running = [r for r in records(db, ids) if r.status == "running"]
+            running = [r for r in session_records(db, ids) if r.status == "running"]
             if sum(r.progress >= args.kill_at for r in running) >= args.workers:
                 break
             time.sleep(0.2)
         kill_group(worker)
-        at_kill = records(db, ids)
+        at_kill = session_records(db, ids)
         worker = start_worker(env, args.workers, folder / "worker.log")
         restarted = time.monotonic()
         deadline = restarted + args.deadline
         done_at = None
         while time.monotonic() < deadline:
-            if all(r.status.is_terminal for r in records(db, ids)):
+            if all(r.status.is_terminal for r in session_records(db, ids)):
                 done_at = time.monotonic()
                 break
             time.sleep(0.5)
-        final = records(db, ids)
+        final = session_records(db, ids)
     finally:
         if worker is not None:
             worker.send_signal(signal.SIGTERM)

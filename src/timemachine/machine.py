@@ -6,14 +6,13 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from timemachine import __version__
 from timemachine.chain.gateway import StateGateway
 from timemachine.chain.metrics import observe_replay
 from timemachine.chain.registry import configured_rpc_url
 from timemachine.chain.rpc import RpcClient
-from timemachine.chain.tracker import BlockTracker, invalidate_gateway
 from timemachine.errors import InvalidInputError, ReplayError
 from timemachine.forks.manager import EXPLORE_ARGS, Fork, ForkManager, ForkSpec
 from timemachine.lifecycle import AsyncCloseable
@@ -38,6 +37,9 @@ from timemachine.replay.source import OriginalTx
 from timemachine.runtime import Runtime, build, default_decoder
 from timemachine.settings import Settings
 from timemachine.trace.decoder import Decoder
+
+if TYPE_CHECKING:
+    from timemachine.chain.tracker import BlockTracker
 
 __all__ = ["TimeMachine", "analyze", "default_decoder", "fork", "replay", "replay_capsule"]
 
@@ -93,6 +95,8 @@ class TimeMachine(AsyncCloseable):
         """Invalidate this machine's cached by-number state whenever `tracker` (following the
         same chain, e.g. `chain.streams.Chain(machine.upstream).tracker`) sees a reorg, so a
         replay in the reorged range forks from the new blocks, not from stale cache."""
+        from timemachine.chain.tracker import invalidate_gateway  # structlog: services only
+
         tracker.on_reorg(invalidate_gateway(self.gateway))
 
     async def aclose(self) -> None:

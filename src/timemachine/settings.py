@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
 
@@ -304,13 +304,7 @@ class ForkSettings:
         """`settings`' fork part (None: the defaults, no environment read)."""
         if settings is None or isinstance(settings, ForkSettings):
             return settings or cls()
-        return cls(
-            anvil_path=settings.anvil_path,
-            max_live_forks=settings.max_live_forks,
-            fork_ttl_seconds=settings.fork_ttl_seconds,
-            fork_start_timeout=settings.fork_start_timeout,
-            rpc_timeout=settings.rpc_timeout,
-        )
+        return cls(**{field.name: getattr(settings, field.name) for field in fields(cls)})
 
 
 @lru_cache(maxsize=1)

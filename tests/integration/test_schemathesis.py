@@ -5,17 +5,15 @@ no response that violates the schema. The figures (cases, failures) go to stdout
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.integration.service_support import live_server, server_env
 from timemachine.models.auth import Role
 from timemachine.security.accounts import create_user
 from timemachine.settings import Settings
@@ -26,26 +24,13 @@ PASSWORD = "schemathesis admin passphrase"
 MAX_EXAMPLES = 6
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def api(tmp_path: Path) -> Iterator[str]:
     """The API alone (no workers) on the embedded default, with an admin `root`."""
     db = open_database(Settings(data_dir=tmp_path).database_url)
     create_user(db, "root", PASSWORD, Role.ADMIN)
     db.dispose()
-    port = _free_port()
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if name not in {"DATABASE_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "REDIS_URL"}
-    }
-    env |= {
+    env = server_env() | {
         "TIME_MACHINE_DATA_DIR": str(tmp_path),
         "RATE_LIMIT_PER_MINUTE": "1000000",
         "RATE_LIMIT_BURST": "100000",
@@ -53,28 +38,8 @@ def api(tmp_path: Path) -> Iterator[str]:
         "IP_RATE_LIMIT_BURST": "100000",
         "MAX_ACTIVE_SESSIONS_PER_USER": "100000",
     }
-    log = (tmp_path / "serve.log").open("wb")
-    command = [sys.executable, "-m", "timemachine.cli.main", "serve", "--api-only"]
-    process = subprocess.Popen(
-        [*command, "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, (tmp_path / "serve.log").read_text()[-2000:]
-            try:
-                if httpx.get(f"{base}/api/system/health", timeout=2).status_code in (200, 503):
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the API did not come up"
-            time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
+    with live_server(tmp_path, ["--api-only"], env) as server:
+        yield server.base
 
 
 def test_no_5xx_and_no_schema_violation_under_schemathesis(api: str, tmp_path: Path) -> None:

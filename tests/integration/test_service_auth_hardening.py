@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import socket
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +29,7 @@ import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed
 
-from tests.integration.test_service_embedded import _bootstrap_password, _free_port, _login
+from tests.integration.service_support import LiveServer, live_server, login, server_env
 from timemachine.security.outbound import UPSTREAM_FAILED
 
 pytestmark = pytest.mark.integration
@@ -40,70 +38,21 @@ BANNER = "internal-service-banner-9d41"
 PASSWORD = "a long enough passphrase"
 
 
-@dataclass
-class Server:
-    process: subprocess.Popen[bytes]
-    base: str
-    log: Path
-    env: dict[str, str]
-
-    def admin(self) -> dict[str, str]:
-        token = _login(self.base, "admin", _bootstrap_password(self.log))
-        return {"Authorization": f"Bearer {token}"}
-
-    def get(self, path: str, **kwargs: Any) -> httpx.Response:
-        return httpx.get(self.base + path, timeout=10, **kwargs)
-
-    def post(self, path: str, **kwargs: Any) -> httpx.Response:
-        return httpx.post(self.base + path, timeout=10, **kwargs)
-
-
-def _serve(folder: Path, anvil: Path, *, api_only: bool, **settings: str) -> Iterator[Server]:
+def _serve(folder: Path, anvil: Path, *, api_only: bool, **settings: str) -> Iterator[LiveServer]:
     folder.mkdir()
-    port = _free_port()
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if name not in {"DATABASE_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "REDIS_URL"}
-        and not name.startswith(("FORWARDED_", "OUTBOUND_", "WS_MAX_", "LOGIN_"))
-    }
-    env |= {
+    env = server_env("FORWARDED_", "OUTBOUND_", "WS_MAX_", "LOGIN_") | {
         "TIME_MACHINE_DATA_DIR": str(folder),
-        "TIME_MACHINE_PORT": str(port),
         "ANVIL_PATH": str(anvil),
         "LOG_LEVEL": "WARNING",
         **{name.upper(): value for name, value in settings.items()},
     }
-    log = folder / "serve.log"
-    command = [sys.executable, "-m", "timemachine.cli.main", "serve"]
-    command += ["--api-only"] if api_only else ["--workers", "1"]
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while True:
-            assert process.poll() is None, log.read_text()[-3000:]
-            try:
-                if httpx.get(f"{base}/api/system/health", timeout=2).status_code in (200, 503):
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the API did not come up"
-            time.sleep(0.2)
-        yield Server(process, base, log, env)
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
+    arguments = ["--api-only"] if api_only else ["--workers", "1"]
+    with live_server(folder, arguments, env, startup_timeout=STARTUP_TIMEOUT) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
-def service(anvil_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def service(anvil_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The full service; 127.0.0.1 allowed as an outbound host (the test's local upstreams)."""
     yield from _serve(
         tmp_path_factory.mktemp("hardening") / "full",
@@ -116,7 +65,7 @@ def service(anvil_binary: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
     )
 
 
-def _user(server: Server, admin: dict[str, str], name: str, role: str = "analyst") -> str:
+def _user(server: LiveServer, admin: dict[str, str], name: str, role: str = "analyst") -> str:
     body = {"username": name, "password": PASSWORD, "role": role}
     created = server.post("/api/admin/users", json=body, headers=admin)
     assert created.status_code == 201, created.text
@@ -157,7 +106,7 @@ class Banner:
         self.sock.close()
 
 
-def _wait_failed(server: Server, session_id: str, headers: dict[str, str]) -> dict[str, Any]:
+def _wait_failed(server: LiveServer, session_id: str, headers: dict[str, str]) -> dict[str, Any]:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         status = server.get(f"/api/time-machine/replay/{session_id}/status", headers=headers)
@@ -168,10 +117,10 @@ def _wait_failed(server: Server, session_id: str, headers: dict[str, str]) -> di
     raise AssertionError(f"session {session_id} did not end")
 
 
-def test_ssrf_through_a_stored_credential(service: Server) -> None:
-    admin = service.admin()
+def test_ssrf_through_a_stored_credential(service: LiveServer) -> None:
+    admin = service.admin_headers()
     _user(service, admin, "mallory")
-    mallory = {"Authorization": f"Bearer {_login(service.base, 'mallory', PASSWORD)}"}
+    mallory = {"Authorization": f"Bearer {login(service.base, 'mallory', PASSWORD)}"}
     for url in (
         "http://0x7f000001:6379/",
         "http://2130706433/",
@@ -234,8 +183,8 @@ async def _next_close(url: str, token: str, action: Any) -> tuple[list[dict[str,
     return messages, code
 
 
-def test_logout_password_change_and_disable_revoke_at_once(service: Server) -> None:
-    admin = service.admin()
+def test_logout_password_change_and_disable_revoke_at_once(service: LiveServer) -> None:
+    admin = service.admin_headers()
     user_id = _user(service, admin, "victor")
     ws_url = service.base.replace("http://", "ws://") + "/ws/status"
 
@@ -320,10 +269,10 @@ async def _open_many(url: str, token: str, count: int) -> list[tuple[str, int | 
     return results
 
 
-def test_the_websocket_cap_refuses_the_next_socket(service: Server) -> None:
-    admin = service.admin()
+def test_the_websocket_cap_refuses_the_next_socket(service: LiveServer) -> None:
+    admin = service.admin_headers()
     _user(service, admin, "wendy", role="viewer")
-    token = _login(service.base, "wendy", PASSWORD)
+    token = login(service.base, "wendy", PASSWORD)
     ws_url = service.base.replace("http://", "ws://") + "/ws/status"
     results = asyncio.run(_open_many(ws_url, token, 4))  # WS_MAX_PER_USER=3
     assert results == [("hello", None)] * 3 + [("RateLimitedError", 4429)]
@@ -334,7 +283,7 @@ def test_forwarded_for_does_not_bypass_the_ip_bucket(anvil_binary: Path, tmp_pat
         tmp_path / "plain", anvil_binary, api_only=True, login_attempts_per_minute="1",
         login_burst="3",
     ):  # fmt: skip
-        admin = server.admin()  # the first of 3 attempts of 127.0.0.1
+        admin = server.admin_headers()  # the first of 3 attempts of 127.0.0.1
         wrong = {"username": "admin", "password": "not the password"}
         assert [server.post("/api/auth/login", json=wrong).status_code for _ in range(3)] == [
             401, 401, 429
@@ -360,7 +309,7 @@ def test_behind_a_trusted_proxy_the_owner_logs_in_during_an_attack(
         tmp_path / "proxied", anvil_binary, api_only=True, forwarded_allow_ips="127.0.0.1",
         login_free_failures="3", login_delay_seconds="30",
     ):  # fmt: skip
-        admin = server.admin()
+        admin = server.admin_headers()
         _user(server, admin, "olivia")
         attacker = {"X-Forwarded-For": "203.0.113.66"}
         owner = {"X-Forwarded-For": "192.0.2.10"}

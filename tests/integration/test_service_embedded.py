@@ -9,13 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import re
 import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,22 +25,19 @@ from tests.integration.service_support import (
     REDIS_PORT,
     REDIS_URL,
     alive,
+    bootstrap_password,
     command_of,
     descendants,
+    live_server,
+    login,
     purge_queues,
     require_service,
+    server_env,
 )
 
 pytestmark = pytest.mark.integration
 STARTUP_TIMEOUT = 30.0
 REPLAY_TIMEOUT = 60.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _tree(pid: int) -> dict[int, str]:
@@ -56,12 +48,7 @@ def _tree(pid: int) -> dict[int, str]:
 def service(
     request: pytest.FixtureRequest, anvil_binary: Path, tmp_path: Path
 ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    port = _free_port()
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if name not in {"DATABASE_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "REDIS_URL"}
-    }
+    env = server_env()
     if request.param == "postgres-rabbitmq-redis":
         require_service("RabbitMQ", "127.0.0.1", 5672)
         require_service("Redis", REDIS_HOST, REDIS_PORT)
@@ -73,35 +60,11 @@ def service(
         }
     env |= {
         "TIME_MACHINE_DATA_DIR": str(tmp_path),
-        "TIME_MACHINE_PORT": str(port),
         "ANVIL_PATH": str(anvil_binary),
         "LOG_LEVEL": "WARNING",
     }
-    log = (tmp_path / "serve.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "timemachine.cli.main", "serve", "--workers", "1"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while True:
-            assert process.poll() is None, (tmp_path / "serve.log").read_text()[-3000:]
-            try:
-                if httpx.get(f"{base}/api/system/health", timeout=2).status_code in (200, 503):
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the API did not come up"
-            time.sleep(0.2)
-        yield process, base
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
-        log.close()
+    with live_server(tmp_path, ["--workers", "1"], env, startup_timeout=STARTUP_TIMEOUT) as server:
+        yield server.process, server.base
 
 
 async def _follow(url: str, token: str) -> list[dict[str, Any]]:
@@ -114,21 +77,10 @@ async def _follow(url: str, token: str) -> list[dict[str, Any]]:
     return events
 
 
-def _bootstrap_password(log: Path) -> str:
-    """The bootstrap admin's password, printed once by the server on first start."""
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        found = re.search(r"password: (\S+)", log.read_text(errors="replace"))
-        if found:
-            return found.group(1)
-        time.sleep(0.2)
-    raise AssertionError("the server printed no bootstrap admin password")
-
-
 def _admin_and_analyst(base: str, log: Path) -> tuple[dict[str, str], str, str]:
     """Log in as the bootstrap admin; create the analyst alice over HTTP and log her in:
     (admin headers, alice's user id, alice's access token)."""
-    admin = {"Authorization": f"Bearer {_login(base, 'admin', _bootstrap_password(log))}"}
+    admin = {"Authorization": f"Bearer {login(base, 'admin', bootstrap_password(log))}"}
     password = "alice's long passphrase"
     created = httpx.post(
         f"{base}/api/admin/users",
@@ -137,16 +89,7 @@ def _admin_and_analyst(base: str, log: Path) -> tuple[dict[str, str], str, str]:
         timeout=10,
     )
     assert created.status_code == 201, created.text
-    return admin, created.json()["id"], _login(base, "alice", password)
-
-
-def _login(base: str, username: str, password: str) -> str:
-    response = httpx.post(
-        f"{base}/api/auth/login", json={"username": username, "password": password}, timeout=10
-    )
-    assert response.status_code == 200, response.text
-    token: str = response.json()["access_token"]
-    return token
+    return admin, created.json()["id"], login(base, "alice", password)
 
 
 def test_replay_over_http_and_websocket_then_clean_shutdown(

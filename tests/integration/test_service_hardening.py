@@ -7,12 +7,7 @@ process must still answer."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,31 +16,29 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from tests.integration.conftest import POSTGRES_ADMIN_URL
-from tests.integration.test_service_embedded import _bootstrap_password, _free_port, _login
+from tests.integration.service_support import LiveServer, live_server, server_env
 
 pytestmark = pytest.mark.integration
-STARTUP_TIMEOUT = 30.0
 HUGE = 2**64
 DEEP = 99_000
 TX = "0x" + "ab" * 32
 
 
 class Live:
-    """A running `serve --api-only` and an admin token for it."""
+    """The module's `serve --api-only`, its database URL and an admin token for it."""
 
-    def __init__(self, process: subprocess.Popen[bytes], base: str, log: Path, db_url: str):
-        self.process = process
-        self.base = base
-        self.log = log
+    def __init__(self, server: LiveServer, db_url: str) -> None:
+        self.server = server
+        self.log = server.log
         self.db_url = db_url
-        self.admin = {"Authorization": f"Bearer {_login(base, 'admin', _bootstrap_password(log))}"}
+        self.admin = server.admin_headers()
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         kwargs.setdefault("timeout", 30)
-        return httpx.request(method, self.base + path, **kwargs)
+        return self.server.request(method, path, **kwargs)
 
     def assert_alive(self) -> None:
-        assert self.process.poll() is None, self.log.read_text(errors="replace")[-3000:]
+        assert self.server.process.poll() is None, self.log.read_text(errors="replace")[-3000:]
         assert self.request("GET", "/api/system/health").status_code in (200, 503)
 
 
@@ -55,47 +48,12 @@ def live(
 ) -> Iterator[Live]:
     """One server per backend for the whole module: every test also checks it is still up."""
     tmp_path = tmp_path_factory.mktemp(f"serve-{request.param}")
-    port = _free_port()
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if name not in {"DATABASE_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "REDIS_URL"}
-    }
-    env |= {
-        "TIME_MACHINE_DATA_DIR": str(tmp_path),
-        "TIME_MACHINE_PORT": str(port),
-        "LOG_LEVEL": "WARNING",
-    }
+    env = server_env() | {"TIME_MACHINE_DATA_DIR": str(tmp_path), "LOG_LEVEL": "WARNING"}
     if request.param == "postgres":
         env["DATABASE_URL"] = request.getfixturevalue("postgres_url")
-    log = tmp_path / "serve.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "timemachine.cli.main", "serve", "--api-only"],
-            env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while True:
-            assert process.poll() is None, log.read_text(errors="replace")[-3000:]
-            try:
-                if httpx.get(f"{base}/api/system/health", timeout=2).status_code in (200, 503):
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the API did not come up"
-            time.sleep(0.2)
+    with live_server(tmp_path, ["--api-only"], env, stop_timeout=15) as server:
         sqlite = f"sqlite:///{tmp_path / 'timemachine.db'}"
-        yield Live(process, base, log, env.get("DATABASE_URL", sqlite))
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
+        yield Live(server, env.get("DATABASE_URL", sqlite))
 
 
 def _no_database_details(response: httpx.Response, live: Live) -> None:

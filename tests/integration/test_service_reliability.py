@@ -32,23 +32,22 @@ from tests.integration.service_support import (
     alive,
     command_of,
     descendants,
+    devnet_hashes,
     parent_of,
+    queue_transaction_sessions,
     require_service,
     service_env,
+    session_records,
     start_worker,
     wait_for,
 )
-from timemachine.bus import LocalBus, session_channel
+from timemachine.bus import session_channel
 from timemachine.bus.redis_pubsub import RedisBus
 from timemachine.devnet import Devnet
 from timemachine.models.sessions import ReplaySessionRecord, SessionStatus
-from timemachine.orchestration.progress import Reporter
 from timemachine.settings import Settings
 from timemachine.store import Database, ReplaySessions, open_database
 from timemachine.store.sessions import restarted_stage
-from timemachine.tasks.app import create_celery
-from timemachine.tasks.queue import CeleryQueue
-from timemachine.tasks.submit import enqueue
 
 pytestmark = pytest.mark.integration
 
@@ -69,34 +68,16 @@ def database(settings: Settings) -> Iterator[Database]:
     db.dispose()
 
 
-def _hashes(devnet: Devnet) -> list[str]:
-    """Real devnet transactions (the workers' devnets build the same deterministic history)."""
-    found = [scenario.exploit_tx for scenario in devnet.history.scenarios]
-    return [*found, devnet.history.busy_tx]
-
-
-def _submit(db: Database, settings: Settings, hashes: list[str], count: int) -> list[str]:
+def _submit(db: Database, settings: Settings, devnet: Devnet, count: int) -> list[str]:
     """`count` transaction sessions of TXS_PER_SESSION devnet txs each, queued."""
-    queue = CeleryQueue(create_celery(settings))
-    ids = []
-    for index in range(count):
-        txs = [hashes[(index + i) % len(hashes)] for i in range(TXS_PER_SESSION)]
-        request = {"transactions": [{"hash": tx, "chain_id": 31337} for tx in txs]}
-        with db.session() as s:
-            record = ReplaySessions(s).create(owner="alice", kind="transactions", request=request)
-        enqueue(queue, record, Reporter(db, LocalBus(), record.id))
-        ids.append(record.id)
-    return ids
-
-
-def _records(db: Database, ids: list[str]) -> list[ReplaySessionRecord]:
-    with db.session() as s:
-        sessions = ReplaySessions(s)
-        return [sessions.require(session_id) for session_id in ids]
+    hashes = devnet_hashes(devnet)
+    return queue_transaction_sessions(
+        db, settings, hashes, count, per_session=TXS_PER_SESSION, owner="alice"
+    )
 
 
 def _all_completed(db: Database, ids: list[str]) -> list[ReplaySessionRecord] | None:
-    records = _records(db, ids)
+    records = session_records(db, ids)
     return records if all(r.status.is_terminal for r in records) else None
 
 
@@ -149,19 +130,19 @@ def test_sigkill_of_the_embedded_worker_mid_replay_loses_nothing_and_progress_re
 ) -> None:
     require_service("Redis", REDIS_HOST, REDIS_PORT)
     settings = settings.model_copy(update={"redis_url": REDIS_URL})  # events, for the test
-    ids = _submit(database, settings, _hashes(devnet), 4)
+    ids = _submit(database, settings, devnet, 4)
     events = Events(ids)
     first = start_worker(settings, tmp_path, concurrency=2)
     try:
 
         def mid_replay() -> list[ReplaySessionRecord]:
-            records = _records(database, ids)
+            records = session_records(database, ids)
             return [r for r in records if r.status == "running" and r.progress > 5]
 
         wait_for(mid_replay, 120, "a session part-way through its transactions")
         anvils = first.anvils()
         first.kill()  # SIGKILL the whole worker: main process, pool processes (anvils follow)
-        interrupted = [r for r in _records(database, ids) if r.status == "running"]
+        interrupted = [r for r in session_records(database, ids) if r.status == "running"]
         assert interrupted, "the kill came after every session had finished"
         wait_for(lambda: not any(alive(pid) for pid in anvils), 15, "the dead worker's anvils")
 
@@ -193,12 +174,12 @@ def test_sigkill_of_the_embedded_worker_mid_replay_loses_nothing_and_progress_re
 def test_a_pool_process_killed_alone_is_requeued_by_the_lease_sweeper(
     devnet: Devnet, settings: Settings, database: Database, tmp_path: Path
 ) -> None:
-    [session_id] = _submit(database, settings, _hashes(devnet), 1)
+    [session_id] = _submit(database, settings, devnet, 1)
     worker = start_worker(settings, tmp_path, concurrency=1)
     try:
 
         def running_pool_process() -> int | None:
-            record = _records(database, [session_id])[0]
+            record = session_records(database, [session_id])[0]
             if record.status != "running" or record.progress <= 5:
                 return None
             main = worker.process.pid
@@ -246,7 +227,7 @@ def test_kill_9_of_serve_leaves_no_process_of_it(
             return False
 
         wait_for(up, 60, "the API")
-        _submit(database, settings, _hashes(devnet), 2)
+        _submit(database, settings, devnet, 2)
 
         def anvils_running() -> set[int] | None:
             found = descendants(serve.pid)

@@ -15,7 +15,7 @@ from timemachine.api.state import AppState
 from timemachine.ports import EventBus, JobQueue
 from timemachine.settings import Settings
 from timemachine.store import Database
-from timemachine.store.rows import MAX_OFFSET
+from timemachine.store.rows import MAX_OFFSET, MAX_PAGE
 
 ANONYMOUS = "anonymous"
 """The owner of sessions started without a `user_id` (until authentication exists)."""
@@ -66,3 +66,5 @@ Queue = Annotated[JobQueue, Depends(get_queue)]
 Bus = Annotated[EventBus, Depends(get_bus)]
 AppSettings = Annotated[Settings, Depends(get_app_settings)]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Rows to skip.")]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
+"""Rows of a listing page at most."""

@@ -12,7 +12,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import fastapi_offline
 from fastapi import APIRouter, FastAPI, Request
@@ -71,37 +73,48 @@ def docs_router(app: FastAPI) -> APIRouter:
     openapi_url = app.openapi_url or "/openapi.json"
     redirect_url = app.swagger_ui_oauth2_redirect_url or "/docs/oauth2-redirect"
 
-    @router.get("/docs")
-    def swagger_ui(request: Request) -> HTMLResponse:
-        root = request.scope.get("root_path", "")
-        return _page(
-            get_swagger_ui_html(
-                openapi_url=f"{root}{openapi_url}",
-                title=f"{title} - Swagger UI",
-                oauth2_redirect_url=f"{root}{redirect_url}",
-                swagger_js_url=f"{root}{ASSETS_PATH}/swagger-ui-bundle.js",
-                swagger_css_url=f"{root}{ASSETS_PATH}/swagger-ui.css",
-                swagger_favicon_url=f"{root}{ASSETS_PATH}/favicon.png",
-                swagger_ui_parameters=app.swagger_ui_parameters,
-            )
+    def page(
+        render: Callable[..., HTMLResponse], label: str, urls: Mapping[str, str], **options: Any
+    ) -> Callable[[Request], HTMLResponse]:
+        """A docs page: `render` with the app's title and `urls` under the request's root path."""
+
+        def endpoint(request: Request) -> HTMLResponse:
+            root = request.scope.get("root_path", "")
+            rooted = {keyword: f"{root}{path}" for keyword, path in urls.items()}
+            return _page(render(title=f"{title} - {label}", **rooted, **options))
+
+        return endpoint
+
+    router.get("/docs", name="swagger_ui")(
+        page(
+            get_swagger_ui_html,
+            "Swagger UI",
+            {
+                "openapi_url": openapi_url,
+                "oauth2_redirect_url": redirect_url,
+                "swagger_js_url": f"{ASSETS_PATH}/swagger-ui-bundle.js",
+                "swagger_css_url": f"{ASSETS_PATH}/swagger-ui.css",
+                "swagger_favicon_url": f"{ASSETS_PATH}/favicon.png",
+            },
+            swagger_ui_parameters=app.swagger_ui_parameters,
         )
+    )
+    router.get("/redoc", name="redoc")(
+        page(
+            get_redoc_html,
+            "ReDoc",
+            {
+                "openapi_url": openapi_url,
+                "redoc_js_url": f"{ASSETS_PATH}/redoc.standalone.js",
+                "redoc_favicon_url": f"{ASSETS_PATH}/favicon.png",
+            },
+            with_google_fonts=False,
+        )
+    )
 
     @router.get(redirect_url)
     def swagger_ui_redirect() -> HTMLResponse:
         return _page(get_swagger_ui_oauth2_redirect_html())
-
-    @router.get("/redoc")
-    def redoc(request: Request) -> HTMLResponse:
-        root = request.scope.get("root_path", "")
-        return _page(
-            get_redoc_html(
-                openapi_url=f"{root}{openapi_url}",
-                title=f"{title} - ReDoc",
-                redoc_js_url=f"{root}{ASSETS_PATH}/redoc.standalone.js",
-                redoc_favicon_url=f"{root}{ASSETS_PATH}/favicon.png",
-                with_google_fonts=False,
-            )
-        )
 
     @router.get(ASSETS_PATH + "/{name}")
     def asset(name: str) -> FileResponse:

@@ -106,9 +106,9 @@ class ChainCollector(Collector):
         return CHAIN_REGISTRY.collect()
 
 
-def observe_replay(upstream: str, requests: int) -> None:
-    """Record the upstream calls one replay made (`upstream` is a redacted label)."""
-    REPLAY_REQUESTS.labels(upstream).observe(requests)
+def observe_replay(upstream_label: str, requests: int) -> None:
+    """Record the upstream calls one replay made (`upstream_label`: redacted, as in messages)."""
+    REPLAY_REQUESTS.labels(upstream_label).observe(requests)
 
 
 def observe_reorg(chain: str, depth: int) -> None:

@@ -53,7 +53,6 @@ if TYPE_CHECKING:
     from timemachine.chain.ws import WsRpcClient
     from timemachine.settings import Settings
 
-log = get_logger(__name__)
 FAILOVER_ERRORS = (
     RpcUnavailableError,
     RpcRateLimitedError,
@@ -259,7 +258,7 @@ class ProviderPool(RpcClient):
                     if position + 1 < len(order):
                         provider.health.failovers += 1
                         provider.meters.failovers.inc()
-                        log.info(
+                        get_logger(__name__).info(
                             "rpc failover", provider=provider.label, call=what, error=error.message
                         )
                     continue
@@ -319,7 +318,9 @@ class ProviderPool(RpcClient):
         duration = provider.health.bench(reason, self.options.bench_base, self.options.bench_cap)
         provider.canonical = canonical or provider.canonical
         provider.meters.benched.set(1)
-        log.info("rpc provider benched", provider=provider.label, reason=reason, seconds=duration)
+        get_logger(__name__).info(
+            "rpc provider benched", provider=provider.label, reason=reason, seconds=duration
+        )
         if provider.probe is None or provider.probe.done():
             provider.probe = asyncio.create_task(self._probe(provider))
 
@@ -330,7 +331,7 @@ class ProviderPool(RpcClient):
                 provider.health.unbench()
                 provider.canonical = None
                 provider.meters.benched.set(0)
-                log.info("rpc provider back in rotation", provider=provider.label)
+                get_logger(__name__).info("rpc provider back in rotation", provider=provider.label)
                 return
             reason = provider.health.bench_reason or "probe failed"
             provider.health.bench(reason, self.options.bench_base, self.options.bench_cap)

@@ -91,9 +91,9 @@ class Fork:
             self.check_alive(f"crashed while {stage}")
             raise
         except ArchiveStateUnavailableError as error:
-            upstream = self.spec.label or redact_url(self.spec.upstream or "the upstream")
+            source = self.spec.label or redact_url(self.spec.upstream or "the upstream")
             raise ArchiveStateUnavailableError(
-                f"{upstream} has no state for block {self.spec.block_number} (it prunes "
+                f"{source} has no state for block {self.spec.block_number} (it prunes "
                 f"history); replay against an archive node. Detail: {error.message}"
             ) from error
 

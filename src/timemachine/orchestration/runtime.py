@@ -80,12 +80,12 @@ class EngineRuntime:
     async def rpc_url(
         self, chain_id: int, *, owner: str | None = None, db: Database | None = None
     ) -> str:
-        """The upstream for `chain_id`: the owner's stored provider credential for that chain
+        """The upstream URL for `chain_id`: the owner's stored provider credential for that chain
         when there is one (`owner` and `db` given), else the embedded devnet (31337) or the
         configured RPC of the chain. The returned URL may hold a key: log `redact_url(url)`."""
-        return (await self._upstream(chain_id, owner=owner, db=db))[0]
+        return (await self._resolve_rpc_url(chain_id, owner=owner, db=db))[0]
 
-    async def _upstream(
+    async def _resolve_rpc_url(
         self, chain_id: int, *, owner: str | None, db: Database | None
     ) -> tuple[str, bool]:
         """`rpc_url`, and whether the URL is user-supplied (a stored credential: it goes through
@@ -97,7 +97,7 @@ class EngineRuntime:
                     "using the owner's provider credential",
                     owner=owner,
                     chain_id=chain_id,
-                    upstream=redact_url(stored),
+                    upstream_url=redact_url(stored),
                 )
                 return stored, True
         if chain_id == DEVNET_CHAIN_ID:
@@ -122,7 +122,7 @@ class EngineRuntime:
         self, chain_id: int, *, owner: str | None = None, db: Database | None = None
     ) -> TimeMachine:
         """A warm TimeMachine on the upstream `rpc_url` picks (forks shared across upstreams)."""
-        url, user_supplied = await self._upstream(chain_id, owner=owner, db=db)
+        url, user_supplied = await self._resolve_rpc_url(chain_id, owner=owner, db=db)
         key = ("user:" if user_supplied else "") + url
         machine = self._machines.get(key)
         if machine is None:

@@ -1,25 +1,13 @@
-"""Assemble replay results: notes on the block's earlier transactions, sequence checks, and the
-ReplayResult every replay path (fork, sequence, raw, capsule) returns."""
+"""Around replay results: notes on the block's earlier transactions, and sequence checks."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from timemachine.chain.blocks import quantity
-from timemachine.chain.registry import ChainInfo
 from timemachine.errors import InvalidInputError
-from timemachine.forks.quirks import engine_divergences
-from timemachine.models import (
-    BlockEnv,
-    Fidelity,
-    ReceiptSummary,
-    ReplayMode,
-    ReplayResult,
-    TransactionInfo,
-)
 from timemachine.replay.block import ExecutedBlock
 from timemachine.replay.source import OriginalTx
-from timemachine.replay.tracing import TracedTx
 
 
 def preceding_notes(original: OriginalTx, executed: ExecutedBlock, count: int) -> list[str]:
@@ -62,47 +50,3 @@ def group_by_block(originals: Sequence[OriginalTx]) -> list[list[OriginalTx]]:
         else:
             groups.append([original])
     return groups
-
-
-def build_result(
-    *,
-    info: TransactionInfo,
-    chain_id: int,
-    chain: ChainInfo,
-    hardfork: str,
-    mode: ReplayMode,
-    env: BlockEnv,
-    index: int,
-    preceding: int,
-    original: ReceiptSummary | None,
-    fidelity: Fidelity,
-    traced: TracedTx,
-    timings: dict[str, float],
-    rpc_requests: int,
-) -> ReplayResult:
-    if fidelity.verdict == "diverged":
-        caveats = [note for note in engine_divergences(hardfork) if note not in fidelity.notes]
-        fidelity = fidelity.model_copy(update={"notes": [*fidelity.notes, *caveats]})
-    return ReplayResult(
-        tx_hash=info.hash,
-        chain_id=chain_id,
-        chain=chain.name,
-        block_number=env.number,
-        tx_index=index,
-        hardfork=hardfork,
-        mode=mode,
-        sender=info.sender,
-        to=info.to,
-        block_env=env,
-        preceding_txs_replayed=preceding,
-        original=original,
-        replayed=traced.receipt,
-        fidelity=fidelity,
-        trace=traced.trace,
-        state_diff=traced.state_diff,
-        token_transfers=traced.transfers,
-        balance_changes=traced.balance_changes,
-        token_prices=traced.prices,
-        timings=timings,
-        rpc_requests=rpc_requests,
-    )

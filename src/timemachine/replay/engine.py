@@ -83,7 +83,7 @@ class ReplayEngine:
         self._chain_id: int | None = None  # an upstream serves one chain: asked once
 
     @property
-    def fork_upstream(self) -> str:
+    def fork_source_url(self) -> str:
         """What forks fetch state from: the caching gateway when there is one."""
         return self.gateway.url if self.gateway is not None else self.upstream.url
 
@@ -102,7 +102,7 @@ class ReplayEngine:
     def fork_spec(self, block_number: int, hardfork: str) -> ForkSpec:
         """A fork of the upstream (through the gateway) at `block_number`."""
         return ForkSpec(
-            upstream=self.fork_upstream,
+            upstream=self.fork_source_url,
             block_number=block_number,
             hardfork=hardfork,
             label=self.upstream.label,

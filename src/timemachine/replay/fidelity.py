@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from timemachine.models import Difference, Fidelity, LogEntry, ReceiptSummary
 
 
@@ -15,41 +17,31 @@ def compare_receipts(
 
     `trace_differences` (None when the traces were not compared) come from `compare_traces`.
     """
-    differences: list[Difference] = []
-    if original.status != replayed.status:
-        differences.append(
-            Difference(
-                field="status",
-                original=original.status,
-                replayed=replayed.status,
-                explanation=(
-                    "the replay reverted but the original succeeded"
-                    if replayed.status == 0
-                    else "the replay succeeded but the original reverted"
-                ),
-            )
-        )
-    if original.gas_used != replayed.gas_used:
-        delta = replayed.gas_used - original.gas_used
-        differences.append(
-            Difference(
-                field="gas_used",
-                original=original.gas_used,
-                replayed=replayed.gas_used,
-                explanation=f"the replay used {abs(delta):,} {'more' if delta > 0 else 'less'} gas",
-            )
-        )
-    if original.contract_address != replayed.contract_address:
-        differences.append(
-            Difference(
-                field="contract_address",
-                original=original.contract_address,
-                replayed=replayed.contract_address,
-                explanation="the created contract landed at another address",
-            )
-        )
-    differences.extend(_compare_logs(original.logs, replayed.logs))
-    differences.extend(trace_differences or [])
+    delta = replayed.gas_used - original.gas_used
+    differences = [
+        *mismatch(
+            "status",
+            original.status,
+            replayed.status,
+            "the replay reverted but the original succeeded"
+            if replayed.status == 0
+            else "the replay succeeded but the original reverted",
+        ),
+        *mismatch(
+            "gas_used",
+            original.gas_used,
+            replayed.gas_used,
+            f"the replay used {abs(delta):,} {'more' if delta > 0 else 'less'} gas",
+        ),
+        *mismatch(
+            "contract_address",
+            original.contract_address,
+            replayed.contract_address,
+            "the created contract landed at another address",
+        ),
+        *_compare_logs(original.logs, replayed.logs),
+        *(trace_differences or []),
+    ]
     return Fidelity(
         verdict="diverged" if differences else "exact",
         differences=differences,
@@ -58,29 +50,26 @@ def compare_receipts(
     )
 
 
+def mismatch(field: str, original: Any, replayed: Any, explanation: str) -> list[Difference]:
+    """[the Difference] when the original and replayed values of `field` differ, else []."""
+    if original == replayed:
+        return []
+    return [Difference(field=field, original=original, replayed=replayed, explanation=explanation)]
+
+
 def _compare_logs(original: list[LogEntry], replayed: list[LogEntry]) -> list[Difference]:
-    differences = []
-    if len(original) != len(replayed):
-        differences.append(
-            Difference(
-                field="logs.length",
-                original=len(original),
-                replayed=len(replayed),
-                explanation=(
-                    f"the original emitted {len(original)} logs, the replay {len(replayed)}"
-                ),
-            )
-        )
+    differences = mismatch(
+        "logs.length",
+        len(original),
+        len(replayed),
+        f"the original emitted {len(original)} logs, the replay {len(replayed)}",
+    )
     for position, (before, after) in enumerate(zip(original, replayed, strict=False)):
         for name in ("address", "topics", "data"):
-            old, new = getattr(before, name), getattr(after, name)
-            if old != new:
-                differences.append(
-                    Difference(
-                        field=f"logs[{position}].{name}",
-                        original=old,
-                        replayed=new,
-                        explanation=f"log {position} has a different {name}",
-                    )
-                )
+            differences += mismatch(
+                f"logs[{position}].{name}",
+                getattr(before, name),
+                getattr(after, name),
+                f"log {position} has a different {name}",
+            )
     return differences

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from timemachine.chain.blocks import quantity
 from timemachine.chain.registry import ChainInfo
 from timemachine.errors import TimeMachineError
+from timemachine.forks.quirks import engine_divergences
 from timemachine.models import (
     BlockEnv,
     Difference,
@@ -27,7 +28,6 @@ from timemachine.models import (
     TransactionInfo,
 )
 from timemachine.ports import Call, ExecutedBlock, ForkBackend, ForkSpec, LiveFork
-from timemachine.replay.assemble import build_result
 from timemachine.replay.fidelity import compare_receipts
 from timemachine.replay.stopwatch import Stopwatch
 from timemachine.replay.tracing import TracedTx, trace_transaction
@@ -185,18 +185,38 @@ async def judge(
     else:
         extra = target.check(traced) if target.check is not None else None
         fidelity = compare_receipts(target.original, traced.receipt, notes, extra)
-    return build_result(
-        info=target.info,
+    return replay_result(target, facts, target.env or env, fidelity, traced)
+
+
+def replay_result(
+    target: Target, facts: RunFacts, env: BlockEnv, fidelity: Fidelity, traced: TracedTx
+) -> ReplayResult:
+    """The ReplayResult of a judged target; a divergence gets the engine's known caveats."""
+    if fidelity.verdict == "diverged":
+        known = engine_divergences(facts.hardfork)
+        caveats = [note for note in known if note not in fidelity.notes]
+        fidelity = fidelity.model_copy(update={"notes": [*fidelity.notes, *caveats]})
+    info = target.info
+    return ReplayResult(
+        tx_hash=info.hash,
         chain_id=facts.chain_id,
-        chain=facts.chain,
+        chain=facts.chain.name,
+        block_number=env.number,
+        tx_index=target.index,
         hardfork=facts.hardfork,
         mode=target.mode,
-        env=target.env or env,
-        index=target.index,
-        preceding=target.preceding,
+        sender=info.sender,
+        to=info.to,
+        block_env=env,
+        preceding_txs_replayed=target.preceding,
         original=target.original,
+        replayed=traced.receipt,
         fidelity=fidelity,
-        traced=traced,
+        trace=traced.trace,
+        state_diff=traced.state_diff,
+        token_transfers=traced.transfers,
+        balance_changes=traced.balance_changes,
+        token_prices=traced.prices,
         timings=facts.clock.result(),
         rpc_requests=facts.rpc_requests(),
     )

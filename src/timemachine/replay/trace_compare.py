@@ -11,6 +11,7 @@ import hashlib
 import json
 
 from timemachine.models import CallFrame, Difference
+from timemachine.replay.fidelity import mismatch
 
 COMPARED_FIELDS = ("type", "from_", "to", "value", "gas", "gas_used", "input", "output", "error")
 MAX_DIFFERENCES = 25
@@ -25,31 +26,23 @@ def compare_traces(original: CallFrame, replayed: CallFrame) -> list[Difference]
     """Differences frame by frame, in execution order, at most MAX_DIFFERENCES of them."""
     before = list(original.walk())
     after = list(replayed.walk())
-    differences: list[Difference] = []
-    if len(before) != len(after):
-        differences.append(
-            Difference(
-                field="trace.frames",
-                original=len(before),
-                replayed=len(after),
-                explanation=f"the original made {len(before)} calls, the replay {len(after)}",
-            )
-        )
+    differences = mismatch(
+        "trace.frames",
+        len(before),
+        len(after),
+        f"the original made {len(before)} calls, the replay {len(after)}",
+    )
     for (path, old), (_, new) in zip(before, after, strict=False):
         for name in COMPARED_FIELDS:
             if name == "gas" and not path:
                 continue  # the root's gas is the tx gas limit on both sides by construction
-            old_value, new_value = getattr(old, name), getattr(new, name)
-            if old_value != new_value:
-                label = name.rstrip("_")
-                differences.append(
-                    Difference(
-                        field=f"{frame_path(path)}.{label}",
-                        original=old_value,
-                        replayed=new_value,
-                        explanation=f"call frame {frame_path(path)} has a different {label}",
-                    )
-                )
+            label = name.rstrip("_")
+            differences += mismatch(
+                f"{frame_path(path)}.{label}",
+                getattr(old, name),
+                getattr(new, name),
+                f"call frame {frame_path(path)} has a different {label}",
+            )
         if len(differences) >= MAX_DIFFERENCES:
             differences.append(
                 Difference(

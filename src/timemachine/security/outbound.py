@@ -262,7 +262,7 @@ class GuardedRpcClient(RpcClient):
     def _opaque(self, error: RpcError) -> RpcError:
         if error.message == UPSTREAM_FAILED:
             return error
-        log.warning("user upstream failed", upstream=redact_url(self.url), error=error.message)
+        log.warning("user upstream failed", upstream_url=redact_url(self.url), error=error.message)
         return type(error)(UPSTREAM_FAILED, code=error.code)
 
     async def call(self, method: str, params: Sequence[Any] = ()) -> Any:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from timemachine.models.auth import AuditRecord, Outcome
 from timemachine.models.sessions import Page
-from timemachine.store.rows import equal_where_given, json_payload, paged
+from timemachine.store.rows import equal_where_given, json_payload, paged, stored
 from timemachine.store.security_tables import AuditEntry
 from timemachine.store.tables import utcnow
 
@@ -40,9 +40,7 @@ class AuditLog:
             resource=resource[:200] if resource is not None else None,
             detail=json_payload(dict(detail), what="audit detail") if detail else None,
         )
-        self.db_session.add(row)
-        self.db_session.flush()
-        return AuditRecord.model_validate(row)
+        return stored(self.db_session, row, AuditRecord.model_validate)
 
     def query(
         self,

@@ -137,7 +137,7 @@ class Database:
             raise ValueError("Database needs a URL or an engine")
         self.engine = engine if engine is not None else create_db_engine(url)
         self.url = self.engine.url.render_as_string(hide_password=False)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._db_sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property
     def dialect(self) -> str:
@@ -146,7 +146,7 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """One transaction: committed when the block ends, rolled back when it raises."""
-        with storage_errors(self.url), self._sessions() as session, session.begin():
+        with storage_errors(self.url), self._db_sessions() as session, session.begin():
             yield session
 
     def migrate(self) -> None:

@@ -103,6 +103,13 @@ def paged(
     return page(items=[record(row) for row in rows], total=total, limit=limit, offset=offset)
 
 
+def stored(db_session: Session, row: Any, record: Callable[[Any], R]) -> R:
+    """`row` added and flushed (so the database's defaults and constraints apply), as a record."""
+    db_session.add(row)
+    db_session.flush()
+    return record(row)
+
+
 def owner_id(owner: str) -> str:
     """An owner id, stripped: 1 to MAX_OWNER characters, else InvalidInputError."""
     owner = owner.strip()

@@ -31,7 +31,7 @@ from timemachine.models.sessions import (
     SessionResultRecord,
     SessionStatus,
 )
-from timemachine.store.rows import json_payload, owner_id, paged, percent, upsert
+from timemachine.store.rows import json_payload, owner_id, paged, percent, stored, upsert
 from timemachine.store.tables import ReplaySession, SessionResult, utcnow
 
 Clock = Callable[[], dt.datetime]
@@ -89,9 +89,7 @@ class ReplaySessions:
             created_at=now,
             updated_at=now,
         )
-        self.db_session.add(row)
-        self.db_session.flush()
-        return ReplaySessionRecord.model_validate(row)
+        return stored(self.db_session, row, ReplaySessionRecord.model_validate)
 
     def get(self, session_id: str, *, owner: str | None = None) -> ReplaySessionRecord | None:
         """The session, or None when it does not exist or belongs to another owner."""

@@ -21,7 +21,7 @@ from timemachine.models.auth import ApiKeyRecord, Role, Scope, UserRecord
 from timemachine.models.choices import member
 from timemachine.models.sessions import Page
 from timemachine.store.revocations import credentials_changed
-from timemachine.store.rows import paged
+from timemachine.store.rows import paged, stored
 from timemachine.store.security_tables import ApiKey, RefreshToken, User
 from timemachine.store.tables import utcnow
 
@@ -62,9 +62,7 @@ class Users:
             created_at=now,
             updated_at=now,
         )
-        self.db_session.add(row)
-        self.db_session.flush()
-        return UserRecord.model_validate(row)
+        return stored(self.db_session, row, UserRecord.model_validate)
 
     def get(self, user_id: str) -> UserRecord | None:
         row = self.db_session.get(User, user_id, populate_existing=True)
@@ -137,9 +135,7 @@ class ApiKeys:
             scopes=sorted({Scope(s).value for s in scopes}),
             created_at=utcnow(),
         )
-        self.db_session.add(row)
-        self.db_session.flush()
-        return ApiKeyRecord.model_validate(row)
+        return stored(self.db_session, row, ApiKeyRecord.model_validate)
 
     def by_hash(self, key_hash: str) -> ApiKeyRecord | None:
         """The live (not revoked) key with this hash; marks it used."""

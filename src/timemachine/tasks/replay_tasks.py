@@ -25,25 +25,30 @@ def execute_session(session_id: str, task_id: str | None) -> str:
     return session_id
 
 
-@celery_app.task(name="tasks.replay_tasks.replay_exploit", bind=True)
-def replay_exploit(self: Any, session_id: str) -> str:
-    """Replay a catalog exploit's attack transaction(s) (and analyse them)."""
-    return execute_session(session_id, self.request.id)
+def session_task(name: str, doc: str) -> Any:
+    """The Celery task `name` that runs the stored session it is given (`run_session` reads the
+    session's kind; one task name per kind routes it to its queue)."""
+
+    def run(self: Any, session_id: str) -> str:
+        return execute_session(session_id, self.request.id)
+
+    run.__doc__ = doc
+    return celery_app.task(name=name, bind=True)(run)
 
 
-@celery_app.task(name="tasks.replay_tasks.replay_transactions", bind=True)
-def replay_transactions(self: Any, session_id: str) -> str:
-    """Replay a list of transactions in order (and analyse them)."""
-    return execute_session(session_id, self.request.id)
-
-
-@celery_app.task(name="tasks.replay_tasks.replay_whatif", bind=True)
-def replay_whatif(self: Any, session_id: str) -> str:
-    """Replay a transaction with modifications (and compare it with the unmodified replay)."""
-    return execute_session(session_id, self.request.id)
-
-
-@celery_app.task(name="tasks.replay_tasks.verify_fix", bind=True)
-def verify_fix(self: Any, session_id: str) -> str:
-    """Replay an exploit against its original and its patched code: is it stopped?"""
-    return execute_session(session_id, self.request.id)
+replay_exploit = session_task(
+    "tasks.replay_tasks.replay_exploit",
+    "Replay a catalog exploit's attack transaction(s) (and analyse them).",
+)
+replay_transactions = session_task(
+    "tasks.replay_tasks.replay_transactions",
+    "Replay a list of transactions in order (and analyse them).",
+)
+replay_whatif = session_task(
+    "tasks.replay_tasks.replay_whatif",
+    "Replay a transaction with modifications (and compare it with the unmodified replay).",
+)
+verify_fix = session_task(
+    "tasks.replay_tasks.verify_fix",
+    "Replay an exploit against its original and its patched code: is it stopped?",
+)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from timemachine.api.auth import Admin, record
-from timemachine.api.deps import Db, Offset
+from timemachine.api.deps import Db, Limit, Offset
 from timemachine.api.routers.auth import AUTH_ERRORS
 from timemachine.errors import ConflictError
 from timemachine.models.auth import AuditRecord, UserCreate, UserRecord, UserUpdate
@@ -32,7 +32,7 @@ def create_user(body: UserCreate, request: Request, admin: Admin, db: Db) -> Use
 def list_users(
     admin: Admin,
     db: Db,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[UserRecord]:
     """Every user, oldest first."""
@@ -74,7 +74,7 @@ def audit_log(
     db: Db,
     user: Annotated[str | None, Query(max_length=64, description="Actor's username.")] = None,
     action: Annotated[str | None, Query(max_length=64, description="e.g. auth.login")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[AuditRecord]:
     """The audit log, newest first, by actor and/or action."""

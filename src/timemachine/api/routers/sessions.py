@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from timemachine.analysis.report import render_markdown
 from timemachine.analysis.report_html import render_html
 from timemachine.api.auth import Analyst, Reader, record
-from timemachine.api.deps import Db, Offset
+from timemachine.api.deps import Db, Limit, Offset
 from timemachine.api.routers.replay import ERRORS
 from timemachine.api.schemas import DeletedBody, SessionDetail
 from timemachine.errors import ConflictError, NotFoundError
@@ -40,7 +40,7 @@ def list_sessions(
         str | None, Query(max_length=200, description="Ignored (kept for old clients).")
     ] = None,
     status: SessionStatus | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[ReplaySessionRecord]:
     """Your sessions, newest first (admins: everybody's, or one user's with `owner`)."""

@@ -8,13 +8,11 @@ import, and the answer's `next_offset` says where the next session should start.
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, Field
 
 from timemachine.api.auth import Analyst, Reader, record
-from timemachine.api.deps import Db, Offset
+from timemachine.api.deps import Db, Limit, Offset
 from timemachine.api.routers.replay import ERRORS, Starter
 from timemachine.api.schemas import SessionStarted
 from timemachine.errors import InvalidInputError, NotFoundError
@@ -82,20 +80,14 @@ def create_import(
         resource=f"import:{report.import_id}" if report.import_id else None,
         detail={"accepted": report.accepted, "rejected": report.rejected},
     )
-    return ImportCreated(
-        import_id=report.import_id,
-        accepted=report.accepted,
-        rejected=report.rejected,
-        duplicates=report.duplicates,
-        errors=report.errors,
-    )
+    return ImportCreated.model_validate(report, from_attributes=True)
 
 
 @router.get("", response_model=Page[TxImportRecord], responses=ERRORS)
 def list_imports(
     principal: Reader,
     db: Db,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: Limit = 50,
     offset: Offset = 0,
 ) -> Page[TxImportRecord]:
     """Your imports, newest first."""
@@ -108,7 +100,7 @@ def import_detail(
     import_id: str,
     principal: Reader,
     db: Db,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    limit: Limit = 100,
     offset: Offset = 0,
 ) -> ImportDetail:
     """One of your imports and a page of the transactions it brought in (admins: any)."""
