@@ -91,7 +91,11 @@ def test_a_paying_contract_the_sender_called_is_a_victim_not_an_attacker() -> No
 
 def test_analyze_sorts_findings_and_renders_markdown() -> None:
     report = analyze(drain())
-    assert [(f.detector, f.severity) for f in report.findings] == [("reentrancy", "critical")]
+    # The reentrancy explains the drain: value extraction follows it, never above it.
+    assert [(f.detector, f.severity) for f in report.findings] == [
+        ("reentrancy", "critical"),
+        ("value_extraction", "critical"),
+    ]
     assert report.top is report.findings[0]
     text = render_markdown(report)
     assert "| 1 | reentrancy | critical |" in text

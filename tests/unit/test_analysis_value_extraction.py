@@ -39,7 +39,7 @@ def test_a_sweep_by_a_caller_with_no_role_is_extraction_and_missing_access_contr
     replay = sweep()
     [extraction] = value_extraction.detect(replay, [])
     assert (extraction.vulnerability_class, extraction.severity) == (
-        VulnerabilityClass.OTHER,
+        VulnerabilityClass.VALUE_EXTRACTION,
         "high",
     )
     assert extraction.title == f"Value extracted from {VICTIM}"
@@ -48,15 +48,21 @@ def test_a_sweep_by_a_caller_with_no_role_is_extraction_and_missing_access_contr
     [missing] = missing_access_control.detect(replay, [])
     assert (missing.detector, missing.vulnerability_class, missing.severity) == (
         "missing_access_control",
-        VulnerabilityClass.ACCESS_CONTROL,
+        VulnerabilityClass.MISSING_ACCESS_CONTROL,
         "critical",
     )
     assert missing.evidence.addresses == [VICTIM, ATTACKER]
     assert missing.evidence.signals[0] == "paid out value the caller never deposited"
-    # analyze: missing access control explains the extraction, which adds no second finding.
-    assert [(f.detector, f.severity) for f in analyze(replay).findings] == [
-        ("missing_access_control", "critical")
+    # analyze: the mechanism comes first; the extraction it explains follows and names it.
+    findings = analyze(replay).findings
+    assert [(f.detector, f.severity) for f in findings] == [
+        ("missing_access_control", "critical"),
+        ("value_extraction", "critical"),
     ]
+    assert findings[1].confidence < findings[0].confidence
+    assert findings[1].evidence.signals[-1] == (
+        f"explained by missing_access_control: {findings[0].title}"
+    )
 
 
 def test_a_caller_stored_in_the_contract_before_the_tx_is_a_role_holder() -> None:

@@ -192,7 +192,7 @@ def detect(result: ReplayResult, findings: list[Finding]) -> list[Finding]:
         found.append(
             Finding(
                 detector=NAME,
-                vulnerability_class=VulnerabilityClass.ACCESS_CONTROL,
+                vulnerability_class=VulnerabilityClass.MISSING_ACCESS_CONTROL,
                 severity=severity,
                 confidence=confidence_from(len(signals) - 2),
                 title=f"Privileged effect on {contract} reached by an arbitrary caller",

@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from eth_utils.crypto import keccak
+
 from timemachine.analysis.evidence import (
     ECRECOVER,
     balance_before,
@@ -33,6 +35,8 @@ from timemachine.chain.registry import get_chain
 from timemachine.models.replay import ReplayResult
 
 IS_VALID_SIGNATURE = "0x1626ba7e"
+MAPPING_SLOTS = 64
+"""Declaration slots searched for a mapping keyed by an address (Solidity and Vyper layouts)."""
 DRAINED = Fraction(9, 10)
 UNFAIR = Fraction(1, 4)
 """An exchange is unfair when the receiver's net take exceeds this share of what it received."""
@@ -54,6 +58,8 @@ class Extraction:
     authorized: bool = False
     debited: bool = False
     role_holder: bool = False
+    claim_holder: bool = False
+    """A receiver had a stored claim on the contract before the tx (a deposit, shares)."""
     unfair_exchange: bool = False
     """The receivers gave something back, worth well under what they took."""
     drained: bool = False
@@ -61,7 +67,7 @@ class Extraction:
 
     @property
     def entitled(self) -> bool:
-        return self.authorized or self.debited or self.role_holder
+        return self.authorized or self.debited or self.role_holder or self.claim_holder
 
     @property
     def suspicious(self) -> bool:
@@ -115,6 +121,29 @@ def held_address(result: ReplayResult, contract: str, address: str) -> bool:
     target = int(address, 16)
     return any(
         before & (2**160 - 1) == target for before, _ in _storage_words(result, contract).values()
+    )
+
+
+def mapping_slots(address: str) -> set[int]:
+    """Storage slots of `mapping(address => ...)` entries keyed by `address`, for mappings
+    declared in the first `MAPPING_SLOTS` slots: keccak(key . slot) (Solidity) and
+    keccak(slot . key) (Vyper)."""
+    key = int(address, 16).to_bytes(32, "big")
+    slots: set[int] = set()
+    for declared in range(MAPPING_SLOTS):
+        position = declared.to_bytes(32, "big")
+        slots.add(int.from_bytes(keccak(key + position), "big"))
+        slots.add(int.from_bytes(keccak(position + key), "big"))
+    return slots
+
+
+def held_claim(result: ReplayResult, contract: str, address: str) -> bool:
+    """Whether `address`'s entry in an address-keyed mapping of `contract` was non-zero before
+    the tx and changed in it: a balance, deposit or share record the tx settled."""
+    keyed = mapping_slots(address)
+    return any(
+        before and int(slot, 16) in keyed
+        for slot, (before, _) in _storage_words(result, contract).items()
     )
 
 
@@ -210,6 +239,7 @@ def extractions(result: ReplayResult) -> list[Extraction]:
                 authorized=_authorized(result, contract),
                 debited=debited(result, contract, taken),
                 role_holder=any(held_address(result, contract, r) for r in receivers[contract]),
+                claim_holder=any(held_claim(result, contract, r) for r in receivers[contract]),
                 unfair_exchange=bool(others),
                 drained=_drained(result, contract, taken),
             )
