@@ -26,6 +26,24 @@ def _paid_by(result: ReplayResult, attackers: list[str], address: str) -> bool:
     return any(amount > 0 for amount in net.values())
 
 
+def _sender_conduit(result: ReplayResult, table: dict[str, dict[str, int]], entry: str) -> bool:
+    """Whether the entry contract acted for the sender: it received value from third parties in
+    the tx and paid the sender of every asset it lost, net (a helper collecting and sweeping loot
+    to its owner; a vault paying a user receives nothing from anyone else)."""
+    sender = lower(result.sender)
+    collected, to_sender = False, {}
+    for transfer in result.token_transfers:
+        asset = "ETH" if transfer.standard == "ETH" else lower(transfer.token)
+        source, target = lower(transfer.from_), lower(transfer.to)
+        if target == entry and source != sender:
+            collected = True
+        elif source == entry and target == sender:
+            to_sender[asset] = to_sender.get(asset, 0) + transfer.amount
+    return collected and all(
+        delta >= 0 or to_sender.get(asset, 0) > 0 for asset, delta in table.get(entry, {}).items()
+    )
+
+
 _last: list[tuple[ReplayResult, list[str]]] = []
 """The last result asked about and its answer: every detector asks, once each."""
 
@@ -42,7 +60,8 @@ def attacker_addresses(result: ReplayResult) -> list[str]:
 def find_attackers(result: ReplayResult) -> list[str]:
     """The sender, contracts created in the tx by attacker-controlled frames, and contracts an
     attacker address called that called back into (or sent value to) an attacker address while
-    losing nothing themselves; the entry contract counts when it loses nothing and is no token.
+    losing nothing themselves; the entry contract counts when it is no token and loses nothing or
+    acts as the sender's conduit (`_sender_conduit`).
 
     Lower-cased, in the order they were recognized.
     """
@@ -53,7 +72,7 @@ def find_attackers(result: ReplayResult) -> list[str]:
     if (
         entry
         and result.trace.calls
-        and _never_lost(table, entry)
+        and (_never_lost(table, entry) or _sender_conduit(result, table, entry))
         and entry not in tokens
         and not is_precompile(entry)
     ):

@@ -60,6 +60,9 @@ class Extraction:
     role_holder: bool = False
     claim_holder: bool = False
     """A receiver had a stored claim on the contract before the tx (a deposit, shares)."""
+    exchanged: bool = False
+    """The contract gained something in return the replay cannot show to be worth well under
+    what it lost (a swap, a liquidation, a loan against collateral): no extraction by itself."""
     unfair_exchange: bool = False
     """The receivers gave something back, worth well under what they took."""
     drained: bool = False
@@ -73,7 +76,7 @@ class Extraction:
     def suspicious(self) -> bool:
         """Unentitled, and either an unfair exchange or a drain (a user's own withdrawal takes
         a share of the pool, not nearly all of it)."""
-        return not self.entitled and (self.unfair_exchange or self.drained)
+        return not self.entitled and not self.exchanged and (self.unfair_exchange or self.drained)
 
 
 def _wei_prices(result: ReplayResult) -> dict[str, Fraction]:
@@ -178,8 +181,8 @@ def _authorized(result: ReplayResult, contract: str) -> bool:
 
 
 def extractions(result: ReplayResult) -> list[Extraction]:
-    """Every contract that lost value, net, to the attacker side without a visible entitlement;
-    largest priced value first."""
+    """Every contract that lost value, net, to the attacker side (entitled or not, exchanged or
+    not: see the flags); largest priced value first."""
     attackers = set(attacker_addresses(result))
     created = created_in_tx(result)
     coinbase = lower(result.block_env.coinbase)
@@ -223,11 +226,13 @@ def extractions(result: ReplayResult) -> list[Extraction]:
         for asset, amount in gave.items():
             if asset not in paid:
                 others[asset] = max(others.get(asset, 0), amount)
+        exchanged = False
         if others:
             given, complete = value_in_wei(result, others)
             if not complete or value == 0 or (value - given) < UNFAIR * value:
-                continue  # an exchange the replay cannot show to be unfair
-            value -= given
+                exchanged = True  # an exchange the replay cannot show to be unfair
+            else:
+                value -= given
         found.append(
             Extraction(
                 contract=contract,
@@ -240,7 +245,8 @@ def extractions(result: ReplayResult) -> list[Extraction]:
                 debited=debited(result, contract, taken),
                 role_holder=any(held_address(result, contract, r) for r in receivers[contract]),
                 claim_holder=any(held_claim(result, contract, r) for r in receivers[contract]),
-                unfair_exchange=bool(others),
+                exchanged=exchanged,
+                unfair_exchange=bool(others) and not exchanged,
                 drained=_drained(result, contract, taken),
             )
         )
