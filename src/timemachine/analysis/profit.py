@@ -31,7 +31,7 @@ def _sender_conduit(result: ReplayResult, table: dict[str, dict[str, int]], entr
     the tx and paid the sender of every asset it lost, net (a helper collecting and sweeping loot
     to its owner; a vault paying a user receives nothing from anyone else)."""
     sender = lower(result.sender)
-    collected, to_sender = False, {}
+    collected, to_sender = False, dict[str, int]()
     for transfer in result.token_transfers:
         asset = "ETH" if transfer.standard == "ETH" else lower(transfer.token)
         source, target = lower(transfer.from_), lower(transfer.to)
