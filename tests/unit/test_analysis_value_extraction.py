@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from tests.unit.analysis_trees import ATTACKER, EOA, ETHER, OTHER, VICTIM, call, eth, result
+from eth_utils.crypto import keccak
+
+from tests.unit.analysis_trees import (
+    ATTACKER,
+    EOA,
+    ETHER,
+    OTHER,
+    VICTIM,
+    call,
+    eth,
+    result,
+    transfer_log,
+)
 from timemachine.analysis import analyze, missing_access_control, value_extraction
 from timemachine.analysis.evidence import ECRECOVER
 from timemachine.models import ReplayResult, TokenTransfer
@@ -57,7 +69,7 @@ def test_a_sweep_by_a_caller_with_no_role_is_extraction_and_missing_access_contr
     findings = analyze(replay).findings
     assert [(f.detector, f.severity) for f in findings] == [
         ("missing_access_control", "critical"),
-        ("value_extraction", "critical"),
+        ("value_extraction", "high"),
     ]
     assert findings[1].confidence < findings[0].confidence
     assert findings[1].evidence.signals[-1] == (
@@ -135,7 +147,9 @@ def test_an_upgrade_after_an_owner_check_is_not_reported() -> None:
 def test_tokens_minted_to_an_arbitrary_caller_and_sold_are_missing_access_control() -> None:
     token = "0x00000000000000000000000000000000000000d7"
     pool = "0x00000000000000000000000000000000000000d8"
-    mint = call(ATTACKER, token, "0x40c10f19", name="mint")
+    mint = call(ATTACKER, token, "0x40c10f19", name="mint").model_copy(
+        update={"logs": [transfer_log(token, "0x" + "0" * 40, ATTACKER, 7)]}
+    )
     sell = call(ATTACKER, pool, "0x022c0d9f", calls=[call(pool, ATTACKER, value=5 * ETHER)])
     root = call(EOA, ATTACKER, calls=[mint, sell])
     minted = TokenTransfer.model_validate(
@@ -154,3 +168,39 @@ def test_tokens_minted_to_an_arbitrary_caller_and_sold_are_missing_access_contro
     assert finding.evidence.signals[0] == (
         "minted 7 base units to the caller, who paid nothing for them"
     )
+
+
+def test_shares_minted_for_a_deposit_to_the_minting_contract_are_paid_for() -> None:
+    """A staking contract the caller paid mints its share token to it: no free mint."""
+    token = "0x00000000000000000000000000000000000000d7"
+    mint = call(VICTIM, token, "0x40c10f19", name="mint").model_copy(
+        update={"logs": [transfer_log(token, "0x" + "0" * 40, ATTACKER, 7)]}
+    )
+    stake = call(ATTACKER, VICTIM, "0x3a4b66f1", value=ETHER, calls=[mint])
+    move = call(ATTACKER, token, "0xa9059cbb", name="transfer")  # the caller uses its shares
+    replay = result(
+        call(EOA, ATTACKER, calls=[stake, move]),
+        changes={VICTIM: (0, ETHER)},
+        transfers=[
+            eth(ATTACKER, VICTIM, ETHER),
+            TokenTransfer.model_validate(
+                {
+                    "standard": "ERC20",
+                    "token": token,
+                    "from": "0x" + "0" * 40,
+                    "to": ATTACKER,
+                    "amount": 7,
+                }
+            ),
+        ],
+    )
+    assert missing_access_control.detect(replay, []) == []
+
+
+def test_a_caller_with_a_stored_claim_in_an_address_keyed_mapping_is_a_depositor() -> None:
+    """balances[ATTACKER] (a mapping declared at slot 3) was non-zero before and is settled."""
+    key = int(ATTACKER, 16).to_bytes(32, "big") + (3).to_bytes(32, "big")
+    slot = "0x" + keccak(key).hex()
+    replay = sweep(storage={VICTIM: ({slot: hex(4 * ETHER)}, {slot: "0x0"})})
+    assert value_extraction.detect(replay, []) == []
+    assert missing_access_control.detect(replay, []) == []

@@ -35,6 +35,7 @@ from timemachine.analysis.evidence import (
 from timemachine.analysis.invariants import ZERO
 from timemachine.analysis.profit import attacker_addresses, profit_report
 from timemachine.analysis.relationships import created_in_tx, extractions, held_address
+from timemachine.analysis.token_moves import erc20_transfer
 from timemachine.analysis.value_extraction import explaining
 from timemachine.models.analysis import (
     SEVERITY_ORDER,
@@ -220,19 +221,21 @@ def detect(result: ReplayResult, findings: list[Finding]) -> list[Finding]:
 
 
 def _mints(result: ReplayResult, attackers: set[str]) -> dict[str, int]:
-    """Fungible tokens minted to the attacker side, per token, when it paid the token nothing."""
+    """Fungible tokens minted to the attacker side, per token, when it paid nothing to the token
+    nor to a contract whose frame minted them (shares a staking contract mints for a deposit)."""
     paid_to = {lower(t.to) for t in result.token_transfers if lower(t.from_) in attackers}
     minted: dict[str, int] = {}
-    for transfer in result.token_transfers:
-        if transfer.standard not in ("ERC20", "WETH") or transfer.token is None:
+    for visit in visits(result.trace):
+        if not succeeded(visit.frame):
             continue
-        token = lower(transfer.token)
-        if (
-            lower(transfer.from_) == ZERO
-            and lower(transfer.to) in attackers
-            and token not in paid_to
-        ):
-            minted[token] = minted.get(token, 0) + transfer.amount
+        for log in visit.frame.logs:
+            moved = erc20_transfer(log)
+            if moved is None or moved[0] != ZERO or moved[1] not in attackers:
+                continue
+            token = lower(log.address)
+            minters = {context_of(frame) for _, frame in visit.ancestors} | {token}
+            if not minters & paid_to:
+                minted[token] = minted.get(token, 0) + moved[2]
     return minted
 
 

@@ -9,8 +9,8 @@ largest priced amount first:
   whatever entitlement it showed (a reentered withdrawal debits a stored claim, a replayed
   signature verifies: the mechanism shows the entitlement was not real), unless the receiver's
   address was stored in the contract before the tx (a role holder). It references the mechanism
-  and never ranks above it (same severity at most, lower confidence), so the mechanism stays the
-  top finding.
+  and ranks under it (one severity step below, never below "medium"; lower confidence), so the
+  mechanism stays the top finding.
 - unexplained: reported, capped at "high", when it had no visible entitlement (a signature
   checked, a stored claim debited by exactly the amount, a receiver whose address the contract
   stored) and either drained the contract (>= 90% of what it held of an asset) or was an exchange
@@ -26,7 +26,14 @@ from timemachine.analysis.evidence import (
     severity_for_loss,
 )
 from timemachine.analysis.relationships import Extraction, extractions
-from timemachine.models.analysis import Amount, Evidence, Finding, Severity, severity_rank
+from timemachine.models.analysis import (
+    SEVERITY_ORDER,
+    Amount,
+    Evidence,
+    Finding,
+    Severity,
+    severity_rank,
+)
 from timemachine.models.replay import ReplayResult
 from timemachine.models.taxonomy import VulnerabilityClass
 
@@ -59,6 +66,12 @@ def detect(result: ReplayResult, findings: list[Finding]) -> list[Finding]:
     return found
 
 
+def _under(mechanism: Severity, own: Severity) -> Severity:
+    """`own`, capped one step below the mechanism's severity (never below "medium")."""
+    cap = SEVERITY_ORDER[min(severity_rank(mechanism) + 1, severity_rank("medium"))]
+    return own if severity_rank(own) >= severity_rank(cap) else cap
+
+
 def _finding(result: ReplayResult, item: Extraction, mechanism: Finding | None) -> Finding:
     severity: Severity = severity_for_loss(result, item.contract)
     signals = [
@@ -79,8 +92,7 @@ def _finding(result: ReplayResult, item: Extraction, mechanism: Finding | None) 
         how = "by a mechanism no other detector recognized"
     else:
         signals.append(f"explained by {mechanism.detector}: {mechanism.title}")
-        if severity_rank(severity) < severity_rank(mechanism.severity):
-            severity = mechanism.severity
+        severity = _under(mechanism.severity, severity)
         confidence = min(confidence, round(mechanism.confidence - 0.05, 2))
         how = f"through {mechanism.vulnerability_class.value} ({mechanism.title})"
     return Finding(
