@@ -30,6 +30,7 @@ from timemachine.analysis.evidence import (
     path_text,
     severity_for_loss,
     succeeded,
+    views_read,
     visits,
 )
 from timemachine.analysis.invariants import ZERO
@@ -121,6 +122,7 @@ def _slot_effects(
     post = {lower(a): s for a, s in result.state_diff.post.items()}.get(contract)
     if post is None:
         return effects
+    reads = views_read(result, contract)
     for slot, after_word in post.storage.items():
         before_word = pre.storage.get(slot, "0x0") if pre else "0x0"
         before, after = int(before_word, 16), int(after_word, 16)
@@ -132,7 +134,7 @@ def _slot_effects(
         if proxy_slot:
             severity: Severity = "critical" if new in fresh else "low"
             effects.append((f"EIP-1967 {proxy_slot} slot re-pointed to {new}", change, severity))
-        elif new in attackers:
+        elif new in attackers and new not in reads:
             continue  # the caller made itself the owner: a role takeover (access_control)
         elif int(slot, 16) < _PLAIN_SLOTS and _address_word(before) and _address_word(after):
             severity = "high" if new in fresh else "low"

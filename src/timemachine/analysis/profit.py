@@ -26,22 +26,21 @@ def _paid_by(result: ReplayResult, attackers: list[str], address: str) -> bool:
     return any(amount > 0 for amount in net.values())
 
 
-def _sender_conduit(result: ReplayResult, table: dict[str, dict[str, int]], entry: str) -> bool:
-    """Whether the entry contract acted for the sender: it received value from third parties in
-    the tx and paid the sender of every asset it lost, net (a helper collecting and sweeping loot
-    to its owner; a vault paying a user receives nothing from anyone else)."""
+def _sender_conduit(result: ReplayResult, entry: str) -> bool:
+    """Whether the entry contract acted for the sender: it passed on to the sender an asset it
+    received from third parties in the tx (a helper or router collecting for its caller; a vault
+    paying a user out of its own holdings receives nothing from anyone else)."""
     sender = lower(result.sender)
-    collected, to_sender = False, dict[str, int]()
+    collected: set[str] = set()
+    forwarded: set[str] = set()
     for transfer in result.token_transfers:
         asset = "ETH" if transfer.standard == "ETH" else lower(transfer.token)
         source, target = lower(transfer.from_), lower(transfer.to)
         if target == entry and source != sender:
-            collected = True
+            collected.add(asset)
         elif source == entry and target == sender:
-            to_sender[asset] = to_sender.get(asset, 0) + transfer.amount
-    return collected and all(
-        delta >= 0 or to_sender.get(asset, 0) > 0 for asset, delta in table.get(entry, {}).items()
-    )
+            forwarded.add(asset)
+    return bool(collected & forwarded)
 
 
 _last: list[tuple[ReplayResult, list[str]]] = []
@@ -72,7 +71,7 @@ def find_attackers(result: ReplayResult) -> list[str]:
     if (
         entry
         and result.trace.calls
-        and (_never_lost(table, entry) or _sender_conduit(result, table, entry))
+        and (_never_lost(table, entry) or _sender_conduit(result, entry))
         and entry not in tokens
         and not is_precompile(entry)
     ):
