@@ -23,6 +23,7 @@ from timemachine.analysis import (
     share_inflation,
     signature_replay,
     value_extraction,
+    vote_recycling,
 )
 from timemachine.analysis.flows import fund_flow
 from timemachine.analysis.profit import profit_report
@@ -41,6 +42,7 @@ DETECTORS: dict[str, Detector] = {
     price_manipulation.NAME: price_manipulation.detect,
     flash_loan.NAME: flash_loan.detect,
     governance.NAME: governance.detect,
+    vote_recycling.NAME: vote_recycling.detect,
     logic_flaw.NAME: logic_flaw.detect,
     arbitrary_call.NAME: arbitrary_call.detect,
     share_inflation.NAME: share_inflation.detect,
