@@ -15,6 +15,7 @@ from timemachine.analysis import (
     arbitrary_call,
     flash_loan,
     governance,
+    inflated_redemption,
     logic_flaw,
     missing_access_control,
     overflow,
@@ -46,6 +47,7 @@ DETECTORS: dict[str, Detector] = {
     logic_flaw.NAME: logic_flaw.detect,
     arbitrary_call.NAME: arbitrary_call.detect,
     share_inflation.NAME: share_inflation.detect,
+    inflated_redemption.NAME: inflated_redemption.detect,
 }
 
 

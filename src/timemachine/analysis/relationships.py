@@ -140,14 +140,19 @@ def mapping_slots(address: str) -> set[int]:
     return slots
 
 
+def claim_changes(result: ReplayResult, contract: str, address: str) -> list[tuple[int, int]]:
+    """(before, after) of `address`'s entries in address-keyed mappings of `contract` that the
+    tx changed (see `mapping_slots`)."""
+    keyed = mapping_slots(address)
+    return [
+        words for slot, words in _storage_words(result, contract).items() if int(slot, 16) in keyed
+    ]
+
+
 def held_claim(result: ReplayResult, contract: str, address: str) -> bool:
     """Whether `address`'s entry in an address-keyed mapping of `contract` was non-zero before
     the tx and changed in it: a balance, deposit or share record the tx settled."""
-    keyed = mapping_slots(address)
-    return any(
-        before and int(slot, 16) in keyed
-        for slot, (before, _) in _storage_words(result, contract).items()
-    )
+    return any(before for before, _ in claim_changes(result, contract, address))
 
 
 def debited(result: ReplayResult, contract: str, amounts: dict[str, int]) -> bool:
