@@ -17,8 +17,8 @@ from tests.unit.analysis_trees import (
 )
 from timemachine.analysis import analyze, missing_access_control, value_extraction
 from timemachine.analysis.evidence import ECRECOVER
-from timemachine.models import ReplayResult, TokenTransfer
-from timemachine.models.analysis import Amount, SlotChange
+from timemachine.models import BalanceChange, ReplayResult, TokenTransfer
+from timemachine.models.analysis import Amount, Evidence, SlotChange
 from timemachine.models.taxonomy import VulnerabilityClass
 
 SWEEP = "0x35faa416"
@@ -204,3 +204,24 @@ def test_a_caller_with_a_stored_claim_in_an_address_keyed_mapping_is_a_depositor
     replay = sweep(storage={VICTIM: ({slot: hex(4 * ETHER)}, {slot: "0x0"})})
     assert value_extraction.detect(replay, []) == []
     assert missing_access_control.detect(replay, []) == []
+
+
+def test_nfts_taken_under_a_mechanism_are_extraction_counted_by_ids() -> None:
+    """VICTIM's collection of 2 ids both go to ATTACKER; a reentrancy finding names VICTIM."""
+    nfts = [
+        TokenTransfer.model_validate(
+            {"standard": "ERC721", "token": VICTIM, "from": VICTIM, "to": ATTACKER, "amount": 1}
+            | {"token_id": token_id}
+        )
+        for token_id in (1, 2)
+    ]
+    claim = call(ATTACKER, VICTIM, "0x4e71d92d", name="claim")
+    replay = result(call(EOA, ATTACKER, "0x61461954", calls=[claim]), transfers=nfts)
+    replay.balance_changes.append(
+        BalanceChange(address=VICTIM, asset=VICTIM, before=2, after=0, delta=-2)
+    )
+    mechanism = (
+        analyze(sweep()).findings[0].model_copy(update={"evidence": Evidence(addresses=[VICTIM])})
+    )
+    [finding] = value_extraction.detect(replay, [mechanism])
+    assert finding.evidence.amounts == [Amount(address=VICTIM, asset=VICTIM, amount=2)]

@@ -195,8 +195,6 @@ def extractions(result: ReplayResult) -> list[Extraction]:
     back: dict[str, dict[str, int]] = {}
     receivers: dict[str, list[str]] = {}
     for transfer in result.token_transfers:
-        if transfer.standard == "ERC721":
-            continue  # counted by the reentrancy / invariant evidence, not as fungible value
         asset = "ETH" if transfer.standard == "ETH" else lower(transfer.token)
         source, target = lower(transfer.from_), lower(transfer.to)
         if source not in attackers and target in attackers:
