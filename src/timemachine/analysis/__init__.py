@@ -16,6 +16,7 @@ from timemachine.analysis import (
     flash_loan,
     governance,
     inflated_redemption,
+    instant_yield,
     logic_flaw,
     missing_access_control,
     overflow,
@@ -53,6 +54,7 @@ DETECTORS: dict[str, Detector] = {
 
 #: Detectors that read the mechanism findings before them; they run after `DETECTORS`, in order.
 FOLLOW_UPS: dict[str, FollowUp] = {
+    instant_yield.NAME: instant_yield.detect,
     missing_access_control.NAME: missing_access_control.detect,
     value_extraction.NAME: value_extraction.detect,
 }
