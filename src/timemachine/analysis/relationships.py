@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import lru_cache
 
 from eth_utils.crypto import keccak
 
@@ -127,7 +128,8 @@ def held_address(result: ReplayResult, contract: str, address: str) -> bool:
     )
 
 
-def mapping_slots(address: str) -> set[int]:
+@lru_cache(maxsize=1024)
+def mapping_slots(address: str) -> frozenset[int]:
     """Storage slots of `mapping(address => ...)` entries keyed by `address`, for mappings
     declared in the first `MAPPING_SLOTS` slots: keccak(key . slot) (Solidity) and
     keccak(slot . key) (Vyper)."""
@@ -137,7 +139,7 @@ def mapping_slots(address: str) -> set[int]:
         position = declared.to_bytes(32, "big")
         slots.add(int.from_bytes(keccak(key + position), "big"))
         slots.add(int.from_bytes(keccak(position + key), "big"))
-    return slots
+    return frozenset(slots)
 
 
 def claim_changes(result: ReplayResult, contract: str, address: str) -> list[tuple[int, int]]:
