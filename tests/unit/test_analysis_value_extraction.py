@@ -225,3 +225,25 @@ def test_nfts_taken_under_a_mechanism_are_extraction_counted_by_ids() -> None:
     )
     [finding] = value_extraction.detect(replay, [mechanism])
     assert finding.evidence.amounts == [Amount(address=VICTIM, asset=VICTIM, amount=2)]
+
+
+def test_a_depositors_funds_passed_through_to_the_attacker_are_extraction() -> None:
+    """OTHER deposits 5 TOKEN into VICTIM, which pays them to ATTACKER: VICTIM's net is 0, but it
+    held the deposit; under a mechanism that names VICTIM it is reported, at least "medium"."""
+    token = "0x00000000000000000000000000000000000000d7"
+    moves = [(OTHER, VICTIM), (VICTIM, ATTACKER)]
+    transfers = [
+        TokenTransfer.model_validate(
+            {"standard": "ERC20", "token": token, "from": a, "to": b, "amount": 5 * ETHER}
+        )
+        for a, b in moves
+    ]
+    deposit = call(OTHER, VICTIM, "0xb6b55f25", calls=[call(VICTIM, token, "0x23b872dd")])
+    redeem = call(ATTACKER, VICTIM, "0xdb006a75", calls=[call(VICTIM, token, "0xa9059cbb")])
+    replay = result(call(EOA, ATTACKER, "0x61461954", calls=[deposit, redeem]), transfers=transfers)
+    mechanism = (
+        analyze(sweep()).findings[0].model_copy(update={"evidence": Evidence(addresses=[VICTIM])})
+    )
+    [finding] = value_extraction.detect(replay, [mechanism])
+    assert finding.severity == "medium"
+    assert finding.evidence.amounts == [Amount(address=VICTIM, asset=token, amount=5 * ETHER)]

@@ -207,6 +207,8 @@ def _extractions(result: ReplayResult) -> list[Extraction]:
     coinbase = lower(result.block_env.coinbase)
     out: dict[str, dict[str, int]] = {}
     back: dict[str, dict[str, int]] = {}
+    deposited: dict[str, dict[str, int]] = {}
+    """What third parties paid each contract in the tx: value it held, if only for a moment."""
     receivers: dict[str, list[str]] = {}
     for transfer in result.token_transfers:
         asset = "ETH" if transfer.standard == "ETH" else lower(transfer.token)
@@ -220,6 +222,9 @@ def _extractions(result: ReplayResult) -> list[Extraction]:
         elif source in attackers and target not in attackers:
             table = back.setdefault(target, {})
             table[asset] = table.get(asset, 0) + transfer.amount
+        elif source != ZERO and target not in attackers:
+            table = deposited.setdefault(target, {})
+            table[asset] = table.get(asset, 0) + transfer.amount
     net = deltas(result)
     burned = _burns_inside(result, attackers)
     found: list[Extraction] = []
@@ -230,10 +235,11 @@ def _extractions(result: ReplayResult) -> list[Extraction]:
         gave = dict(back.get(contract, {}))
         for token, amount in burned.get(contract, {}).items():
             gave[token] = gave.get(token, 0) + amount
+        held = deposited.get(contract, {})
         taken = {
-            asset: min(amount - gave.get(asset, 0), lost[asset])
+            asset: min(amount - gave.get(asset, 0), lost.get(asset, 0) + held.get(asset, 0))
             for asset, amount in paid.items()
-            if asset in lost and amount > gave.get(asset, 0)
+            if (asset in lost or asset in held) and amount > gave.get(asset, 0)
         }
         if not taken:
             continue

@@ -67,9 +67,11 @@ def detect(result: ReplayResult, findings: list[Finding]) -> list[Finding]:
 
 
 def _under(mechanism: Severity, own: Severity) -> Severity:
-    """`own`, capped one step below the mechanism's severity (never below "medium")."""
-    cap = SEVERITY_ORDER[min(severity_rank(mechanism) + 1, severity_rank("medium"))]
-    return own if severity_rank(own) >= severity_rank(cap) else cap
+    """`own`, capped one step below the mechanism's severity, and never below "medium" (the
+    value may have passed through: a depositor's funds the contract held for a moment)."""
+    medium = severity_rank("medium")
+    cap = min(severity_rank(mechanism) + 1, medium)
+    return SEVERITY_ORDER[min(max(severity_rank(own), cap), medium)]
 
 
 def _finding(result: ReplayResult, item: Extraction, mechanism: Finding | None) -> Finding:
