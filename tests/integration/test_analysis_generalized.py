@@ -76,12 +76,13 @@ async def test_a_treasury_swept_by_a_caller_with_no_role(chain: tuple[str, Chain
     assert top is not None
     assert (top.detector, top.vulnerability_class, top.severity) == (
         "missing_access_control",
-        VulnerabilityClass.ACCESS_CONTROL,
+        VulnerabilityClass.MISSING_ACCESS_CONTROL,
         "critical",
     )
     assert top.evidence.addresses == [treasury, STRANGER]
     assert top.evidence.signals[0] == "paid out value the caller never deposited"
-    assert [f.detector for f in report.findings] == ["missing_access_control"]
+    # The sweep it explains follows as value extraction, referencing it.
+    assert [f.detector for f in report.findings] == ["missing_access_control", "value_extraction"]
 
 
 async def test_an_owner_sweep_looks_like_a_strangers_without_storage_reads(
@@ -89,13 +90,13 @@ async def test_an_owner_sweep_looks_like_a_strangers_without_storage_reads(
 ) -> None:
     """The documented blind spot: the owner slot is read, not written, so the diff-mode state
     diff omits it and the owner's own sweep looks like a stranger's. It is reported as missing
-    access control and nothing else."""
+    access control, with the value extraction it explains, and nothing else."""
     url, node = chain
     treasury = await node.deploy("Treasury", value=10 * 10**18)
     receipt = await node.send(OWNER, call_with_address("ownerSweep(address)", OWNER), treasury)
     async with TimeMachine(url) as machine:
         report = await machine.analyze(receipt["transactionHash"])
-    assert {f.detector for f in report.findings} == {"missing_access_control"}
+    assert {f.detector for f in report.findings} == {"missing_access_control", "value_extraction"}
 
 
 async def test_a_mint_cap_bypassed_through_the_receiver_hook(chain: tuple[str, Chain]) -> None:

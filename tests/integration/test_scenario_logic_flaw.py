@@ -51,7 +51,8 @@ async def test_self_transfer_exploit_is_a_critical_logic_flaw(
     [pair_slot] = top.evidence.storage
     assert int(pair_slot.slot, 16) == balance_slot(pair, 3)
     assert top.evidence.signals[1].endswith("exactly the unaccounted credit")
-    assert [f.detector for f in report.findings] == ["logic_flaw"]
+    # The drain it explains follows as value extraction, ranked under it.
+    assert [f.detector for f in report.findings] == ["logic_flaw", "value_extraction"]
     assert report.profit.loss(weth) == DRAINED
     assert report.profit.net(weth) == DRAINED
 

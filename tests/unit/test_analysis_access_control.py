@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.unit.analysis_trees import ATTACKER, EOA, ETHER, OTHER, VICTIM, call, result
-from timemachine.analysis import access_control
+from timemachine.analysis import access_control, missing_access_control
 from timemachine.models.analysis import Amount, SlotChange
 from timemachine.models.taxonomy import VulnerabilityClass
 
@@ -59,3 +59,21 @@ def test_an_owner_slot_taken_without_initializer_or_payout_is_not_reported() -> 
     root = call(EOA, VICTIM, "0x79ba5097", name="acceptOwnership")
     replay = result(root, storage={VICTIM: ({SLOT: word(OTHER)}, {SLOT: word(EOA)})})
     assert access_control.detect(replay) == []
+
+
+def test_a_feed_re_pointed_at_the_caller_is_missing_access_control_not_a_takeover() -> None:
+    """setFeed(helper), then a borrow priced by the helper's view: the slot holds a dependency
+    the contract reads (STATICCALL), not an owner."""
+    helper, feed = "0x" + "5a" * 20, "0x" + "6b" * 20
+    set_feed = call(helper, VICTIM, "0x55b775ea", name="setFeed")
+    price = call(VICTIM, helper, "0xa035b1fe", kind="STATICCALL")
+    borrow = call(helper, VICTIM, "0xc5ebeaec", calls=[price, call(VICTIM, helper, value=ETHER)])
+    replay = result(
+        call(EOA, helper, "0x52fba25c", calls=[set_feed, borrow]),
+        changes={VICTIM: (ETHER, 0)},
+        storage={VICTIM: ({SLOT: word(feed)}, {SLOT: word(helper)})},
+    )
+    assert access_control.detect(replay) == []
+    [finding] = missing_access_control.detect(replay, [])
+    assert finding.vulnerability_class is VulnerabilityClass.MISSING_ACCESS_CONTROL
+    assert f"address state variable (slot {SLOT}) set to {helper}" in finding.evidence.signals

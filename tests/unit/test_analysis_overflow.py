@@ -94,3 +94,16 @@ def test_storage_jump_with_a_loss_alone_is_only_low() -> None:
     assert finding.evidence.storage == [
         SlotChange(address=VICTIM, slot=SLOT, before="0x1", after=hex(HALF + 5))
     ]
+
+
+def test_a_balance_decremented_past_zero_with_a_loss_is_an_underflow() -> None:
+    """A balance of 0 sent 1 base unit unchecked wraps to 2**256 - 1 ... here 2**256 - 13: the
+    contract then pays for the wrapped balance."""
+    root = call(EOA, VICTIM, "0xdb006a75", calls=[call(VICTIM, EOA, value=ETHER)])
+    storage: Storage = {VICTIM: ({}, {SLOT: hex(2**256 - 13)})}
+    [finding] = overflow.detect(result(root, changes={VICTIM: (ETHER, 0)}, storage=storage))
+    assert finding.severity == "critical"
+    assert finding.evidence.signals[1] == (
+        "1 of them went below zero (a small negative number in two's complement: decremented "
+        "past zero without a check)"
+    )

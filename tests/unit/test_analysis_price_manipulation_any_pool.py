@@ -3,7 +3,7 @@ balances, read through an arbitrary view, value taken from the reader, the move 
 
 from __future__ import annotations
 
-from tests.unit.analysis_trees import ATTACKER, EOA, call, result
+from tests.unit.analysis_trees import ATTACKER, EOA, call, eth, result
 from tests.unit.test_analysis_price_manipulation import transfer
 from timemachine.analysis import price_manipulation
 from timemachine.models import BalanceChange, ReplayResult
@@ -101,3 +101,40 @@ def test_without_balances_before_an_event_less_pool_is_not_followed() -> None:
     for change in replay.balance_changes[:2]:
         change.before = change.after = None
     assert price_manipulation.detect(replay) == []
+
+
+def test_a_pool_trading_native_eth_is_followed_through_value_carrying_calls() -> None:
+    """ATTACKER pays POOL (1,000 ETH wei / 1,000 TKB) 1,000 wei for 500 TKB, LENDER prices with
+    POOL.getPrice() and lends USDX, ATTACKER sells the TKB back for its ETH less a 10 wei fee."""
+    calls = [
+        call(ATTACKER, POOL, SWAP, value=1_000, calls=[transfer(TKB, POOL, ATTACKER, 500)]),
+        call(
+            ATTACKER,
+            LENDER,
+            "0xc5ebeaec",
+            calls=[
+                call(LENDER, POOL, GET_PRICE, kind="STATICCALL"),
+                transfer(USDX, LENDER, ATTACKER, 9_000),
+            ],
+        ),
+        transfer(TKB, ATTACKER, POOL, 500),
+        call(ATTACKER, POOL, SWAP, calls=[call(POOL, ATTACKER, value=990)]),
+    ]
+    replay = result(
+        call(EOA, ATTACKER, "0x9e5faafc", calls=calls),
+        changes={POOL: (1_000, 1_010)},
+        transfers=[eth(ATTACKER, POOL, 1_000), eth(POOL, ATTACKER, 990)],
+    )
+    replay.balance_changes += [
+        BalanceChange(address=POOL, asset=TKB, before=1_000, after=1_000, delta=0),
+        BalanceChange(address=LENDER, asset=USDX, before=10_000, after=1_000, delta=-9_000),
+    ]
+    [finding] = price_manipulation.detect(replay)
+    assert finding.title == f"Spot price of pool {POOL} manipulated before {LENDER} used it"
+    assert (
+        finding.evidence.signals[0]
+        == f"swaps moved pool {POOL}'s spot price 4.0x before it was read"
+    )
+    assert "a later swap in the same pool went the opposite way (swap back)" in (
+        finding.evidence.signals
+    )

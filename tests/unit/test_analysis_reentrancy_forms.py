@@ -79,6 +79,32 @@ def test_a_mint_cap_bypassed_through_the_receiver_hook_is_callback_reentrancy() 
     ]
 
 
+def test_a_receiver_hook_forwarding_the_token_it_received_breaks_no_limit() -> None:
+    """The hook passes its freshly claimed NFT on (a call back into VICTIM mid-mint): the only
+    Transfer in the nested entry moves the re-entering side's own token."""
+    forward = call(ATTACKER, VICTIM, "0x23b872dd", name="transferFrom")
+    forward.logs = [
+        LogEntry(
+            address=VICTIM,
+            topics=[TRANSFER_TOPIC, topic(ATTACKER), topic(EOA), f"0x{1:064x}"],
+            data="0x",
+            position=1,
+        )
+    ]
+    hook = call(VICTIM, ATTACKER, ON_ERC721_RECEIVED, calls=[forward])
+    claim = call(ATTACKER, VICTIM, MINT, name="mint", calls=[hook])
+    claim.logs = [minted(VICTIM, ATTACKER, 1)]
+    root = call(EOA, ATTACKER, "0x9e5faafc", calls=[claim])
+    moves = [
+        TokenTransfer.model_validate(
+            {"standard": "ERC721", "token": VICTIM, "from": source, "to": target, "amount": 1}
+            | {"token_id": 1}
+        )
+        for source, target in (("0x" + "0" * 40, ATTACKER), (ATTACKER, EOA))
+    ]
+    assert reentrancy.detect(result(root, transfers=moves)) == []
+
+
 def read_only(*, lender_pays: bool = True) -> CallFrame:
     """POOL.remove_liquidity sends ETH to ATTACKER mid-update; ATTACKER borrows from LENDER,
     which prices the collateral with POOL's view and pays out; POOL then finishes (logs)."""

@@ -89,9 +89,28 @@ def test_a_paying_contract_the_sender_called_is_a_victim_not_an_attacker() -> No
     assert report.profit.loss("ETH") == ETHER
 
 
+def test_an_entry_contract_sweeping_third_party_value_to_the_sender_is_its_helper() -> None:
+    """EOA -> ATTACKER.collect(): VICTIM pays ATTACKER 5 ETH, ATTACKER sends the sender 7 (its own
+    2 ETH too): a helper deployed earlier, on the sender's side although it lost ETH."""
+    paid = call(VICTIM, ATTACKER, value=5 * ETHER)
+    pull = call(ATTACKER, VICTIM, "0x3ccfd60b", calls=[paid])
+    swept = call(ATTACKER, EOA, value=7 * ETHER)
+    replay = result(
+        call(EOA, ATTACKER, "0xe5225381", calls=[pull, swept]),
+        changes={VICTIM: (5 * ETHER, 0), ATTACKER: (2 * ETHER, 0), EOA: (0, 7 * ETHER)},
+        transfers=[eth(VICTIM, ATTACKER, 5 * ETHER), eth(ATTACKER, EOA, 7 * ETHER)],
+    )
+    assert attacker_addresses(replay) == [EOA, ATTACKER]
+    assert profit_report(replay).loss("ETH") == 5 * ETHER
+
+
 def test_analyze_sorts_findings_and_renders_markdown() -> None:
     report = analyze(drain())
-    assert [(f.detector, f.severity) for f in report.findings] == [("reentrancy", "critical")]
+    # The reentrancy explains the drain: value extraction follows it, never above it.
+    assert [(f.detector, f.severity) for f in report.findings] == [
+        ("reentrancy", "critical"),
+        ("value_extraction", "high"),
+    ]
     assert report.top is report.findings[0]
     text = render_markdown(report)
     assert "| 1 | reentrancy | critical |" in text

@@ -15,6 +15,8 @@ from timemachine.analysis import (
     arbitrary_call,
     flash_loan,
     governance,
+    inflated_redemption,
+    instant_yield,
     logic_flaw,
     missing_access_control,
     overflow,
@@ -23,6 +25,7 @@ from timemachine.analysis import (
     share_inflation,
     signature_replay,
     value_extraction,
+    vote_recycling,
 )
 from timemachine.analysis.flows import fund_flow
 from timemachine.analysis.profit import profit_report
@@ -41,14 +44,17 @@ DETECTORS: dict[str, Detector] = {
     price_manipulation.NAME: price_manipulation.detect,
     flash_loan.NAME: flash_loan.detect,
     governance.NAME: governance.detect,
+    vote_recycling.NAME: vote_recycling.detect,
     logic_flaw.NAME: logic_flaw.detect,
     arbitrary_call.NAME: arbitrary_call.detect,
     share_inflation.NAME: share_inflation.detect,
+    inflated_redemption.NAME: inflated_redemption.detect,
 }
 
 
 #: Detectors that read the mechanism findings before them; they run after `DETECTORS`, in order.
 FOLLOW_UPS: dict[str, FollowUp] = {
+    instant_yield.NAME: instant_yield.detect,
     missing_access_control.NAME: missing_access_control.detect,
     value_extraction.NAME: value_extraction.detect,
 }

@@ -4,7 +4,9 @@ Signals: an owner-like storage slot (a word whose low 20 bytes are an address) c
 another non-zero address to the caller or an attacker-controlled address; an initializer-style
 function (`initialize`, `init`, `setup`, ...) called on a contract that was already set up;
 value or tokens leaving that contract for the new owner later in the same transaction.
-A finding needs the slot takeover plus one more signal, or an initializer call followed by such
+An address the contract then reads a view of (STATICCALL: an oracle, a feed) is a dependency
+re-pointed, not a role (see `missing_access_control`). A finding needs the slot takeover plus one
+more signal, or an initializer call followed by such
 outflows. An owner using its own role changes no owner slot and is not reported.
 """
 
@@ -25,6 +27,7 @@ from timemachine.analysis.evidence import (
     severity_for_loss,
     succeeded,
     token_outflows,
+    views_read,
     visits,
 )
 from timemachine.analysis.profit import attacker_addresses
@@ -70,10 +73,11 @@ def _takeovers(result: ReplayResult, takers: set[str]) -> list[_Takeover]:
         before = _account(result.state_diff.pre, lower(account))
         if before is None:
             continue
+        reads = views_read(result, lower(account))
         for slot, new_word in after.storage.items():
             old_word = before.storage.get(slot)
             old, new = _address_in(old_word), _address_in(new_word)
-            if old and new and old != new and new in takers:
+            if old and new and old != new and new in takers and new not in reads:
                 change = SlotChange(
                     address=lower(account), slot=slot, before=old_word, after=new_word
                 )

@@ -160,3 +160,15 @@ def token_outflows(frame: CallFrame, address: str) -> list[tuple[str, str, int]]
         if isinstance(amount, int) and lower(str(source)) == address:
             moved.append((lower(log.address), lower(str(target)), amount))
     return moved
+
+
+def views_read(result: ReplayResult, contract: str) -> set[str]:
+    """Addresses `contract` STATICCALLed in the tx: dependencies it reads (an oracle, a feed),
+    as opposed to an owner, which a contract checks against msg.sender but never calls for data."""
+    return {
+        lower(visit.frame.to)
+        for visit in visits(result.trace)
+        if visit.frame.type == "STATICCALL"
+        and visit.ancestors
+        and context_of(visit.ancestors[-1][1]) == contract
+    }

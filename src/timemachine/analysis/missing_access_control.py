@@ -30,11 +30,13 @@ from timemachine.analysis.evidence import (
     path_text,
     severity_for_loss,
     succeeded,
+    views_read,
     visits,
 )
 from timemachine.analysis.invariants import ZERO
 from timemachine.analysis.profit import attacker_addresses, profit_report
 from timemachine.analysis.relationships import created_in_tx, extractions, held_address
+from timemachine.analysis.token_moves import erc20_transfer
 from timemachine.analysis.value_extraction import explaining
 from timemachine.models.analysis import (
     SEVERITY_ORDER,
@@ -120,6 +122,7 @@ def _slot_effects(
     post = {lower(a): s for a, s in result.state_diff.post.items()}.get(contract)
     if post is None:
         return effects
+    reads = views_read(result, contract)
     for slot, after_word in post.storage.items():
         before_word = pre.storage.get(slot, "0x0") if pre else "0x0"
         before, after = int(before_word, 16), int(after_word, 16)
@@ -131,7 +134,7 @@ def _slot_effects(
         if proxy_slot:
             severity: Severity = "critical" if new in fresh else "low"
             effects.append((f"EIP-1967 {proxy_slot} slot re-pointed to {new}", change, severity))
-        elif new in attackers:
+        elif new in attackers and new not in reads:
             continue  # the caller made itself the owner: a role takeover (access_control)
         elif int(slot, 16) < _PLAIN_SLOTS and _address_word(before) and _address_word(after):
             severity = "high" if new in fresh else "low"
@@ -192,7 +195,7 @@ def detect(result: ReplayResult, findings: list[Finding]) -> list[Finding]:
         found.append(
             Finding(
                 detector=NAME,
-                vulnerability_class=VulnerabilityClass.ACCESS_CONTROL,
+                vulnerability_class=VulnerabilityClass.MISSING_ACCESS_CONTROL,
                 severity=severity,
                 confidence=confidence_from(len(signals) - 2),
                 title=f"Privileged effect on {contract} reached by an arbitrary caller",
@@ -220,19 +223,21 @@ def detect(result: ReplayResult, findings: list[Finding]) -> list[Finding]:
 
 
 def _mints(result: ReplayResult, attackers: set[str]) -> dict[str, int]:
-    """Fungible tokens minted to the attacker side, per token, when it paid the token nothing."""
+    """Fungible tokens minted to the attacker side, per token, when it paid nothing to the token
+    nor to a contract whose frame minted them (shares a staking contract mints for a deposit)."""
     paid_to = {lower(t.to) for t in result.token_transfers if lower(t.from_) in attackers}
     minted: dict[str, int] = {}
-    for transfer in result.token_transfers:
-        if transfer.standard not in ("ERC20", "WETH") or transfer.token is None:
+    for visit in visits(result.trace):
+        if not succeeded(visit.frame):
             continue
-        token = lower(transfer.token)
-        if (
-            lower(transfer.from_) == ZERO
-            and lower(transfer.to) in attackers
-            and token not in paid_to
-        ):
-            minted[token] = minted.get(token, 0) + transfer.amount
+        for log in visit.frame.logs:
+            moved = erc20_transfer(log)
+            if moved is None or moved[0] != ZERO or moved[1] not in attackers:
+                continue
+            token = lower(log.address)
+            minters = {context_of(frame) for _, frame in visit.ancestors} | {token}
+            if not minters & paid_to:
+                minted[token] = minted.get(token, 0) + moved[2]
     return minted
 
 

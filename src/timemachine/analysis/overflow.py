@@ -8,9 +8,12 @@ Signals, per contract the frames run on:
   2**256 - 1 "unlimited" sentinel);
 - the contract losing value (ETH or tokens) over the transaction.
 
+- underflows: of those jumps, slots ending at or above 2**256 - 2**128 (a small negative number:
+  a balance decremented past zero; a packed word with an address on top is not all ones there).
+
 A finding needs a wrapped multiplication or an absurd amount, or a storage jump together with a
-loss. Severity comes from the contract's loss only when an arithmetic signal (multiplication or
-amount) is present; otherwise it is low.
+loss. Severity comes from the contract's loss only when an arithmetic signal (multiplication,
+amount, or an underflow with a loss) is present; otherwise it is low.
 """
 
 from __future__ import annotations
@@ -44,6 +47,9 @@ JUMP = 2**224
 """A slot that ends at or above this from below SMALL jumped (2**255 credited, less a sale)."""
 SMALL = 2**128
 UNLIMITED = WORD - 1
+BELOW_ZERO = WORD - SMALL
+"""A slot from below SMALL to at or above this (not UNLIMITED) holds a small negative number in
+two's complement: a balance or counter decremented past zero (an unchecked underflow)."""
 
 
 @dataclass
@@ -54,6 +60,8 @@ class _Contract:
     """(frame path, recipient, amount) of Transfer events >= 2**255."""
     jumps: list[SlotChange] = field(default_factory=list)
     """Storage slots that jumped from < 2**128 to >= 2**224."""
+    underflows: int = 0
+    """How many of `jumps` went below zero (>= 2**256 - 2**128): arithmetic, not a packed word."""
 
 
 def _wrapped_products(frame: CallFrame) -> list[tuple[int, int]]:
@@ -105,7 +113,9 @@ def _collect(result: ReplayResult) -> dict[str, _Contract]:
             after, before = _int(word), _int(old_word)
             if after >= JUMP and after != UNLIMITED and before < SMALL:
                 change = SlotChange(address=lower(account), slot=slot, before=old_word, after=word)
-                found.setdefault(lower(account), _Contract()).jumps.append(change)
+                seen = found.setdefault(lower(account), _Contract())
+                seen.jumps.append(change)
+                seen.underflows += after >= BELOW_ZERO
     return found
 
 
@@ -114,7 +124,7 @@ def detect(result: ReplayResult) -> list[Finding]:
     findings: list[Finding] = []
     for contract, seen in _collect(result).items():
         lost = losses_of(result, contract)
-        arithmetic = bool(seen.products or seen.huge_transfers)
+        arithmetic = bool(seen.products or seen.huge_transfers or (seen.underflows and lost))
         if not arithmetic and not (seen.jumps and lost):
             continue
         signals: list[str] = []
@@ -129,6 +139,11 @@ def detect(result: ReplayResult) -> list[Finding]:
             )
         if seen.jumps:
             signals.append(f"{len(seen.jumps)} storage slot(s) jumped from < 2**128 to >= 2**224")
+        if seen.underflows:
+            signals.append(
+                f"{seen.underflows} of them went below zero (a small negative number in two's "
+                "complement: decremented past zero without a check)"
+            )
         if lost:
             signals.append("the contract lost value over the transaction")
         severity: Severity = severity_for_loss(result, contract) if arithmetic and lost else "low"

@@ -9,13 +9,15 @@ first swap of the transaction (reserve = previous reserve - amountOut + amountIn
 
 Pools that emit no such events (any AMM-like contract: Curve, Balancer, a custom pool) are
 recognized from their balances instead (`_BalancePools`): a contract that both received one
-token and sent another over the tx, whose balances before the tx the replay read (or the tx
-itself read, with `balanceOf(pool)`, before the moves that followed); its spot
-price is the ratio of its two balances, followed through the tx's Transfer events. Any read of
+token and sent another over the tx (native ETH, moved by value-carrying calls, counts as one),
+whose balances before the tx the replay read (or the tx itself read, with `balanceOf(pool)`,
+before the moves that followed); its spot price is the ratio of its two balances, followed
+through the tx's Transfer events and value-carrying calls. Any read of
 such a pool (a STATICCALL into it, or `balanceOf(pool)`) counts.
 
 Signals: the large move before the read and the payout after it by a contract that is neither
-the pool nor attacker-controlled (required); a swap back in the opposite direction in the same
+the pool nor attacker-controlled (required; a read made while a frame of the pool still runs is
+a read-only reentrancy, left to `reentrancy`); a swap back in the opposite direction in the same
 pool later in the transaction; the paying contract losing value over the transaction; the move
 made inside a flash-loan callback. Severity comes from what the paying contract lost; a reader
 that paid out but lost nothing (a router passing tokens through) is reported "low".
@@ -206,6 +208,20 @@ def _consumer(
     return None
 
 
+ETHER = "ETH"
+"""Native ETH, tracked like a token by `_BalancePools` from value-carrying calls."""
+
+
+def _moves_ether(visit: Visit) -> bool:
+    frame = visit.frame
+    return (
+        frame.value > 0
+        and frame.type in ("CALL", "CALLCODE")
+        and not visit.static
+        and succeeded(frame)
+    )
+
+
 class _BalancePools:
     """AMM-like contracts known from their balances: each pool's two tokens, its balances before
     the tx, and the running change of each through the Transfer events seen so far."""
@@ -222,6 +238,12 @@ class _BalancePools:
             for table, holder in ((sent, moved[0]), (received, moved[1])):
                 per = table.setdefault(holder, {})
                 per[token] = per.get(token, 0) + moved[2]
+        for visit in visits(result.trace):
+            if _moves_ether(visit):
+                frame = visit.frame
+                for table, holder in ((sent, lower(frame.from_)), (received, lower(frame.to))):
+                    per = table.setdefault(holder, {})
+                    per[ETHER] = per.get(ETHER, 0) + frame.value
         self.tokens: dict[str, tuple[str, str]] = {}
         self.start: dict[tuple[str, str], int] = {}
         """Balance before the tx per (pool, token): read by the replay, or inferred from the
@@ -256,6 +278,21 @@ class _BalancePools:
         pair = self.tokens.get(source)
         if pair and token in pair:
             self.sends.setdefault(source, []).append((visit.path, 1 if token == pair[0] else -1))
+
+    def on_value(self, visit: Visit) -> None:
+        """Follow ETH moved by a value-carrying call (a pool trading native ETH)."""
+        if not _moves_ether(visit):
+            return
+        frame = visit.frame
+        source, target = lower(frame.from_), lower(frame.to)
+        for holder, sign in ((source, -1), (target, 1)):
+            if ETHER in self.tokens.get(holder, ()):
+                self.change[holder, ETHER] = (
+                    self.change.get((holder, ETHER), 0) + sign * frame.value
+                )
+        pair = self.tokens.get(source)
+        if pair and ETHER in pair:
+            self.sends.setdefault(source, []).append((visit.path, 1 if pair[0] == ETHER else -1))
 
     def move(self, pool: str) -> tuple[Fraction, int] | None:
         """Like `_Pool.move`: the factor the balance price moved by since the tx started."""
@@ -315,6 +352,7 @@ def _cases(result: ReplayResult) -> list[_Case]:
             balance_pools.on_log(visit, log)
             continue
         balance_pools.observe(visit)
+        balance_pools.on_value(visit)
         pool = _read_pool(visit, pools)
         swaps: list[tuple[tuple[int, ...], int]]
         if pool is not None:
@@ -331,6 +369,8 @@ def _cases(result: ReplayResult) -> list[_Case]:
         reader = context_of(visit.ancestors[-1][1])
         if reader == pool or reader in attackers:
             continue
+        if any(context_of(frame) == pool for _, frame in visit.ancestors):
+            continue  # read while the pool itself still runs: read-only reentrancy's field
         consumer = _consumer(visit, pool, attackers)
         if consumer is None or (pool, consumer[0]) in cases:
             continue

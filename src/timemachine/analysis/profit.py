@@ -26,6 +26,23 @@ def _paid_by(result: ReplayResult, attackers: list[str], address: str) -> bool:
     return any(amount > 0 for amount in net.values())
 
 
+def _sender_conduit(result: ReplayResult, entry: str) -> bool:
+    """Whether the entry contract acted for the sender: it passed on to the sender an asset it
+    received from third parties in the tx (a helper or router collecting for its caller; a vault
+    paying a user out of its own holdings receives nothing from anyone else)."""
+    sender = lower(result.sender)
+    collected: set[str] = set()
+    forwarded: set[str] = set()
+    for transfer in result.token_transfers:
+        asset = "ETH" if transfer.standard == "ETH" else lower(transfer.token)
+        source, target = lower(transfer.from_), lower(transfer.to)
+        if target == entry and source != sender:
+            collected.add(asset)
+        elif source == entry and target == sender:
+            forwarded.add(asset)
+    return bool(collected & forwarded)
+
+
 _last: list[tuple[ReplayResult, list[str]]] = []
 """The last result asked about and its answer: every detector asks, once each."""
 
@@ -42,7 +59,8 @@ def attacker_addresses(result: ReplayResult) -> list[str]:
 def find_attackers(result: ReplayResult) -> list[str]:
     """The sender, contracts created in the tx by attacker-controlled frames, and contracts an
     attacker address called that called back into (or sent value to) an attacker address while
-    losing nothing themselves; the entry contract counts when it loses nothing and is no token.
+    losing nothing themselves; the entry contract counts when it is no token and loses nothing or
+    acts as the sender's conduit (`_sender_conduit`).
 
     Lower-cased, in the order they were recognized.
     """
@@ -53,7 +71,7 @@ def find_attackers(result: ReplayResult) -> list[str]:
     if (
         entry
         and result.trace.calls
-        and _never_lost(table, entry)
+        and (_never_lost(table, entry) or _sender_conduit(result, entry))
         and entry not in tokens
         and not is_precompile(entry)
     ):

@@ -150,7 +150,7 @@ def detect(result: ReplayResult) -> list[Finding]:
             signals.append(f"re-entered {len(record.pairs)} times")
         if lost:
             signals.append("the contract lost value over the transaction")
-        items = nested_issues(result.trace, record, contract)
+        items = nested_issues(result.trace, record, contract, attackers)
         breaks = [item.text for item in broken if item.contract == contract]
         if record.hook:
             signals.append(f"control was handed over through the {record.hook} callback")
@@ -211,9 +211,16 @@ def detect(result: ReplayResult) -> list[Finding]:
     return findings + [f for f in others if f.evidence.addresses[0] not in reported]
 
 
-def nested_issues(root: CallFrame, record: _Reentry, contract: str) -> int:
+def _token_owner(topics: list[str]) -> str | None:
+    """The `from` of a Transfer (topic 1) or an ERC-1155 TransferSingle/Batch (topic 2)."""
+    index = 1 if topics[0].lower() == TRANSFER_TOPIC else 2
+    return "0x" + topics[index][-40:].lower() if len(topics) > index else None
+
+
+def nested_issues(root: CallFrame, record: _Reentry, contract: str, attackers: set[str]) -> int:
     """Tokens `contract` minted or sent (ERC-20/721 Transfer, ERC-1155 TransferSingle/Batch)
-    inside its nested entries."""
+    inside its nested entries, other than the re-entering side moving tokens it already owned
+    (a receiver hook forwarding what it just received breaks no limit)."""
     frames = {inner for _, inner in record.pairs}
     count = 0
     for path, frame in root.walk():
@@ -222,6 +229,9 @@ def nested_issues(root: CallFrame, record: _Reentry, contract: str) -> int:
         for log in frame.logs:
             topic = log.topics[0].lower() if log.topics else ""
             named = log.event is not None and log.event.name.startswith("Transfer")
-            if lower(log.address) == contract and (topic in ISSUE_TOPICS or named):
-                count += 1
+            if lower(log.address) != contract or not (topic in ISSUE_TOPICS or named):
+                continue
+            if topic in ISSUE_TOPICS and _token_owner(log.topics) in attackers:
+                continue
+            count += 1
     return count

@@ -116,7 +116,7 @@ def detect(result: ReplayResult) -> list[Finding]:
         return []
     attackers = set(attacker_addresses(result))
     findings: dict[tuple[str, str], Finding] = {}
-    unentitled = {item.contract: item for item in extractions(result)}
+    unentitled = {item.contract: item for item in extractions(result) if not item.exchanged}
     related = _related(result.trace)
     updates = [
         (visit, update)

@@ -14,6 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import lru_cache
+
+from eth_utils.crypto import keccak
 
 from timemachine.analysis.evidence import (
     ECRECOVER,
@@ -33,6 +36,8 @@ from timemachine.chain.registry import get_chain
 from timemachine.models.replay import ReplayResult
 
 IS_VALID_SIGNATURE = "0x1626ba7e"
+MAPPING_SLOTS = 64
+"""Declaration slots searched for a mapping keyed by an address (Solidity and Vyper layouts)."""
 DRAINED = Fraction(9, 10)
 UNFAIR = Fraction(1, 4)
 """An exchange is unfair when the receiver's net take exceeds this share of what it received."""
@@ -54,6 +59,11 @@ class Extraction:
     authorized: bool = False
     debited: bool = False
     role_holder: bool = False
+    claim_holder: bool = False
+    """A receiver had a stored claim on the contract before the tx (a deposit, shares)."""
+    exchanged: bool = False
+    """The contract gained something in return the replay cannot show to be worth well under
+    what it lost (a swap, a liquidation, a loan against collateral): no extraction by itself."""
     unfair_exchange: bool = False
     """The receivers gave something back, worth well under what they took."""
     drained: bool = False
@@ -61,13 +71,13 @@ class Extraction:
 
     @property
     def entitled(self) -> bool:
-        return self.authorized or self.debited or self.role_holder
+        return self.authorized or self.debited or self.role_holder or self.claim_holder
 
     @property
     def suspicious(self) -> bool:
         """Unentitled, and either an unfair exchange or a drain (a user's own withdrawal takes
         a share of the pool, not nearly all of it)."""
-        return not self.entitled and (self.unfair_exchange or self.drained)
+        return not self.entitled and not self.exchanged and (self.unfair_exchange or self.drained)
 
 
 def _wei_prices(result: ReplayResult) -> dict[str, Fraction]:
@@ -118,6 +128,35 @@ def held_address(result: ReplayResult, contract: str, address: str) -> bool:
     )
 
 
+@lru_cache(maxsize=1024)
+def mapping_slots(address: str) -> frozenset[int]:
+    """Storage slots of `mapping(address => ...)` entries keyed by `address`, for mappings
+    declared in the first `MAPPING_SLOTS` slots: keccak(key . slot) (Solidity) and
+    keccak(slot . key) (Vyper)."""
+    key = int(address, 16).to_bytes(32, "big")
+    slots: set[int] = set()
+    for declared in range(MAPPING_SLOTS):
+        position = declared.to_bytes(32, "big")
+        slots.add(int.from_bytes(keccak(key + position), "big"))
+        slots.add(int.from_bytes(keccak(position + key), "big"))
+    return frozenset(slots)
+
+
+def claim_changes(result: ReplayResult, contract: str, address: str) -> list[tuple[int, int]]:
+    """(before, after) of `address`'s entries in address-keyed mappings of `contract` that the
+    tx changed (see `mapping_slots`)."""
+    keyed = mapping_slots(address)
+    return [
+        words for slot, words in _storage_words(result, contract).items() if int(slot, 16) in keyed
+    ]
+
+
+def held_claim(result: ReplayResult, contract: str, address: str) -> bool:
+    """Whether `address`'s entry in an address-keyed mapping of `contract` was non-zero before
+    the tx and changed in it: a balance, deposit or share record the tx settled."""
+    return any(before for before, _ in claim_changes(result, contract, address))
+
+
 def debited(result: ReplayResult, contract: str, amounts: dict[str, int]) -> bool:
     """Whether a storage word of `contract` fell by exactly one of the amounts paid out."""
     wanted = set(amounts.values())
@@ -148,18 +187,30 @@ def _authorized(result: ReplayResult, contract: str) -> bool:
     return False
 
 
+_last: list[tuple[ReplayResult, list[Extraction]]] = []
+"""The last result asked about and its extractions: several detectors ask, once each."""
+
+
 def extractions(result: ReplayResult) -> list[Extraction]:
-    """Every contract that lost value, net, to the attacker side without a visible entitlement;
-    largest priced value first."""
+    """Every contract that lost value, net, to the attacker side (entitled or not, exchanged or
+    not: see the flags); largest priced value first. Remembered for the last result asked."""
+    entry = _last[0] if _last else None  # read once: another thread may replace it meanwhile
+    if entry is None or entry[0] is not result:
+        entry = (result, _extractions(result))
+        _last[:] = [entry]
+    return list(entry[1])
+
+
+def _extractions(result: ReplayResult) -> list[Extraction]:
     attackers = set(attacker_addresses(result))
     created = created_in_tx(result)
     coinbase = lower(result.block_env.coinbase)
     out: dict[str, dict[str, int]] = {}
     back: dict[str, dict[str, int]] = {}
+    deposited: dict[str, dict[str, int]] = {}
+    """What third parties paid each contract in the tx: value it held, if only for a moment."""
     receivers: dict[str, list[str]] = {}
     for transfer in result.token_transfers:
-        if transfer.standard == "ERC721":
-            continue  # counted by the reentrancy / invariant evidence, not as fungible value
         asset = "ETH" if transfer.standard == "ETH" else lower(transfer.token)
         source, target = lower(transfer.from_), lower(transfer.to)
         if source not in attackers and target in attackers:
@@ -171,6 +222,9 @@ def extractions(result: ReplayResult) -> list[Extraction]:
         elif source in attackers and target not in attackers:
             table = back.setdefault(target, {})
             table[asset] = table.get(asset, 0) + transfer.amount
+        elif source != ZERO and target not in attackers:
+            table = deposited.setdefault(target, {})
+            table[asset] = table.get(asset, 0) + transfer.amount
     net = deltas(result)
     burned = _burns_inside(result, attackers)
     found: list[Extraction] = []
@@ -181,10 +235,11 @@ def extractions(result: ReplayResult) -> list[Extraction]:
         gave = dict(back.get(contract, {}))
         for token, amount in burned.get(contract, {}).items():
             gave[token] = gave.get(token, 0) + amount
+        held = deposited.get(contract, {})
         taken = {
-            asset: min(amount - gave.get(asset, 0), lost[asset])
+            asset: min(amount - gave.get(asset, 0), lost.get(asset, 0) + held.get(asset, 0))
             for asset, amount in paid.items()
-            if asset in lost and amount > gave.get(asset, 0)
+            if (asset in lost or asset in held) and amount > gave.get(asset, 0)
         }
         if not taken:
             continue
@@ -194,11 +249,13 @@ def extractions(result: ReplayResult) -> list[Extraction]:
         for asset, amount in gave.items():
             if asset not in paid:
                 others[asset] = max(others.get(asset, 0), amount)
+        exchanged = False
         if others:
             given, complete = value_in_wei(result, others)
             if not complete or value == 0 or (value - given) < UNFAIR * value:
-                continue  # an exchange the replay cannot show to be unfair
-            value -= given
+                exchanged = True  # an exchange the replay cannot show to be unfair
+            else:
+                value -= given
         found.append(
             Extraction(
                 contract=contract,
@@ -210,7 +267,9 @@ def extractions(result: ReplayResult) -> list[Extraction]:
                 authorized=_authorized(result, contract),
                 debited=debited(result, contract, taken),
                 role_holder=any(held_address(result, contract, r) for r in receivers[contract]),
-                unfair_exchange=bool(others),
+                claim_holder=any(held_claim(result, contract, r) for r in receivers[contract]),
+                exchanged=exchanged,
+                unfair_exchange=bool(others) and not exchanged,
                 drained=_drained(result, contract, taken),
             )
         )

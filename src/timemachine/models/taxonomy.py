@@ -24,6 +24,9 @@ class VulnerabilityClass(StrEnum):
     PRICE_MANIPULATION = "price_manipulation"
     """Spot/oracle price, pool reserve or pair balance manipulation, and faulty price oracles."""
     ACCESS_CONTROL = "access_control"
+    """A privileged role taken over (an owner slot re-pointed, an initializer re-run)."""
+    MISSING_ACCESS_CONTROL = "missing_access_control"
+    """A privileged effect reachable by any caller: no role check on the path at all."""
     INTEGER_OVERFLOW = "integer_overflow"
     """Overflow, underflow and unsafe narrowing casts."""
     SIGNATURE_REPLAY = "signature_replay"
@@ -42,7 +45,19 @@ class VulnerabilityClass(StrEnum):
     """Predictable on-chain randomness (SWC-120)."""
     PRIVATE_KEY_COMPROMISE = "private_key_compromise"
     RUG_PULL = "rug_pull"
+    VALUE_EXTRACTION = "value_extraction"
+    """Detector-only: an unrelated account walked away with value a contract held."""
     OTHER = "other"
+
+
+#: The classes an incident record may carry: every class but the detector-only safety net and
+#: the detector's split of access control (catalog text names neither; the store's CHECK holds
+#: exactly these).
+CATALOG_CLASSES: tuple[VulnerabilityClass, ...] = tuple(
+    c
+    for c in VulnerabilityClass
+    if c not in (VulnerabilityClass.MISSING_ACCESS_CONTROL, VulnerabilityClass.VALUE_EXTRACTION)
+)
 
 
 V = VulnerabilityClass
@@ -168,4 +183,4 @@ def classify_vulnerability(text: str) -> VulnerabilityClass:
     return VulnerabilityClass.OTHER
 
 
-__all__ = ["RULES", "VulnerabilityClass", "classify_vulnerability"]
+__all__ = ["CATALOG_CLASSES", "RULES", "VulnerabilityClass", "classify_vulnerability"]

@@ -42,7 +42,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from timemachine.catalog.incidents import Source
 from timemachine.catalog.severity import Severity
 from timemachine.models.sessions import SessionKind, SessionStatus
-from timemachine.models.taxonomy import VulnerabilityClass
+from timemachine.models.taxonomy import CATALOG_CLASSES
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -80,8 +80,8 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
         return value.astimezone(dt.UTC)
 
 
-def one_of(column: str, values: type[StrEnum]) -> str:
-    """A CHECK expression limiting `column` to the values of a string enum."""
+def one_of(column: str, values: Iterable[StrEnum]) -> str:
+    """A CHECK expression limiting `column` to the given string-enum values."""
     return f"{column} IN ({_quoted(member.value for member in values)})"
 
 
@@ -158,9 +158,7 @@ class Exploit(Base):
     __tablename__ = "exploits"
     __table_args__ = (
         CheckConstraint(f"source IN ({_quoted(get_args(Source))})", name="source"),
-        CheckConstraint(
-            one_of("vulnerability_class", VulnerabilityClass), name="vulnerability_class"
-        ),
+        CheckConstraint(one_of("vulnerability_class", CATALOG_CLASSES), name="vulnerability_class"),
         CheckConstraint(one_of("severity", Severity), name="severity"),
         Index("ix_exploits_class", "vulnerability_class"),
         Index("ix_exploits_severity", "severity"),
