@@ -77,7 +77,7 @@ def monitor(
             bus=bus,
             options=options,
             forks=runtime.forks,
-            database=runtime.database(),
+            database=runtime.database() if settings.monitor_store == "local" else None,
         )
         try:
             async with asyncio.timeout(duration):
