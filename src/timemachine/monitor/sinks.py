@@ -10,7 +10,7 @@ the most recent snapshot (`updated_at`), the simulation from the most recent one
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,12 +19,10 @@ from timemachine.logs import get_logger
 from timemachine.monitor.models import MonitoredTx
 from timemachine.monitor.service import row_of
 from timemachine.ports import Delivery, Handler
+from timemachine.store.db import Database
 from timemachine.store.monitor import MonitoredTxRow, MonitoredTxs
 from timemachine.store.processed_events import exactly_once
 from timemachine.store.rows import insert_for
-
-if TYPE_CHECKING:
-    from timemachine.runtime import Runtime
 
 log = get_logger(__name__)
 
@@ -75,7 +73,13 @@ def _inserted(session: Session, record: MonitoredTx) -> bool:
     return session.execute(statement.returning(table.c.id)).first() is not None
 
 
-def store(runtime: Runtime, group: str) -> Handler:
+class WithStore(Protocol):
+    """What the factory needs of the runtime `timemachine consume` passes it."""
+
+    def database(self) -> Database: ...
+
+
+def store(runtime: WithStore, group: str) -> Handler:
     """The handler factory of `timemachine consume … --handler timemachine.monitor.sinks:store`:
     each record event applied to the runtime's store exactly once for `group`."""
 
