@@ -169,6 +169,16 @@ class Settings(BaseSettings):
     monitor_retention_hours: float = Field(
         default=24.0, gt=0, description="Settled monitored transactions are kept this long."
     )
+    monitor_chains: str = Field(
+        default="",
+        description="Comma-separated chains (`ethereum`, `base`, …) `timemachine serve` monitors, "
+        "each through its configured providers.",
+    )
+    monitor_rpc_urls: str = Field(
+        default="",
+        description="Comma-separated providers of one more chain `timemachine serve` monitors "
+        "(a devnet, a chain without a registry entry).",
+    )
     monitor_store: Literal["local", "bus"] = Field(
         default="local",
         description="Where the monitor's records are stored: `local`, by the monitor itself; "
