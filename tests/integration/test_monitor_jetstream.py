@@ -7,6 +7,7 @@ state, and every event was applied exactly once."""
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,7 +18,7 @@ from sqlalchemy import create_engine, text
 from tests.integration.bus_support import open_bus, throwaway_streams
 from tests.integration.monitor_support import live_monitor, wait_for
 from tests.integration.test_bus_processes import WAIT, members, process_env, terminated
-from tests.integration.test_monitor_devnet import ETHER, scenario_of_class
+from tests.integration.test_monitor_devnet import ETHER, _raw_transaction, scenario_of_class
 from timemachine.bus import StreamSettings
 from timemachine.bus.jetstream import JetStreamBus
 from timemachine.catalog.devnet import actor_account, actor_address
@@ -31,6 +32,7 @@ SENDERS = ("alice", "bob", "carol", "dave")
 BEFORE_KILL, AFTER_KILL = 40, 20
 """Transactions sent while the first storage member runs, then while no member runs."""
 GROUP = "monitor-store"
+SIM_GROUP = "monitor-sim"
 HANDLER = "timemachine.monitor.sinks:store"
 
 
@@ -57,12 +59,19 @@ class Store:
         with self.engine.connect() as connection:
             return int(connection.execute(text(query)).scalar_one())
 
-    def rows(self) -> dict[str, tuple[str, int | None, int]]:
-        """hash → (status, block number, rows of that hash)."""
-        query = "SELECT hash, status, block_number FROM monitor_txs"
+    def processed(self, group: str) -> int:
+        """Events `group` applied (the primary key makes each id appear once at most)."""
+        return self.scalar(
+            f"SELECT count(*) FROM processed_events WHERE consumer_group = '{group}'"
+        )
+
+    def rows(self) -> dict[str, tuple[str, int | None, bool, str | None]]:
+        """hash → (status, block number, simulated, top finding); fails on a second row."""
+        query = "SELECT hash, status, block_number, simulated, top_finding FROM monitor_txs"
         with self.engine.connect() as connection:
-            found = list(connection.execute(text(query)))
-        return {h: (s, b, sum(r[0] == h for r in found)) for h, s, b in found}
+            found = [tuple(row) for row in connection.execute(text(query))]
+        assert len({row[0] for row in found}) == len(found)
+        return {row[0]: row[1:] for row in found}  # type: ignore[misc]
 
 
 async def send(traffic: Traffic, count: int) -> list[str]:
@@ -86,12 +95,15 @@ async def test_sigkilled_storage_consumer_loses_nothing_and_stores_nothing_twice
     stored = "SELECT count(*) FROM monitor_txs"
     env = process_env(streams, tmp_path, DATABASE_URL=postgres_url, MONITOR_STORE="bus")
     before = scenario_of_class(devnet, "reentrancy")
+    exploit = await _raw_transaction(devnet, before.exploit_tx)
     try:
         async with live_monitor(
-            devnet, before, tmp_path, simulate="none", bus=bus, store_locally=False
+            devnet, before, tmp_path, simulate="all", bus=bus, store_locally=False
         ) as live:
             monitor, traffic = live.chain.monitor, live.chain.traffic
             with members(env) as started:
+                alerts = started.start("alerts", "alerts-tail", "print")
+                simulated = started.start("tx_simulated", SIM_GROUP, HANDLER)
                 first = started.start("tx_enriched", GROUP, HANDLER)
                 sending = asyncio.create_task(send(traffic, BEFORE_KILL))
                 await wait_for(lambda: store.scalar(stored) >= 10, "10 stored", WAIT)
@@ -100,9 +112,15 @@ async def test_sigkilled_storage_consumer_loses_nothing_and_stores_nothing_twice
                 killed_at = store.scalar(stored)
                 sent = await sending
                 sent += await send(traffic, AFTER_KILL)
-                total = BEFORE_KILL + AFTER_KILL
+                sent.append(await traffic.send_raw(exploit))
+                total = BEFORE_KILL + AFTER_KILL + 1
                 assert killed_at < total
-                await wait_for(lambda: all(monitor.lifecycle.get(h) for h in sent), "ingestion")
+
+                def simulated_all() -> bool:
+                    records = [monitor.lifecycle.get(h) for h in sent]
+                    return all(r is not None and r.simulation is not None for r in records)
+
+                await wait_for(simulated_all, "every simulation, before the block", WAIT * 2)
                 block = await live.chain.mine()
                 await wait_for(
                     lambda: all(monitor.lifecycle.get(h).status == "included" for h in sent),  # type: ignore[union-attr]
@@ -110,16 +128,24 @@ async def test_sigkilled_storage_consumer_loses_nothing_and_stores_nothing_twice
                 )
 
                 second = started.start("tx_enriched", GROUP, HANDLER)
-                included = "SELECT count(*) FROM monitor_txs WHERE status = 'included'"
-                await wait_for(lambda: store.scalar(included) >= total, "every inclusion", WAIT)
-                code, _, err = terminated(second)
-                assert code == 0, err
+                done = "SELECT count(*) FROM monitor_txs WHERE status = 'included' AND simulated"
+                await wait_for(lambda: store.scalar(done) >= total, "every final record", WAIT)
+                for member in (second, simulated):
+                    code, _, err = terminated(member)
+                    assert code == 0, err
+                _, printed, _ = terminated(alerts)
 
         assert monitor.database is None  # the monitor stored nothing itself
         assert len(set(sent)) == total
-        assert store.rows() == {h: ("included", block, 1) for h in sent}
-        # one tx_enriched and one tx_included per transaction, each applied once by the group
-        processed = f"SELECT count(*) FROM processed_events WHERE consumer_group = '{GROUP}'"
-        assert store.scalar(processed) == 2 * total
+        exploit_hash = sent[-1]
+        assert store.rows() == {
+            h: ("included", block, True, "reentrancy" if h == exploit_hash else None) for h in sent
+        }
+        # one tx_enriched and one tx_included per transaction, each applied once by the group;
+        # one simulation each, applied once by the other group
+        assert store.processed(GROUP) == 2 * total
+        assert store.processed(SIM_GROUP) == total
+        flagged = [json.loads(line)["event"] for line in printed.splitlines()]
+        assert any(a["hash"] == exploit_hash and a["status"] == "pending" for a in flagged)
     finally:
         store.engine.dispose()
