@@ -71,7 +71,7 @@ class Store:
         with self.engine.connect() as connection:
             found = [tuple(row) for row in connection.execute(text(query))]
         assert len({row[0] for row in found}) == len(found)
-        return {row[0]: row[1:] for row in found}  # type: ignore[misc]
+        return {row[0]: row[1:] for row in found}
 
 
 async def send(traffic: Traffic, count: int) -> list[str]:
