@@ -3,13 +3,14 @@ in whatever order they arrive; the monitor's event ids are the same for the same
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 from tests.unit.monitor_records import record
 from timemachine.bus.topics import EVENT_ID_KEY
 from timemachine.monitor.models import MonitoredTx, Simulation
-from timemachine.monitor.service import record_event_id
+from timemachine.monitor.service import record_event_id, row_of
 from timemachine.monitor.sinks import store
 from timemachine.ports import Delivery
 from timemachine.runtime import Runtime
@@ -17,6 +18,9 @@ from timemachine.settings import Settings
 from timemachine.store import MonitoredTxs
 from timemachine.store.db import Database
 from timemachine.store.processed_events import ProcessedEvent
+
+NOW = time.time()
+"""Records are recent (the sink purges settled ones past the retention)."""
 
 
 def delivery(tx: MonitoredTx, event: str, topic: str = "tx_enriched") -> Delivery:
@@ -26,13 +30,13 @@ def delivery(tx: MonitoredTx, event: str, topic: str = "tx_enriched") -> Deliver
 
 def snapshots() -> tuple[Delivery, Delivery, Delivery]:
     """One transaction enriched, then simulated while pending, then included."""
-    tx = record(1, seen=10.0)
-    tx.updated_at = 10.0
+    tx = record(1, seen=NOW)
+    tx.updated_at = NOW
     enriched = delivery(tx, "tx_enriched")
     tx.simulation = Simulation(head=7, success=False, revert_reason="no", latency_ms=5.0)
     simulated = delivery(tx, "tx_simulated", "tx_simulated")
     tx.simulation = None  # the included snapshot was taken before the simulation ended
-    tx.status, tx.block_number, tx.block_hash, tx.updated_at = "included", 8, "0xb8", 20.0
+    tx.status, tx.block_number, tx.block_hash, tx.updated_at = "included", 8, "0xb8", NOW + 10
     return enriched, simulated, delivery(tx, "tx_included")
 
 
@@ -62,7 +66,7 @@ async def test_every_order_and_redelivery_stores_one_final_record(tmp_path: Path
         assert (payload["status"], payload["block_number"], payload["updated_at"]) == (
             "included",
             8,
-            20.0,
+            NOW + 10,
         )
         assert payload["simulation"]["head"] == 7
         assert payload["simulation"]["revert_reason"] == "no"
@@ -93,3 +97,20 @@ def test_event_ids_name_the_change_not_the_moment() -> None:
     again.reorged = 1  # back to pending after a reorg, then included again in the same block
     again.block_hash = "0xb8"
     assert record_event_id(again, "tx_included") != included.event_id
+
+
+async def test_settled_rows_past_the_retention_are_purged(tmp_path: Path) -> None:
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'store.db'}")
+    runtime = Runtime(settings=settings)
+    db = runtime.database()
+    old = record(2, seen=1.0)
+    old.status, old.updated_at = "dropped", 1.0  # settled in 1970
+    kept = record(3, seen=2.0)
+    kept.updated_at = 2.0  # as old, but pending: never purged
+    with db.session() as session:
+        MonitoredTxs(session).upsert([row_of(old), row_of(kept)])
+    enriched, _, _ = snapshots()
+    await store(runtime, "monitor-store")(enriched)
+    _, counts = stored(db, enriched.event["tx"]["hash"])
+    assert counts == {"pending": 2}
+    db.dispose()

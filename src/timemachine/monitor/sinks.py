@@ -10,6 +10,8 @@ the most recent snapshot (`updated_at`), the simulation from the most recent one
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any, Protocol
 
 from sqlalchemy import select
@@ -19,6 +21,7 @@ from timemachine.logs import get_logger
 from timemachine.monitor.models import MonitoredTx
 from timemachine.monitor.service import row_of
 from timemachine.ports import Delivery, Handler
+from timemachine.settings import Settings
 from timemachine.store.db import Database
 from timemachine.store.monitor import MonitoredTxRow, MonitoredTxs
 from timemachine.store.processed_events import exactly_once
@@ -30,6 +33,8 @@ RECORD_EVENTS = frozenset(
     {"tx_enriched", "tx_included", "tx_replaced", "tx_dropped", "tx_reorged", "tx_simulated"}
 )
 """The events that carry a whole monitored transaction (the topics tx_enriched, tx_simulated)."""
+PURGE_INTERVAL = 3600.0
+"""Seconds between two retention purges of a storage member."""
 
 
 def merged(stored: dict[str, Any], incoming: dict[str, Any]) -> dict[str, Any]:
@@ -76,12 +81,20 @@ def _inserted(session: Session, record: MonitoredTx) -> bool:
 class WithStore(Protocol):
     """What the factory needs of the runtime `timemachine consume` passes it."""
 
+    @property
+    def settings(self) -> Settings: ...
+
     def database(self) -> Database: ...
 
 
 def store(runtime: WithStore, group: str) -> Handler:
     """The handler factory of `timemachine consume … --handler timemachine.monitor.sinks:store`:
-    each record event applied to the runtime's store exactly once for `group`."""
+    each record event applied to the runtime's store exactly once for `group`. It also applies
+    the retention the monitor applies when it stores itself: settled rows older than
+    MONITOR_RETENTION_HOURS are purged at start and then hourly."""
+    database = runtime.database()
+    retention = runtime.settings.monitor_retention_hours * 3600
+    last_purge = 0.0
 
     def effect(session: Session, delivery: Delivery) -> None:
         if not apply_event(session, dict(delivery.event)):
@@ -91,4 +104,18 @@ def store(runtime: WithStore, group: str) -> Handler:
                 type=delivery.event.get("type"),
             )
 
-    return exactly_once(runtime.database(), group, effect)
+    def purge(cutoff: float) -> None:
+        with database.session() as session:
+            MonitoredTxs(session).purge(cutoff)
+
+    sink = exactly_once(database, group, effect)
+
+    async def handler(delivery: Delivery) -> None:
+        nonlocal last_purge
+        await sink(delivery)
+        now = time.time()
+        if now - last_purge >= PURGE_INTERVAL:
+            last_purge = now
+            await asyncio.to_thread(purge, now - retention)
+
+    return handler
