@@ -36,6 +36,7 @@ def snapshots() -> tuple[Delivery, Delivery, Delivery]:
     tx.simulation = Simulation(head=7, success=False, revert_reason="no", latency_ms=5.0)
     simulated = delivery(tx, "tx_simulated", "tx_simulated")
     tx.simulation = None  # the included snapshot was taken before the simulation ended
+X
     tx.status, tx.block_number, tx.block_hash, tx.updated_at = "included", 8, "0xb8", NOW + 10
     return enriched, simulated, delivery(tx, "tx_included")
 
@@ -69,6 +70,7 @@ async def test_every_order_and_redelivery_stores_one_final_record(tmp_path: Path
             NOW + 10,
         )
         assert payload["simulation"]["head"] == 7
+        assert payload["first_seen"] == {"p": NOW, "q": NOW + 2}
         assert payload["simulation"]["revert_reason"] == "no"
         with db.session() as session:
             assert session.query(ProcessedEvent).count() == 3

@@ -39,11 +39,19 @@ PURGE_INTERVAL = 3600.0
 
 def merged(stored: dict[str, Any], incoming: dict[str, Any]) -> dict[str, Any]:
     """One record of two snapshots of a transaction: the newer's lifecycle (the incoming one on
-    a tie), and its simulation, or the older's when the newer has none yet."""
+    a tie), its simulation or the older's when the newer has none yet, and every provider's
+    first sighting of either."""
     newer, older = (
         (incoming, stored) if incoming["updated_at"] >= stored["updated_at"] else (stored, incoming)
     )
-    return {**newer, "simulation": newer.get("simulation") or older.get("simulation")}
+    first_seen = dict(older["first_seen"])
+    for provider, at in newer["first_seen"].items():
+        first_seen[provider] = min(at, first_seen.get(provider, at))
+    return {
+        **newer,
+        "first_seen": first_seen,
+        "simulation": newer.get("simulation") or older.get("simulation"),
+    }
 
 
 def apply_event(session: Session, event: dict[str, Any]) -> bool:
