@@ -36,7 +36,7 @@ def snapshots() -> tuple[Delivery, Delivery, Delivery]:
     tx.simulation = Simulation(head=7, success=False, revert_reason="no", latency_ms=5.0)
     simulated = delivery(tx, "tx_simulated", "tx_simulated")
     tx.simulation = None  # the included snapshot was taken before the simulation ended
-X
+    tx.first_seen = {"p": NOW + 1, "q": NOW + 2}  # q saw it too; p's earliest sighting stays
     tx.status, tx.block_number, tx.block_hash, tx.updated_at = "included", 8, "0xb8", NOW + 10
     return enriched, simulated, delivery(tx, "tx_included")
 
