@@ -6,6 +6,7 @@ import ipaddress
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -168,6 +169,22 @@ class Settings(BaseSettings):
     monitor_retention_hours: float = Field(
         default=24.0, gt=0, description="Settled monitored transactions are kept this long."
     )
+    monitor_chains: str = Field(
+        default="",
+        description="Comma-separated chains (`ethereum`, `base`, …) `timemachine serve` monitors, "
+        "each through its configured providers.",
+    )
+    monitor_rpc_urls: str = Field(
+        default="",
+        description="Comma-separated providers of one more chain `timemachine serve` monitors "
+        "(a devnet, a chain without a registry entry).",
+    )
+    monitor_store: Literal["local", "bus"] = Field(
+        default="local",
+        description="Where the monitor's records are stored: `local`, by the monitor itself; "
+        "`bus`, by `timemachine consume` members with the handler "
+        "`timemachine.monitor.sinks:store` (needs EVENT_BUS_URL=nats://…).",
+    )
     time_machine_host: str = Field(default="127.0.0.1", description="Where `serve` listens.")
     time_machine_port: int = Field(default=8000, ge=1, le=65535)
 
@@ -276,6 +293,12 @@ class Settings(BaseSettings):
     @property
     def cors_origin_list(self) -> list[str]:
         return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+    @model_validator(mode="after")
+    def _monitor_store_needs_the_bus(self) -> Settings:
+        if self.monitor_store == "bus" and not self.event_bus_url:
+            raise ValueError("MONITOR_STORE=bus needs EVENT_BUS_URL=nats://… (its consumers store)")
+        return self
 
     @model_validator(mode="after")
     def _resolve_storage(self) -> Settings:

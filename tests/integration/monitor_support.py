@@ -22,6 +22,7 @@ from timemachine.monitor.setup import (
     both_transports,
     monitor_paused_fork,
 )
+from timemachine.ports import EventBus
 from timemachine.runtime import default_decoder
 from timemachine.store.db import Database, open_database
 
@@ -68,8 +69,12 @@ async def live_monitor(
     deadline: float = 30.0,
     providers: Callable[[str], str] = both_transports,
     hook: MonitorHook | None = None,
+    bus: EventBus | None = None,
+    store_locally: bool = True,
 ) -> AsyncIterator[LiveMonitor]:
-    """The devnet forked right before `before`'s exploit block, mining paused, monitored."""
+    """The devnet forked right before `before`'s exploit block, mining paused, monitored
+    (publishing on `bus`, default an in-process one; storing to the test's SQLite file unless
+    `store_locally` is False: then a bus consumer stores)."""
     forks = ForkManager()
     database = open_database(f"sqlite:///{tmp_path / 'monitor.db'}")
     options = MonitorOptions(
@@ -85,9 +90,9 @@ async def live_monitor(
             before.block_number - 1,
             forks=forks,
             decoder=default_decoder(),
-            bus=LocalBus(),
+            bus=bus or LocalBus(),
             options=options,
-            database=database,
+            database=database if store_locally else None,
             providers=providers,
             hook=hook,
         ) as chain:

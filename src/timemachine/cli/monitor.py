@@ -56,6 +56,10 @@ def monitor(
             "and deliver them to their channels.",
         ),
     ] = None,
+    quiet: Annotated[
+        bool,
+        typer.Option("--quiet", help="No view, no output: run until stopped (what serve runs)."),
+    ] = False,
 ) -> None:
     """Watch the mempool: ingest pending txs from every provider, enrich them, follow them until
     included, replaced or dropped, and simulate the ones the filter picks before they are mined.
@@ -104,11 +108,13 @@ def monitor(
                     bus=bus,
                     options=options,
                     forks=runtime.forks,
-                    database=database,
+                    database=database if settings.monitor_store == "local" else None,
                     hook=hook,
                 )
                 async with asyncio.timeout(duration):
-                    if as_json:
+                    if quiet:
+                        await _run_until_stopped(watcher)
+                    elif as_json:
                         await _run_printing(watcher, bus)
                     else:
                         await _run_live(watcher)
@@ -120,6 +126,22 @@ def monitor(
             await bus.aclose()
 
     run_async(run(), debug=_debug())
+
+
+async def _run_until_stopped(watcher: Monitor) -> None:
+    """Run until SIGTERM/SIGINT, then stop cleanly (the last changes stored); started by `serve`,
+    also stop when it is gone."""
+    import signal
+
+    from timemachine.processes import ParentWatchdog
+
+    ParentWatchdog.from_env()
+    task = asyncio.create_task(watcher.run())
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, task.cancel)
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _run_printing(watcher: Monitor, bus: EventBus) -> None:

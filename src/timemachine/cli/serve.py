@@ -2,11 +2,12 @@
 startup script, as commands).
 
 `serve` runs the API (uvicorn, in this process) and, unless `--api-only`, one Celery worker with
-N pool processes on the queues replay, analysis and cleanup plus beat, as child processes in their
-own process groups. SIGINT/SIGTERM stop it gracefully: the API stops accepting and drains open
-requests, then each child gets SIGTERM (Celery's warm shutdown: running tasks finish, pool
-processes stop their forks), and whatever is still alive after the grace period is killed with
-its whole process group (anvil processes included). Nothing is left running.
+N pool processes on the queues replay, analysis and cleanup plus beat, and a mempool monitor per
+chain of MONITOR_CHAINS / MONITOR_RPC_URLS, as child processes in their own process groups.
+SIGINT/SIGTERM stop it gracefully: the API stops accepting and drains open requests, then each
+child gets SIGTERM (Celery's warm shutdown: running tasks finish, pool processes stop their forks;
+a monitor stores its last changes), and whatever is still alive after the grace period is killed
+with its whole process group (anvil processes included). Nothing is left running.
 
 If `serve` itself dies without a chance to stop them (SIGKILL, a crash), its children die with
 it: each is started with the kernel's parent-death signal (SIGKILL) and also watches its parent
@@ -86,6 +87,16 @@ def beat_command(settings: Settings) -> list[str]:
         "-s",
         str(_beat_schedule(settings)),
     ]
+
+
+def monitor_commands(settings: Settings) -> list[list[str]]:
+    """One quiet `timemachine monitor` per chain of MONITOR_CHAINS, and one for MONITOR_RPC_URLS."""
+    monitor = [sys.executable, "-m", "timemachine.cli.main", "monitor", "--quiet"]
+    chains = [c.strip() for c in settings.monitor_chains.split(",") if c.strip()]
+    commands = [[*monitor, "--chain", chain] for chain in chains]
+    if settings.monitor_rpc_urls.strip():
+        commands.append([*monitor, "--rpc-url", settings.monitor_rpc_urls.strip()])
+    return commands
 
 
 def _beat_schedule(settings: Settings) -> Any:
@@ -204,6 +215,8 @@ def serve(
             command = worker_command(settings, concurrency=workers, queues=DEFAULT_QUEUES)
             children.start("celery worker", command)
             children.start("celery beat", beat_command(settings))
+            for command in monitor_commands(settings):
+                children.start(f"monitor {command[-1]}", command)
             pids = [p.pid for p in children.processes]
             log.info("workers started", concurrency=workers, pids=pids)
         if workers_only:

@@ -111,7 +111,11 @@ class Monitor:
         record = MonitoredTx(
             tx=tx, first_seen=self.ingestor.sightings(tx.hash), enrichment=self.enricher.enrich(tx)
         )
-        self.bus.publish(topics.TX_RAW, {"type": "tx_pending", **tx.model_dump(mode="json")})
+        pending_id = f"{tx.chain}:{tx.hash}:tx_pending"
+        self.bus.publish(
+            topics.TX_RAW,
+            {"type": "tx_pending", **tx.model_dump(mode="json"), EVENT_ID_KEY: pending_id},
+        )
         self._changed(record, "tx_enriched")
         self._apply(self.lifecycle.admit(record))
         if record.enrichment.watched:
@@ -238,7 +242,9 @@ class Monitor:
 
     def _changed(self, record: MonitoredTx, event: str, topic: str = topics.TX_ENRICHED) -> None:
         self._dirty[record.tx.hash] = record
-        self.bus.publish(topic, record.event(event))
+        self.bus.publish(
+            topic, {**record.event(event), EVENT_ID_KEY: record_event_id(record, event)}
+        )
         if self.hook is not None:
             self.hook.tx_changed(record, event)
 
@@ -344,6 +350,17 @@ class Monitor:
         finally:
             with contextlib.suppress(TimeMachineError):
                 await asyncio.to_thread(self.flush)
+
+
+def record_event_id(record: MonitoredTx, event: str) -> str:
+    """The id of a record's event, the same from every monitor that sees the same change (the
+    bus drops the copies): the transaction, the event, its reorg count and what it depends on."""
+    tx = record.tx
+    if event == "tx_simulated" and record.simulation is not None:
+        detail = str(record.simulation.head)
+    else:
+        detail = record.block_hash or record.replaced_by or ""
+    return f"{tx.chain}:{tx.hash}:{event}:{record.reorged}:{detail}"
 
 
 def row_of(record: MonitoredTx) -> MonitorRow:
