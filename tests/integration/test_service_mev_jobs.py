@@ -26,8 +26,11 @@ from tests.integration.service_support import (
 from tests.unit.api_support import ANALYST, headers_for, make_settings
 from timemachine.api import create_app
 from timemachine.bus.redis_pubsub import RedisBus
+from timemachine.chain.rpc import RpcClient
 from timemachine.devnet import Devnet
+from timemachine.mev import RpcTraceSource, inspect_block
 from timemachine.mev.events import MEV_CHANNEL
+from timemachine.mev.prices import PairPrices, valued
 from timemachine.mev.truth import project
 from timemachine.models.auth import Role
 from timemachine.store.mev_jobs import MevJob
@@ -141,6 +144,40 @@ def test_range_job_on_a_worker_finds_the_devnet_mev_exactly(
     assert found == sorted(["arbitrage", "sandwich", "liquidation", "jit_liquidity"] * 2)
 
 
+def test_a_priced_job_values_a_token_profit_like_the_library(
+    service: TestClient, devnet: Devnet
+) -> None:
+    """The flash-loan arbitrage profits in USDX: with pair_prices the stored summary values it
+    in ETH exactly as `valued(…, PairPrices)` does in process; without, it stays unvalued."""
+    record = devnet.history.scenario("flash-loan-arbitrage")
+    weth = devnet.history.address_of("WrappedEther")
+    block = record.block_number
+    body = {"chain_id": 31337, "start_block": block, "end_block": block + 1,
+            "rpc_url": devnet.rpc_url}  # fmt: skip
+
+    async def expected() -> dict[str, Any]:
+        async with RpcClient(devnet.rpc_url) as rpc:
+            [traces] = await RpcTraceSource(rpc).blocks([block])
+            result = await valued(inspect_block(traces), PairPrices(rpc, weth))
+        return result.summary.by_type["arbitrage"].model_dump(mode="json")
+
+    truth = asyncio.run(expected())
+    assert truth["profit_eth"] > 0
+    assert truth["unpriced"] == []
+    priced = _run(service, body | {"pair_prices": True, "wrapped_native": weth})
+    assert priced["price_token"] == weth.lower()
+    summary = service.get(f"{MEV}/blocks/{block}", params={"chain_id": 31337}).json()["summary"]
+    assert summary["by_type"]["arbitrage"] == truth
+    _run(service, body)  # re-inspected without prices: the token profit is left unvalued
+    summary = service.get(f"{MEV}/blocks/{block}", params={"chain_id": 31337}).json()["summary"]
+    unvalued = summary["by_type"]["arbitrage"]
+    assert (unvalued["profit"], unvalued["profit_eth"], unvalued["priced"]) == (
+        truth["profit"],
+        0,
+        {},
+    )
+
+
 def test_bad_ranges_are_one_clear_4xx_and_store_nothing(
     service: TestClient, devnet: Devnet
 ) -> None:
@@ -161,6 +198,7 @@ def test_bad_ranges_are_one_clear_4xx_and_store_nothing(
     rejects(blocks(head, head + 5), 404, f"block {head + 4} is not known")
     with node_without_debug_api(devnet.rpc_url, ("debug_", "trace_")) as bare:
         rejects(blocks(1, 3, bare), 400, "neither trace_block nor debug_traceBlockByNumber")
+    rejects(blocks(1, 2) | {"chain_id": 777, "pair_prices": True}, 400, "no known wrapped native")
     rejects({"start_block": 1, "end_block": 2}, 400, "no RPC configured")
     rejects(blocks(1, 2, "http://10.0.0.1:8545"), 400, "rpc_url cannot be used")
     db = service.app.state.timemachine.db  # type: ignore[attr-defined]

@@ -179,24 +179,17 @@ async def _value(
     results: list[BlockInspection], price_file: Path | None, urls: list[str], chain_id: int
 ) -> list[BlockInspection]:
     """Profits valued in ETH through the price file, or the pairs on the first node."""
-    from timemachine.chain.registry import get_chain
     from timemachine.chain.rpc import RpcClient
     from timemachine.errors import InvalidInputError
-    from timemachine.mev.prices import PairPrices, StaticPrices, valued
+    from timemachine.mev.prices import PairPrices, StaticPrices, pair_price_token, valued
 
     if price_file is not None and urls:
         raise InvalidInputError("give --prices FILE or --pair-prices, not both")
     if price_file is not None:
         static = StaticPrices.from_file(price_file)
         return [await valued(result, static) for result in results]
-    wrapped = get_chain(chain_id).wrapped_native
-    if wrapped is None:
-        raise InvalidInputError(
-            f"chain {chain_id} has no known wrapped native token for --pair-prices; "
-            "use --prices FILE"
-        )
     async with RpcClient(urls[0]) as client:
-        pairs = PairPrices(client, wrapped)
+        pairs = PairPrices(client, pair_price_token(chain_id))
         return [await valued(result, pairs) for result in results]
 
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol
 
-from timemachine.errors import MevInputError
+from timemachine.errors import InvalidInputError, MevInputError
 from timemachine.mev.inspect import summarize
 from timemachine.mev.models import BlockInspection, EthPrice
 from timemachine.trace.balances import EthCaller
@@ -93,6 +93,19 @@ class PairPrices:
                 f"V2 pair {price.pair.lower()} mid price at block {int(block, 16)}",
             )
         return found
+
+
+def pair_price_token(chain_id: int, given: str | None = None) -> str:
+    """The token pairs price against: `given`, else the chain's known wrapped native token."""
+    from timemachine.chain.registry import get_chain
+
+    token = given or get_chain(chain_id).wrapped_native
+    if token is None:
+        raise InvalidInputError(
+            f"chain {chain_id} has no known wrapped native token to price pairs against; "
+            "name one, or value profits with a price file"
+        )
+    return token.lower()
 
 
 async def valued(inspection: BlockInspection, source: PriceSource) -> BlockInspection:

@@ -17,6 +17,7 @@ from timemachine.logs import get_logger
 from timemachine.mev import RpcTraceSource, inspect_block
 from timemachine.mev.events import MEV_CHANNEL, mev_events
 from timemachine.mev.models import BlockInspection
+from timemachine.mev.prices import PairPrices, valued
 from timemachine.orchestration.runtime import EngineRuntime, no_rpc_error
 from timemachine.ports import EventBus, JobQueue
 from timemachine.security.outbound import GuardedRpcClient, OutboundPolicy
@@ -84,6 +85,7 @@ def submit(
     end: int,
     batch_size: int,
     rpc_url: str | None,
+    price_token: str | None = None,
 ) -> MevJobRecord:
     """Create the job and queue one task per batch (task id: job id and batch index)."""
     with db.session() as s:
@@ -94,6 +96,7 @@ def submit(
             end_block=end,
             batch_size=batch_size,
             rpc_url=rpc_url,
+            price_token=price_token,
         )
     try:
         for index in range(record.batches_total):
@@ -151,4 +154,8 @@ async def _inspect(
         client = node_client(url, record.chain_id, engine.settings)
     async with client:
         blocks = await RpcTraceSource(client).blocks(list(batch_range(record, index)))
-    return [inspect_block(block) for block in blocks]
+        inspections = [inspect_block(block) for block in blocks]
+        if record.price_token is None:
+            return inspections
+        pairs = PairPrices(client, record.price_token)
+        return [await valued(inspection, pairs) for inspection in inspections]

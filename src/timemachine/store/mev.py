@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from timemachine.errors import InvalidInputError
-from timemachine.mev.models import BlockInspection
+from timemachine.mev.models import BlockInspection, BlockSummary
 from timemachine.store.rows import MAX_PAGE
 from timemachine.store.tables import Base, UtcDateTime, utcnow
 
@@ -200,6 +200,14 @@ class MevResults:
             self.db_session.execute(insert(MevFinding), rows)
         self.db_session.flush()
         return len(rows)
+
+    def summary(self, chain_id: int, block_number: int) -> BlockSummary | None:
+        """The stored summary of an inspected block (None if it was never inspected)."""
+        statement = select(MevBlock.summary).where(
+            MevBlock.chain_id == chain_id, MevBlock.block_number == block_number
+        )
+        stored = self.db_session.scalars(statement).first()
+        return None if stored is None else BlockSummary.model_validate(stored)
 
     def inspected_blocks(self, chain_id: int, start: int, end: int) -> list[int]:
         """Block numbers in [start, end) that have results."""

@@ -44,6 +44,9 @@ class MevJob(Base):
         doc="The user-supplied node, if any (else the chain's configured one); cleared when "
         "the job ends, since provider URLs carry credentials.",
     )
+    price_token: Mapped[str | None] = mapped_column(
+        String(42), doc="Profits valued at V2 pair mid prices against this token (else unvalued)."
+    )
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 
@@ -73,6 +76,7 @@ class MevJobRecord(BaseModel):
     status: JobStatus
     mev_count: int
     error: str | None
+    price_token: str | None = None
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -103,6 +107,7 @@ class MevJobs:
         end_block: int,
         batch_size: int,
         rpc_url: str | None,
+        price_token: str | None = None,
     ) -> MevJobRecord:
         now = self.clock()
         row = MevJob(
@@ -118,6 +123,7 @@ class MevJobs:
             mev_count=0,
             error=None,
             rpc_url=rpc_url,
+            price_token=price_token,
             created_at=now,
             updated_at=now,
         )

@@ -19,7 +19,8 @@ from timemachine.api.routers.ws import _DISCONNECTED, _pump, _stop, _watch_disco
 from timemachine.errors import InvalidInputError, NotFoundError, RpcError
 from timemachine.mev import block_from_json, inspect_block
 from timemachine.mev.events import MEV_CHANNEL, mev_events
-from timemachine.mev.models import InspectionReport
+from timemachine.mev.models import BlockSummary, InspectionReport
+from timemachine.mev.prices import pair_price_token
 from timemachine.models.auth import Role, Scope
 from timemachine.orchestration import mev_jobs
 from timemachine.store import MevJobs, MevResults
@@ -46,6 +47,9 @@ class InspectRequest(BaseModel):
 class StoredBlock(BaseModel):
     chain_id: int
     block_number: int
+    summary: BlockSummary = Field(
+        description="MEV count and profit per type (valued in ETH where it was priced)."
+    )
     findings: MevPage
 
 
@@ -80,6 +84,18 @@ class JobRequest(BaseModel):
         description="A node with trace_block or debug_traceBlockByNumber (through the outbound "
         "policy); default: the chain's configured RPC.",
     )
+    pair_prices: bool = Field(
+        False,
+        description="Value non-ETH profits in ETH at the mid price of V2-style pairs of each "
+        "token with the wrapped native token, read from the same node at the block before "
+        "(else they stay token amounts).",
+    )
+    wrapped_native: str | None = Field(
+        None,
+        pattern=r"^0x[0-9a-fA-F]{40}$",
+        description="With pair_prices: the token pairs price against (default: the chain's "
+        "known wrapped native token).",
+    )
 
 
 @router.post(f"{PREFIX}/jobs", response_model=MevJobRecord, status_code=202, responses=ERRORS)
@@ -89,6 +105,7 @@ async def inspect_range(body: JobRequest, request: Request, principal: Analyst) 
     checked first (4xx, nothing stored): reversed or too large ranges, unknown blocks, nodes
     without a tracing method. Progress: GET the job, or `/ws/mev` (`type: mev_job`)."""
     mev_jobs.check_range(body.start_block, body.end_block)
+    price_token = pair_price_token(body.chain_id, body.wrapped_native) if body.pair_prices else None
     state = app_state(request)
     try:
         async with mev_jobs.node_client(body.rpc_url, body.chain_id, state.settings) as rpc:
@@ -107,6 +124,7 @@ async def inspect_range(body: JobRequest, request: Request, principal: Analyst) 
         end=body.end_block,
         batch_size=body.batch_size,
         rpc_url=body.rpc_url,
+        price_token=price_token,
     )
 
 
@@ -196,7 +214,8 @@ def stored_block(
     del principal
     with db.session() as s:
         store = MevResults(s)
-        if not store.inspected_blocks(chain_id, block_number, block_number + 1):
+        summary = store.summary(chain_id, block_number)
+        if summary is None:
             raise NotFoundError(f"block {block_number} of chain {chain_id} was not inspected")
         page = store.query(chain_id, from_block=block_number, to_block=block_number + 1, limit=500)
-    return StoredBlock(chain_id=chain_id, block_number=block_number, findings=page)
+    return StoredBlock(chain_id=chain_id, block_number=block_number, summary=summary, findings=page)

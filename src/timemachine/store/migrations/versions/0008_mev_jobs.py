@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column("mev_count", sa.Integer(), nullable=False),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("rpc_url", sa.Text(), nullable=True),
+        sa.Column("price_token", sa.String(42), nullable=True),
         sa.Column("created_at", UtcDateTime(), nullable=False),
         sa.Column("updated_at", UtcDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_mev_jobs")),
