@@ -215,7 +215,7 @@ def _ws_close(client: TestClient, path: str, **kwargs: Any) -> tuple[list[Any], 
             except WebSocketDisconnect as closed:
                 return events, closed.code
             if (
-                path.endswith(("/status", "/mev", "/transactions"))
+                path.endswith(("/status", "/mev", "/transactions", "/alerts"))
                 and events
                 and events[-1].get("type") == "hello"
             ):

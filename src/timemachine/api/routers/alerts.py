@@ -6,19 +6,19 @@ variables (the server's environment): both are for operator-installed rule files
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Path, Query, Request, WebSocket
 from pydantic import BaseModel, Field
 
 from timemachine.alerts.channels import check_channel
 from timemachine.alerts.dryrun import dry_run
 from timemachine.alerts.notifier import ALERTS_CHANNEL
-from timemachine.api.auth import Analyst, Reader, websocket_principal
+from timemachine.api.auth import Analyst, Reader
 from timemachine.api.deps import Db, app_state
 from timemachine.api.routers.replay import ERRORS
-from timemachine.api.routers.ws import _DISCONNECTED, _pump, _stop, _watch_disconnect
+from timemachine.api.routers.ws import stream_events
+from timemachine.api.ws_limits import live_socket
 from timemachine.models.auth import Role, Scope
 from timemachine.rules.errors import RuleError
 from timemachine.rules.event import RuleEvent
@@ -128,20 +128,7 @@ def dry_run_rules(body: DryRunRequest, request: Request, principal: Analyst) -> 
 @router.websocket("/ws/alerts")
 async def alert_updates(websocket: WebSocket) -> None:
     """New alerts as the notifier raises them (with the in-process bus: this process's)."""
-    state = app_state(websocket)
-    principal = await websocket_principal(websocket, Role.VIEWER, Scope.SESSIONS_READ)
-    if principal is None:
-        return
-    queue: asyncio.Queue[Any] = asyncio.Queue()
-    helpers = [
-        asyncio.create_task(_pump(state.bus, ALERTS_CHANNEL, queue)),
-        asyncio.create_task(_watch_disconnect(websocket, queue)),
-    ]
-    try:
-        await websocket.send_json({"type": "hello", "channel": ALERTS_CHANNEL})
-        while (item := await queue.get()) is not _DISCONNECTED:
-            await websocket.send_json(item)
-    except WebSocketDisconnect:
-        return
-    finally:
-        await _stop(helpers)
+    async with live_socket(websocket, Role.VIEWER, Scope.SESSIONS_READ) as live:
+        if live is not None:
+            hello = {"type": "hello", "channel": ALERTS_CHANNEL}
+            await stream_events(live, [ALERTS_CHANNEL], hello)

@@ -9,13 +9,14 @@ import asyncio
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Path, Query, Request, WebSocket
 from pydantic import BaseModel, Field
 
-from timemachine.api.auth import Analyst, Reader, websocket_principal
+from timemachine.api.auth import Analyst, Reader
 from timemachine.api.deps import Db, app_state
 from timemachine.api.routers.replay import ERRORS
-from timemachine.api.routers.ws import _DISCONNECTED, _pump, _stop, _watch_disconnect
+from timemachine.api.routers.ws import stream_events
+from timemachine.api.ws_limits import live_socket
 from timemachine.errors import InvalidInputError, NotFoundError, RpcError
 from timemachine.mev import block_from_json, inspect_block
 from timemachine.mev.events import MEV_CHANNEL, mev_events
@@ -141,26 +142,9 @@ def range_job(
 @router.websocket("/ws/mev")
 async def mev_updates(websocket: WebSocket) -> None:
     """Newly found MEV, as inspections store it (with the in-process bus: this API process's)."""
-    state = app_state(websocket)
-    principal = await websocket_principal(websocket, Role.VIEWER, Scope.SESSIONS_READ)
-    if principal is None:
-        return
-    queue: asyncio.Queue[Any] = asyncio.Queue()
-    helpers = [
-        asyncio.create_task(_pump(state.bus, MEV_CHANNEL, queue)),
-        asyncio.create_task(_watch_disconnect(websocket, queue)),
-    ]
-    try:
-        await websocket.send_json({"type": "hello", "channel": MEV_CHANNEL})
-        while True:
-            item = await queue.get()
-            if item is _DISCONNECTED:
-                return
-            await websocket.send_json(item)
-    except WebSocketDisconnect:
-        return
-    finally:
-        await _stop(helpers)
+    async with live_socket(websocket, Role.VIEWER, Scope.SESSIONS_READ) as live:
+        if live is not None:
+            await stream_events(live, [MEV_CHANNEL], {"type": "hello", "channel": MEV_CHANNEL})
 
 
 @router.get(f"{PREFIX}/findings", response_model=MevPage, responses=ERRORS)

@@ -5,18 +5,17 @@ value and simulated-only. A bad filter: an error message, then close 4400."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Query, WebSocket
 from pydantic import BaseModel
 
 from timemachine.api.auth import Reader
-from timemachine.api.deps import Db, app_state
+from timemachine.api.deps import Db
 from timemachine.api.routers.replay import ERRORS
-from timemachine.api.routers.ws import _DISCONNECTED, _next_item, _pump, _stop, _watch_disconnect
+from timemachine.api.routers.ws import stream_events
 from timemachine.api.ws_limits import live_socket
 from timemachine.bus.topics import TX_ENRICHED, TX_SIMULATED
 from timemachine.errors import InvalidInputError, NotFoundError
@@ -161,23 +160,5 @@ async def transaction_updates(
             )
             await websocket.close(code=BAD_FILTER_CLOSE)
             return
-        bus = app_state(websocket).bus
-        queue: asyncio.Queue[Any] = asyncio.Queue()
-        helpers = [
-            asyncio.create_task(_pump(bus, TX_ENRICHED, queue)),
-            asyncio.create_task(_pump(bus, TX_SIMULATED, queue)),
-            asyncio.create_task(_watch_disconnect(websocket, queue)),
-        ]
-        try:
-            if not await live.send({"type": "hello", "topics": [TX_ENRICHED, TX_SIMULATED]}):
-                return
-            while True:
-                item = await _next_item(live, queue)
-                if item is _DISCONNECTED:
-                    return
-                if wanted.matches(item) and not await live.send(item):
-                    return
-        except WebSocketDisconnect:
-            return
-        finally:
-            await _stop(helpers)
+        hello = {"type": "hello", "topics": [TX_ENRICHED, TX_SIMULATED]}
+        await stream_events(live, [TX_ENRICHED, TX_SIMULATED], hello, wanted.matches)

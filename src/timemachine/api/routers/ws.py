@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import anyio
@@ -179,6 +180,34 @@ async def _next_item(live: LiveSocket, queue: asyncio.Queue[Any]) -> Any:
         except TimeoutError:
             if not await live.still_allowed():
                 return _DISCONNECTED
+
+
+async def stream_events(
+    live: LiveSocket,
+    channels: Sequence[str],
+    hello: Event,
+    keep: Callable[[Any], bool] = lambda _: True,
+) -> None:
+    """Send `hello`, then every event of `channels` that `keep` accepts, until the client leaves
+    or its credential no longer holds (the socket counts against the per-user and per-IP caps)."""
+    websocket = live.websocket
+    bus = app_state(websocket).bus
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+    helpers = [asyncio.create_task(_pump(bus, channel, queue)) for channel in channels]
+    helpers.append(asyncio.create_task(_watch_disconnect(websocket, queue)))
+    try:
+        if not await live.send(hello):
+            return
+        while True:
+            item = await _next_item(live, queue)
+            if item is _DISCONNECTED:
+                return
+            if keep(item) and not await live.send(item):
+                return
+    except WebSocketDisconnect:
+        return
+    finally:
+        await _stop(helpers)
 
 
 @router.websocket("/ws/status")
