@@ -16,9 +16,14 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.integration.bus_support import open_bus, throwaway_streams
-from tests.integration.monitor_support import live_monitor, wait_for
+from tests.integration.monitor_support import (
+    live_monitor,
+    raw_transaction,
+    scenario_of_class,
+    wait_for,
+)
 from tests.integration.test_bus_processes import WAIT, members, process_env, terminated
-from tests.integration.test_monitor_devnet import ETHER, _raw_transaction, scenario_of_class
+from tests.integration.test_monitor_devnet import ETHER
 from timemachine.bus import StreamSettings
 from timemachine.bus.jetstream import JetStreamBus
 from timemachine.catalog.devnet import actor_account, actor_address
@@ -95,7 +100,7 @@ async def test_sigkilled_storage_consumer_loses_nothing_and_stores_nothing_twice
     stored = "SELECT count(*) FROM monitor_txs"
     env = process_env(streams, tmp_path, DATABASE_URL=postgres_url, MONITOR_STORE="bus")
     before = scenario_of_class(devnet, "reentrancy")
-    exploit = await _raw_transaction(devnet, before.exploit_tx)
+    exploit = await raw_transaction(devnet, before.exploit_tx)
     try:
         async with live_monitor(
             devnet, before, tmp_path, simulate="all", bus=bus, store_locally=False

@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
+from tests.integration.monitor_support import scenario_of_class
 from tests.integration.service_support import command_of, descendants
-from tests.integration.test_monitor_devnet import ETHER, scenario_of_class
+from tests.integration.test_monitor_devnet import ETHER
 from timemachine.catalog.devnet import actor_account, actor_address
 from timemachine.devnet import Devnet
 from timemachine.forks.manager import ForkManager
