@@ -3,7 +3,7 @@ where it is in its lifecycle. Pydantic, so the bus, the store and the API share 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,19 +21,9 @@ TxKind = Literal[
     "bridge",
     "other",
 ]
-TX_KINDS: tuple[str, ...] = (
-    "transfer",
-    "approve",
-    "swap",
-    "add_liquidity",
-    "remove_liquidity",
-    "flash_loan",
-    "contract_creation",
-    "bridge",
-    "other",
-)
+TX_KINDS: tuple[str, ...] = get_args(TxKind)
 TxStatus = Literal["pending", "included", "replaced", "dropped"]
-TX_STATUSES: tuple[str, ...] = ("pending", "included", "replaced", "dropped")
+TX_STATUSES: tuple[str, ...] = get_args(TxStatus)
 Replacement = Literal["speed_up", "cancel", "other"]
 
 
