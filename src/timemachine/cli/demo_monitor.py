@@ -74,6 +74,9 @@ async def _send_mix(chain: PausedChain, net: Devnet, exploit: ScenarioRecord) ->
         await traffic.send(account("deployer"), usdx, data=transfer, gas=CALL_GAS),
         await traffic.approve(account("bob"), usdx, router, 2**256 - 1),
     ]
+    # Mine only once their simulations are done: anvil can stall for good when it mines while
+    # a fork of it (the simulator's) is still reading state from it (seen: ~1 run in 5).
+    await _until(lambda: _every(chain, setup, lambda r: r.simulation), "the setup simulations")
     await chain.mine()  # the traders' funds and approvals, one block before the show
     await _until(lambda: _every(chain, setup, lambda r: r.status == "included"), "the setup block")
     sent = [
