@@ -5,7 +5,7 @@ from __future__ import annotations
 from tests.unit.analysis_trees import ATTACKER, EOA, VICTIM, call, result
 from tests.unit.test_analysis_price_manipulation import transfer
 from timemachine.analysis.invariants import InvariantBreak, invariant_breaks
-from timemachine.models import BalanceChange, TokenTransfer
+from timemachine.models import BalanceChange, ReplayResult, TokenTransfer
 
 SHARE = "0x00000000000000000000000000000000000000d5"
 ASSET = "0x00000000000000000000000000000000000000d6"
@@ -32,8 +32,9 @@ def test_holders_gaining_more_than_the_token_minted_break_the_supply_invariant()
     ]
 
 
-def test_redeeming_at_a_higher_rate_than_minting_breaks_the_share_price() -> None:
-    """VICTIM (a vault) mints 100 shares for 100 ASSET, then pays 300 ASSET for 100 shares."""
+def _deposit_then_redeem(paid_out: int) -> ReplayResult:
+    """ATTACKER deposits 100 ASSET into VICTIM (a vault) for 100 shares, then redeems them for
+    `paid_out` ASSET, in one transaction."""
     deposit = call(
         ATTACKER,
         VICTIM,
@@ -49,11 +50,15 @@ def test_redeeming_at_a_higher_rate_than_minting_breaks_the_share_price() -> Non
         "0xdb006a75",
         calls=[
             transfer(SHARE, ATTACKER, ZERO, 100, VICTIM),
-            transfer(ASSET, VICTIM, ATTACKER, 300),
+            transfer(ASSET, VICTIM, ATTACKER, paid_out),
         ],
     )
-    replay = result(call(EOA, ATTACKER, calls=[deposit, redeem]))
-    assert invariant_breaks(replay) == [
+    return result(call(EOA, ATTACKER, calls=[deposit, redeem]))
+
+
+def test_redeeming_at_a_higher_rate_than_minting_breaks_the_share_price() -> None:
+    """VICTIM (a vault) mints 100 shares for 100 ASSET, then pays 300 ASSET for 100 shares."""
+    assert invariant_breaks(_deposit_then_redeem(300)) == [
         InvariantBreak(
             "share_price",
             VICTIM,
@@ -64,22 +69,4 @@ def test_redeeming_at_a_higher_rate_than_minting_breaks_the_share_price() -> Non
 
 
 def test_minting_and_redeeming_at_one_rate_holds() -> None:
-    deposit = call(
-        ATTACKER,
-        VICTIM,
-        "0xb6b55f25",
-        calls=[
-            transfer(ASSET, ATTACKER, VICTIM, 100, VICTIM),
-            transfer(SHARE, ZERO, ATTACKER, 100, VICTIM),
-        ],
-    )
-    redeem = call(
-        ATTACKER,
-        VICTIM,
-        "0xdb006a75",
-        calls=[
-            transfer(SHARE, ATTACKER, ZERO, 100, VICTIM),
-            transfer(ASSET, VICTIM, ATTACKER, 100),
-        ],
-    )
-    assert invariant_breaks(result(call(EOA, ATTACKER, calls=[deposit, redeem]))) == []
+    assert invariant_breaks(_deposit_then_redeem(100)) == []
