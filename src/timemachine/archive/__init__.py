@@ -1,0 +1,1 @@
+"""Historical archive: cryo-compatible Parquet datasets, their catalog, queries and retention."""
