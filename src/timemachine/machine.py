@@ -264,7 +264,7 @@ class TimeMachine(AsyncCloseable):
     async def fork(self, block_number: int | None = None) -> AsyncIterator[Fork]:
         """A live fork of the upstream at `block_number` (latest by default) to explore freely."""
         spec = ForkSpec(
-            upstream=self.upstream.url, block_number=block_number, extra_args=EXPLORE_ARGS
+            upstream_url=self.upstream.url, block_number=block_number, extra_args=EXPLORE_ARGS
         )
         async with self.forks.fork(spec, keep_warm=False) as live:
             yield live

@@ -73,11 +73,11 @@ REPLAY_ARGS = (*EXPLORE_ARGS, "--no-mining", "--order", "fifo", "--accounts", "0
 
 @dataclass(frozen=True)
 class ForkSpec:
-    """Where a fork's state comes from: a block of an upstream (`upstream`, `block_number`), a
+    """Where a fork's state comes from: a block of an upstream (`upstream_url`, `block_number`), a
     prestate (`genesis`: a geth genesis whose header is the parent block and whose alloc is the
     state), or neither (an empty chain); and the rules it runs under."""
 
-    upstream: str | None = None
+    upstream_url: str | None = None
     block_number: int | None = None
     hardfork: str | None = None
     extra_args: tuple[str, ...] = REPLAY_ARGS
@@ -94,7 +94,7 @@ class ForkSpec:
         return args
 
     def pool_key(self) -> tuple[str | None, tuple[str, ...]]:
-        return (self.upstream, tuple(self.start_args()))
+        return (self.upstream_url, tuple(self.start_args()))
 
 
 class LiveFork(Protocol):

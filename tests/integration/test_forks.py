@@ -25,7 +25,7 @@ from timemachine.settings import Settings
 pytestmark = pytest.mark.integration
 
 UPSTREAM_BLOCKS = 6
-FRESH = ForkSpec(upstream=None, extra_args=("--silent",))
+FRESH = ForkSpec(upstream_url=None, extra_args=("--silent",))
 ANVIL_CHAIN_ID = "0x7a69"  # 31337
 DEV_ACCOUNT = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
 DEV_BALANCE = hex(10_000 * 10**18)
@@ -153,7 +153,7 @@ async def test_fork_at_block_then_warm_reuse_at_another_block(
     make_manager: MakeManager, upstream: AnvilProcess
 ) -> None:
     manager = make_manager()
-    first = await manager.acquire(ForkSpec(upstream=upstream.url, block_number=3))
+    first = await manager.acquire(ForkSpec(upstream_url=upstream.url, block_number=3))
     pid = first.process.pid
     assert await block_number(first) == 3
     assert await call(first, "eth_chainId") == ANVIL_CHAIN_ID
@@ -163,14 +163,14 @@ async def test_fork_at_block_then_warm_reuse_at_another_block(
     assert manager.live() == [first]
     assert first.process.alive
 
-    second = await manager.acquire(ForkSpec(upstream=upstream.url, block_number=5))
+    second = await manager.acquire(ForkSpec(upstream_url=upstream.url, block_number=5))
     assert second.process.pid == pid
     assert second.spec.block_number == 5
     assert await block_number(second) == 5
     assert manager.live() == [second]
 
     await manager.release(second)
-    third = await manager.acquire(ForkSpec(upstream=upstream.url, block_number=3))
+    third = await manager.acquire(ForkSpec(upstream_url=upstream.url, block_number=3))
     assert third.process.pid == pid
     assert await block_number(third) == 3
     # anvil_reset discarded the local state written on the first use.
@@ -181,12 +181,12 @@ async def test_pooled_fork_only_reused_for_the_same_start_args(
     make_manager: MakeManager, upstream: AnvilProcess
 ) -> None:
     manager = make_manager()
-    plain = await manager.acquire(ForkSpec(upstream=upstream.url, block_number=2))
+    plain = await manager.acquire(ForkSpec(upstream_url=upstream.url, block_number=2))
     assert plain.spec.start_args() == list(REPLAY_ARGS)
     await manager.release(plain)
 
     other = await manager.acquire(
-        ForkSpec(upstream=upstream.url, block_number=2, hardfork="shanghai")
+        ForkSpec(upstream_url=upstream.url, block_number=2, hardfork="shanghai")
     )
     assert other.process.pid != plain.process.pid
     assert sorted(f.id for f in manager.live()) == sorted([plain.id, other.id])
@@ -198,11 +198,13 @@ async def test_failed_reset_stops_the_pooled_process(
 ) -> None:
     """A block the upstream does not have: the pooled process is stopped, not leaked."""
     manager = make_manager()
-    fork = await manager.acquire(ForkSpec(upstream=upstream.url, block_number=1))
+    fork = await manager.acquire(ForkSpec(upstream_url=upstream.url, block_number=1))
     await manager.release(fork)
 
     with pytest.raises(EngineError, match=r"^anvil exited while starting \(exit code 1\)"):
-        await manager.acquire(ForkSpec(upstream=upstream.url, block_number=UPSTREAM_BLOCKS + 50))
+        await manager.acquire(
+            ForkSpec(upstream_url=upstream.url, block_number=UPSTREAM_BLOCKS + 50)
+        )
     assert manager.live() == []
     assert wait_gone(fork.process.pid)
 
@@ -214,7 +216,7 @@ async def test_cap_refuses_when_every_fork_is_in_use_and_evicts_an_idle_one(
     make_manager: MakeManager, upstream: AnvilProcess
 ) -> None:
     manager = make_manager(Settings(max_live_forks=2))
-    pooled = await manager.acquire(ForkSpec(upstream=upstream.url, block_number=1))
+    pooled = await manager.acquire(ForkSpec(upstream_url=upstream.url, block_number=1))
     fresh = await manager.acquire(FRESH)
 
     with pytest.raises(ForkLimitError) as info:
@@ -240,7 +242,7 @@ async def test_reap_expired_stops_forks_past_the_ttl(
     make_manager: MakeManager, upstream: AnvilProcess
 ) -> None:
     manager = make_manager(Settings(fork_ttl_seconds=60))
-    idle = await manager.acquire(ForkSpec(upstream=upstream.url, block_number=1))
+    idle = await manager.acquire(ForkSpec(upstream_url=upstream.url, block_number=1))
     await manager.release(idle)
     busy = await manager.acquire(FRESH)
     idle.last_used, busy.last_used = 1_000.0, 1_100.0
@@ -262,11 +264,11 @@ async def test_acquire_reaps_expired_forks_first(
     make_manager: MakeManager, upstream: AnvilProcess
 ) -> None:
     manager = make_manager(Settings(fork_ttl_seconds=30))
-    stale = await manager.acquire(ForkSpec(upstream=upstream.url, block_number=1))
+    stale = await manager.acquire(ForkSpec(upstream_url=upstream.url, block_number=1))
     await manager.release(stale)
     stale.last_used = time.monotonic() - 31
 
-    fork = await manager.acquire(ForkSpec(upstream=upstream.url, block_number=1))
+    fork = await manager.acquire(ForkSpec(upstream_url=upstream.url, block_number=1))
     assert fork is not stale
     assert fork.process.pid != stale.process.pid
     assert wait_gone(stale.process.pid)
@@ -380,7 +382,7 @@ async def test_start_timeout_stops_the_process(anvil_binary: Path, blackhole: st
 async def test_cancelled_acquire_leaves_no_anvil(make_manager: MakeManager, blackhole: str) -> None:
     manager = make_manager()
     before = anvil_children()
-    task = asyncio.create_task(manager.acquire(ForkSpec(upstream=blackhole, block_number=1)))
+    task = asyncio.create_task(manager.acquire(ForkSpec(upstream_url=blackhole, block_number=1)))
     deadline = time.monotonic() + 3
     while not anvil_children() - before and time.monotonic() < deadline:
         await asyncio.sleep(0.005)
@@ -398,7 +400,7 @@ async def test_fork_context_pools_on_success_and_stops_on_error(
     make_manager: MakeManager, upstream: AnvilProcess
 ) -> None:
     manager = make_manager()
-    spec = ForkSpec(upstream=upstream.url, block_number=2)
+    spec = ForkSpec(upstream_url=upstream.url, block_number=2)
     async with manager.fork(spec) as kept:
         assert await block_number(kept) == 2
     assert manager.live() == [kept]
@@ -439,7 +441,7 @@ CHILD = textwrap.dedent(
 
     async def main(binary, mode):
         manager = ForkManager(settings=Settings(), binary=Path(binary))
-        fork = await manager.acquire(ForkSpec(upstream=None, extra_args=("--silent",)))
+        fork = await manager.acquire(ForkSpec(upstream_url=None, extra_args=("--silent",)))
         pids.append(fork.process.pid)
         print("anvil-pid", fork.process.pid, flush=True)
         if mode == "raise":

@@ -47,7 +47,7 @@ async def test_json_lines_show_the_exploit_simulated_while_pending(
     forks = ForkManager()
     live = await forks.acquire(
         ForkSpec(
-            upstream=devnet.rpc_url,
+            upstream_url=devnet.rpc_url,
             block_number=before.block_number - 1,
             extra_args=PAUSED_CHAIN_ARGS,
         )

@@ -133,7 +133,7 @@ async def test_monitor_cli_with_rules_delivers_before_inclusion(
     forks = ForkManager()
     live = await forks.acquire(
         ForkSpec(
-            upstream=devnet.rpc_url,
+            upstream_url=devnet.rpc_url,
             block_number=before.block_number - 1,
             extra_args=PAUSED_CHAIN_ARGS,
         )

@@ -91,7 +91,7 @@ class Fork:
             self.check_alive(f"crashed while {stage}")
             raise
         except ArchiveStateUnavailableError as error:
-            source = self.spec.label or redact_url(self.spec.upstream or "the upstream")
+            source = self.spec.label or redact_url(self.spec.upstream_url or "the upstream")
             raise ArchiveStateUnavailableError(
                 f"{source} has no state for block {self.spec.block_number} (it prunes "
                 f"history); replay against an archive node. Detail: {error.message}"
@@ -186,7 +186,7 @@ class ForkManager:
             raise TypeError(f"{type(fork).__name__} is not an anvil fork of this manager")
         async with self._lock:
             self._in_use.pop(fork.id, None)
-            if keep_warm and fork.process.alive and fork.spec.upstream is not None:
+            if keep_warm and fork.process.alive and fork.spec.upstream_url is not None:
                 fork.touch()
                 self._idle.append(fork)
             else:
@@ -226,7 +226,7 @@ class ForkManager:
             if fork.spec.pool_key() != spec.pool_key() or not fork.process.alive:
                 continue
             self._idle.remove(fork)
-            forking = {"jsonRpcUrl": spec.upstream, "blockNumber": spec.block_number}
+            forking = {"jsonRpcUrl": spec.upstream_url, "blockNumber": spec.block_number}
             try:
                 await fork.rpc.call("anvil_reset", [{"forking": forking}])
             except RpcError:
@@ -246,11 +246,11 @@ class ForkManager:
                 )
             await self._stop(min(self._idle, key=lambda fork: fork.last_used))
         args = spec.start_args()
-        if spec.upstream is not None:
+        if spec.upstream_url is not None:
             # Foundry's on-disk RPC cache is keyed by chain id and block number only: on a local
             # chain whose history changes (every devnet is chain 31337) it would serve stale
             # state, so forks never use it.
-            args = ["--fork-url", spec.upstream, "--no-storage-caching", *args]
+            args = ["--fork-url", spec.upstream_url, "--no-storage-caching", *args]
             if spec.block_number is not None:
                 args += ["--fork-block-number", str(spec.block_number)]
         with _genesis_file(spec.genesis) as genesis:

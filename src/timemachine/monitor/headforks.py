@@ -37,7 +37,9 @@ class HeadForks:
         self._lent: dict[int, WarmFork] = {}
 
     def spec(self, block_number: int) -> ForkSpec:
-        return ForkSpec(upstream=self.upstream, block_number=block_number, extra_args=REPLAY_ARGS)
+        return ForkSpec(
+            upstream_url=self.upstream, block_number=block_number, extra_args=REPLAY_ARGS
+        )
 
     async def start(self, block_number: int) -> None:
         """Start the forks at `block_number` (once)."""

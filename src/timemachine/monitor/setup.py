@@ -118,7 +118,7 @@ async def monitor_paused_fork(
     """A fork of `upstream` at `block_number` with mining paused, watched (in the background) by
     a monitor over `providers(fork URL)` (default: HTTP polling and a WebSocket subscription of
     the fork). Ready once the monitor has its first head; everything stops on exit."""
-    spec = ForkSpec(upstream=upstream, block_number=block_number, extra_args=PAUSED_CHAIN_ARGS)
+    spec = ForkSpec(upstream_url=upstream, block_number=block_number, extra_args=PAUSED_CHAIN_ARGS)
     live = await forks.acquire(spec)
     rpc = ProviderPool(providers(live.url), PoolOptions())
     monitor = build_monitor(

@@ -73,7 +73,7 @@ class PyEvmFork:
     backend = "py-evm"
 
     def __init__(self, spec: ForkSpec) -> None:
-        if spec.genesis is None or spec.upstream is not None:
+        if spec.genesis is None or spec.upstream_url is not None:
             raise InvalidInputError(
                 "the py-evm backend runs from a prestate (a capsule or a tracer fixture); it "
                 "cannot fork an upstream RPC: use the anvil backend"

@@ -102,7 +102,7 @@ class ReplayEngine:
     def fork_spec(self, block_number: int, hardfork: str) -> ForkSpec:
         """A fork of the upstream (through the gateway) at `block_number`."""
         return ForkSpec(
-            upstream=self.fork_source_url,
+            upstream_url=self.fork_source_url,
             block_number=block_number,
             hardfork=hardfork,
             label=self.upstream.label,
