@@ -10,7 +10,7 @@ from __future__ import annotations
 from timemachine.catalog.builder import ETHER
 from timemachine.catalog.devnet import actor_address
 from timemachine.catalog.models import ScenarioRecord
-from timemachine.catalog.scenarios.base import Scenario
+from timemachine.catalog.scenarios.base import declared
 from timemachine.catalog.scenarios.markets import USD, markets, swap
 from timemachine.catalog.scenarios.world import DEMO, World
 from timemachine.errors import DevnetBuildError
@@ -42,14 +42,4 @@ async def stage(world: World) -> ScenarioRecord:
     return SCENARIO.record(exploit_tx=tx, block_number=block.number, attacker=a(SENDER))
 
 
-SCENARIO = Scenario(
-    id="amm-swaps",
-    title="AMM swaps through the router, one of them two-hop (benign)",
-    description=(
-        "Benign control for price manipulation: alice sells 2 WETH for USDX, bob buys WETH with "
-        "9,000 USDX, and carol swaps 4,000 DEMO for USDX through DEMO/WETH and WETH/USDX with a 1% "
-        "slippage limit. Prices move, but no contract reads them to pay anybody."
-    ),
-    vulnerability_class="none",
-    stage=stage,
-)
+SCENARIO = declared("amm-swaps", stage)

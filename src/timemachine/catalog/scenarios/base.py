@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
 from typing import Any
 
 from timemachine.catalog.exploit import Drain, Outcome
@@ -26,6 +29,9 @@ class Fix:
     each parameter is read from the target's getter of the same name."""
 
 
+Stage = Callable[[World], Awaitable[ScenarioRecord]]
+
+
 @dataclass(frozen=True)
 class Scenario:
     """A bundled exploit (or benign control) that stages itself on the devnet world."""
@@ -34,7 +40,7 @@ class Scenario:
     title: str
     description: str
     vulnerability_class: str
-    stage: Callable[[World], Awaitable[ScenarioRecord]]
+    stage: Stage
     """Deploys, seeds and runs the scenario on `world`, mining its own blocks."""
     severity: str = "low"
     """Catalog severity from the share of the victim's funds lost: critical when (nearly) all,
@@ -78,3 +84,19 @@ class Scenario:
             victims=list(victims),
             **outcome.ground_truth(),
         )
+
+
+@cache
+def _catalog_facts() -> dict[str, dict[str, Any]]:
+    text = files("timemachine.catalog.scenarios").joinpath("facts.toml").read_text("utf-8")
+    return tomllib.loads(text)
+
+
+def declared(scenario_id: str, stage: Stage) -> Scenario:
+    """The scenario `scenario_id`: its catalog facts (`facts.toml`) staged by `stage`."""
+    facts = dict(_catalog_facts()[scenario_id])
+    fix = facts.pop("fix", None)
+    if fix is not None:
+        args = fix.pop("constructor_args", None)
+        facts["fix"] = Fix(**fix, constructor_args=tuple(args) if args is not None else None)
+    return Scenario(id=scenario_id, stage=stage, **facts)

@@ -14,7 +14,7 @@ from timemachine.catalog.builder import ETHER
 from timemachine.catalog.devnet import DEVNET_CHAIN_ID, actor_address, sign_digest
 from timemachine.catalog.exploit import check_payout
 from timemachine.catalog.models import ScenarioRecord
-from timemachine.catalog.scenarios.base import Scenario
+from timemachine.catalog.scenarios.base import declared
 from timemachine.catalog.scenarios.contract import deploy
 from timemachine.catalog.scenarios.world import World
 
@@ -59,14 +59,4 @@ async def stage(world: World) -> ScenarioRecord:
     return SCENARIO.record(exploit_tx=tx, block_number=block.number, attacker=a(PAYEE))
 
 
-SCENARIO = Scenario(
-    id="cheque-cashed-once",
-    title="NonceChequeBank: a signed cheque cashed once (benign)",
-    description=(
-        "Benign control for signature replay: three users deposit 12 ETH into NonceChequeBank; "
-        "bob signs frank a 1.5 ETH cheque bound to the bank, the chain and nonce 0, and frank "
-        "cashes it once."
-    ),
-    vulnerability_class="none",
-    stage=stage,
-)
+SCENARIO = declared("cheque-cashed-once", stage)

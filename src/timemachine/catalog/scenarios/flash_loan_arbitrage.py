@@ -15,7 +15,7 @@ from __future__ import annotations
 from timemachine.catalog.builder import ETHER
 from timemachine.catalog.devnet import actor_address
 from timemachine.catalog.models import ScenarioRecord
-from timemachine.catalog.scenarios.base import Scenario
+from timemachine.catalog.scenarios.base import declared
 from timemachine.catalog.scenarios.contract import deploy
 from timemachine.catalog.scenarios.markets import (
     USD,
@@ -86,15 +86,4 @@ async def stage(world: World) -> ScenarioRecord:
     return SCENARIO.record(exploit_tx=tx, block_number=block.number, attacker=a(OWNER))
 
 
-SCENARIO = Scenario(
-    id="flash-loan-arbitrage",
-    title="Flash-loan arbitrage between two WETH/USDX pools (benign)",
-    description=(
-        "Benign control for flash-loan-funded exploits: after dave sells 15 WETH into a second "
-        "WETH/USDX pool, heidi's ArbitrageBot flash-borrows USDX from the ERC-3156 lender, buys "
-        "WETH in that pool, sells it in the shared pool, repays the loan plus its 0.09% fee and "
-        "keeps the difference. Everyone trades at quoted prices; nobody is cheated."
-    ),
-    vulnerability_class="none",
-    stage=stage,
-)
+SCENARIO = declared("flash-loan-arbitrage", stage)

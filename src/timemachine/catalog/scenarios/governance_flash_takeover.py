@@ -17,7 +17,7 @@ from timemachine.catalog.builder import ETHER
 from timemachine.catalog.devnet import actor_address
 from timemachine.catalog.exploit import measure_exploit
 from timemachine.catalog.models import ScenarioRecord
-from timemachine.catalog.scenarios.base import Fix, Scenario
+from timemachine.catalog.scenarios.base import declared
 from timemachine.catalog.scenarios.contract import Contract, deploy
 from timemachine.catalog.scenarios.dao import (
     AGAINST,
@@ -140,25 +140,4 @@ async def _expected_weth(dao: Dao, looted_gov: int) -> int:
     return out
 
 
-SCENARIO = Scenario(
-    id="governance-flash-takeover",
-    title="Flash-loan governance takeover: votes weighed by current balance (Beanstalk)",
-    description=(
-        "A DAO's governor weighs each vote with the voter's current GOV balance and executes a "
-        "proposal at once (emergencyCommit) when more than two thirds of the supply voted for "
-        "it. Mallory proposes a fake donation that sends the treasury to her contract; a block "
-        "later her contract flash-swaps 680,000 GOV out of the GOV/WETH pair, votes, commits "
-        "the proposal, repays the pair from the looted GOV and keeps 148 ETH, 250,000 USDX and "
-        "the WETH the rest of the GOV sells for."
-    ),
-    vulnerability_class="governance_takeover",
-    stage=stage,
-    severity="critical",
-    loss_text="the DAO treasury's whole ETH, USDX and GOV holdings (148 ETH + 250,000 USDX + "
-    "20,000 GOV on the devnet)",
-    fix=Fix(
-        contract="Flash DAO Governor",
-        artifact="TokenGovernorFixed",
-        summary="emergencyCommit refuses proposals that received votes in the current block",
-    ),
-)
+SCENARIO = declared("governance-flash-takeover", stage)

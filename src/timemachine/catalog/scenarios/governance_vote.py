@@ -14,7 +14,7 @@ from __future__ import annotations
 from timemachine.catalog.builder import ETHER
 from timemachine.catalog.devnet import actor_address
 from timemachine.catalog.models import ScenarioRecord
-from timemachine.catalog.scenarios.base import Scenario
+from timemachine.catalog.scenarios.base import declared
 from timemachine.catalog.scenarios.dao import (
     AGAINST,
     FOR,
@@ -76,16 +76,4 @@ async def stage(world: World) -> ScenarioRecord:
     return SCENARIO.record(exploit_tx=tx, block_number=block.number, attacker=a(EXECUTOR))
 
 
-SCENARIO = Scenario(
-    id="governance-vote",
-    title="Token holders vote a grant through and the treasury pays it (benign)",
-    description=(
-        "Benign control for governance takeovers: holders who have held GOV for many blocks vote "
-        "on a grant of 5 ETH and 20,000 USDX over three blocks; after the voting period dave "
-        "calls the governor's normal execute and the treasury pays erin. Value leaves the "
-        "treasury, but no tokens were borrowed to vote and nothing was voted and executed in "
-        "one transaction."
-    ),
-    vulnerability_class="none",
-    stage=stage,
-)
+SCENARIO = declared("governance-vote", stage)

@@ -18,7 +18,7 @@ from timemachine.catalog.builder import ETHER, create_address
 from timemachine.catalog.devnet import actor_address
 from timemachine.catalog.exploit import measure_exploit
 from timemachine.catalog.models import ScenarioRecord
-from timemachine.catalog.scenarios.base import Fix, Scenario
+from timemachine.catalog.scenarios.base import declared
 from timemachine.catalog.scenarios.contract import deploy
 from timemachine.catalog.scenarios.world import World
 
@@ -55,22 +55,4 @@ async def stage(world: World) -> ScenarioRecord:
     )
 
 
-SCENARIO = Scenario(
-    id="integer-overflow-token",
-    title="BatchToken batchTransfer overflow: pre-0.8 arithmetic wraps",
-    description=(
-        "BatchToken, compiled with solc 0.7.6 and no SafeMath, computes batchTransfer's total as "
-        "receivers * value. The attacker's contracts send 2**255 to two receivers: the product "
-        "wraps to 0, the balance check passes, and 2**255 BATCH each appear from nothing. The "
-        "drainer sells 10,000 BATCH back to the token for its whole 10 ETH reserve."
-    ),
-    vulnerability_class="integer_overflow",
-    stage=stage,
-    severity="critical",
-    loss_text="BatchToken's whole ETH reserve (10 ETH on the devnet)",
-    fix=Fix(
-        contract="BatchToken",
-        artifact="BatchTokenFixed",
-        summary="batchTransfer multiplies with an overflow check (SafeMath.mul)",
-    ),
-)
+SCENARIO = declared("integer-overflow-token", stage)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from timemachine.catalog.builder import ETHER
 from timemachine.catalog.devnet import actor_address
 from timemachine.catalog.models import ScenarioRecord
-from timemachine.catalog.scenarios.base import Scenario
+from timemachine.catalog.scenarios.base import declared
 from timemachine.catalog.scenarios.contract import deploy
 from timemachine.catalog.scenarios.markets import USD, markets, swap
 from timemachine.catalog.scenarios.world import World
@@ -76,16 +76,4 @@ async def stage(world: World) -> ScenarioRecord:
     return SCENARIO.record(exploit_tx=tx, block_number=block.number, attacker=a(LIQUIDATOR))
 
 
-SCENARIO = Scenario(
-    id="lending-liquidation",
-    title="SpotLendingMarket liquidation after a real price move (benign)",
-    description=(
-        "Benign control for oracle manipulation: grace borrows 95% of her limit against 8 WETH, an "
-        "ordinary 10 WETH sale in an earlier block drops the pair's WETH price about 17%, and "
-        "carol liquidates 40% of grace's debt, receiving WETH worth the repayment plus an 8% "
-        "bonus. The market reads the pair's spot price and pays a third party, but nothing in the "
-        "transaction moved that price."
-    ),
-    vulnerability_class="none",
-    stage=stage,
-)
+SCENARIO = declared("lending-liquidation", stage)

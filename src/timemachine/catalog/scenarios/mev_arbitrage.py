@@ -13,7 +13,7 @@ from __future__ import annotations
 from timemachine.catalog.builder import ETHER
 from timemachine.catalog.devnet import actor_address
 from timemachine.catalog.models import ScenarioRecord
-from timemachine.catalog.scenarios.base import Scenario
+from timemachine.catalog.scenarios.base import declared
 from timemachine.catalog.scenarios.contract import Contract
 from timemachine.catalog.scenarios.markets import USD, add_liquidity, markets, swap
 from timemachine.catalog.scenarios.mev_truth import lower
@@ -83,14 +83,4 @@ async def stage(world: World) -> ScenarioRecord:
     )
 
 
-SCENARIO = Scenario(
-    id="mev-cyclic-arbitrage",
-    title="Cyclic arbitrage WETH → DEMO → USDX → WETH through three V2 pairs (MEV)",
-    description=(
-        "MEV ground truth: a new DEMO/USDX pair opens at 1.2 USDX per DEMO while the shared pairs "
-        "imply about 0.85; frank sends WETH around DEMO/WETH, DEMO/USDX and WETH/USDX in one "
-        "router call and gets back more WETH than he put in. Everyone trades at quoted prices."
-    ),
-    vulnerability_class="none",
-    stage=stage,
-)
+SCENARIO = declared("mev-cyclic-arbitrage", stage)

@@ -16,7 +16,7 @@ import math
 from timemachine.catalog.builder import ETHER, MinedBlock
 from timemachine.catalog.devnet import actor_address
 from timemachine.catalog.models import ScenarioRecord
-from timemachine.catalog.scenarios.base import Scenario
+from timemachine.catalog.scenarios.base import declared
 from timemachine.catalog.scenarios.contract import Contract, deploy
 from timemachine.catalog.scenarios.mev_truth import event_data, lower
 from timemachine.catalog.scenarios.world import DEMO, World
@@ -142,15 +142,4 @@ def _truth(
     }
 
 
-SCENARIO = Scenario(
-    id="mev-jit-liquidity",
-    title="Just-in-time liquidity around a swap in a V3-style pool (MEV)",
-    description=(
-        "MEV ground truth: in one block heidi's bot mints a one-spacing-wide position about "
-        "twenty times deeper than the pool's passive liquidity, alice sells 2 WETH for DEMO "
-        "through it, and the bot burns and collects the position, taking most of alice's 0.3% "
-        "fee from the passive LP. Nobody is cheated of their quoted price."
-    ),
-    vulnerability_class="none",
-    stage=stage,
-)
+SCENARIO = declared("mev-jit-liquidity", stage)

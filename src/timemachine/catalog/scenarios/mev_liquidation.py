@@ -13,7 +13,7 @@ from __future__ import annotations
 from timemachine.catalog.builder import ETHER
 from timemachine.catalog.devnet import actor_address
 from timemachine.catalog.models import ScenarioRecord
-from timemachine.catalog.scenarios.base import Scenario
+from timemachine.catalog.scenarios.base import declared
 from timemachine.catalog.scenarios.contract import deploy
 from timemachine.catalog.scenarios.markets import USD, markets
 from timemachine.catalog.scenarios.mev_truth import lower
@@ -103,15 +103,4 @@ async def stage(world: World) -> ScenarioRecord:
     )
 
 
-SCENARIO = Scenario(
-    id="mev-liquidation",
-    title="Aave-style liquidationCall after an oracle price drop (MEV)",
-    description=(
-        "MEV ground truth: grace borrows 24,000 USDX against 10 WETH in an Aave V2-style pool; "
-        "the oracle's WETH price falls from $3,000 to $2,800, her health factor drops below one, "
-        "and erin repays 12,000 USDX of her debt for 4.5 WETH (the repayment plus the 5% "
-        "liquidation bonus). The pool works as designed."
-    ),
-    vulnerability_class="none",
-    stage=stage,
-)
+SCENARIO = declared("mev-liquidation", stage)

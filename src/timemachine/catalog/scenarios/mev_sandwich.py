@@ -12,7 +12,7 @@ from __future__ import annotations
 from timemachine.catalog.builder import ETHER
 from timemachine.catalog.devnet import actor_address
 from timemachine.catalog.models import ScenarioRecord
-from timemachine.catalog.scenarios.base import Scenario
+from timemachine.catalog.scenarios.base import declared
 from timemachine.catalog.scenarios.markets import markets, swap
 from timemachine.catalog.scenarios.mev_truth import lower, pair_reserves, v2_amount_out
 from timemachine.catalog.scenarios.world import World
@@ -95,15 +95,4 @@ async def stage(world: World) -> ScenarioRecord:
     )
 
 
-SCENARIO = Scenario(
-    id="mev-sandwich",
-    title="Sandwich of a WETH sale in the WETH/USDX pair (MEV)",
-    description=(
-        "MEV ground truth: in one block mallory sells 2 WETH for USDX, erin sells 12 WETH within "
-        "her 5% slippage limit at the price mallory pushed down, and mallory buys WETH back with "
-        "all the USDX she got, ending the block with more WETH. No contract is exploited; erin "
-        "just gets a worse price."
-    ),
-    vulnerability_class="none",
-    stage=stage,
-)
+SCENARIO = declared("mev-sandwich", stage)

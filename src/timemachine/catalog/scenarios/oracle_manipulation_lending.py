@@ -16,7 +16,7 @@ from timemachine.catalog.builder import ETHER
 from timemachine.catalog.devnet import actor_address
 from timemachine.catalog.exploit import measure_exploit
 from timemachine.catalog.models import ScenarioRecord
-from timemachine.catalog.scenarios.base import Fix, Scenario
+from timemachine.catalog.scenarios.base import declared
 from timemachine.catalog.scenarios.contract import deploy
 from timemachine.catalog.scenarios.markets import USD, markets
 from timemachine.catalog.scenarios.world import World
@@ -88,25 +88,4 @@ async def stage(world: World) -> ScenarioRecord:
     )
 
 
-SCENARIO = Scenario(
-    id="oracle-manipulation-lending",
-    title="SpotLendingMarket: flash-loan manipulation of a spot-price collateral oracle",
-    description=(
-        "SpotLendingMarket values WETH collateral at the WETH/USDX pair's current reserves. In one "
-        "transaction the attacker flash-borrows 1,000,000 USDX, buys WETH with it so the pair's "
-        "WETH price rises about 19-fold, wraps 2 of its own ETH and posts them as collateral at "
-        "that price, borrows all 35,000 USDX the market holds, sells the WETH back and repays "
-        "the flash loan."
-    ),
-    vulnerability_class="price_manipulation",
-    stage=stage,
-    severity="critical",
-    loss_text="SpotLendingMarket's whole USDX cash (35,000 USDX on the devnet)",
-    fix=Fix(
-        contract="SpotLendingMarket",
-        artifact="SpotLendingMarketFixed",
-        summary=(
-            "the collateral price is refused when the pair's reserves changed in the current block"
-        ),
-    ),
-)
+SCENARIO = declared("oracle-manipulation-lending", stage)

@@ -11,7 +11,7 @@ from timemachine.catalog.builder import ETHER
 from timemachine.catalog.devnet import actor_address
 from timemachine.catalog.exploit import mine_exploit
 from timemachine.catalog.models import ScenarioRecord
-from timemachine.catalog.scenarios.base import Fix, Scenario
+from timemachine.catalog.scenarios.base import declared
 from timemachine.catalog.scenarios.contract import deploy
 from timemachine.catalog.scenarios.world import World
 
@@ -43,22 +43,4 @@ async def stage(world: World) -> ScenarioRecord:
     )
 
 
-SCENARIO = Scenario(
-    id="reentrancy-bank",
-    title="EtherBank drained by single-function reentrancy",
-    description=(
-        "EtherBank.withdraw pays the caller before recording the debit. BankAttacker deposits a "
-        "1 ETH stake and withdraws it, re-entering withdraw from receive() once per remaining "
-        "ether until the bank holds nothing, then forwards all users' deposits (50 ETH) and its "
-        "stake to the attacker EOA."
-    ),
-    vulnerability_class="reentrancy",
-    stage=stage,
-    severity="critical",
-    loss_text="all user deposits of EtherBank (50 ETH on the devnet)",
-    fix=Fix(
-        contract="EtherBank",
-        artifact="EtherBankFixed",
-        summary="checks-effects-interactions: the debit is written before the ETH is sent",
-    ),
-)
+SCENARIO = declared("reentrancy-bank", stage)

@@ -13,7 +13,7 @@ from timemachine.catalog.builder import ETHER, create_address
 from timemachine.catalog.devnet import actor_address
 from timemachine.catalog.exploit import mine_exploit
 from timemachine.catalog.models import ScenarioRecord
-from timemachine.catalog.scenarios.base import Fix, Scenario
+from timemachine.catalog.scenarios.base import declared
 from timemachine.catalog.scenarios.contract import deploy
 from timemachine.catalog.scenarios.world import World
 from timemachine.errors import DevnetBuildError
@@ -62,25 +62,4 @@ async def stage(world: World) -> ScenarioRecord:
     )
 
 
-SCENARIO = Scenario(
-    id="reentrancy-vault-shares",
-    title="ShareVault drained by cross-function reentrancy",
-    description=(
-        "ShareVault.redeemAll pays the caller before zeroing its shares, and ShareVault.transfer "
-        "can still move them. Two VaultRaider contracts pass a 5 ETH stake's shares back and "
-        "forth from their receive hooks while each payment is in flight, redeeming them five "
-        "times, until all users' deposits (20 ETH) and the stake are paid to the attacker EOA."
-    ),
-    vulnerability_class="reentrancy",
-    stage=stage,
-    severity="critical",
-    loss_text="all user deposits of ShareVault (20 ETH on the devnet)",
-    fix=Fix(
-        contract="ShareVault",
-        artifact="ShareVaultFixed",
-        summary=(
-            "redeemAll zeroes shares before paying; a reentrancy guard covers transfer "
-            "and redeemAll"
-        ),
-    ),
-)
+SCENARIO = declared("reentrancy-vault-shares", stage)

@@ -18,7 +18,7 @@ from timemachine.catalog.builder import ETHER
 from timemachine.catalog.devnet import actor_address
 from timemachine.catalog.exploit import measure_exploit
 from timemachine.catalog.models import ScenarioRecord
-from timemachine.catalog.scenarios.base import Fix, Scenario
+from timemachine.catalog.scenarios.base import declared
 from timemachine.catalog.scenarios.contract import Contract, deploy
 from timemachine.catalog.scenarios.markets import DEADLINE, SWAP_GAS, USD, markets
 from timemachine.catalog.scenarios.world import Markets, World
@@ -122,26 +122,4 @@ async def stage(world: World) -> ScenarioRecord:
     )
 
 
-SCENARIO = Scenario(
-    id="router-arbitrary-call",
-    title="SwapAggregator executes any caller-supplied call: approvals drained",
-    description=(
-        "SwapAggregator.swap lets the caller pick the call target and calldata, restricting "
-        "neither. Four users approved it without limit and swapped honestly through the router. "
-        "The attacker's contract then 'swaps' 0 tokens with target = USDX or WETH and data = "
-        "transferFrom(victim, attacker, balance): the aggregator spends each victim's allowance "
-        "and the attacker takes every approved USDX and WETH balance in one transaction."
-    ),
-    vulnerability_class="arbitrary_call",
-    stage=stage,
-    severity="critical",
-    loss_text="every approving user's whole USDX and WETH balance",
-    fix=Fix(
-        contract="SwapAggregator",
-        artifact="SwapAggregatorFixed",
-        summary=(
-            "the external call is limited to allow-listed swap selectors and may not "
-            "target a swapped token"
-        ),
-    ),
-)
+SCENARIO = declared("router-arbitrary-call", stage)

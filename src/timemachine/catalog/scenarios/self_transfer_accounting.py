@@ -16,7 +16,7 @@ from timemachine.catalog.builder import ETHER
 from timemachine.catalog.devnet import actor_address
 from timemachine.catalog.exploit import measure_exploit
 from timemachine.catalog.models import ScenarioRecord
-from timemachine.catalog.scenarios.base import Fix, Scenario
+from timemachine.catalog.scenarios.base import declared
 from timemachine.catalog.scenarios.contract import Contract, deploy
 from timemachine.catalog.scenarios.markets import add_liquidity, markets, swap
 from timemachine.catalog.scenarios.world import World
@@ -117,26 +117,4 @@ async def stage(world: World) -> ScenarioRecord:
     )
 
 
-SCENARIO = Scenario(
-    id="self-transfer-accounting",
-    title="ReflexToken self-transfers credit the amount twice; inflated REFLEX drains the pair",
-    description=(
-        "ReflexToken's _transfer caches the sender's and the receiver's balances before writing "
-        "them, so a transfer to oneself adds the amount out of nothing. In one tx the attacker "
-        "buys REFLEX for 1 WETH, self-transfers its whole balance 20 times (doubling it each "
-        "time) and sells about a million times what it bought into the REFLEX/WETH pair, taking "
-        "nearly all of the pair's WETH."
-    ),
-    vulnerability_class="logic_flaw",
-    stage=stage,
-    severity="critical",
-    loss_text="nearly all of the REFLEX/WETH pair's WETH (about 41 WETH on the devnet)",
-    fix=Fix(
-        contract="ReflexToken",
-        artifact="ReflexTokenFixed",
-        summary=(
-            "the sender's balance is written before the receiver's is read (self-transfer safe)"
-        ),
-        constructor_args=("@name", "@symbol", "@totalSupply"),
-    ),
-)
+SCENARIO = declared("self-transfer-accounting", stage)

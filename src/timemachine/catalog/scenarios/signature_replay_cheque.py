@@ -14,7 +14,7 @@ from timemachine.catalog.builder import ETHER
 from timemachine.catalog.devnet import actor_address, sign_digest
 from timemachine.catalog.exploit import mine_exploit
 from timemachine.catalog.models import ScenarioRecord
-from timemachine.catalog.scenarios.base import Fix, Scenario
+from timemachine.catalog.scenarios.base import declared
 from timemachine.catalog.scenarios.contract import deploy
 from timemachine.catalog.scenarios.world import World
 
@@ -61,25 +61,4 @@ async def stage(world: World) -> ScenarioRecord:
     )
 
 
-SCENARIO = Scenario(
-    id="signature-replay-cheque",
-    title="ChequeBank cheque replayed: signature without nonce or domain",
-    description=(
-        "ChequeBank.cash verifies the payer's signature over (payer, payee, amount) only and never "
-        "records a cashed cheque. After cashing alice's 2 ETH cheque once, the attacker's "
-        "ChequeReplayer cashes the same signature four more times in one transaction, emptying "
-        "alice's account (8 ETH); the other depositors' 10 ETH stay in the bank."
-    ),
-    vulnerability_class="signature_replay",
-    stage=stage,
-    severity="high",
-    loss_text="the cheque signer's ChequeBank account (8 ETH on the devnet)",
-    fix=Fix(
-        contract="ChequeBank",
-        artifact="ChequeBankFixed",
-        summary=(
-            "the signed digest binds a nonce, the contract and the chain id; cashed "
-            "nonces are recorded"
-        ),
-    ),
-)
+SCENARIO = declared("signature-replay-cheque", stage)

@@ -12,7 +12,7 @@ from timemachine.catalog.builder import ETHER
 from timemachine.catalog.devnet import actor_address
 from timemachine.catalog.exploit import mine_exploit
 from timemachine.catalog.models import ScenarioRecord
-from timemachine.catalog.scenarios.base import Fix, Scenario
+from timemachine.catalog.scenarios.base import declared
 from timemachine.catalog.scenarios.contract import deploy
 from timemachine.catalog.scenarios.world import World
 
@@ -45,21 +45,4 @@ async def stage(world: World) -> ScenarioRecord:
     )
 
 
-SCENARIO = Scenario(
-    id="unprotected-initializer",
-    title="TreasuryWallet taken over through its unprotected initializer",
-    description=(
-        "TreasuryWallet.initialize sets the owner and never checks that it already ran. "
-        "WalletHijacker calls it again to make itself the owner, then pays the whole treasury "
-        "(22 ETH of members' contributions) to the attacker EOA, in one transaction."
-    ),
-    vulnerability_class="access_control",
-    stage=stage,
-    severity="critical",
-    loss_text="the whole TreasuryWallet treasury (22 ETH on the devnet)",
-    fix=Fix(
-        contract="TreasuryWallet",
-        artifact="TreasuryWalletFixed",
-        summary="initialize requires the initialized flag to be unset",
-    ),
-)
+SCENARIO = declared("unprotected-initializer", stage)

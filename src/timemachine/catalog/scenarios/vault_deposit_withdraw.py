@@ -11,7 +11,7 @@ from timemachine.catalog.builder import ETHER
 from timemachine.catalog.devnet import actor_address
 from timemachine.catalog.exploit import check_payout
 from timemachine.catalog.models import ScenarioRecord
-from timemachine.catalog.scenarios.base import Scenario
+from timemachine.catalog.scenarios.base import declared
 from timemachine.catalog.scenarios.contract import deploy
 from timemachine.catalog.scenarios.world import World
 
@@ -44,14 +44,4 @@ async def stage(world: World) -> ScenarioRecord:
     return SCENARIO.record(exploit_tx=tx, block_number=block.number, attacker=a(SENDER))
 
 
-SCENARIO = Scenario(
-    id="vault-deposit-withdraw",
-    title="GuardedVault: deposits, a share transfer and redemptions (benign)",
-    description=(
-        "Benign control for reentrancy: four users deposit 14 ETH into GuardedVault (a vault with "
-        "transferable shares that burns shares before paying, behind a reentrancy lock), carol "
-        "gives erin 1 ETH of shares, erin redeems them and bob redeems 3 ETH of his own."
-    ),
-    vulnerability_class="none",
-    stage=stage,
-)
+SCENARIO = declared("vault-deposit-withdraw", stage)

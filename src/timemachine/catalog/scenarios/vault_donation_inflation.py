@@ -15,7 +15,7 @@ from __future__ import annotations
 from timemachine.catalog.devnet import actor_address
 from timemachine.catalog.exploit import measure_exploit
 from timemachine.catalog.models import ScenarioRecord
-from timemachine.catalog.scenarios.base import Fix, Scenario
+from timemachine.catalog.scenarios.base import declared
 from timemachine.catalog.scenarios.contract import deploy
 from timemachine.catalog.scenarios.markets import USD, markets
 from timemachine.catalog.scenarios.world import World
@@ -89,23 +89,4 @@ async def stage(world: World) -> ScenarioRecord:
     )
 
 
-SCENARIO = Scenario(
-    id="vault-donation-inflation",
-    title="YieldVault ERC-4626 share inflation: a donation makes a treasury deposit mint 0 shares",
-    description=(
-        "YieldVault counts its raw USDX balance as totalAssets and rounds shares down with no "
-        "virtual offset. Once the vault is empty, the attacker's contract mints its only share "
-        "for 1 base unit, transfers 50,000 USDX straight to the vault, triggers the treasury "
-        "allocator's permissionless allocate() - whose 50,000 USDX deposit now mints 0 shares - "
-        "and redeems its one share for the vault's 100,000 USDX."
-    ),
-    vulnerability_class="share_inflation",
-    stage=stage,
-    severity="critical",
-    loss_text="the treasury allocator's whole 50,000 USDX deposit",
-    fix=Fix(
-        contract="YieldVault",
-        artifact="YieldVaultFixed",
-        summary="virtual shares and assets (decimals offset 6) and no deposit minting 0 shares",
-    ),
-)
+SCENARIO = declared("vault-donation-inflation", stage)

@@ -18,7 +18,7 @@ from timemachine.catalog.builder import ETHER, create_address
 from timemachine.catalog.devnet import actor_address
 from timemachine.catalog.exploit import measure_exploit, mine_exploit
 from timemachine.catalog.models import ScenarioRecord
-from timemachine.catalog.scenarios.base import Scenario
+from timemachine.catalog.scenarios.base import declared
 from timemachine.catalog.scenarios.generalization.kit import (
     ATTACKER,
     MAX,
@@ -134,44 +134,6 @@ async def stage_checkpoint_skip(world: World) -> ScenarioRecord:
     )
 
 
-CLONE_DONATION = Scenario(
-    id="gen-clone-vault-donation",
-    title="EIP-1167 clone vault: front-run donation, victim deposit mints 0 shares, redeem",
-    description=(
-        "A minimal-proxy clone of CloneVault prices shares at its raw WETH balance. In one "
-        "block mallory deposits 1 wei (1 share) and donates 10 WETH ahead of bob's 10 WETH "
-        "deposit, which mints 0 shares; in the next block (the exploit tx) her one share "
-        "redeems the vault's 20 WETH + 1 wei. Her net gain over the three txs is bob's 10 WETH."
-    ),
-    vulnerability_class="share_inflation",
-    stage=stage_clone_donation,
-    severity="critical",
-    loss_text="bob's whole 10 WETH deposit",
-)
-UNCHECKED_UNDERFLOW = Scenario(
-    id="gen-unchecked-underflow",
-    title="PointsLedger: an `unchecked` transfer underflows an empty balance",
-    description=(
-        "PointsLedger.transfer subtracts in an unchecked block without a balance check. "
-        "PointsUnderflow transfers 1 point from its empty balance (which wraps to 2**256 - 1) "
-        "and redeems points for all 13 ETH the ledger holds."
-    ),
-    vulnerability_class="integer_overflow",
-    stage=stage_unchecked_underflow,
-    severity="critical",
-    loss_text="every ether behind the points (13 ETH)",
-)
-CHECKPOINT_SKIP = Scenario(
-    id="gen-reward-checkpoint-skip",
-    title="StakingRewards: a stake moved to a fresh account earns rewards since timestamp 0",
-    description=(
-        "StakingRewards checkpoints the caller before every stake change, but transferStake "
-        "never checkpoints the recipient. StakeMover stakes 1 ETH and moves it to StakeCasher, "
-        "whose first claim is 1 ETH x 1.7e9 seconds of rewards - capped at the whole reserve - "
-        "then unstakes; the stakers' principal stays, their rewards are gone."
-    ),
-    vulnerability_class="logic_flaw",
-    stage=stage_checkpoint_skip,
-    severity="critical",
-    loss_text="the whole reward reserve (about 20 ETH)",
-)
+CLONE_DONATION = declared("gen-clone-vault-donation", stage_clone_donation)
+UNCHECKED_UNDERFLOW = declared("gen-unchecked-underflow", stage_unchecked_underflow)
+CHECKPOINT_SKIP = declared("gen-reward-checkpoint-skip", stage_checkpoint_skip)

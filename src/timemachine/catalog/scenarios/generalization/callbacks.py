@@ -16,7 +16,7 @@ from timemachine.catalog.builder import ETHER
 from timemachine.catalog.devnet import actor_address
 from timemachine.catalog.exploit import measure_exploit, mine_exploit
 from timemachine.catalog.models import ScenarioRecord
-from timemachine.catalog.scenarios.base import Scenario
+from timemachine.catalog.scenarios.base import declared
 from timemachine.catalog.scenarios.generalization.kit import ATTACKER, MAX, bind, deploy_own
 from timemachine.catalog.scenarios.world import World
 
@@ -118,44 +118,6 @@ async def stage_cross_contract(world: World) -> ScenarioRecord:
     )
 
 
-ERC777 = Scenario(
-    id="gen-erc777-hook-reentrancy",
-    title="TokenEscrow drained through an ERC-777-style tokensReceived hook (solc 0.7.6)",
-    description=(
-        "TokenEscrow.withdraw transfers the caller's HOOK before zeroing the balance; HookToken "
-        "calls the opted-in recipient's tokensReceived after each transfer. EscrowDrainer "
-        "deposits 10 HOOK, withdraws, and re-enters withdraw from the hook nine more times, "
-        "taking the 90 HOOK of three users."
-    ),
-    vulnerability_class="reentrancy",
-    stage=stage_erc777,
-    severity="critical",
-    loss_text="every user's HOOK in the escrow (90 HOOK)",
-)
-FLASH_DEPOSIT = Scenario(
-    id="gen-erc3156-deposit-repay",
-    title="FlashSavingsVault: an ERC-3156 flash loan repaid by depositing it",
-    description=(
-        "FlashSavingsVault checks a flash loan's repayment on its WETH balance only. "
-        "FlashDepositor borrows the vault's 22 WETH, deposits them back from onFlashLoan "
-        "(credited to itself), passes the check, then withdraws its 'deposit'."
-    ),
-    vulnerability_class="reentrancy",
-    stage=stage_flash_deposit,
-    severity="critical",
-    loss_text="every saver's WETH (22 WETH)",
-)
-CROSS_CONTRACT = Scenario(
-    id="gen-cross-contract-reentrancy",
-    title="EtherStaking: stake shares passed between two relays while it pays",
-    description=(
-        "EtherStaking.unstake pays the caller's balance of its share token, then burns what "
-        "the caller holds by then. Two StakeRelays stake 10 ETH; from each receive() the shares "
-        "move to the other relay through the share token (another contract) and it unstakes "
-        "again: ten payouts of 10 ETH, the 90 ETH of three stakers gone."
-    ),
-    vulnerability_class="reentrancy",
-    stage=stage_cross_contract,
-    severity="critical",
-    loss_text="every staker's ether (90 ETH)",
-)
+ERC777 = declared("gen-erc777-hook-reentrancy", stage_erc777)
+FLASH_DEPOSIT = declared("gen-erc3156-deposit-repay", stage_flash_deposit)
+CROSS_CONTRACT = declared("gen-cross-contract-reentrancy", stage_cross_contract)

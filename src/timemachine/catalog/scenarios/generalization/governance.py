@@ -16,7 +16,7 @@ from timemachine.catalog.builder import ETHER
 from timemachine.catalog.devnet import actor_address
 from timemachine.catalog.exploit import check_payout, mine_exploit
 from timemachine.catalog.models import ScenarioRecord
-from timemachine.catalog.scenarios.base import Scenario
+from timemachine.catalog.scenarios.base import declared
 from timemachine.catalog.scenarios.contract import Contract
 from timemachine.catalog.scenarios.generalization.kit import ATTACKER, bind, deploy_own, honest
 from timemachine.catalog.scenarios.world import World
@@ -96,27 +96,5 @@ async def stage(world: World) -> ScenarioRecord:
     )
 
 
-SCENARIO = Scenario(
-    id="gen-vote-recycling",
-    title="TreasuryDao taken over by voting the same tokens from three addresses (solc 0.7.6)",
-    description=(
-        "TreasuryDao weighs each vote by the voter's live balance. Mallory's VoteRecycler, "
-        "holding 20% of GOV, proposes paying her the 25 ETH treasury, votes, and passes the "
-        "tokens through two BallotRelays that vote in turn: 60% with the same 200 GOV; the "
-        "proposal executes in the same transaction."
-    ),
-    vulnerability_class="governance_takeover",
-    stage=stage,
-    severity="critical",
-    loss_text="the whole DAO treasury (25 ETH)",
-)
-GRANT_SCENARIO = Scenario(
-    id="gen-dao-grant",
-    title="TreasuryDao: a grant passed by a real majority and executed (benign)",
-    description=(
-        "Benign look-alike of gen-vote-recycling: alice and bob, holding 60% of GOV, vote for a "
-        "5 ETH grant to grace; grace executes it."
-    ),
-    vulnerability_class="none",
-    stage=stage_grant,
-)
+SCENARIO = declared("gen-vote-recycling", stage)
+GRANT_SCENARIO = declared("gen-dao-grant", stage_grant)

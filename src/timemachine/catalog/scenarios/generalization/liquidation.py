@@ -12,7 +12,7 @@ from __future__ import annotations
 from timemachine.catalog.builder import ETHER
 from timemachine.catalog.devnet import actor_address
 from timemachine.catalog.models import ScenarioRecord
-from timemachine.catalog.scenarios.base import Scenario
+from timemachine.catalog.scenarios.base import declared
 from timemachine.catalog.scenarios.generalization.kit import MAX, deploy_own, expect, honest
 from timemachine.catalog.scenarios.generalization.reservoir import amount_out, reservoir
 from timemachine.catalog.scenarios.world import World
@@ -86,15 +86,4 @@ async def stage(world: World) -> ScenarioRecord:
     return honest(FLASH_LIQUIDATION, tx, block.number, LIQUIDATOR)
 
 
-FLASH_LIQUIDATION = Scenario(
-    id="gen-flash-liquidation",
-    title="A flash-loan-funded liquidation at the market price (benign)",
-    description=(
-        "Benign look-alike of the flash-loan and lending exploits: after a real price drop, "
-        "erin's FlashLiquidator flash-borrows 0.6 WETH, repays bob's underwater 0.6 ETH debt, "
-        "sells his 1,000 PLG collateral in a Reservoir at the feed's price, repays the loan and "
-        "keeps about 0.093 ETH."
-    ),
-    vulnerability_class="none",
-    stage=stage,
-)
+FLASH_LIQUIDATION = declared("gen-flash-liquidation", stage)

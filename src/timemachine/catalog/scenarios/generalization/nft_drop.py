@@ -12,7 +12,7 @@ from __future__ import annotations
 from timemachine.catalog.devnet import actor_address
 from timemachine.catalog.exploit import measure_exploit
 from timemachine.catalog.models import ScenarioRecord
-from timemachine.catalog.scenarios.base import Scenario
+from timemachine.catalog.scenarios.base import declared
 from timemachine.catalog.scenarios.contract import Contract
 from timemachine.catalog.scenarios.generalization.kit import ATTACKER, deploy_own, expect, honest
 from timemachine.catalog.scenarios.world import World
@@ -73,27 +73,5 @@ async def stage_capped_claim(world: World) -> ScenarioRecord:
     return honest(CAPPED_CLAIM, tx, block.number, "carol")
 
 
-HOOK_CLAIM = Scenario(
-    id="gen-nft-hook-claim",
-    title="ClaimDrop's one-per-address cap bypassed from the ERC-721 receiver hook",
-    description=(
-        "ClaimDrop gives one GenesisNft per address but records the claim only after "
-        "safeTransferFrom returns. The attacker's DropClaimer claims once and re-enters claim "
-        "from onERC721Received until the drop's stock is empty: 18 NFTs for one address."
-    ),
-    vulnerability_class="reentrancy",
-    stage=stage_hook_claim,
-    severity="critical",
-    loss_text="the drop's whole remaining stock (18 NFTs)",
-)
-CAPPED_CLAIM = Scenario(
-    id="gen-nft-capped-claim",
-    title="A contract wallet claims its one NFT through the receiver hook (benign)",
-    description=(
-        "Benign look-alike of gen-nft-hook-claim: CappedClaimDrop records the claim first; "
-        "carol's SmartWallet claims, its onERC721Received forwards the NFT to carol, and a "
-        "second claim reverts."
-    ),
-    vulnerability_class="none",
-    stage=stage_capped_claim,
-)
+HOOK_CLAIM = declared("gen-nft-hook-claim", stage_hook_claim)
+CAPPED_CLAIM = declared("gen-nft-capped-claim", stage_capped_claim)

@@ -25,7 +25,7 @@ from timemachine.catalog.builder import ETHER
 from timemachine.catalog.devnet import actor_address, sign_digest
 from timemachine.catalog.exploit import check_payout, measure_exploit, mine_exploit
 from timemachine.catalog.models import ScenarioRecord
-from timemachine.catalog.scenarios.base import Scenario
+from timemachine.catalog.scenarios.base import declared
 from timemachine.catalog.scenarios.contract import Contract
 from timemachine.catalog.scenarios.generalization.kit import (
     ATTACKER,
@@ -252,85 +252,10 @@ async def stage_keeper_harvest(world: World) -> ScenarioRecord:
     return honest(KEEPER_HARVEST, tx, block.number, "frank")
 
 
-VOUCHER_REPLAY = Scenario(
-    id="gen-voucher-cross-desk-replay",
-    title="A voucher signed for one desk replayed ten times at another (no nonce, no domain)",
-    description=(
-        "VoucherDesk pays vouchers whose signed message is (payee, amount) only. The operator "
-        "gave mallory a 2 ETH voucher, cashed at desk A; VoucherReplayer presents the same "
-        "signature ten times at desk B (same operator) and empties its 20 ETH."
-    ),
-    vulnerability_class="signature_replay",
-    stage=stage_voucher_replay,
-    severity="critical",
-    loss_text="desk B's whole balance (20 ETH)",
-)
-VOUCHER_ONCE = Scenario(
-    id="gen-voucher-cashed-once",
-    title="A payee cashes her own signed voucher once (benign)",
-    description=(
-        "Benign look-alike of gen-voucher-cross-desk-replay: grace presents the 2 ETH voucher "
-        "the operator signed for her, once, at the desk it was meant for."
-    ),
-    vulnerability_class="none",
-    stage=stage_voucher_once,
-)
-HUB_ARBITRARY_CALL = Scenario(
-    id="gen-hub-arbitrary-call",
-    title="ApprovalHub.batch makes the hub call transferFrom on its approvers",
-    description=(
-        "Users approved ApprovalHub for WETH to pay through it. Its batch function calls any "
-        "target with any data as the hub; mallory's EOA batches WETH.transferFrom(alice, "
-        "mallory) and WETH.transferFrom(bob, mallory) for everything they hold."
-    ),
-    vulnerability_class="arbitrary_call",
-    stage=stage_hub_arbitrary_call,
-    severity="critical",
-    loss_text="every approving user's WETH",
-)
-HUB_BATCH = Scenario(
-    id="gen-hub-batch-payments",
-    title="A user batches two WETH payments of his own through ApprovalHub (benign)",
-    description=(
-        "Benign look-alike of gen-hub-arbitrary-call: dave, who approved the hub, batches "
-        "WETH.transferFrom(dave, erin, 1) and WETH.transferFrom(dave, frank, 2) through it."
-    ),
-    vulnerability_class="none",
-    stage=stage_hub_batch,
-)
-OPEN_FEED_SETTER = Scenario(
-    id="gen-open-feed-setter",
-    title="FeedLendingPool: anyone may replace the price feed",
-    description=(
-        "FeedLendingPool's parameter setters are owner-only except setFeed. FeedSpoofer makes "
-        "itself the feed (1 token = 1e18 ETH), pledges one token and borrows all 29.5 ETH."
-    ),
-    vulnerability_class="missing_access_control",
-    stage=stage_open_feed_setter,
-    severity="critical",
-    loss_text="the pool's whole cash (29.5 ETH)",
-)
-TWO_STEP_TAKEOVER = Scenario(
-    id="gen-ownership-two-step",
-    title="OwnedTreasury: ownership taken in one block, treasury spent in the next",
-    description=(
-        "OwnedTreasury.transferOwnership has no owner check. Mallory calls it for herself in "
-        "one block; in the next (the exploit tx) she spends the treasury's 15 ETH to herself "
-        "as its owner - every check in that tx passes."
-    ),
-    vulnerability_class="missing_access_control",
-    stage=stage_two_step_takeover,
-    severity="critical",
-    loss_text="the whole treasury (15 ETH)",
-)
-KEEPER_HARVEST = Scenario(
-    id="gen-keeper-harvest",
-    title="A keeper harvests rewards for a 1% bounty (benign)",
-    description=(
-        "Benign look-alike of the value-extraction exploits: RewardHarvester lets anyone "
-        "harvest; frank, who never had a role, sends its 10 ETH to the beneficiary and keeps "
-        "the 0.1 ETH bounty."
-    ),
-    vulnerability_class="none",
-    stage=stage_keeper_harvest,
-)
+VOUCHER_REPLAY = declared("gen-voucher-cross-desk-replay", stage_voucher_replay)
+VOUCHER_ONCE = declared("gen-voucher-cashed-once", stage_voucher_once)
+HUB_ARBITRARY_CALL = declared("gen-hub-arbitrary-call", stage_hub_arbitrary_call)
+HUB_BATCH = declared("gen-hub-batch-payments", stage_hub_batch)
+OPEN_FEED_SETTER = declared("gen-open-feed-setter", stage_open_feed_setter)
+TWO_STEP_TAKEOVER = declared("gen-ownership-two-step", stage_two_step_takeover)
+KEEPER_HARVEST = declared("gen-keeper-harvest", stage_keeper_harvest)

@@ -14,7 +14,7 @@ from timemachine.catalog.builder import ETHER
 from timemachine.catalog.devnet import actor_address
 from timemachine.catalog.exploit import check_payout, mine_exploit
 from timemachine.catalog.models import ScenarioRecord
-from timemachine.catalog.scenarios.base import Scenario
+from timemachine.catalog.scenarios.base import declared
 from timemachine.catalog.scenarios.contract import Contract
 from timemachine.catalog.scenarios.generalization.kit import (
     ATTACKER,
@@ -151,50 +151,7 @@ async def stage_admin_upgrade(world: World) -> ScenarioRecord:
     return honest(ADMIN_UPGRADE, tx, block.number, "deployer")
 
 
-UNPROTECTED_SWEEP = Scenario(
-    id="gen-proxy-unprotected-sweep",
-    title="FeeCollector behind a transparent proxy: anyone may sweep it",
-    description=(
-        "FeeCollector (a TransparentProxy implementation) has an owner-only withdrawFees and a "
-        "sweepDust that forgot its modifier. Mallory, who never had a role, calls sweepDust "
-        "through the proxy from her EOA and takes the 8 ETH of fees left."
-    ),
-    vulnerability_class="missing_access_control",
-    stage=stage_unprotected_sweep,
-    severity="critical",
-    loss_text="all fees held by the collector (8 ETH)",
-)
-FEE_WITHDRAWAL = Scenario(
-    id="gen-proxy-fee-withdrawal",
-    title="FeeCollector behind a transparent proxy: the treasurer withdraws fees (benign)",
-    description=(
-        "Benign look-alike of gen-proxy-unprotected-sweep: the treasurer set at initialization "
-        "withdraws 6 of the 14 ETH of fees through the proxy."
-    ),
-    vulnerability_class="none",
-    stage=stage_fee_withdrawal,
-)
-UUPS_HIJACK = Scenario(
-    id="gen-uups-uninitialized",
-    title="Uninitialized UUPS proxy: initialized by the attacker, upgraded to a sweeper",
-    description=(
-        "A UupsTreasury proxy was deployed without its initializer call and users deposited "
-        "18 ETH. Mallory's ProxyHijacker calls initialize (becoming owner), then "
-        "upgradeToAndCall with her EtherSweeperImpl, which in the proxy's context sends the "
-        "whole balance to her."
-    ),
-    vulnerability_class="access_control",
-    stage=stage_uups_hijack,
-    severity="critical",
-    loss_text="every deposit of the treasury (18 ETH)",
-)
-ADMIN_UPGRADE = Scenario(
-    id="gen-uups-admin-upgrade",
-    title="UUPS proxy upgraded to V2 by its owner (benign)",
-    description=(
-        "Benign look-alike of gen-uups-uninitialized: the owner of an initialized UupsTreasury "
-        "proxy upgrades it to UupsTreasuryV2 with upgradeToAndCall; no funds move."
-    ),
-    vulnerability_class="none",
-    stage=stage_admin_upgrade,
-)
+UNPROTECTED_SWEEP = declared("gen-proxy-unprotected-sweep", stage_unprotected_sweep)
+FEE_WITHDRAWAL = declared("gen-proxy-fee-withdrawal", stage_fee_withdrawal)
+UUPS_HIJACK = declared("gen-uups-uninitialized", stage_uups_hijack)
+ADMIN_UPGRADE = declared("gen-uups-admin-upgrade", stage_admin_upgrade)

@@ -16,7 +16,7 @@ from timemachine.catalog.builder import ETHER
 from timemachine.catalog.devnet import actor_address
 from timemachine.catalog.exploit import measure_exploit
 from timemachine.catalog.models import ScenarioRecord
-from timemachine.catalog.scenarios.base import Scenario
+from timemachine.catalog.scenarios.base import declared
 from timemachine.catalog.scenarios.contract import Contract
 from timemachine.catalog.scenarios.generalization.kit import (
     ATTACKER,
@@ -137,39 +137,6 @@ async def stage_arbitrage(world: World) -> ScenarioRecord:
     return honest(ARBITRAGE_ROUND_TRIP, tx, block.number, "heidi")
 
 
-PUMP_SCENARIO = Scenario(
-    id="gen-own-capital-pump",
-    title="SpotLender drained by pumping a custom pool with the attacker's own ether",
-    description=(
-        "SpotLender values its collateral token at Reservoir's spot reserves (a pool with its "
-        "own ABI: buyToken/sellToken/spotPrice). Without any flash loan, PumpBorrower spends "
-        "300 of mallory's ETH on the token (16x the price), pledges 5,000 tokens, borrows "
-        "the lender's whole 40 ETH and sells the rest of the tokens back."
-    ),
-    vulnerability_class="price_manipulation",
-    stage=stage_pump,
-    severity="critical",
-    loss_text="SpotLender's whole cash (40 ETH)",
-)
-LARGE_SWAP = Scenario(
-    id="gen-large-honest-swap",
-    title="A large honest swap moves a custom pool's price (benign)",
-    description=(
-        "Benign look-alike of gen-own-capital-pump: bob buys the token with 50 ETH in one "
-        "Reservoir swap (minimum out set to the exact quote); the spot price rises 2.25-fold "
-        "and nobody borrows against it."
-    ),
-    vulnerability_class="none",
-    stage=stage_large_swap,
-)
-ARBITRAGE_ROUND_TRIP = Scenario(
-    id="gen-arbitrage-round-trip",
-    title="An arbitrage bot buys in one custom pool and sells in another (benign)",
-    description=(
-        "Benign look-alike of gen-own-capital-pump: heidi's RoundTripBot buys the token with "
-        "10 ETH in a Reservoir priced at 0.001 ETH and sells all of it in one priced at 0.002 "
-        "ETH, ending with more ether and no token."
-    ),
-    vulnerability_class="none",
-    stage=stage_arbitrage,
-)
+PUMP_SCENARIO = declared("gen-own-capital-pump", stage_pump)
+LARGE_SWAP = declared("gen-large-honest-swap", stage_large_swap)
+ARBITRAGE_ROUND_TRIP = declared("gen-arbitrage-round-trip", stage_arbitrage)

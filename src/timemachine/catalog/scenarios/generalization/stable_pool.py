@@ -14,7 +14,7 @@ from timemachine.catalog.builder import ETHER
 from timemachine.catalog.devnet import actor_address
 from timemachine.catalog.exploit import measure_exploit
 from timemachine.catalog.models import ScenarioRecord
-from timemachine.catalog.scenarios.base import Scenario
+from timemachine.catalog.scenarios.base import declared
 from timemachine.catalog.scenarios.contract import Contract
 from timemachine.catalog.scenarios.generalization.kit import (
     ATTACKER,
@@ -119,28 +119,5 @@ async def stage_lp_exit(world: World) -> ScenarioRecord:
     return honest(LP_EXIT, tx, block.number, "carol")
 
 
-READ_ONLY_REENTRANCY = Scenario(
-    id="gen-read-only-reentrancy",
-    title="LpLender reads StablePool's virtual price mid-removal (read-only reentrancy)",
-    description=(
-        "StablePool burns shares and pays ether before it books its reserves; its lock guards "
-        "the pool but not the getVirtualPrice view. The attacker adds 900 ETH + 900 STB, removes "
-        "1,790 of its 1,800 shares and, in receive(), pledges the last 10 to LpLender - valued "
-        "at 9.5x par - and borrows all 50 ETH the lender holds."
-    ),
-    vulnerability_class="read_only_reentrancy",
-    stage=stage_read_only_reentrancy,
-    severity="critical",
-    loss_text="LpLender's whole cash (50 ETH)",
-)
-LP_EXIT = Scenario(
-    id="gen-lp-exit-callback",
-    title="A contract wallet removes its own StablePool liquidity through a callback (benign)",
-    description=(
-        "Benign look-alike of gen-read-only-reentrancy: carol's SmartWallet removes its 20 "
-        "shares; StablePool pays 10 ETH into the wallet's receive() mid-update, which forwards "
-        "it to carol, then pays 10 STB. Nobody reads the pool's price meanwhile."
-    ),
-    vulnerability_class="none",
-    stage=stage_lp_exit,
-)
+READ_ONLY_REENTRANCY = declared("gen-read-only-reentrancy", stage_read_only_reentrancy)
+LP_EXIT = declared("gen-lp-exit-callback", stage_lp_exit)
