@@ -9,9 +9,12 @@ from functools import cache
 from importlib.resources import files
 from typing import Any
 
-from timemachine.catalog.exploit import Drain, Outcome
+from timemachine.catalog.builder import ChainBuilder, MinedBlock
+from timemachine.catalog.devnet import actor_address
+from timemachine.catalog.exploit import Drain, Outcome, mine_exploit
 from timemachine.catalog.models import ScenarioRecord
 from timemachine.catalog.scenarios.world import World
+from timemachine.errors import DevnetBuildError
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,52 @@ class Scenario:
             victims=list(victims),
             **outcome.ground_truth(),
         )
+
+    async def drained(
+        self,
+        chain: ChainBuilder,
+        send: Callable[[], Awaitable[str]],
+        *,
+        attacker: str,
+        contracts: Sequence[str],
+        victim: str,
+        held: int | None,
+        left: int,
+        what: str,
+    ) -> ScenarioRecord:
+        """Mine the exploit `send` queues, check that the one `victim` went from `held` to `left`
+        wei and the `attacker` address gained the loss (`mine_exploit`), and record it."""
+        drain = await mine_exploit(
+            chain, send, victim=victim, attacker=attacker, held=held, left=left, what=what
+        )
+        return self.exploited(drain, attacker=attacker, contracts=contracts, victims=[victim])
+
+    async def paid_out(
+        self,
+        chain: ChainBuilder,
+        tx: str,
+        block: MinedBlock,
+        *,
+        contract: str,
+        held: int,
+        left: int,
+        payee: str,
+        paid: int,
+        what: str,
+    ) -> ScenarioRecord:
+        """The record of a benign control whose mined `tx`, sent by actor `payee`, took `contract`
+        from `held` to `left` wei and paid `payee` `paid` wei less its gas fee (else it fails the
+        build)."""
+        before = block.number - 1
+        payee_address = actor_address(payee)
+        was, kept = await chain.balance(contract, before), await chain.balance(contract)
+        gain = await chain.balance(payee_address) - await chain.balance(payee_address, before)
+        if (was, kept) != (held, left) or gain != paid - block.fee(tx):
+            raise DevnetBuildError(
+                f"{what} {tx} misbehaved: {contract} held {was} wei, kept {kept}, "
+                f"{payee} gained {gain} wei"
+            )
+        return self.record(exploit_tx=tx, block_number=block.number, attacker=payee_address)
 
 
 @cache

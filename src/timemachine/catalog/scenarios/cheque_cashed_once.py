@@ -12,7 +12,6 @@ from eth_utils.crypto import keccak
 
 from timemachine.catalog.builder import ETHER
 from timemachine.catalog.devnet import DEVNET_CHAIN_ID, actor_address, sign_digest
-from timemachine.catalog.exploit import check_payout
 from timemachine.catalog.models import ScenarioRecord
 from timemachine.catalog.scenarios.base import declared
 from timemachine.catalog.scenarios.contract import deploy
@@ -45,7 +44,7 @@ async def stage(world: World) -> ScenarioRecord:
     tx = await bank.send(PAYEE, "cash", a(PAYER), a(PAYEE), CHEQUE, NONCE, signature)
     block = await chain.mine()
 
-    await check_payout(
+    return await SCENARIO.paid_out(
         chain,
         tx,
         block,
@@ -56,7 +55,6 @@ async def stage(world: World) -> ScenarioRecord:
         paid=CHEQUE,
         what="cheque control",
     )
-    return SCENARIO.record(exploit_tx=tx, block_number=block.number, attacker=a(PAYEE))
 
 
 SCENARIO = declared("cheque-cashed-once", stage)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from timemachine.catalog.builder import ETHER
 from timemachine.catalog.devnet import actor_address
-from timemachine.catalog.exploit import mine_exploit
 from timemachine.catalog.models import ScenarioRecord
 from timemachine.catalog.scenarios.base import declared
 from timemachine.catalog.scenarios.contract import deploy
@@ -26,20 +25,15 @@ async def stage(world: World) -> ScenarioRecord:
     attacker_contract = await deploy(chain, ATTACKER, "BankAttacker", bank.address)
     await chain.mine()
 
-    drain = await mine_exploit(
+    return await SCENARIO.drained(
         chain,
         lambda: attacker_contract.send(ATTACKER, "attack", value=STAKE, gas=EXPLOIT_GAS),
-        victim=bank.address,
         attacker=actor_address(ATTACKER),
+        contracts=[attacker_contract.address],
+        victim=bank.address,
         held=None,
         left=0,
         what="reentrancy exploit",
-    )
-    return SCENARIO.exploited(
-        drain,
-        attacker=actor_address(ATTACKER),
-        contracts=[attacker_contract.address],
-        victims=[bank.address],
     )
 
 

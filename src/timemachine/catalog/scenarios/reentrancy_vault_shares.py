@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from timemachine.catalog.builder import ETHER, create_address
 from timemachine.catalog.devnet import actor_address
-from timemachine.catalog.exploit import mine_exploit
 from timemachine.catalog.models import ScenarioRecord
 from timemachine.catalog.scenarios.base import declared
 from timemachine.catalog.scenarios.contract import deploy
@@ -45,20 +44,15 @@ async def stage(world: World) -> ScenarioRecord:
         raise DevnetBuildError("the VaultRaider pair did not land at the predicted addresses")
     await chain.mine()
 
-    drain = await mine_exploit(
+    return await SCENARIO.drained(
         chain,
         lambda: leader.send(ATTACKER, "raid", value=STAKE, gas=EXPLOIT_GAS),
-        victim=vault.address,
         attacker=a(ATTACKER),
+        contracts=[leader.address, partner.address],
+        victim=vault.address,
         held=20 * ETHER,
         left=0,
         what="cross-function reentrancy",
-    )
-    return SCENARIO.exploited(
-        drain,
-        attacker=a(ATTACKER),
-        contracts=[leader.address, partner.address],
-        victims=[vault.address],
     )
 
 

@@ -12,7 +12,6 @@ from eth_utils.crypto import keccak
 
 from timemachine.catalog.builder import ETHER
 from timemachine.catalog.devnet import actor_address, sign_digest
-from timemachine.catalog.exploit import mine_exploit
 from timemachine.catalog.models import ScenarioRecord
 from timemachine.catalog.scenarios.base import declared
 from timemachine.catalog.scenarios.contract import deploy
@@ -45,19 +44,17 @@ async def stage(world: World) -> ScenarioRecord:
     replayer = await deploy(chain, ATTACKER, "ChequeReplayer")
     await chain.mine()
 
-    drain = await mine_exploit(
+    return await SCENARIO.drained(
         chain,
         lambda: replayer.send(
             ATTACKER, "replay", bank.address, a(VICTIM), CHEQUE, signature, gas=EXPLOIT_GAS
         ),
-        victim=bank.address,
         attacker=a(ATTACKER),
+        contracts=[replayer.address],
+        victim=bank.address,
         held=18 * ETHER,
         left=10 * ETHER,
         what="cheque replay",
-    )
-    return SCENARIO.exploited(
-        drain, attacker=a(ATTACKER), contracts=[replayer.address], victims=[bank.address]
     )
 
 

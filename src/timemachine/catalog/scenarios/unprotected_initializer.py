@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from timemachine.catalog.builder import ETHER
 from timemachine.catalog.devnet import actor_address
-from timemachine.catalog.exploit import mine_exploit
 from timemachine.catalog.models import ScenarioRecord
 from timemachine.catalog.scenarios.base import declared
 from timemachine.catalog.scenarios.contract import deploy
@@ -31,17 +30,15 @@ async def stage(world: World) -> ScenarioRecord:
     hijacker = await deploy(chain, ATTACKER, "WalletHijacker")
     await chain.mine()
 
-    drain = await mine_exploit(
+    return await SCENARIO.drained(
         chain,
         lambda: hijacker.send(ATTACKER, "hijack", wallet.address, gas=EXPLOIT_GAS),
-        victim=wallet.address,
         attacker=a(ATTACKER),
+        contracts=[hijacker.address],
+        victim=wallet.address,
         held=22 * ETHER,
         left=0,
         what="initializer takeover",
-    )
-    return SCENARIO.exploited(
-        drain, attacker=a(ATTACKER), contracts=[hijacker.address], victims=[wallet.address]
     )
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from timemachine.catalog.builder import ETHER
 from timemachine.catalog.devnet import actor_address
-from timemachine.catalog.exploit import check_payout
 from timemachine.catalog.models import ScenarioRecord
 from timemachine.catalog.scenarios.base import declared
 from timemachine.catalog.scenarios.contract import deploy
@@ -30,7 +29,7 @@ async def stage(world: World) -> ScenarioRecord:
     tx = await vault.send(SENDER, "redeem", REDEEMED)
     block = await chain.mine()
 
-    await check_payout(
+    return await SCENARIO.paid_out(
         chain,
         tx,
         block,
@@ -41,7 +40,6 @@ async def stage(world: World) -> ScenarioRecord:
         paid=REDEEMED,
         what="vault control",
     )
-    return SCENARIO.record(exploit_tx=tx, block_number=block.number, attacker=a(SENDER))
 
 
 SCENARIO = declared("vault-deposit-withdraw", stage)

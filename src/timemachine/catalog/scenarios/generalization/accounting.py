@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from timemachine.catalog.builder import ETHER, create_address
 from timemachine.catalog.devnet import actor_address
-from timemachine.catalog.exploit import measure_exploit, mine_exploit
+from timemachine.catalog.exploit import measure_exploit
 from timemachine.catalog.models import ScenarioRecord
 from timemachine.catalog.scenarios.base import declared
 from timemachine.catalog.scenarios.generalization.kit import (
@@ -81,23 +81,23 @@ async def stage_unchecked_underflow(world: World) -> ScenarioRecord:
     await ledger.fund("buy", POINTS)
     await ledger.send("bob", "redeem", REDEEMED_POINTS)
     await chain.mine()
-    drain = await mine_exploit(
+    lost = (sum(POINTS.values()) - 2) * ETHER
+    record = await UNCHECKED_UNDERFLOW.drained(
         chain,
         lambda: attacker.send(ATTACKER, "attack", ledger.address, gas=300_000),
-        victim=ledger.address,
         attacker=a(ATTACKER),
-        held=(sum(POINTS.values()) - 2) * ETHER,
+        contracts=[attacker.address],
+        victim=ledger.address,
+        held=lost,
         left=0,
         what="unchecked underflow",
     )
     expect(
         "wrapped balance",
         await ledger.call("balanceOf", attacker.address),
-        MAX - drain.loss * 1_000,
+        MAX - lost * 1_000,
     )
-    return UNCHECKED_UNDERFLOW.exploited(
-        drain, attacker=a(ATTACKER), contracts=[attacker.address], victims=[ledger.address]
-    )
+    return record
 
 
 async def stage_checkpoint_skip(world: World) -> ScenarioRecord:
@@ -114,24 +114,20 @@ async def stage_checkpoint_skip(world: World) -> ScenarioRecord:
     await chain.mine()
     staked = (sum(STAKERS.values()) - 1) * ETHER
     reserve = await rewards.call("rewardReserve")
-    drain = await mine_exploit(
+    record = await CHECKPOINT_SKIP.drained(
         chain,
         lambda: mover.send(
             ATTACKER, "attack", rewards.address, casher.address, value=ETHER, gas=400_000
         ),
-        victim=rewards.address,
         attacker=a(ATTACKER),
+        contracts=[mover.address, casher.address],
+        victim=rewards.address,
         held=staked + reserve,
         left=staked,
         what="reward checkpoint skip",
     )
     expect("reserve left", await rewards.call("rewardReserve"), 0)
-    return CHECKPOINT_SKIP.exploited(
-        drain,
-        attacker=a(ATTACKER),
-        contracts=[mover.address, casher.address],
-        victims=[rewards.address],
-    )
+    return record
 
 
 CLONE_DONATION = declared("gen-clone-vault-donation", stage_clone_donation)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from timemachine.catalog.builder import ETHER
 from timemachine.catalog.devnet import actor_address
-from timemachine.catalog.exploit import measure_exploit, mine_exploit
+from timemachine.catalog.exploit import measure_exploit
 from timemachine.catalog.models import ScenarioRecord
 from timemachine.catalog.scenarios.base import declared
 from timemachine.catalog.scenarios.generalization.kit import ATTACKER, MAX, bind, deploy_own
@@ -101,20 +101,15 @@ async def stage_cross_contract(world: World) -> ScenarioRecord:
     await first.send(ATTACKER, "pair", second.address)
     await second.send(ATTACKER, "pair", first.address)
     await chain.mine()
-    drain = await mine_exploit(
+    return await CROSS_CONTRACT.drained(
         chain,
         lambda: first.send(ATTACKER, "attack", value=STAKE, gas=REENTRY_GAS),
-        victim=staking.address,
         attacker=a(ATTACKER),
+        contracts=[first.address, second.address],
+        victim=staking.address,
         held=sum(STAKED.values()) * ETHER,
         left=0,
         what="cross-contract reentrancy",
-    )
-    return CROSS_CONTRACT.exploited(
-        drain,
-        attacker=a(ATTACKER),
-        contracts=[first.address, second.address],
-        victims=[staking.address],
     )
 
 

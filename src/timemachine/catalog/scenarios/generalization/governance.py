@@ -14,11 +14,10 @@ from __future__ import annotations
 
 from timemachine.catalog.builder import ETHER
 from timemachine.catalog.devnet import actor_address
-from timemachine.catalog.exploit import check_payout, mine_exploit
 from timemachine.catalog.models import ScenarioRecord
 from timemachine.catalog.scenarios.base import declared
 from timemachine.catalog.scenarios.contract import Contract
-from timemachine.catalog.scenarios.generalization.kit import ATTACKER, bind, deploy_own, honest
+from timemachine.catalog.scenarios.generalization.kit import ATTACKER, bind, deploy_own
 from timemachine.catalog.scenarios.world import World
 
 GOV = 10**18
@@ -53,7 +52,7 @@ async def stage_grant(world: World) -> ScenarioRecord:
     dao, tx = await _dao(world, "TreasuryDao (benign)")
     block = await world.chain.mine()
     held = sum(TREASURY.values()) * ETHER
-    await check_payout(
+    return await GRANT_SCENARIO.paid_out(
         world.chain,
         tx,
         block,
@@ -64,7 +63,6 @@ async def stage_grant(world: World) -> ScenarioRecord:
         paid=GRANT,
         what="DAO grant",
     )
-    return honest(GRANT_SCENARIO, tx, block.number, "grace")
 
 
 async def stage(world: World) -> ScenarioRecord:
@@ -79,20 +77,15 @@ async def stage(world: World) -> ScenarioRecord:
     await chain.mine()
 
     relay_addresses = [relay.address for relay in relays]
-    drain = await mine_exploit(
+    return await SCENARIO.drained(
         chain,
         lambda: recycler.send(ATTACKER, "attack", dao.address, relay_addresses, gas=800_000),
-        victim=dao.address,
         attacker=a(ATTACKER),
+        contracts=[recycler.address, *relay_addresses],
+        victim=dao.address,
         held=sum(TREASURY.values()) * ETHER - GRANT,
         left=0,
         what="vote recycling",
-    )
-    return SCENARIO.exploited(
-        drain,
-        attacker=a(ATTACKER),
-        contracts=[recycler.address, *relay_addresses],
-        victims=[dao.address],
     )
 
 

@@ -23,7 +23,7 @@ from eth_utils.crypto import keccak
 
 from timemachine.catalog.builder import ETHER
 from timemachine.catalog.devnet import actor_address, sign_digest
-from timemachine.catalog.exploit import check_payout, measure_exploit, mine_exploit
+from timemachine.catalog.exploit import measure_exploit
 from timemachine.catalog.models import ScenarioRecord
 from timemachine.catalog.scenarios.base import declared
 from timemachine.catalog.scenarios.contract import Contract
@@ -74,7 +74,7 @@ async def stage_voucher_replay(world: World) -> ScenarioRecord:
     signature = voucher(ATTACKER, VOUCHER)
     await issuing.send(ATTACKER, "redeem", a(ATTACKER), VOUCHER, signature)
     await chain.mine()
-    drain = await mine_exploit(
+    return await VOUCHER_REPLAY.drained(
         chain,
         lambda: replayer.send(
             ATTACKER,
@@ -86,14 +86,12 @@ async def stage_voucher_replay(world: World) -> ScenarioRecord:
             REPLAYS,
             gas=600_000,
         ),
-        victim=target.address,
         attacker=a(ATTACKER),
+        contracts=[replayer.address],
+        victim=target.address,
         held=DESK_FUNDS,
         left=0,
         what="cross-desk voucher replay",
-    )
-    return VOUCHER_REPLAY.exploited(
-        drain, attacker=a(ATTACKER), contracts=[replayer.address], victims=[target.address]
     )
 
 
@@ -102,7 +100,7 @@ async def stage_voucher_once(world: World) -> ScenarioRecord:
     desk = await _desk(world, "VoucherDesk (benign)")
     tx = await desk.send("grace", "redeem", a("grace"), VOUCHER, voucher("grace", VOUCHER))
     block = await chain.mine()
-    await check_payout(
+    return await VOUCHER_ONCE.paid_out(
         chain,
         tx,
         block,
@@ -113,7 +111,6 @@ async def stage_voucher_once(world: World) -> ScenarioRecord:
         paid=VOUCHER,
         what="voucher cashed once",
     )
-    return honest(VOUCHER_ONCE, tx, block.number, "grace")
 
 
 async def _hub(world: World, users: dict[str, int]) -> Contract:
@@ -187,19 +184,18 @@ async def stage_open_feed_setter(world: World) -> ScenarioRecord:
     await chain.mine()
     await pool.send("bob", "borrow", HONEST_BORROW)
     await chain.mine()
-    drain = await mine_exploit(
+    record = await OPEN_FEED_SETTER.drained(
         chain,
         lambda: spoofer.send(ATTACKER, "attack", pool.address, 10**18, gas=400_000),
-        victim=pool.address,
         attacker=a(ATTACKER),
+        contracts=[spoofer.address],
+        victim=pool.address,
         held=sum(POOL_CASH.values()) * ETHER - HONEST_BORROW,
         left=0,
         what="open feed setter",
     )
     expect("installed feed", await pool.call("feed"), spoofer.address.lower())
-    return OPEN_FEED_SETTER.exploited(
-        drain, attacker=a(ATTACKER), contracts=[spoofer.address], victims=[pool.address]
-    )
+    return record
 
 
 async def stage_two_step_takeover(world: World) -> ScenarioRecord:
@@ -214,17 +210,15 @@ async def stage_two_step_takeover(world: World) -> ScenarioRecord:
     await treasury.send(ATTACKER, "transferOwnership", a(ATTACKER))
     await chain.mine()
     held = (sum(DONATIONS.values()) - 3) * ETHER
-    drain = await mine_exploit(
+    return await TWO_STEP_TAKEOVER.drained(
         chain,
         lambda: treasury.send(ATTACKER, "spend", a(ATTACKER), held),
-        victim=treasury.address,
         attacker=a(ATTACKER),
+        contracts=[],
+        victim=treasury.address,
         held=held,
         left=0,
         what="two-step takeover",
-    )
-    return TWO_STEP_TAKEOVER.exploited(
-        drain, attacker=a(ATTACKER), contracts=[], victims=[treasury.address]
     )
 
 
@@ -238,7 +232,7 @@ async def stage_keeper_harvest(world: World) -> ScenarioRecord:
     held = sum(REWARDS.values()) * ETHER
     tx = await harvester.send("frank", "harvest")
     block = await chain.mine()
-    await check_payout(
+    return await KEEPER_HARVEST.paid_out(
         chain,
         tx,
         block,
@@ -249,7 +243,6 @@ async def stage_keeper_harvest(world: World) -> ScenarioRecord:
         paid=held // 100,
         what="keeper harvest",
     )
-    return honest(KEEPER_HARVEST, tx, block.number, "frank")
 
 
 VOUCHER_REPLAY = declared("gen-voucher-cross-desk-replay", stage_voucher_replay)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from timemachine.catalog.builder import ETHER
 from timemachine.catalog.devnet import actor_address
-from timemachine.catalog.exploit import check_payout, mine_exploit
 from timemachine.catalog.models import ScenarioRecord
 from timemachine.catalog.scenarios.base import declared
 from timemachine.catalog.scenarios.contract import Contract
@@ -58,7 +57,7 @@ async def stage_fee_withdrawal(world: World) -> ScenarioRecord:
     tx = await collector.send(TREASURER, "withdrawFees", actor_address(TREASURER), WITHDRAWN)
     block = await world.chain.mine()
     held = sum(FEES.values()) * ETHER
-    await check_payout(
+    return await FEE_WITHDRAWAL.paid_out(
         world.chain,
         tx,
         block,
@@ -69,7 +68,6 @@ async def stage_fee_withdrawal(world: World) -> ScenarioRecord:
         paid=WITHDRAWN,
         what="fee withdrawal",
     )
-    return honest(FEE_WITHDRAWAL, tx, block.number, TREASURER)
 
 
 async def stage_unprotected_sweep(world: World) -> ScenarioRecord:
@@ -77,17 +75,15 @@ async def stage_unprotected_sweep(world: World) -> ScenarioRecord:
     collector = await _fee_collector(world, "FeeCollector proxy")
     await collector.send(TREASURER, "withdrawFees", actor_address(TREASURER), WITHDRAWN)
     await chain.mine()
-    drain = await mine_exploit(
+    return await UNPROTECTED_SWEEP.drained(
         chain,
         lambda: collector.send(ATTACKER, "sweepDust", actor_address(ATTACKER)),
-        victim=collector.address,
         attacker=actor_address(ATTACKER),
+        contracts=[],
+        victim=collector.address,
         held=sum(FEES.values()) * ETHER - WITHDRAWN,
         left=0,
         what="unprotected sweep",
-    )
-    return UNPROTECTED_SWEEP.exploited(
-        drain, attacker=actor_address(ATTACKER), contracts=[], victims=[collector.address]
     )
 
 
@@ -116,13 +112,14 @@ async def stage_uups_hijack(world: World) -> ScenarioRecord:
     sweeper = await deploy_own(chain, ATTACKER, "EtherSweeperImpl")
     hijacker = await deploy_own(chain, ATTACKER, "ProxyHijacker")
     await chain.mine()
-    drain = await mine_exploit(
+    record = await UUPS_HIJACK.drained(
         chain,
         lambda: hijacker.send(
             ATTACKER, "hijack", treasury.address, sweeper.address, gas=UPGRADE_GAS
         ),
-        victim=treasury.address,
         attacker=actor_address(ATTACKER),
+        contracts=[hijacker.address, sweeper.address],
+        victim=treasury.address,
         held=(sum(TREASURY_DEPOSITS.values()) - 2) * ETHER,
         left=0,
         what="UUPS hijack",
@@ -130,12 +127,7 @@ async def stage_uups_hijack(world: World) -> ScenarioRecord:
     # the proxy now runs the sweeper, which has no getters: read the owner slot (0) directly
     owner = await chain.rpc.call("eth_getStorageAt", [treasury.address, "0x0", "latest"])
     expect("hijacked owner", int(owner, 16), int(hijacker.address, 16))
-    return UUPS_HIJACK.exploited(
-        drain,
-        attacker=actor_address(ATTACKER),
-        contracts=[hijacker.address, sweeper.address],
-        victims=[treasury.address],
-    )
+    return record
 
 
 async def stage_admin_upgrade(world: World) -> ScenarioRecord:
