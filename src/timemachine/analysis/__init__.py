@@ -73,16 +73,16 @@ def sort_findings(findings: list[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: (severity_rank(f.severity), -f.confidence))
 
 
+_TX_IDENTITY = ("tx_hash", "chain_id", "chain", "block_number", "sender", "to")
+"""What a report repeats of the replayed transaction, under the same names."""
+
+
 def analyze(result: ReplayResult) -> AnalysisReport:
     """Run every detector and the profit and fund-flow analyses over one replayed transaction."""
     findings = run_detectors(result)
+    identity = {name: getattr(result, name) for name in _TX_IDENTITY}
     return AnalysisReport(
-        tx_hash=result.tx_hash,
-        chain_id=result.chain_id,
-        chain=result.chain,
-        block_number=result.block_number,
-        sender=result.sender,
-        to=result.to,
+        **identity,
         status=result.replayed.status,
         gas_used=result.replayed.gas_used,
         fidelity=result.fidelity.verdict,

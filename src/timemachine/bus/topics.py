@@ -49,6 +49,17 @@ class MalformedEventError(InvalidInputError):
     """A message on a topic that is not one JSON object."""
 
 
+_CONFIGURED = (
+    "stream",
+    "prefix",
+    "max_age",
+    "max_bytes",
+    "duplicate_window",
+    "ack_wait",
+    "max_deliver",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class StreamSettings:
     """The durable topics' stream and its consumers' delivery rules."""
@@ -73,16 +84,9 @@ class StreamSettings:
 
     @classmethod
     def of(cls, settings: Settings) -> StreamSettings:
-        return cls(
-            stream=settings.event_bus_stream,
-            prefix=settings.event_bus_prefix,
-            max_age=settings.event_bus_max_age,
-            max_bytes=settings.event_bus_max_bytes,
-            max_msgs_per_topic=settings.event_bus_max_per_topic,
-            duplicate_window=settings.event_bus_duplicate_window,
-            ack_wait=settings.event_bus_ack_wait,
-            max_deliver=settings.event_bus_max_deliver,
-        )
+        """The stream settings configured as `event_bus_<field>` (`nak_delay` is not)."""
+        configured = {name: getattr(settings, f"event_bus_{name}") for name in _CONFIGURED}
+        return cls(max_msgs_per_topic=settings.event_bus_max_per_topic, **configured)
 
     def subject(self, channel: str) -> str:
         return f"{self.prefix}.{channel}"

@@ -11,7 +11,7 @@ reader never sees half of a block.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -27,12 +27,12 @@ from sqlalchemy import (
     insert,
     select,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
 from timemachine.errors import InvalidInputError
 from timemachine.mev.models import BlockInspection, BlockSummary
-from timemachine.store.rows import MAX_PAGE
-from timemachine.store.tables import Base, UtcDateTime, utcnow
+from timemachine.store.rows import MAX_PAGE, Repository
+from timemachine.store.tables import Base, UtcDateTime
 
 FindingType = Literal["swap", "arbitrage", "sandwich", "liquidation", "jit_liquidity"]
 FINDING_TYPES: tuple[str, ...] = ("swap", "arbitrage", "sandwich", "liquidation", "jit_liquidity")
@@ -156,12 +156,8 @@ def _rows(chain_id: int, result: BlockInspection) -> list[dict[str, Any]]:
     return rows
 
 
-class MevResults:
+class MevResults(Repository):
     """Repository of MEV results, bound to one database session (one transaction)."""
-
-    def __init__(self, db_session: Session, *, clock: Callable[[], dt.datetime] = utcnow) -> None:
-        self.db_session = db_session
-        self.clock = clock
 
     def replace_blocks(self, chain_id: int, results: Iterable[BlockInspection]) -> int:
         """Store these blocks' results, replacing whatever was stored for them; returns rows."""

@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import JSON, BigInteger, Integer, String, Text, delete, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
 from timemachine.errors import NotFoundError
 from timemachine.mev.models import BlockInspection
 from timemachine.store.mev import MevResults
-from timemachine.store.tables import Base, UtcDateTime, utcnow
+from timemachine.store.rows import Repository
+from timemachine.store.tables import Base, UtcDateTime
 
 JobStatus = Literal["queued", "running", "completed", "failed"]
 
@@ -91,12 +92,8 @@ def batch_range(record: MevJobRecord, index: int) -> range:
     return range(first, min(first + record.batch_size, record.end_block))
 
 
-class MevJobs:
+class MevJobs(Repository):
     """Repository of range inspection jobs, bound to one database session (one transaction)."""
-
-    def __init__(self, db_session: Session, *, clock: Callable[[], dt.datetime] = utcnow) -> None:
-        self.db_session = db_session
-        self.clock = clock
 
     def create(
         self,

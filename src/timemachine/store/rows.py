@@ -1,7 +1,9 @@
-"""Helpers shared by the repositories: portable upserts, JSON payload checks, paged listings."""
+"""Helpers shared by the repositories: their base, portable upserts, JSON payload checks, paged
+listings."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from collections.abc import Callable, Sequence
@@ -14,12 +16,21 @@ from sqlalchemy.sql.dml import Insert
 
 from timemachine.errors import InvalidInputError, StorageError
 from timemachine.models.sessions import Page
+from timemachine.store.tables import utcnow
 
 R = TypeVar("R")
 MAX_OWNER = 128
 
 MAX_PAGE = 500
 MAX_JSON_BYTES = 64 * 1024 * 1024  # one stored payload; a replay of a huge block is ~tens of MB
+
+
+class Repository:
+    """A repository bound to one database session (one transaction); `clock` stamps its rows."""
+
+    def __init__(self, db_session: Session, *, clock: Callable[[], dt.datetime] = utcnow) -> None:
+        self.db_session = db_session
+        self.clock = clock
 
 
 def insert_for(db_session: Session, table: Table) -> Any:

@@ -18,7 +18,6 @@ from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import CursorResult, and_, case, delete, func, or_, select, update
-from sqlalchemy.orm import Session
 
 from timemachine.errors import ConflictError, InvalidInputError, NotFoundError
 from timemachine.models.choices import member
@@ -31,8 +30,16 @@ from timemachine.models.sessions import (
     SessionResultRecord,
     SessionStatus,
 )
-from timemachine.store.rows import json_payload, owner_id, paged, percent, stored, upsert
-from timemachine.store.tables import ReplaySession, SessionResult, utcnow
+from timemachine.store.rows import (
+    Repository,
+    json_payload,
+    owner_id,
+    paged,
+    percent,
+    stored,
+    upsert,
+)
+from timemachine.store.tables import ReplaySession, SessionResult
 
 Clock = Callable[[], dt.datetime]
 _TERMINAL = sorted(status.value for status in TERMINAL_STATUSES)
@@ -52,12 +59,8 @@ class SessionStateRow(NamedTuple):
     updated_at: dt.datetime
 
 
-class ReplaySessions:
+class ReplaySessions(Repository):
     """Repository of replay sessions, bound to one database session (one transaction)."""
-
-    def __init__(self, db_session: Session, *, clock: Clock = utcnow) -> None:
-        self.db_session = db_session
-        self.clock = clock
 
     # -- create and read ---------------------------------------------------------------------
 

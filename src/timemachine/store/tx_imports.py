@@ -9,30 +9,24 @@ and the stored data stays as it was.
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import delete, select, tuple_, update
-from sqlalchemy.orm import Session
 
 from timemachine.errors import InvalidInputError, NotFoundError
 from timemachine.models.sessions import ImportedTxRecord, Page, TxImportItem, TxImportRecord
-from timemachine.store.rows import equal_where_given, insert_for, json_payload, paged
-from timemachine.store.tables import ImportedTx, TxImport, utcnow
+from timemachine.store.rows import Repository, equal_where_given, insert_for, json_payload, paged
+from timemachine.store.tables import ImportedTx, TxImport
 
 MAX_ITEMS = 10_000
 _LOOKUP_BATCH = 300  # (chain, hash) pairs per existence query
 
 
-class TxImports:
+class TxImports(Repository):
     """Repository of transaction imports, bound to one database session (one transaction)."""
-
-    def __init__(self, db_session: Session, *, clock: Callable[[], dt.datetime] = utcnow) -> None:
-        self.db_session = db_session
-        self.clock = clock
 
     def import_transactions(
         self,
@@ -230,15 +224,10 @@ def _parse_items(items: Iterable[TxImportItem | Mapping[str, Any]]) -> _Parsed:
     return parsed
 
 
+_COPIED = ("import_id", "owner", "chain_id", "hash", "block", "label", "created_at", "updated_at")
+"""The row's columns a record shows under the same name (`meta` is shown as `metadata`)."""
+
+
 def _tx_record(row: ImportedTx) -> ImportedTxRecord:
-    return ImportedTxRecord(
-        import_id=row.import_id,
-        owner=row.owner,
-        chain_id=row.chain_id,
-        hash=row.hash,
-        block=row.block,
-        label=row.label,
-        metadata=row.meta,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+    columns = {name: getattr(row, name) for name in _COPIED}
+    return ImportedTxRecord(metadata=row.meta, **columns)

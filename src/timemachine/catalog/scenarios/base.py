@@ -33,6 +33,8 @@ class Fix:
 
 
 Stage = Callable[[World], Awaitable[ScenarioRecord]]
+_RECORDED = ("id", "title", "description", "vulnerability_class", "benign")
+"""The catalog facts a scenario's record carries, under the same names."""
 
 
 @dataclass(frozen=True)
@@ -60,14 +62,8 @@ class Scenario:
 
     def record(self, **facts: Any) -> ScenarioRecord:
         """A ScenarioRecord carrying this scenario's catalog facts and the staged `facts`."""
-        return ScenarioRecord(
-            id=self.id,
-            title=self.title,
-            description=self.description,
-            vulnerability_class=self.vulnerability_class,
-            benign=self.benign,
-            **facts,
-        )
+        catalog = {name: getattr(self, name) for name in _RECORDED}
+        return ScenarioRecord(**catalog, **facts)
 
     def exploited(
         self,
