@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from timemachine.mev.models import BlockInspection
@@ -57,43 +57,38 @@ def findings_of(findings: Iterable[Finding]) -> tuple[FindingFields, ...]:
     )
 
 
+def _mev_of(block: BlockInspection) -> Iterator[tuple[set[str], MevFields]]:
+    """Each MEV found in `block`: the transactions it involves and its rule fields."""
+    for arb in block.arbitrages:
+        token = arb.profit_token_address.lower()
+        yield (
+            {arb.transaction_hash},
+            MevFields(type="arbitrage", profit=arb.profit_amount, profit_token=token),
+        )
+    for sandwich in block.sandwiches:
+        hashes = {sandwich.frontrun_swap.transaction_hash, sandwich.backrun_swap.transaction_hash}
+        token = sandwich.profit_token_address.lower()
+        yield hashes, MevFields(type="sandwich", profit=sandwich.profit_amount, profit_token=token)
+    for liquidation in block.liquidations:
+        yield (
+            {liquidation.transaction_hash},
+            MevFields(
+                type="liquidation",
+                profit=liquidation.received_amount,
+                profit_token=liquidation.received_token_address,
+            ),
+        )
+
+
 def mev_fields(inspections: Iterable[BlockInspection], tx_hash: str) -> list[MevFields]:
     """The MEV the inspections found that involve `tx_hash` (as the bundle's type and profit)."""
     wanted = tx_hash.lower()
-    found: list[MevFields] = []
-    for block in inspections:
-        for arb in block.arbitrages:
-            if arb.transaction_hash.lower() == wanted:
-                found.append(
-                    MevFields(
-                        type="arbitrage",
-                        profit=arb.profit_amount,
-                        profit_token=arb.profit_token_address.lower(),
-                    )
-                )
-        for sandwich in block.sandwiches:
-            hashes = {
-                sandwich.frontrun_swap.transaction_hash,
-                sandwich.backrun_swap.transaction_hash,
-            }
-            if wanted in {h.lower() for h in hashes}:
-                found.append(
-                    MevFields(
-                        type="sandwich",
-                        profit=sandwich.profit_amount,
-                        profit_token=sandwich.profit_token_address.lower(),
-                    )
-                )
-        for liquidation in block.liquidations:
-            if liquidation.transaction_hash.lower() == wanted:
-                found.append(
-                    MevFields(
-                        type="liquidation",
-                        profit=liquidation.received_amount,
-                        profit_token=liquidation.received_token_address,
-                    )
-                )
-    return found
+    return [
+        fields
+        for block in inspections
+        for hashes, fields in _mev_of(block)
+        if wanted in {h.lower() for h in hashes}
+    ]
 
 
 def event_from_replay(

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from timemachine.errors import InvalidInputError
 from timemachine.mev.models import BlockInspection, BlockSummary
-from timemachine.store.rows import MAX_PAGE, Repository
+from timemachine.store.rows import MAX_PAGE, Repository, columns_of
 from timemachine.store.tables import Base, UtcDateTime
 
 FindingType = Literal["swap", "arbitrage", "sandwich", "liquidation", "jit_liquidity"]
@@ -93,6 +93,10 @@ class MevFindingRecord(BaseModel):
     profit_token: str | None
     profit_amount: int | None
     payload: dict[str, Any]
+
+
+_SHOWN = tuple(name for name in MevFindingRecord.model_fields if name != "profit_amount")
+"""The columns a finding record shows as stored (`profit_amount` is stored as text)."""
 
 
 class MevPage(BaseModel):
@@ -255,16 +259,8 @@ class MevResults(Repository):
         rows = list(self.db_session.scalars(statement.order_by(MevFinding.id).limit(limit + 1)))
         items = [
             MevFindingRecord(
-                id=row.id,
-                chain_id=row.chain_id,
-                block_number=row.block_number,
-                type=row.type,
-                transaction_hash=row.transaction_hash,
-                searcher=row.searcher,
-                pool=row.pool,
-                profit_token=row.profit_token,
                 profit_amount=int(row.profit_amount) if row.profit_amount is not None else None,
-                payload=row.payload,
+                **columns_of(row, _SHOWN),
             )
             for row in rows[:limit]
         ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, Table, func, select
@@ -31,6 +31,11 @@ class Repository:
     def __init__(self, db_session: Session, *, clock: Callable[[], dt.datetime] = utcnow) -> None:
         self.db_session = db_session
         self.clock = clock
+
+
+def columns_of(row: object, names: Iterable[str]) -> dict[str, Any]:
+    """`row`'s attributes `names`, by name: the columns a record shows as they are stored."""
+    return {name: getattr(row, name) for name in names}
 
 
 def insert_for(db_session: Session, table: Table) -> Any:

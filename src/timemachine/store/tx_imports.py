@@ -18,7 +18,14 @@ from sqlalchemy import delete, select, tuple_, update
 
 from timemachine.errors import InvalidInputError, NotFoundError
 from timemachine.models.sessions import ImportedTxRecord, Page, TxImportItem, TxImportRecord
-from timemachine.store.rows import Repository, equal_where_given, insert_for, json_payload, paged
+from timemachine.store.rows import (
+    Repository,
+    columns_of,
+    equal_where_given,
+    insert_for,
+    json_payload,
+    paged,
+)
 from timemachine.store.tables import ImportedTx, TxImport
 
 MAX_ITEMS = 10_000
@@ -224,10 +231,10 @@ def _parse_items(items: Iterable[TxImportItem | Mapping[str, Any]]) -> _Parsed:
     return parsed
 
 
-_COPIED = ("import_id", "owner", "chain_id", "hash", "block", "label", "created_at", "updated_at")
-"""The row's columns a record shows under the same name (`meta` is shown as `metadata`)."""
+_COPIED = tuple(name for name in ImportedTxRecord.model_fields if name != "metadata")
+"""The columns a record shows as stored (`metadata` is the `meta` column: SQLAlchemy reserves
+the name)."""
 
 
 def _tx_record(row: ImportedTx) -> ImportedTxRecord:
-    columns = {name: getattr(row, name) for name in _COPIED}
-    return ImportedTxRecord(metadata=row.meta, **columns)
+    return ImportedTxRecord(metadata=row.meta, **columns_of(row, _COPIED))
