@@ -23,7 +23,7 @@ from timemachine.ports import EventBus, JobQueue
 from timemachine.security.outbound import GuardedRpcClient, OutboundPolicy
 from timemachine.settings import Settings
 from timemachine.store import Database, MevJobs
-from timemachine.store.mev_jobs import MevJobRecord, batch_range
+from timemachine.store.mev_jobs import MevJobRecord, MevJobSpec, batch_range
 
 MAX_RANGE = 10_000
 """Blocks one inspection (CLI run or job) may span."""
@@ -75,29 +75,10 @@ async def check_node(rpc: RpcClient, start: int, end: int) -> None:
         raise InvalidInputError(str(error)) from None
 
 
-def submit(
-    db: Database,
-    queue: JobQueue,
-    *,
-    owner: str,
-    chain_id: int,
-    start: int,
-    end: int,
-    batch_size: int,
-    rpc_url: str | None,
-    price_token: str | None = None,
-) -> MevJobRecord:
+def submit(db: Database, queue: JobQueue, *, owner: str, spec: MevJobSpec) -> MevJobRecord:
     """Create the job and queue one task per batch (task id: job id and batch index)."""
     with db.session() as s:
-        record = MevJobs(s).create(
-            owner=owner,
-            chain_id=chain_id,
-            start_block=start,
-            end_block=end,
-            batch_size=batch_size,
-            rpc_url=rpc_url,
-            price_token=price_token,
-        )
+        record = MevJobs(s).create(owner=owner, **spec.model_dump())
     try:
         for index in range(record.batches_total):
             queue.enqueue(BATCH_TASK, [record.id, index], job_id=f"{record.id}-{index}", retry=True)

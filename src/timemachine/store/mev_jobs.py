@@ -62,6 +62,21 @@ class MevJobBatch(Base):
     results: Mapped[Any] = mapped_column(JSON)
 
 
+class MevJobSpec(BaseModel):
+    """What a range inspection job inspects: blocks [start_block, end_block) of `chain_id`, in
+    batches of `batch_size`, from `rpc_url` (None: the chain's configured node), valuing token
+    profits against `price_token` when given."""
+
+    model_config = ConfigDict(frozen=True)
+
+    chain_id: int
+    start_block: int
+    end_block: int
+    batch_size: int
+    rpc_url: str | None
+    price_token: str | None = None
+
+
 class MevJobRecord(BaseModel):
     """A range inspection job as the API shows it (never its node URL, which may hold a key)."""
 

@@ -26,7 +26,7 @@ from timemachine.models.auth import Role, Scope
 from timemachine.orchestration import mev_jobs
 from timemachine.store import MevJobs, MevResults
 from timemachine.store.mev import FindingType, MevPage
-from timemachine.store.mev_jobs import MevJobRecord
+from timemachine.store.mev_jobs import MevJobRecord, MevJobSpec
 
 router = APIRouter(tags=["mev"])
 PREFIX = "/api/time-machine/mev"
@@ -99,6 +99,10 @@ class JobRequest(BaseModel):
     )
 
 
+_SPEC_FIELDS = set(MevJobSpec.model_fields) & set(JobRequest.model_fields)
+"""The job's inspection facts the request gives as they are (the price token is derived)."""
+
+
 @router.post(f"{PREFIX}/jobs", response_model=MevJobRecord, status_code=202, responses=ERRORS)
 async def inspect_range(body: JobRequest, request: Request, principal: Analyst) -> MevJobRecord:
     """Inspect blocks [start_block, end_block) from a node in Celery batches; the results replace
@@ -115,17 +119,9 @@ async def inspect_range(body: JobRequest, request: Request, principal: Analyst) 
         if body.rpc_url is None:
             raise  # the server's own node: a gateway problem
         raise InvalidInputError(f"rpc_url cannot be used: {error}") from None
+    spec = MevJobSpec(**body.model_dump(include=_SPEC_FIELDS), price_token=price_token)
     return await asyncio.to_thread(
-        mev_jobs.submit,
-        state.db,
-        state.queue,
-        owner=principal.user_id,
-        chain_id=body.chain_id,
-        start=body.start_block,
-        end=body.end_block,
-        batch_size=body.batch_size,
-        rpc_url=body.rpc_url,
-        price_token=price_token,
+        mev_jobs.submit, state.db, state.queue, owner=principal.user_id, spec=spec
     )
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from functools import partial
 
 from eth_utils.address import to_checksum_address
 
-from timemachine.catalog.builder import DEPLOY_GAS, ChainBuilder
+from timemachine.catalog.builder import ChainBuilder
 from timemachine.catalog.devnet import actor_address
 from timemachine.catalog.models import ScenarioRecord
 from timemachine.catalog.scenarios.base import Scenario
@@ -19,18 +19,8 @@ ATTACKER = "mallory"
 MAX = 2**256 - 1
 
 
-async def deploy_own(
-    chain: ChainBuilder,
-    sender: str,
-    artifact_name: str,
-    *args: Any,
-    name: str | None = None,
-    gas: int = DEPLOY_GAS,
-) -> Contract:
-    """Queue the deployment of one of the set's contracts."""
-    return await deploy(
-        chain, sender, artifact_name, *args, name=name, gas=gas, artifacts=ARTIFACTS
-    )
+deploy_own = partial(deploy, artifacts=ARTIFACTS)
+"""Queue the deployment of one of the set's contracts (`deploy` from the set's artifacts)."""
 
 
 def bind(chain: ChainBuilder, address: str, artifact_name: str, name: str) -> Contract:
