@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import wraps
+from typing import TypeVar
 
 from timemachine.models.analysis import Severity
 from timemachine.models.replay import ReplayResult
@@ -15,6 +17,9 @@ _PRECOMPILES = frozenset(
     [f"0x{index:040x}" for index in range(1, 0x12)] + ["0x0000000000000000000000000000000000000100"]
 )
 ECRECOVER = "0x0000000000000000000000000000000000000001"
+T = TypeVar("T")
+Question = Callable[[ReplayResult], list[T]]
+"""Something a detector asks about a replayed transaction."""
 
 
 def amount_text(asset: str, amount: int) -> str:
@@ -172,3 +177,21 @@ def views_read(result: ReplayResult, contract: str) -> set[str]:
         and visit.ancestors
         and context_of(visit.ancestors[-1][1]) == contract
     }
+
+
+def per_last_result(
+    compute: Callable[[ReplayResult], list[T]],
+) -> Callable[[ReplayResult], list[T]]:
+    """`compute`, remembered for the last result asked about: detectors run in turn over one
+    result and several ask the same question."""
+    last: list[tuple[ReplayResult, list[T]]] = []
+
+    @wraps(compute)
+    def remembered(result: ReplayResult) -> list[T]:
+        entry = last[0] if last else None  # read once: another thread may replace it meanwhile
+        if entry is None or entry[0] is not result:
+            entry = (result, compute(result))
+            last[:] = [entry]
+        return list(entry[1])
+
+    return remembered

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from timemachine.analysis.evidence import context_of, deltas, is_precompile, lower, visits
+from timemachine.analysis.evidence import (
+    context_of,
+    deltas,
+    is_precompile,
+    lower,
+    per_last_result,
+    visits,
+)
 from timemachine.chain.registry import get_chain
 from timemachine.models.analysis import AddressAssets, AssetAmount, AssetValue, ProfitReport
 from timemachine.models.replay import ReplayResult, TokenPrice
@@ -41,19 +48,6 @@ def _sender_conduit(result: ReplayResult, entry: str) -> bool:
         elif source == entry and target == sender:
             forwarded.add(asset)
     return bool(collected & forwarded)
-
-
-_last: list[tuple[ReplayResult, list[str]]] = []
-"""The last result asked about and its answer: every detector asks, once each."""
-
-
-def attacker_addresses(result: ReplayResult) -> list[str]:
-    """`find_attackers`, remembered for the last result asked about (detectors run in turn)."""
-    entry = _last[0] if _last else None  # read once: another thread may replace it meanwhile
-    if entry is None or entry[0] is not result:
-        entry = (result, find_attackers(result))
-        _last[:] = [entry]
-    return list(entry[1])
 
 
 def find_attackers(result: ReplayResult) -> list[str]:
@@ -109,6 +103,10 @@ def find_attackers(result: ReplayResult) -> list[str]:
                 attackers.append(callee)
                 changed = True
     return attackers
+
+
+attacker_addresses = per_last_result(find_attackers)
+"""`find_attackers`, remembered for the last result asked about (every detector asks)."""
 
 
 def _rows(per_address: dict[str, dict[str, int]]) -> list[AddressAssets]:

@@ -26,6 +26,7 @@ from timemachine.analysis.evidence import (
     is_precompile,
     losses_of,
     lower,
+    per_last_result,
     succeeded,
     visits,
 )
@@ -187,21 +188,10 @@ def _authorized(result: ReplayResult, contract: str) -> bool:
     return False
 
 
-_last: list[tuple[ReplayResult, list[Extraction]]] = []
-"""The last result asked about and its extractions: several detectors ask, once each."""
-
-
+@per_last_result
 def extractions(result: ReplayResult) -> list[Extraction]:
     """Every contract that lost value, net, to the attacker side (entitled or not, exchanged or
     not: see the flags); largest priced value first. Remembered for the last result asked."""
-    entry = _last[0] if _last else None  # read once: another thread may replace it meanwhile
-    if entry is None or entry[0] is not result:
-        entry = (result, _extractions(result))
-        _last[:] = [entry]
-    return list(entry[1])
-
-
-def _extractions(result: ReplayResult) -> list[Extraction]:
     attackers = set(attacker_addresses(result))
     created = created_in_tx(result)
     coinbase = lower(result.block_env.coinbase)
