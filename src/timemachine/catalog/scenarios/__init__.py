@@ -1,7 +1,8 @@
 """Bundled devnet scenarios: Solidity sources, compiled artifacts, and the scenario registry.
 
-Add a scenario by writing `<id>.py` with a module-level `SCENARIO` and listing it in `SCENARIOS`
-(the order here is the order scenarios are staged on the devnet).
+Add a scenario by writing `<id>.py` with a module-level `SCENARIO = declared("<id>", stage)`, its
+catalog facts in `facts.toml`, and listing it in `SCENARIOS` (the order here is the order
+scenarios are staged on the devnet).
 """
 
 from __future__ import annotations
