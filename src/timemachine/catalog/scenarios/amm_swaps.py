@@ -39,7 +39,7 @@ async def stage(world: World) -> ScenarioRecord:
     received = await usdx.call("balanceOf", a(SENDER)) - before
     if not quoted * 99 // 100 <= received:
         raise DevnetBuildError(f"swap control {tx}: {SENDER} received {received} USDX base units")
-    return SCENARIO.record(exploit_tx=tx, block_number=block.number, attacker=a(SENDER))
+    return SCENARIO.honest(tx, block, SENDER)
 
 
 SCENARIO = declared("amm-swaps", stage)

@@ -84,6 +84,11 @@ class Scenario:
             **outcome.ground_truth(),
         )
 
+    def honest(self, tx: str, block: MinedBlock, sender: str) -> ScenarioRecord:
+        """The record of a benign control whose representative `tx`, mined in `block`, was sent
+        by actor `sender`."""
+        return self.record(exploit_tx=tx, block_number=block.number, attacker=actor_address(sender))
+
     async def drained(
         self,
         chain: ChainBuilder,
@@ -128,7 +133,7 @@ class Scenario:
                 f"{what} {tx} misbehaved: {contract} held {was} wei, kept {kept}, "
                 f"{payee} gained {gain} wei"
             )
-        return self.record(exploit_tx=tx, block_number=block.number, attacker=payee_address)
+        return self.honest(tx, block, payee)
 
 
 @cache

@@ -83,7 +83,7 @@ async def stage(world: World) -> ScenarioRecord:
     profit = await usdx.call("balanceOf", a(OWNER)) - before
     if profit != quotes[size]:
         raise DevnetBuildError(f"flash-loan arbitrage {tx}: heidi gained {profit} USDX base units")
-    return SCENARIO.record(exploit_tx=tx, block_number=block.number, attacker=a(OWNER))
+    return SCENARIO.honest(tx, block, OWNER)
 
 
 SCENARIO = declared("flash-loan-arbitrage", stage)

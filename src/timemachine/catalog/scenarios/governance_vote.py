@@ -73,7 +73,7 @@ async def stage(world: World) -> ScenarioRecord:
     )
     if paid != (GRANT_ETH, GRANT_USDX):
         raise DevnetBuildError(f"{NAME} grant {tx} paid erin {paid}")
-    return SCENARIO.record(exploit_tx=tx, block_number=block.number, attacker=a(EXECUTOR))
+    return SCENARIO.honest(tx, block, EXECUTOR)
 
 
 SCENARIO = declared("governance-vote", stage)

@@ -73,7 +73,7 @@ async def stage(world: World) -> ScenarioRecord:
     received = await weth.call("balanceOf", a(LIQUIDATOR)) - before
     if received != seized:
         raise DevnetBuildError(f"liquidation {tx}: {LIQUIDATOR} seized {received}, not {seized}")
-    return SCENARIO.record(exploit_tx=tx, block_number=block.number, attacker=a(LIQUIDATOR))
+    return SCENARIO.honest(tx, block, LIQUIDATOR)
 
 
 SCENARIO = declared("lending-liquidation", stage)

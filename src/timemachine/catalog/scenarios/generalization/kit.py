@@ -1,4 +1,4 @@
-"""Shared helpers of the generalization set: its own artifacts, deployment, honest-payout checks."""
+"""Shared helpers of the generalization set: its own artifacts, deployment, exact checks."""
 
 from __future__ import annotations
 
@@ -7,9 +7,6 @@ from functools import partial
 from eth_utils.address import to_checksum_address
 
 from timemachine.catalog.builder import ChainBuilder
-from timemachine.catalog.devnet import actor_address
-from timemachine.catalog.models import ScenarioRecord
-from timemachine.catalog.scenarios.base import Scenario
 from timemachine.catalog.scenarios.contract import Contract, deploy
 from timemachine.errors import DevnetBuildError
 
@@ -34,8 +31,3 @@ def expect(what: str, actual: object, expected: object) -> None:
     """Fail the build unless a staged fact is exactly what the scenario expects."""
     if actual != expected:
         raise DevnetBuildError(f"{what}: got {actual!r}, expected {expected!r}")
-
-
-def honest(scenario: Scenario, tx: str, block: int, sender: str) -> ScenarioRecord:
-    """The record of a benign look-alike whose representative tx `tx` was sent by `sender`."""
-    return scenario.record(exploit_tx=tx, block_number=block, attacker=actor_address(sender))

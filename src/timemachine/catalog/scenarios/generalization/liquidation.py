@@ -13,7 +13,7 @@ from timemachine.catalog.builder import ETHER
 from timemachine.catalog.devnet import actor_address
 from timemachine.catalog.models import ScenarioRecord
 from timemachine.catalog.scenarios.base import declared
-from timemachine.catalog.scenarios.generalization.kit import MAX, deploy_own, expect, honest
+from timemachine.catalog.scenarios.generalization.kit import MAX, deploy_own, expect
 from timemachine.catalog.scenarios.generalization.reservoir import amount_out, reservoir
 from timemachine.catalog.scenarios.world import World
 from timemachine.errors import DevnetBuildError
@@ -83,7 +83,7 @@ async def stage(world: World) -> ScenarioRecord:
     )
     expect("bob's debt", await pool.call("debt", a("bob")), 0)
     expect("the flash lender kept", await weth.call("balanceOf", vault.address), SAVED)
-    return honest(FLASH_LIQUIDATION, tx, block.number, LIQUIDATOR)
+    return FLASH_LIQUIDATION.honest(tx, block, LIQUIDATOR)
 
 
 FLASH_LIQUIDATION = declared("gen-flash-liquidation", stage)

@@ -14,7 +14,7 @@ from timemachine.catalog.exploit import measure_exploit
 from timemachine.catalog.models import ScenarioRecord
 from timemachine.catalog.scenarios.base import declared
 from timemachine.catalog.scenarios.contract import Contract
-from timemachine.catalog.scenarios.generalization.kit import ATTACKER, deploy_own, expect, honest
+from timemachine.catalog.scenarios.generalization.kit import ATTACKER, deploy_own, expect
 from timemachine.catalog.scenarios.world import World
 
 STOCK = 20
@@ -70,7 +70,7 @@ async def stage_capped_claim(world: World) -> ScenarioRecord:
     expect("drop stock", await nft.call("balanceOf", drop.address), STOCK - 3)
     await wallet.send("carol", "execute", drop.address, 0, claim, expect_revert=True)
     await chain.mine()
-    return honest(CAPPED_CLAIM, tx, block.number, "carol")
+    return CAPPED_CLAIM.honest(tx, block, "carol")
 
 
 HOOK_CLAIM = declared("gen-nft-hook-claim", stage_hook_claim)

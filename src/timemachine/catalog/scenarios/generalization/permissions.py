@@ -32,7 +32,6 @@ from timemachine.catalog.scenarios.generalization.kit import (
     MAX,
     deploy_own,
     expect,
-    honest,
 )
 from timemachine.catalog.scenarios.world import World
 
@@ -164,7 +163,7 @@ async def stage_hub_batch(world: World) -> ScenarioRecord:
     block = await chain.mine()
     after = {user: await weth.call("balanceOf", a(user)) for user in paid}
     expect("batch payments", {u: after[u] - before[u] for u in paid}, paid)
-    return honest(HUB_BATCH, tx, block.number, "dave")
+    return HUB_BATCH.honest(tx, block, "dave")
 
 
 async def stage_open_feed_setter(world: World) -> ScenarioRecord:

@@ -20,7 +20,6 @@ from timemachine.catalog.scenarios.generalization.kit import (
     bind,
     deploy_own,
     expect,
-    honest,
 )
 from timemachine.catalog.scenarios.world import World
 
@@ -140,7 +139,7 @@ async def stage_admin_upgrade(world: World) -> ScenarioRecord:
     block = await chain.mine()
     expect("version after", await treasury.call("version"), 2)
     expect("funds after", await chain.balance(treasury.address), 18 * ETHER)
-    return honest(ADMIN_UPGRADE, tx, block.number, "deployer")
+    return ADMIN_UPGRADE.honest(tx, block, "deployer")
 
 
 UNPROTECTED_SWEEP = declared("gen-proxy-unprotected-sweep", stage_unprotected_sweep)

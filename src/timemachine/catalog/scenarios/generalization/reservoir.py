@@ -22,7 +22,6 @@ from timemachine.catalog.scenarios.generalization.kit import (
     ATTACKER,
     deploy_own,
     expect,
-    honest,
 )
 from timemachine.catalog.scenarios.world import World
 from timemachine.errors import DevnetBuildError
@@ -115,7 +114,7 @@ async def stage_large_swap(world: World) -> ScenarioRecord:
     )
     if await pool.call("spotPrice") <= 2 * price_before:
         raise DevnetBuildError("the honest swap should more than double the price")
-    return honest(LARGE_SWAP, tx, block.number, "bob")
+    return LARGE_SWAP.honest(tx, block, "bob")
 
 
 async def stage_arbitrage(world: World) -> ScenarioRecord:
@@ -134,7 +133,7 @@ async def stage_arbitrage(world: World) -> ScenarioRecord:
         "heidi's gain", await chain.balance(a("heidi")) - before, back - ARBITRAGE - block.fee(tx)
     )
     expect("bot's tokens", await token.call("balanceOf", bot.address), 0)
-    return honest(ARBITRAGE_ROUND_TRIP, tx, block.number, "heidi")
+    return ARBITRAGE_ROUND_TRIP.honest(tx, block, "heidi")
 
 
 PUMP_SCENARIO = declared("gen-own-capital-pump", stage_pump)

@@ -21,7 +21,6 @@ from timemachine.catalog.scenarios.generalization.kit import (
     MAX,
     deploy_own,
     expect,
-    honest,
 )
 from timemachine.catalog.scenarios.world import World
 
@@ -116,7 +115,7 @@ async def stage_lp_exit(world: World) -> ScenarioRecord:
         WALLET_LIQUIDITY - block.fee(tx),
     )
     expect("wallet tokens back", await token.call("balanceOf", wallet.address), WALLET_LIQUIDITY)
-    return honest(LP_EXIT, tx, block.number, "carol")
+    return LP_EXIT.honest(tx, block, "carol")
 
 
 READ_ONLY_REENTRANCY = declared("gen-read-only-reentrancy", stage_read_only_reentrancy)
