@@ -56,11 +56,4 @@ class AuditLog:
             .where(*conditions)
             .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
         )
-        return paged(
-            self.db_session,
-            query,
-            Page[AuditRecord],
-            AuditRecord.model_validate,
-            limit=limit,
-            offset=offset,
-        )
+        return paged(self.db_session, query, AuditRecord, limit=limit, offset=offset)

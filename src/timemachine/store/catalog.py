@@ -94,7 +94,7 @@ def list_exploits(
             Exploit.id,
         )
     )
-    return paged(db_session, query, Page[ExploitRecord], to_record, limit=limit, offset=offset)
+    return paged(db_session, query, ExploitRecord, limit=limit, offset=offset, record=to_record)
 
 
 def get_exploit(db_session: Session, exploit_id: str) -> ExploitRecord | None:

@@ -9,6 +9,7 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from sqlalchemy import Select, Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -19,6 +20,7 @@ from timemachine.models.sessions import Page
 from timemachine.store.tables import utcnow
 
 R = TypeVar("R")
+M = TypeVar("M", bound=BaseModel)
 MAX_OWNER = 128
 
 MAX_PAGE = 500
@@ -104,19 +106,21 @@ def page_bounds(limit: int, offset: int) -> tuple[int, int]:
 def paged(
     db_session: Session,
     query: Select[Any],
-    page: type[Page[R]],
-    record: Callable[[Any], R],
+    model: type[M],
     *,
     limit: int,
     offset: int,
-) -> Page[R]:
-    """One page of the ordered, filtered `query` (rows turned into records by `record`) and the
-    total number of rows it matches. `page` is the concrete model, e.g. `Page[UserRecord]`."""
+    record: Callable[[Any], M] | None = None,
+) -> Page[M]:
+    """One page of the ordered, filtered `query` as `model` records (rows turned into records by
+    `record`, default `model.model_validate`) and the total number of rows it matches."""
     limit, offset = page_bounds(limit, offset)
     counted = select(func.count()).select_from(query.order_by(None).subquery())
     total = db_session.scalar(counted) or 0
     rows = db_session.scalars(query.limit(limit).offset(offset)).all()
-    return page(items=[record(row) for row in rows], total=total, limit=limit, offset=offset)
+    to_record = record or model.model_validate
+    page: type[Page[M]] = Page[model]  # type: ignore[valid-type]
+    return page(items=[to_record(row) for row in rows], total=total, limit=limit, offset=offset)
 
 
 def stored(db_session: Session, row: Any, record: Callable[[Any], R]) -> R:

@@ -150,14 +150,7 @@ class ReplaySessions(Repository):
             .where(*conditions)
             .order_by(ReplaySession.created_at.desc(), ReplaySession.id.desc())
         )
-        return paged(
-            self.db_session,
-            query,
-            Page[ReplaySessionRecord],
-            ReplaySessionRecord.model_validate,
-            limit=limit,
-            offset=offset,
-        )
+        return paged(self.db_session, query, ReplaySessionRecord, limit=limit, offset=offset)
 
     # -- status ------------------------------------------------------------------------------
 

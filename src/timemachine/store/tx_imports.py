@@ -134,14 +134,7 @@ class TxImports(Repository):
             .where(TxImport.owner == owner)
             .order_by(TxImport.created_at.desc(), TxImport.id)
         )
-        return paged(
-            self.db_session,
-            query,
-            Page[TxImportRecord],
-            TxImportRecord.model_validate,
-            limit=limit,
-            offset=offset,
-        )
+        return paged(self.db_session, query, TxImportRecord, limit=limit, offset=offset)
 
     def list_transactions(
         self,
@@ -164,7 +157,7 @@ class TxImports(Repository):
             .execution_options(populate_existing=True)
         )
         return paged(
-            self.db_session, query, Page[ImportedTxRecord], _tx_record, limit=limit, offset=offset
+            self.db_session, query, ImportedTxRecord, limit=limit, offset=offset, record=_tx_record
         )
 
     def _existing(

@@ -85,14 +85,7 @@ class Users:
 
     def list(self, *, limit: int = 50, offset: int = 0) -> Page[UserRecord]:
         query = select(User).order_by(User.created_at, User.username)
-        return paged(
-            self.db_session,
-            query,
-            Page[UserRecord],
-            UserRecord.model_validate,
-            limit=limit,
-            offset=offset,
-        )
+        return paged(self.db_session, query, UserRecord, limit=limit, offset=offset)
 
     def update(
         self,
