@@ -85,6 +85,9 @@ class ForkSpec:
     label: str | None = field(default=None, compare=False)
     """How to name the upstream in messages (forks may fetch through a local gateway)."""
     genesis: Mapping[str, Any] | None = field(default=None, compare=False, hash=False)
+    set_code: bool = field(default=False, compare=False)
+    """A transaction traced on the fork carries an EIP-7702 authorization list (a `ByFork`
+    backend runs those where their trace matches geth's)."""
 
     def start_args(self) -> list[str]:
         """anvil arguments fixed at process start (a pooled process is reused only if equal)."""

@@ -34,7 +34,8 @@ def geth(
     """Run go-ethereum's tracer fixtures on our engines and compare with geth's expected output.
 
     Each fixture runs from its prestate under the hardfork geth would pick: on py-evm before
-    London (anvil misprices those forks), on a fresh anvil otherwise, and is compared the way
+    London and for EIP-7702 set-code transactions (anvil misprices those forks and traces set-code
+    state unlike geth), on a fresh anvil otherwise, and is compared the way
     geth's own runner compares it. Exit code 1 when any case failed or could not run.
     """
     from rich.console import Console

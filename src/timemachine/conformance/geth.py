@@ -41,7 +41,7 @@ from timemachine.forks.quirks import engine_divergences
 from timemachine.hexutil import hex_to_bytes, quantity
 from timemachine.models import BlockEnv
 from timemachine.ports import ExecutedBlock, ForkBackend, ForkSpec, LiveFork
-from timemachine.replay.backends import PYEVM_BEFORE, PyEvmBackend
+from timemachine.replay.backends import PyEvmBackend, exact_backend, is_set_code_submission
 from timemachine.replay.environment import env_differences
 from timemachine.replay.pipeline import BlockRun, Target, run_on_fork, start_fork
 from timemachine.replay.submit import send_params
@@ -95,8 +95,10 @@ Status = Literal["matched", "failed", "error"]
 Backend = Literal["anvil", "py-evm"]
 
 
-def backend_for(hardfork: str) -> Backend:
-    return "anvil" if is_at_least(hardfork, PYEVM_BEFORE) else "py-evm"
+def backend_for(hardfork: str, raw_tx: str) -> Backend:
+    """The engine replays pick for this fork and transaction (`replay.backends.exact_backend`)."""
+    set_code = is_set_code_submission(("eth_sendRawTransaction", [raw_tx]))
+    return "anvil" if exact_backend(hardfork, set_code=set_code).engine == "anvil" else "py-evm"
 
 
 class CaseResult(BaseModel):
@@ -276,7 +278,7 @@ async def run_fixture(
             status="error",
             differences=[f"hardfork: {error}"],
         )
-    backend = backend_for(hardfork)
+    backend = backend_for(hardfork, fixture.raw_tx)
     engine = forks if backend == "anvil" else pyevm or PyEvmBackend()
     env = block_env(fixture)
     traced: dict[str, Any] = {}
@@ -468,7 +470,9 @@ def finish_prestate(traced: dict[str, Any], with_code: dict[str, Any], config: A
     """geth's codeHash and includeEmpty on a prestate result, from the same result with code."""
     if config.get("diffMode"):
         for section in ("pre", "post"):
-            add_code_hashes(traced.get(section, {}), with_code.get(section, {}))
+            add_code_hashes(
+                traced.get(section, {}), with_code.get(section, {}), changed=section == "post"
+            )
         if not config.get("includeEmpty"):
             drop_empty_accounts(traced.get("pre", {}), with_code.get("pre", {}))
     else:
@@ -490,8 +494,13 @@ def drop_empty_accounts(accounts: dict[str, Any], with_code: dict[str, Any]) -> 
             del accounts[address]
 
 
-def add_code_hashes(accounts: dict[str, Any], with_code: dict[str, Any]) -> None:
+def add_code_hashes(
+    accounts: dict[str, Any], with_code: dict[str, Any], *, changed: bool = False
+) -> None:
+    """geth's codeHash: of every account with code, and in a diff's `post` (`changed`) of
+    every account whose code changed, emptied code included (an EIP-7702 delegation cleared)."""
     for address, account in accounts.items():
-        code = hex_to_bytes((with_code.get(address) or {}).get("code"))
-        if code and "codeHash" not in account:
-            account["codeHash"] = "0x" + keccak(code).hex()
+        written = (with_code.get(address) or {}).get("code")
+        code = hex_to_bytes(written)
+        if (code or (changed and written is not None)) and "codeHash" not in account:
+            account["codeHash"] = "0x" + keccak(code or b"").hex()

@@ -12,11 +12,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
+import rlp
 from eth._utils.address import generate_contract_address
 from eth.constants import BLANK_ROOT_HASH, CREATE_CONTRACT_ADDRESS, ZERO_HASH32
 from eth.db.atomic import AtomicDB
 from eth.exceptions import PyEVMError
 from eth.vm.execution_context import ExecutionContext
+from eth.vm.forks.prague.constants import MAGIC as SET_CODE_MAGIC
+from eth_keys.datatypes import Signature
+from eth_keys.exceptions import BadSignature
 from eth_typing import Address, BlockNumber, Hash32
 from eth_utils.exceptions import ValidationError
 from rlp.exceptions import RLPException
@@ -129,16 +133,27 @@ class BlockState:
         state, context = self.state, self.context
         tx = self.decode(raw_tx)
         sender = tx.sender
-        recorder = Recorder(state, deletes_only_new_accounts=is_at_least(self.hardfork, "cancun"))
+        recorder = Recorder(
+            state,
+            deletes_only_new_accounts=is_at_least(self.hardfork, "cancun"),
+            follows_delegations=is_at_least(self.hardfork, "prague"),
+        )
         cast(Any, state).tm_recorder = recorder
         creates = tx.to == CREATE_CONTRACT_ADDRESS
-        # geth's prestate tracer looks these up when the transaction starts.
+        # geth's prestate tracer looks these up when the transaction starts, before the
+        # authorizations of a set-code transaction apply (so a delegation the transaction itself
+        # installs on `to` is not followed).
         recorder.look_account(sender)
         if creates:
             recorder.look_account(generate_contract_address(sender, state.get_nonce(sender)))
         else:
-            recorder.look_account(tx.to)
+            recorder.look_callee(tx.to)
         recorder.look_account(context.coinbase)
+        authorizations = tx.authorization_list if tx.type_id == SET_CODE_TYPE else ()
+        for authorization in authorizations:
+            authority = _authority(authorization)
+            if authority is not None:
+                recorder.look_account(authority)
         try:
             computation = cast(Any, state.apply_transaction(tx))
         except (PyEVMError, ValidationError) as error:
@@ -211,6 +226,22 @@ def _frame(computation: Any, kind: str) -> Frame:
         frame.calls.append(call if isinstance(call, Frame) else _frame(call, call.tm_type))
     frame.logs = list(computation.tm_logs)
     return frame
+
+
+SET_CODE_TYPE = 4
+
+
+def _authority(authorization: Any) -> bytes | None:
+    """The account that signed an EIP-7702 authorization (None when its signature does not
+    recover, which geth's tracer skips as well)."""
+    message = SET_CODE_MAGIC + rlp.encode(
+        [authorization.chain_id, authorization.address, authorization.nonce]
+    )
+    try:
+        signature = Signature(vrs=(authorization.y_parity, authorization.r, authorization.s))
+        return bytes(signature.recover_public_key_from_msg(message).to_canonical_address())
+    except (BadSignature, ValidationError, ValueError):
+        return None
 
 
 def _address(text: str) -> bytes:
