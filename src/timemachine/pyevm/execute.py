@@ -8,7 +8,7 @@ applied with every validity check. The receipt's gas is what geth's top frame re
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -32,6 +32,8 @@ from timemachine.models import BlockEnv
 from timemachine.pyevm.forks import vm_class
 from timemachine.pyevm.frames import Frame, call_tracer_json
 from timemachine.pyevm.prestate import diff_json, prestate_json
+from timemachine.pyevm.reads import Reads, reading_state_class, start_recording
+from timemachine.pyevm.sends import spoofed_transaction
 from timemachine.pyevm.tracing import Account, Recorder, geth_error, traced_state_class
 
 
@@ -84,8 +86,14 @@ class BlockState:
         chain_id: int,
         block: BlockEnv,
         alloc: Mapping[str, Mapping[str, Any]],
+        *,
+        reads: Reads | None = None,
+        prev_hashes: Sequence[bytes] = (),
     ) -> None:
+        """`reads` (set: record what the block reads, see pyevm/reads.py); `prev_hashes`: the
+        hashes BLOCKHASH answers, parent first (geth's tracer runner gives none)."""
         self.hardfork = hardfork
+        self.chain_id = chain_id
         self.vm = cast(Any, vm_class(hardfork))
         self.context = ExecutionContext(
             coinbase=Address(_address(block.coinbase)),
@@ -94,15 +102,18 @@ class BlockState:
             difficulty=block.difficulty,
             mix_hash=Hash32(hex_to_bytes(block.prevrandao) or ZERO_HASH32),
             gas_limit=block.gas_limit,
-            prev_hashes=(),
+            prev_hashes=tuple(Hash32(item) for item in prev_hashes),
             chain_id=chain_id,
             base_fee_per_gas=block.base_fee if is_at_least(hardfork, "london") else None,
             excess_blob_gas=(block.excess_blob_gas or 0)
             if is_at_least(hardfork, "cancun")
             else None,
         )
-        self.state = traced_state_class(self.vm)(AtomicDB(), self.context, BLANK_ROOT_HASH)
+        state_class = traced_state_class(self.vm) if reads is None else reading_state_class(self.vm)
+        self.state = state_class(AtomicDB(), self.context, BLANK_ROOT_HASH)
         _load(self.state, alloc)
+        if reads is not None:
+            start_recording(self.state, reads)
 
     def decode(self, raw_tx: str) -> Any:
         """The signed transaction of `raw_tx` (InvalidInputError when it is not one)."""
@@ -128,10 +139,17 @@ class BlockState:
             state.set_storage(canonical, quantity(slot) or 0, quantity(word) or 0)
         state.persist()
 
+    def sent(self, params: Mapping[str, Any]) -> Any:
+        """The transaction an `eth_sendTransaction` of `params` sends (as its `from`)."""
+        return spoofed_transaction(self.vm, params, self.chain_id)
+
     def apply(self, raw_tx: str) -> Execution:
         """Run the next transaction of the block; its changes stay for the ones after it."""
+        return self.run(self.decode(raw_tx))
+
+    def run(self, tx: Any) -> Execution:
+        """Run `tx` (decoded or `sent`) as the next transaction of the block."""
         state, context = self.state, self.context
-        tx = self.decode(raw_tx)
         sender = tx.sender
         recorder = Recorder(
             state,

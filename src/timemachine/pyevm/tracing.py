@@ -43,7 +43,8 @@ _CALLS = frozenset({"CALL", "CALLCODE", "DELEGATECALL", "STATICCALL"})
 _CREATES = frozenset({"CREATE", "CREATE2"})
 _ACCOUNT_READS = frozenset({"BALANCE", "EXTCODESIZE", "EXTCODECOPY", "EXTCODEHASH"})
 _SLOT_ACCESSES = frozenset({"SLOAD", "SSTORE"})
-_WRAPPED = _CALLS | _CREATES | _ACCOUNT_READS | _SLOT_ACCESSES | {"SELFDESTRUCT", "RETURN"}
+_WRAPPED = _CALLS | _CREATES | _ACCOUNT_READS | _SLOT_ACCESSES
+_WRAPPED |= {"SELFDESTRUCT", "RETURN", "BLOCKHASH"}
 
 
 @dataclass
@@ -290,6 +291,13 @@ def _selfdestruct(opcode: Any, computation: Any) -> None:
         raise
 
 
+def _blockhash(opcode: Any, computation: Any) -> None:
+    reads = getattr(computation.state, "tm_reads", None)
+    if reads is not None:  # a fork of an upstream: the hash may have to be fetched
+        reads.block_numbers.add(_int(_peek(computation, 0)))
+    opcode(computation=computation)
+
+
 _HOOKS: dict[str, Callable[[Any, Any], None]] = {
     **{name: _account_read for name in _ACCOUNT_READS},
     **{name: _slot_access for name in _SLOT_ACCESSES},
@@ -297,6 +305,7 @@ _HOOKS: dict[str, Callable[[Any, Any], None]] = {
     **{name: _create(name) for name in _CREATES},
     "SELFDESTRUCT": _selfdestruct,
     "RETURN": _return,
+    "BLOCKHASH": _blockhash,
 }
 
 

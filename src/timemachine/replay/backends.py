@@ -31,10 +31,15 @@ class PyEvmBackend:
     async def acquire(self, spec: ForkSpec) -> LiveFork:
         from timemachine.pyevm.node import PyEvmFork  # loads py-evm (about 0.8 s) on first use
 
-        return PyEvmFork(spec)
+        fork = PyEvmFork(spec)
+        await fork.connect()
+        return fork
 
     async def release(self, fork: LiveFork, *, keep_warm: bool = True) -> None:
-        return None  # in memory: dropped with its last reference
+        from timemachine.pyevm.node import PyEvmFork
+
+        if isinstance(fork, PyEvmFork):  # in memory: only its upstream connection to close
+            await fork.aclose()
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,7 @@ class ByFork:
         self.anvil = anvil
         self.pyevm = pyevm
         self.choice = choice
+        self._reasons: dict[int, str] = {}
 
     def choose(self, spec: ForkSpec) -> BackendChoice:
         if self.choice != "auto":
@@ -89,18 +95,24 @@ class ByFork:
         return self.pyevm if engine == "pyevm" else self.anvil
 
     async def acquire(self, spec: ForkSpec) -> LiveFork:
-        return await self.backend(self.choose(spec).engine).acquire(spec)
+        choice = self.choose(spec)
+        fork = await self.backend(choice.engine).acquire(spec)
+        self._reasons[id(fork)] = choice.reason
+        return fork
 
     async def release(self, fork: LiveFork, *, keep_warm: bool = True) -> None:
+        self._reasons.pop(id(fork), None)
         engine: Engine = "pyevm" if fork.backend == "py-evm" else "anvil"
         await self.backend(engine).release(fork, keep_warm=keep_warm)
 
+    def reason(self, fork: LiveFork) -> str | None:
+        return self._reasons.get(id(fork))
 
-def backend_reason(backend: ForkBackend, spec: ForkSpec, fork: LiveFork) -> str:
+
+def backend_reason(backend: ForkBackend, fork: LiveFork) -> str:
     """Why `fork` runs on its engine, as the fidelity verdict says it."""
-    if isinstance(backend, ByFork):
-        return backend.choose(spec).reason
-    return f"{fork.backend}: the backend this replay was given"
+    chosen = backend.reason(fork) if isinstance(backend, ByFork) else None
+    return chosen or f"{fork.backend}: the backend this run was given"
 
 
 def backend_name(value: str) -> BackendName:

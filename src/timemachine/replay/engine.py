@@ -29,6 +29,7 @@ from timemachine.forks.manager import ForkSpec
 from timemachine.models import CallFrame, ReplayMode, ReplayResult
 from timemachine.ports import ChainRPC, ExecutedBlock, ForkBackend, LiveFork
 from timemachine.replay.assemble import check_chain_order, group_by_block, preceding_notes
+from timemachine.replay.backends import is_set_code_submission
 from timemachine.replay.block import impersonated
 from timemachine.replay.environment import env_differences
 from timemachine.replay.pipeline import (
@@ -99,13 +100,16 @@ class ReplayEngine:
             rpc_requests=lambda: self.upstream.requests - before,
         )
 
-    def fork_spec(self, block_number: int, hardfork: str) -> ForkSpec:
-        """A fork of the upstream (through the gateway) at `block_number`."""
+    def fork_spec(self, block_number: int, hardfork: str, *, set_code: bool = False) -> ForkSpec:
+        """A fork of the upstream (through the gateway) at `block_number` (`set_code`: the
+        traced transaction carries an EIP-7702 authorization list; the backend may pick its
+        engine by it)."""
         return ForkSpec(
             upstream=self.fork_source_url,
             block_number=block_number,
             hardfork=hardfork,
             label=self.upstream.label,
+            set_code=set_code,
         )
 
     async def replay_transaction(
@@ -152,7 +156,8 @@ class ReplayEngine:
         # Start (or reset) the fork while the block is still being fetched, when the hardfork is
         # already known from the transaction alone.
         parent = quantity(mined.tx["blockNumber"]) - 1
-        starting = self._start_fork(parent, hardfork) if hardfork else None
+        set_code = is_set_code_submission(("eth_sendTransaction", [mined.tx]))
+        starting = self._start_fork(parent, hardfork, set_code=set_code) if hardfork else None
         try:
             with clock.stage("fetch"):
                 original = await fetch_block_context(
@@ -163,7 +168,7 @@ class ReplayEngine:
                 upstream_tree = await self._upstream_tree(original) if compare_trace else None
                 seed = await self._seed(original, parent) if exact else None
             with clock.stage("fork"):
-                fork = await (starting or self._start_fork(parent, hardfork))
+                fork = await (starting or self._start_fork(parent, hardfork, set_code=set_code))
         except BaseException:
             if starting is not None:
                 await abandon(self.forks, starting)
@@ -248,8 +253,11 @@ class ReplayEngine:
         if self.gateway is not None:
             self.gateway.remember("eth_chainId", [], hex(chain_id))
 
-    def _start_fork(self, parent: int, hardfork: str) -> asyncio.Future[LiveFork]:
-        return asyncio.ensure_future(self.forks.acquire(self.fork_spec(parent, hardfork)))
+    def _start_fork(
+        self, parent: int, hardfork: str, *, set_code: bool = False
+    ) -> asyncio.Future[LiveFork]:
+        spec = self.fork_spec(parent, hardfork, set_code=set_code)
+        return asyncio.ensure_future(self.forks.acquire(spec))
 
     async def _seed(self, original: OriginalTx, parent: int) -> dict[str, SeedAccount] | None:
         """Start-of-block state of everything the block's txs up to ours touch, or None."""
