@@ -11,7 +11,7 @@ config, the block environment from `context`, then the fixture's tracer, compare
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -22,13 +22,8 @@ from eth_utils.crypto import keccak
 from hexbytes import HexBytes
 from pydantic import BaseModel
 
-from timemachine.chain.hardforks import (
-    ETHEREUM_HARDFORKS,
-    Activation,
-    ByBlock,
-    ByTimestamp,
-    is_at_least,
-)
+from timemachine.chain.geth_config import hardfork_for_config
+from timemachine.chain.hardforks import is_at_least
 from timemachine.chain.rpc import Call
 from timemachine.conformance.compare import (
     canonical_call_frame,
@@ -65,30 +60,6 @@ TRACERS: Mapping[str, str] = {
     "prestate_tracer_with_diff_mode": "prestateTracer",
 }
 
-# geth's ChainConfig fields (params/config.go) and the anvil hardfork each switches on, oldest
-# first. daoForkBlock is left out: anvil's "dao" runs Homestead rules and the DAO state change is
-# block-level processing geth's runner does not do.
-_BLOCK_FORKS: tuple[tuple[str, str], ...] = (
-    ("homesteadblock", "homestead"),
-    ("eip150block", "tangerine"),
-    ("eip158block", "spuriousdragon"),
-    ("byzantiumblock", "byzantium"),
-    ("constantinopleblock", "constantinople"),
-    ("petersburgblock", "petersburg"),
-    ("istanbulblock", "istanbul"),
-    ("muirglacierblock", "muirglacier"),
-    ("berlinblock", "berlin"),
-    ("londonblock", "london"),
-    ("arrowglacierblock", "arrowglacier"),
-    ("grayglacierblock", "grayglacier"),
-)
-_TIME_FORKS: tuple[tuple[str, str], ...] = (
-    ("shanghaitime", "shanghai"),
-    ("cancuntime", "cancun"),
-    ("praguetime", "prague"),
-    ("osakatime", "osaka"),
-)
-
 _ALLOC_FIELDS = frozenset({"balance", "nonce", "code", "storage"})
 
 Status = Literal["matched", "failed", "error"]
@@ -122,31 +93,6 @@ class SuiteResult(BaseModel):
     failed: int
     errors: int
     cases: list[CaseResult]
-
-
-def hardfork_for_config(config: Mapping[str, Any], number: int, timestamp: int) -> str:
-    """The anvil hardfork geth runs a block with this number and timestamp under.
-
-    Keys are matched case-insensitively, like Go's JSON decoder does ("IstanbulBlock" counts).
-    geth checks every fork on its own (a config may list them out of order, e.g. eip158Block 10
-    after byzantiumBlock 0), so the answer is the newest fork that is active. The block is
-    post-merge only when `terminalTotalDifficulty` is exactly 0 (geth's runner sets PREVRANDAO
-    only then); only a post-merge block gets Paris and the timestamp forks.
-    """
-    keys = {str(key).lower(): value for key, value in config.items()}
-    forks: list[tuple[str, Activation]] = [("frontier", ByBlock(0))]
-    for key, name in _BLOCK_FORKS:
-        at = quantity(keys.get(key))
-        if at is not None:
-            forks.append((name, ByBlock(at)))
-    if quantity(keys.get("terminaltotaldifficulty")) == 0:
-        forks.append(("paris", ByBlock(0)))
-        for key, name in _TIME_FORKS:
-            seconds = quantity(keys.get(key))
-            if seconds is not None:
-                forks.append((name, ByTimestamp(seconds)))
-    active = [name for name, when in forks if when.active(number, timestamp)]
-    return max(active, key=ETHEREUM_HARDFORKS.index)
 
 
 @dataclass(frozen=True)
@@ -284,7 +230,7 @@ async def run_fixture(
     traced: dict[str, Any] = {}
 
     async def capture(fork: LiveFork, executed: ExecutedBlock) -> None:
-        traced["forms"] = await _trace(fork, fixture, hardfork, executed)
+        traced["forms"] = await trace_forms(fork, fixture, hardfork, executed)
         traced["notes"] = env_differences(env, executed.block)
 
     async def no_targets(fork: LiveFork, executed: ExecutedBlock) -> list[Target]:
@@ -331,15 +277,22 @@ async def run_fixture(
     )
 
 
+Runner = Callable[[Fixture, ForkManager], Awaitable[CaseResult]]
+"""Runs one fixture on an engine (offline: `run_fixture`; through RPC: conformance/live.py)."""
+
+
 async def run_suite(
     directory: Path,
     forks: ForkManager | None = None,
     progress: Callable[[CaseResult], None] | None = None,
     *,
     settings: ForkSettings | None = None,
+    runner: Runner | None = None,
 ) -> SuiteResult:
     """Every fixture of `SUITES` under `directory`, one fresh fork each, in a stable order
-    (`settings` configure the anvil forks when `forks` is not given)."""
+    (`settings` configure the anvil forks when `forks` is not given; `runner` runs each one,
+    `run_fixture` by default)."""
+    run = runner or run_fixture
     manager = forks or ForkManager(settings)
     cases: list[CaseResult] = []
     try:
@@ -354,7 +307,7 @@ async def run_suite(
                     )
                 )
                 continue
-            cases.append(await run_fixture(fixture, manager))
+            cases.append(await run(fixture, manager))
             if progress is not None:
                 progress(cases[-1])
     finally:
@@ -369,7 +322,7 @@ async def run_suite(
     )
 
 
-async def _trace(
+async def trace_forms(
     fork: LiveFork, fixture: Fixture, hardfork: str, executed: ExecutedBlock
 ) -> tuple[Any, Any]:
     """(expected, actual) in the canonical form geth's runner compares."""

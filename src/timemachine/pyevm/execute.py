@@ -167,7 +167,8 @@ class BlockState:
         else:
             recorder.look_callee(tx.to)
         recorder.look_account(context.coinbase)
-        authorizations = tx.authorization_list if tx.type_id == SET_CODE_TYPE else ()
+        set_code = getattr(tx, "type_id", None) == SET_CODE_TYPE
+        authorizations = tx.authorization_list if set_code else ()
         for authorization in authorizations:
             authority = _authority(authorization)
             if authority is not None:

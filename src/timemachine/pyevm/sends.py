@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import rlp
 from eth.vm.spoof import SpoofTransaction
 from eth_utils.crypto import keccak
 
@@ -43,9 +44,14 @@ def spoofed_transaction(vm: Any, params: Mapping[str, Any], chain_id: int) -> An
         )
     else:
         unsigned = _typed(builder, kind, params, fields, chain_id)
-    message = unsigned.get_message_for_signing()
+    typed_message = getattr(unsigned, "get_message_for_signing", None)
+    message = typed_message() if typed_message is not None else rlp.encode(unsigned)
     return SpoofTransaction(
-        unsigned, sender=sender, hash=keccak(sender + message), **_PLACEHOLDER_SIGNATURE
+        unsigned,
+        sender=sender,
+        hash=keccak(sender + message),
+        type_id=kind or None,  # what py-evm's signed transactions of the type answer
+        **_PLACEHOLDER_SIGNATURE,
     )
 
 

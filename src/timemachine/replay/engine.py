@@ -10,7 +10,7 @@ verdict against the original receipt, and reuses warm anvil processes between re
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from timemachine.chain.blocks import (
@@ -23,9 +23,11 @@ from timemachine.chain.blocks import (
     validate_tx_hash,
 )
 from timemachine.chain.gateway import SeedAccount, StateGateway
+from timemachine.chain.geth_config import hardfork_for_config, node_chain_config
 from timemachine.chain.registry import ChainInfo, get_chain, hardfork_for_block
 from timemachine.errors import DebugApiUnavailableError, InvalidInputError
 from timemachine.forks.manager import ForkSpec
+from timemachine.hexutil import quantity as optional_quantity
 from timemachine.models import CallFrame, ReplayMode, ReplayResult
 from timemachine.ports import ChainRPC, ExecutedBlock, ForkBackend, LiveFork
 from timemachine.replay.assemble import check_chain_order, group_by_block, preceding_notes
@@ -80,7 +82,7 @@ class ReplayEngine:
         self.gateway = gateway
         self.prefetch = prefetch and gateway is not None
         """Seed forks with the upstream's prestate trace (switched off if it has no debug API)."""
-        self._anvil_hardfork: str | None = None
+        self._upstream_rules: tuple[str | None, Mapping[str, Any] | None] | None = None
         self._chain_id: int | None = None  # an upstream serves one chain: asked once
 
     @property
@@ -269,7 +271,9 @@ class ReplayEngine:
     async def _hardfork_hint(self, chain: ChainInfo, tx: dict[str, Any]) -> str | None:
         """The hardfork, when the transaction alone tells (its block's number and timestamp)."""
         if chain.schedule is None:
-            return await self._anvil_upstream_hardfork()
+            return await self._told_hardfork(
+                {"number": tx["blockNumber"], "timestamp": tx.get("blockTimestamp")}
+            )
         if chain.is_arbitrum or "blockTimestamp" not in tx:
             return None
         return hardfork_for_block(
@@ -415,23 +419,35 @@ class ReplayEngine:
 
     async def _hardfork(self, chain: ChainInfo, block: dict[str, Any]) -> str:
         """The rules active at `block`: the chain's schedule, else the upstream's own word (anvil
-        reports its hardfork), else what the block header proves."""
+        reports its hardfork, a geth node its chain config), else what the block header proves."""
         if chain.schedule is None:
-            told = await self._anvil_upstream_hardfork()
+            told = await self._told_hardfork(block)
             if told:
                 return told
         return hardfork_for_block(chain, block)
 
-    async def _anvil_upstream_hardfork(self) -> str | None:
-        if self._anvil_hardfork is None:
-            self._anvil_hardfork = await self._ask_anvil_hardfork() or ""
-        return self._anvil_hardfork or None
-
-    async def _ask_anvil_hardfork(self) -> str | None:
-        """anvil's own hardfork when the upstream is anvil (one round trip; None otherwise)."""
-        version, info = await self.upstream.batch_settled(
-            [("web3_clientVersion", []), ("anvil_nodeInfo", [])]
+    async def _told_hardfork(self, block: Mapping[str, Any]) -> str | None:
+        """The hardfork the upstream itself gives `block` (a number and timestamp; the
+        difficulty, when known, proves a geth chain config's merge), or None."""
+        if self._upstream_rules is None:
+            self._upstream_rules = await self._ask_upstream_rules()
+        hardfork, config = self._upstream_rules
+        number, timestamp = (
+            optional_quantity(block.get("number")),
+            optional_quantity(block.get("timestamp")),
         )
-        if not str(version).lower().startswith("anvil") or not isinstance(info, dict):
-            return None
-        return str(info.get("hardFork", "")).lower() or None
+        if hardfork or config is None or number is None or timestamp is None:
+            return hardfork
+        difficulty = optional_quantity(block.get("difficulty"))
+        merged = None if difficulty is None else difficulty == 0
+        return hardfork_for_config(config, number, timestamp, merged=merged)
+
+    async def _ask_upstream_rules(self) -> tuple[str | None, Mapping[str, Any] | None]:
+        """(anvil's own hardfork, a geth node's chain config), whichever the upstream tells, in
+        one round trip."""
+        version, info, node = await self.upstream.batch_settled(
+            [("web3_clientVersion", []), ("anvil_nodeInfo", []), ("admin_nodeInfo", [])]
+        )
+        if str(version).lower().startswith("anvil") and isinstance(info, dict):
+            return str(info.get("hardFork", "")).lower() or None, None
+        return None, node_chain_config(node)
