@@ -12,6 +12,7 @@ replay's verdict must be exact on what it records too.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from timemachine.chain.gateway import StateGateway
@@ -22,17 +23,34 @@ from timemachine.conformance.standin import FixtureNode, receipt_recorded, serve
 from timemachine.errors import TimeMachineError
 from timemachine.forks.manager import ForkManager
 from timemachine.models import ReplayResult
-from timemachine.ports import ExecutedBlock, LiveFork
+from timemachine.ports import BackendName, ExecutedBlock, LiveFork
 from timemachine.replay.backends import ByFork, PyEvmBackend
 from timemachine.replay.engine import ReplayEngine
 from timemachine.replay.source import OriginalTx
 from timemachine.trace.decoder import Decoder
 
 
-async def run_fixture_via_rpc(
-    fixture: Fixture, forks: ForkManager, *, debug_api: bool = True
-) -> CaseResult:
-    """Replay `fixture` from its stand-in node and compare as geth's runner does."""
+@dataclass(frozen=True)
+class LiveReplay:
+    """A fixture replayed through RPC: the result, geth's and our tracer output, and every
+    method the stand-in node was asked."""
+
+    result: ReplayResult
+    expected: Any
+    actual: Any
+    backend: str
+    methods: list[str]
+
+
+async def replay_fixture_via_rpc(
+    fixture: Fixture,
+    forks: ForkManager,
+    *,
+    debug_api: bool = True,
+    choice: BackendName = "auto",
+) -> LiveReplay:
+    """Serve `fixture` from a stand-in node and replay its transaction from it (`choice`: the
+    backend, `auto` picking the exact one)."""
     node = FixtureNode(fixture, debug_api=debug_api)
     server = await serve(node)
     upstream = RpcClient(server.url)
@@ -45,30 +63,38 @@ async def run_fixture_via_rpc(
 
     try:
         await gateway.start()
-        engine = ReplayEngine(
-            upstream, ByFork(forks, PyEvmBackend()), Decoder(bundled=False), gateway=gateway
-        )
+        backend = ByFork(forks, PyEvmBackend(), choice)
+        engine = ReplayEngine(upstream, backend, Decoder(bundled=False), gateway=gateway)
         result = await engine.replay_transaction(node.tx["hash"], on_executed=capture)
-    except TimeMachineError as error:
-        return CaseResult(
-            name=fixture.name, tracer=fixture.tracer, status="error", differences=[str(error)]
-        )
     finally:
         await gateway.stop()
         await upstream.aclose()
         await server.stop()
     expected, actual = traced["forms"]
-    found = differences(expected, actual)
+    return LiveReplay(result, expected, actual, traced["backend"], node.methods)
+
+
+async def run_fixture_via_rpc(
+    fixture: Fixture, forks: ForkManager, *, debug_api: bool = True
+) -> CaseResult:
+    """Replay `fixture` from its stand-in node and compare as geth's runner does."""
+    try:
+        live = await replay_fixture_via_rpc(fixture, forks, debug_api=debug_api)
+    except TimeMachineError as error:
+        return CaseResult(
+            name=fixture.name, tracer=fixture.tracer, status="error", differences=[str(error)]
+        )
+    result = live.result
+    found = differences(live.expected, live.actual)
     if result.hardfork != fixture.hardfork:
         found.append(f"hardfork: expected {fixture.hardfork}, got {result.hardfork}")
     found += verdict_differences(fixture, result)
-    backend = "py-evm" if traced["backend"] == "py-evm" else "anvil"
     return CaseResult(
         name=fixture.name,
         tracer=fixture.tracer,
         status="failed" if found else "matched",
         hardfork=result.hardfork,
-        backend=backend,
+        backend="py-evm" if live.backend == "py-evm" else "anvil",
         differences=found,
         notes=[note for note in [result.fidelity.backend_reason] if note],
     )
