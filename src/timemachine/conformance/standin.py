@@ -71,27 +71,30 @@ def served_chain_id(fixture: Fixture) -> int:
     return UNREGISTERED_OFFSET + chain_id
 
 
-class FixtureNode:
-    """The JSON-RPC answers of one fixture (start it with `serve`)."""
+class StandinNode:
+    """A chain of two blocks (`parent`, then `block` with full transactions) whose state at the
+    parent is `alloc`, answering JSON-RPC (start it with `serve`). `config` is the geth chain
+    config it reports; `prestates` the prestateTracer result of each of the block's
+    transactions, served by debug_traceBlockByNumber (None: no debug API)."""
 
-    def __init__(self, fixture: Fixture, *, debug_api: bool = True) -> None:
-        self.fixture = fixture
-        self.debug_api = debug_api
-        self.chain_id = served_chain_id(fixture)
-        self.alloc: Mapping[str, Mapping[str, Any]] = {
-            address.lower(): account
-            for address, account in (fixture.genesis.get("alloc") or {}).items()
-        }
-        self.tx = transaction_json(fixture)
-        self.parent = self._parent_block()
-        self.block = self._block()
-        self.tx.update(
-            blockHash=self.block["hash"],
-            blockNumber=self.block["number"],
-            blockTimestamp=self.block["timestamp"],
-            transactionIndex="0x0",
-        )
-        self.receipt = self._receipt()
+    def __init__(
+        self,
+        chain_id: int,
+        parent: dict[str, Any],
+        block: dict[str, Any],
+        receipts: list[dict[str, Any]],
+        alloc: Mapping[str, Mapping[str, Any]],
+        *,
+        config: Mapping[str, Any] | None = None,
+        prestates: list[Mapping[str, Any]] | None = None,
+    ) -> None:
+        self.chain_id = chain_id
+        self.parent = parent
+        self.block = block
+        self.receipts = receipts
+        self.alloc = {address.lower(): account for address, account in alloc.items()}
+        self.config = config
+        self.prestates = prestates
         self.methods: list[str] = []
         """Every method asked, in order (tests read which round trips a replay made)."""
 
@@ -112,47 +115,75 @@ class FixtureNode:
         if method == "eth_chainId":
             return hex(self.chain_id)
         if method == "web3_clientVersion":
-            return "Geth/fixture-stand-in"
-        if method == "admin_nodeInfo":
-            config = {**(self.fixture.genesis.get("config") or {}), "chainId": self.chain_id}
-            return {"protocols": {"eth": {"config": config}}}
+            return "Geth/stand-in"
+        if method == "admin_nodeInfo" and self.config is not None:
+            return {"protocols": {"eth": {"config": {**self.config, "chainId": self.chain_id}}}}
         if method == "eth_blockNumber":
             return self.block["number"]
         if method in ("eth_getBlockByNumber", "eth_getBlockByHash"):
             return self._block_of(params[0], full=bool(params[1]) if len(params) > 1 else False)
         if method == "eth_getTransactionByHash":
-            return self.tx if str(params[0]).lower() == self.tx["hash"] else None
+            return _by_hash(self.block["transactions"], "hash", params[0])
         if method == "eth_getTransactionReceipt":
-            return self.receipt if str(params[0]).lower() == self.tx["hash"] else None
+            return _by_hash(self.receipts, "transactionHash", params[0])
         if method == "eth_getBlockReceipts":
-            found = self._block_of(params[0], full=False)
-            return (
-                [self.receipt]
-                if found is not None and found["hash"] == self.block["hash"]
-                else None
-            )
+            found = self._block_of(params[0], full=False) or {}
+            return self.receipts if found.get("hash") == self.block["hash"] else None
         if method in _ACCOUNT_FIELDS:
             return _ACCOUNT_FIELDS[method](self.alloc.get(str(params[0]).lower()) or {})
         if method == "eth_getStorageAt":
             storage = (self.alloc.get(str(params[0]).lower()) or {}).get("storage") or {}
             return _slot_value(storage, quantity(params[1]) or 0)
-        if method == "debug_traceBlockByNumber" and self.debug_api:
-            return [{"txHash": self.tx["hash"], "result": dict(self.alloc)}]
+        if method == "debug_traceBlockByNumber" and self.prestates is not None:
+            return [
+                {"txHash": tx["hash"], "result": dict(prestate)}
+                for tx, prestate in zip(self.block["transactions"], self.prestates, strict=True)
+            ]
         raise LookupError(method)
 
     def _block_of(self, tag: Any, *, full: bool) -> dict[str, Any] | None:
-        """The fixture's block or its parent, by number, hash or "latest"."""
+        """The block or its parent, by number, hash or "latest"."""
+        number = quantity(tag) if str(tag).startswith("0x") and len(str(tag)) < 66 else None
         for block in (self.block, self.parent):
-            number = quantity(tag) if str(tag).startswith("0x") and len(str(tag)) < 66 else None
             if (
                 tag == block["hash"]
                 or number == quantity(block["number"])
                 or (tag == "latest" and block is self.block)
             ):
                 if block is self.block and not full:
-                    return {**block, "transactions": [self.tx["hash"]]}
+                    return {**block, "transactions": [tx["hash"] for tx in block["transactions"]]}
                 return block
         return None
+
+
+class FixtureNode(StandinNode):
+    """A geth tracer fixture as a stand-in node (see the module docstring)."""
+
+    def __init__(self, fixture: Fixture, *, debug_api: bool = True) -> None:
+        self.fixture = fixture
+        alloc = {
+            address.lower(): account
+            for address, account in (fixture.genesis.get("alloc") or {}).items()
+        }
+        self.tx = transaction_json(fixture)
+        parent = self._parent_block()
+        block = self._block(parent)
+        self.tx.update(
+            blockHash=block["hash"],
+            blockNumber=block["number"],
+            blockTimestamp=block["timestamp"],
+            transactionIndex="0x0",
+        )
+        super().__init__(
+            served_chain_id(fixture),
+            parent,
+            block,
+            [self._receipt(block)],
+            alloc,
+            config=fixture.genesis.get("config") or {},
+            # The fixture's alloc is geth's prestateTracer output for its transaction.
+            prestates=[alloc] if debug_api else None,
+        )
 
     def _parent_block(self) -> dict[str, Any]:
         genesis = self.fixture.genesis
@@ -166,7 +197,7 @@ class FixtureNode:
             block["baseFeePerGas"] = hex(quantity(genesis.get("baseFeePerGas")) or 0)
         return block
 
-    def _block(self) -> dict[str, Any]:
+    def _block(self, parent: dict[str, Any]) -> dict[str, Any]:
         fixture = self.fixture
         header = _header(fixture.context, number=fixture.number)
         # geth's runner: PREVRANDAO is the parent's mixHash, only for a post-merge block.
@@ -175,17 +206,17 @@ class FixtureNode:
             header["baseFeePerGas"] = hex(quantity(fixture.context.get("baseFeePerGas")) or 0)
         block = {
             **header,
-            "hash": "0x" + keccak(self.parent["hash"].encode() + b"/child").hex(),
-            "parentHash": self.parent["hash"],
+            "hash": "0x" + keccak(parent["hash"].encode() + b"/child").hex(),
+            "parentHash": parent["hash"],
             "transactions": [self.tx],
         }
         if "excessBlobGas" in fixture.genesis:
             # The runner prices blobs from a parent with no excess blob gas: the minimum fee.
             block["excessBlobGas"] = block["blobGasUsed"] = "0x0"
-            self.parent["excessBlobGas"] = self.parent["blobGasUsed"] = "0x0"
+            parent["excessBlobGas"] = parent["blobGasUsed"] = "0x0"
         return block
 
-    def _receipt(self) -> dict[str, Any]:
+    def _receipt(self, block: dict[str, Any]) -> dict[str, Any]:
         result = self.fixture.result if self.fixture.tracer == "callTracer" else {}
         gas_used = result.get("gasUsed", "0x0") if isinstance(result, dict) else "0x0"
         logs = [
@@ -196,8 +227,8 @@ class FixtureNode:
                 "logIndex": hex(position),
                 "transactionIndex": "0x0",
                 "transactionHash": self.tx["hash"],
-                "blockHash": self.block["hash"],
-                "blockNumber": self.block["number"],
+                "blockHash": block["hash"],
+                "blockNumber": block["number"],
                 "removed": False,
             }
             for position, log in enumerate(_surviving_logs(result))
@@ -211,8 +242,8 @@ class FixtureNode:
         return {
             "transactionHash": self.tx["hash"],
             "transactionIndex": "0x0",
-            "blockHash": self.block["hash"],
-            "blockNumber": self.block["number"],
+            "blockHash": block["hash"],
+            "blockNumber": block["number"],
             "from": self.tx["from"],
             "to": self.tx.get("to"),
             "status": "0x0" if isinstance(result, dict) and "error" in result else "0x1",
@@ -286,6 +317,10 @@ def transaction_json(fixture: Fixture) -> dict[str, Any]:
         ]
     tx.update(v=hex(fields["v"]), yParity=hex(fields["v"]), r=hex(fields["r"]), s=hex(fields["s"]))
     return tx
+
+
+def _by_hash(items: list[dict[str, Any]], key: str, wanted: Any) -> dict[str, Any] | None:
+    return next((item for item in items if item[key] == str(wanted).lower()), None)
 
 
 def _header(source: Mapping[str, Any], *, number: int) -> dict[str, Any]:

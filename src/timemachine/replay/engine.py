@@ -33,6 +33,7 @@ from timemachine.ports import ChainRPC, ExecutedBlock, ForkBackend, LiveFork
 from timemachine.replay.assemble import check_chain_order, group_by_block, preceding_notes
 from timemachine.replay.backends import is_set_code_submission
 from timemachine.replay.block import impersonated
+from timemachine.replay.chain_txs import judged_receipt, refuse_unmodelled, unmodelled_notes
 from timemachine.replay.environment import env_differences
 from timemachine.replay.pipeline import (
     BlockRun,
@@ -166,6 +167,7 @@ class ReplayEngine:
                     self.upstream, mined, full_block=exact, prestate=exact and self.prefetch
                 )
                 self.prefetch = self.prefetch and not original.prestate_unsupported
+                refuse_unmodelled(chain, original.tx, original.block)
                 hardfork = hardfork or await self._hardfork(chain, original.block)
                 upstream_tree = await self._upstream_tree(original) if compare_trace else None
                 seed = await self._seed(original, parent) if exact else None
@@ -186,10 +188,16 @@ class ReplayEngine:
                 await on_executed(fork, original, executed)
             block_notes = env_differences(env, executed.block)
             earlier = [
-                self._earlier_target(original, position, executed, block_notes, on_failure)
+                self._earlier_target(original, position, executed, block_notes, on_failure, chain)
                 for position in sorted(also)
             ]
-            notes = block_notes + preceding_notes(original, executed, len(preceding))
+            judged, fee_notes = judged_receipt(chain, original.receipt)
+            notes = [
+                *block_notes,
+                *preceding_notes(original, executed, len(preceding)),
+                *unmodelled_notes(chain, preceding, original.block),
+                *fee_notes,
+            ]
             if mode == "quick" and original.index:
                 notes.append(
                     f"quick mode: the {original.index} earlier transactions of block "
@@ -202,7 +210,7 @@ class ReplayEngine:
                     info=original.info,
                     index=original.index,
                     preceding=len(preceding),
-                    original=parse_receipt(original.receipt),
+                    original=judged,
                     mode=mode,
                     notes=notes,
                     check=None
@@ -221,17 +229,24 @@ class ReplayEngine:
         executed: ExecutedBlock,
         block_notes: list[str],
         on_failure: Failure | None,
+        chain: ChainInfo,
     ) -> Target:
         """An earlier transaction of `last`'s block, judged as in its own exact replay."""
         original = last.earlier(position)
+        judged, fee_notes = judged_receipt(chain, original.receipt)
         return Target(
             position=position,
             info=original.info,
             index=position,
             preceding=position,
-            original=parse_receipt(original.receipt),
+            original=judged,
             mode="exact",
-            notes=block_notes + preceding_notes(original, executed, position),
+            notes=[
+                *block_notes,
+                *preceding_notes(original, executed, position),
+                *unmodelled_notes(chain, original.preceding(), original.block),
+                *fee_notes,
+            ],
             balances_final=False,
             on_failure=None if on_failure is None else lambda reason: on_failure(original, reason),
         )
