@@ -12,6 +12,7 @@ replay's verdict must be exact on what it records too.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,7 @@ from timemachine.chain.gateway import StateGateway
 from timemachine.chain.rpc import RpcClient
 from timemachine.conformance.compare import differences
 from timemachine.conformance.geth import CaseResult, Fixture, trace_forms
-from timemachine.conformance.standin import FixtureNode, receipt_recorded, serve
+from timemachine.conformance.standin import FixtureNode, StandinNode, receipt_recorded, serve
 from timemachine.errors import TimeMachineError
 from timemachine.forks.manager import ForkManager
 from timemachine.models import ReplayResult
@@ -112,3 +113,28 @@ def verdict_differences(fixture: Fixture, result: ReplayResult) -> list[str]:
         if difference.field in ("status", "gas_used", "contract_address")
         or (with_logs and difference.field.startswith("logs"))
     ]
+
+
+async def replay_chain_fixture(fixture: Mapping[str, Any], forks: ForkManager) -> ReplayResult:
+    """Replay a chain fixture's target (conformance/chain_fixtures.py) from its stand-in node;
+    the refusal of a transaction the engine does not model is raised."""
+    node = StandinNode(
+        fixture["chain_id"],
+        fixture["parent"],
+        fixture["block"],
+        fixture["receipts"],
+        fixture["alloc"],
+    )
+    server = await serve(node)
+    upstream = RpcClient(server.url)
+    gateway = StateGateway(upstream)
+    try:
+        await gateway.start()
+        engine = ReplayEngine(
+            upstream, ByFork(forks, PyEvmBackend()), Decoder(bundled=False), gateway=gateway
+        )
+        return await engine.replay_transaction(fixture["target"])
+    finally:
+        await gateway.stop()
+        await upstream.aclose()
+        await server.stop()

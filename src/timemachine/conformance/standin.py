@@ -257,7 +257,7 @@ class FixtureNode(StandinNode):
         }
 
 
-async def serve(node: FixtureNode) -> JsonRpcServer:
+async def serve(node: StandinNode) -> JsonRpcServer:
     """`node` listening on loopback (stop the returned server when done)."""
     server = JsonRpcServer(node.handle)
     await server.start()
