@@ -39,6 +39,7 @@ from timemachine.ports import ExecutedBlock, ForkBackend, ForkSpec, LiveFork
 from timemachine.replay.backends import PyEvmBackend, exact_backend, is_set_code_submission
 from timemachine.replay.environment import env_differences
 from timemachine.replay.pipeline import BlockRun, Target, run_on_fork, start_fork
+from timemachine.replay.precompiles import with_geth_precompile_errors
 from timemachine.replay.submit import send_params
 from timemachine.settings import ForkSettings
 from timemachine.trace.flat import flat_trace
@@ -342,7 +343,7 @@ async def trace_forms(
     # Normalization (docs/capsules.md): the root frame takes the tx gas limit and the receipt's
     # gasUsed, which is what geth reports; anvil 1.7.1 reports other values there.
     root = {
-        **raw,
+        **with_geth_precompile_errors(raw),
         "gas": tx["gas"],
         "gasUsed": executed.receipts[0].get("gasUsed"),
     }
