@@ -28,13 +28,13 @@ from eth_account import Account
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
+from timemachine.conformance.standin import block_header
+
 _KEY = "0x" + "42" * 32  # a fixed test key: the fixtures' user transactions are really signed
 SENDER = Account.from_key(_KEY).address.lower()
 RECIPIENT = "0x" + "be" * 20
 _RECIPIENT_CHECKSUMMED = to_checksum_address(RECIPIENT)
 VALIDATOR = "0x" + "7a" * 20
-_EMPTY_TRIE = "0x56e81f171bcc55a6ff8345e692c0f86e5b48e01b996cadc001622fb5e363b421"
-_EMPTY_UNCLES = "0x1dcc4de8dec75d7aab85b567b6ccd41ad312451b948a7413f0a142fd40d49347"
 _ZERO_HASH = "0x" + "00" * 32
 BASE_FEE = 1_000_000
 TRANSFER_GAS = 21_000
@@ -58,26 +58,12 @@ def build_all() -> list[dict[str, Any]]:
 
 
 def _header(number: int, timestamp: int, miner: str, parent_hash: str) -> dict[str, Any]:
+    mix_hash = "0x" + keccak(f"randao {number}".encode()).hex()
+    fields = {"timestamp": timestamp, "miner": miner, "gasLimit": 30_000_000, "mixHash": mix_hash}
     return {
-        "number": hex(number),
+        **block_header(fields, number=number),
         "hash": "0x" + keccak(f"block {number}".encode()).hex(),
         "parentHash": parent_hash,
-        "timestamp": hex(timestamp),
-        "miner": miner,
-        "gasLimit": hex(30_000_000),
-        "difficulty": "0x0",
-        "mixHash": "0x" + keccak(f"randao {number}".encode()).hex(),
-        "nonce": "0x0000000000000000",
-        "extraData": "0x",
-        "stateRoot": _ZERO_HASH,
-        "gasUsed": "0x0",
-        "logsBloom": "0x" + "00" * 256,
-        "uncles": [],
-        "sha3Uncles": _EMPTY_UNCLES,
-        "transactionsRoot": _EMPTY_TRIE,
-        "receiptsRoot": _EMPTY_TRIE,
-        "size": "0x0",
-        "totalDifficulty": "0x0",
         "baseFeePerGas": hex(BASE_FEE),
     }
 
@@ -173,6 +159,28 @@ def _chain(
     }
 
 
+def _cases(
+    built: dict[str, Any],
+    source: str,
+    ordinary: tuple[str, str, list[str]],
+    special: tuple[str, str, str],
+) -> list[dict[str, Any]]:
+    """Two fixtures of one block: `ordinary` (name, tx hash, note prefixes) judged exactly,
+    `special` (name, tx hash, refusal text) refused."""
+    (name, target, notes), (special_name, special_target, refusal) = ordinary, special
+    exact = {"verdict": "exact", "gas_used": TRANSFER_GAS, "notes": notes}
+    return [
+        {**built, "name": name, "source": source, "target": target, "expect": exact},
+        {
+            **built,
+            "name": special_name,
+            "source": source,
+            "target": special_target,
+            "expect": {"error": refusal},
+        },
+    ]
+
+
 def _op_deposit(chain_id: int, number: int) -> dict[str, Any]:
     """The L1-attributes deposit that opens every OP-stack block (type 0x7e)."""
     l1_hash = keccak(f"l1 block of {chain_id}/{number}".encode())
@@ -228,31 +236,24 @@ def _op_stack(name: str, chain_id: int, number: int, timestamp: int) -> list[dic
             ),
         ],
     )
-    source = "ethereum-optimism/specs protocol/deposits.md, protocol/predeploys.md"
-    return [
-        {
-            **chain,
-            "name": f"{name}/user_tx_after_l1_attributes_deposit",
-            "source": source,
-            "target": user["hash"],
-            "expect": {
-                "verdict": "exact",
-                "gas_used": TRANSFER_GAS,
-                "notes": [
-                    f"earlier tx #0 ({deposit['hash']}) is the L1-attributes deposit of the OP "
-                    "stack (type 0x7e)",
-                    f"OP stack: the original paid an L1 data fee of {l1_fee:,} wei",
-                ],
-            },
-        },
-        {
-            **chain,
-            "name": f"{name}/l1_attributes_deposit",
-            "source": source,
-            "target": deposit["hash"],
-            "expect": {"error": "is the L1-attributes deposit of the OP stack (type 0x7e)"},
-        },
-    ]
+    return _cases(
+        chain,
+        "ethereum-optimism/specs protocol/deposits.md, protocol/predeploys.md",
+        (
+            f"{name}/user_tx_after_l1_attributes_deposit",
+            user["hash"],
+            [
+                f"earlier tx #0 ({deposit['hash']}) is the L1-attributes deposit of the OP "
+                "stack (type 0x7e)",
+                f"OP stack: the original paid an L1 data fee of {l1_fee:,} wei",
+            ],
+        ),
+        (
+            f"{name}/l1_attributes_deposit",
+            deposit["hash"],
+            "is the L1-attributes deposit of the OP stack (type 0x7e)",
+        ),
+    )
 
 
 def _arbitrum() -> list[dict[str, Any]]:
@@ -280,32 +281,25 @@ def _arbitrum() -> list[dict[str, Any]]:
             (user, _receipt(user, TRANSFER_GAS + l1_gas, gasUsedForL1=hex(l1_gas))),
         ],
     )
-    source = "OffchainLabs/go-ethereum core/types/transaction.go (ArbOS transaction types)"
-    return [
-        {
-            **chain,
-            "name": "arbitrum/user_tx_gas_with_l1_component",
-            "source": source,
-            "target": user["hash"],
-            "expect": {
-                "verdict": "exact",
-                "gas_used": TRANSFER_GAS,
-                "notes": [
-                    f"earlier tx #0 ({internal['hash']}) is an ArbOS internal transaction",
-                    f"Arbitrum: the original gasUsed {TRANSFER_GAS + l1_gas:,} includes "
-                    f"{l1_gas:,} gas charged for L1 data (gasUsedForL1); the replay is judged on "
-                    f"the L2 execution gas {TRANSFER_GAS:,}",
-                ],
-            },
-        },
-        {
-            **chain,
-            "name": "arbitrum/internal_tx",
-            "source": source,
-            "target": internal["hash"],
-            "expect": {"error": "is an ArbOS internal transaction (L1 block info and ArbOS"},
-        },
-    ]
+    return _cases(
+        chain,
+        "OffchainLabs/go-ethereum core/types/transaction.go (ArbOS transaction types)",
+        (
+            "arbitrum/user_tx_gas_with_l1_component",
+            user["hash"],
+            [
+                f"earlier tx #0 ({internal['hash']}) is an ArbOS internal transaction",
+                f"Arbitrum: the original gasUsed {TRANSFER_GAS + l1_gas:,} includes "
+                f"{l1_gas:,} gas charged for L1 data (gasUsedForL1); the replay is judged on "
+                f"the L2 execution gas {TRANSFER_GAS:,}",
+            ],
+        ),
+        (
+            "arbitrum/internal_tx",
+            internal["hash"],
+            "is an ArbOS internal transaction (L1 block info and ArbOS",
+        ),
+    )
 
 
 def _system_tx(chain_id: int, sender: str, to: str, kind: str, name: str) -> dict[str, Any]:
@@ -323,59 +317,41 @@ def _system_tx(chain_id: int, sender: str, to: str, kind: str, name: str) -> dic
     }
 
 
-def _bsc() -> list[dict[str, Any]]:
-    user = _user_transfer(56)
-    system = _system_tx(56, VALIDATOR, BSC_VALIDATOR_SET, "0x0", "bsc")
-    chain = _chain(
-        "bsc",
-        56,
-        45_000_000,
-        1_735_000_003,
-        [(user, _receipt(user, TRANSFER_GAS)), (system, _receipt(system, 32_000))],
+def _user_tx_then_system_tx(
+    chain: tuple[str, int, int, int], system: dict[str, Any], source: str, refusal: str
+) -> list[dict[str, Any]]:
+    """A block whose last tx is the chain's system tx: the user tx before it is judged
+    exactly, the system tx refused with `refusal` in the reason."""
+    name, chain_id, number, timestamp = chain
+    user = _user_transfer(chain_id)
+    built = _chain(
+        name,
+        chain_id,
+        number,
+        timestamp,
+        [(user, _receipt(user, TRANSFER_GAS)), (system, _receipt(system, 0))],
     )
-    source = "bnb-chain/bsc core/systemcontracts, consensus/parlia (IsSystemTransaction)"
-    return [
-        {
-            **chain,
-            "name": "bsc/user_tx_before_system_tx",
-            "source": source,
-            "target": user["hash"],
-            "expect": {"verdict": "exact", "gas_used": TRANSFER_GAS, "notes": []},
-        },
-        {
-            **chain,
-            "name": "bsc/system_tx",
-            "source": source,
-            "target": system["hash"],
-            "expect": {"error": "is a BNB Chain system transaction (the validator calling"},
-        },
-    ]
+    return _cases(
+        built,
+        source,
+        (f"{name}/user_tx_before_system_tx", user["hash"], []),
+        (f"{name}/system_tx", system["hash"], refusal),
+    )
+
+
+def _bsc() -> list[dict[str, Any]]:
+    return _user_tx_then_system_tx(
+        ("bsc", 56, 45_000_000, 1_735_000_003),
+        _system_tx(56, VALIDATOR, BSC_VALIDATOR_SET, "0x0", "bsc"),
+        "bnb-chain/bsc core/systemcontracts, consensus/parlia (IsSystemTransaction)",
+        "is a BNB Chain system transaction (the validator calling",
+    )
 
 
 def _polygon() -> list[dict[str, Any]]:
-    user = _user_transfer(137)
-    state_sync = _system_tx(137, "0x" + "00" * 20, "0x" + "00" * 20, "0x7f", "polygon")
-    chain = _chain(
-        "polygon",
-        137,
-        70_000_000,
-        1_735_000_004,
-        [(user, _receipt(user, TRANSFER_GAS)), (state_sync, _receipt(state_sync, 0))],
+    return _user_tx_then_system_tx(
+        ("polygon", 137, 70_000_000, 1_735_000_004),
+        _system_tx(137, "0x" + "00" * 20, "0x" + "00" * 20, "0x7f", "polygon"),
+        "maticnetwork/bor core/types (StateSyncTxType = 0x7f)",
+        "is a Polygon state-sync transaction (type 0x7f)",
     )
-    source = "maticnetwork/bor core/types (StateSyncTxType = 0x7f)"
-    return [
-        {
-            **chain,
-            "name": "polygon/user_tx_before_state_sync",
-            "source": source,
-            "target": user["hash"],
-            "expect": {"verdict": "exact", "gas_used": TRANSFER_GAS, "notes": []},
-        },
-        {
-            **chain,
-            "name": "polygon/state_sync_tx",
-            "source": source,
-            "target": state_sync["hash"],
-            "expect": {"error": "is a Polygon state-sync transaction (type 0x7f)"},
-        },
-    ]

@@ -188,7 +188,7 @@ class FixtureNode(StandinNode):
     def _parent_block(self) -> dict[str, Any]:
         genesis = self.fixture.genesis
         block = {
-            **_header(genesis, number=max(self.fixture.number - 1, 0)),
+            **block_header(genesis, number=max(self.fixture.number - 1, 0)),
             "hash": genesis.get("hash") or "0x" + keccak(b"parent").hex(),
             "parentHash": _ZERO_HASH,
             "transactions": [],
@@ -199,7 +199,7 @@ class FixtureNode(StandinNode):
 
     def _block(self, parent: dict[str, Any]) -> dict[str, Any]:
         fixture = self.fixture
-        header = _header(fixture.context, number=fixture.number)
+        header = block_header(fixture.context, number=fixture.number)
         # geth's runner: PREVRANDAO is the parent's mixHash, only for a post-merge block.
         header["mixHash"] = fixture.genesis.get("mixHash") if fixture.merged else _ZERO_HASH
         if fixture.london:
@@ -323,7 +323,9 @@ def _by_hash(items: list[dict[str, Any]], key: str, wanted: Any) -> dict[str, An
     return next((item for item in items if item[key] == str(wanted).lower()), None)
 
 
-def _header(source: Mapping[str, Any], *, number: int) -> dict[str, Any]:
+def block_header(source: Mapping[str, Any], *, number: int) -> dict[str, Any]:
+    """A JSON-RPC block header numbered `number` with `source`'s timestamp, miner, gas limit,
+    difficulty, mix hash and state root (a block's own fields or a geth fixture's)."""
     return {
         "number": hex(number),
         "timestamp": hex(quantity(source.get("timestamp")) or 0),
