@@ -12,8 +12,15 @@ from eth._utils.blake2.coders import extract_blake2b_parameters
 from eth_utils.exceptions import ValidationError
 
 from timemachine.chain.geth_config import hardfork_for_config, node_chain_config
+from timemachine.ports import ForkSpec
 from timemachine.pyevm.precompile_errors import precompile_error
-from timemachine.replay.backends import exact_backend, is_set_code_submission
+from timemachine.replay.backends import (
+    BackendChoice,
+    ByFork,
+    PyEvmBackend,
+    exact_backend,
+    is_set_code_submission,
+)
 from timemachine.replay.precompiles import geth_precompile_error, with_geth_precompile_errors
 
 BLAKE2F = "0x0000000000000000000000000000000000000009"
@@ -106,3 +113,17 @@ def test_the_hardfork_of_a_geth_chain_config() -> None:
     assert node_chain_config(info) == config
     assert node_chain_config({"protocols": {}}) is None
     assert node_chain_config("not a node info") is None
+
+
+def test_by_fork_chooses_per_fork_and_keeps_anvil_where_a_fork_needs_it() -> None:
+    anvil, pyevm = PyEvmBackend(), PyEvmBackend()  # only `choose` is exercised here
+    auto = ByFork(anvil, pyevm)
+    assert auto.choose(ForkSpec(hardfork="byzantium")).engine == "pyevm"
+    assert auto.choose(ForkSpec(hardfork="cancun")).engine == "anvil"
+    assert auto.choose(ForkSpec(hardfork="prague", set_code=True)).engine == "pyevm"
+    kept = auto.choose(ForkSpec(hardfork="byzantium", needs_anvil="the sequence spans blocks"))
+    assert kept.engine == "anvil"
+    assert kept.reason.startswith("anvil: the sequence spans blocks (py-evm would be exact: ")
+    assert ByFork(anvil, pyevm, "anvil").choose(ForkSpec(hardfork="byzantium")) == BackendChoice(
+        "anvil", "anvil: the backend asked for"
+    )

@@ -89,7 +89,12 @@ class ByFork:
             return BackendChoice(self.choice, f"{self.choice}: the backend asked for")
         if spec.hardfork is None:
             return BackendChoice("anvil", "anvil: the hardfork is not known")
-        return exact_backend(spec.hardfork, set_code=spec.set_code)
+        exact = exact_backend(spec.hardfork, set_code=spec.set_code)
+        if spec.needs_anvil and exact.engine != "anvil":
+            return BackendChoice(
+                "anvil", f"anvil: {spec.needs_anvil} (py-evm would be exact: {exact.reason})"
+            )
+        return exact
 
     def backend(self, engine: Engine) -> ForkBackend:
         return self.pyevm if engine == "pyevm" else self.anvil

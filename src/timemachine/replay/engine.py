@@ -103,16 +103,23 @@ class ReplayEngine:
             rpc_requests=lambda: self.upstream.requests - before,
         )
 
-    def fork_spec(self, block_number: int, hardfork: str, *, set_code: bool = False) -> ForkSpec:
-        """A fork of the upstream (through the gateway) at `block_number` (`set_code`: the
-        traced transaction carries an EIP-7702 authorization list; the backend may pick its
-        engine by it)."""
+    def fork_spec(
+        self,
+        block_number: int,
+        hardfork: str,
+        *,
+        set_code: bool = False,
+        needs_anvil: str | None = None,
+    ) -> ForkSpec:
+        """A fork of the upstream (through the gateway) at `block_number` (`set_code`, and
+        `needs_anvil` saying why a fork must be anvil: see ForkSpec)."""
         return ForkSpec(
             upstream=self.fork_source_url,
             block_number=block_number,
             hardfork=hardfork,
             label=self.upstream.label,
             set_code=set_code,
+            needs_anvil=needs_anvil,
         )
 
     async def replay_transaction(
@@ -338,7 +345,12 @@ class ReplayEngine:
                     targets=self._sequence_targets(env.number, group, gap),
                 )
             )
-        spec = self.fork_spec(originals[0].block_number - 1, hardfork)
+        several = len(blocks) > 1
+        spec = self.fork_spec(
+            originals[0].block_number - 1,
+            hardfork,
+            needs_anvil="the sequence spans several blocks" if several else None,
+        )
         fork = await start_fork(self.forks, spec, clock)
         return await run_on_fork(self.forks, fork, blocks, facts)
 

@@ -199,8 +199,8 @@ async def judge(
 def replay_result(
     target: Target, facts: RunFacts, env: BlockEnv, fidelity: Fidelity, traced: TracedTx
 ) -> ReplayResult:
-    """The ReplayResult of a judged target; a divergence gets the engine's known caveats."""
-    if fidelity.verdict == "diverged":
+    """The ReplayResult of a judged target; a divergence on anvil gets its known caveats."""
+    if fidelity.verdict == "diverged" and fidelity.backend in (None, "anvil"):
         known = engine_divergences(facts.hardfork)
         caveats = [note for note in known if note not in fidelity.notes]
         fidelity = fidelity.model_copy(update={"notes": [*fidelity.notes, *caveats]})
