@@ -129,6 +129,7 @@ class ReplayEngine:
         mode: ReplayMode = "exact",
         compare_trace: bool = False,
         on_executed: ExecutedHook | None = None,
+        needs_anvil: str | None = None,
     ) -> ReplayResult:
         """Replay a mined transaction; exact mode first replays the block's earlier transactions.
 
@@ -136,7 +137,11 @@ class ReplayEngine:
         needed) is compared frame by frame with the replay's, on top of the receipt comparison.
         """
         results = await self.replay_in_block(
-            tx_hash, mode=mode, compare_trace=compare_trace, on_executed=on_executed
+            tx_hash,
+            mode=mode,
+            compare_trace=compare_trace,
+            on_executed=on_executed,
+            needs_anvil=needs_anvil,
         )
         return results[-1]
 
@@ -149,9 +154,11 @@ class ReplayEngine:
         on_executed: ExecutedHook | None = None,
         also: Sequence[int] = (),
         on_failure: Failure | None = None,
+        needs_anvil: str | None = None,
     ) -> list[ReplayResult]:
         """`replay_transaction`, also judging the block's earlier transactions at positions
-        `also` (exact mode; each failure goes to `on_failure`); the target's result is last."""
+        `also` (exact mode; each failure goes to `on_failure`); the target's result is last.
+        `needs_anvil`: why the fork must be anvil (`on_executed` reads it over RPC)."""
         tx_hash = validate_tx_hash(tx_hash)
         clock = Stopwatch()
         requests_before = self.upstream.requests
@@ -167,7 +174,11 @@ class ReplayEngine:
         # already known from the transaction alone.
         parent = quantity(mined.tx["blockNumber"]) - 1
         set_code = is_set_code_submission(("eth_sendTransaction", [mined.tx]))
-        starting = self._start_fork(parent, hardfork, set_code=set_code) if hardfork else None
+
+        def start(rules: str) -> asyncio.Future[LiveFork]:
+            return self._start_fork(parent, rules, set_code=set_code, needs_anvil=needs_anvil)
+
+        starting = start(hardfork) if hardfork else None
         try:
             with clock.stage("fetch"):
                 original = await fetch_block_context(
@@ -179,7 +190,7 @@ class ReplayEngine:
                 upstream_tree = await self._upstream_tree(original) if compare_trace else None
                 seed = await self._seed(original, parent) if exact else None
             with clock.stage("fork"):
-                fork = await (starting or self._start_fork(parent, hardfork, set_code=set_code))
+                fork = await (starting or start(hardfork))
         except BaseException:
             if starting is not None:
                 await abandon(self.forks, starting)
@@ -278,9 +289,9 @@ class ReplayEngine:
             self.gateway.remember("eth_chainId", [], hex(chain_id))
 
     def _start_fork(
-        self, parent: int, hardfork: str, *, set_code: bool = False
+        self, parent: int, hardfork: str, *, set_code: bool = False, needs_anvil: str | None = None
     ) -> asyncio.Future[LiveFork]:
-        spec = self.fork_spec(parent, hardfork, set_code=set_code)
+        spec = self.fork_spec(parent, hardfork, set_code=set_code, needs_anvil=needs_anvil)
         return asyncio.ensure_future(self.forks.acquire(spec))
 
     async def _seed(self, original: OriginalTx, parent: int) -> dict[str, SeedAccount] | None:
