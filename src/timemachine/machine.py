@@ -44,6 +44,12 @@ if TYPE_CHECKING:
 __all__ = ["TimeMachine", "analyze", "default_decoder", "fork", "replay", "replay_capsule"]
 
 
+CAPSULE_EXPORT_NEEDS_ANVIL = (
+    "capsule export reads the replayed fork over RPC (debug_traceCall, state at the block), "
+    "which a py-evm fork does not serve"
+)
+
+
 def resolve_rpc_url(rpc_url: str | None, settings: Settings) -> str:
     """`--rpc-url` (one URL or a comma-separated provider list), else Ethereum's configured
     providers (ETHEREUM_RPC_URLS, WEB3_RPC_URL). `--rpc-url` reads WEB3_RPC_URL as its default:
@@ -202,7 +208,9 @@ class TimeMachine(AsyncCloseable):
             captured["accounts"] = await capture_accounts(fork, executed, original.block_number - 1)
             captured["transactions"] = [*original.preceding(), original.tx]
 
-        result = await engine.replay_transaction(tx_hash, on_executed=capture)
+        result = await engine.replay_transaction(
+            tx_hash, on_executed=capture, needs_anvil=CAPSULE_EXPORT_NEEDS_ANVIL
+        )
         capsule = build_capsule(
             result, captured["transactions"], captured["accounts"], self._capsule_source()
         )

@@ -85,6 +85,12 @@ class ForkSpec:
     label: str | None = field(default=None, compare=False)
     """How to name the upstream in messages (forks may fetch through a local gateway)."""
     genesis: Mapping[str, Any] | None = field(default=None, compare=False, hash=False)
+    set_code: bool = field(default=False, compare=False)
+    """A transaction traced on the fork carries an EIP-7702 authorization list (a `ByFork`
+    backend runs those where their trace matches geth's)."""
+    needs_anvil: str | None = field(default=None, compare=False)
+    """Why this fork must be anvil whatever its hardfork (e.g. it is edited and called over
+    RPC, or mines several blocks, which py-evm forks do not do); None: any engine."""
 
     def start_args(self) -> list[str]:
         """anvil arguments fixed at process start (a pooled process is reused only if equal)."""

@@ -18,7 +18,7 @@ from timemachine.errors import InvalidInputError
 from timemachine.forks.manager import ForkManager
 from timemachine.models.capsule import Capsule
 from timemachine.ports import BackendName, EventBus, ForkBackend
-from timemachine.replay.backends import PyEvmBackend, pick_backend, prefers_pyevm
+from timemachine.replay.backends import ByFork, PyEvmBackend, pick_backend, prefers_pyevm
 from timemachine.replay.capsule import capsule_submissions
 from timemachine.replay.engine import ReplayEngine
 from timemachine.settings import ForkSettings, Settings, get_settings
@@ -74,8 +74,9 @@ class Runtime:
         return open_upstream(urls, self.settings)
 
     def fork_backend(self) -> ForkBackend:
-        """The backend forks of an upstream run on (`auto`: anvil; py-evm needs a prestate)."""
-        return pick_backend(self.backend, self.forks, self.pyevm, prefer_pyevm=False)
+        """The backend forks of an upstream run on: per fork, the exact one for its hardfork
+        and transactions with `auto` (replay.backends.ByFork)."""
+        return ByFork(self.forks, self.pyevm, self.backend)
 
     def capsule_backend(self, capsule: Capsule, choice: BackendName | None = None) -> ForkBackend:
         """The backend a capsule replays on (`auto`: py-evm before London when every transaction

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -30,18 +31,38 @@ def geth(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print totals and every case as JSON.")
     ] = False,
+    via_rpc: Annotated[
+        bool,
+        typer.Option(
+            "--via-rpc",
+            help="Serve each fixture from a local JSON-RPC stand-in node and replay it through "
+            "the live-RPC replay path.",
+        ),
+    ] = False,
+    debug_api: Annotated[
+        bool,
+        typer.Option(
+            "--debug-api/--no-debug-api",
+            help="With --via-rpc: whether the stand-in offers debug_traceBlockByNumber "
+            "(prestateTracer); without it state is fetched as the replay reads it.",
+        ),
+    ] = True,
 ) -> None:
     """Run go-ethereum's tracer fixtures on our engines and compare with geth's expected output.
 
     Each fixture runs from its prestate under the hardfork geth would pick: on py-evm before
-    London (anvil misprices those forks), on a fresh anvil otherwise, and is compared the way
-    geth's own runner compares it. Exit code 1 when any case failed or could not run.
+    London and for EIP-7702 set-code transactions (anvil misprices those forks and traces set-code
+    state unlike geth), on a fresh anvil otherwise, and is compared the way
+    geth's own runner compares it. With --via-rpc each fixture is served by a local JSON-RPC
+    stand-in node and replayed like a transaction of a real provider. Exit code 1 when any case
+    failed or could not run.
     """
     from rich.console import Console
     from rich.progress import Progress
 
-    from timemachine.conformance.geth import CaseResult, discover, run_suite
+    from timemachine.conformance.geth import CaseResult, Fixture, discover, run_suite
     from timemachine.errors import InvalidInputError
+    from timemachine.forks.manager import ForkManager
     from timemachine.settings import ForkSettings, get_settings
 
     if not directory.is_dir() or not discover(directory):
@@ -54,8 +75,20 @@ def geth(
         def advance(case: CaseResult) -> None:
             progress.advance(task)
 
+        runner = None
+        if via_rpc:
+            from timemachine.conformance.live import run_fixture_via_rpc
+
+            def runner(fixture: Fixture, forks: ForkManager) -> Awaitable[CaseResult]:
+                return run_fixture_via_rpc(fixture, forks, debug_api=debug_api)
+
         result = run_async(
-            run_suite(directory, progress=advance, settings=ForkSettings.of(get_settings()))
+            run_suite(
+                directory,
+                progress=advance,
+                settings=ForkSettings.of(get_settings()),
+                runner=runner,
+            )
         )
     if as_json:
         typer.echo(

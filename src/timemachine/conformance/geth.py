@@ -11,7 +11,7 @@ config, the block environment from `context`, then the fixture's tracer, compare
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -22,13 +22,8 @@ from eth_utils.crypto import keccak
 from hexbytes import HexBytes
 from pydantic import BaseModel
 
-from timemachine.chain.hardforks import (
-    ETHEREUM_HARDFORKS,
-    Activation,
-    ByBlock,
-    ByTimestamp,
-    is_at_least,
-)
+from timemachine.chain.geth_config import hardfork_for_config
+from timemachine.chain.hardforks import is_at_least
 from timemachine.chain.rpc import Call
 from timemachine.conformance.compare import (
     canonical_call_frame,
@@ -41,9 +36,10 @@ from timemachine.forks.quirks import engine_divergences
 from timemachine.hexutil import hex_to_bytes, quantity
 from timemachine.models import BlockEnv
 from timemachine.ports import ExecutedBlock, ForkBackend, ForkSpec, LiveFork
-from timemachine.replay.backends import PYEVM_BEFORE, PyEvmBackend
+from timemachine.replay.backends import PyEvmBackend, exact_backend, is_set_code_submission
 from timemachine.replay.environment import env_differences
 from timemachine.replay.pipeline import BlockRun, Target, run_on_fork, start_fork
+from timemachine.replay.precompiles import with_geth_precompile_errors
 from timemachine.replay.submit import send_params
 from timemachine.settings import ForkSettings
 from timemachine.trace.flat import flat_trace
@@ -65,38 +61,16 @@ TRACERS: Mapping[str, str] = {
     "prestate_tracer_with_diff_mode": "prestateTracer",
 }
 
-# geth's ChainConfig fields (params/config.go) and the anvil hardfork each switches on, oldest
-# first. daoForkBlock is left out: anvil's "dao" runs Homestead rules and the DAO state change is
-# block-level processing geth's runner does not do.
-_BLOCK_FORKS: tuple[tuple[str, str], ...] = (
-    ("homesteadblock", "homestead"),
-    ("eip150block", "tangerine"),
-    ("eip158block", "spuriousdragon"),
-    ("byzantiumblock", "byzantium"),
-    ("constantinopleblock", "constantinople"),
-    ("petersburgblock", "petersburg"),
-    ("istanbulblock", "istanbul"),
-    ("muirglacierblock", "muirglacier"),
-    ("berlinblock", "berlin"),
-    ("londonblock", "london"),
-    ("arrowglacierblock", "arrowglacier"),
-    ("grayglacierblock", "grayglacier"),
-)
-_TIME_FORKS: tuple[tuple[str, str], ...] = (
-    ("shanghaitime", "shanghai"),
-    ("cancuntime", "cancun"),
-    ("praguetime", "prague"),
-    ("osakatime", "osaka"),
-)
-
 _ALLOC_FIELDS = frozenset({"balance", "nonce", "code", "storage"})
 
 Status = Literal["matched", "failed", "error"]
 Backend = Literal["anvil", "py-evm"]
 
 
-def backend_for(hardfork: str) -> Backend:
-    return "anvil" if is_at_least(hardfork, PYEVM_BEFORE) else "py-evm"
+def backend_for(hardfork: str, raw_tx: str) -> Backend:
+    """The engine replays pick for this fork and transaction (`replay.backends.exact_backend`)."""
+    set_code = is_set_code_submission(("eth_sendRawTransaction", [raw_tx]))
+    return "anvil" if exact_backend(hardfork, set_code=set_code).engine == "anvil" else "py-evm"
 
 
 class CaseResult(BaseModel):
@@ -120,31 +94,6 @@ class SuiteResult(BaseModel):
     failed: int
     errors: int
     cases: list[CaseResult]
-
-
-def hardfork_for_config(config: Mapping[str, Any], number: int, timestamp: int) -> str:
-    """The anvil hardfork geth runs a block with this number and timestamp under.
-
-    Keys are matched case-insensitively, like Go's JSON decoder does ("IstanbulBlock" counts).
-    geth checks every fork on its own (a config may list them out of order, e.g. eip158Block 10
-    after byzantiumBlock 0), so the answer is the newest fork that is active. The block is
-    post-merge only when `terminalTotalDifficulty` is exactly 0 (geth's runner sets PREVRANDAO
-    only then); only a post-merge block gets Paris and the timestamp forks.
-    """
-    keys = {str(key).lower(): value for key, value in config.items()}
-    forks: list[tuple[str, Activation]] = [("frontier", ByBlock(0))]
-    for key, name in _BLOCK_FORKS:
-        at = quantity(keys.get(key))
-        if at is not None:
-            forks.append((name, ByBlock(at)))
-    if quantity(keys.get("terminaltotaldifficulty")) == 0:
-        forks.append(("paris", ByBlock(0)))
-        for key, name in _TIME_FORKS:
-            seconds = quantity(keys.get(key))
-            if seconds is not None:
-                forks.append((name, ByTimestamp(seconds)))
-    active = [name for name, when in forks if when.active(number, timestamp)]
-    return max(active, key=ETHEREUM_HARDFORKS.index)
 
 
 @dataclass(frozen=True)
@@ -276,13 +225,13 @@ async def run_fixture(
             status="error",
             differences=[f"hardfork: {error}"],
         )
-    backend = backend_for(hardfork)
+    backend = backend_for(hardfork, fixture.raw_tx)
     engine = forks if backend == "anvil" else pyevm or PyEvmBackend()
     env = block_env(fixture)
     traced: dict[str, Any] = {}
 
     async def capture(fork: LiveFork, executed: ExecutedBlock) -> None:
-        traced["forms"] = await _trace(fork, fixture, hardfork, executed)
+        traced["forms"] = await trace_forms(fork, fixture, hardfork, executed)
         traced["notes"] = env_differences(env, executed.block)
 
     async def no_targets(fork: LiveFork, executed: ExecutedBlock) -> list[Target]:
@@ -329,15 +278,22 @@ async def run_fixture(
     )
 
 
+Runner = Callable[[Fixture, ForkManager], Awaitable[CaseResult]]
+"""Runs one fixture on an engine (offline: `run_fixture`; through RPC: conformance/live.py)."""
+
+
 async def run_suite(
     directory: Path,
     forks: ForkManager | None = None,
     progress: Callable[[CaseResult], None] | None = None,
     *,
     settings: ForkSettings | None = None,
+    runner: Runner | None = None,
 ) -> SuiteResult:
     """Every fixture of `SUITES` under `directory`, one fresh fork each, in a stable order
-    (`settings` configure the anvil forks when `forks` is not given)."""
+    (`settings` configure the anvil forks when `forks` is not given; `runner` runs each one,
+    `run_fixture` by default)."""
+    run = runner or run_fixture
     manager = forks or ForkManager(settings)
     cases: list[CaseResult] = []
     try:
@@ -352,7 +308,7 @@ async def run_suite(
                     )
                 )
                 continue
-            cases.append(await run_fixture(fixture, manager))
+            cases.append(await run(fixture, manager))
             if progress is not None:
                 progress(cases[-1])
     finally:
@@ -367,7 +323,7 @@ async def run_suite(
     )
 
 
-async def _trace(
+async def trace_forms(
     fork: LiveFork, fixture: Fixture, hardfork: str, executed: ExecutedBlock
 ) -> tuple[Any, Any]:
     """(expected, actual) in the canonical form geth's runner compares."""
@@ -387,7 +343,7 @@ async def _trace(
     # Normalization (docs/capsules.md): the root frame takes the tx gas limit and the receipt's
     # gasUsed, which is what geth reports; anvil 1.7.1 reports other values there.
     root = {
-        **raw,
+        **with_geth_precompile_errors(raw),
         "gas": tx["gas"],
         "gasUsed": executed.receipts[0].get("gasUsed"),
     }
@@ -468,7 +424,9 @@ def finish_prestate(traced: dict[str, Any], with_code: dict[str, Any], config: A
     """geth's codeHash and includeEmpty on a prestate result, from the same result with code."""
     if config.get("diffMode"):
         for section in ("pre", "post"):
-            add_code_hashes(traced.get(section, {}), with_code.get(section, {}))
+            add_code_hashes(
+                traced.get(section, {}), with_code.get(section, {}), changed=section == "post"
+            )
         if not config.get("includeEmpty"):
             drop_empty_accounts(traced.get("pre", {}), with_code.get("pre", {}))
     else:
@@ -490,8 +448,13 @@ def drop_empty_accounts(accounts: dict[str, Any], with_code: dict[str, Any]) -> 
             del accounts[address]
 
 
-def add_code_hashes(accounts: dict[str, Any], with_code: dict[str, Any]) -> None:
+def add_code_hashes(
+    accounts: dict[str, Any], with_code: dict[str, Any], *, changed: bool = False
+) -> None:
+    """geth's codeHash: of every account with code, and in a diff's `post` (`changed`) of
+    every account whose code changed, emptied code included (an EIP-7702 delegation cleared)."""
     for address, account in accounts.items():
-        code = hex_to_bytes((with_code.get(address) or {}).get("code"))
-        if code and "codeHash" not in account:
-            account["codeHash"] = "0x" + keccak(code).hex()
+        written = (with_code.get(address) or {}).get("code")
+        code = hex_to_bytes(written)
+        if (code or (changed and written is not None)) and "codeHash" not in account:
+            account["codeHash"] = "0x" + keccak(code or b"").hex()

@@ -67,6 +67,12 @@ class Fidelity(BaseModel):
         default_factory=list,
         description="Caveats about the environment that did not cause a difference.",
     )
+    backend: str | None = Field(
+        default=None, description="The engine that executed the replay (anvil, py-evm)."
+    )
+    backend_reason: str | None = Field(
+        default=None, description="Why that engine is the exact one for this chain and block."
+    )
 
 
 class ReplayResult(BaseModel):

@@ -8,15 +8,19 @@ applied with every validity check. The receipt's gas is what geth's top frame re
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
+import rlp
 from eth._utils.address import generate_contract_address
 from eth.constants import BLANK_ROOT_HASH, CREATE_CONTRACT_ADDRESS, ZERO_HASH32
 from eth.db.atomic import AtomicDB
 from eth.exceptions import PyEVMError
 from eth.vm.execution_context import ExecutionContext
+from eth.vm.forks.prague.constants import MAGIC as SET_CODE_MAGIC
+from eth_keys.datatypes import Signature
+from eth_keys.exceptions import BadSignature
 from eth_typing import Address, BlockNumber, Hash32
 from eth_utils.exceptions import ValidationError
 from rlp.exceptions import RLPException
@@ -28,6 +32,8 @@ from timemachine.models import BlockEnv
 from timemachine.pyevm.forks import vm_class
 from timemachine.pyevm.frames import Frame, call_tracer_json
 from timemachine.pyevm.prestate import diff_json, prestate_json
+from timemachine.pyevm.reads import Reads, reading_state_class, start_recording
+from timemachine.pyevm.sends import spoofed_transaction
 from timemachine.pyevm.tracing import Account, Recorder, geth_error, traced_state_class
 
 
@@ -80,8 +86,14 @@ class BlockState:
         chain_id: int,
         block: BlockEnv,
         alloc: Mapping[str, Mapping[str, Any]],
+        *,
+        reads: Reads | None = None,
+        prev_hashes: Sequence[bytes] = (),
     ) -> None:
+        """`reads` (set: record what the block reads, see pyevm/reads.py); `prev_hashes`: the
+        hashes BLOCKHASH answers, parent first (geth's tracer runner gives none)."""
         self.hardfork = hardfork
+        self.chain_id = chain_id
         self.vm = cast(Any, vm_class(hardfork))
         self.context = ExecutionContext(
             coinbase=Address(_address(block.coinbase)),
@@ -90,15 +102,18 @@ class BlockState:
             difficulty=block.difficulty,
             mix_hash=Hash32(hex_to_bytes(block.prevrandao) or ZERO_HASH32),
             gas_limit=block.gas_limit,
-            prev_hashes=(),
+            prev_hashes=tuple(Hash32(item) for item in prev_hashes),
             chain_id=chain_id,
             base_fee_per_gas=block.base_fee if is_at_least(hardfork, "london") else None,
             excess_blob_gas=(block.excess_blob_gas or 0)
             if is_at_least(hardfork, "cancun")
             else None,
         )
-        self.state = traced_state_class(self.vm)(AtomicDB(), self.context, BLANK_ROOT_HASH)
+        state_class = traced_state_class(self.vm) if reads is None else reading_state_class(self.vm)
+        self.state = state_class(AtomicDB(), self.context, BLANK_ROOT_HASH)
         _load(self.state, alloc)
+        if reads is not None:
+            start_recording(self.state, reads)
 
     def decode(self, raw_tx: str) -> Any:
         """The signed transaction of `raw_tx` (InvalidInputError when it is not one)."""
@@ -124,21 +139,40 @@ class BlockState:
             state.set_storage(canonical, quantity(slot) or 0, quantity(word) or 0)
         state.persist()
 
+    def sent(self, params: Mapping[str, Any]) -> Any:
+        """The transaction an `eth_sendTransaction` of `params` sends (as its `from`)."""
+        return spoofed_transaction(self.vm, params, self.chain_id)
+
     def apply(self, raw_tx: str) -> Execution:
         """Run the next transaction of the block; its changes stay for the ones after it."""
+        return self.run(self.decode(raw_tx))
+
+    def run(self, tx: Any) -> Execution:
+        """Run `tx` (decoded or `sent`) as the next transaction of the block."""
         state, context = self.state, self.context
-        tx = self.decode(raw_tx)
         sender = tx.sender
-        recorder = Recorder(state, deletes_only_new_accounts=is_at_least(self.hardfork, "cancun"))
+        recorder = Recorder(
+            state,
+            deletes_only_new_accounts=is_at_least(self.hardfork, "cancun"),
+            follows_delegations=is_at_least(self.hardfork, "prague"),
+        )
         cast(Any, state).tm_recorder = recorder
         creates = tx.to == CREATE_CONTRACT_ADDRESS
-        # geth's prestate tracer looks these up when the transaction starts.
+        # geth's prestate tracer looks these up when the transaction starts, before the
+        # authorizations of a set-code transaction apply (so a delegation the transaction itself
+        # installs on `to` is not followed).
         recorder.look_account(sender)
         if creates:
             recorder.look_account(generate_contract_address(sender, state.get_nonce(sender)))
         else:
-            recorder.look_account(tx.to)
+            recorder.look_callee(tx.to)
         recorder.look_account(context.coinbase)
+        set_code = getattr(tx, "type_id", None) == SET_CODE_TYPE
+        authorizations = tx.authorization_list if set_code else ()
+        for authorization in authorizations:
+            authority = _authority(authorization)
+            if authority is not None:
+                recorder.look_account(authority)
         try:
             computation = cast(Any, state.apply_transaction(tx))
         except (PyEVMError, ValidationError) as error:
@@ -211,6 +245,22 @@ def _frame(computation: Any, kind: str) -> Frame:
         frame.calls.append(call if isinstance(call, Frame) else _frame(call, call.tm_type))
     frame.logs = list(computation.tm_logs)
     return frame
+
+
+SET_CODE_TYPE = 4
+
+
+def _authority(authorization: Any) -> bytes | None:
+    """The account that signed an EIP-7702 authorization (None when its signature does not
+    recover, which geth's tracer skips as well)."""
+    message = SET_CODE_MAGIC + rlp.encode(
+        [authorization.chain_id, authorization.address, authorization.nonce]
+    )
+    try:
+        signature = Signature(vrs=(authorization.y_parity, authorization.r, authorization.s))
+        return bytes(signature.recover_public_key_from_msg(message).to_canonical_address())
+    except (BadSignature, ValidationError, ValueError):
+        return None
 
 
 def _address(text: str) -> bytes:

@@ -1,11 +1,12 @@
 """py-evm as a fork (`ports.LiveFork`): a block mined from a prestate, then traced and read.
 
-The fork starts from a prestate (`ForkSpec.genesis`: a geth genesis whose alloc is the state),
-mines one block of signed transactions with the given environment, and answers the JSON-RPC
-methods the replay pipeline asks of a fork: the mined block, transactions and receipts, geth's
-callTracer and prestateTracer, the anvil_set* state edits made before the block, and the chain
-id. py-evm cannot impersonate a sender, so unsigned submissions are refused with a message that
-says to use anvil. Execution runs in a worker thread (py-evm is pure Python).
+The fork starts from a prestate (`ForkSpec.genesis`: a geth genesis whose alloc is the state) or
+from an upstream at a block (`ForkSpec.upstream_url`: state read as the block asks for it, see
+pyevm/upstream.py), mines one block with the given environment, and answers the JSON-RPC methods
+the replay pipeline asks of a fork: the mined block, transactions and receipts, geth's callTracer
+and prestateTracer, the anvil_set* state edits made before the block, and the chain id.
+Transactions are signed (`eth_sendRawTransaction`) or sent as their sender (`eth_sendTransaction`,
+pyevm/sends.py). Execution runs in a worker thread (py-evm is pure Python).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import copy
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from timemachine.chain.rpc import RpcClient
 from timemachine.errors import (
     InvalidInputError,
     MethodUnavailableError,
@@ -30,6 +32,8 @@ from timemachine.ports import Call, ExecutedBlock, ForkSpec
 from timemachine.pyevm.execute import BlockState, Execution
 from timemachine.pyevm.frames import receipt_logs
 from timemachine.pyevm.prestate import without_disabled
+from timemachine.pyevm.reads import Reads
+from timemachine.pyevm.upstream import UpstreamState
 
 _EDITS = {
     "anvil_setBalance": "balance",
@@ -68,26 +72,39 @@ class PyEvmRpc:
 
 
 class PyEvmFork:
-    """One block on py-evm, from a prestate (see the module docstring)."""
+    """One block on py-evm, from a prestate or an upstream (see the module docstring)."""
 
     backend = "py-evm"
 
     def __init__(self, spec: ForkSpec) -> None:
-        if spec.genesis is None or spec.upstream_url is not None:
-            raise InvalidInputError(
-                "the py-evm backend runs from a prestate (a capsule or a tracer fixture); it "
-                "cannot fork an upstream RPC: use the anvil backend"
-            )
-        genesis = spec.genesis
+        if spec.genesis is None and spec.upstream_url is None:
+            raise InvalidInputError("a py-evm fork needs a prestate or an upstream RPC")
+        genesis = spec.genesis or {}
         self.hardfork = spec.hardfork or "prague"
         self.chain_id = quantity((genesis.get("config") or {}).get("chainId")) or 1
         self.alloc: Mapping[str, Mapping[str, Any]] = genesis.get("alloc") or {}
         self.spec = spec
         self.rpc = PyEvmRpc(self)
+        self.upstream: UpstreamState | None = None
+        if spec.upstream_url is not None:
+            client = RpcClient(spec.upstream_url)
+            self.upstream = UpstreamState(client, spec.block_number or 0)
+            self._client: RpcClient | None = client
+        else:
+            self._client = None
         self._block: dict[str, Any] | None = None
         self._txs: dict[str, dict[str, Any]] = {}
         self._receipts: dict[str, dict[str, Any]] = {}
         self._executions: dict[str, Execution] = {}
+
+    async def connect(self) -> None:
+        """Ask the upstream (if any) its chain id, which CHAINID answers."""
+        if self._client is not None:
+            self.chain_id = quantity(await self._client.call("eth_chainId")) or self.chain_id
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
 
     @contextlib.contextmanager
     def crash_guard(self, stage: str) -> Iterator[None]:
@@ -103,15 +120,44 @@ class PyEvmFork:
     ) -> ExecutedBlock:
         if self._block is not None:
             raise ReplayError("a py-evm fork mines one block; start another fork for the next")
-        return await asyncio.to_thread(self._execute, env, setup, submissions, what)
+        source = self.upstream
+        if source is None:
+            return await asyncio.to_thread(self._execute, env, setup, submissions, what)
+        source.learn_hash(env.number - 1, env.parent_hash)
+        while True:
+            reads = Reads()
+            try:
+                executed = await asyncio.to_thread(
+                    self._execute, env, setup, submissions, what, reads
+                )
+            except ReplayError:
+                if await source.complete(reads):
+                    continue  # refused on state not fetched yet: run again with it
+                raise
+            if not await source.complete(reads):
+                return executed
 
     async def trace(self, tx_hash: str, *tracers: Mapping[str, Any]) -> list[Any]:
         return [self._trace(tx_hash, tracer) for tracer in tracers]
 
     def _execute(
-        self, env: BlockEnv, setup: Sequence[Call], submissions: Sequence[Call], what: str
+        self,
+        env: BlockEnv,
+        setup: Sequence[Call],
+        submissions: Sequence[Call],
+        what: str,
+        reads: Reads | None = None,
     ) -> ExecutedBlock:
-        state = BlockState(self.hardfork, self.chain_id, env, self.alloc)
+        self._txs, self._receipts, self._executions = {}, {}, {}
+        source = self.upstream
+        state = BlockState(
+            self.hardfork,
+            self.chain_id,
+            env,
+            self.alloc if source is None else source.alloc,
+            reads=reads,
+            prev_hashes=() if source is None else source.prev_hashes(),
+        )
         for method, params in setup:
             if method in _IGNORED:
                 continue
@@ -123,13 +169,9 @@ class PyEvmFork:
         hashes: list[str] = []
         for position, (method, params) in enumerate(submissions):
             last = position == len(submissions) - 1
-            if method != "eth_sendRawTransaction":
-                raise ReplayError(
-                    f"the py-evm backend runs signed transactions only, and {what} is sent "
-                    "as its sender (unsigned); replay it with the anvil backend"
-                )
             try:
-                hashes.append(self._apply(state, str(params[0]), env, len(self._txs)))
+                tx = _transaction(state, method, params)
+                hashes.append(self._apply(state, tx, env, len(self._txs)))
             except TimeMachineError as error:
                 if last:
                     raise ReplayError(f"the engine rejected {what}: {error.message}") from error
@@ -153,9 +195,8 @@ class PyEvmFork:
             receipts=[self._receipts.get(h, {}) for h in hashes],
         )
 
-    def _apply(self, state: BlockState, raw_tx: str, env: BlockEnv, index: int) -> str:
-        tx = state.decode(raw_tx)
-        execution = state.apply(raw_tx)
+    def _apply(self, state: BlockState, tx: Any, env: BlockEnv, index: int) -> str:
+        execution = state.run(tx)
         tx_hash = "0x" + bytes(tx.hash).hex()
         sender = "0x" + bytes(tx.sender).hex()
         root = execution.call_tracer()
@@ -217,3 +258,12 @@ class PyEvmFork:
         if method == "debug_traceTransaction":
             return self._trace(str(params[0]), params[1] if len(params) > 1 else {})
         raise RpcError(f"the py-evm backend does not serve {method}", code=-32601)
+
+
+def _transaction(state: BlockState, method: str, params: Sequence[Any]) -> Any:
+    """The transaction a submission sends: signed (raw) or as its sender (impersonated)."""
+    if method == "eth_sendRawTransaction":
+        return state.decode(str(params[0]))
+    if method == "eth_sendTransaction":
+        return state.sent(params[0])
+    raise ReplayError(f"the py-evm backend cannot submit with {method}; use anvil")

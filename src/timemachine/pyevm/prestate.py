@@ -61,7 +61,8 @@ def diff_json(
             changed["balance"] = hex(new.balance)
         if new.nonce != old.nonce and new.nonce:
             changed["nonce"] = new.nonce
-        if new.code != old.code and new.code:
+        if new.code != old.code:
+            # geth writes emptied code (an EIP-7702 delegation cleared) as "0x".
             changed["code"] = _hex(new.code)
         modified = bool(changed) or new.nonce != old.nonce or new.code != old.code
         kept: dict[int, int] = {}

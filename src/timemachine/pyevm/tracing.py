@@ -18,6 +18,7 @@ from functools import cache
 from typing import Any, cast
 
 from eth import constants
+from eth._utils.state import code_is_delegation_designation
 from eth.abc import StateAPI, VirtualMachineAPI
 from eth.exceptions import (
     ContractCreationCollision,
@@ -36,12 +37,14 @@ from eth.exceptions import (
 from eth_typing import Address
 
 from timemachine.pyevm.frames import REVERTED, Frame, Log
+from timemachine.pyevm.precompile_errors import precompile_error
 
 _CALLS = frozenset({"CALL", "CALLCODE", "DELEGATECALL", "STATICCALL"})
 _CREATES = frozenset({"CREATE", "CREATE2"})
 _ACCOUNT_READS = frozenset({"BALANCE", "EXTCODESIZE", "EXTCODECOPY", "EXTCODEHASH"})
 _SLOT_ACCESSES = frozenset({"SLOAD", "SSTORE"})
-_WRAPPED = _CALLS | _CREATES | _ACCOUNT_READS | _SLOT_ACCESSES | {"SELFDESTRUCT", "RETURN"}
+_WRAPPED = _CALLS | _CREATES | _ACCOUNT_READS | _SLOT_ACCESSES
+_WRAPPED |= {"SELFDESTRUCT", "RETURN", "BLOCKHASH"}
 
 
 @dataclass
@@ -58,13 +61,21 @@ class Account:
 class Recorder:
     """What one execution touched: accounts and slots at first touch, creations, deletions."""
 
-    def __init__(self, state: StateAPI, *, deletes_only_new_accounts: bool) -> None:
+    def __init__(
+        self,
+        state: StateAPI,
+        *,
+        deletes_only_new_accounts: bool,
+        follows_delegations: bool = False,
+    ) -> None:
         self.state = state
         self.accounts: dict[bytes, Account] = {}
         self.created: set[bytes] = set()
         self.deleted: set[bytes] = set()
         self.deletes_only_new_accounts = deletes_only_new_accounts
         """Cancun's EIP-6780: SELFDESTRUCT deletes only an account created in the same tx."""
+        self.follows_delegations = follows_delegations
+        """Prague's EIP-7702: a call's target is looked up with the code it delegates to."""
 
     def look_account(self, address: bytes) -> None:
         if address in self.accounts:
@@ -78,6 +89,15 @@ class Recorder:
         # geth's prestate tracer: an account exists when it has balance, nonce or code.
         existed = bool(balance or nonce or code)
         self.accounts[address] = Account(existed, balance, nonce, code)
+
+    def look_callee(self, address: bytes) -> None:
+        """A call's target and, under EIP-7702, the account its code delegates to (geth looks
+        the delegate up from the target's code at the time of the call)."""
+        self.look_account(address)
+        if self.follows_delegations:
+            code = self.state.get_code(Address(address))
+            if code_is_delegation_designation(code):
+                self.look_account(code[3:])
 
     def look_slot(self, address: bytes, slot: int) -> None:
         self.look_account(address)
@@ -121,7 +141,7 @@ def geth_error(error: VMError | None) -> str | None:
     for kind, text in known:
         if isinstance(error, kind):
             return text
-    return f"{type(error).__name__}: {message}"
+    return precompile_error(message) or f"{type(error).__name__}: {message}"
 
 
 def recorder_of(computation: Any) -> Recorder:
@@ -175,7 +195,7 @@ def _return(opcode: Any, computation: Any) -> None:
 
 def _call(mnemonic: str) -> Callable[[Any, Any], None]:
     def hook(opcode: Any, computation: Any) -> None:
-        recorder_of(computation).look_account(_address(_peek(computation, 1)))
+        recorder_of(computation).look_callee(_address(_peek(computation, 1)))
         # gas, to, [value,] in offset, in size, ...
         args = [computation._stack.values[-1 - i] for i in range(min(7, len(computation._stack)))]
         calls_before = len(computation.tm_calls)
@@ -271,6 +291,13 @@ def _selfdestruct(opcode: Any, computation: Any) -> None:
         raise
 
 
+def _blockhash(opcode: Any, computation: Any) -> None:
+    reads = getattr(computation.state, "tm_reads", None)
+    if reads is not None:  # a fork of an upstream: the hash may have to be fetched
+        reads.block_numbers.add(_int(_peek(computation, 0)))
+    opcode(computation=computation)
+
+
 _HOOKS: dict[str, Callable[[Any, Any], None]] = {
     **{name: _account_read for name in _ACCOUNT_READS},
     **{name: _slot_access for name in _SLOT_ACCESSES},
@@ -278,6 +305,7 @@ _HOOKS: dict[str, Callable[[Any, Any], None]] = {
     **{name: _create(name) for name in _CREATES},
     "SELFDESTRUCT": _selfdestruct,
     "RETURN": _return,
+    "BLOCKHASH": _blockhash,
 }
 
 

@@ -10,7 +10,7 @@ verdict against the original receipt, and reuses warm anvil processes between re
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from timemachine.chain.blocks import (
@@ -23,13 +23,17 @@ from timemachine.chain.blocks import (
     validate_tx_hash,
 )
 from timemachine.chain.gateway import SeedAccount, StateGateway
+from timemachine.chain.geth_config import hardfork_for_config, node_chain_config
 from timemachine.chain.registry import ChainInfo, get_chain, hardfork_for_block
 from timemachine.errors import DebugApiUnavailableError, InvalidInputError
 from timemachine.forks.manager import ForkSpec
+from timemachine.hexutil import quantity as optional_quantity
 from timemachine.models import CallFrame, ReplayMode, ReplayResult
 from timemachine.ports import ChainRPC, ExecutedBlock, ForkBackend, LiveFork
 from timemachine.replay.assemble import check_chain_order, group_by_block, preceding_notes
+from timemachine.replay.backends import is_set_code_submission
 from timemachine.replay.block import impersonated
+from timemachine.replay.chain_txs import judged_receipt, refuse_unmodelled, unmodelled_notes
 from timemachine.replay.environment import env_differences
 from timemachine.replay.pipeline import (
     BlockRun,
@@ -79,7 +83,7 @@ class ReplayEngine:
         self.gateway = gateway
         self.prefetch = prefetch and gateway is not None
         """Seed forks with the upstream's prestate trace (switched off if it has no debug API)."""
-        self._anvil_hardfork: str | None = None
+        self._upstream_rules: tuple[str | None, Mapping[str, Any] | None] | None = None
         self._chain_id: int | None = None  # an upstream serves one chain: asked once
 
     @property
@@ -99,13 +103,23 @@ class ReplayEngine:
             rpc_requests=lambda: self.upstream.requests - before,
         )
 
-    def fork_spec(self, block_number: int, hardfork: str) -> ForkSpec:
-        """A fork of the upstream (through the gateway) at `block_number`."""
+    def fork_spec(
+        self,
+        block_number: int,
+        hardfork: str,
+        *,
+        set_code: bool = False,
+        needs_anvil: str | None = None,
+    ) -> ForkSpec:
+        """A fork of the upstream (through the gateway) at `block_number` (`set_code`, and
+        `needs_anvil` saying why a fork must be anvil: see ForkSpec)."""
         return ForkSpec(
             upstream_url=self.fork_source_url,
             block_number=block_number,
             hardfork=hardfork,
             label=self.upstream.label,
+            set_code=set_code,
+            needs_anvil=needs_anvil,
         )
 
     async def replay_transaction(
@@ -115,6 +129,7 @@ class ReplayEngine:
         mode: ReplayMode = "exact",
         compare_trace: bool = False,
         on_executed: ExecutedHook | None = None,
+        needs_anvil: str | None = None,
     ) -> ReplayResult:
         """Replay a mined transaction; exact mode first replays the block's earlier transactions.
 
@@ -122,7 +137,11 @@ class ReplayEngine:
         needed) is compared frame by frame with the replay's, on top of the receipt comparison.
         """
         results = await self.replay_in_block(
-            tx_hash, mode=mode, compare_trace=compare_trace, on_executed=on_executed
+            tx_hash,
+            mode=mode,
+            compare_trace=compare_trace,
+            on_executed=on_executed,
+            needs_anvil=needs_anvil,
         )
         return results[-1]
 
@@ -135,9 +154,11 @@ class ReplayEngine:
         on_executed: ExecutedHook | None = None,
         also: Sequence[int] = (),
         on_failure: Failure | None = None,
+        needs_anvil: str | None = None,
     ) -> list[ReplayResult]:
         """`replay_transaction`, also judging the block's earlier transactions at positions
-        `also` (exact mode; each failure goes to `on_failure`); the target's result is last."""
+        `also` (exact mode; each failure goes to `on_failure`); the target's result is last.
+        `needs_anvil`: why the fork must be anvil (`on_executed` reads it over RPC)."""
         tx_hash = validate_tx_hash(tx_hash)
         clock = Stopwatch()
         requests_before = self.upstream.requests
@@ -152,18 +173,24 @@ class ReplayEngine:
         # Start (or reset) the fork while the block is still being fetched, when the hardfork is
         # already known from the transaction alone.
         parent = quantity(mined.tx["blockNumber"]) - 1
-        starting = self._start_fork(parent, hardfork) if hardfork else None
+        set_code = is_set_code_submission(("eth_sendTransaction", [mined.tx]))
+
+        def start(rules: str) -> asyncio.Future[LiveFork]:
+            return self._start_fork(parent, rules, set_code=set_code, needs_anvil=needs_anvil)
+
+        starting = start(hardfork) if hardfork else None
         try:
             with clock.stage("fetch"):
                 original = await fetch_block_context(
                     self.upstream, mined, full_block=exact, prestate=exact and self.prefetch
                 )
                 self.prefetch = self.prefetch and not original.prestate_unsupported
+                refuse_unmodelled(chain, original.tx, original.block)
                 hardfork = hardfork or await self._hardfork(chain, original.block)
                 upstream_tree = await self._upstream_tree(original) if compare_trace else None
                 seed = await self._seed(original, parent) if exact else None
             with clock.stage("fork"):
-                fork = await (starting or self._start_fork(parent, hardfork))
+                fork = await (starting or start(hardfork))
         except BaseException:
             if starting is not None:
                 await abandon(self.forks, starting)
@@ -179,10 +206,16 @@ class ReplayEngine:
                 await on_executed(fork, original, executed)
             block_notes = env_differences(env, executed.block)
             earlier = [
-                self._earlier_target(original, position, executed, block_notes, on_failure)
+                self._earlier_target(original, position, executed, block_notes, on_failure, chain)
                 for position in sorted(also)
             ]
-            notes = block_notes + preceding_notes(original, executed, len(preceding))
+            judged, fee_notes = judged_receipt(chain, original.receipt)
+            notes = [
+                *block_notes,
+                *preceding_notes(original, executed, len(preceding)),
+                *unmodelled_notes(chain, preceding, original.block),
+                *fee_notes,
+            ]
             if mode == "quick" and original.index:
                 notes.append(
                     f"quick mode: the {original.index} earlier transactions of block "
@@ -195,7 +228,7 @@ class ReplayEngine:
                     info=original.info,
                     index=original.index,
                     preceding=len(preceding),
-                    original=parse_receipt(original.receipt),
+                    original=judged,
                     mode=mode,
                     notes=notes,
                     check=None
@@ -214,17 +247,24 @@ class ReplayEngine:
         executed: ExecutedBlock,
         block_notes: list[str],
         on_failure: Failure | None,
+        chain: ChainInfo,
     ) -> Target:
         """An earlier transaction of `last`'s block, judged as in its own exact replay."""
         original = last.earlier(position)
+        judged, fee_notes = judged_receipt(chain, original.receipt)
         return Target(
             position=position,
             info=original.info,
             index=position,
             preceding=position,
-            original=parse_receipt(original.receipt),
+            original=judged,
             mode="exact",
-            notes=block_notes + preceding_notes(original, executed, position),
+            notes=[
+                *block_notes,
+                *preceding_notes(original, executed, position),
+                *unmodelled_notes(chain, original.preceding(), original.block),
+                *fee_notes,
+            ],
             balances_final=False,
             on_failure=None if on_failure is None else lambda reason: on_failure(original, reason),
         )
@@ -248,8 +288,11 @@ class ReplayEngine:
         if self.gateway is not None:
             self.gateway.remember("eth_chainId", [], hex(chain_id))
 
-    def _start_fork(self, parent: int, hardfork: str) -> asyncio.Future[LiveFork]:
-        return asyncio.ensure_future(self.forks.acquire(self.fork_spec(parent, hardfork)))
+    def _start_fork(
+        self, parent: int, hardfork: str, *, set_code: bool = False, needs_anvil: str | None = None
+    ) -> asyncio.Future[LiveFork]:
+        spec = self.fork_spec(parent, hardfork, set_code=set_code, needs_anvil=needs_anvil)
+        return asyncio.ensure_future(self.forks.acquire(spec))
 
     async def _seed(self, original: OriginalTx, parent: int) -> dict[str, SeedAccount] | None:
         """Start-of-block state of everything the block's txs up to ours touch, or None."""
@@ -261,7 +304,9 @@ class ReplayEngine:
     async def _hardfork_hint(self, chain: ChainInfo, tx: dict[str, Any]) -> str | None:
         """The hardfork, when the transaction alone tells (its block's number and timestamp)."""
         if chain.schedule is None:
-            return await self._anvil_upstream_hardfork()
+            return await self._told_hardfork(
+                {"number": tx["blockNumber"], "timestamp": tx.get("blockTimestamp")}
+            )
         if chain.is_arbitrum or "blockTimestamp" not in tx:
             return None
         return hardfork_for_block(
@@ -311,7 +356,12 @@ class ReplayEngine:
                     targets=self._sequence_targets(env.number, group, gap),
                 )
             )
-        spec = self.fork_spec(originals[0].block_number - 1, hardfork)
+        several = len(blocks) > 1
+        spec = self.fork_spec(
+            originals[0].block_number - 1,
+            hardfork,
+            needs_anvil="the sequence spans several blocks" if several else None,
+        )
         fork = await start_fork(self.forks, spec, clock)
         return await run_on_fork(self.forks, fork, blocks, facts)
 
@@ -407,23 +457,35 @@ class ReplayEngine:
 
     async def _hardfork(self, chain: ChainInfo, block: dict[str, Any]) -> str:
         """The rules active at `block`: the chain's schedule, else the upstream's own word (anvil
-        reports its hardfork), else what the block header proves."""
+        reports its hardfork, a geth node its chain config), else what the block header proves."""
         if chain.schedule is None:
-            told = await self._anvil_upstream_hardfork()
+            told = await self._told_hardfork(block)
             if told:
                 return told
         return hardfork_for_block(chain, block)
 
-    async def _anvil_upstream_hardfork(self) -> str | None:
-        if self._anvil_hardfork is None:
-            self._anvil_hardfork = await self._ask_anvil_hardfork() or ""
-        return self._anvil_hardfork or None
-
-    async def _ask_anvil_hardfork(self) -> str | None:
-        """anvil's own hardfork when the upstream is anvil (one round trip; None otherwise)."""
-        version, info = await self.upstream.batch_settled(
-            [("web3_clientVersion", []), ("anvil_nodeInfo", [])]
+    async def _told_hardfork(self, block: Mapping[str, Any]) -> str | None:
+        """The hardfork the upstream itself gives `block` (a number and timestamp; the
+        difficulty, when known, proves a geth chain config's merge), or None."""
+        if self._upstream_rules is None:
+            self._upstream_rules = await self._ask_upstream_rules()
+        hardfork, config = self._upstream_rules
+        number, timestamp = (
+            optional_quantity(block.get("number")),
+            optional_quantity(block.get("timestamp")),
         )
-        if not str(version).lower().startswith("anvil") or not isinstance(info, dict):
-            return None
-        return str(info.get("hardFork", "")).lower() or None
+        if hardfork or config is None or number is None or timestamp is None:
+            return hardfork
+        difficulty = optional_quantity(block.get("difficulty"))
+        merged = None if difficulty is None else difficulty == 0
+        return hardfork_for_config(config, number, timestamp, merged=merged)
+
+    async def _ask_upstream_rules(self) -> tuple[str | None, Mapping[str, Any] | None]:
+        """(anvil's own hardfork, a geth node's chain config), whichever the upstream tells, in
+        one round trip."""
+        version, info, node = await self.upstream.batch_settled(
+            [("web3_clientVersion", []), ("anvil_nodeInfo", []), ("admin_nodeInfo", [])]
+        )
+        if str(version).lower().startswith("anvil") and isinstance(info, dict):
+            return str(info.get("hardFork", "")).lower() or None, None
+        return None, node_chain_config(node)

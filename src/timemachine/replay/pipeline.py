@@ -28,6 +28,7 @@ from timemachine.models import (
     TransactionInfo,
 )
 from timemachine.ports import Call, ExecutedBlock, ForkBackend, ForkSpec, LiveFork
+from timemachine.replay.backends import backend_reason
 from timemachine.replay.fidelity import compare_receipts
 from timemachine.replay.stopwatch import Stopwatch
 from timemachine.replay.tracing import TracedTx, trace_transaction
@@ -90,6 +91,8 @@ class RunFacts:
     decoder: Decoder
     clock: Stopwatch = field(default_factory=Stopwatch)
     rpc_requests: Callable[[], int] = lambda: 0
+    backend_reason: str | None = None
+    """Why the fork runs on its engine (set by `run_on_fork`; the verdict quotes it)."""
 
 
 async def start_fork(
@@ -129,6 +132,8 @@ async def run_on_fork(
     tracers). `facts` may be None only when no block has targets."""
     results: list[ReplayResult] = []
     clock = facts.clock if facts is not None else Stopwatch()
+    if facts is not None:
+        facts.backend_reason = backend_reason(backend, fork)
     try:
         for block in blocks:
             with clock.stage("execute"):
@@ -185,14 +190,17 @@ async def judge(
     else:
         extra = target.check(traced) if target.check is not None else None
         fidelity = compare_receipts(target.original, traced.receipt, notes, extra)
+    fidelity = fidelity.model_copy(
+        update={"backend": fork.backend, "backend_reason": facts.backend_reason}
+    )
     return replay_result(target, facts, target.env or env, fidelity, traced)
 
 
 def replay_result(
     target: Target, facts: RunFacts, env: BlockEnv, fidelity: Fidelity, traced: TracedTx
 ) -> ReplayResult:
-    """The ReplayResult of a judged target; a divergence gets the engine's known caveats."""
-    if fidelity.verdict == "diverged":
+    """The ReplayResult of a judged target; a divergence on anvil gets its known caveats."""
+    if fidelity.verdict == "diverged" and fidelity.backend in (None, "anvil"):
         known = engine_divergences(facts.hardfork)
         caveats = [note for note in known if note not in fidelity.notes]
         fidelity = fidelity.model_copy(update={"notes": [*fidelity.notes, *caveats]})

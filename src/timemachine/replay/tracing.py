@@ -16,6 +16,7 @@ from timemachine.models import (
 )
 from timemachine.models.replay import TokenPrice
 from timemachine.ports import LiveFork
+from timemachine.replay.precompiles import with_geth_precompile_errors
 from timemachine.trace.balances import (
     ETH,
     EthCaller,
@@ -119,5 +120,5 @@ def call_tree(
     receipt_logs = [
         {**log, "logIndex": hex(position)} for position, log in enumerate(receipt.get("logs", []))
     ]
-    trace = normalize_call_trace(raw_call, decoder, receipt_logs)
+    trace = normalize_call_trace(with_geth_precompile_errors(raw_call), decoder, receipt_logs)
     return trace.model_copy(update={"gas": tx_gas, "gas_used": quantity(receipt["gasUsed"])})

@@ -35,6 +35,9 @@ from timemachine.replay.source import OriginalTx, fetch_block, fetch_original
 from timemachine.replay.stopwatch import Stopwatch
 from timemachine.replay.submit import send_params
 
+WHATIF_NEEDS_ANVIL = (
+    "a what-if edits its fork and calls it over RPC, which a py-evm fork does not serve"
+)
 _CREATE_GAS = hex(30_000_000)
 
 
@@ -339,7 +342,8 @@ async def replay_whatif(
         lambda: [("eth_sendTransaction", [send_params(tx)]) for tx in txs],
         targets=targets,
     )
-    fork = await start_fork(engine.forks, engine.fork_spec(fork_block, hardfork), clock)
+    spec = engine.fork_spec(fork_block, hardfork, needs_anvil=WHATIF_NEEDS_ANVIL)
+    fork = await start_fork(engine.forks, spec, clock)
     # A modified fork must not serve later replays: stop it rather than keep it warm.
     results = await run_on_fork(
         engine.forks,
