@@ -165,7 +165,8 @@ async def _write_chunk(
     missing: list[tuple[Dataset, ChunkName]],
     on_file: Callable[[ChunkFile, ExtractReport], None] | None,
 ) -> None:
-    fetcher = ChunkFetcher(rpc, blocks, report.chain_id, report.timings)
+    full = any("full_blocks" in dataset.needs for dataset, _ in missing)
+    fetcher = ChunkFetcher(rpc, blocks, report.chain_id, report.timings, full_blocks=full)
     for dataset, name in missing:
         columns = await fetcher.columns(dataset)
         begun = time.perf_counter()

@@ -49,12 +49,21 @@ class ChunkFetcher:
     """The RPC data of one block range, fetched lazily and at most once."""
 
     def __init__(
-        self, rpc: RpcClient, blocks: BlockRange, chain_id: int, timings: Timings | None = None
+        self,
+        rpc: RpcClient,
+        blocks: BlockRange,
+        chain_id: int,
+        timings: Timings | None = None,
+        *,
+        full_blocks: bool = False,
     ) -> None:
+        """`full_blocks`: fetch blocks with their transactions from the start (when a dataset
+        of the run needs them), so blocks are never fetched twice."""
         self.rpc = rpc
         self.range = blocks
         self.chain_id = chain_id
         self.timings = timings or Timings()
+        self.full_blocks = full_blocks
         self._blocks: list[dict[str, Any]] | None = None
         self._full = False
         self._diffs: tuple[Columns, Columns] | None = None
@@ -62,10 +71,11 @@ class ChunkFetcher:
     async def columns(self, dataset: Dataset) -> Columns:
         """The rows of `dataset` for this chunk."""
         name = dataset.name
+        self.full_blocks |= "full_blocks" in dataset.needs
         if name == "blocks":
             return self._timed("transform", block_rows, await self.blocks(), self.chain_id)
         if name == "transactions":
-            blocks = await self.blocks(full=True)
+            blocks = await self.blocks()
             receipts = await self.receipts(blocks)
             return self._timed("transform", transaction_rows, blocks, receipts, self.chain_id)
         if name == "logs":
@@ -93,9 +103,10 @@ class ChunkFetcher:
         finally:
             self.timings.add(f"rpc {what}", started)
 
-    async def blocks(self, *, full: bool = False) -> list[dict[str, Any]]:
-        if self._blocks is None or (full and not self._full):
+    async def blocks(self) -> list[dict[str, Any]]:
+        if self._blocks is None or (self.full_blocks and not self._full):
             numbers = range(self.range.start, self.range.end)
+            full = self.full_blocks
             calls = [("eth_getBlockByNumber", [hex(n), full]) for n in numbers]
             found = await self._batch("eth_getBlockByNumber", calls)
             missing = [n for n, block in zip(numbers, found, strict=True) if block is None]

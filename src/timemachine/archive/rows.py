@@ -13,6 +13,8 @@ from timemachine.archive.schemas import DATASETS
 from timemachine.hexutil import parse_int
 
 Columns = dict[str, list[Any]]
+CALL_TYPES = {"staticcall": "static_call", "delegatecall": "delegate_call", "callcode": "call_code"}
+"""Parity call types as cryo spells them (ethers' CallType names)."""
 RpcObject = Mapping[str, Any]
 
 
@@ -117,7 +119,10 @@ def trace_rows(traces: Iterable[RpcObject], chain_id: int) -> Columns:
         out["action_value"].append(str(_int(value) or 0))
         out["action_gas"].append(_int(action.get("gas")) if kind in ("call", "create") else None)
         out["action_input"].append(_bytes(action.get("input") or "0x") if kind == "call" else None)
-        out["action_call_type"].append(action.get("callType") if kind == "call" else None)
+        call_type = action.get("callType")
+        out["action_call_type"].append(
+            CALL_TYPES.get(call_type, call_type) if kind == "call" else None
+        )
         out["action_init"].append(_bytes(action.get("init") or "0x") if kind == "create" else None)
         out["action_reward_type"].append(action.get("rewardType") if kind == "reward" else None)
         out["action_type"].append(kind)

@@ -157,6 +157,7 @@ async def _extract(
     output_dir: str,
     catalog: bool,
 ) -> ExtractReport:
+    from rich.console import Console
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -179,7 +180,7 @@ async def _extract(
         TimeRemainingColumn(),
     )
     async with _open_rpc(rpc_url, rate) as rpc:
-        with Progress(*columns, transient=True) as bar:
+        with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
             task = bar.add_task("extract", total=len(request.blocks), rate=0.0)
             started = bar.get_time()
 
