@@ -5,19 +5,22 @@ partial file and its rerun writes only the missing chunks; bad input fails in on
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
+from click.testing import Result
+from typer.testing import CliRunner
 
 from tests.integration.archive_support import (
     BUSY_BLOCKS,
@@ -26,14 +29,18 @@ from tests.integration.archive_support import (
     ArchiveHistory,
     add_archive_history,
 )
-from tests.integration.test_cli import assert_one_line_error, timemachine
+from tests.integration.test_cli import timemachine
 from timemachine.archive.extract import ExtractReport, ExtractRequest, extract
 from timemachine.archive.layout import BlockRange, ChunkName
 from timemachine.archive.schemas import DATASETS, parse_datasets
 from timemachine.archive.storage import ArchiveStorage
+from timemachine.archive.verify import verify
 from timemachine.chain.rpc import RpcClient
+from timemachine.cli.main import app
 from timemachine.devnet import Devnet, run_devnet
+from timemachine.forks.process import free_port
 from timemachine.hexutil import parse_int
+from timemachine.settings import get_settings
 from timemachine.trace.flat import flat_trace
 
 pytestmark = pytest.mark.integration
@@ -93,6 +100,28 @@ async def cryos(
             verbose=False,
         )
     return folder
+
+
+@pytest.fixture
+def catalog_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """The CLI's catalog in a fresh SQLite database under `tmp_path`."""
+    monkeypatch.setenv("TIME_MACHINE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DATABASE_URL", "")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def cli(*args: str) -> Result:
+    return CliRunner().invoke(app, list(args))
+
+
+def assert_one_line_error(result: Result, code: int, *words: str) -> None:
+    assert result.exit_code == code, result.output
+    assert result.stderr.startswith("error: ")
+    assert result.stderr.count("\n") == 1, result.stderr
+    for word in words:
+        assert word in result.stderr
 
 
 def chunk_files(folder: Path) -> list[str]:
@@ -266,18 +295,17 @@ def _sha256(path: Path) -> str:
 
 
 def test_cli_catalog_list_and_verify_name_a_corrupt_file(
-    archive_chain: tuple[Devnet, ArchiveHistory], tmp_path: Path
+    archive_chain: tuple[Devnet, ArchiveHistory], tmp_path: Path, catalog_env: None
 ) -> None:
     url = archive_chain[0].rpc_url
-    env = {"TIME_MACHINE_DATA_DIR": str(tmp_path / "data"), "DATABASE_URL": ""}
     out = tmp_path / "out"
-    run = timemachine(
+    run = cli(
         "archive", "extract", "blocks,logs", "--blocks", "0:2000", "-r", url, "-o", str(out),
-        "--compression", "zstd 3", "--json", env=env,
+        "--compression", "zstd 3", "--json",
     )  # fmt: skip
-    assert run.returncode == 0, run.stderr
-    listed = timemachine("archive", "list", "-o", str(out), "--json", env=env)
-    assert listed.returncode == 0, listed.stderr
+    assert run.exit_code == 0, run.output
+    listed = cli("archive", "list", "-o", str(out), "--json")
+    assert listed.exit_code == 0, listed.output
     import json
 
     entries = json.loads(listed.stdout)
@@ -291,15 +319,15 @@ def test_cli_catalog_list_and_verify_name_a_corrupt_file(
         assert entry["rows"] == pq.read_metadata(entry["location"]).num_rows
     assert entries[0]["rows"] == 1000
 
-    verified = timemachine("archive", "verify", "-o", str(out), "-r", url, "--sample", "4", env=env)
-    assert verified.returncode == 0, verified.stderr
+    verified = cli("archive", "verify", "-o", str(out), "-r", url, "--sample", "4")
+    assert verified.exit_code == 0, verified.output
     assert "4 files verified" in verified.stdout
     assert "4 checked against the chain" in verified.stdout
 
     corrupt = Path(entries[2]["location"])
     corrupt.write_bytes(corrupt.read_bytes()[:500])
-    failed = timemachine("archive", "verify", "-o", str(out), env=env)
-    assert failed.returncode == 1
+    failed = cli("archive", "verify", "-o", str(out))
+    assert failed.exit_code == 1
     assert str(corrupt) in failed.stderr.splitlines()[-1]
     assert f"FAILED {corrupt}: corrupt parquet file" in failed.stderr
     assert "Traceback" not in failed.stderr
@@ -310,12 +338,89 @@ def test_bad_input_fails_in_one_line(
 ) -> None:
     url = archive_chain[0].rpc_url
     base = ["archive", "extract", "--no-catalog", "-r", url, "-o", str(tmp_path)]
-    past = timemachine(*base, "blocks", "--blocks", f"{head - 5}:{head + 10}")
+    past = cli(*base, "blocks", "--blocks", f"{head - 5}:{head + 10}")
     assert_one_line_error(past, 2, f"goes past the chain head ({head})")
-    unknown = timemachine(*base, "blocks,receipts", "--blocks", "0:10")
+    unknown = cli(*base, "blocks,receipts", "--blocks", "0:10")
     assert_one_line_error(unknown, 2, "unknown dataset 'receipts'")
-    backwards = timemachine(*base, "blocks", "--blocks", "10:5")
+    backwards = cli(*base, "blocks", "--blocks", "10:5")
     assert_one_line_error(backwards, 2, "10:5")
-    codec = timemachine(*base, "blocks", "--blocks", "0:10", "--compression", "lzma")
+    codec = cli(*base, "blocks", "--blocks", "0:10", "--compression", "lzma")
     assert_one_line_error(codec, 2, "--compression 'lzma'")
     assert chunk_files(tmp_path) == []
+
+
+@contextlib.contextmanager
+def moto_server(**env: str) -> Iterator[str]:
+    """moto's S3-compatible server on a free loopback port; its endpoint URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, **env},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+                break
+            assert time.monotonic() < deadline, "moto's server did not start"
+            assert process.poll() is None, "moto's server exited"
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def s3_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "archive-test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "archive-secret")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+
+
+async def test_s3_compatible_storage_holds_the_same_files(
+    ours: tuple[Path, ExtractReport],
+    rpc: RpcClient,
+    monkeypatch: pytest.MonkeyPatch,
+    s3_credentials: None,
+) -> None:
+    import boto3
+
+    with moto_server() as endpoint:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+        boto3.client("s3").create_bucket(Bucket="archive")
+        storage = ArchiveStorage("s3://archive/devnet")
+        request = ExtractRequest(parse_datasets(["blocks", "logs"]), BlockRange(0, 2000))
+        report = await extract(rpc, storage, request)
+        listed = boto3.client("s3").list_objects_v2(Bucket="archive", Prefix="devnet/")
+        keys = sorted(item["Key"] for item in listed["Contents"])
+        local = [
+            name.filename
+            for name in map(ChunkName.parse, chunk_files(ours[0]))
+            if name and name.dataset in ("blocks", "logs") and name.blocks.start < 2000
+        ]
+        assert keys == [f"devnet/{name}" for name in sorted(local)]
+        assert [f.location for f in report.written] == [f"s3://archive/{k}" for k in keys]
+        for name in local:  # byte for byte the files written locally from the same chain
+            assert storage.read(name) == (ours[0] / name).read_bytes()
+        again = await extract(rpc, storage, request)
+        assert (len(again.written), len(again.skipped)) == (0, 4)
+        checked = await verify(storage, [], rpc=rpc, sample=2)
+        assert (checked.checked, checked.against_chain, checked.problems) == (4, 2, [])
+
+
+def test_an_s3_endpoint_refusing_the_credentials_is_one_line(
+    archive_chain: tuple[Devnet, ArchiveHistory],
+    monkeypatch: pytest.MonkeyPatch,
+    s3_credentials: None,
+) -> None:
+    with moto_server(INITIAL_NO_AUTH_ACTION_COUNT="0") as endpoint:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+        url = archive_chain[0].rpc_url
+        refused = cli(
+            "archive", "extract", "blocks", "--blocks", "0:10", "-r", url,
+            "-o", "s3://archive/devnet", "--no-catalog",
+        )  # fmt: skip
+    assert_one_line_error(refused, 8, "s3://archive/devnet: access refused")

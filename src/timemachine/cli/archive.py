@@ -179,8 +179,11 @@ async def _extract(
         TextColumn("blocks  {task.fields[rate]:,.0f} blocks/s  ETA"),
         TimeRemainingColumn(),
     )
+    console = Console(stderr=True)
     async with _open_rpc(rpc_url, rate) as rpc:
-        with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        with Progress(
+            *columns, console=console, transient=True, disable=not console.is_terminal
+        ) as bar:
             task = bar.add_task("extract", total=len(request.blocks), rate=0.0)
             started = bar.get_time()
 
