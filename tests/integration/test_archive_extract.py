@@ -19,8 +19,7 @@ from pathlib import Path
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
-from click.testing import Result
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from tests.integration.archive_support import (
     BUSY_BLOCKS,
@@ -386,23 +385,23 @@ async def test_s3_compatible_storage_holds_the_same_files(
     monkeypatch: pytest.MonkeyPatch,
     s3_credentials: None,
 ) -> None:
-    import boto3
+    import fsspec
 
     with moto_server() as endpoint:
         monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
-        boto3.client("s3").create_bucket(Bucket="archive")
+        bucket = fsspec.filesystem("s3", skip_instance_cache=True)
+        bucket.mkdir("archive")
         storage = ArchiveStorage("s3://archive/devnet")
         request = ExtractRequest(parse_datasets(["blocks", "logs"]), BlockRange(0, 2000))
         report = await extract(rpc, storage, request)
-        listed = boto3.client("s3").list_objects_v2(Bucket="archive", Prefix="devnet/")
-        keys = sorted(item["Key"] for item in listed["Contents"])
+        keys = sorted(bucket.ls("archive/devnet", detail=False, refresh=True))
         local = [
             name.filename
             for name in map(ChunkName.parse, chunk_files(ours[0]))
             if name and name.dataset in ("blocks", "logs") and name.blocks.start < 2000
         ]
-        assert keys == [f"devnet/{name}" for name in sorted(local)]
-        assert [f.location for f in report.written] == [f"s3://archive/{k}" for k in keys]
+        assert keys == [f"archive/devnet/{name}" for name in sorted(local)]
+        assert [f.location for f in report.written] == [f"s3://{key}" for key in keys]
         for name in local:  # byte for byte the files written locally from the same chain
             assert storage.read(name) == (ours[0] / name).read_bytes()
         again = await extract(rpc, storage, request)

@@ -119,10 +119,8 @@ def trace_rows(traces: Iterable[RpcObject], chain_id: int) -> Columns:
         out["action_value"].append(str(_int(value) or 0))
         out["action_gas"].append(_int(action.get("gas")) if kind in ("call", "create") else None)
         out["action_input"].append(_bytes(action.get("input") or "0x") if kind == "call" else None)
-        call_type = action.get("callType")
-        out["action_call_type"].append(
-            CALL_TYPES.get(call_type, call_type) if kind == "call" else None
-        )
+        call_type = str(action.get("callType")) if kind == "call" else None
+        out["action_call_type"].append(call_type and CALL_TYPES.get(call_type, call_type))
         out["action_init"].append(_bytes(action.get("init") or "0x") if kind == "create" else None)
         out["action_reward_type"].append(action.get("rewardType") if kind == "reward" else None)
         out["action_type"].append(kind)

@@ -27,8 +27,8 @@ from timemachine.store.users import ApiKeys, RefreshTokens, Users
 
 __all__ = [
     "AlertStore",
-    "ArchiveCatalog",
     "ApiKeys",
+    "ArchiveCatalog",
     "AuditLog",
     "Database",
     "MevJobs",
