@@ -57,9 +57,12 @@ async def build(rpc: RpcClient, blocks: int, transfers: int) -> int:
             tx = {"from": owner, "to": address, "data": "0x" + data.hex(), "nonce": hex(nonce)}
             calls.append(("eth_sendTransaction", [tx]))
             nonce += 1
-        calls.append(("anvil_mine", ["0x1"]))
         await rpc.batch(calls)
-    return int(await rpc.call("eth_blockNumber"), 16)
+        await rpc.call("anvil_mine", ["0x1"])
+    head = int(await rpc.call("eth_blockNumber"), 16)
+    last = await rpc.call("eth_getBlockByNumber", [hex(head), False])
+    assert len(last["transactions"]) == transfers, "the transfers were not all mined"
+    return head
 
 
 async def run_cryo(url: str, datasets: list[str], end: int, folder: Path) -> float:

@@ -28,6 +28,7 @@ from tests.integration.archive_support import (
     ArchiveHistory,
     add_archive_history,
 )
+from tests.integration.no_debug_node import node_without_debug_api
 from tests.integration.test_cli import timemachine
 from timemachine.archive.extract import ExtractReport, ExtractRequest, extract
 from timemachine.archive.layout import BlockRange, ChunkName
@@ -217,6 +218,22 @@ async def test_sampled_values_equal_the_chain(
     )
     assert len(expected) > 5
     assert frames["trace_address"].to_list() == expected
+
+
+async def test_a_node_without_trace_block_gives_the_same_traces_from_call_tracer(
+    ours: tuple[Path, ExtractReport], archive_chain: tuple[Devnet, ArchiveHistory], tmp_path: Path
+) -> None:
+    request = ExtractRequest(parse_datasets(["traces"]), BlockRange(0, BUSY_BLOCKS))
+    with node_without_debug_api(archive_chain[0].rpc_url, rejected=("trace_",)) as url:
+        async with RpcClient(url) as geth_like:
+            (written,) = (await extract(geth_like, ArchiveStorage(tmp_path), request)).written
+    mine = pl.read_parquet(tmp_path / written.name.filename)
+    traced = rows_of(ours[0], "traces").filter(pl.col("block_number") < BUSY_BLOCKS)
+    assert mine.height == traced.height > 1000
+    # callTracer's top frame counts the intrinsic gas in its gas used; Parity's does not
+    inner = pl.col("trace_address") != ""
+    assert mine.filter(inner).equals(traced.filter(inner))
+    assert mine.drop("result_gas_used").equals(traced.drop("result_gas_used"))
 
 
 async def test_jsonl_holds_the_same_rows_in_hex(

@@ -9,6 +9,7 @@ Traces come from `trace_block` or, on nodes without it, geth's `debug_traceBlock
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,8 +32,9 @@ from timemachine.errors import BlockNotFoundError, MethodUnavailableError, Trace
 from timemachine.hexutil import parse_int
 from timemachine.trace.flat import flat_trace
 
-BATCH = 100
-"""Calls per JSON-RPC batch request."""
+BATCH = 50
+"""Calls per JSON-RPC batch request; a chunk's batches go out concurrently (the provider pool
+bounds how many are in flight per provider)."""
 
 
 @dataclass
@@ -96,10 +98,9 @@ class ChunkFetcher:
     async def _batch(self, what: str, calls: Sequence[Call]) -> list[Any]:
         started = time.perf_counter()
         try:
-            results: list[Any] = []
-            for first in range(0, len(calls), BATCH):
-                results.extend(await self.rpc.batch(calls[first : first + BATCH]))
-            return results
+            pieces = [calls[first : first + BATCH] for first in range(0, len(calls), BATCH)]
+            answers = await asyncio.gather(*(self.rpc.batch(piece) for piece in pieces))
+            return [result for answer in answers for result in answer]
         finally:
             self.timings.add(f"rpc {what}", started)
 
@@ -143,10 +144,10 @@ class ChunkFetcher:
         return [trace for answer in answers for trace in answer or []]
 
     async def _debug_traces(self) -> list[dict[str, Any]]:
-        headers = await self.blocks()
+        blocks = await self.blocks()
         calls = [
             ("debug_traceBlockByNumber", [block["number"], {"tracer": "callTracer"}])
-            for block in headers
+            for block in blocks
         ]
         try:
             answers = await self._batch("debug_traceBlockByNumber", calls)
@@ -156,21 +157,23 @@ class ChunkFetcher:
                 "traces need a node with the trace or debug API"
             ) from None
         traces: list[dict[str, Any]] = []
-        for block, answer in zip(headers, answers, strict=True):
+        for block, answer in zip(blocks, answers, strict=True):
             hardfork = infer_hardfork_from_header(block)
-            hashes = [
-                tx if isinstance(tx, str) else tx["hash"] for tx in block.get("transactions") or []
-            ]
-            for position, item in enumerate(answer or []):
-                root = item.get("result", item)
-                for flat in flat_trace(dict(root), hardfork, convert_parity_errors=True):
+            for position, (tx, item) in enumerate(
+                zip(block["transactions"], answer or [], strict=True)
+            ):
+                root = dict(item.get("result", item))
+                flats = flat_trace(
+                    root, hardfork, include_precompiles=True, convert_parity_errors=True
+                )
+                for flat in flats:
                     flat.update(
-                        transactionHash=item.get("txHash") or hashes[position],
+                        transactionHash=tx if isinstance(tx, str) else tx["hash"],
                         transactionPosition=position,
                         blockNumber=parse_int(block["number"]),
                         blockHash=block["hash"],
                     )
-                    traces.append(flat)
+                traces.extend(flats)
         return traces
 
     async def diffs(self) -> tuple[Columns, Columns]:
