@@ -4,6 +4,12 @@ cryo names a block chunk `{network}__{dataset}__{first:08d}_to_{last:08d}.{ext}`
 block inclusive, although its ranges on the command line (`--blocks A:B`) exclude B. We keep both
 conventions: `BlockRange` is half-open like the CLI, the file name inclusive like cryo's files, so
 a cryo user's globs and ours select the same files.
+
+Chunks start at the range's first block and are `size` blocks long, as cryo (0.3.2, without
+`--align`) cuts them: `--blocks 10:123 --chunk-size 50` gives 10-59, 60-109, 110-122 in both tools.
+`align=True` cuts at multiples of `size` instead (10-49, 50-99, 100-122), which keeps chunk names
+stable when a range grows from the end (continuous archival); unlike cryo's `--align`, it keeps
+the partial chunks at both ends.
 """
 
 from __future__ import annotations
@@ -33,11 +39,13 @@ class BlockRange:
     def __len__(self) -> int:
         return self.end - self.start
 
-    def chunks(self, size: int) -> list[BlockRange]:
-        """This range cut at multiples of `size` (cryo aligns chunks the same way)."""
+    def chunks(self, size: int, *, align: bool = False) -> list[BlockRange]:
+        """This range cut into chunks of `size` blocks from its start (as cryo does), or at
+        multiples of `size` with `align` (see the module doc)."""
         if size <= 0:
             raise ValueError("chunk size must be positive")
-        edges = [self.start, *range((self.start // size + 1) * size, self.end, size), self.end]
+        first = (self.start // size + 1) * size if align else self.start + size
+        edges = [self.start, *range(first, self.end, size), self.end]
         return [BlockRange(a, b) for a, b in itertools.pairwise(edges)]
 
 
@@ -73,3 +81,32 @@ def parse_blocks(text: str) -> BlockRange:
     if not sep or not start.strip().isdigit() or not end.strip().isdigit():
         raise ValueError(f"block range {text!r} is not A:B (A inclusive, B exclusive)")
     return BlockRange(int(start), int(end))
+
+
+_CRYO_NETWORKS = {
+    1: "ethereum",
+    5: "goerli",
+    10: "optimism",
+    56: "bnb",
+    69: "optimism_kovan",
+    100: "gnosis",
+    137: "polygon",
+    420: "optimism_goerli",
+    1101: "polygon_zkevm",
+    1442: "polygon_zkevm_testnet",
+    8453: "base",
+    10200: "gnosis_chidao",
+    17000: "holesky",
+    42161: "arbitrum",
+    42170: "arbitrum_nova",
+    43114: "avalanche",
+    80001: "polygon_mumbai",
+    84531: "base_goerli",
+    7777777: "zora",
+    11155111: "sepolia",
+}
+
+
+def network_name(chain_id: int) -> str:
+    """The network part of a chunk name for `chain_id`, as cryo 0.3.2 names it."""
+    return _CRYO_NETWORKS.get(chain_id, f"network_{chain_id}")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from timemachine.cli.analyze import analyze
+from timemachine.cli.archive import archive_app
 from timemachine.cli.chain import chain_app
 from timemachine.cli.conformance import conformance_app
 from timemachine.cli.consume import consume
@@ -153,6 +154,7 @@ app.add_typer(mev_app, name="mev")
 app.add_typer(rules_app, name="rules")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(users_app, name="users")
+app.add_typer(archive_app, name="archive")
 app.command()(analyze)
 app.command()(consume)
 app.command()(monitor)

@@ -11,6 +11,7 @@ Repositories take a SQLAlchemy `Session` and return pydantic records (`timemachi
 """
 
 from timemachine.store.alerts import AlertStore
+from timemachine.store.archive import ArchiveCatalog
 from timemachine.store.audit import AuditLog
 from timemachine.store.catalog import UpsertCounts, get_exploit, list_exploits, upsert_catalog
 from timemachine.store.credentials import ProviderCredentials
@@ -27,6 +28,7 @@ from timemachine.store.users import ApiKeys, RefreshTokens, Users
 __all__ = [
     "AlertStore",
     "ApiKeys",
+    "ArchiveCatalog",
     "AuditLog",
     "Database",
     "MevJobs",
