@@ -41,6 +41,9 @@ class Compression:
         return cls(codec, int(parts[1]))
 
 
+DEFAULT_COMPRESSION = Compression()
+
+
 @dataclass(frozen=True)
 class ChunkFile:
     path: Path
@@ -48,7 +51,7 @@ class ChunkFile:
 
 
 def write_parquet(
-    data: pa.Table, path: Path, compression: Compression = Compression()
+    data: pa.Table, path: Path, compression: Compression = DEFAULT_COMPRESSION
 ) -> int:
     """Write `data` to `path` so that a reader sees the whole file or none; returns its bytes."""
     path.parent.mkdir(parents=True, exist_ok=True)

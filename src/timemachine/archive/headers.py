@@ -44,7 +44,7 @@ async def headers(rpc: ChainRPC, first: int, last: int) -> list[Header]:
 
 
 async def final_block(rpc: ChainRPC, confirmations: int | None) -> int:
-    """The highest block that can no longer be reorganized: head − `confirmations`, or with None
+    """The highest block that can no longer be reorganized: head - `confirmations`, or with None
     the node's `finalized` block (-1: none yet)."""
     if confirmations is None:
         block = await rpc.call("eth_getBlockByNumber", ["finalized", False])

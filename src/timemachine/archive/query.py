@@ -228,9 +228,7 @@ class ArchiveQuery:
                 where.append(f'"{column}" < ?')
                 params.append(upper.to_bytes(4, "big"))
         if filters.min_value is not None:
-            base = need(
-                next((c for c in VALUE_COLUMNS if f"{c}_binary" in columns), None), "value"
-            )
+            base = need(next((c for c in VALUE_COLUMNS if f"{c}_binary" in columns), None), "value")
             where.append(f'"{base}_binary" >= ?')  # 32 bytes big-endian: sorts like the number
             params.append(u256_bytes(filters.min_value))
         return where, params
@@ -246,10 +244,10 @@ class ArchiveQuery:
         start = filters.from_time if filters.from_time is not None else float("-inf")
         end = filters.to_time if filters.to_time is not None else float("inf")
         with self._errors():
-            row = self.db.sql(
+            row = self.db.execute(
                 "SELECT min(block_number), max(block_number) FROM blocks "
                 "WHERE timestamp >= ? AND timestamp < ?",
-                params=[start, end],
+                [start, end],
             ).fetchone()
         if row is None or row[0] is None:
             return 0, 0  # no block in that time: nothing matches
@@ -266,7 +264,9 @@ class ArchiveQuery:
         except duckdb.Error as error:
             first = (str(error).strip().splitlines() or [type(error).__name__])[0]
             quoted = _QUOTED_PATH.search(first)
-            if quoted is not None and isinstance(error, duckdb.InvalidInputException | duckdb.IOException):
+            if quoted is not None and isinstance(
+                error, duckdb.InvalidInputException | duckdb.IOException
+            ):
                 raise StorageError(
                     f"archive file {quoted[1]} is not readable Parquet ({first}); move it "
                     "away or extract its range again"

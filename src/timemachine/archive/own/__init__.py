@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from timemachine.archive.chunkfile import Compression, write_parquet
+from timemachine.archive.chunkfile import DEFAULT_COMPRESSION, Compression, write_parquet
 from timemachine.archive.headers import BlockClock, clock
 from timemachine.archive.layout import BlockRange
 from timemachine.archive.own.columns import table
@@ -26,7 +26,7 @@ class OwnDatasets:
         db: Database,
         rpc: ChainRPC,
         chain_id: int,
-        compression: Compression = Compression(),
+        compression: Compression = DEFAULT_COMPRESSION,
     ) -> None:
         self.db = db
         self.rpc = rpc
@@ -41,9 +41,7 @@ class OwnDatasets:
     async def extract(self, network: str, dataset: str, blocks: BlockRange, dest: Path) -> int:
         spec = DATASETS.get(dataset)
         if spec is None:
-            raise InvalidInputError(
-                f"unknown dataset {dataset!r}; ours are {', '.join(DATASETS)}"
-            )
+            raise InvalidInputError(f"unknown dataset {dataset!r}; ours are {', '.join(DATASETS)}")
         scope = Scope(network, self.chain_id, blocks, await self._clock_of(blocks))
         with self.db.session() as s:
             records = [{**row, "_chain_id": self.chain_id} for row in spec.source(s, scope)]

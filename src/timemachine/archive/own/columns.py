@@ -126,5 +126,7 @@ def table(columns: Sequence[Column], records: Iterable[dict[str, Any]]) -> pa.Ta
             for value in column.values(column.read(record)):
                 cells[index].append(value)
                 index += 1
-    arrays = [pa.array(values, type=field.type) for values, field in zip(cells, target, strict=True)]
+    arrays = [
+        pa.array(values, type=field.type) for values, field in zip(cells, target, strict=True)
+    ]
     return pa.Table.from_arrays(arrays, schema=target)

@@ -104,9 +104,11 @@ MEMPOOL = (
     Column("simulation_gas_used", "u64", _simulation("gas_used")),
     Column("simulation_error", "string", _simulation("error")),
     Column(
-        "findings", "strings", lambda r: _finding_classes(_simulation("findings")(r)),
+        "findings",
+        "strings",
+        lambda r: _finding_classes(_simulation("findings")(r)),
         "Vulnerability classes the simulation found, most severe first.",
-    ),  # fmt: skip
+    ),
     Column("settled_at", "f64", "updated_at", "Unix time of the outcome."),
 )
 
@@ -125,11 +127,15 @@ def _mempool(s: Session, scope: Scope) -> Iterator[dict[str, Any]]:
         MonitoredTxRow.updated_at < end,
     )
     statement = (
-        select(MonitoredTxRow.status, MonitoredTxRow.block_number, MonitoredTxRow.updated_at,
-               MonitoredTxRow.payload)
+        select(
+            MonitoredTxRow.status,
+            MonitoredTxRow.block_number,
+            MonitoredTxRow.updated_at,
+            MonitoredTxRow.payload,
+        )
         .where(MonitoredTxRow.chain == scope.network, or_(included, gone))
         .order_by(MonitoredTxRow.id)
-    )  # fmt: skip
+    )
     for status, number, at, payload in s.execute(statement):
         yield {**payload, "_block": number if status == "included" else scope.clock.block_at(at)}
 
@@ -177,9 +183,10 @@ MEV_SANDWICHES = (
     Column("frontrun_transaction_hash", "binary", "frontrun_swap.transaction_hash"),
     Column("backrun_transaction_hash", "binary", "backrun_swap.transaction_hash"),
     Column(
-        "sandwiched_transaction_hashes", "strings",
+        "sandwiched_transaction_hashes",
+        "strings",
         lambda r: [s["transaction_hash"] for s in r.get("sandwiched_swaps") or []],
-    ),  # fmt: skip
+    ),
     Column("contract_address", "binary", "frontrun_swap.contract_address", "The pool."),
     Column("profit_token_address", "binary"),
     Column("profit_amount", "u256"),
@@ -308,8 +315,11 @@ REPLAYS = (
     Column("hardfork", "string", "replay.hardfork"),
     Column("mode", "string", "replay.mode", "exact or quick."),
     Column("verdict", "string", "replay.fidelity.verdict", "exact, diverged or unverified."),
-    Column("differences", "u32", lambda r: len((r.get("replay") or {}).get("fidelity", {})
-                                               .get("differences") or [])),  # fmt: skip
+    Column(
+        "differences",
+        "u32",
+        lambda r: len((r.get("replay") or {}).get("fidelity", {}).get("differences") or []),
+    ),
     Column("status", "u32", _replay("status"), "Replayed receipt status (1 success)."),
     Column("gas_used", "u64", _replay("gas_used"), "Replayed gas."),
     Column("original_status", "u32", _original("status")),
@@ -334,7 +344,7 @@ def _replays(s: Session, scope: Scope) -> Iterator[dict[str, Any]]:
         chain = replay.get("chain")
         if chain is not None and chain != scope.network:
             continue
-        at = finished_at.timestamp()
+        at = finished_at.timestamp() if finished_at is not None else 0.0
         yield {
             "session_id": session_id,
             "session_kind": kind,
@@ -366,14 +376,10 @@ DATASETS: dict[str, OwnDataset] = {
             MEMPOOL,
             _mempool,
         ),
-        OwnDataset("mev_swaps", "Swaps (mev-inspect-py's fields).", MEV_SWAPS,
-                   _mev("swap")),  # fmt: skip
-        OwnDataset("mev_arbitrages", "Arbitrages.", MEV_ARBITRAGES,
-                   _mev("arbitrage")),  # fmt: skip
-        OwnDataset("mev_sandwiches", "Sandwiches.", MEV_SANDWICHES,
-                   _mev("sandwich")),  # fmt: skip
-        OwnDataset("mev_liquidations", "Liquidations.", MEV_LIQUIDATIONS,
-                   _mev("liquidation")),  # fmt: skip
+        OwnDataset("mev_swaps", "Swaps (mev-inspect-py's fields).", MEV_SWAPS, _mev("swap")),
+        OwnDataset("mev_arbitrages", "Arbitrages.", MEV_ARBITRAGES, _mev("arbitrage")),
+        OwnDataset("mev_sandwiches", "Sandwiches.", MEV_SANDWICHES, _mev("sandwich")),
+        OwnDataset("mev_liquidations", "Liquidations.", MEV_LIQUIDATIONS, _mev("liquidation")),
         OwnDataset("mev_jit", "JIT liquidity.", MEV_JIT, _mev("jit_liquidity")),
         OwnDataset(
             "alerts",
