@@ -103,10 +103,11 @@ class ArchiveQuery:
             self.datasets.setdefault(chunk.name.dataset, []).append(chunk.path)
         self.db = duckdb.connect(":memory:")
         for dataset, paths in self.datasets.items():
-            self.db.execute(
-                f'CREATE VIEW "{dataset}" AS SELECT * FROM read_parquet({_literal(paths)}, '
-                "union_by_name = true)"
-            )
+            with self._errors():  # a view reads its files' schemas now
+                self.db.execute(
+                    f'CREATE VIEW "{dataset}" AS SELECT * FROM read_parquet({_literal(paths)}, '
+                    "union_by_name = true)"
+                ).fetchall()
 
     @classmethod
     def under(cls, root: Path) -> ArchiveQuery:
@@ -248,7 +249,7 @@ class ArchiveQuery:
                 "SELECT min(block_number), max(block_number) FROM blocks "
                 "WHERE timestamp >= ? AND timestamp < ?",
                 [start, end],
-            ).fetchone()
+            ).fetchall()[0]
         if row is None or row[0] is None:
             return 0, 0  # no block in that time: nothing matches
         low, high = int(row[0]), int(row[1]) + 1
