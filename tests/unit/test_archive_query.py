@@ -11,6 +11,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from tests.unit.archive_support import TRANSFER, cryo_logs
@@ -20,8 +21,6 @@ from timemachine.archive.own.columns import Column, table
 from timemachine.archive.query import ArchiveQuery, Filters
 from timemachine.cli.archive_query import query_command, register
 from timemachine.errors import InvalidInputError, NotFoundError, StorageError
-
-import typer
 
 BLOCKS = BlockRange(0, 30)
 LOGS_PER_BLOCK = 4
@@ -103,7 +102,9 @@ def test_cursor_resumes_inside_a_block(archive: Path) -> None:
 
 def test_topic0_filter_equals_python(archive: Path) -> None:
     transfer = bytes.fromhex(TRANSFER)
-    expected = [(r["block_number"], r["log_index"]) for r in all_logs(archive) if r["topic0"] == transfer]
+    expected = [
+        (r["block_number"], r["log_index"]) for r in all_logs(archive) if r["topic0"] == transfer
+    ]
     with ArchiveQuery.under(archive) as query:
         page = query.page("logs", Filters(topic0=transfer), limit=1000)
     assert [(r["block_number"], r["log_index"]) for r in page.records()] == expected
@@ -229,7 +230,9 @@ def _cli() -> typer.Typer:
 def test_cli_query_json_and_table(archive: Path) -> None:
     runner = CliRunner()
     sql = "SELECT block_number, address FROM logs WHERE block_number = 2 ORDER BY log_index"
-    answer = runner.invoke(_cli(), ["archive", "query", sql, "--output-dir", str(archive), "--json"])
+    answer = runner.invoke(
+        _cli(), ["archive", "query", sql, "--output-dir", str(archive), "--json"]
+    )
     assert answer.exit_code == 0, answer.output
     expected = [
         {"block_number": 2, "address": "0x" + r["address"].hex()}

@@ -90,24 +90,31 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def _literal(paths: Sequence[Path]) -> str:
-    return "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths) + "]"
+def _scan(paths: Sequence[Path], *, positions: bool = False) -> str:
+    """`read_parquet` of these files (their columns united by name); with `positions`, each
+    row's file and row number too (a stable order within a block)."""
+    files = "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths) + "]"
+    extra = ", filename = true, file_row_number = true" if positions else ""
+    return f"read_parquet({files}, union_by_name = true{extra})"
 
 
 class ArchiveQuery:
     """The datasets of some chunk files, as DuckDB views."""
 
     def __init__(self, files: Sequence[ChunkFile]) -> None:
-        self.datasets: dict[str, list[Path]] = {}
-        for chunk in files:
-            self.datasets.setdefault(chunk.name.dataset, []).append(chunk.path)
+        self.chunks: dict[str, list[ChunkFile]] = {}
+        for chunk in sorted(files, key=lambda f: (f.name.blocks, f.name.network)):
+            self.chunks.setdefault(chunk.name.dataset, []).append(chunk)
+        self.datasets = {name: [c.path for c in found] for name, found in self.chunks.items()}
         self.db = duckdb.connect(":memory:")
+        self._views = False
+
+    def _create_views(self) -> None:
+        """One view per dataset (made on the first SQL statement: each reads its files' footers,
+        which `page` does not need)."""
         for dataset, paths in self.datasets.items():
-            with self._errors():  # a view reads its files' schemas now
-                self.db.execute(
-                    f'CREATE VIEW "{dataset}" AS SELECT * FROM read_parquet({_literal(paths)}, '
-                    "union_by_name = true)"
-                ).fetchall()
+            self.db.execute(f'CREATE VIEW "{dataset}" AS SELECT * FROM {_scan(paths)}').fetchall()
+        self._views = True
 
     @classmethod
     def under(cls, root: Path) -> ArchiveQuery:
@@ -145,6 +152,8 @@ class ArchiveQuery:
     def sql(self, text: str) -> Result:
         """Run one statement over the views."""
         with self._errors():
+            if not self._views:
+                self._create_views()
             relation = self.db.sql(text)
             if relation is None:
                 return Result([], [])
@@ -154,42 +163,105 @@ class ArchiveQuery:
     # -- the REST read: filters, cursor pages ---------------------------------------------------
 
     def page(
-        self, dataset: str, filters: Filters, *, cursor: str | None = None, limit: int = 100
+        self,
+        dataset: str,
+        filters: Filters,
+        *,
+        cursor: str | None = None,
+        limit: int = 100,
+        columns: Sequence[str] | None = None,
     ) -> Result:
         """Rows of `dataset` matching `filters`, by block (then as stored), `limit` at most;
-        pass `next_cursor` back as `cursor` for the next page."""
+        pass `next_cursor` back as `cursor` for the next page. `columns`: only these (and
+        `block_number`); wide binary columns dominate the cost of a selective page."""
         if not 1 <= limit <= MAX_PAGE:
             raise InvalidInputError(f"limit must be between 1 and {MAX_PAGE}, got {limit}")
         if dataset not in self.datasets:
-            known = ", ".join(sorted(self.datasets)) or "none yet"
-            raise NotFoundError(f"no archived dataset {dataset!r} (archived: {known})")
+            archived = ", ".join(sorted(self.datasets)) or "none yet"
+            raise NotFoundError(f"no archived dataset {dataset!r} (archived: {archived})")
         after_block, skip = _parse_cursor(cursor)
-        columns = self._columns(dataset)
-        where, params = self._where(dataset, columns, filters)
-        if after_block is not None:
-            where.append("block_number >= ?")
-            params.append(after_block)
-        query = (
-            f"SELECT * EXCLUDE (filename, file_row_number) FROM read_parquet("
-            f"{_literal(self.datasets[dataset])}, union_by_name = true, filename = true, "
-            f"file_row_number = true) WHERE {' AND '.join(where) or 'true'} "
-            "ORDER BY block_number, filename, file_row_number LIMIT ? OFFSET ?"
-        )
-        with self._errors():
-            table = self.db.sql(query, params=[*params, limit + 1, skip]).to_arrow_table()
+        chunks = self.chunks[dataset]
+        known = self._columns(chunks)
+        where, params, (low, high) = self._where(dataset, known, filters)
+        selected = "*"
+        if columns:
+            unknown = [c for c in columns if c not in known]
+            if unknown:
+                raise InvalidInputError(
+                    f"dataset {dataset!r} has no column {unknown[0]!r}; it has {', '.join(known)}"
+                )
+            names = ["block_number", *(c for c in dict.fromkeys(columns) if c != "block_number")]
+            selected = ", ".join(f'"{name}"' for name in names)
+        low = max(low or 0, after_block or 0)
+        chunks = [
+            c
+            for c in chunks
+            if c.name.blocks.end > low and (high is None or c.name.blocks.start < high)
+        ]
+        if high is not None:
+            where.append("block_number < ?")
+            params.append(high)
+        # The first chunk's blocks first: a page they fill reads nothing else; else one query
+        # over the rest (a selective filter reads each row group's filtered columns once).
+        wanted, parts = limit + 1, []
+        if chunks:
+            bound = chunks[0].name.blocks.end
+            first = [c for c in chunks if c.name.blocks.start < bound]
+            rest = [c for c in chunks if c.name.blocks.end > bound]
+            parts.append(self._rows(first, selected, where, params, low, bound, wanted, skip))
+            wanted -= parts[0].num_rows
+            if rest and wanted > 0:
+                parts.append(self._rows(rest, selected, where, params, bound, None, wanted, 0))
+        if not parts:
+            with self._errors():
+                parts.append(
+                    self.db.sql(
+                        f"SELECT * FROM {_scan(self.datasets[dataset])} LIMIT 0"
+                    ).to_arrow_table()
+                )
+        table = pa.concat_tables(parts)
         result = _result(table.slice(0, limit))
         if table.num_rows > limit:
             result.next_cursor = _next_cursor(result, after_block, skip)
         return result
 
-    def _columns(self, dataset: str) -> dict[str, str]:
+    def _rows(
+        self,
+        chunks: list[ChunkFile],
+        selected: str,
+        where: list[str],
+        params: list[Any],
+        low: int,
+        below: int | None,
+        wanted: int,
+        offset: int,
+    ) -> pa.Table:
+        """Up to `wanted` matching rows of `chunks` from block `low` (below `below`), in order."""
+        projection = "* EXCLUDE (filename, file_row_number)" if selected == "*" else selected
+        conditions, params = [*where, "block_number >= ?"], [*params, low]
+        if below is not None:
+            conditions.append("block_number < ?")
+            params.append(below)
+        query = (
+            f"SELECT {projection} FROM {_scan([c.path for c in chunks], positions=True)} "
+            f"WHERE {' AND '.join(conditions)} "
+            "ORDER BY block_number, filename, file_row_number LIMIT ? OFFSET ?"
+        )
         with self._errors():
-            described = self.db.sql(f'DESCRIBE "{dataset}"').fetchall()
+            return self.db.sql(query, params=[*params, wanted, offset]).to_arrow_table()
+
+    def _columns(self, chunks: list[ChunkFile]) -> dict[str, str]:
+        with self._errors():
+            described = self.db.sql(
+                f"DESCRIBE SELECT * FROM {_scan([c.path for c in chunks])}"
+            ).fetchall()
         return {str(row[0]): str(row[1]) for row in described}
 
     def _where(
         self, dataset: str, columns: dict[str, str], filters: Filters
-    ) -> tuple[list[str], list[Any]]:
+    ) -> tuple[list[str], list[Any], tuple[int | None, int | None]]:
+        """Conditions and their parameters, and the block range (a time range on a dataset
+        without a time column becomes one)."""
         where: list[str] = []
         params: list[Any] = []
 
@@ -208,10 +280,6 @@ class ArchiveQuery:
                         params.append(bound)
             else:
                 from_block, to_block = self._blocks_of_times(dataset, filters, from_block, to_block)
-        for bound, op in ((from_block, ">="), (to_block, "<")):
-            if bound is not None:
-                where.append(f"block_number {op} ?")
-                params.append(bound)
         if filters.address is not None:
             matching = [c for c in ADDRESS_COLUMNS if c in columns]
             need(matching[0] if matching else None, "address")
@@ -232,7 +300,7 @@ class ArchiveQuery:
             base = need(next((c for c in VALUE_COLUMNS if f"{c}_binary" in columns), None), "value")
             where.append(f'"{base}_binary" >= ?')  # 32 bytes big-endian: sorts like the number
             params.append(u256_bytes(filters.min_value))
-        return where, params
+        return where, params, (from_block, to_block)
 
     def _blocks_of_times(
         self, dataset: str, filters: Filters, from_block: int | None, to_block: int | None
@@ -246,8 +314,8 @@ class ArchiveQuery:
         end = filters.to_time if filters.to_time is not None else float("inf")
         with self._errors():
             row = self.db.execute(
-                "SELECT min(block_number), max(block_number) FROM blocks "
-                "WHERE timestamp >= ? AND timestamp < ?",
+                "SELECT min(block_number), max(block_number) FROM "
+                f"{_scan(self.datasets['blocks'])} WHERE timestamp >= ? AND timestamp < ?",
                 [start, end],
             ).fetchall()[0]
         if row is None or row[0] is None:
