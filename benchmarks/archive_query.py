@@ -20,6 +20,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -108,18 +109,13 @@ def main() -> None:
         worst = 0.0
         with ArchiveQuery.under(root) as query:
             for name, sql, filters, expression in cases:
-                sql_p50, sql_p99, answer = timed(lambda sql=sql: query.sql(sql), args.repeat)
-                page_p50, page_p99, _ = timed(
-                    lambda filters=filters: query.page("logs", filters, limit=100, columns=NARROW),
-                    args.repeat,
-                )
-                wide_p50, wide_p99, _ = timed(
-                    lambda filters=filters: query.page("logs", filters, limit=100), args.repeat
-                )
-                arrow_p50, arrow_p99, count = timed(
-                    lambda expression=expression: dataset.count_rows(filter=expression),
-                    args.repeat,
-                )
+                sql_p50, sql_p99, answer = timed(partial(query.sql, sql), args.repeat)
+                narrow = partial(query.page, "logs", filters, limit=100, columns=NARROW)
+                page_p50, page_p99, _ = timed(narrow, args.repeat)
+                wide = partial(query.page, "logs", filters, limit=100)
+                wide_p50, wide_p99, _ = timed(wide, args.repeat)
+                scan = partial(dataset.count_rows, filter=expression)
+                arrow_p50, arrow_p99, count = timed(scan, args.repeat)
                 rows = answer.rows[0][0]
                 assert rows == count, f"{name}: DuckDB counted {rows}, pyarrow {count}"
                 worst = max(worst, sql_p99, page_p99)
