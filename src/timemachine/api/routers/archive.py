@@ -97,6 +97,7 @@ def datasets(request: Request, principal: Reader) -> list[DatasetSummary]:
 )
 def read_dataset(
     request: Request,
+    response: Response,
     principal: Reader,
     dataset: Annotated[str, PathParam(pattern=r"^[a-z0-9_]{1,64}$")],
     from_block: Block = None,
@@ -107,6 +108,14 @@ def read_dataset(
     topic0: Topic = None,
     selector: Selector = None,
     min_value: MinValue = None,
+    columns: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[a-z0-9_]+(,[a-z0-9_]+)*$",
+            max_length=2_000,
+            description="Comma-separated columns to return (default: all); fewer is faster.",
+        ),
+    ] = None,
     cursor: Annotated[str | None, Query(max_length=60)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     format: Literal["json", "csv", "parquet"] = "json",
@@ -125,7 +134,13 @@ def read_dataset(
         min_value=int(min_value) if min_value else None,
     )
     with ArchiveQuery.under(_root(request)) as archive:
-        page = archive.page(dataset, filters, cursor=cursor, limit=limit)
+        page = archive.page(
+            dataset,
+            filters,
+            cursor=cursor,
+            limit=limit,
+            columns=columns.split(",") if columns else None,
+        )
     headers = {NEXT_CURSOR_HEADER: page.next_cursor} if page.next_cursor else {}
     if format == "csv":
         return Response(_csv(page), media_type="text/csv", headers=headers)
@@ -136,6 +151,7 @@ def read_dataset(
         return Response(
             buffer.getvalue(), media_type="application/vnd.apache.parquet", headers=headers
         )
+    response.headers.update(headers)
     return ArchivePage(
         dataset=dataset, columns=page.columns, items=page.records(), next_cursor=page.next_cursor
     )
