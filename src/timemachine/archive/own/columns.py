@@ -17,7 +17,9 @@ import pyarrow as pa
 
 from timemachine.hexutil import hex_to_bytes
 
-Kind = Literal["u32", "u64", "f64", "bool", "string", "binary", "u256", "strings", "u32s", "json"]
+Kind = Literal[
+    "u32", "u64", "f64", "bool", "string", "binary", "u256", "strings", "binaries", "u32s", "json"
+]
 U256_SUFFIXES = ("binary", "string", "f64")
 U64_MAX = 2**64 - 1
 
@@ -29,6 +31,7 @@ _ARROW: dict[str, pa.DataType] = {
     "string": pa.string(),
     "binary": pa.binary(),
     "strings": pa.list_(pa.string()),
+    "binaries": pa.list_(pa.binary()),
     "u32s": pa.list_(pa.uint32()),
     "json": pa.string(),
 }
@@ -105,6 +108,8 @@ def _convert(kind: str, raw: Any) -> Any:
         return hex_to_bytes(raw) if isinstance(raw, str) else bytes(raw)
     if kind == "strings":
         return [str(item) for item in raw]
+    if kind == "binaries":
+        return [hex_to_bytes(item) for item in raw]
     if kind == "u32s":
         return [int(item) for item in raw]
     if kind == "json":

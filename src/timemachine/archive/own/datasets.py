@@ -173,7 +173,7 @@ MEV_ARBITRAGES = (
     Column("profit_amount", "u256"),
     Column("protocols", "strings"),
     Column("swap_count", "u32", lambda r: len(r.get("swaps") or [])),
-    Column("pools", "strings", lambda r: [s["contract_address"] for s in r.get("swaps") or []]),
+    Column("pools", "binaries", lambda r: [s["contract_address"] for s in r.get("swaps") or []]),
     Column("error", "string"),
 )
 MEV_SANDWICHES = (
@@ -184,7 +184,7 @@ MEV_SANDWICHES = (
     Column("backrun_transaction_hash", "binary", "backrun_swap.transaction_hash"),
     Column(
         "sandwiched_transaction_hashes",
-        "strings",
+        "binaries",
         lambda r: [s["transaction_hash"] for s in r.get("sandwiched_swaps") or []],
     ),
     Column("contract_address", "binary", "frontrun_swap.contract_address", "The pool."),
