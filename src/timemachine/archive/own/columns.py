@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import pyarrow as pa
 
-from timemachine.hexutil import hex_to_bytes
+from timemachine.hexutil import hex_to_bytes, quantity
 
 Kind = Literal[
     "u32", "u64", "f64", "bool", "string", "binary", "u256", "strings", "binaries", "u32s", "json"
@@ -68,7 +68,7 @@ class Column:
     def values(self, raw: Any) -> list[Any]:
         """The cell(s) of this column for one raw value (None stays null)."""
         if self.kind == "u256":
-            number = _int(raw)
+            number = quantity(raw)
             if number is None:
                 return [None, None, None]
             return [u256_bytes(number), str(number), float(number)]
@@ -80,24 +80,11 @@ def u256_bytes(number: int) -> bytes:
     return number.to_bytes(32, "big")
 
 
-def _int(raw: Any) -> int | None:
-    if raw is None or isinstance(raw, bool):
-        return None
-    if isinstance(raw, int):
-        return raw
-    if isinstance(raw, str):
-        text = raw.strip()
-        return int(text, 16) if text[:2] in ("0x", "0X") else int(text)
-    if isinstance(raw, float):
-        return int(raw)
-    raise ValueError(f"not an integer: {raw!r}")
-
-
 def _convert(kind: str, raw: Any) -> Any:
     if raw is None:
         return None
     if kind in ("u32", "u64"):
-        number = _int(raw)
+        number = quantity(raw)
         # A uint256 field cryo types as u64 (fees): a value past u64 is null, not a failed chunk.
         return number if number is not None and 0 <= number <= U64_MAX else None
     if kind == "f64":
