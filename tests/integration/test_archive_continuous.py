@@ -28,9 +28,12 @@ from timemachine.archive.own import OwnDatasets
 from timemachine.archive.own.columns import Column, table
 from timemachine.archive.query import ArchiveQuery
 from timemachine.chain.rpc import RpcClient
+from timemachine.errors import InvalidInputError
 from timemachine.forks.process import AnvilProcess
 from timemachine.mev.models import BlockInspection, BlockSummary, Swap
 from timemachine.monitor.service import row_of
+from timemachine.orchestration import archive_jobs
+from timemachine.settings import Settings
 from timemachine.store import (
     AlertStore,
     Database,
@@ -274,3 +277,54 @@ async def test_own_datasets_are_archived_in_the_chunk_of_their_block(
          "verdict": "unverified", "gas_used": 100_000,
          "findings": ["reentrancy", "value_extraction"], "top_severity": "critical"}
     ]  # fmt: skip
+
+
+async def test_the_beat_jobs_archive_every_configured_network(
+    chain: AnvilProcess, tmp_path: Path
+) -> None:
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url="",
+        archive_chains=f"devnet={chain.url}",
+        archive_confirmations=2,
+        batch_size=10,
+        compression_type="zstd 3",
+        archive_retention="*:compact=100",
+    )
+    db = open_database(settings.database_url)
+    _seed_store(db)
+    await mine(chain.url, 25)
+    [run] = await archive_jobs.archive_all(settings, db)
+    assert (run.network, run.final_block) == ("devnet", 23)
+    root = tmp_path / "archive"
+    assert settings.archive_dir == root
+    written = chunk_files(root, dataset="alerts")
+    assert [f.path.name for f in written] == [
+        "devnet__alerts__00000000_to_00000009.parquet",
+        "devnet__alerts__00000010_to_00000019.parquet",
+        "devnet__alerts__00000020_to_00000022.parquet",
+    ]
+    assert pq.ParquetFile(written[0].path).metadata.row_group(0).column(0).compression == "ZSTD"
+    actions = archive_jobs.retention(settings, dry_run=False)
+    assert len(actions) == 8  # each dataset's three chunks → one
+    assert [f.path.name for f in chunk_files(root, dataset="alerts")] == [
+        "devnet__alerts__00000000_to_00000022.parquet"
+    ]
+    await mine(chain.url, 3)
+    [again] = await archive_jobs.archive_all(settings, db)  # resumes after the compacted chunk
+    assert [w.file for w in again.written if "alerts" in w.file] == [
+        "devnet__alerts__00000023_to_00000025.parquet"
+    ]
+    with ArchiveQuery.under(root) as query:
+        blocks = query.sql("SELECT block_number FROM mempool_transactions ORDER BY 1").rows
+    assert blocks == [(4,), (9,), (15,), (19,)]  # the tx included in block 19: final by now
+
+
+def test_archive_chains_say_what_is_wrong() -> None:
+    with pytest.raises(InvalidInputError, match="no RPC is configured for it"):
+        archive_jobs.archive_networks(Settings(archive_chains="ethereum", web3_rpc_url=None))
+    with pytest.raises(InvalidInputError, match="unknown chain 'atlantis'"):
+        archive_jobs.archive_networks(Settings(archive_chains="atlantis"))
+    assert archive_jobs.archive_networks(Settings(archive_chains=" a=http://x:1 , ")) == [
+        archive_jobs.Network("a", "http://x:1")
+    ]
