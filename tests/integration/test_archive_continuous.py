@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.integration.chain_support import rpc
+from tests.unit.archive_support import swap
 from tests.unit.monitor_records import record
 from tests.unit.test_analysis_report import drain
 from timemachine.analysis import analyze
@@ -30,7 +31,7 @@ from timemachine.archive.query import ArchiveQuery
 from timemachine.chain.rpc import RpcClient
 from timemachine.errors import InvalidInputError
 from timemachine.forks.process import AnvilProcess
-from timemachine.mev.models import BlockInspection, BlockSummary, Swap
+from timemachine.mev.models import BlockInspection, BlockSummary
 from timemachine.monitor.service import row_of
 from timemachine.orchestration import archive_jobs
 from timemachine.settings import Settings
@@ -150,29 +151,11 @@ async def test_continuous_archival_never_writes_an_orphaned_block(
         assert sorted(p.name for p in root.iterdir()) == sorted(f.path.name for f in files)
 
 
-def _swap(block: int) -> Swap:
-    return Swap(
-        abi_name="UniswapV2Pair",
-        transaction_hash="0x" + "5a" * 32,
-        transaction_position=2,
-        block_number=block,
-        trace_address=[0, 1],
-        contract_address="0x" + "c0" * 20,
-        from_address="0x" + "f0" * 20,
-        to_address="0x" + "f1" * 20,
-        token_in_address="0x" + "e0" * 20,
-        token_in_amount=2**130 + 7,
-        token_out_address="0x" + "e1" * 20,
-        token_out_amount=5,
-        protocol="uniswap_v2",
-    )
-
-
 def _inspection(block: int) -> BlockInspection:
     summary = BlockSummary(mev_count=0, by_type={}, miner_address=None, coinbase_transfers=0,
                            priority_fees=0, miner_revenue=0)  # fmt: skip
     return BlockInspection(
-        block_number=block, miner_address=None, swaps=[_swap(block)], arbitrages=[],
+        block_number=block, miner_address=None, swaps=[swap(block)], arbitrages=[],
         sandwiches=[], liquidations=[], jit_liquidity=[], miner_payments=[], summary=summary,
     )  # fmt: skip
 

@@ -10,6 +10,7 @@ import duckdb
 
 from timemachine.archive.chunkfile import write_parquet
 from timemachine.archive.layout import BlockRange, ChunkName
+from timemachine.mev.models import Swap
 
 TRANSFER = "ddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
 APPROVAL = "8c5be1e5ebec7d5bd14f71427d1e84f3dd0314c0f7b2291e5b200ac8c7c3b925"
@@ -63,3 +64,22 @@ def cryo_logs(
         paths.append(path)
     db.close()
     return paths
+
+
+def swap(block: int) -> Swap:
+    """A stored swap's model (the MEV datasets' tests)."""
+    return Swap(
+        abi_name="UniswapV2Pair",
+        transaction_hash="0x" + "5a" * 32,
+        transaction_position=2,
+        block_number=block,
+        trace_address=[0, 1],
+        contract_address="0x" + "c0" * 20,
+        from_address="0x" + "f0" * 20,
+        to_address="0x" + "f1" * 20,
+        token_in_address="0x" + "e0" * 20,
+        token_in_amount=2**130 + 7,
+        token_out_address="0x" + "e1" * 20,
+        token_out_amount=5,
+        protocol="uniswap_v2",
+    )

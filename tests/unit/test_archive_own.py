@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import REPO
-from tests.integration.test_archive_continuous import _swap
+from tests.unit.archive_support import swap as make_swap
 from tests.unit.monitor_records import record
 from tests.unit.test_analysis_report import drain
 from timemachine.analysis import analyze
@@ -27,7 +27,7 @@ def rows(dataset: str, *records: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def test_mev_types_flatten_to_their_columns() -> None:
-    swap = _swap(9)
+    swap = make_swap(9)
     arb = Arbitrage(swaps=[swap, swap], block_number=9, transaction_hash=swap.transaction_hash,
                     account_address=A, profit_token_address=B, start_amount=10, end_amount=2**70,
                     profit_amount=2**70 - 10, protocols=["uniswap_v2"])  # fmt: skip
