@@ -180,24 +180,15 @@ class ArchiveQuery:
             archived = ", ".join(sorted(self.datasets)) or "none yet"
             raise NotFoundError(f"no archived dataset {dataset!r} (archived: {archived})")
         after_block, skip = _parse_cursor(cursor)
-        chunks = self.chunks[dataset]
-        known = self._columns(chunks)
+        every = self.chunks[dataset]
+        # Only the chunks a block filter leaves are read, their footers included.
+        scope = _overlapping(every, max(filters.from_block or 0, after_block or 0),
+                             filters.to_block) or every[-1:]  # fmt: skip
+        known = self._columns(scope)
         where, params, (low, high) = self._where(dataset, known, filters)
-        selected = "*"
-        if columns:
-            unknown = [c for c in columns if c not in known]
-            if unknown:
-                raise InvalidInputError(
-                    f"dataset {dataset!r} has no column {unknown[0]!r}; it has {', '.join(known)}"
-                )
-            names = ["block_number", *(c for c in dict.fromkeys(columns) if c != "block_number")]
-            selected = ", ".join(f'"{name}"' for name in names)
+        selected = _projection(dataset, known, columns)
         low = max(low or 0, after_block or 0)
-        chunks = [
-            c
-            for c in chunks
-            if c.name.blocks.end > low and (high is None or c.name.blocks.start < high)
-        ]
+        chunks = _overlapping(every, low, high)
         if high is not None:
             where.append("block_number < ?")
             params.append(high)
@@ -216,7 +207,7 @@ class ArchiveQuery:
             with self._errors():
                 parts.append(
                     self.db.sql(
-                        f"SELECT * FROM {_scan(self.datasets[dataset])} LIMIT 0"
+                        f"SELECT {selected} FROM {_scan([c.path for c in scope])} LIMIT 0"
                     ).to_arrow_table()
                 )
         table = pa.concat_tables(parts)
@@ -341,6 +332,28 @@ class ArchiveQuery:
                     "away or extract its range again"
                 ) from None
             raise InvalidInputError(f"query failed: {first}") from None
+
+
+def _overlapping(chunks: list[ChunkFile], low: int, high: int | None) -> list[ChunkFile]:
+    """The chunks holding blocks of [low, high)."""
+    return [
+        c
+        for c in chunks
+        if c.name.blocks.end > low and (high is None or c.name.blocks.start < high)
+    ]
+
+
+def _projection(dataset: str, known: dict[str, str], columns: Sequence[str] | None) -> str:
+    """The SELECT list of a page: every column, or `columns` and `block_number` (the cursor's)."""
+    if not columns:
+        return "*"
+    unknown = [c for c in columns if c not in known]
+    if unknown:
+        raise InvalidInputError(
+            f"dataset {dataset!r} has no column {unknown[0]!r}; it has {', '.join(known)}"
+        )
+    names = ["block_number", *(c for c in dict.fromkeys(columns) if c != "block_number")]
+    return ", ".join(f'"{name}"' for name in names)
 
 
 def _result(table: pa.Table) -> Result:
