@@ -199,6 +199,7 @@ def test_bad_requests_are_one_line_errors(archive: Path) -> None:
             query.page("logs", Filters(), cursor="x")
         with pytest.raises(InvalidInputError, match="query failed: Catalog Error") as error:
             query.sql("SELECT * FROM nope")
+        assert str(error.value).endswith("; archived datasets: logs")
         assert "\n" not in str(error.value)
 
 

@@ -151,13 +151,19 @@ class ArchiveQuery:
 
     def sql(self, text: str) -> Result:
         """Run one statement over the views."""
-        with self._errors():
-            if not self._views:
-                self._create_views()
-            relation = self.db.sql(text)
-            if relation is None:
-                return Result([], [])
-            table = relation.to_arrow_table()
+        try:
+            with self._errors():
+                if not self._views:
+                    self._create_views()
+                relation = self.db.sql(text)
+                if relation is None:
+                    return Result([], [])
+                table = relation.to_arrow_table()
+        except InvalidInputError as error:
+            if "Catalog Error" not in error.message:
+                raise
+            archived = ", ".join(sorted(self.datasets)) or "none (no chunk files found)"
+            raise InvalidInputError(f"{error.message}; archived datasets: {archived}") from None
         return _result(table)
 
     # -- the REST read: filters, cursor pages ---------------------------------------------------
