@@ -9,6 +9,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -277,9 +279,17 @@ async def test_the_beat_jobs_archive_every_configured_network(
     db = open_database(settings.database_url)
     _seed_store(db)
     await mine(chain.url, 25)
-    [run] = await archive_jobs.archive_all(settings, db)
-    assert (run.network, run.final_block) == ("devnet", 23)
     root = tmp_path / "archive"
+    root.mkdir()
+    stale, live = (root / f".devnet__logs__00000000_to_00000009.parquet.{n}.extracting"
+                   for n in ("killed", "running"))  # fmt: skip
+    stale.write_bytes(b"partial")
+    live.write_bytes(b"partial")
+    os.utime(stale, (0, time.time() - 2 * 86_400))
+    [run] = await archive_jobs.archive_all(settings, db)
+    assert (stale.exists(), live.exists()) == (False, True)  # a killed run's temp is swept
+    live.unlink()
+    assert (run.network, run.final_block) == ("devnet", 23)
     assert settings.archive_dir == root
     written = chunk_files(root, dataset="alerts")
     assert [f.path.name for f in written] == [

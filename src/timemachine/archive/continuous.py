@@ -18,6 +18,7 @@ The block datasets' extractor is plugged in through `ChunkExtractor`; our own da
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from timemachine.logs import get_logger
 from timemachine.ports import ChainRPC
 
 log = get_logger(__name__)
+STALE_EXTRACTION_SECONDS = 86_400.0
 
 
 class ChunkExtractor(Protocol):
@@ -93,6 +95,7 @@ class ContinuousArchiver:
 
     async def run_once(self) -> ArchiveRun:
         target = self.target
+        self._sweep_stale_extractions()
         final = await final_block(self.rpc, target.confirmations)
         run = ArchiveRun(target.network, final)
         self._headers.clear()
@@ -132,6 +135,15 @@ class ContinuousArchiver:
             temp.unlink(missing_ok=True)
         run.written.append(Written(name.filename, rows, path.stat().st_size))
         return True
+
+    def _sweep_stale_extractions(self) -> None:
+        """Temp files of runs killed mid-extraction (a live run's are younger than a day)."""
+        if not self.root.is_dir():
+            return
+        cutoff = time.time() - STALE_EXTRACTION_SECONDS
+        for temp in self.root.glob(f".{self.target.network}__*.extracting"):
+            if temp.stat().st_mtime < cutoff:
+                temp.unlink(missing_ok=True)
 
     async def _range_headers(self, blocks: BlockRange) -> list[Header]:
         """The range's headers and the next block's, as read before the first extraction."""
