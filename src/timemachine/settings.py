@@ -273,6 +273,39 @@ class Settings(BaseSettings):
         default=50, ge=1, description="Open WebSockets per client IP (per API process)."
     )
 
+    # -- historical archive (issue 19): continuous archival, retention, queries ---------------
+    archive_dir: Path | None = Field(
+        default=None, description="Archive chunk files (default: `archive` in the data directory)."
+    )
+    archive_chains: str = Field(
+        default="",
+        description="Comma-separated networks the archival beat job archives: a chain name "
+        "(`ethereum`, through its configured providers) or `name=url` (any node, e.g. a devnet).",
+    )
+    archive_interval_hours: float = Field(
+        default=1.0, gt=0, description="Hours between continuous archival runs (Celery beat)."
+    )
+    archive_confirmations: int | None = Field(
+        default=None,
+        ge=1,
+        description="Blocks below the head that count as final for archival; unset: the node's "
+        "`finalized` block.",
+    )
+    batch_size: int = Field(
+        default=1000, ge=1, description="Blocks per archive chunk (continuous archival)."
+    )
+    compression_type: str = Field(
+        default="lz4",
+        description="Parquet compression of archive chunks: lz4 (cryo's default), zstd N, "
+        "gzip N, snappy or none.",
+    )
+    archive_retention: str = Field(
+        default="",
+        description="Retention policies, `;`-separated `dataset:rule` with rule `keep_days=N`, "
+        "`keep_blocks=N` or `compact=N` (merge chunks into N-block ones); dataset `*` for all "
+        "(docs/archive-queries.md). Empty: keep everything as written.",
+    )
+
     @field_validator("event_bus_url")
     @classmethod
     def _nats_url(cls, value: str | None) -> str | None:
@@ -306,6 +339,7 @@ class Settings(BaseSettings):
             base = self.xdg_data_home or Path.home() / ".local" / "share"
             self.data_dir = base / "timemachine"
         self.data_dir = self.data_dir.expanduser()
+        self.archive_dir = (self.archive_dir or self.data_dir / "archive").expanduser()
         if not self.database_url.strip():
             self.database_url = f"sqlite:///{self.data_dir / DATABASE_FILE}"
         self.database_url = normalize_database_url(self.database_url)

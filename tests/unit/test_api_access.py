@@ -69,6 +69,8 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("GET", "/api/v1/monitor/transactions"): (V, S.SESSIONS_READ, False),
     ("GET", "/api/v1/monitor/transactions/{chain}/{tx_hash}"): (V, S.SESSIONS_READ, False),
     ("GET", "/api/v1/monitor/stats"): (V, S.SESSIONS_READ, False),
+    ("GET", "/api/v1/archive"): (V, S.SESSIONS_READ, False),
+    ("GET", "/api/v1/archive/{dataset}"): (V, S.SESSIONS_READ, False),
     ("GET", "/api/time-machine/alerts"): (V, S.SESSIONS_READ, False),
     ("GET", "/api/time-machine/alerts/dead-letters"): (V, S.SESSIONS_READ, False),
     ("GET", "/api/time-machine/alerts/{alert_id}"): (V, S.SESSIONS_READ, False),

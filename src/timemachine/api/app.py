@@ -24,6 +24,7 @@ from timemachine.api.metrics import HttpMetricsMiddleware, create_registry
 from timemachine.api.routers import (
     admin,
     alerts,
+    archive,
     auth,
     cleanup,
     credentials,
@@ -147,6 +148,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         cleanup,
         system,
         ws,
+        archive,
     ):
         app.include_router(module.router)
     app.include_router(docs_router(app))

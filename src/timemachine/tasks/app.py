@@ -40,6 +40,7 @@ def create_celery(settings: Settings | None = None) -> Celery:
             "timemachine.tasks.analysis_tasks",
             "timemachine.tasks.cleanup_tasks",
             "timemachine.tasks.mev_tasks",
+            "timemachine.tasks.archive_tasks",
         ],
     )
     app.conf.update(
@@ -48,6 +49,7 @@ def create_celery(settings: Settings | None = None) -> Celery:
         task_routes={
             **{f"tasks.{name}_tasks.*": {"queue": name} for name in QUEUES},
             "tasks.mev_tasks.*": {"queue": "analysis"},
+            "tasks.archive_tasks.*": {"queue": "cleanup"},
         },
         task_acks_late=True,
         task_reject_on_worker_lost=True,
@@ -78,6 +80,14 @@ def create_celery(settings: Settings | None = None) -> Celery:
             "cleanup-temp-files": {
                 "task": "tasks.cleanup_tasks.cleanup_temp_files",
                 "schedule": crontab(minute=30),
+            },
+            "archive-continuous": {
+                "task": "tasks.archive_tasks.archive_continuous",
+                "schedule": settings.archive_interval_hours * 3600,
+            },
+            "archive-retention": {
+                "task": "tasks.archive_tasks.archive_retention",
+                "schedule": crontab(hour=3, minute=15),
             },
         },
         timezone="UTC",
