@@ -43,7 +43,7 @@ _EDITS = {
 }
 MAX_STATE_ROUNDS = 64
 """Runs of a block a py-evm fork of an upstream makes while fetching the state it reads (each
-round learns at least one account, slot or hash; real blocks need two or three)."""
+round learns at least one account, slot or block hash, so a block ends; this bounds how long)."""
 _IGNORED = frozenset({"anvil_autoImpersonateAccount", "anvil_impersonateAccount"})
 
 
