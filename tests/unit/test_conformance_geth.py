@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
+from timemachine.chain.geth_config import hardfork_for_config
 from timemachine.conformance.geth import (
     Fixture,
     add_code_hashes,
     anvil_genesis,
     block_env,
     drop_empty_accounts,
-    hardfork_for_config,
     load_fixture,
     submission,
 )
