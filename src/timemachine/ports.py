@@ -30,8 +30,9 @@ Call = tuple[str, Sequence[Any]]
 """A JSON-RPC method and its parameters."""
 
 BackendName = Literal["auto", "anvil", "pyevm"]
-"""Which engine executes a replay: anvil, py-evm, or `auto` (anvil, except where py-evm is the
-one that matches geth: old forks of a prestate source whose transactions are signed)."""
+"""Which engine executes a replay: anvil, py-evm, or `auto` (per fork, the one that matches
+geth: py-evm before London and for EIP-7702 set-code transactions, anvil otherwise; see
+`replay.backends.exact_backend`)."""
 
 BACKEND_NAMES: tuple[BackendName, ...] = ("auto", "anvil", "pyevm")
 
