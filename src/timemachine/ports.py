@@ -5,7 +5,8 @@
 - `LiveFork` and `ForkBackend`: a fork started (or reset) at a block with a prestate source, that
   sends and mines a block of transactions, traces them and is released. Adapters: anvil
   (`replay.backends.AnvilBackend`, processes of `forks.manager`) and py-evm
-  (`replay.backends.PyEvmBackend`, in process).
+  (`replay.backends.PyEvmBackend`, in process); `replay.backends.ByFork` picks one of them per
+  fork (the one exact for its hardfork and transactions) and says why.
 - `JobQueue`: queue work for workers, ask a job's state, revoke it, see the workers. Adapters:
   Celery (`tasks.queue.CeleryQueue`) and inline (`tasks.queue.InlineQueue`).
 - `EventBus`: publish and subscribe to events (`bus.LocalBus`, `bus.RedisBus`,
@@ -29,8 +30,9 @@ Call = tuple[str, Sequence[Any]]
 """A JSON-RPC method and its parameters."""
 
 BackendName = Literal["auto", "anvil", "pyevm"]
-"""Which engine executes a replay: anvil, py-evm, or `auto` (anvil, except where py-evm is the
-one that matches geth: old forks of a prestate source whose transactions are signed)."""
+"""Which engine executes a replay: anvil, py-evm, or `auto` (per fork, the one that matches
+geth: py-evm before London and for EIP-7702 set-code transactions, anvil otherwise; see
+`replay.backends.exact_backend`)."""
 
 BACKEND_NAMES: tuple[BackendName, ...] = ("auto", "anvil", "pyevm")
 

@@ -12,7 +12,8 @@ replay's verdict must be exact on what it records too.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,24 +54,14 @@ async def replay_fixture_via_rpc(
     """Serve `fixture` from a stand-in node and replay its transaction from it (`choice`: the
     backend, `auto` picking the exact one)."""
     node = FixtureNode(fixture, debug_api=debug_api)
-    server = await serve(node)
-    upstream = RpcClient(server.url)
-    gateway = StateGateway(upstream)
     traced: dict[str, Any] = {}
 
     async def capture(fork: LiveFork, original: OriginalTx, executed: ExecutedBlock) -> None:
         traced["forms"] = await trace_forms(fork, fixture, fixture.hardfork, executed)
         traced["backend"] = fork.backend
 
-    try:
-        await gateway.start()
-        backend = ByFork(forks, PyEvmBackend(), choice)
-        engine = ReplayEngine(upstream, backend, Decoder(bundled=False), gateway=gateway)
+    async with engine_of(node, forks, choice) as engine:
         result = await engine.replay_transaction(node.tx["hash"], on_executed=capture)
-    finally:
-        await gateway.stop()
-        await upstream.aclose()
-        await server.stop()
     expected, actual = traced["forms"]
     return LiveReplay(result, expected, actual, traced["backend"], node.methods)
 
@@ -115,9 +106,12 @@ def verdict_differences(fixture: Fixture, result: ReplayResult) -> list[str]:
     ]
 
 
-async def replay_chain_fixture(fixture: Mapping[str, Any], forks: ForkManager) -> ReplayResult:
-    """Replay a chain fixture's target (conformance/chain_fixtures.py) from its stand-in node;
-    the refusal of a transaction the engine does not model is raised."""
+async def replay_chain_fixture(
+    fixture: Mapping[str, Any], forks: ForkManager, *, choice: BackendName = "auto"
+) -> ReplayResult:
+    """Replay a chain fixture's target (conformance/chain_fixtures.py) from its stand-in node
+    on the backend `choice` names (`auto`: the exact one); the refusal of a transaction the
+    engine does not model is raised."""
     node = StandinNode(
         fixture["chain_id"],
         fixture["parent"],
@@ -125,15 +119,23 @@ async def replay_chain_fixture(fixture: Mapping[str, Any], forks: ForkManager) -
         fixture["receipts"],
         fixture["alloc"],
     )
+    async with engine_of(node, forks, choice) as engine:
+        return await engine.replay_transaction(fixture["target"])
+
+
+@contextlib.asynccontextmanager
+async def engine_of(
+    node: StandinNode, forks: ForkManager, choice: BackendName = "auto"
+) -> AsyncIterator[ReplayEngine]:
+    """A replay engine whose upstream is `node`, served on loopback, its forks fetching through
+    a state gateway (as `TimeMachine` wires one), on `ByFork` backends."""
     server = await serve(node)
     upstream = RpcClient(server.url)
     gateway = StateGateway(upstream)
     try:
         await gateway.start()
-        engine = ReplayEngine(
-            upstream, ByFork(forks, PyEvmBackend()), Decoder(bundled=False), gateway=gateway
-        )
-        return await engine.replay_transaction(fixture["target"])
+        backend = ByFork(forks, PyEvmBackend(), choice)
+        yield ReplayEngine(upstream, backend, Decoder(bundled=False), gateway=gateway)
     finally:
         await gateway.stop()
         await upstream.aclose()

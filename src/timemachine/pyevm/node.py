@@ -41,6 +41,9 @@ _EDITS = {
     "anvil_setCode": "code",
     "anvil_setStorageAt": "storage",
 }
+MAX_STATE_ROUNDS = 64
+"""Runs of a block a py-evm fork of an upstream makes while fetching the state it reads (each
+round learns at least one account, slot or block hash, so a block ends; this bounds how long)."""
 _IGNORED = frozenset({"anvil_autoImpersonateAccount", "anvil_impersonateAccount"})
 
 
@@ -124,7 +127,7 @@ class PyEvmFork:
         if source is None:
             return await asyncio.to_thread(self._execute, env, setup, submissions, what)
         source.learn_hash(env.number - 1, env.parent_hash)
-        while True:
+        for _ in range(MAX_STATE_ROUNDS):
             reads = Reads()
             try:
                 executed = await asyncio.to_thread(
@@ -136,6 +139,10 @@ class PyEvmFork:
                 raise
             if not await source.complete(reads):
                 return executed
+        raise ReplayError(
+            f"the block kept reading state it had not read before after {MAX_STATE_ROUNDS} "
+            "rounds of fetching; replay it with the anvil backend"
+        )
 
     async def trace(self, tx_hash: str, *tracers: Mapping[str, Any]) -> list[Any]:
         return [self._trace(tx_hash, tracer) for tracer in tracers]
