@@ -107,6 +107,8 @@ def test_bad_filters_are_4xx_with_a_message(client: TestClient, viewer: dict[str
 def test_unknown_dataset_is_404_and_corrupt_chunk_503(
     client: TestClient, viewer: dict[str, str]
 ) -> None:
+    past = client.get(f"{ARCHIVE}/logs", params={"cursor": f"{2**70}:0"}, headers=viewer)
+    assert (past.status_code, past.json()["items"], past.json()["next_cursor"]) == (200, [], None)
     missing = client.get(f"{ARCHIVE}/traces", headers=viewer)
     assert missing.status_code == 404
     assert missing.json()["detail"] == "no archived dataset 'traces' (archived: logs)"
