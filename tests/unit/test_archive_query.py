@@ -268,5 +268,10 @@ def test_cli_errors_are_one_line(corrupt: Path, tmp_path: Path) -> None:
         _cli(), ["archive", "query", "SELECT 1", "--file", str(tmp_path / "notes.txt")]
     )
     assert not_a_chunk.exit_code == 2
-    assert "is not an archive chunk file" in not_a_chunk.output
+    assert "is not a Parquet archive chunk file" in not_a_chunk.output
+    jsonl = tmp_path / "devnet__logs__00000000_to_00000009.jsonl"
+    jsonl.write_text("{}\n")
+    as_jsonl = runner.invoke(_cli(), ["archive", "query", "SELECT 1", "--file", str(jsonl)])
+    assert as_jsonl.exit_code == 2
+    assert "is not a Parquet archive chunk file" in as_jsonl.output
     assert query_command.__doc__

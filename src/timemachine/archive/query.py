@@ -130,9 +130,9 @@ class ArchiveQuery:
                 files.extend(chunk_files(path))
                 continue
             name = ChunkName.parse(path.name)
-            if name is None or not path.is_file():
+            if name is None or name.fmt != "parquet" or not path.is_file():
                 raise InvalidInputError(
-                    f"{path} is not an archive chunk file "
+                    f"{path} is not a Parquet archive chunk file "
                     "({network}__{dataset}__{first:08d}_to_{last:08d}.parquet)"
                 )
             files.append(ChunkFile(path, name))
