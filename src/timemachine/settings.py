@@ -291,6 +291,9 @@ class Settings(BaseSettings):
         description="Blocks below the head that count as final for archival; unset: the node's "
         "`finalized` block.",
     )
+    archive_start_block: int = Field(
+        default=0, ge=0, description="Where continuous archival of a network with no chunks starts."
+    )
     batch_size: int = Field(
         default=1000, ge=1, description="Blocks per archive chunk (continuous archival)."
     )

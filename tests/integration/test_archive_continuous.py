@@ -275,6 +275,7 @@ async def test_the_beat_jobs_archive_every_configured_network(
         batch_size=10,
         compression_type="zstd 3",
         archive_retention="*:compact=100",
+        archive_start_block=3,
     )
     db = open_database(settings.database_url)
     _seed_store(db)
@@ -293,7 +294,7 @@ async def test_the_beat_jobs_archive_every_configured_network(
     assert settings.archive_dir == root
     written = chunk_files(root, dataset="alerts")
     assert [f.path.name for f in written] == [
-        "devnet__alerts__00000000_to_00000009.parquet",
+        "devnet__alerts__00000003_to_00000009.parquet",
         "devnet__alerts__00000010_to_00000019.parquet",
         "devnet__alerts__00000020_to_00000022.parquet",
     ]
@@ -301,7 +302,7 @@ async def test_the_beat_jobs_archive_every_configured_network(
     actions = archive_jobs.retention(settings, dry_run=False)
     assert len(actions) == 8  # each dataset's three chunks → one
     assert [f.path.name for f in chunk_files(root, dataset="alerts")] == [
-        "devnet__alerts__00000000_to_00000022.parquet"
+        "devnet__alerts__00000003_to_00000022.parquet"
     ]
     await mine(chain.url, 3)
     [again] = await archive_jobs.archive_all(settings, db)  # resumes after the compacted chunk

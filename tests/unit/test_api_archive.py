@@ -14,8 +14,9 @@ from fastapi.testclient import TestClient
 
 from tests.unit.api_support import client, headers_for, isolated_env, settings_of
 from tests.unit.archive_support import TRANSFER, cryo_logs
-from timemachine.archive.chunkfile import chunk_files
+from timemachine.archive.chunkfile import chunk_files, write_parquet
 from timemachine.archive.layout import BlockRange
+from timemachine.archive.own.columns import Column, table
 from timemachine.models.auth import Role
 
 __all__ = ["client", "isolated_env"]  # fixtures
@@ -106,6 +107,8 @@ def test_bad_filters_are_4xx_with_a_message(client: TestClient, viewer: dict[str
 def test_unknown_dataset_is_404_and_corrupt_chunk_503(
     client: TestClient, viewer: dict[str, str]
 ) -> None:
+    past = client.get(f"{ARCHIVE}/logs", params={"cursor": f"{2**70}:0"}, headers=viewer)
+    assert (past.status_code, past.json()["items"], past.json()["next_cursor"]) == (200, [], None)
     missing = client.get(f"{ARCHIVE}/traces", headers=viewer)
     assert missing.status_code == 404
     assert missing.json()["detail"] == "no archived dataset 'traces' (archived: logs)"
@@ -115,3 +118,18 @@ def test_unknown_dataset_is_404_and_corrupt_chunk_503(
     broken = client.get(f"{ARCHIVE}/logs", headers=viewer)
     assert broken.status_code == 503
     assert broken.json()["error"] == "StorageError"
+
+
+def test_csv_cells_of_lists_are_json(client: TestClient, viewer: dict[str, str]) -> None:
+    root = settings_of(client).archive_dir
+    assert root is not None
+    columns = (Column("block_number", "u32"), Column("findings", "strings"),
+               Column("transaction_hash", "binary"))  # fmt: skip
+    rows = [{"block_number": 3, "findings": ["reentrancy", "flash_loan"],
+             "transaction_hash": "0x" + "ab" * 32}]  # fmt: skip
+    write_parquet(table(columns, rows), root / "devnet__replays__00000000_to_00000009.parquet")
+    answer = client.get(f"{ARCHIVE}/replays", params={"format": "csv"}, headers=viewer)
+    assert answer.text.splitlines() == [
+        "block_number,findings,transaction_hash",
+        f'3,"[""reentrancy"", ""flash_loan""]",0x{"ab" * 32}',
+    ]

@@ -159,6 +159,8 @@ def test_selector_value_address_and_time_filters(transactions: Path) -> None:
         assert _keys(query, "transactions", Filters(selector=b"\xff\xff\xff\xff")) == [(7, 1)]
         assert _keys(query, "transactions", Filters(min_value=10**18)) == [(5, 0), (6, 0)]
         assert _keys(query, "transactions", Filters(min_value=2**200 + 1)) == []
+        with pytest.raises(InvalidInputError, match=r"min_value \d+ is not a uint256"):
+            query.page("transactions", Filters(min_value=2**256))
         assert _keys(query, "transactions", Filters(address=b"\x11" * 20)) == [(5, 0), (7, 0)]
         # a time column of its own ...
         assert _keys(query, "transactions", Filters(from_time=1_012, to_time=1_024)) == [(6, 0)]
@@ -266,5 +268,10 @@ def test_cli_errors_are_one_line(corrupt: Path, tmp_path: Path) -> None:
         _cli(), ["archive", "query", "SELECT 1", "--file", str(tmp_path / "notes.txt")]
     )
     assert not_a_chunk.exit_code == 2
-    assert "is not an archive chunk file" in not_a_chunk.output
+    assert "is not a Parquet archive chunk file" in not_a_chunk.output
+    jsonl = tmp_path / "devnet__logs__00000000_to_00000009.jsonl"
+    jsonl.write_text("{}\n")
+    as_jsonl = runner.invoke(_cli(), ["archive", "query", "SELECT 1", "--file", str(jsonl)])
+    assert as_jsonl.exit_code == 2
+    assert "is not a Parquet archive chunk file" in as_jsonl.output
     assert query_command.__doc__

@@ -130,9 +130,9 @@ class ArchiveQuery:
                 files.extend(chunk_files(path))
                 continue
             name = ChunkName.parse(path.name)
-            if name is None or not path.is_file():
+            if name is None or name.fmt != "parquet" or not path.is_file():
                 raise InvalidInputError(
-                    f"{path} is not an archive chunk file "
+                    f"{path} is not a Parquet archive chunk file "
                     "({network}__{dataset}__{first:08d}_to_{last:08d}.parquet)"
                 )
             files.append(ChunkFile(path, name))
@@ -294,6 +294,8 @@ class ArchiveQuery:
                 where.append(f'"{column}" < ?')
                 params.append(upper.to_bytes(4, "big"))
         if filters.min_value is not None:
+            if not 0 <= filters.min_value < 1 << 256:
+                raise InvalidInputError(f"min_value {filters.min_value} is not a uint256")
             base = need(next((c for c in VALUE_COLUMNS if f"{c}_binary" in columns), None), "value")
             where.append(f'"{base}_binary" >= ?')  # 32 bytes big-endian: sorts like the number
             params.append(u256_bytes(filters.min_value))

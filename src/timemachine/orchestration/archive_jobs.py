@@ -78,6 +78,7 @@ async def archive_network(
         extractors,
         chunk_size=settings.batch_size,
         confirmations=settings.archive_confirmations,
+        start_block=settings.archive_start_block,
     )
     return await ContinuousArchiver(archive_dir(settings), rpc, target).run_once()
 

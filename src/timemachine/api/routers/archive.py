@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -162,5 +163,12 @@ def _csv(page: Result) -> str:
     writer = csv.writer(out)
     writer.writerow(page.columns)
     for row in page.rows:
-        writer.writerow(["" if v is None else jsonable(v) for v in row])
+        writer.writerow([_cell(jsonable(value)) for value in row])
     return out.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    """A CSV cell: lists (providers, findings, trace addresses) as JSON, null as empty."""
+    if value is None:
+        return ""
+    return json.dumps(value) if isinstance(value, list) else value

@@ -341,8 +341,7 @@ def _replays(s: Session, scope: Scope) -> Iterator[dict[str, Any]]:
     )
     for session_id, kind, finished_at, result in s.execute(statement):
         replay = result.replay or {}
-        chain = replay.get("chain")
-        if chain is not None and chain != scope.network:
+        if (replay.get("chain") or (result.analysis or {}).get("chain")) != scope.network:
             continue
         at = finished_at.timestamp() if finished_at is not None else 0.0
         yield {
