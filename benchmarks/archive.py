@@ -82,7 +82,7 @@ async def run_ours(
     request = ExtractRequest(
         parse_datasets(datasets), BlockRange(0, end), compression=parse_compression(codec)
     )
-    async with ProviderPool(url, PoolOptions()) as pool:
+    async with ProviderPool(url, PoolOptions(timeout=120)) as pool:
         return await extract(pool, ArchiveStorage(folder), request)
 
 

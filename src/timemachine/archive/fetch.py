@@ -35,6 +35,10 @@ from timemachine.trace.flat import flat_trace
 BATCH = 50
 """Calls per JSON-RPC batch request; a chunk's batches go out concurrently (the provider pool
 bounds how many are in flight per provider)."""
+HEAVY_BATCH = 10
+"""For calls that re-execute blocks (traces, state diffs): a batch must answer within the
+provider's timeout."""
+HEAVY = frozenset({"trace_block", "debug_traceBlockByNumber", "trace_replayBlockTransactions"})
 
 
 @dataclass
@@ -98,7 +102,8 @@ class ChunkFetcher:
     async def _batch(self, what: str, calls: Sequence[Call]) -> list[Any]:
         started = time.perf_counter()
         try:
-            pieces = [calls[first : first + BATCH] for first in range(0, len(calls), BATCH)]
+            size = HEAVY_BATCH if what in HEAVY else BATCH
+            pieces = [calls[first : first + size] for first in range(0, len(calls), size)]
             answers = await asyncio.gather(*(self.rpc.batch(piece) for piece in pieces))
             return [result for answer in answers for result in answer]
         finally:

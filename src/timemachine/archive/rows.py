@@ -26,11 +26,16 @@ def _bytes(value: Any) -> bytes | None:
     if value is None:
         return None
     text = str(value)
-    return bytes.fromhex(text[2:] if text.startswith(("0x", "0X")) else text)
+    return bytes.fromhex(text[2:] if text[:2] in ("0x", "0X") else text)
 
 
 def _int(value: Any) -> int | None:
-    return None if value is None else parse_int(value)
+    """A JSON-RPC quantity; the hot path (a 0x-hex string) skips `parse_int`'s generality."""
+    if value is None:
+        return None
+    if isinstance(value, str) and value[:2] == "0x":
+        return int(value, 16)
+    return parse_int(value)
 
 
 def block_rows(blocks: Iterable[RpcObject], chain_id: int) -> Columns:
