@@ -7,7 +7,7 @@ blocks+transactions+logs+traces together), cryo (its Python bindings: the Rust e
 does) write the same files (1,000-block chunks, lz4) into fresh directories; blocks/s is the
 median of --rounds, the two tools alternating. Our run report shows where the time goes (RPC per
 method, row building, Parquet encoding, writing; summed over concurrent chunks). Then the file
-sizes of the same datasets per compression codec.
+sizes of the same datasets per compression codec (our lz4 files re-encoded with each).
 
     python -m benchmarks.archive [--blocks 2000] [--transfers 5] [--rounds 3]
 """
@@ -22,11 +22,13 @@ import tempfile
 import time
 from pathlib import Path
 
+import pyarrow.parquet as pq
+
 from timemachine.archive.extract import ExtractReport, ExtractRequest, extract
-from timemachine.archive.layout import BlockRange
+from timemachine.archive.layout import BlockRange, ChunkName
 from timemachine.archive.schemas import parse_datasets
 from timemachine.archive.storage import ArchiveStorage
-from timemachine.archive.writer import parse_compression
+from timemachine.archive.writer import encode, parse_compression
 from timemachine.catalog.artifacts import BUNDLED, load_artifact
 from timemachine.chain.pool import PoolOptions, ProviderPool
 from timemachine.chain.rpc import RpcClient
@@ -76,14 +78,21 @@ async def run_cryo(url: str, datasets: list[str], end: int, folder: Path) -> flo
     return time.perf_counter() - started
 
 
-async def run_ours(
-    url: str, datasets: list[str], end: int, folder: Path, codec: str = "lz4"
-) -> ExtractReport:
-    request = ExtractRequest(
-        parse_datasets(datasets), BlockRange(0, end), compression=parse_compression(codec)
-    )
-    async with ProviderPool(url, PoolOptions()) as pool:
+async def run_ours(url: str, datasets: list[str], end: int, folder: Path) -> ExtractReport:
+    request = ExtractRequest(parse_datasets(datasets), BlockRange(0, end))
+    async with ProviderPool(url, PoolOptions(timeout=120)) as pool:
         return await extract(pool, ArchiveStorage(folder), request)
+
+
+def reencoded(folder: Path, codec: str) -> dict[str, int]:
+    """Bytes per dataset of the chunk files under `folder` written again with `codec`."""
+    compression = parse_compression(codec)
+    totals = dict.fromkeys(DATASETS, 0)
+    for path in folder.glob("*.parquet"):
+        name = ChunkName.parse(path.name)
+        assert name is not None
+        totals[name.dataset] += len(encode(pq.read_table(path), "parquet", compression).data)
+    return totals
 
 
 def size(folder: Path, dataset: str) -> int:
@@ -141,11 +150,9 @@ async def main() -> None:
                 print(f"  {step:<30} {seconds:7.3f}s {100 * seconds / total:5.1f}%")
 
             print("\nfile sizes (bytes, all chunks) per compression:")
-            sizes: dict[str, dict[str, int]] = {}
-            for codec in CODECS:
-                folder = work / f"codec-{codec.replace(' ', '')}"
-                await run_ours(url, DATASETS, end, folder, codec)
-                sizes[codec] = {d: size(folder, d) for d in DATASETS}
+            extracted = work / "sizes"
+            await run_ours(url, DATASETS, end, extracted)
+            sizes = {codec: reencoded(extracted, codec) for codec in CODECS}
             cryo_folder = work / "cryo-0"
             print(f"{'dataset':<15}" + "".join(f"{c:>12}" for c in CODECS) + f"{'cryo lz4':>12}")
             for dataset in DATASETS:

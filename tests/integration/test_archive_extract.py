@@ -236,6 +236,21 @@ async def test_a_node_without_trace_block_gives_the_same_traces_from_call_tracer
     assert mine.drop("result_gas_used").equals(traced.drop("result_gas_used"))
 
 
+async def test_a_node_without_the_trace_api_gives_the_same_diffs_from_prestate_tracer(
+    ours: tuple[Path, ExtractReport], archive_chain: tuple[Devnet, ArchiveHistory], tmp_path: Path
+) -> None:
+    request = ExtractRequest(parse_datasets(ALL[4:]), BlockRange(0, BUSY_BLOCKS))
+    with node_without_debug_api(archive_chain[0].rpc_url, rejected=("trace_",)) as url:
+        async with RpcClient(url) as geth_like:
+            report = await extract(geth_like, ArchiveStorage(tmp_path), request)
+    assert len(report.written) == 2
+    for written in report.written:
+        name = written.name.filename
+        mine, replayed = pl.read_parquet(tmp_path / name), pl.read_parquet(ours[0] / name)
+        assert mine.height == replayed.height > 100
+        assert mine.equals(replayed), name
+
+
 async def test_jsonl_holds_the_same_rows_in_hex(
     ours: tuple[Path, ExtractReport], rpc: RpcClient, tmp_path: Path
 ) -> None:

@@ -4,7 +4,8 @@ Calls go out in JSON-RPC batches (`BATCH` calls per HTTP request) through the ca
 a `ProviderPool` in the CLI, so its failover, per-provider concurrency and rate limits apply.
 Traces come from `trace_block` or, on nodes without it, geth's `debug_traceBlockByNumber`
 (callTracer, flattened with `trace.flat`, Parity's error wording); state diffs from
-`trace_replayBlockTransactions` (`stateDiff`), as cryo reads them.
+`trace_replayBlockTransactions` (`stateDiff`), as cryo reads them, or geth's prestateTracer in
+diffMode.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from timemachine.archive.rows import (
     diff_rows,
     empty,
     log_rows,
+    parity_state_diff,
     trace_rows,
     transaction_rows,
 )
@@ -35,6 +37,10 @@ from timemachine.trace.flat import flat_trace
 BATCH = 50
 """Calls per JSON-RPC batch request; a chunk's batches go out concurrently (the provider pool
 bounds how many are in flight per provider)."""
+HEAVY_BATCH = 20
+"""For calls that re-execute blocks (traces, state diffs): a batch must answer within the
+provider's timeout."""
+HEAVY = frozenset({"trace_block", "debug_traceBlockByNumber", "trace_replayBlockTransactions"})
 
 
 @dataclass
@@ -98,7 +104,8 @@ class ChunkFetcher:
     async def _batch(self, what: str, calls: Sequence[Call]) -> list[Any]:
         started = time.perf_counter()
         try:
-            pieces = [calls[first : first + BATCH] for first in range(0, len(calls), BATCH)]
+            size = HEAVY_BATCH if what in HEAVY else BATCH
+            pieces = [calls[first : first + size] for first in range(0, len(calls), size)]
             answers = await asyncio.gather(*(self.rpc.batch(piece) for piece in pieces))
             return [result for answer in answers for result in answer]
         finally:
@@ -181,16 +188,37 @@ class ChunkFetcher:
             self._diffs = await self._fetch_diffs()
         return self._diffs
 
+    async def _prestate_diffs(self) -> list[list[dict[str, Any]]]:
+        """geth's prestateTracer in diffMode, per block, as Parity replays (`stateDiff`)."""
+        config = {"tracer": "prestateTracer", "tracerConfig": {"diffMode": True}}
+        blocks = await self.blocks()
+        calls = [("debug_traceBlockByNumber", [block["number"], config]) for block in blocks]
+        try:
+            answers = await self._batch("debug_traceBlockByNumber", calls)
+        except MethodUnavailableError:
+            raise TraceApiUnavailableError(
+                f"{self.rpc.label} offers neither trace_replayBlockTransactions nor "
+                "debug_traceBlockByNumber; balance_diffs and storage_diffs need the trace or "
+                "debug API"
+            ) from None
+        return [
+            [
+                {
+                    "transactionHash": tx if isinstance(tx, str) else tx["hash"],
+                    "stateDiff": parity_state_diff(item.get("result", item)),
+                }
+                for tx, item in zip(block["transactions"], answer or [], strict=True)
+            ]
+            for block, answer in zip(blocks, answers, strict=True)
+        ]
+
     async def _fetch_diffs(self) -> tuple[Columns, Columns]:
         numbers = range(self.range.start, self.range.end)
         calls = [("trace_replayBlockTransactions", [hex(n), ["stateDiff"]]) for n in numbers]
         try:
             answers = await self._batch("trace_replayBlockTransactions", calls)
         except MethodUnavailableError:
-            raise TraceApiUnavailableError(
-                f"{self.rpc.label} does not offer trace_replayBlockTransactions; balance_diffs "
-                "and storage_diffs need a node with the trace API (Erigon, Reth, anvil)"
-            ) from None
+            answers = await self._prestate_diffs()
         balances, storage = empty("balance_diffs"), empty("storage_diffs")
         started = time.perf_counter()
         for number, answer in zip(numbers, answers, strict=True):

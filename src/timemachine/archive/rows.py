@@ -26,11 +26,16 @@ def _bytes(value: Any) -> bytes | None:
     if value is None:
         return None
     text = str(value)
-    return bytes.fromhex(text[2:] if text.startswith(("0x", "0X")) else text)
+    return bytes.fromhex(text[2:] if text[:2] in ("0x", "0X") else text)
 
 
 def _int(value: Any) -> int | None:
-    return None if value is None else parse_int(value)
+    """A JSON-RPC quantity; the hot path (a 0x-hex string) skips `parse_int`'s generality."""
+    if value is None:
+        return None
+    if isinstance(value, str) and value[:2] == "0x":
+        return int(value, 16)
+    return parse_int(value)
 
 
 def block_rows(blocks: Iterable[RpcObject], chain_id: int) -> Columns:
@@ -205,3 +210,42 @@ def _change(diff: Any) -> tuple[str, str] | None:
 
 def _word(value: str) -> bytes:
     return parse_int(value).to_bytes(32, "big")
+
+
+def parity_state_diff(prestate: RpcObject) -> dict[str, dict[str, Any]]:
+    """geth's prestateTracer `diffMode` result (`pre`/`post`) in Parity's `stateDiff` form, as
+    `diff_rows` reads it: an account only in `post` is born (`+`), one only in `pre` died (`-`),
+    any other changed balance or slot is `*`; a slot missing from `post` was set to zero."""
+    pre: Mapping[str, RpcObject] = prestate.get("pre") or {}
+    post: Mapping[str, RpcObject] = prestate.get("post") or {}
+    out: dict[str, dict[str, Any]] = {}
+    for address in set(pre) | set(post):
+        before, after = pre.get(address), post.get(address)
+        if before is None:
+            born = after or {}
+            out[address] = {
+                "balance": {"+": born.get("balance", _ZERO)},
+                "storage": {
+                    slot: {"+": value} for slot, value in (born.get("storage") or {}).items()
+                },
+            }
+            continue
+        if after is None:
+            out[address] = {
+                "balance": {"-": before.get("balance", _ZERO)},
+                "storage": {slot: {"-": v} for slot, v in (before.get("storage") or {}).items()},
+            }
+            continue
+        account: dict[str, Any] = {"balance": "=", "storage": {}}
+        if "balance" in after and parse_int(after["balance"]) != parse_int(before.get("balance")):
+            account["balance"] = {
+                "*": {"from": before.get("balance", _ZERO), "to": after["balance"]}
+            }
+        old: Mapping[str, Any] = before.get("storage") or {}
+        new: Mapping[str, Any] = after.get("storage") or {}
+        for slot in set(old) | set(new):
+            start, end = old.get(slot, _ZERO), new.get(slot, _ZERO)
+            if parse_int(start) != parse_int(end):
+                account["storage"][slot] = {"*": {"from": start, "to": end}}
+        out[address] = account
+    return out

@@ -15,6 +15,7 @@ from timemachine.archive.schemas import DATASETS
 from timemachine.archive.storage import ArchiveStorage
 from timemachine.archive.writer import decode
 from timemachine.chain.rpc import RpcClient
+from timemachine.hexutil import parse_int
 from timemachine.store.archive import ArchiveChunk
 
 
@@ -95,7 +96,7 @@ async def _against_chain(
     if not readable or sample <= 0:
         return
     step = max(1, len(readable) // sample)
-    chain_id = int(await rpc.call("eth_chainId"), 16)
+    chain_id = parse_int(await rpc.call("eth_chainId"))
     for name, rows, _ in readable[::step][:sample]:
         fetcher = ChunkFetcher(rpc, name.blocks, chain_id)
         columns = await fetcher.columns(DATASETS[name.dataset])
