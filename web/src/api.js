@@ -79,3 +79,10 @@ export function socket(path, onMessage) {
 }
 
 export const canWrite = (role) => role === "analyst" || role === "admin";
+
+/** The logged-in user ({username, role, …}) or null; refreshes an expired access cookie once. */
+export async function currentUser() {
+  let session = await api("/api/console/session");
+  if (!session.me && session.can_refresh && (await refresh())) session = await api("/api/console/session");
+  return session.me?.user ?? null;
+}

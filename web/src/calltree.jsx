@@ -213,6 +213,7 @@ export function CallTree({ root, focus, onSelect }) {
         aria-label="Call tree"
         onKeyDown={onKey}
         onScroll={(event) => setScrollTop(event.currentTarget.scrollTop)}
+        style={{ height: `${Math.min(VIEW_ROWS, Math.max(rows.length, 4)) * ROW + 4}px` }}
       >
         <div class="tree-inner" style={{ height: `${rows.length * ROW}px` }}>
           {rows.slice(first, last).map((index, offset) => (

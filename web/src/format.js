@@ -10,8 +10,10 @@ export function amount(value, decimals = 18) {
   const abs = negative ? -big : big;
   const unit = 10n ** BigInt(decimals ?? 0);
   const whole = abs / unit;
-  let fraction = decimals ? (abs % unit).toString().padStart(decimals, "0").slice(0, 6).replace(/0+$/, "") : "";
-  if (!fraction && abs > 0n && whole === 0n) fraction = "…";
+  const digits = decimals ? (abs % unit).toString().padStart(decimals, "0") : "";
+  // 6 decimals, or 6 significant digits below 1
+  const keep = whole > 0n ? 6 : digits.search(/[1-9]/) + 6;
+  const fraction = digits.slice(0, Math.max(keep, 0)).replace(/0+$/, "");
   return `${negative ? "-" : ""}${whole.toLocaleString("en-US")}${fraction ? `.${fraction}` : ""}`;
 }
 

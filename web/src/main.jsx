@@ -1,6 +1,6 @@
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { api, whenSignedOut } from "./api.js";
+import { api, currentUser, whenSignedOut } from "./api.js";
 import { Catalog } from "./pages/catalog.jsx";
 import { Live } from "./pages/live.jsx";
 import { Login } from "./pages/login.jsx";
@@ -40,10 +40,7 @@ function App() {
     const changed = () => setWhere(route());
     addEventListener("hashchange", changed);
     whenSignedOut(() => setMe(null));
-    api("/api/auth/me").then(
-      (body) => setMe(body.user),
-      () => setMe(null),
-    );
+    currentUser().then(setMe, () => setMe(null));
     return () => removeEventListener("hashchange", changed);
   }, []);
   if (me === undefined) return <p class="muted pad">Loading…</p>;
@@ -56,7 +53,7 @@ function App() {
   return (
     <div class="shell">
       <header class="top">
-        <strong class="brand">⏱ Time Machine</strong>
+        <strong class="brand">Time Machine</strong>
         <nav>
           {PAGES.map(([id, label]) => (
             <a href={`#/${id}`} class={page === id ? "active" : ""}>

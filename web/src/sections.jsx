@@ -3,6 +3,15 @@
 import { Table } from "./components.jsx";
 import { amount, asset, gas, short } from "./format.js";
 
+const EVIDENCE_SHOWN = 6;
+
+/** "root", or the frame's depth and its position under its parent: "depth 12 · #0". */
+function frameName(path) {
+  if (path === "root") return "root";
+  const steps = path.split(".");
+  return `depth ${steps.length} · #${steps[steps.length - 1].replace(/\D/g, "")}`;
+}
+
 const frameLink = (sessionId, tx, path) => `#/session/${sessionId}?tx=${tx}&frame=${encodeURIComponent(path)}`;
 
 export function Summary({ replay, analysis }) {
@@ -69,11 +78,12 @@ export function Findings({ findings, sessionId, tx }) {
             {finding.evidence?.frames?.length > 0 && (
               <div class="evidence">
                 evidence:{" "}
-                {finding.evidence.frames.map((path) => (
-                  <a href={frameLink(sessionId, tx, path)} class="frame-ref">
-                    {path}
+                {finding.evidence.frames.slice(0, EVIDENCE_SHOWN).map((path) => (
+                  <a href={frameLink(sessionId, tx, path)} class="frame-ref" title={path}>
+                    {frameName(path)}
                   </a>
                 ))}
+                {finding.evidence.frames.length > EVIDENCE_SHOWN && <span class="muted">+{finding.evidence.frames.length - EVIDENCE_SHOWN} more</span>}
               </div>
             )}
           </li>

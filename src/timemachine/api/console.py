@@ -10,6 +10,7 @@ instead of the answer body.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from pathlib import Path
 from typing import Any
@@ -17,9 +18,10 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, Field
 from starlette.types import Scope
 
-from timemachine.api.auth import Anyone
+from timemachine.api.auth import Anyone, current_principal
 from timemachine.api.cookie_session import (
     CSRF_COOKIE,
     REFRESH_COOKIE,
@@ -30,7 +32,7 @@ from timemachine.api.cookie_session import (
 from timemachine.api.deps import AppSettings, Db
 from timemachine.api.routers import auth
 from timemachine.errors import AuthenticationError, NotFoundError, PermissionDeniedError
-from timemachine.models.auth import LoginRequest, RefreshRequest, TokenResponse
+from timemachine.models.auth import LoginRequest, Me, RefreshRequest, TokenResponse
 
 CONSOLE_PATH = "/console"
 REFRESH_PATH = "/api/console"
@@ -43,6 +45,13 @@ CONSOLE_CSP = (
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 router = APIRouter(prefix="/api/console", tags=["console"])
+
+
+class ConsoleSession(BaseModel):
+    """Who the console's cookies name (None: not logged in) and whether a refresh may help."""
+
+    me: Me | None
+    can_refresh: bool = Field(description="A refresh cookie is present: try POST refresh.")
 
 
 def _set_session(request: Request, response: Response, tokens: TokenResponse) -> None:
@@ -73,6 +82,16 @@ def login(body: LoginRequest, request: Request, db: Db, settings: AppSettings) -
     response = Response(status_code=204)
     _set_session(request, response, auth.login(body, request, db, settings))
     return response
+
+
+@router.get("/session", response_model=ConsoleSession, responses=auth.AUTH_ERRORS)
+async def session(request: Request, db: Db) -> ConsoleSession:
+    """The console's session, answered 200 either way (a logged-out page load is no error)."""
+    try:
+        principal = await current_principal(request, None)
+    except AuthenticationError:
+        return ConsoleSession(me=None, can_refresh=REFRESH_COOKIE in request.cookies)
+    return ConsoleSession(me=await asyncio.to_thread(auth.me, principal, db), can_refresh=True)
 
 
 @router.post("/refresh", status_code=204, responses=auth.AUTH_ERRORS)

@@ -1,5 +1,5 @@
 import { useState } from "preact/hooks";
-import { api } from "../api.js";
+import { api, currentUser } from "../api.js";
 
 export function Login({ onIn }) {
   const [error, setError] = useState("");
@@ -12,14 +12,14 @@ export function Login({ onIn }) {
         method: "POST",
         body: { username: form.get("username"), password: form.get("password") },
       });
-      onIn((await api("/api/auth/me")).user);
+      onIn(await currentUser());
     } catch (failure) {
       setError(failure.message);
     }
   };
   return (
     <form class="login card" onSubmit={submit}>
-      <h1>⏱ Time Machine</h1>
+      <h1>Time Machine</h1>
       <label>
         Username <input name="username" autocomplete="username" required />
       </label>
