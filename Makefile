@@ -5,9 +5,9 @@ BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: setup demo test lint typecheck unit contracts bench clean
+.PHONY: setup demo test lint typecheck unit contracts bench clean console
 
-setup: $(PY_STAMP) $(NODE_STAMP)
+setup: $(PY_STAMP) $(NODE_STAMP) console
 
 $(PY_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,14 @@ $(PY_STAMP): pyproject.toml
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+# The web console: built from web/src into web/dist (served at /console/); Chromium for its tests.
+CONSOLE_BUILD := web/dist/index.html
+console: $(CONSOLE_BUILD)
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium chromium-driver)
+
+$(CONSOLE_BUILD): $(NODE_STAMP) web/build.mjs web/index.html $(wildcard web/src/*.js web/src/*.jsx web/src/*.css web/src/pages/*.jsx)
+	npm run --silent build:console
 
 demo: setup
 	$(BIN)/timemachine demo
@@ -41,6 +49,7 @@ bench: setup
 	$(BIN)/python -m benchmarks.capsule_replay
 	$(BIN)/python -m benchmarks.detectors
 	$(BIN)/python -m benchmarks.providers
+	$(BIN)/python -m benchmarks.console
 
 clean:
 	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache .import_linter_cache .grimp_cache

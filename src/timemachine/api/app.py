@@ -18,6 +18,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from timemachine.api.console import mount_console
 from timemachine.api.docs import docs_router
 from timemachine.api.limits import BodyLimitMiddleware
 from timemachine.api.metrics import HttpMetricsMiddleware, create_registry
@@ -152,6 +153,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(module.router)
     app.include_router(docs_router(app))
+    mount_console(app)
     app.add_middleware(HttpMetricsMiddleware, histogram=histogram)
     app.add_middleware(BodyLimitMiddleware)
     if settings.cors_origin_list:

@@ -13,6 +13,9 @@ WebSockets cannot send headers from a browser, so `/ws/*` also takes the token i
 server selects `timemachine`. Not in the query string: URLs end up in proxy and access logs.
 Without a valid token the socket is accepted, sent one error message and closed with 4401.
 
+The web console's session cookie is a third way (`timemachine.api.cookie_session`): the same
+access token, with a CSRF header required on unsafe methods and a same-origin check on sockets.
+
 The client IP (rate limits, login delays, WebSocket caps, the audit log) is the connection's
 peer address; `X-Forwarded-For` counts only from the proxies named in `FORWARDED_ALLOW_IPS`
 (default: none; see `timemachine.security.proxies`). `timemachine serve` switches uvicorn's own
@@ -29,6 +32,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocket
 
+from timemachine.api.cookie_session import cookie_token, ws_cookie_token
 from timemachine.api.credential_cache import cached_principal
 from timemachine.api.deps import app_state, per_app
 from timemachine.errors import (
@@ -108,7 +112,8 @@ async def current_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
-    principal = await _resolve(request, credentials.credentials if credentials else None)
+    token = credentials.credentials if credentials else cookie_token(request)
+    principal = await _resolve(request, token)
     request.state.principal = principal
     return principal
 
@@ -199,7 +204,7 @@ def _ws_token(websocket: WebSocket) -> str | None:
     for protocol in websocket.scope.get("subprotocols", []):
         if isinstance(protocol, str) and protocol.startswith(WS_TOKEN_PREFIX):
             return protocol[len(WS_TOKEN_PREFIX) :]
-    return None
+    return ws_cookie_token(websocket)
 
 
 async def websocket_principal(websocket: WebSocket, role: Role, scope: Scope) -> Principal | None:

@@ -1,0 +1,147 @@
+"""The web console: its built files under `/console/`, `/` redirecting there, and its cookie
+session (log in, refresh, log out; see `timemachine.api.cookie_session`).
+
+The console is a single-page client of this API (front-end source in `web/`, built by
+`make setup` into `web/dist/`). Its pages carry a CSP allowing scripts, styles and connections
+from this origin only: nothing is loaded from anywhere else. Logging in goes through the same
+code as `POST /api/auth/login` (throttling, lockout delays, audit); the tokens land in cookies
+instead of the answer body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, Field
+from starlette.types import Scope
+
+from timemachine.api.auth import Anyone, current_principal
+from timemachine.api.cookie_session import (
+    CSRF_COOKIE,
+    REFRESH_COOKIE,
+    SESSION_COOKIE,
+    csrf_matches,
+    is_https,
+)
+from timemachine.api.deps import AppSettings, Db
+from timemachine.api.routers import auth
+from timemachine.errors import AuthenticationError, NotFoundError, PermissionDeniedError
+from timemachine.models.auth import LoginRequest, Me, RefreshRequest, TokenResponse
+
+CONSOLE_PATH = "/console"
+REFRESH_PATH = "/api/console"
+BUILD_DIR = Path(__file__).resolve().parents[3] / "web" / "dist"
+CONSOLE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; "
+    "form-action 'self'"
+)
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+router = APIRouter(prefix="/api/console", tags=["console"])
+
+
+class ConsoleSession(BaseModel):
+    """Who the console's cookies name (None: not logged in) and whether a refresh may help."""
+
+    me: Me | None
+    can_refresh: bool = Field(description="A refresh cookie is present: try POST refresh.")
+
+
+def _set_session(request: Request, response: Response, tokens: TokenResponse) -> None:
+    secure = is_https(request)
+    response.set_cookie(
+        SESSION_COOKIE, tokens.access_token, max_age=int(tokens.expires_in), path="/",
+        httponly=True, secure=secure, samesite="strict",
+    )  # fmt: skip
+    response.set_cookie(
+        REFRESH_COOKIE, tokens.refresh_token, max_age=int(tokens.refresh_expires_in),
+        path=REFRESH_PATH, httponly=True, secure=secure, samesite="strict",
+    )  # fmt: skip
+    response.set_cookie(
+        CSRF_COOKIE, secrets.token_urlsafe(32), max_age=int(tokens.refresh_expires_in),
+        path="/", httponly=False, secure=secure, samesite="strict",
+    )  # fmt: skip
+
+
+def _clear_session(response: Response) -> None:
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(REFRESH_COOKIE, path=REFRESH_PATH)
+    response.delete_cookie(CSRF_COOKIE, path="/")
+
+
+@router.post("/login", status_code=204, responses=auth.AUTH_ERRORS)
+def login(body: LoginRequest, request: Request, db: Db, settings: AppSettings) -> Response:
+    """Log in for the console: the tokens of `POST /api/auth/login`, set as cookies."""
+    response = Response(status_code=204)
+    _set_session(request, response, auth.login(body, request, db, settings))
+    return response
+
+
+@router.get("/session", response_model=ConsoleSession, responses=auth.AUTH_ERRORS)
+async def session(request: Request, db: Db) -> ConsoleSession:
+    """The console's session, answered 200 either way (a logged-out page load is no error)."""
+    try:
+        principal = await current_principal(request, None)
+    except AuthenticationError:
+        return ConsoleSession(me=None, can_refresh=REFRESH_COOKIE in request.cookies)
+    return ConsoleSession(me=await asyncio.to_thread(auth.me, principal, db), can_refresh=True)
+
+
+@router.post("/refresh", status_code=204, responses=auth.AUTH_ERRORS)
+def refresh(request: Request, db: Db, settings: AppSettings) -> Response:
+    """A fresh access cookie from the refresh cookie (rotated, like `POST /api/auth/refresh`)."""
+    token = request.cookies.get(REFRESH_COOKIE)
+    if not token:
+        raise AuthenticationError("no console session: log in at /console/")
+    if not csrf_matches(request):
+        raise PermissionDeniedError("missing or wrong X-CSRF-Token header")
+    response = Response(status_code=204)
+    tokens = auth.refresh(RefreshRequest(refresh_token=token), request, db, settings)
+    _set_session(request, response, tokens)
+    return response
+
+
+@router.post("/logout", status_code=204, responses=auth.AUTH_ERRORS)
+def logout(request: Request, principal: Anyone, db: Db, settings: AppSettings) -> Response:
+    """Revoke the console session's tokens (like `POST /api/auth/logout`) and drop its cookies."""
+    token = request.cookies.get(REFRESH_COOKIE)
+    if token:
+        auth.logout(RefreshRequest(refresh_token=token), request, principal, db, settings)
+    response = Response(status_code=204)
+    _clear_session(response)
+    return response
+
+
+class ConsoleFiles(StaticFiles):
+    """The built console, with its CSP; hashed assets cacheable for good."""
+
+    async def get_response(self, path: str, scope: Scope) -> Any:
+        response = await super().get_response(path, scope)
+        response.headers["Content-Security-Policy"] = CONSOLE_CSP
+        if path.startswith("assets/") and response.status_code == 200:
+            response.headers["Cache-Control"] = IMMUTABLE
+        return response
+
+
+def mount_console(app: FastAPI, build_dir: Path = BUILD_DIR) -> None:
+    """Serve the console's build (when it was built) and redirect `/` to it."""
+    app.include_router(router)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse(f"{CONSOLE_PATH}/", status_code=307)
+
+    if (build_dir / "index.html").is_file():
+        app.mount(CONSOLE_PATH, ConsoleFiles(directory=build_dir, html=True), name="console")
+        return
+
+    @app.get(f"{CONSOLE_PATH}/", include_in_schema=False)
+    def not_built() -> None:
+        raise NotFoundError(f"the console is not built (no {build_dir}): run `make setup`")

@@ -1,0 +1,416 @@
+"""The web console in a real browser (Debian's Chromium driven by Playwright) against a real
+`timemachine serve` (one worker, Redis event bus, a mempool monitor on a paused devnet fork):
+log in, replay a bundled exploit with a click and open its transaction view, expand the tree,
+click a finding and land on its frame; run a what-if and read the comparison; see a pending
+transaction arrive in the live feed; filter the MEV explorer; a viewer is offered no
+state-changing action and the API refuses one (403). No page logs a console error. Screenshots
+of each page go to docs/screenshots/."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator, Iterator
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from eth_account.signers.local import LocalAccount
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+from tests.conftest import IN_CI, REPO
+from tests.integration.service_support import (
+    REDIS_HOST,
+    REDIS_PORT,
+    LiveServer,
+    bootstrap_password,
+    live_server,
+    login,
+    require_service,
+    server_env,
+)
+from timemachine.catalog.devnet import actor_account, actor_address
+from timemachine.catalog.scenarios import get_scenario
+from timemachine.devnet import Devnet
+from timemachine.forks.manager import ForkManager
+from timemachine.models.trace import CallFrame
+from timemachine.monitor.setup import PAUSED_CHAIN_ARGS, both_transports
+from timemachine.ports import ForkSpec
+
+pytestmark = pytest.mark.integration
+playwright_sync = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = REPO / "docs" / "screenshots"
+MEV_BLOCK = Path("../shared/fixtures/mev-inspect/blocks/12775690.json")
+REDIS_URL = f"redis://{REDIS_HOST}:{REDIS_PORT}/12"
+SLOW_MS = 180_000  # a first replay builds the worker's devnet on a loaded machine
+PASSWORD = "a long console passphrase"
+GWEI = 10**9
+
+
+@pytest.fixture(scope="module")
+async def paused_chain(devnet: Devnet) -> AsyncIterator[str]:
+    """A fork of the devnet that does not mine: what is sent to it stays pending."""
+    forks = ForkManager()
+    head = int(httpx.post(devnet.rpc_url, json=_call("eth_blockNumber", []), timeout=10)
+               .json()["result"], 16)  # fmt: skip
+    live = await forks.acquire(ForkSpec(devnet.rpc_url, head, extra_args=PAUSED_CHAIN_ARGS))
+    yield live.url
+    await forks.release(live, keep_warm=False)
+    await forks.shutdown()
+
+
+def _call(method: str, params: list[Any]) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+
+
+def _rpc(url: str, method: str, params: list[Any]) -> Any:
+    answer = httpx.post(url, json=_call(method, params), timeout=10).json()
+    assert "error" not in answer, answer
+    return answer["result"]
+
+
+def send_transfer(url: str, account: LocalAccount, to: str, value: int) -> str:
+    """Sign and send an EIP-1559 transfer; its hash."""
+    tx = {
+        "type": 2,
+        "chainId": int(_rpc(url, "eth_chainId", []), 16),
+        "nonce": int(_rpc(url, "eth_getTransactionCount", [account.address, "pending"]), 16),
+        "to": to,
+        "value": value,
+        "gas": 21_000,
+        "maxFeePerGas": 100 * GWEI,
+        "maxPriorityFeePerGas": 2 * GWEI,
+    }
+    signed = account.sign_transaction(tx)
+    sent: str = _rpc(url, "eth_sendRawTransaction", ["0x" + signed.raw_transaction.hex()])
+    return sent.lower()
+
+
+@pytest.fixture(scope="module")
+def server(
+    paused_chain: str, anvil_binary: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    require_service("Redis", REDIS_HOST, REDIS_PORT)
+    folder = tmp_path_factory.mktemp("console")
+    env = server_env() | {
+        "TIME_MACHINE_DATA_DIR": str(folder),
+        "ANVIL_PATH": str(anvil_binary),
+        "LOG_LEVEL": "WARNING",
+        "REDIS_URL": REDIS_URL,  # the monitor (another process) reaches /ws/transactions
+        "MONITOR_RPC_URLS": both_transports(paused_chain),
+        "MONITOR_SIMULATE": "none",
+    }
+    with live_server(folder, ["--workers", "1"], env, startup_timeout=60) as live:
+        admin = {
+            "Authorization": f"Bearer {login(live.base, 'admin', bootstrap_password(live.log))}"
+        }
+        for username, role in (("ana", "analyst"), ("vic", "viewer")):
+            body = {"username": username, "password": PASSWORD, "role": role}
+            assert live.post("/api/admin/users", json=body, headers=admin).status_code == 201
+        yield live
+
+
+@pytest.fixture(scope="module")
+def browser(server: LiveServer) -> Iterator[Any]:
+    """Chromium; after the server (whose fixtures need the event loop Playwright's sync API
+    would occupy)."""
+    if not CHROMIUM.exists():
+        reason = "no /usr/bin/chromium: apt-get install -y chromium chromium-driver"
+        if IN_CI:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with playwright_sync.sync_playwright() as driver:
+        chromium = driver.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        yield chromium
+        chromium.close()
+
+
+class Console:
+    """One logged-in browser page, recording console errors."""
+
+    def __init__(self, browser: Any, server: LiveServer, username: str) -> None:
+        self.server = server
+        self.context = browser.new_context(viewport={"width": 1280, "height": 860})
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(20_000)
+        self.errors: list[str] = []
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.goto(server.base + "/")
+        self.page.fill("input[name=username]", username)
+        self.page.fill("input[name=password]", PASSWORD)
+        self.page.click("button[type=submit]")
+        self.page.wait_for_selector(".who")
+
+    def go(self, route: str) -> Any:
+        self.page.goto(f"{self.server.base}/console/#/{route}")
+        return self.page
+
+    def shot(self, name: str) -> None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+    def cookies(self) -> dict[str, str]:
+        return {c["name"]: c["value"] for c in self.context.cookies()}
+
+
+@pytest.fixture(scope="module")
+def analyst(browser: Any, server: LiveServer) -> Iterator[Console]:
+    console = Console(browser, server, "ana")
+    yield console
+    console.context.close()
+
+
+@pytest.fixture(scope="module")
+def bearer(server: LiveServer) -> dict[str, str]:
+    return {"Authorization": f"Bearer {login(server.base, 'ana', PASSWORD)}"}
+
+
+@pytest.fixture(scope="module")
+def exploit_session(analyst: Console) -> str:
+    """reentrancy-bank replayed with one click in the catalog, followed live to completion."""
+    page = analyst.go("exploits")
+    page.check("text=Replayable here")
+    row = page.locator("tr[data-exploit=reentrancy-bank]")
+    row.get_by_role("button", name="Replay").click()
+    row.locator(".progress").wait_for()
+    link = row.get_by_text("Open transaction view")
+    link.wait_for(timeout=SLOW_MS)
+    href: str = link.get_attribute("href") or ""
+    assert href.startswith("#/session/")
+    return href.removeprefix("#/session/")
+
+
+def _result(server: LiveServer, bearer: dict[str, str], session_id: str) -> dict[str, Any]:
+    detail = server.get(f"/api/time-machine/sessions/{session_id}", headers=bearer).json()
+    result: dict[str, Any] = detail["results"][0]
+    return result
+
+
+def test_login_shows_the_catalog_with_its_charts(analyst: Console) -> None:
+    page = analyst.go("exploits")
+    page.wait_for_selector("tr[data-exploit]")
+    assert page.locator(".who").inner_text() == "ana · analyst"
+    assert page.locator("figure.chart figcaption").all_inner_texts() == [
+        "Losses by class (USD)",
+        "Losses by chain (USD)",
+        "Losses by year (USD)",
+    ]
+    page.check("text=Replayable here")
+    bundled = page.locator("tr[data-exploit]").count()
+    assert bundled == page.locator("tr[data-exploit] button", has_text="Replay").count() > 0
+    analyst.shot("catalog")
+    assert analyst.errors == []
+
+
+def test_transaction_view_tree_and_finding_to_frame(
+    analyst: Console, server: LiveServer, bearer: dict[str, str], exploit_session: str
+) -> None:
+    result = _result(server, bearer, exploit_session)
+    frames = sum(1 for _ in CallFrame.model_validate(result["replay"]["trace"]).walk())
+    finding = result["analysis"]["findings"][0]
+    assert finding["vulnerability_class"] == "reentrancy"
+    target = finding["evidence"]["frames"][0]
+
+    page = analyst.go(f"session/{exploit_session}")
+    page.wait_for_selector(".row[data-path=root]")
+    assert page.locator(".fidelity strong").inner_text() == "exact"
+    assert page.locator(".summary .pill").inner_text() == "success"
+    assert page.get_by_text(f"{frames} frames").is_visible()
+    page.get_by_role("button", name="Expand all").click()
+    assert page.get_by_test_id("rows-shown").inner_text() == f"{frames} rows shown"
+    page.get_by_role("button", name="Collapse").click()
+    assert page.get_by_test_id("rows-shown").inner_text() == "1 rows shown"
+    page.locator(".tree-box").focus()
+    page.keyboard.press("ArrowRight")  # expand the root
+    page.keyboard.press("ArrowDown")  # to its first call
+    assert page.locator(".row.selected").get_attribute("data-path") == "calls[0]"
+
+    page.locator(".finding a[data-frame]").first.click()
+    selected = page.locator(".row.selected")
+    selected.wait_for()
+    assert selected.get_attribute("data-path") == target
+    assert selected.is_visible()
+    assert page.locator(".frame-detail").get_attribute("data-path") == target
+    assert f"frame={target}" in page.url.replace("%5B", "[").replace("%5D", "]")
+    analyst.shot("transaction")
+    page.locator(".node").first.click()  # focus one address's flows
+    assert page.locator(".fundflow").get_by_text("focused on").is_visible()
+    assert analyst.errors == []
+
+
+def test_whatif_patch_compares_side_by_side(
+    analyst: Console, server: LiveServer, bearer: dict[str, str], devnet: Devnet,
+    exploit_session: str,
+) -> None:  # fmt: skip
+    tx_hash = _result(server, bearer, exploit_session)["tx_hash"]
+    fix = get_scenario("reentrancy-bank").fix
+    assert fix is not None
+    source = files("timemachine.catalog") / "scenarios" / "contracts" / f"{fix.artifact}.sol"
+    page = analyst.go(f"whatif?tx_hash={tx_hash}")
+    assert page.locator("input[name=tx_hash]").input_value() == tx_hash
+    page.fill("input[name=patch_address]", devnet.history.address_of(fix.contract))
+    page.fill("input[name=contract]", fix.artifact)
+    page.fill("textarea[aria-label='Patched Solidity source']", source.read_text())
+    assert page.locator(".editor .sol-keyword").first.inner_text() == "pragma"
+    page.get_by_role("button", name="Run what-if").click()
+    table = page.locator("table.comparison")
+    table.wait_for(timeout=SLOW_MS)
+    status = table.locator("tr", has=page.locator("th", has_text="status"))
+    assert status.locator("td").all_inner_texts() == ["1", "0"]
+    assert table.locator("thead th").all_inner_texts()[1:] == ["replay", "what-if"]
+    analyst.shot("whatif")
+    assert analyst.errors == []
+
+
+def test_a_pending_transaction_appears_in_the_live_feed(
+    analyst: Console, paused_chain: str
+) -> None:
+    page = analyst.go("live")
+    page.wait_for_selector(".dot.on")
+    sent: list[str] = []
+    deadline = time.monotonic() + 90
+    # the monitor subscribes some time after serve started: send until one arrives
+    while not any(page.locator(f"tr[data-tx='{h}']").count() for h in sent):
+        assert time.monotonic() < deadline, "no pending transaction reached the live feed"
+        sent.append(send_transfer(paused_chain, actor_account("alice"), actor_address("bob"), GWEI))
+        page.wait_for_timeout(1000)
+    row = next(
+        page.locator(f"tr[data-tx='{h}']")
+        for h in sent
+        if page.locator(f"tr[data-tx='{h}']").count()
+    )
+    cells = row.locator("td").all_inner_texts()
+    assert cells[4:7] == ["0.000000001 ETH", "transfer", "pending"]
+    analyst.shot("live")
+    assert analyst.errors == []
+
+
+def test_mev_explorer_filters_by_type(
+    analyst: Console, server: LiveServer, bearer: dict[str, str]
+) -> None:
+    inspected = server.post(
+        "/api/time-machine/mev/inspect",
+        json={"chain_id": 1, "blocks": [json.loads((REPO / MEV_BLOCK).read_text())]},
+        headers=bearer,
+        timeout=60,
+    )
+    assert inspected.status_code == 200, inspected.text
+    every = server.get("/api/time-machine/mev/findings?limit=500", headers=bearer).json()["items"]
+    page = analyst.go("mev")
+    page.get_by_test_id("mev-count").wait_for()
+    assert page.get_by_test_id("mev-count").inner_text() == f"{len(every)} findings"
+    page.select_option("select[aria-label='MEV type']", "sandwich")
+    page.get_by_role("button", name="Filter").click()
+    playwright_sync.expect(page.get_by_test_id("mev-count")).to_have_text("1 findings")
+    assert page.locator("tr[data-type]").evaluate_all("rows => rows.map(r => r.dataset.type)") == [
+        "sandwich"
+    ]
+    assert page.locator("tr[data-type] td").nth(3).inner_text() == "0x000000…c4d8"
+    analyst.shot("mev")
+    assert analyst.errors == []
+
+
+def test_a_viewer_is_not_offered_and_is_refused_a_replay(browser: Any, server: LiveServer) -> None:
+    viewer = Console(browser, server, "vic")
+    try:
+        page = viewer.go("exploits")
+        page.wait_for_selector("tr[data-exploit]")
+        page.check("text=Replayable here")
+        assert page.locator("tr[data-exploit]").count() > 0
+        assert page.get_by_role("button", name="Replay").count() == 0
+        page = viewer.go("whatif")
+        assert page.get_by_text("What-if runs need the analyst role; you are viewer.").is_visible()
+        cookies = viewer.cookies()
+        refused = server.post(
+            "/api/time-machine/replay/exploit/start",
+            json={"exploit_id": "reentrancy-bank"},
+            cookies={"tm_session": cookies["tm_session"], "tm_csrf": cookies["tm_csrf"]},
+            headers={"X-CSRF-Token": cookies["tm_csrf"]},
+        )
+        assert refused.status_code == 403
+        assert refused.json()["detail"] == "this needs the analyst role; you are viewer"
+        viewer.page.goto(server.base + "/console/")
+        viewer.page.locator("button", has_text="Log out").click()
+        viewer.page.wait_for_selector("input[name=username]")
+        viewer.shot("login")
+        assert viewer.errors == []
+    finally:
+        viewer.context.close()
+
+
+@contextlib.contextmanager
+def _cookie_login(server: LiveServer) -> Iterator[httpx.Client]:
+    """A client logged in as the analyst through the console's login (cookies checked)."""
+    with httpx.Client(base_url=server.base, timeout=10) as client:
+        yield _checked_login(client)
+
+
+def _checked_login(client: httpx.Client) -> httpx.Client:
+    answer = client.post("/api/console/login", json={"username": "ana", "password": PASSWORD})
+    assert answer.status_code == 204
+    flags = {c.split("=", 1)[0]: c.lower() for c in answer.headers.get_list("set-cookie")}
+    assert set(flags) == {"tm_session", "tm_refresh", "tm_csrf"}
+    for name, flag in flags.items():
+        assert "samesite=strict" in flag
+        assert "secure" not in flag  # plain HTTP here; Secure when served over HTTPS
+        assert ("httponly" in flag) == (name != "tm_csrf")
+    assert "path=/api/console" in flags["tm_refresh"]
+    return client
+
+
+def test_cookie_session_needs_the_csrf_header_for_unsafe_methods(server: LiveServer) -> None:
+    root = httpx.get(server.base + "/", timeout=10)
+    assert (root.status_code, root.headers["location"]) == (307, "/console/")
+    page = httpx.get(server.base + "/console/", timeout=10)
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    with _cookie_login(server) as client:
+        assert client.get("/api/auth/me").json()["user"]["username"] == "ana"
+        start = "/api/time-machine/whatif/start"
+        body = {"tx_hash": "0x" + "ab" * 32, "chain_id": 999_999}
+        for headers in ({}, {"X-CSRF-Token": "forged"}):
+            refused = client.post(start, json=body, headers=headers)
+            assert refused.status_code == 403
+            assert refused.json()["detail"].startswith("missing or wrong X-CSRF-Token header")
+        csrf = {"X-CSRF-Token": client.cookies["tm_csrf"]}
+        passed = client.post(start, json=body, headers=csrf)  # past CSRF and the role check
+        assert passed.status_code == 400
+        assert passed.json()["detail"].startswith("no RPC configured for chain 999999")
+        old = client.cookies["tm_session"]
+        assert client.post("/api/console/refresh").status_code == 403
+        assert client.post("/api/console/refresh", headers=csrf).status_code == 204
+        assert client.cookies["tm_session"] != old
+        assert client.cookies["tm_csrf"] != csrf["X-CSRF-Token"]  # rotated with the session
+        old = client.cookies["tm_session"]
+        csrf = {"X-CSRF-Token": client.cookies["tm_csrf"]}
+        assert client.post("/api/console/logout", headers=csrf).status_code == 204
+        assert "tm_session" not in client.cookies
+    revoked = httpx.get(server.base + "/api/auth/me", cookies={"tm_session": old}, timeout=10)
+    assert revoked.status_code == 401
+
+
+def _first_message(url: str, cookie: str, origin: str) -> tuple[dict[str, Any], int | None]:
+    """The socket's first message, and its close code once it closed after an error."""
+    headers = {"Cookie": f"tm_session={cookie}", "Origin": origin}
+    with connect(url, additional_headers=headers) as ws:
+        message: dict[str, Any] = json.loads(ws.recv(timeout=10))
+        if message["type"] == "error":
+            with contextlib.suppress(ConnectionClosed):
+                ws.recv(timeout=10)
+        return message, ws.close_code
+
+
+def test_websockets_take_the_cookie_from_this_origin_only(server: LiveServer) -> None:
+    with _cookie_login(server) as client:
+        cookie = client.cookies["tm_session"]
+    url = server.base.replace("http://", "ws://") + "/ws/status"
+    hello, _ = _first_message(url, cookie, server.base)
+    assert hello == {"type": "hello", "channel": "status"}
+    refused, code = _first_message(url, cookie, "http://evil.example")
+    assert (refused["error"], code) == ("AuthenticationError", 4401)

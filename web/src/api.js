@@ -1,0 +1,88 @@
+// The console is a client of the API: every call goes through `api()` with the session cookie;
+// unsafe methods repeat the CSRF cookie in X-CSRF-Token (double submit). A 401 tries one refresh.
+
+const SAFE = new Set(["GET", "HEAD"]);
+
+export class ApiError extends Error {
+  constructor(status, detail) {
+    super(detail);
+    this.status = status;
+  }
+}
+
+function csrfToken() {
+  const found = document.cookie.split("; ").find((part) => part.startsWith("tm_csrf="));
+  return found ? decodeURIComponent(found.slice("tm_csrf=".length)) : "";
+}
+
+/** JSON with integers beyond 2^53 kept exact (as BigInt): wei amounts are routinely larger. */
+export function parseJson(text) {
+  return JSON.parse(text, (_key, value, context) =>
+    typeof value === "number" && !Number.isSafeInteger(value) && /^-?\d+$/.test(context?.source ?? "")
+      ? BigInt(context.source)
+      : value,
+  );
+}
+
+async function send(method, path, body) {
+  const headers = {};
+  if (!SAFE.has(method)) headers["X-CSRF-Token"] = csrfToken();
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  return fetch(path, {
+    method,
+    headers,
+    credentials: "same-origin",
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
+
+let refreshing = null;
+let onSignedOut = () => {};
+
+export function whenSignedOut(callback) {
+  onSignedOut = callback;
+}
+
+async function refresh() {
+  refreshing ??= send("POST", "/api/console/refresh").finally(() => {
+    refreshing = null;
+  });
+  return (await refreshing).ok;
+}
+
+export async function api(path, { method = "GET", body } = {}) {
+  let response = await send(method, path, body);
+  if (response.status === 401 && !path.startsWith("/api/console/") && (await refresh())) {
+    response = await send(method, path, body);
+  }
+  const text = await response.text();
+  if (!response.ok) {
+    let detail = text;
+    try {
+      const parsed = JSON.parse(text).detail;
+      detail = typeof parsed === "string" ? parsed : JSON.stringify(parsed);
+    } catch {
+      /* not JSON: keep the text */
+    }
+    if (response.status === 401) onSignedOut();
+    throw new ApiError(response.status, detail || response.statusText);
+  }
+  return text ? parseJson(text) : null;
+}
+
+/** A WebSocket on this origin (the session cookie authenticates it), JSON messages to `onMessage`. */
+export function socket(path, onMessage) {
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  const ws = new WebSocket(`${scheme}//${location.host}${path}`);
+  ws.onmessage = (event) => onMessage(parseJson(event.data));
+  return ws;
+}
+
+export const canWrite = (role) => role === "analyst" || role === "admin";
+
+/** The logged-in user ({username, role, …}) or null; refreshes an expired access cookie once. */
+export async function currentUser() {
+  let session = await api("/api/console/session");
+  if (!session.me && session.can_refresh && (await refresh())) session = await api("/api/console/session");
+  return session.me?.user ?? null;
+}

@@ -1,0 +1,87 @@
+import { render } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import { api, currentUser, whenSignedOut } from "./api.js";
+import { Catalog } from "./pages/catalog.jsx";
+import { Live } from "./pages/live.jsx";
+import { Login } from "./pages/login.jsx";
+import { Mev } from "./pages/mev.jsx";
+import { Sessions } from "./pages/sessions.jsx";
+import { TxView } from "./pages/txview.jsx";
+import { WhatIf } from "./pages/whatif.jsx";
+
+/** The hash route: "#/session/ID?tx=0&frame=calls[0]" → {parts: ["session", "ID"], query}. */
+function route() {
+  const [path, search = ""] = location.hash.replace(/^#\/?/, "").split("?");
+  return { parts: path.split("/").filter(Boolean).map(decodeURIComponent), query: new URLSearchParams(search) };
+}
+
+const PAGES = [
+  ["exploits", "Exploits"],
+  ["sessions", "Sessions"],
+  ["whatif", "What-if"],
+  ["live", "Live"],
+  ["mev", "MEV"],
+];
+
+function useTheme() {
+  const [theme, setTheme] = useState(localStorage.getItem("tm-theme") || "dark");
+  useEffect(() => {
+    document.documentElement.dataset.theme = theme;
+    localStorage.setItem("tm-theme", theme);
+  }, [theme]);
+  return [theme, () => setTheme(theme === "dark" ? "light" : "dark")];
+}
+
+function App() {
+  const [where, setWhere] = useState(route());
+  const [me, setMe] = useState(undefined);
+  const [theme, toggleTheme] = useTheme();
+  useEffect(() => {
+    const changed = () => setWhere(route());
+    addEventListener("hashchange", changed);
+    whenSignedOut(() => setMe(null));
+    currentUser().then(setMe, () => setMe(null));
+    return () => removeEventListener("hashchange", changed);
+  }, []);
+  if (me === undefined) return <p class="muted pad">Loading…</p>;
+  if (me === null) return <Login onIn={(user) => setMe(user)} />;
+  const [page = "exploits", ...rest] = where.parts;
+  const logout = async () => {
+    await api("/api/console/logout", { method: "POST" }).catch(() => {});
+    setMe(null);
+  };
+  return (
+    <div class="shell">
+      <header class="top">
+        <strong class="brand">Time Machine</strong>
+        <nav>
+          {PAGES.map(([id, label]) => (
+            <a href={`#/${id}`} class={page === id ? "active" : ""}>
+              {label}
+            </a>
+          ))}
+        </nav>
+        <span class="spacer" />
+        <button class="ghost" onClick={toggleTheme} title="Switch theme" aria-label="Switch theme">
+          {theme === "dark" ? "☀" : "☾"}
+        </button>
+        <span class="who" data-role={me.role}>
+          {me.username} · {me.role}
+        </span>
+        <button class="ghost" onClick={logout}>
+          Log out
+        </button>
+      </header>
+      <main>
+        {page === "exploits" && <Catalog me={me} />}
+        {page === "sessions" && <Sessions me={me} />}
+        {page === "session" && <TxView id={rest[0]} query={where.query} me={me} />}
+        {page === "whatif" && <WhatIf me={me} query={where.query} />}
+        {page === "live" && <Live me={me} />}
+        {page === "mev" && <Mev />}
+      </main>
+    </div>
+  );
+}
+
+render(<App />, document.getElementById("app"));
