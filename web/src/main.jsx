@@ -1,6 +1,8 @@
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { api, currentUser, whenSignedOut } from "./api.js";
+import { Alerts } from "./pages/alerts.jsx";
+import { Archive } from "./pages/archive.jsx";
 import { Catalog } from "./pages/catalog.jsx";
 import { Live } from "./pages/live.jsx";
 import { Login } from "./pages/login.jsx";
@@ -21,6 +23,8 @@ const PAGES = [
   ["whatif", "What-if"],
   ["live", "Live"],
   ["mev", "MEV"],
+  ["archive", "Archive"],
+  ["alerts", "Alerts"],
 ];
 
 function useTheme() {
@@ -79,6 +83,8 @@ function App() {
         {page === "whatif" && <WhatIf me={me} query={where.query} />}
         {page === "live" && <Live me={me} />}
         {page === "mev" && <Mev />}
+        {page === "archive" && <Archive me={me} />}
+        {page === "alerts" && <Alerts me={me} />}
       </main>
     </div>
   );

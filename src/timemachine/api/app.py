@@ -26,6 +26,7 @@ from timemachine.api.routers import (
     admin,
     alerts,
     archive,
+    archive_sql,
     auth,
     cleanup,
     credentials,
@@ -150,6 +151,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         system,
         ws,
         archive,
+        archive_sql,
     ):
         app.include_router(module.router)
     app.include_router(docs_router(app))

@@ -1,0 +1,40 @@
+// Saving an answer of an unsafe request (a POST) as a file: fetched with the session cookie and
+// the CSRF header like every api() call, handed to the browser as a blob download.
+
+function csrfToken() {
+  const found = document.cookie.split("; ").find((part) => part.startsWith("tm_csrf="));
+  return found ? decodeURIComponent(found.slice("tm_csrf=".length)) : "";
+}
+
+/** POST `body` to `path` and save the answer as `filename`; rejects with the API's detail. */
+export async function downloadPost(path, body, filename) {
+  const response = await fetch(path, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-CSRF-Token": csrfToken() },
+    body: JSON.stringify(body),
+  });
+  if (!response.ok) {
+    const text = await response.text();
+    let detail = text;
+    try {
+      detail = JSON.parse(text).detail ?? text;
+    } catch {
+      /* not JSON: keep the text */
+    }
+    throw new Error(String(detail));
+  }
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(await response.blob());
+  link.download = filename;
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+}
+
+/** A table cell for any JSON value (BigInt-safe; lists and objects as compact JSON). */
+export const cell = (value) =>
+  value === null || value === undefined
+    ? "∅"
+    : typeof value === "object"
+      ? JSON.stringify(value, (_key, item) => (typeof item === "bigint" ? item.toString() : item))
+      : String(value);
