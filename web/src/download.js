@@ -31,10 +31,11 @@ export async function downloadPost(path, body, filename) {
   setTimeout(() => URL.revokeObjectURL(link.href), 1000);
 }
 
+const bigints = (_key, item) => (typeof item === "bigint" ? item.toString() : item);
+
 /** A table cell for any JSON value (BigInt-safe; lists and objects as compact JSON). */
 export const cell = (value) =>
-  value === null || value === undefined
-    ? "∅"
-    : typeof value === "object"
-      ? JSON.stringify(value, (_key, item) => (typeof item === "bigint" ? item.toString() : item))
-      : String(value);
+  value === null || value === undefined ? "∅" : typeof value === "object" ? JSON.stringify(value, bigints) : String(value);
+
+/** Indented JSON, BigInts as decimal strings. */
+export const pretty = (value) => JSON.stringify(value, bigints, 2);

@@ -7,6 +7,8 @@ import { Catalog } from "./pages/catalog.jsx";
 import { Live } from "./pages/live.jsx";
 import { Login } from "./pages/login.jsx";
 import { Mev } from "./pages/mev.jsx";
+import { Ops } from "./pages/ops.jsx";
+import { Rules } from "./pages/rules.jsx";
 import { Sessions } from "./pages/sessions.jsx";
 import { TxView } from "./pages/txview.jsx";
 import { WhatIf } from "./pages/whatif.jsx";
@@ -25,6 +27,8 @@ const PAGES = [
   ["mev", "MEV"],
   ["archive", "Archive"],
   ["alerts", "Alerts"],
+  ["rules", "Rules"],
+  ["ops", "Operations"],
 ];
 
 function useTheme() {
@@ -85,6 +89,8 @@ function App() {
         {page === "mev" && <Mev />}
         {page === "archive" && <Archive me={me} />}
         {page === "alerts" && <Alerts me={me} />}
+        {page === "rules" && <Rules me={me} />}
+        {page === "ops" && <Ops me={me} />}
       </main>
     </div>
   );

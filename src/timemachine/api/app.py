@@ -33,6 +33,7 @@ from timemachine.api.routers import (
     exploits,
     mev,
     monitor,
+    operations,
     replay,
     sessions,
     system,
@@ -152,6 +153,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ws,
         archive,
         archive_sql,
+        operations,
     ):
         app.include_router(module.router)
     app.include_router(docs_router(app))

@@ -1,7 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, canWrite, socket } from "../api.js";
 import { Table } from "../components.jsx";
-import { cell } from "../download.js";
+import { pretty } from "../download.js";
 import { short } from "../format.js";
 
 const KEEP = 500;
@@ -79,7 +79,7 @@ function Detail({ detail }) {
         </div>
         <div>
           <h4>Evidence</h4>
-          <pre>{cell(alert.payload.evidence ?? alert.payload)}</pre>
+          <pre>{pretty(alert.payload.evidence ?? alert.payload)}</pre>
         </div>
       </div>
     </div>
