@@ -16,28 +16,40 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
-from tests.integration.service_support import LiveServer
+from tests.integration.service_support import (
+    REDIS_HOST,
+    REDIS_PORT,
+    LiveServer,
+    bootstrap_password,
+    live_server,
+    login,
+    require_service,
+    server_env,
+)
 from tests.integration.test_console import (
     PASSWORD,
     REDIS_URL,
     Console,
     _rpc,
+    analyst,
     browser,
     paused_chain,
     playwright_sync,
-    server,
 )
 from tests.unit.archive_support import cryo_logs
 from timemachine.archive.layout import BlockRange
 from timemachine.bus import event_bus
 from timemachine.bus.topics import ALERTS
+from timemachine.monitor.setup import both_transports
 from timemachine.settings import DATABASE_FILE
 from timemachine.store import Database
 from timemachine.store.alerts import AlertStore
 
 pytestmark = pytest.mark.integration
-__all__ = ["browser", "paused_chain", "server"]  # fixtures
+__all__ = ["analyst", "browser", "paused_chain"]  # fixtures
+BROKER_URL = f"redis://{REDIS_HOST}:{REDIS_PORT}/14"
 
 REFUSED = "Failed to load resource: the server responded with a status of {} ({})"
 GROUPED = (
@@ -46,10 +58,27 @@ GROUPED = (
 
 
 @pytest.fixture(scope="module")
-def analyst(browser: Any, server: LiveServer) -> Iterator[Console]:
-    console = Console(browser, server, "ana")
-    yield console
-    console.context.close()
+def server(
+    paused_chain: str, anvil_binary: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """test_console's server (monitor on the paused devnet fork, Redis event bus, one worker),
+    its tasks on a Redis broker: the embedded one cannot ask the workers who they are."""
+    require_service("Redis", REDIS_HOST, REDIS_PORT)
+    redis.Redis.from_url(BROKER_URL).flushdb()
+    folder = tmp_path_factory.mktemp("console-ops")
+    env = server_env() | {
+        "TIME_MACHINE_DATA_DIR": str(folder), "ANVIL_PATH": str(anvil_binary),
+        "LOG_LEVEL": "WARNING", "REDIS_URL": REDIS_URL, "CELERY_BROKER_URL": BROKER_URL,
+        "MONITOR_RPC_URLS": both_transports(paused_chain), "MONITOR_SIMULATE": "none",
+    }  # fmt: skip
+    with live_server(folder, ["--workers", "1"], env, startup_timeout=90) as live:
+        admin = {
+            "Authorization": f"Bearer {login(live.base, 'admin', bootstrap_password(live.log))}"
+        }
+        for username, role in (("ana", "analyst"), ("vic", "viewer"), ("ada", "admin")):
+            body = {"username": username, "password": PASSWORD, "role": role}
+            assert live.post("/api/admin/users", json=body, headers=admin).status_code == 201
+        yield live
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +130,7 @@ def test_archive_query_shows_rows_and_downloads_csv(
 def _raise_alert(server: LiveServer) -> dict[str, Any]:
     """An alert stored with one failed webhook attempt, then announced on the event bus, as the
     monitor's notifier does."""
-    alert = {
+    alert: dict[str, Any] = {
         "id": "a1e47" + "0" * 27,
         "rule_id": "big-transfer",
         "severity": "high",
@@ -165,9 +194,6 @@ def test_alerts_arrive_live_and_an_analyst_acks_one(
 
 @pytest.fixture(scope="module")
 def admin(browser: Any, server: LiveServer) -> Iterator[Console]:
-    body = {"username": "ada", "password": PASSWORD, "role": "admin"}
-    created = server.post("/api/admin/users", json=body, headers=server.admin_headers())
-    assert created.status_code == 201, created.text
     console = Console(browser, server, "ada")
     yield console
     console.context.close()
@@ -180,7 +206,7 @@ def test_operations_show_the_devnet_provider_and_the_worker(
     page = admin.go("ops")
     pool = page.locator(".card[data-pool=monitor]")
     playwright_sync.expect(pool.locator(".quorum")).to_have_text(
-        f"head {head} (2 of 2 agree, majority)"
+        f"head {head} (2 of 2 agree, policy 2/3+1)"
     )
     assert pool.locator("h3").inner_text().startswith("monitor · chain 31337")
     providers = pool.locator("tr.provider").evaluate_all("rows => rows.map(r => r.dataset.url)")
@@ -188,9 +214,13 @@ def test_operations_show_the_devnet_provider_and_the_worker(
     for row in pool.locator("tr.provider").all():
         cells = row.locator("td").all_inner_texts()
         assert (cells[1], cells[2], cells[4]) == (str(head), "0", "ok")
-    playwright_sync.expect(page.get_by_test_id("worker-count")).to_have_text(
-        "1 worker(s) · 0 task(s) running"
-    )
+    count = page.get_by_test_id("worker-count")
+    count.wait_for()
+    deadline = time.monotonic() + 60
+    while count.inner_text() != "1 worker(s) · 0 task(s) running":  # it may still be starting
+        assert time.monotonic() < deadline, count.inner_text()
+        page.get_by_role("button", name="Refresh").click()
+        page.wait_for_timeout(1000)
     assert page.locator("tr.worker").count() == 1
     assert page.locator("h3 .dot.on").count() == 1  # /ws/status
     admin.shot("operations")

@@ -26,7 +26,7 @@ function Pool({ pool }) {
       {status ? (
         <>
           <p class="quorum" data-testid={`quorum-${pool.name}`}>
-            {quorum ? `head ${quorum.number} (${quorum.agree} of ${quorum.of} agree, ${quorum.policy})` : `no quorum: ${status.quorum_error}`}
+            {quorum ? `head ${quorum.number} (${quorum.agree} of ${quorum.of} agree, policy ${quorum.policy})` : `no quorum: ${status.quorum_error}`}
           </p>
           <Table
             columns={[
