@@ -13,7 +13,10 @@ from fastapi.testclient import TestClient
 
 from tests.unit.api_support import client, headers_for, isolated_env, settings_of
 from tests.unit.archive_support import TRANSFER, cryo_logs
+from timemachine.archive.chunkfile import chunk_files
 from timemachine.archive.layout import BlockRange
+from timemachine.archive.readonly import ReadOnlyArchive
+from timemachine.errors import InvalidInputError
 from timemachine.models.auth import Role
 
 __all__ = ["client", "isolated_env"]  # fixtures
@@ -91,3 +94,12 @@ def test_a_viewer_may_not_query(archived: TestClient) -> None:
     answer = archived.post(QUERY, json={"sql": "SELECT 1"}, headers=viewer)
     assert answer.status_code == 403
     assert answer.json()["detail"] == "this needs the analyst role; you are viewer"
+
+
+def test_a_long_query_is_stopped(archived: TestClient) -> None:
+    root = settings_of(archived).archive_dir
+    assert root is not None
+    endless = "SELECT sum(a.i * b.j) FROM range(100000) a(i), range(100000) b(j)"
+    with ReadOnlyArchive(chunk_files(root)) as archive, pytest.raises(InvalidInputError) as error:
+        archive.select(endless, max_rows=1, timeout=0.2)
+    assert error.value.message == "query ran longer than 0.2 s: stopped"
