@@ -227,9 +227,11 @@ def test_operations_show_the_devnet_provider_and_the_worker(
     assert admin.errors == []
 
     page = analyst.go("ops")
-    assert page.get_by_text(
-        "Operations (providers, queues, workers) are shown to admins; you are analyst."
-    ).is_visible()
+    playwright_sync.expect(
+        page.get_by_text(
+            "Operations (providers, queues, workers) are shown to admins; you are analyst."
+        )
+    ).to_be_visible()
     assert analyst.errors == []
 
 
@@ -267,6 +269,7 @@ def test_rules_edit_validate_and_dry_run(
     page.get_by_role("button", name="Dry run").click()
     playwright_sync.expect(page.get_by_test_id("dryrun-summary")).to_have_text("1 rule(s) match")
     assert page.locator("tr.match").get_attribute("data-rule") == f"{rule_id}:large-transfer"
+    page.locator("tr.match").scroll_into_view_if_needed()
     analyst.shot("rules")
     page.fill("textarea[name=event]", json.dumps({**event, "tx": {"value": 1}}))
     page.get_by_role("button", name="Dry run").click()
@@ -274,7 +277,8 @@ def test_rules_edit_validate_and_dry_run(
     assert analyst.errors == []
 
     page = viewer.go("rules")
-    assert page.get_by_text("Editing rules needs the analyst role; you are viewer.").is_visible()
+    refused = page.get_by_text("Editing rules needs the analyst role; you are viewer.")
+    playwright_sync.expect(refused).to_be_visible()
     assert page.get_by_role("button", name="Create").count() == 0
     assert page.get_by_role("button", name="Validate").count() == 0
     assert viewer.errors == []
