@@ -63,7 +63,7 @@ def chains(admin: Admin, settings: AppSettings) -> list[ConfiguredPool]:
 @router.get("/chains/{name}/status", response_model=ChainStatus, responses=ERRORS)
 async def chain_status(name: PoolName, admin: Admin, settings: AppSettings) -> ChainStatus:
     """Measure one pool now: each provider's head, lag, latency and health, and the head a
-    quorum agrees on (503 when no provider answers within 10 s)."""
+    quorum agrees on (502 when no provider answers within 10 s)."""
     del admin
     pools = _pools(settings)
     if name not in pools:
