@@ -247,7 +247,7 @@ def test_rules_edit_validate_and_dry_run(
 ) -> None:
     if server.get("/api/time-machine/rules").status_code == 404:
         pytest.skip("the rules REST router (/api/time-machine/rules) is not in this build")
-    page = analyst.go("rules")
+    page = analyst.go("rule-documents")
     page.fill("input[name=rule_name]", "big transfers")
     page.fill("textarea[name=document]", "rules: [{id: a, when: 'tx.value > \"x\"'}]")
     page.get_by_role("button", name="Validate").click()
@@ -270,13 +270,13 @@ def test_rules_edit_validate_and_dry_run(
     playwright_sync.expect(page.get_by_test_id("dryrun-summary")).to_have_text("1 rule(s) match")
     assert page.locator("tr.match").get_attribute("data-rule") == f"{rule_id}:large-transfer"
     page.locator("tr.match").scroll_into_view_if_needed()
-    analyst.shot("rules")
+    analyst.shot("rule-documents")
     page.fill("textarea[name=event]", json.dumps({**event, "tx": {"value": 1}}))
     page.get_by_role("button", name="Dry run").click()
     playwright_sync.expect(page.get_by_test_id("dryrun-summary")).to_have_text("0 rule(s) match")
     assert analyst.errors == []
 
-    page = viewer.go("rules")
+    page = viewer.go("rule-documents")
     refused = page.get_by_text("Editing rules needs the analyst role; you are viewer.")
     playwright_sync.expect(refused).to_be_visible()
     assert page.get_by_role("button", name="Create").count() == 0

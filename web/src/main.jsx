@@ -8,7 +8,7 @@ import { Live } from "./pages/live.jsx";
 import { Login } from "./pages/login.jsx";
 import { Mev } from "./pages/mev.jsx";
 import { Ops } from "./pages/ops.jsx";
-import { Rules } from "./pages/rules.jsx";
+import { RuleDocuments } from "./pages/rule_documents.jsx";
 import { Sessions } from "./pages/sessions.jsx";
 import { TxView } from "./pages/txview.jsx";
 import { WhatIf } from "./pages/whatif.jsx";
@@ -27,7 +27,7 @@ const PAGES = [
   ["mev", "MEV"],
   ["archive", "Archive"],
   ["alerts", "Alerts"],
-  ["rules", "Rules"],
+  ["rule-documents", "Rule documents"],
   ["ops", "Operations"],
 ];
 
@@ -89,7 +89,7 @@ function App() {
         {page === "mev" && <Mev />}
         {page === "archive" && <Archive me={me} />}
         {page === "alerts" && <Alerts me={me} />}
-        {page === "rules" && <Rules me={me} />}
+        {page === "rule-documents" && <RuleDocuments me={me} />}
         {page === "ops" && <Ops me={me} />}
       </main>
     </div>

@@ -175,7 +175,9 @@ function DryRun({ rule }) {
   );
 }
 
-export function Rules({ me }) {
+/** Stored rule documents (the monitor runs the enabled ones): list, edit with validation,
+ * versions, enable/disable, delete; dry run of a stored document on an event or a monitored tx. */
+export function RuleDocuments({ me }) {
   const [rules, setRules] = useState(null);
   const [chosen, setChosen] = useState(null);
   const [error, setError] = useState("");
@@ -194,7 +196,7 @@ export function Rules({ me }) {
   if (rules === null) return <p class="muted">Loading…</p>;
   return (
     <section>
-      <h2>Rules</h2>
+      <h2>Rule documents</h2>
       <div class="grid">
         <div>
           <Editor me={me} rule={chosen} onSaved={reload} />
@@ -204,7 +206,7 @@ export function Rules({ me }) {
           <h3>Rule documents</h3>
           <Table
             columns={[
-              ["Name", (r) => <a href="#/rules" onClick={(e) => (e.preventDefault(), setChosen(r))}>{r.name}</a>],
+              ["Name", (r) => <a href="#/rule-documents" onClick={(e) => (e.preventDefault(), setChosen(r))}>{r.name}</a>],
               ["Version", (r) => r.version],
               ["Enabled", (r) => (r.enabled ? "yes" : "no")],
               ["Updated", (r) => new Date(r.updated_at).toLocaleString()],
