@@ -80,12 +80,34 @@ def test_replay_through_the_daemon(devnet: Devnet, data_dir: Path) -> None:
     assert (facts["replays"], facts["failed"], facts["upstreams"]) == (2, 0, 1)
 
 
+def test_a_json_replay_the_daemon_answers_loads_no_cli_framework(
+    devnet: Devnet, data_dir: Path
+) -> None:
+    tx = devnet.history.scenario("reentrancy-bank").exploit_tx
+    probe = f"""
+import contextlib, io, json, sys
+sys.argv = ["timemachine", "replay", "{tx}", "-r", "{devnet.rpc_url}", "--json"]
+from timemachine.cli.entry import run
+with contextlib.redirect_stdout(io.StringIO()) as out:
+    run()
+heavy = sorted(m for m in ("typer", "pydantic", "httpx", "timemachine.models") if m in sys.modules)
+print(json.dumps([json.loads(out.getvalue())["replayed"]["gas_used"], heavy]))
+"""
+    env = {**os.environ, "TIME_MACHINE_DATA_DIR": str(data_dir)}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [626_377, []]
+    assert status(data_dir)["replays"] == 3
+
+
 def test_text_output_through_the_daemon(devnet: Devnet, data_dir: Path) -> None:
     tx = devnet.history.busy_tx
     run = timemachine(data_dir, "replay", tx, "--rpc-url", devnet.rpc_url, "--depth", "1")
     assert run.returncode == 0, run.stderr
     assert "Traces:" in run.stdout
-    assert status(data_dir)["replays"] == 3
+    assert status(data_dir)["replays"] == 4
 
 
 def test_daemon_errors_are_one_line_with_the_in_process_exit_code(

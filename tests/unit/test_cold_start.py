@@ -13,6 +13,7 @@ import pytest
 import typer
 from typer._click.utils import make_default_short_help
 
+from timemachine.cli.entry import print_daemon_replay
 from timemachine.cli.main import Commands, app
 
 HEAVY = (
@@ -59,7 +60,7 @@ def test_help_imports_no_heavy_module() -> None:
     code = """
         import contextlib, io, sys
         sys.argv = ["timemachine", "--help"]
-        from timemachine.cli.main import run
+        from timemachine.cli.entry import run
         with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()) as out:
             run()
         assert "Usage: timemachine" in out.getvalue() and " daemon " in out.getvalue()
@@ -75,7 +76,7 @@ def test_a_command_loads_what_it_needs() -> None:
     code = """
         import contextlib, io, sys
         sys.argv = ["timemachine", "users", "create", "--help"]
-        from timemachine.cli.main import run
+        from timemachine.cli.entry import run
         with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):
             run()
         assert "timemachine.cli.users" in sys.modules and "timemachine.cli.mev" not in sys.modules
@@ -101,3 +102,20 @@ def test_root_help_lists_every_command_as_when_all_are_built() -> None:
     assert set(Commands.lazy) <= set(group.all_commands.built)  # type: ignore[attr-defined]
     assert group.get_help(context) == lazy_help
     assert all(f"\n  {name} " in lazy_help for name in group.commands)
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["0x" + "ab" * 32, "-r", "http://127.0.0.1:1"],  # text output: rendered by the CLI
+        ["0x" + "ab" * 32, "-r", "http://127.0.0.1:1", "--json", "--depth", "1"],
+        ["0x" + "ab" * 32, "--json", "--no-daemon", "-r", "http://127.0.0.1:1"],
+        ["0x02f8", "--json", "-r", "http://127.0.0.1:1"],  # a raw tx
+        ["0x" + "ab" * 32, "--json", "-r", "http://127.0.0.1:1"],  # no daemon runs here
+    ],
+)
+def test_the_console_script_leaves_other_replays_to_the_cli(
+    arguments: list[str], tmp_path: os.PathLike[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TIME_MACHINE_DATA_DIR", str(tmp_path))
+    assert print_daemon_replay(arguments) is False

@@ -8,8 +8,6 @@ from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
-import typer
-
 from timemachine.errors import TimeMachineError
 
 if TYPE_CHECKING:
@@ -75,6 +73,8 @@ def debug_mode() -> bool:
 def reported_errors(*, debug: bool | None = None) -> Iterator[None]:
     """Errors inside become one line on stderr and a non-zero exit, never a traceback (an
     internal error shows its traceback too when `debug`, by default when DEBUG is set)."""
+    import typer  # here: the console script's daemon path prints before typer loads
+
     try:
         yield
     except TimeMachineError as error:

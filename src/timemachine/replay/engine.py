@@ -39,7 +39,12 @@ from timemachine.replay.pipeline import (
     run_on_fork,
     start_fork,
 )
-from timemachine.replay.prefetch import complete_accounts, merge_prestates
+from timemachine.replay.prefetch import (
+    complete_accounts,
+    merge_prestates,
+    remember_block,
+    system_reads,
+)
 from timemachine.replay.source import (
     OriginalTx,
     fetch_block,
@@ -156,20 +161,26 @@ class ReplayEngine:
         try:
             with clock.stage("fetch"):
                 original = await fetch_block_context(
-                    self.upstream, mined, full_block=exact, prestate=exact and self.prefetch
+                    self.upstream,
+                    mined,
+                    full_block=exact,
+                    prestate=exact and self.prefetch,
+                    with_parent=self.gateway is not None,
                 )
                 self.prefetch = self.prefetch and not original.prestate_unsupported
                 hardfork = hardfork or await self._hardfork(chain, original.block)
                 upstream_tree = await self._upstream_tree(original) if compare_trace else None
-                seed = await self._seed(original, parent) if exact else None
+                seed = await self._seed(original, parent, hardfork) if exact else None
             with clock.stage("fork"):
                 fork = await (starting or self._start_fork(parent, hardfork))
         except BaseException:
             if starting is not None:
                 await abandon(self.forks, starting)
             raise
-        if seed and self.gateway is not None:
-            self.gateway.seed(parent, seed)
+        if self.gateway is not None:
+            self.gateway.seed(parent, seed or {})
+            if original.parent_block is not None:
+                remember_block(self.gateway, original.parent_block)
         env = parse_block_env(original.block)
         preceding = original.preceding() if exact else []
         facts = self.facts(original.chain_id, hardfork, clock, requests_before)
@@ -251,12 +262,16 @@ class ReplayEngine:
     def _start_fork(self, parent: int, hardfork: str) -> asyncio.Future[LiveFork]:
         return asyncio.ensure_future(self.forks.acquire(self.fork_spec(parent, hardfork)))
 
-    async def _seed(self, original: OriginalTx, parent: int) -> dict[str, SeedAccount] | None:
-        """Start-of-block state of everything the block's txs up to ours touch, or None."""
+    async def _seed(
+        self, original: OriginalTx, parent: int, hardfork: str
+    ) -> dict[str, SeedAccount] | None:
+        """Start-of-block state of everything the block's txs up to ours touch (and the system
+        contracts the block reads first), or None."""
         if original.block_prestate is None or self.gateway is None:
             return None
         accounts = merge_prestates(original.block_prestate, original.index + 1)
-        return await complete_accounts(self.upstream, accounts, parent)
+        extra = system_reads(hardfork, parent)
+        return await complete_accounts(self.upstream, accounts, parent, extra)
 
     async def _hardfork_hint(self, chain: ChainInfo, tx: dict[str, Any]) -> str | None:
         """The hardfork, when the transaction alone tells (its block's number and timestamp)."""

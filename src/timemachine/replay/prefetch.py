@@ -9,15 +9,37 @@ the parent block — except for contracts created inside the block (see `merge_p
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 from timemachine.chain.blocks import quantity
-from timemachine.chain.gateway import SeedAccount
+from timemachine.chain.gateway import SeedAccount, StateGateway
+from timemachine.chain.hardforks import is_at_least
 from timemachine.ports import ChainRPC
 
 PRESTATE_TRACER = {"tracer": "prestateTracer"}
+HISTORY_STORAGE = "0x0000f90827f1c53a10cb7a02335b175320002935"
+"""EIP-2935's system contract: from Prague on, each block starts by storing its parent's hash
+there (slot `parent % 8191`), a read no transaction's prestate lists."""
+HISTORY_SERVE_WINDOW = 8191
+
+
+def system_reads(hardfork: str, parent: int) -> dict[str, list[str]]:
+    """The system contracts and slots the first block on top of `parent` reads before any
+    transaction runs (measured: what anvil fetches at that point), by address."""
+    if not is_at_least(hardfork, "prague"):
+        return {}
+    return {HISTORY_STORAGE: [hex(parent % HISTORY_SERVE_WINDOW)]}
+
+
+def remember_block(gateway: StateGateway, block: Mapping[str, Any]) -> None:
+    """Cache a block fetched with its transactions under both forms a fork asks for (with full
+    transactions, and with their hashes only)."""
+    number = block["number"]
+    hashes = [tx["hash"] if isinstance(tx, dict) else tx for tx in block["transactions"]]
+    gateway.remember("eth_getBlockByNumber", [number, True], dict(block))
+    gateway.remember("eth_getBlockByNumber", [number, False], {**block, "transactions": hashes})
 
 
 def merge_prestates(traces: Sequence[dict[str, Any]], count: int) -> dict[str, SeedAccount]:
@@ -56,27 +78,48 @@ def merge_prestates(traces: Sequence[dict[str, Any]], count: int) -> dict[str, S
     }
 
 
+_ACCOUNT_FIELDS = (
+    ("nonce", "eth_getTransactionCount"),
+    ("balance", "eth_getBalance"),
+    ("code", "eth_getCode"),
+)
+
+
 async def complete_accounts(
-    rpc: ChainRPC, accounts: dict[str, SeedAccount], block_number: int
+    rpc: ChainRPC,
+    accounts: dict[str, SeedAccount],
+    block_number: int,
+    extra: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, SeedAccount]:
-    """Fill the nonces and balances tracers left out (some omit non-zero contract nonces), in one
-    batch at `block_number`."""
+    """Fill the nonces and balances tracers left out (some omit non-zero contract nonces), and
+    read the `extra` accounts and slots no trace lists (`system_reads`), in one batch at
+    `block_number`."""
     tag = hex(block_number)
-    wanted = [
+    completed = dict(accounts)
+    for address in extra or {}:
+        completed.setdefault(address, SeedAccount(storage={}))
+    fields = [
         (address, field, method)
-        for address, account in accounts.items()
-        for field, method in (("nonce", "eth_getTransactionCount"), ("balance", "eth_getBalance"))
+        for address, account in completed.items()
+        for field, method in _ACCOUNT_FIELDS
         if getattr(account, field) is None
     ]
-    if not wanted:
-        return accounts
-    answers = await rpc.batch([(method, [address, tag]) for address, _, method in wanted])
-    completed = dict(accounts)
-    for (address, field, _), answer in zip(wanted, answers, strict=True):
+    slots = [
+        (address, slot)
+        for address, wanted in (extra or {}).items()
+        for slot in wanted
+        if slot not in (completed[address].storage or {})
+    ]
+    if not fields and not slots:
+        return completed
+    answers = await rpc.batch(
+        [(method, [address, tag]) for address, _, method in fields]
+        + [("eth_getStorageAt", [address, slot, tag]) for address, slot in slots]
+    )
+    for (address, field, _), answer in zip(fields, answers[: len(fields)], strict=True):
+        value: Any = answer if field == "code" else quantity(answer)
+        completed[address] = replace(completed[address], **{field: value})
+    for (address, slot), answer in zip(slots, answers[len(fields) :], strict=True):
         account = completed[address]
-        completed[address] = (
-            replace(account, nonce=quantity(answer))
-            if field == "nonce"
-            else replace(account, balance=quantity(answer))
-        )
+        completed[address] = replace(account, storage={**(account.storage or {}), slot: answer})
     return completed
