@@ -78,13 +78,6 @@ def merge_prestates(traces: Sequence[dict[str, Any]], count: int) -> dict[str, S
     }
 
 
-_ACCOUNT_FIELDS = (
-    ("nonce", "eth_getTransactionCount"),
-    ("balance", "eth_getBalance"),
-    ("code", "eth_getCode"),
-)
-
-
 async def complete_accounts(
     rpc: ChainRPC,
     accounts: dict[str, SeedAccount],
@@ -92,8 +85,8 @@ async def complete_accounts(
     extra: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, SeedAccount]:
     """Fill the nonces and balances tracers left out (some omit non-zero contract nonces), and
-    read the `extra` accounts and slots no trace lists (`system_reads`), in one batch at
-    `block_number`."""
+    read the `extra` accounts (code too) and slots no trace lists (`system_reads`), in one batch
+    at `block_number`."""
     tag = hex(block_number)
     completed = dict(accounts)
     for address in extra or {}:
@@ -101,8 +94,12 @@ async def complete_accounts(
     fields = [
         (address, field, method)
         for address, account in completed.items()
-        for field, method in _ACCOUNT_FIELDS
-        if getattr(account, field) is None
+        for field, method in (
+            ("nonce", "eth_getTransactionCount"),
+            ("balance", "eth_getBalance"),
+            ("code", "eth_getCode"),
+        )
+        if getattr(account, field) is None and (field != "code" or address not in accounts)
     ]
     slots = [
         (address, slot)
