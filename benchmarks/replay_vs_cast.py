@@ -44,7 +44,8 @@ TOOLS = ("cast run", "CLI cold (no daemon)", "CLI via daemon (warm)", "Python AP
 GAS_LINE = re.compile(rb"Gas used: (\d+)")
 # Neither tool may answer from Foundry's on-disk RPC cache: every run fetches what it needs.
 CAST_ENV = {**os.environ, "FOUNDRY_NO_STORAGE_CACHING": "true"}
-CLI = str(Path(sys.executable).with_name("timemachine"))
+CLI = [sys.executable, "-m", "timemachine.cli.entry"]
+"""What the `timemachine` console script runs (pyproject: timemachine.cli.entry:run)."""
 CLI_FLAGS = {"CLI cold (no daemon)": "--no-daemon", "CLI via daemon (warm)": "--daemon"}
 
 
@@ -103,7 +104,7 @@ async def measure(
             for tool, flag in CLI_FLAGS.items():
                 proxy.reset()
                 seconds, output = await run_process(
-                    CLI, "replay", tx, "-r", proxy.url, "--json", flag, env=daemon_env
+                    *CLI, "replay", tx, "-r", proxy.url, "--json", flag, env=daemon_env
                 )
                 record(samples[tool], seconds, proxy)
                 result = json.loads(output)
@@ -195,7 +196,7 @@ def instructions(command: Sequence[str]) -> int | None:
 def start_up_figures(runs: int, count_instructions: bool) -> dict[str, dict[str, float]]:
     commands = {
         "python -c pass": [sys.executable, "-c", "pass"],
-        "timemachine --help": [CLI, "--help"],
+        "timemachine --help": [*CLI, "--help"],
         "python -c 'import timemachine'": [sys.executable, "-c", "import timemachine"],
     }
     figures = {}
@@ -241,7 +242,7 @@ async def main(arguments: argparse.Namespace) -> None:
                         async with TimeMachine(proxy.url) as machine:
                             await machine.replay(warm_up)  # imports, decoder, one anvil
                             await run_process(
-                                CLI,
+                                *CLI,
                                 "replay",
                                 warm_up,
                                 "-r",
@@ -258,7 +259,7 @@ async def main(arguments: argparse.Namespace) -> None:
                     if not arguments.json:
                         print_table(summary, len(txs))
             finally:
-                stop = [CLI, "daemon", "stop"]
+                stop = [*CLI, "daemon", "stop"]
                 subprocess.run(stop, env=daemon_env, check=False, stdout=subprocess.DEVNULL)
     if arguments.json:
         report = {"transactions": len(txs), "rounds": arguments.rounds, "start_up": start}
