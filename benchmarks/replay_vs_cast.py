@@ -56,10 +56,9 @@ class Samples:
     round_trips: list[int] = field(default_factory=list)
 
 
-async def pick_transactions(net: Devnet, count: int) -> tuple[list[str], str]:
-    """`count` transactions spread over the devnet's history (the last of a block with activity,
-    so exact mode replays its block's earlier txs; and the busiest block's), plus one more that
-    warms the engine up and is not measured."""
+async def pick_transactions(net: Devnet) -> list[str]:
+    """The last transaction of every block with activity (each replays its block's earlier txs),
+    then the busiest block's."""
     from timemachine.chain.rpc import RpcClient
 
     async with RpcClient(net.rpc_url) as rpc:
@@ -67,10 +66,15 @@ async def pick_transactions(net: Devnet, count: int) -> tuple[list[str], str]:
         blocks = await rpc.batch(
             [("eth_getBlockByNumber", [hex(n), False]) for n in range(1, head + 1)]
         )
-    last = [block["transactions"][-1] for block in blocks if block["transactions"]]
-    step = max(1, len(last) // max(1, count - 1))
-    chosen = [*last[step::step][: count - 1], net.history.busy_tx]
-    return chosen, last[0]
+    chosen = [block["transactions"][-1] for block in blocks if block["transactions"]]
+    return [*chosen, net.history.busy_tx]
+
+
+def spread(txs: Sequence[str], count: int) -> tuple[list[str], str]:
+    """`count` of `txs` spread over the history, ending with the last (the busiest block's),
+    and the first one, which warms the engines up and is not measured."""
+    step = max(1, (len(txs) - 1) // max(1, count))
+    return [*txs[step:-1:step][: count - 1], txs[-1]], txs[0]
 
 
 async def run_process(*command: str, env: dict[str, str] | None = None) -> tuple[float, bytes]:
@@ -235,7 +239,7 @@ async def main(arguments: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="tm-bench-daemon-") as data_dir:
         daemon_env = {**os.environ, "TIME_MACHINE_DATA_DIR": data_dir}
         async with run_devnet() as net:
-            txs, warm_up = await pick_transactions(net, arguments.transactions)
+            txs, warm_up = spread(await pick_transactions(net), arguments.transactions)
             try:
                 for latency_ms in arguments.latency_ms:
                     with rpc_proxy(net.rpc_url, latency_ms / 1000) as proxy:
