@@ -213,11 +213,11 @@ def replay(
         async with TimeMachine(rpc_url, decoder=decoder) as machine:
             return await replay_targets(machine, request)
 
+    if answer is None:
+        checked_settings()
     from timemachine.cli.output import print_replay
     from timemachine.orchestration.daemon import results_from_json, results_json
 
-    if answer is None:
-        checked_settings()
     results = run_async(run()) if answer is None else results_from_json(answer)
     if as_json:
         typer.echo(results_json(results))
