@@ -40,6 +40,7 @@ from timemachine.replay.pipeline import (
     start_fork,
 )
 from timemachine.replay.prefetch import (
+    accessed_state,
     complete_accounts,
     merge_prestates,
     remember_block,
@@ -84,6 +85,8 @@ class ReplayEngine:
         self.gateway = gateway
         self.prefetch = prefetch and gateway is not None
         """Seed forks with the upstream's prestate trace (switched off if it has no debug API)."""
+        self.access_lists = self.prefetch
+        """Else seed them from access lists (switched off if the upstream has none)."""
         self._anvil_hardfork: str | None = None
         self._chain_id: int | None = None  # an upstream serves one chain: asked once
 
@@ -267,10 +270,17 @@ class ReplayEngine:
     ) -> dict[str, SeedAccount] | None:
         """Start-of-block state of everything the block's txs up to ours touch (and the system
         contracts the block reads first), or None."""
-        if original.block_prestate is None or self.gateway is None:
+        if self.gateway is None:
             return None
-        accounts = merge_prestates(original.block_prestate, original.index + 1)
         extra = system_reads(hardfork, parent)
+        if original.block_prestate is None:  # no prestate tracer: access lists, if offered
+            if not self.access_lists:
+                return None
+            txs = [*original.preceding(), original.tx]
+            accounts = await accessed_state(self.upstream, txs, parent, extra)
+            self.access_lists = accounts is not None
+            return accounts
+        accounts = merge_prestates(original.block_prestate, original.index + 1)
         return await complete_accounts(self.upstream, accounts, parent, extra)
 
     async def _hardfork_hint(self, chain: ChainInfo, tx: dict[str, Any]) -> str | None:

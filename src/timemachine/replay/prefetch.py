@@ -16,6 +16,7 @@ from typing import Any
 from timemachine.chain.blocks import quantity
 from timemachine.chain.gateway import SeedAccount, StateGateway
 from timemachine.chain.hardforks import is_at_least
+from timemachine.errors import MethodUnavailableError
 from timemachine.ports import ChainRPC
 
 PRESTATE_TRACER = {"tracer": "prestateTracer"}
@@ -120,3 +121,44 @@ async def complete_accounts(
         account = completed[address]
         completed[address] = replace(account, storage={**(account.storage or {}), slot: answer})
     return completed
+
+
+async def accessed_state(
+    rpc: ChainRPC,
+    txs: Sequence[Mapping[str, Any]],
+    block_number: int,
+    extra: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, SeedAccount] | None:
+    """Without a prestate tracer: what `txs` would touch, from `eth_createAccessList` of each on
+    the state at `block_number` (one batch; senders and recipients added, as access lists leave
+    them out), and the `extra` slots, all read at `block_number` in one more batch. A hint, not
+    a proof: an earlier transaction may steer a later one elsewhere, and a fork fetches what it
+    misses. None when the upstream has no `eth_createAccessList`."""
+    tag = hex(block_number)
+    answers = await rpc.batch_settled([("eth_createAccessList", [_call_of(tx), tag]) for tx in txs])
+    if all(isinstance(answer, MethodUnavailableError) for answer in answers):
+        return None
+    touched: dict[str, set[str]] = {}
+    for tx, answer in zip(txs, answers, strict=True):
+        for address in (tx.get("from"), tx.get("to")):
+            if address:
+                touched.setdefault(address.lower(), set())
+        listed = (answer.get("accessList") or []) if isinstance(answer, dict) else []
+        for entry in listed:
+            slots = touched.setdefault(str(entry["address"]).lower(), set())
+            slots.update(str(key) for key in entry.get("storageKeys") or [])
+    for address, wanted in (extra or {}).items():
+        touched.setdefault(address, set()).update(wanted)
+    reads = {address: sorted(keys) for address, keys in touched.items()}
+    return await complete_accounts(rpc, {}, block_number, reads)
+
+
+def _call_of(tx: Mapping[str, Any]) -> dict[str, Any]:
+    """The call `eth_createAccessList` simulates for a mined transaction (no fee fields: a call
+    pays no gas price, so the sender's balance at the parent block cannot refuse it)."""
+    call = {"from": tx["from"], "data": tx.get("input", "0x"), "value": tx.get("value", "0x0")}
+    if tx.get("to"):
+        call["to"] = tx["to"]
+    if tx.get("gas"):
+        call["gas"] = tx["gas"]
+    return call
