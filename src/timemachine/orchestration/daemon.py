@@ -32,6 +32,8 @@ from timemachine.processes import InstanceLock
 from timemachine.runtime import Runtime, build
 from timemachine.settings import Settings
 
+REQUEST_LIMIT = 16 * 2**20
+"""Bytes of one request line (a sequence of thousands of hashes fits)."""
 DAEMON_LOCK = "daemon.lock"
 """Lock file in the data directory: one daemon per data directory."""
 _RESULTS = TypeAdapter(list[ReplayResult])
@@ -96,7 +98,7 @@ class ReplayDaemon:
         """Serve until stopped; the link file exists exactly while requests are accepted."""
         lock = InstanceLock(self.data_dir / DAEMON_LOCK, "replay daemon")
         lock.acquire()
-        server = await asyncio.start_server(self._answer, "127.0.0.1", 0)
+        server = await asyncio.start_server(self._answer, "127.0.0.1", 0, limit=REQUEST_LIMIT)
         port = int(server.sockets[0].getsockname()[1])
         link = DaemonLink(port=port, token=self.token, pid=os.getpid())
         loop = asyncio.get_running_loop()
