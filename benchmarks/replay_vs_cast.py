@@ -7,7 +7,8 @@ turn: `cast run TX`, the CLI cold (`timemachine replay TX --json --no-daemon`, a
 that starts its own anvil), the CLI answered by a warm `timemachine daemon` (a fresh client
 process), and `TimeMachine.replay(TX)` (the Python API in a warm process). Every replay must
 report cast's gas and an exact fidelity verdict. Prints median wall time, ratio to cast, median
-upstream calls and round trips per tool and latency; then `timemachine --help` and
+upstream calls and round trips per tool and latency, and the replay's own time as it reports it
+(`timings.total`, no process start); before that, `timemachine --help` and
 `import timemachine` start-up times (median wall and CPU of repeated runs; with --instructions,
 instruction counts from valgrind, which a loaded machine does not skew).
 
@@ -54,6 +55,8 @@ class Samples:
     seconds: list[float] = field(default_factory=list)
     calls: list[int] = field(default_factory=list)
     round_trips: list[int] = field(default_factory=list)
+    engine: list[float] = field(default_factory=list)
+    """The replay's own time as it reports it (`timings.total`): no process start, no imports."""
 
 
 async def pick_transactions(net: Devnet) -> list[str]:
@@ -112,6 +115,7 @@ async def measure(
                 )
                 record(samples[tool], seconds, proxy)
                 result = json.loads(output)
+                samples[tool].engine.append(result["timings"]["total"])
                 gas[tool] = result["replayed"]["gas_used"]
                 check_exact(tx, result["fidelity"])
 
@@ -119,6 +123,7 @@ async def measure(
             started = time.perf_counter()
             replayed = await machine.replay(tx)
             record(samples["Python API (warm)"], time.perf_counter() - started, proxy)
+            samples["Python API (warm)"].engine.append(replayed.timings["total"])
             gas["Python API (warm)"] = replayed.replayed.gas_used
             check_exact(tx, replayed.fidelity.model_dump())
             if len(set(gas.values())) != 1:
@@ -148,6 +153,9 @@ def summarize(latency_ms: float, samples: dict[str, Samples]) -> dict[str, objec
             "ratio_vs_cast": round(median / cast_median, 3),
             "median_upstream_calls": statistics.median(sample.calls),
             "median_round_trips": statistics.median(sample.round_trips),
+            "median_engine_seconds": round(statistics.median(sample.engine), 4)
+            if sample.engine
+            else None,
             "runs": len(sample.seconds),
         }
     return {"latency_ms": latency_ms, "tools": rows}
@@ -155,13 +163,17 @@ def summarize(latency_ms: float, samples: dict[str, Samples]) -> dict[str, objec
 
 def print_table(summary: dict[str, object], txs: int) -> None:
     print(f"\nupstream latency {summary['latency_ms']:g} ms per request, {txs} transactions")
-    print(f"{'tool':<24}{'median s':>10}{'× cast':>9}{'upstream calls':>16}{'round trips':>13}")
+    print(
+        f"{'tool':<24}{'median s':>10}{'× cast':>9}{'upstream calls':>16}{'round trips':>13}"
+        f"{'engine s':>10}"
+    )
     tools = summary["tools"]
     assert isinstance(tools, dict)
     for tool, row in tools.items():
         print(
             f"{tool:<24}{row['median_seconds']:>10.3f}{row['ratio_vs_cast']:>9.2f}"
             f"{row['median_upstream_calls']:>16g}{row['median_round_trips']:>13g}"
+            f"{'' if row['median_engine_seconds'] is None else row['median_engine_seconds']:>10}"
         )
 
 
