@@ -1,4 +1,5 @@
-"""`timemachine archive`: cryo-compatible Parquet datasets — extract, list, verify.
+"""`timemachine archive`: cryo-compatible Parquet datasets — extract, list, verify (and, from
+`cli/archive_query.py`, query and retention).
 
 Each command is a plain function registered on `archive_app`; other archive commands (query,
 retention) register on the same app.
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from timemachine.cli import archive_query
 from timemachine.cli.errors import fail, reported_errors, run_async
 
 if TYPE_CHECKING:
@@ -25,6 +27,7 @@ archive_app = typer.Typer(
     help="Historical archive: cryo-compatible Parquet datasets, their catalog, checks.",
     no_args_is_help=True,
 )
+archive_query.register(archive_app)  # query, retention
 
 OutputDir = Annotated[
     str,

@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from eth_utils.address import is_hex_address, to_checksum_address
-
 from timemachine.errors import InvalidInputError
 from timemachine.untrusted import load_json
 
@@ -30,6 +28,10 @@ def load_abi(path: Path) -> list[dict[str, Any]]:
 
 def parse_labels(items: list[str]) -> dict[str, str]:
     """`ADDRESS=NAME` pairs (cast's `--label ADDRESS:NAME` is accepted too)."""
+    if not items:
+        return {}
+    from eth_utils.address import is_hex_address, to_checksum_address  # ~70 ms to import
+
     labels: dict[str, str] = {}
     for item in items:
         separator = "=" if "=" in item else ":"

@@ -32,6 +32,9 @@ class OriginalTx:
     block_receipts: list[dict[str, Any]] | None
     block_prestate: list[dict[str, Any]] | None = None
     prestate_unsupported: bool = False
+    parent_block: dict[str, Any] | None = None
+    """The parent block with its transactions (what a fork at the parent reads first), when
+    fetched with the block."""
 
     @property
     def block_number(self) -> int:
@@ -94,10 +97,16 @@ async def fetch_transaction(
 
 
 async def fetch_block_context(
-    rpc: ChainRPC, mined: MinedTx, *, full_block: bool, prestate: bool = False
+    rpc: ChainRPC,
+    mined: MinedTx,
+    *,
+    full_block: bool,
+    prestate: bool = False,
+    with_parent: bool = False,
 ) -> OriginalTx:
     """Round two: the tx's block (full with receipts in exact mode, and with `prestate` the
-    upstream's prestate trace of the block, or None where the node has no debug API)."""
+    upstream's prestate trace of the block, or None where the node has no debug API), and with
+    `with_parent` the parent block, all in one batch."""
     tx = mined.tx
     number = tx["blockNumber"]
     calls: list[tuple[str, list[Any]]] = [("eth_getBlockByNumber", [number, full_block])]
@@ -105,11 +114,14 @@ async def fetch_block_context(
         calls.append(("eth_getBlockReceipts", [number]))
     if prestate:
         calls.append(("debug_traceBlockByNumber", [number, PRESTATE_TRACER]))
+    if with_parent:
+        calls.append(("eth_getBlockByNumber", [hex(quantity(number) - 1), True]))
     block, *rest = await rpc.batch_settled(calls)
     if isinstance(block, RpcError):
         raise block
     if block is None:
         raise BlockNotFoundError(f"{rpc.label} does not return block {quantity(number)}")
+    parent = rest.pop() if with_parent else None
     block_receipts = await _block_receipts(rpc, block, rest[0]) if full_block else None
     receipt = mined.receipt
     if block_receipts is not None:
@@ -126,6 +138,7 @@ async def fetch_block_context(
         block_receipts=block_receipts,
         block_prestate=traces if isinstance(traces, list) else None,
         prestate_unsupported=isinstance(traces, DebugApiUnavailableError),
+        parent_block=parent if isinstance(parent, dict) else None,
     )
 
 
