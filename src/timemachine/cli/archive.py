@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from timemachine.store.db import Database
 
 archive_app = typer.Typer(
-    help="Historical archive: cryo-compatible Parquet datasets, their catalog, checks.",
+    help="Historical archive: cryo-compatible Parquet datasets, their catalog, queries, retention.",
     no_args_is_help=True,
 )
 archive_query.register(archive_app)  # query, retention
