@@ -11,17 +11,18 @@ instead of the answer body.
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from starlette.types import Scope
 
-from timemachine.api.auth import Anyone, current_principal
+from timemachine.api.auth import Anyone, Reader, current_principal
 from timemachine.api.cookie_session import (
     CSRF_COOKIE,
     REFRESH_COOKIE,
@@ -33,6 +34,8 @@ from timemachine.api.deps import AppSettings, Db
 from timemachine.api.routers import auth
 from timemachine.errors import AuthenticationError, NotFoundError, PermissionDeniedError
 from timemachine.models.auth import LoginRequest, Me, RefreshRequest, TokenResponse
+from timemachine.models.bounds import RowIndex
+from timemachine.store import ReplaySessions
 
 CONSOLE_PATH = "/console"
 REFRESH_PATH = "/api/console"
@@ -117,6 +120,33 @@ def logout(request: Request, principal: Anyone, db: Db, settings: AppSettings) -
     response = Response(status_code=204)
     _clear_session(response)
     return response
+
+
+@router.get("/sessions/{session_id}/view", responses=auth.AUTH_ERRORS)
+def transaction_view(
+    session_id: str, principal: Reader, db: Db, tx: Annotated[RowIndex, Query()] = 0
+) -> Response:
+    """One of your sessions (admins: any), the transaction indexes it has results for, and the
+    stored result of transaction `tx`: `{"session", "tx_indexes", "result"}`.
+
+    The stored replay and analysis are written out as stored (JSON already): a 5,000-frame call
+    tree is megabytes, and pydantic's JSON encoder refuses trees nested deeper than 126 frames
+    (re-entrancy exploits nest deeper)."""
+    with db.session() as s:
+        sessions = ReplaySessions(s)
+        session_record = sessions.require(session_id, owner=principal.owner_scope)
+        results = sessions.results(session_id)
+    chosen = next((r for r in results if r.tx_index == tx), None)
+    result = None
+    if chosen is not None:
+        result = chosen.model_dump(mode="json", exclude={"replay", "analysis"})
+        result |= {"replay": chosen.replay, "analysis": chosen.analysis}
+    view = {
+        "session": session_record.model_dump(mode="json"),
+        "tx_indexes": [r.tx_index for r in results],
+        "result": result,
+    }
+    return Response(json.dumps(view), media_type="application/json")
 
 
 class ConsoleFiles(StaticFiles):
