@@ -14,13 +14,12 @@ import asyncio
 import json
 import secrets
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
-from starlette.types import Scope
 
 from timemachine.api.auth import Anyone, Reader, current_principal
 from timemachine.api.cookie_session import (
@@ -32,7 +31,12 @@ from timemachine.api.cookie_session import (
 )
 from timemachine.api.deps import AppSettings, Db
 from timemachine.api.routers import auth
-from timemachine.errors import AuthenticationError, NotFoundError, PermissionDeniedError
+from timemachine.errors import (
+    AuthenticationError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from timemachine.models.auth import LoginRequest, Me, RefreshRequest, TokenResponse
 from timemachine.models.bounds import RowIndex
 from timemachine.store import ReplaySessions
@@ -102,7 +106,7 @@ def refresh(request: Request, db: Db, settings: AppSettings) -> Response:
     """A fresh access cookie from the refresh cookie (rotated, like `POST /api/auth/refresh`)."""
     token = request.cookies.get(REFRESH_COOKIE)
     if not token:
-        raise AuthenticationError("no console session: log in at /console/")
+        raise InvalidInputError("no console session cookie: log in at /console/")
     if not csrf_matches(request):
         raise PermissionDeniedError("missing or wrong X-CSRF-Token header")
     response = Response(status_code=204)
@@ -149,29 +153,22 @@ def transaction_view(
     return Response(json.dumps(view), media_type="application/json")
 
 
-class ConsoleFiles(StaticFiles):
-    """The built console, with its CSP; hashed assets cacheable for good."""
-
-    async def get_response(self, path: str, scope: Scope) -> Any:
-        response = await super().get_response(path, scope)
-        response.headers["Content-Security-Policy"] = CONSOLE_CSP
-        if path.startswith("assets/") and response.status_code == 200:
-            response.headers["Cache-Control"] = IMMUTABLE
-        return response
-
-
 def mount_console(app: FastAPI, build_dir: Path = BUILD_DIR) -> None:
-    """Serve the console's build (when it was built) and redirect `/` to it."""
+    """The console's routes: its API, `/` redirecting to it, and its built files (a clear 404
+    when it was not built)."""
     app.include_router(router)
+    files = StaticFiles(directory=build_dir, html=True, check_dir=False)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:
         return RedirectResponse(f"{CONSOLE_PATH}/", status_code=307)
 
-    if (build_dir / "index.html").is_file():
-        app.mount(CONSOLE_PATH, ConsoleFiles(directory=build_dir, html=True), name="console")
-        return
-
-    @app.get(f"{CONSOLE_PATH}/", include_in_schema=False)
-    def not_built() -> None:
-        raise NotFoundError(f"the console is not built (no {build_dir}): run `make setup`")
+    @app.get(CONSOLE_PATH + "/{path:path}", include_in_schema=False)
+    async def console_file(path: str, request: Request) -> Response:
+        if not (build_dir / "index.html").is_file():
+            raise NotFoundError(f"the console is not built (no {build_dir}): run `make setup`")
+        response: Response = await files.get_response(path, request.scope)
+        response.headers["Content-Security-Policy"] = CONSOLE_CSP
+        if path.startswith("assets/") and response.status_code == 200:
+            response.headers["Cache-Control"] = IMMUTABLE
+        return response
