@@ -326,6 +326,28 @@ def test_mev_explorer_filters_by_type(
     assert analyst.errors == []
 
 
+def test_account_creates_an_api_key_that_works_then_revokes_it(
+    analyst: Console, server: LiveServer
+) -> None:
+    page = analyst.go("account")
+    page.fill("input[name=name]", "ci key")
+    page.check("input[value='sessions:read']")
+    page.get_by_role("button", name="Create key").click()
+    key = page.locator(".new-key code").inner_text()
+    assert key.startswith("tm_")
+    me = server.get("/api/auth/me", headers={"Authorization": f"Bearer {key}"}).json()
+    assert (me["user"]["username"], me["via"], me["scopes"]) == (
+        "ana",
+        "api_key",
+        ["sessions:read"],
+    )
+    row = page.locator("tr", has_text="ci key")
+    row.get_by_role("button", name="Revoke").click()
+    expect(row.locator("td").last).to_have_text("revoked")
+    assert server.get("/api/auth/me", headers={"Authorization": f"Bearer {key}"}).status_code == 401
+    assert analyst.errors == []
+
+
 def test_a_viewer_is_not_offered_and_is_refused_a_replay(browser: Any, server: LiveServer) -> None:
     viewer = Console(browser, server, "vic")
     try:
