@@ -33,6 +33,7 @@ from tests.integration.service_support import (
     require_service,
     server_env,
 )
+from timemachine.analysis.evidence import path_text
 from timemachine.catalog.devnet import actor_account, actor_address
 from timemachine.catalog.scenarios import get_scenario
 from timemachine.devnet import Devnet
@@ -192,6 +193,15 @@ def exploit_session(analyst: Console) -> str:
     return href.removeprefix("#/session/")
 
 
+def searched_text(frame: CallFrame) -> str:
+    """What the console's tree search matches (web/src/tree.js `searchText`)."""
+    parts = [frame.type, frame.to, frame.from_, frame.error, frame.revert_reason]
+    parts += [frame.decoded.signature if frame.decoded else None]
+    for log in frame.logs:
+        parts += [log.event.name if log.event else None, log.address]
+    return " ".join(part for part in parts if part).lower()
+
+
 def _result(server: LiveServer, bearer: dict[str, str], session_id: str) -> dict[str, Any]:
     detail = server.get(f"/api/time-machine/sessions/{session_id}", headers=bearer).json()
     result: dict[str, Any] = detail["results"][0]
@@ -218,7 +228,8 @@ def test_transaction_view_tree_and_finding_to_frame(
     analyst: Console, server: LiveServer, bearer: dict[str, str], exploit_session: str
 ) -> None:
     result = _result(server, bearer, exploit_session)
-    frames = sum(1 for _ in CallFrame.model_validate(result["replay"]["trace"]).walk())
+    tree = CallFrame.model_validate(result["replay"]["trace"])
+    frames = sum(1 for _ in tree.walk())
     finding = result["analysis"]["findings"][0]
     assert finding["vulnerability_class"] == "reentrancy"
     target = finding["evidence"]["frames"][0]
@@ -237,6 +248,16 @@ def test_transaction_view_tree_and_finding_to_frame(
     page.keyboard.press("ArrowRight")  # expand the root
     page.keyboard.press("ArrowDown")  # to its first call
     expect(page.locator(".row.selected")).to_have_attribute("data-path", "calls[0]")
+    page.fill("input[aria-label=Depth]", "2")
+    page.get_by_role("button", name="Expand to depth").click()
+    rows_shown.to_have_text(f"{sum(1 for path, _ in tree.walk() if len(path) <= 2)} rows shown")
+    withdraws = [path for path, frame in tree.walk() if "withdraw" in searched_text(frame)]
+    page.fill("input[aria-label='Search the call tree']", "withdraw")
+    expect(page.locator(".calltree .toolbar .muted")).to_have_text(
+        f"{len(withdraws)} match" + ("" if len(withdraws) == 1 else "es")
+    )
+    page.keyboard.press("Enter")  # the first match after the selected frame
+    expect(page.locator(".row.selected")).to_have_attribute("data-path", path_text(withdraws[0]))
 
     page.locator(".finding a[data-frame]").first.click()
     selected = page.locator(".row.selected")
