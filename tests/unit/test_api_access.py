@@ -40,6 +40,11 @@ PUBLIC = {
     ("GET", "/api/system/health"),
     ("POST", "/api/auth/login"),
     ("POST", "/api/auth/refresh"),
+    ("GET", "/"),  # redirects to the console
+    ("GET", "/console/{path:path}"),  # the console's built files
+    ("POST", "/api/console/login"),
+    ("POST", "/api/console/refresh"),  # the refresh cookie is the credential
+    ("GET", "/api/console/session"),  # who is logged in, or nobody
 }
 POLICY: dict[tuple[str, str], Policy] = {
     ("POST", "/api/auth/logout"): (V, None, False),
@@ -95,6 +100,8 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("POST", "/api/cleanup/expired-forks"): (AD, S.ADMIN, False),
     ("POST", "/api/cleanup/temp-files"): (AD, S.ADMIN, False),
     ("GET", "/metrics"): (AD, S.METRICS_READ, False),
+    ("POST", "/api/console/logout"): (V, None, False),
+    ("GET", "/api/console/sessions/{session_id}/view"): (V, S.SESSIONS_READ, False),
 }
 WEBSOCKETS: dict[str, Policy] = {
     "/ws/sessions/{session_id}": (V, S.SESSIONS_READ, False),

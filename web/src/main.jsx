@@ -1,6 +1,7 @@
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { api, currentUser, whenSignedOut } from "./api.js";
+import { Account } from "./pages/account.jsx";
 import { Catalog } from "./pages/catalog.jsx";
 import { Live } from "./pages/live.jsx";
 import { Login } from "./pages/login.jsx";
@@ -65,9 +66,9 @@ function App() {
         <button class="ghost" onClick={toggleTheme} title="Switch theme" aria-label="Switch theme">
           {theme === "dark" ? "☀" : "☾"}
         </button>
-        <span class="who" data-role={me.role}>
+        <a class="who" data-role={me.role} href="#/account">
           {me.username} · {me.role}
-        </span>
+        </a>
         <button class="ghost" onClick={logout}>
           Log out
         </button>
@@ -79,6 +80,7 @@ function App() {
         {page === "whatif" && <WhatIf me={me} query={where.query} />}
         {page === "live" && <Live me={me} />}
         {page === "mev" && <Mev />}
+        {page === "account" && <Account me={me} />}
       </main>
     </div>
   );
