@@ -1,19 +1,79 @@
-"""Human output of a replay: header, call tree, balance changes, fidelity verdict."""
+"""Human output: the terminal (width, wrapping, tables that fit), a replay's report, names.
+
+Piped output (stdout not a TTY) is never wrapped or cut: hashes, addresses and amounts stay whole
+so scripts can grep them. On a terminal the width is the terminal's, `--width N` sets it and
+`--wide` lifts it; a table wider than that switches to a vertical `column: value` layout.
+"""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderableType
+from rich.measure import Measurement
 from rich.table import Table
+from rich.text import Text
 
 from timemachine.cli.errors import reported_errors
 from timemachine.errors import InvalidInputError
 from timemachine.models import ReplayResult
 from timemachine.models.analysis import AnalysisReport
 from timemachine.trace.render import render_balance_changes, render_fidelity, render_trace
+
+UNBOUNDED = 1_000_000
+"""The width of piped or `--wide` output: nothing ever wraps."""
+
+
+@dataclass
+class Terminal:
+    """The user's width choice (`--width`, `--wide`), for every console the CLI opens."""
+
+    width: int | None = None
+    wide: bool = False
+
+    def width_for(self, stream_is_tty: bool) -> int | None:
+        """None: the terminal's own width."""
+        if self.width is not None:
+            return self.width
+        if self.wide or not stream_is_tty:
+            return UNBOUNDED
+        return None
+
+
+TERMINAL = Terminal()
+
+
+def terminal_console(*, stderr: bool = False, record: bool = False) -> Console:
+    """A console honouring `--width`/`--wide`; unbounded when the stream is not a terminal."""
+    stream = sys.stderr if stderr else sys.stdout
+    width = TERMINAL.width_for(stream.isatty())
+    return Console(stderr=stderr, width=width, record=record, soft_wrap=width == UNBOUNDED)
+
+
+def fit(table: Table, target: Console) -> RenderableType:
+    """The table, or one `column: value` block per row when it cannot fit `target`'s width."""
+    options: ConsoleOptions = target.options
+    if Measurement.get(target, options, table).minimum <= target.width:
+        return table
+    headers = [str(column.header) for column in table.columns]
+    cells = [list(column.cells) for column in table.columns]
+    pad = max((len(header) for header in headers), default=0)
+    text = Text()
+    if table.title:
+        text.append(f"{table.title}\n", style="italic")
+    for row in range(table.row_count):
+        text.append(f"─ {row + 1}\n", style="dim")
+        for header, column in zip(headers, cells, strict=True):
+            value = column[row]
+            text.append(f"  {header.ljust(pad)}  ")
+            text.append(value if isinstance(value, Text) else Text.from_markup(str(value)))
+            text.append("\n")
+    text.rstrip()
+    return text
 
 
 def emit(text: str, output: Path | None) -> None:
@@ -37,20 +97,32 @@ def print_replay(
     console: Console | None = None,
 ) -> None:
     """Print one replay the way `cast run` users expect, plus what cast does not show."""
-    console = console or Console()
+    from timemachine.analysis.evidence import naming_of
+
+    out = console or terminal_console()
+    naming = naming_of(result, labels)
     status = "success" if result.replayed.status == 1 else "reverted"
-    console.print(
+    out.print(header_line(result))
+    out.print(render_trace(result.trace, labels=naming.display_labels(), max_depth=max_depth))
+    out.print(f"Transaction {status}. Gas used: {result.replayed.gas_used:,}")
+    if result.balance_changes:
+        out.print(fit(render_balance_changes(result.balance_changes, naming=naming), out))
+    out.print(render_fidelity(result.fidelity))
+    timings = ", ".join(f"{stage} {seconds:.3f}s" for stage, seconds in result.timings.items())
+    out.print(f"[dim]{timings}; {result.rpc_requests} upstream RPC requests[/]")
+
+
+def header_line(result: ReplayResult) -> str:
+    """Hash, chain, block, position, hardfork and how the block's earlier txs were handled."""
+    if result.mode == "quick":
+        earlier = "the block's earlier txs skipped (--quick)"
+    else:
+        earlier = f"{result.preceding_txs_replayed} earlier txs replayed"
+    return (
         f"[bold]{result.tx_hash}[/] on {result.chain} (chain {result.chain_id}), block "
         f"{result.block_number}, index {result.tx_index}, hardfork {result.hardfork}, "
-        f"{result.mode} mode ({result.preceding_txs_replayed} earlier txs replayed)"
+        f"{result.mode} mode ({earlier})"
     )
-    console.print(render_trace(result.trace, labels=labels, max_depth=max_depth))
-    console.print(f"Transaction {status}. Gas used: {result.replayed.gas_used:,}")
-    if result.balance_changes:
-        console.print(render_balance_changes(result.balance_changes, labels=labels))
-    console.print(render_fidelity(result.fidelity))
-    timings = ", ".join(f"{stage} {seconds:.3f}s" for stage, seconds in result.timings.items())
-    console.print(f"[dim]{timings}; {result.rpc_requests} upstream RPC requests[/]")
 
 
 def render_findings(report: AnalysisReport) -> Table | str:

@@ -22,11 +22,11 @@ from timemachine.hexutil import hex_to_bytes
 from timemachine.models import BalanceChange, CallFrame, Fidelity, LogEntry
 from timemachine.trace.formatting import (
     format_address,
-    format_units,
     format_value,
     lookup_label,
     normalize_labels,
 )
+from timemachine.trace.naming import Naming
 from timemachine.trace.order import EmissionOrder
 
 PIPE = "  │ "
@@ -276,10 +276,10 @@ def render_trace_plain(
     return render_trace(trace, labels=labels, max_depth=max_depth, title=title).plain
 
 
-def _amount(amount: int | None, decimals: int | None, *, signed: bool = False) -> str:
+def _amount(naming: Naming, asset: str, amount: int | None, *, signed: bool = False) -> str:
     if amount is None:
         return "—"
-    text = format_units(amount, decimals)
+    text = naming.units(asset, amount)
     return f"+{text}" if signed and amount > 0 else text
 
 
@@ -287,10 +287,16 @@ def render_balance_changes(
     changes: Sequence[BalanceChange],
     *,
     labels: Mapping[str, str] | None = None,
+    naming: Naming | None = None,
     title: str | None = "Balance changes",
 ) -> Table:
-    """A table of balance changes; amounts in token units when decimals are known."""
-    labels = normalize_labels(labels)
+    """A table of balance changes: names and symbols from `naming` (or `labels`), amounts in
+    whole tokens with digit groups when decimals are known (ETH in ether)."""
+    if naming is None:
+        naming = Naming(labels=normalize_labels(labels))
+        for change in changes:
+            if change.asset != "ETH":
+                naming.add_token(change.asset, change.symbol, change.decimals)
     table = Table(title=title)
     table.add_column("Address")
     table.add_column("Asset")
@@ -298,14 +304,13 @@ def render_balance_changes(
     table.add_column("After", justify="right")
     table.add_column("Delta", justify="right")
     for change in changes:
-        asset = change.symbol or lookup_label(change.asset, labels) or change.asset
         table.add_row(
-            lookup_label(change.address, labels) or change.address,
-            asset,
-            _amount(change.before, change.decimals),
-            _amount(change.after, change.decimals),
+            naming.short(change.address),
+            naming.symbol(change.asset),
+            _amount(naming, change.asset, change.before),
+            _amount(naming, change.asset, change.after),
             Text(
-                _amount(change.delta, change.decimals, signed=True),
+                _amount(naming, change.asset, change.delta, signed=True),
                 style="green" if change.delta > 0 else "red",
             ),
         )
