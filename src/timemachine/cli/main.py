@@ -19,6 +19,7 @@ from timemachine.cli.errors import (
     run_async,
 )
 from timemachine.cli.exploits import exploits_app
+from timemachine.cli.inputs import LabelsFileOption
 from timemachine.cli.keys import keys_app
 from timemachine.cli.mev import mev_app
 from timemachine.cli.monitor import monitor
@@ -94,6 +95,7 @@ def replay(
             "--label", "-l", help="Name an address in the tree: ADDRESS=NAME; repeatable."
         ),
     ] = None,
+    labels_file: LabelsFileOption = None,
 ) -> None:
     """Re-execute transactions on a fork and explain them (call tree, events, balances, fidelity).
 
@@ -102,11 +104,11 @@ def replay(
     """
     from pydantic import TypeAdapter
 
-    from timemachine.cli.inputs import load_abi, parse_labels
+    from timemachine.cli.inputs import load_abi, user_labels
     from timemachine.cli.output import print_replay
 
     with reported_errors():
-        labels = parse_labels(label or [])
+        labels = user_labels(label, labels_file)
         abis = [load_abi(path) for path in abi or []]
 
     async def run() -> list[ReplayResult]:
@@ -137,8 +139,11 @@ def replay(
             else TypeAdapter(list[ReplayResult]).dump_json(results, indent=2).decode()
         )
         return
-    for result in results:
-        print_replay(result, labels=labels, max_depth=depth)
+    sequence = len(results) > 1
+    for position, result in enumerate(results):
+        print_replay(
+            result, labels=labels, max_depth=depth, sequence_position=position if sequence else None
+        )
 
 
 capsule_app = typer.Typer(
@@ -281,6 +286,25 @@ def demo(
         raise typer.Exit(1)
 
 
+@app.callback()
+def terminal_options(
+    width: Annotated[
+        int | None,
+        typer.Option("--width", min=20, help="Wrap text and fit tables to N columns."),
+    ] = None,
+    wide: Annotated[
+        bool,
+        typer.Option(
+            "--wide", help="Never wrap or cut, even on a terminal (piped output never is)."
+        ),
+    ] = False,
+) -> None:
+    """Replay historical EVM transactions and exploits on forked state, and explain them."""
+    from timemachine.cli.output import TERMINAL
+
+    TERMINAL.width, TERMINAL.wide = width, wide
+
+
 def run() -> None:
     """Console-script entry point."""
     from pydantic import ValidationError
@@ -292,6 +316,9 @@ def run() -> None:
     except ValidationError as error:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
         fail(f"invalid setting in the environment: {problems}", 2)
+    from timemachine.cli.output import hide_flag_types
+
+    hide_flag_types()
     try:
         app()  # logging configures itself from LOG_LEVEL on first use (timemachine.logs)
     except ModuleNotFoundError as error:  # imported outside a command's reported_errors

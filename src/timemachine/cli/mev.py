@@ -285,10 +285,11 @@ def _amount(value: int) -> str:
 
 def print_inspections(results: list[BlockInspection]) -> None:
     """A table per block: each MEV found, then the block's summary."""
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    from timemachine.cli.output import terminal_console
+
+    console = terminal_console()
     for result in results:
         table = Table(
             title=f"block {result.block_number}  (miner {result.miner_address or 'unknown'})",

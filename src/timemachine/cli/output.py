@@ -76,6 +76,23 @@ def fit(table: Table, target: Console) -> RenderableType:
     return text
 
 
+def hide_flag_types() -> None:
+    """Boolean flags take no value: show none in `--help`. Typer 0.29 prints `<bool>` for them
+    (its options' type column ignores `is_flag`); this wraps that column once."""
+    from typer import _click
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+    if getattr(shown, "flag_aware", False):
+        return
+
+    def display_type_rich(self: TyperOption, ctx: _click.Context) -> str | None:
+        return None if self.is_flag and self.metavar is None else shown(self, ctx)
+
+    display_type_rich.flag_aware = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
 def emit(text: str, output: Path | None) -> None:
     """A rendered report: to stdout, or written to `output` (ending in a newline) and named."""
     if output is None:
@@ -95,14 +112,17 @@ def print_replay(
     labels: Mapping[str, str] | None = None,
     max_depth: int | None = None,
     console: Console | None = None,
+    sequence_position: int | None = None,
 ) -> None:
-    """Print one replay the way `cast run` users expect, plus what cast does not show."""
+    """Print one replay the way `cast run` users expect, plus what cast does not show.
+
+    `sequence_position`: the replay is that transaction of a sequence run on one fork."""
     from timemachine.analysis.evidence import naming_of
 
     out = console or terminal_console()
     naming = naming_of(result, labels)
     status = "success" if result.replayed.status == 1 else "reverted"
-    out.print(header_line(result))
+    out.print(header_line(result, sequence_position))
     out.print(render_trace(result.trace, labels=naming.display_labels(), max_depth=max_depth))
     out.print(f"Transaction {status}. Gas used: {result.replayed.gas_used:,}")
     if result.balance_changes:
@@ -112,16 +132,23 @@ def print_replay(
     out.print(f"[dim]{timings}; {result.rpc_requests} upstream RPC requests[/]")
 
 
-def header_line(result: ReplayResult) -> str:
+def header_line(result: ReplayResult, sequence_position: int | None = None) -> str:
     """Hash, chain, block, position, hardfork and how the block's earlier txs were handled."""
-    if result.mode == "quick":
+    how = f"{result.mode} mode"
+    if sequence_position is not None:
+        how = "sequence"
+        earlier = f"transaction {sequence_position + 1} of the sequence, on one fork"
+    elif result.original is None:
+        how = "raw transaction"
+        earlier = "never mined; run on top of the block"
+    elif result.mode == "quick":
         earlier = "the block's earlier txs skipped (--quick)"
     else:
         earlier = f"{result.preceding_txs_replayed} earlier txs replayed"
     return (
         f"[bold]{result.tx_hash}[/] on {result.chain} (chain {result.chain_id}), block "
         f"{result.block_number}, index {result.tx_index}, hardfork {result.hardfork}, "
-        f"{result.mode} mode ({earlier})"
+        f"{how} ({earlier})"
     )
 
 

@@ -261,9 +261,9 @@ def _targets(
 
 
 def _print_import(report: ImportReport, console: Console | None = None) -> None:
-    from rich.console import Console
+    from timemachine.cli.output import terminal_console
 
-    console = console or Console()
+    console = console or terminal_console()
     where = f" (import {report.import_id})" if report.import_id else ""
     console.print(
         f"accepted {report.accepted:,}, rejected {report.rejected:,}, "
@@ -277,10 +277,11 @@ def _print_import(report: ImportReport, console: Console | None = None) -> None:
 
 def print_batch(report: BatchReport, console: Console | None = None) -> None:
     """The batch report as a readable summary, reason lists and a per-tx table."""
-    from rich.console import Console
     from rich.table import Table
 
-    console = console or Console()
+    from timemachine.cli.output import terminal_console
+
+    console = console or terminal_console()
     console.print(
         f"[bold]Batch replay[/]: {report.total} transactions in {report.blocks} blocks — "
         f"[green]{report.exact} exact[/], [yellow]{report.diverged} diverged[/], "

@@ -457,10 +457,11 @@ def _units(amount: int, decimals: int | None, symbol: str | None) -> str:
 
 def print_verification(result: FixVerification, console: Console | None = None) -> None:
     """The verdict, why, and the attacker side's profit per asset without and with the patch."""
-    from rich.console import Console
     from rich.table import Table
 
-    console = console or Console()
+    from timemachine.cli.output import terminal_console
+
+    console = console or terminal_console()
     colour = "green" if result.stopped else "red"
     console.print(f"[bold {colour}]{result.verdict.upper()}[/]: {result.reason}")
     for patch in result.patches:
@@ -480,10 +481,11 @@ def print_verification(result: FixVerification, console: Console | None = None) 
 
 def print_comparison(result: Comparison, console: Console | None = None) -> None:
     """The comparison as tables: scalars, logs, balances, findings, profit, swaps."""
-    from rich.console import Console
     from rich.table import Table
 
-    console = console or Console()
+    from timemachine.cli.output import terminal_console
+
+    console = console or terminal_console()
     console.print(f"[bold]{result.left} vs {result.right}[/]")
     scalars = Table(show_header=True)
     for column in ("", result.left, result.right):
