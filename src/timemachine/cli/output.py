@@ -7,8 +7,10 @@ so scripts can grep them. On a terminal the width is the terminal's, `--width N`
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,6 +76,21 @@ def fit(table: Table, target: Console) -> RenderableType:
             text.append("\n")
     text.rstrip()
     return text
+
+
+@contextlib.contextmanager
+def progress(message: str) -> Iterator[None]:
+    """Long work, shown on stderr: a spinner with the elapsed time on a terminal, else one line
+    when it starts and one when it ends (so logs show where the time went)."""
+    err = terminal_console(stderr=True)
+    started = time.monotonic()
+    if err.is_terminal:
+        with err.status(f"{message}…"):
+            yield
+        return
+    err.print(f"{message}…", markup=False, highlight=False)
+    yield
+    err.print(f"{message}: done in {time.monotonic() - started:.1f} s", markup=False)
 
 
 def hide_flag_types() -> None:
