@@ -132,6 +132,8 @@ def import_command(
             print_batch(batch)
     if not report.accepted + report.duplicates:
         fail(f"nothing imported: every one of the {report.rejected} rows was rejected", 2)
+    if batch is not None:
+        fail_if_all_failed(batch)
 
 
 def _import_file(
@@ -231,6 +233,15 @@ def batch_replay(
         typer.echo(report.model_dump_json(indent=2))
     else:
         print_batch(report)
+    fail_if_all_failed(report)
+
+
+def fail_if_all_failed(report: BatchReport) -> None:
+    """Exit 6 (replay rejected) with the commonest reason when not one transaction replayed."""
+    if report.total and report.failed == report.total:
+        reason = report.failure_reasons[0] if report.failure_reasons else None
+        common = f"; commonest: {reason.count} × {reason.reason}" if reason else ""
+        fail(f"every one of the {report.total} transactions failed to replay{common}", 6)
 
 
 def _targets(
@@ -298,7 +309,12 @@ def print_batch(report: BatchReport, console: Console | None = None) -> None:
             console.print(f"{title}:")
             for reason in reasons:
                 console.print(f"  {reason.count:>5} × {reason.reason}", markup=False)
-    rows = report.rows
+    failed = [row.hash for row in report.rows if row.verdict == "failed"]
+    if failed:
+        shown = ", ".join(failed[:3]) + (f" and {len(failed) - 3} more" if len(failed) > 3 else "")
+        console.print(f"Failed transactions: {shown}", markup=False, highlight=False)
+    # Failures are listed once per reason above (with a count), not once per transaction.
+    rows = [row for row in report.rows if row.verdict != "failed"]
     if len(rows) > ROWS_SHOWN:
         rows = [row for row in rows if row.verdict != "exact"]
         console.print(f"({report.exact} exact rows not listed; --json lists every row)")
@@ -316,7 +332,7 @@ def print_batch(report: BatchReport, console: Console | None = None) -> None:
         )
         detail = row.error or "; ".join(row.differences)
         table.add_row(
-            row.hash[:10] + "…" + row.hash[-4:],
+            row.hash,
             "" if row.block is None else str(row.block),
             "" if row.index is None else str(row.index),
             row.label or "",
