@@ -142,7 +142,11 @@ def replay(
     sequence = len(results) > 1
     for position, result in enumerate(results):
         print_replay(
-            result, labels=labels, max_depth=depth, sequence_position=position if sequence else None
+            result,
+            labels=labels,
+            max_depth=depth,
+            sequence_position=position if sequence else None,
+            compared_trace=compare_trace,
         )
 
 

@@ -130,6 +130,7 @@ def print_replay(
     max_depth: int | None = None,
     console: Console | None = None,
     sequence_position: int | None = None,
+    compared_trace: bool = False,
 ) -> None:
     """Print one replay the way `cast run` users expect, plus what cast does not show.
 
@@ -145,8 +146,25 @@ def print_replay(
     if result.balance_changes:
         out.print(fit(render_balance_changes(result.balance_changes, naming=naming), out))
     out.print(render_fidelity(result.fidelity))
+    if compared_trace:
+        out.print(trace_comparison_line(result))
     timings = ", ".join(f"{stage} {seconds:.3f}s" for stage, seconds in result.timings.items())
     out.print(f"[dim]{timings}; {result.rpc_requests} upstream RPC requests[/]")
+
+
+def trace_comparison_line(result: ReplayResult) -> str:
+    """What `--compare-trace` found: every frame identical, or how many fields differ."""
+    frames = sum(1 for _ in result.trace.walk())
+    differing = [d for d in result.fidelity.differences if d.field.startswith("trace")]
+    if not differing:
+        return (
+            f"Trace comparison: all {frames} call frames identical to the upstream's own trace "
+            "(type, addresses, value, gas, input, output, error)"
+        )
+    return (
+        f"Trace comparison: {len(differing)} difference(s) with the upstream's own trace over "
+        f"{frames} call frames (listed above); first at {differing[0].field}"
+    )
 
 
 def header_line(result: ReplayResult, sequence_position: int | None = None) -> str:
