@@ -87,7 +87,10 @@ def analyze(
         async with TimeMachine(rpc_url, decoder=decoder_with(abis)) as machine:
             return await machine.replay(tx)
 
-    result = run_async(run())
+    from timemachine.cli.output import progress
+
+    with progress(f"replaying and analyzing {tx}", tty_only=True):
+        result = run_async(run())
     report = run_detectors(result, labels)
     if report_format is ReportFormat.JSON:
         text = report.model_dump_json(indent=2)

@@ -130,7 +130,10 @@ def replay(
                 raise InvalidInputError("--quick and --compare-trace apply to one transaction")
             return await machine.replay_many(targets)
 
-    results = run_async(run())
+    from timemachine.cli.output import progress
+
+    with progress(f"replaying {', '.join(targets)[:80]}", tty_only=True):
+        results = run_async(run())
     if as_json:  # pydantic's encoder: the stdlib one is ~50x slower on deep call trees
         single = len(results) == 1
         typer.echo(

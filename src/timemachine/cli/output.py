@@ -79,10 +79,13 @@ def fit(table: Table, target: Console) -> RenderableType:
 
 
 @contextlib.contextmanager
-def progress(message: str) -> Iterator[None]:
-    """Long work, shown on stderr: a spinner with the elapsed time on a terminal, else one line
-    when it starts and one when it ends (so logs show where the time went)."""
+def progress(message: str, *, enabled: bool = True, tty_only: bool = False) -> Iterator[None]:
+    """Long work, shown on stderr: a spinner on a terminal, else (unless `tty_only`) one line
+    when it starts and one when it ends with the time taken (so logs show where time went)."""
     err = terminal_console(stderr=True)
+    if not enabled or (tty_only and not err.is_terminal):
+        yield
+        return
     started = time.monotonic()
     if err.is_terminal:
         with err.status(f"{message}…"):

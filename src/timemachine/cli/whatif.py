@@ -319,7 +319,7 @@ def whatif(
         async with TimeMachine(rpc_url, decoder=decoder_with(abis)) as machine:
             return await machine.whatif(tx, request)
 
-    with progress(f"what-if of {tx}{_patching(request.patches)}"):
+    with progress(f"what-if of {tx}{_patching(request.patches)}", enabled=bool(request.patches)):
         result = run_async(run())
     if as_json:
         typer.echo(result.model_dump_json(indent=2))
@@ -367,7 +367,7 @@ def compare(
         async with TimeMachine(rpc_url, decoder=decoder_with(abis)) as machine:
             return await machine.compare(tx, request)
 
-    with progress(f"comparing {tx}{_patching(request.patches)}"):
+    with progress(f"comparing {tx}{_patching(request.patches)}", enabled=bool(request.patches)):
         result = run_async(run())
     result.names.labels.update({address.lower(): name for address, name in labels.items()})
     if chosen is CompareFormat.TEXT and output is None:
