@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import typer
 from rich.console import Console, ConsoleOptions, RenderableType
@@ -49,17 +50,24 @@ class Terminal:
 TERMINAL = Terminal()
 
 
-def terminal_console(*, stderr: bool = False, record: bool = False) -> Console:
+def terminal_console(*, stderr: bool = False) -> Console:
     """A console honouring `--width`/`--wide`; unbounded when the stream is not a terminal."""
     stream = sys.stderr if stderr else sys.stdout
-    width = TERMINAL.width_for(stream.isatty())
-    return Console(stderr=stderr, width=width, record=record, soft_wrap=width == UNBOUNDED)
+    return console_of_width(TERMINAL.width_for(stream.isatty()), stderr=stderr)
+
+
+def console_of_width(
+    width: int | None, *, stderr: bool = False, file: IO[str] | None = None
+) -> Console:
+    """A console `width` columns wide (None: the terminal's); UNBOUNDED never wraps."""
+    return Console(stderr=stderr, file=file, width=width, soft_wrap=width == UNBOUNDED)
 
 
 def fit(table: Table, target: Console) -> RenderableType:
-    """The table, or one `column: value` block per row when it cannot fit `target`'s width."""
-    options: ConsoleOptions = target.options
-    if Measurement.get(target, options, table).minimum <= target.width:
+    """The table, or one `column: value` block per row when its cells cannot fit `target`'s
+    width whole (rich would otherwise cut or fold them)."""
+    unbounded: ConsoleOptions = target.options.update_width(UNBOUNDED)
+    if Measurement.get(target, unbounded, table).maximum <= target.width:
         return table
     headers = [str(column.header) for column in table.columns]
     cells = [list(column.cells) for column in table.columns]
@@ -151,8 +159,8 @@ def print_replay(
     out.print(render_fidelity(result.fidelity))
     if compared_trace:
         out.print(trace_comparison_line(result))
-    timings = ", ".join(f"{stage} {seconds:.3f}s" for stage, seconds in result.timings.items())
-    out.print(f"[dim]{timings}; {result.rpc_requests} upstream RPC requests[/]")
+    timings = [f"{stage} {seconds:.3f}s" for stage, seconds in result.timings.items()]
+    out.print(f"[dim]{', '.join([*timings, f'{result.rpc_requests} upstream RPC requests'])}[/]")
 
 
 def trace_comparison_line(result: ReplayResult) -> str:
