@@ -338,3 +338,21 @@ def to_plain(renderable: Table | Text, width: int = 120) -> str:
     buffer = io.StringIO()
     Console(file=buffer, width=width, color_system=None).print(renderable)
     return buffer.getvalue()
+
+
+def call_text(frame: CallFrame, labels: Mapping[str, str] | None = None) -> str:
+    """A frame's line of the tree without its prefix: `[gas] Name::function(args)`."""
+    return "".join(content for content, _ in _header(frame, normalize_labels(labels)))
+
+
+def result_text(frame: CallFrame, labels: Mapping[str, str] | None = None) -> str:
+    """A frame's closing line without its prefix: `← [Return] values`, `← [Revert] reason`."""
+    return "".join(content for content, _ in _footer(frame, normalize_labels(labels)))
+
+
+def log_text(log: LogEntry, labels: Mapping[str, str] | None = None) -> str:
+    """A log as the tree shows it, on one line: `emit Event(name: value)` or its raw topics."""
+    out = _Lines()
+    _log_lines(out, log, 0, normalize_labels(labels))
+    lines = (line.lstrip(" │├└─") for line in out.text.plain.splitlines())
+    return "; ".join(" ".join(line.split()) for line in lines)
