@@ -216,4 +216,4 @@ def test_reports_show_what_lying_transfer_events_claimed() -> None:
     assert f"| {VICTIM} | {TOKEN} | 0 (Transfer events claim {-(2**256):,}) |" in render_markdown(
         report
     )
-    assert f"Transfer events claim {-(2**256)}" in render_html(report, result)
+    assert f"Transfer events claim {-(2**256):,}" in render_html(report, result)

@@ -36,7 +36,9 @@ GAS_ROWS = 40
 VIEW_CSS = """
 .scroll { overflow-x: auto; max-width: 100%; }
 table.fit { width: 100%; table-layout: auto; }
-table.fit td, table.fit th { overflow-wrap: anywhere; word-break: break-word; }
+table.fit td { overflow-wrap: anywhere; word-break: break-word; }
+table.fit td code { word-break: break-all; }
+table.fit th { white-space: nowrap; }
 .calltree .tree-controls { display: flex; gap: .5em; align-items: center; margin: .5em 0; }
 .calltree input[type=search] { flex: 1; max-width: 32em; padding: .3em .5em; }
 ul.tree, ul.tree ul { list-style: none; margin: 0; padding-left: 1.1em; }
@@ -332,9 +334,11 @@ def gas_profile(trace: CallFrame, naming: Naming, limit: int = GAS_ROWS) -> str:
         where = path_text(path)
         share = 100 * max(own, 0) / total
         call = call_text(frame, labels).split("] ", 1)[-1]
+        shown = where if len(path) <= 2 else "…" + path_text(path[-2:])
         rows.append(
             [
-                f'<a href="#{frame_anchor(where)}"><code>{esc(where)}</code></a>',
+                f'<a href="#{frame_anchor(where)}" title="{esc(where)}"><code>{esc(shown)}</code>'
+                f"</a> <small>depth {len(path)}</small>",
                 f"<code>{esc(_clip(call, 160))}</code>",
                 f"{frame.gas_used:,}",
                 f"{own:,}",

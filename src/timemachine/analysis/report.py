@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from timemachine.models.analysis import AnalysisReport, AssetAmount, AssetValue, ProfitReport
+from timemachine.models.analysis import (
+    AnalysisReport,
+    AssetAmount,
+    AssetValue,
+    Finding,
+    ProfitReport,
+)
 from timemachine.trace.formatting import format_units
 from timemachine.trace.naming import Naming, group_digits
 
@@ -59,6 +65,32 @@ def value_lines(profit: ProfitReport, naming: Naming | None = None) -> list[str]
     return lines
 
 
+def _finding_lines(number: int, finding: Finding, naming: Naming) -> list[str]:
+    """One finding's section: title, explanation, recommendation, evidence; names annotated."""
+    name = naming.address
+    evidence = finding.evidence
+    lines = ["", f"### {number}. {naming.annotate(finding.title)}", ""]
+    lines += [naming.annotate(finding.explanation), ""]
+    lines += [f"**Recommendation.** {finding.recommendation}", ""]
+    if evidence.form:
+        lines.append(f"- Form: {evidence.form}")
+    lines += [f"- Signal: {naming.annotate(signal)}" for signal in evidence.signals]
+    if evidence.frames:
+        lines.append(f"- Frames: {', '.join(f'`{path}`' for path in evidence.frames)}")
+    if evidence.selectors:
+        lines.append(f"- Selectors: {', '.join(evidence.selectors)}")
+    lines += [f"- Digest: `{digest}`" for digest in evidence.digests]
+    lines += [
+        f"- Slot `{slot.slot}` of {name(slot.address)}: `{slot.before}` → `{slot.after}`"
+        for slot in evidence.storage
+    ]
+    lines += [
+        f"- Amount: {name(entry.address)}: {_amount(naming, entry.asset, entry.amount)}"
+        for entry in evidence.amounts
+    ]
+    return lines
+
+
 def render_markdown(report: AnalysisReport) -> str:
     """Findings table, each finding's explanation and evidence, profit, balances, fund flow.
 
@@ -87,29 +119,10 @@ def render_markdown(report: AnalysisReport) -> str:
         for number, finding in enumerate(report.findings, 1):
             lines.append(
                 f"| {number} | {finding.vulnerability_class.value} | {finding.severity} | "
-                f"{finding.confidence:.2f} | {_cell(finding.title)} |"
+                f"{finding.confidence:.2f} | {_cell(naming.annotate(finding.title))} |"
             )
         for number, finding in enumerate(report.findings, 1):
-            evidence = finding.evidence
-            lines += ["", f"### {number}. {finding.title}", "", finding.explanation, ""]
-            lines.append(f"**Recommendation.** {finding.recommendation}")
-            lines.append("")
-            if evidence.form:
-                lines.append(f"- Form: {evidence.form}")
-            lines += [f"- Signal: {signal}" for signal in evidence.signals]
-            if evidence.frames:
-                lines.append(f"- Frames: {', '.join(f'`{path}`' for path in evidence.frames)}")
-            if evidence.selectors:
-                lines.append(f"- Selectors: {', '.join(evidence.selectors)}")
-            lines += [f"- Digest: `{digest}`" for digest in evidence.digests]
-            lines += [
-                f"- Slot `{slot.slot}` of {name(slot.address)}: `{slot.before}` → `{slot.after}`"
-                for slot in evidence.storage
-            ]
-            lines += [
-                f"- Amount: {name(entry.address)}: {_amount(naming, entry.asset, entry.amount)}"
-                for entry in evidence.amounts
-            ]
+            lines += _finding_lines(number, finding, naming)
     profit = report.profit
     lines += ["", "## Profit and loss", ""]
     lines.append(f"- Attacker-controlled: {', '.join(map(name, profit.attackers))}")

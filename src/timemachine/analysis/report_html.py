@@ -100,6 +100,10 @@ class _Page:
     def symbol(self, asset: str) -> str:
         return _esc(self.naming.symbol(asset))
 
+    def text(self, prose: str) -> str:
+        """Detector prose, escaped, with named addresses written `Name (0x…)`."""
+        return _esc(self.naming.annotate(prose))
+
 
 def _header(report: AnalysisReport, result: ReplayResult, page: _Page) -> str:
     fidelity = result.fidelity
@@ -131,7 +135,7 @@ def _header(report: AnalysisReport, result: ReplayResult, page: _Page) -> str:
 def _finding(number: int, finding: Finding, page: _Page) -> str:
     evidence = finding.evidence
     items = [f"<li>Form: {_esc(evidence.form)}</li>"] if evidence.form else []
-    items += [f"<li>Signal: {_esc(signal)}</li>" for signal in evidence.signals]
+    items += [f"<li>Signal: {page.text(signal)}</li>" for signal in evidence.signals]
     if evidence.frames:
         frames = ", ".join(
             f'<a href="#{frame_anchor(path)}"><code>{_esc(path)}</code></a>'
@@ -157,12 +161,12 @@ def _finding(number: int, finding: Finding, page: _Page) -> str:
     severity = _esc(finding.severity)
     return (
         f'<div class="finding sev-{severity}">'
-        f"<h3>{number}. {_esc(finding.title)}</h3>"
+        f"<h3>{number}. {page.text(finding.title)}</h3>"
         f'<p><span class="badge">{_esc(finding.vulnerability_class.value)}</span> '
         f'<span class="badge">severity: {severity}</span> '
         f'<span class="badge">confidence: {finding.confidence:.2f}</span> '
         f'<span class="badge">detector: {_esc(finding.detector)}</span></p>'
-        f"<p>{_esc(finding.explanation)}</p>"
+        f"<p>{page.text(finding.explanation)}</p>"
         f"<p><strong>Recommendation.</strong> {_esc(finding.recommendation)}</p>"
         f"{evidence_html}</div>"
     )
@@ -179,7 +183,7 @@ def _findings(report: AnalysisReport, page: _Page) -> str:
                 _esc(finding.vulnerability_class.value),
                 _esc(finding.severity),
                 f"{finding.confidence:.2f}",
-                _esc(finding.title),
+                page.text(finding.title),
             ]
             for number, finding in enumerate(report.findings, 1)
         ),

@@ -10,6 +10,7 @@ raw integers stay in the models (JSON).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -22,6 +23,7 @@ from timemachine.models.trace import BalanceChange, CallFrame, TokenTransfer
 from timemachine.trace.formatting import format_units
 
 ETH = "ETH"
+_ADDRESS = re.compile(r"(?<![0-9a-zA-Z])0x[0-9a-fA-F]{40}(?![0-9a-fA-F])")
 
 
 @cache
@@ -130,6 +132,10 @@ class Naming:
             return "(none)"
         name = self.label(address)
         return f"{name} ({address})" if name else address
+
+    def annotate(self, text: str) -> str:
+        """`text` with each named address written `Name (0x…)` (hashes are left alone)."""
+        return _ADDRESS.sub(lambda found: self.address(found.group(0)), text)
 
     def short(self, address: str | None) -> str:
         """The name alone when there is one, else the whole address."""
