@@ -111,7 +111,8 @@ def test_profit_balances_and_call_tree_sections() -> None:
     root = ET.fromstring(document.split("\n", 1)[1])
     lines = _tree_text(root)
     frames = sum(1 for _ in hostile().trace.walk())
-    assert len([line for line in lines if line.startswith(("root", "calls["))]) == frames
+    assert len([line for line in lines if line.startswith("[")]) == frames  # `[gas] Name::fn`
+    assert len(root.findall(".//summary[@title]")) == frames  # the frame's path on hover
     assert any("withdraw()" in line for line in lines)
     assert any(line.startswith("← [Revert]") for line in lines)
     # every frame open (printable without script), each with its path as an anchor

@@ -34,6 +34,7 @@ FLOW_MAX_STEPS = 400
 GAS_ROWS = 40
 
 VIEW_CSS = """
+code { overflow-wrap: anywhere; word-break: break-all; }
 .scroll { overflow-x: auto; max-width: 100%; }
 table.fit { width: 100%; table-layout: auto; }
 table.fit td { overflow-wrap: anywhere; word-break: break-word; }
@@ -41,16 +42,15 @@ table.fit td code { word-break: break-all; }
 table.fit th { white-space: nowrap; }
 .calltree .tree-controls { display: flex; gap: .5em; align-items: center; margin: .5em 0; }
 .calltree input[type=search] { flex: 1; max-width: 32em; padding: .3em .5em; }
-ul.tree, ul.tree ul { list-style: none; margin: 0; padding-left: 1.1em; }
+ul.tree, ul.tree ul { list-style: none; margin: 0; padding-left: .9em; }
 ul.tree { padding-left: 0; font-family: ui-monospace, Menlo, Consolas, monospace;
   font-size: .82em; overflow-x: auto; }
 ul.tree ul { border-left: 1px dotted #bbb; }
-ul.tree li { white-space: pre-wrap; overflow-wrap: anywhere; }
+ul.tree li { white-space: pre-wrap; overflow-wrap: anywhere; min-width: 36em; }
 ul.tree summary { cursor: pointer; }
 ul.tree .failed > details > summary, ul.tree li.ret.failed { color: #b3261e; }
 ul.tree li.log { color: #0b6e79; }
 ul.tree li.ret { color: #555; }
-ul.tree .path { color: #999; font-size: .85em; margin-right: .6em; }
 ul.tree .hit { background: #fff3a3; }
 svg.steps { border: 1px solid #ddd; background: #fcfcfd; }
 svg.steps text { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 11px; }
@@ -166,8 +166,7 @@ def call_tree(trace: CallFrame, naming: Naming) -> str:
         state = "failed" if frame.error else "ok"
         parts.append(
             f'<li class="frame {state}" id="{frame_anchor(where)}"><details open="">'
-            f'<summary><span class="path">{esc(where)}</span>{esc(call_text(frame, labels))}'
-            "</summary><ul>"
+            f'<summary title="{esc(where)}">{esc(call_text(frame, labels))}</summary><ul>'
         )
         stack.append((frame, path, iter(order.items(frame)), 0))
 

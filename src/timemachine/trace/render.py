@@ -22,6 +22,7 @@ from timemachine.hexutil import hex_to_bytes
 from timemachine.models import BalanceChange, CallFrame, Fidelity, LogEntry
 from timemachine.trace.formatting import (
     format_address,
+    format_units,
     format_value,
     lookup_label,
     normalize_labels,
@@ -65,6 +66,11 @@ _STATUS_BY_ERROR = (
     ("precompiled failed", "PrecompileError"),
 )
 """geth / revm-inspectors callTracer error messages mapped to revm's InstructionResult names."""
+
+
+def ether(wei: int) -> str:
+    """A call's value in ether, exact, with its unit (cast prints bare wei)."""
+    return f"{format_units(wei, 18)} ETH"
 
 
 def status_of(frame: CallFrame) -> str:
@@ -139,7 +145,7 @@ def _header(frame: CallFrame, labels: Mapping[str, str] | None) -> list[tuple[st
         return [(gas, None), ("→ new", KIND_STYLE), (f" {name}{where}", style)]
     if frame.type == "SELFDESTRUCT":
         target = format_address(frame.to, labels) if frame.to else "<unknown>"
-        value = f"{{value: {frame.value}}}" if frame.value else ""
+        value = f"{{value: {ether(frame.value)}}}" if frame.value else ""
         owner = _call_label(frame.from_, labels)
         return [(gas, None), (f"{owner}::selfdestruct", style), (f"{value}({target})", None)]
     name, args = _function(frame, labels)
@@ -148,7 +154,7 @@ def _header(frame: CallFrame, labels: Mapping[str, str] | None) -> list[tuple[st
         (f"{_call_label(frame.to, labels)}::{name}", style),
     ]
     if frame.value and frame.type != "DELEGATECALL":
-        parts.append((f"{{value: {frame.value}}}", None))
+        parts.append((f"{{value: {ether(frame.value)}}}", None))
     parts.append((f"({args})", None))
     if frame.type in _KIND_MARKERS:
         parts.append((_KIND_MARKERS[frame.type], KIND_STYLE))
