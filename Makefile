@@ -5,9 +5,13 @@ BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: setup demo test lint typecheck unit contracts bench clean
+.PHONY: setup demo test lint typecheck unit contracts bench clean chromium
 
-setup: $(PY_STAMP) $(NODE_STAMP)
+setup: $(PY_STAMP) $(NODE_STAMP) chromium
+
+chromium:  # Debian's Chromium for the browser tests (Playwright launches it; never downloads one)
+	@command -v chromium >/dev/null || (SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update && $$SUDO apt-get install -y chromium chromium-driver)
 
 $(PY_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -4,6 +4,7 @@ RPC block/address scan), then replay them all and compare each with what really 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,8 +19,9 @@ from timemachine.settings import get_settings
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from timemachine.models.tx_imports import BatchReport, BatchTarget, ImportReport
+    from timemachine.models.tx_imports import BatchReport, BatchTarget, ImportReport, ReasonCount
 
+TX_HASH = re.compile(r"0x[0-9a-fA-F]{64}")
 ROWS_SHOWN = 200  # per-tx rows in the human table before only non-exact ones are listed
 
 RpcUrl = Annotated[
@@ -236,10 +238,23 @@ def batch_replay(
     fail_if_all_failed(report)
 
 
+def grouped_reasons(reasons: list[ReasonCount]) -> list[ReasonCount]:
+    """Reasons that differ only by the transaction hash they name, counted as one (`<tx>`)."""
+    from timemachine.models.tx_imports import ReasonCount
+
+    counts: dict[str, int] = {}
+    for reason in reasons:
+        key = TX_HASH.sub("<tx>", reason.reason)
+        counts[key] = counts.get(key, 0) + reason.count
+    ordered = sorted(counts.items(), key=lambda item: -item[1])
+    return [ReasonCount(reason=reason, count=count) for reason, count in ordered]
+
+
 def fail_if_all_failed(report: BatchReport) -> None:
     """Exit 6 (replay rejected) with the commonest reason when not one transaction replayed."""
     if report.total and report.failed == report.total:
-        reason = report.failure_reasons[0] if report.failure_reasons else None
+        reasons = grouped_reasons(report.failure_reasons)
+        reason = reasons[0] if reasons else None
         common = f"; commonest: {reason.count} × {reason.reason}" if reason else ""
         fail(f"every one of the {report.total} transactions failed to replay{common}", 6)
 
@@ -303,7 +318,7 @@ def print_batch(report: BatchReport, console: Console | None = None) -> None:
     )
     for title, reasons in (
         ("Divergences", report.divergence_reasons),
-        ("Failures", report.failure_reasons),
+        ("Failures", grouped_reasons(report.failure_reasons)),
     ):
         if reasons:
             console.print(f"{title}:")

@@ -617,4 +617,4 @@ def _topic0(log: LogDiff) -> str | None:
 
 
 def _patching(patches: list[CodePatch]) -> str:
-    return f" with {len(patches)} patch(es) (compiled, deployed on the fork)" if patches else ""
+    return f" with {len(patches)} patch(es)" if patches else ""
