@@ -41,6 +41,10 @@ def _command(words: list[str]) -> tuple[Any, list[str]]:
     command: Any = _root()
     rest = words[1:]
     while hasattr(command, "get_command") and rest:
+        group_options = {opt: param for param in command.params for opt in param.opts}
+        if rest[0] in group_options:  # `timemachine --wide replay …`
+            rest = rest[1 if group_options[rest[0]].is_flag else 2 :]
+            continue
         sub = command.get_command(typer.Context(command), rest[0])
         if sub is None:
             break
