@@ -15,15 +15,20 @@ if TYPE_CHECKING:
     from timemachine.trace.decoder import Decoder
 
 
-def load_abi(path: Path) -> list[dict[str, Any]]:
-    """A JSON ABI: a bare list, or an artifact object with an "abi" key (Foundry, Hardhat, solc)."""
+def _json_file(path: Path, what: str) -> Any:
+    """The JSON document in a user's file, or a one-line InvalidInputError naming `what` it is."""
     try:
         text = path.read_text()
     except OSError as error:
-        raise InvalidInputError(f"cannot read ABI file {path}: {error.strerror}") from error
+        raise InvalidInputError(f"cannot read {what} {path}: {error.strerror}") from error
     except ValueError as error:  # not UTF-8
-        raise InvalidInputError(f"ABI file {path} is not valid JSON: {error}") from error
-    document = load_json(text, what=f"ABI file {path}")
+        raise InvalidInputError(f"{what} {path} is not valid JSON: {error}") from error
+    return load_json(text, what=f"{what} {path}")
+
+
+def load_abi(path: Path) -> list[dict[str, Any]]:
+    """A JSON ABI: a bare list, or an artifact object with an "abi" key (Foundry, Hardhat, solc)."""
+    document = _json_file(path, "ABI file")
     abi = document.get("abi") if isinstance(document, dict) else document
     if not isinstance(abi, list) or not all(isinstance(entry, dict) for entry in abi):
         raise InvalidInputError(
@@ -46,13 +51,7 @@ def parse_labels(items: list[str]) -> dict[str, str]:
 
 def load_label_file(path: Path) -> dict[str, str]:
     """Labels from a JSON file: `{"0xADDRESS": "Name", …}`, or a devnet manifest (its "labels")."""
-    try:
-        text = path.read_text()
-    except OSError as error:
-        raise InvalidInputError(f"cannot read label file {path}: {error.strerror}") from error
-    except ValueError as error:  # not UTF-8
-        raise InvalidInputError(f"label file {path} is not valid JSON: {error}") from error
-    document = load_json(text, what=f"label file {path}")
+    document = _json_file(path, "label file")
     labels = document.get("labels", document) if isinstance(document, dict) else None
     if not isinstance(labels, dict) or not all(
         isinstance(name, str) and is_hex_address(address) for address, name in labels.items()

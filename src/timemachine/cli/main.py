@@ -104,7 +104,7 @@ def replay(
     """
     from pydantic import TypeAdapter
 
-    from timemachine.cli.inputs import load_abi, user_labels
+    from timemachine.cli.inputs import decoder_with, load_abi, user_labels
     from timemachine.cli.output import print_replay
 
     with reported_errors():
@@ -113,12 +113,9 @@ def replay(
 
     async def run() -> list[ReplayResult]:
         from timemachine.errors import InvalidInputError
-        from timemachine.machine import TimeMachine, default_decoder
+        from timemachine.machine import TimeMachine
 
-        decoder = default_decoder()
-        for extra in abis:
-            decoder.register_abi(extra)
-        async with TimeMachine(rpc_url, decoder=decoder) as machine:
+        async with TimeMachine(rpc_url, decoder=decoder_with(abis)) as machine:
             if len(targets) == 1 and len(targets[0].strip()) > 66:
                 return [await machine.replay_raw(targets[0], block_number=block)]
             if block is not None:
