@@ -510,9 +510,11 @@ def _comparison_header(comparison: Comparison) -> str:
     if comparison.net_gain_eth is not None:
         rows.append(
             [
-                "Attacker net gain (wei)",
-                cell(comparison.net_gain_eth.left),
-                cell(comparison.net_gain_eth.right),
+                "Attacker net gain in ETH",
+                *(
+                    _ether(value) if isinstance(value, int) else cell(value)
+                    for value in (comparison.net_gain_eth.left, comparison.net_gain_eth.right)
+                ),
             ]
         )
     logs = (

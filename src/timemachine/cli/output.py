@@ -25,6 +25,7 @@ from timemachine.cli.errors import reported_errors
 from timemachine.errors import InvalidInputError
 from timemachine.models import ReplayResult
 from timemachine.models.analysis import AnalysisReport
+from timemachine.trace.naming import Naming
 from timemachine.trace.render import render_balance_changes, render_fidelity, render_trace
 
 UNBOUNDED = 1_000_000
@@ -202,6 +203,7 @@ def render_findings(report: AnalysisReport) -> Table | str:
     """The findings of an analysis as a table (or a one-line 'no findings')."""
     if not report.findings:
         return "[green]Findings: none[/]"
+    naming = Naming.from_names(report.names)
     table = Table(title="Findings", title_justify="left")
     for column in ("class", "severity", "confidence", "title"):
         table.add_column(column)
@@ -210,6 +212,6 @@ def render_findings(report: AnalysisReport) -> Table | str:
             finding.vulnerability_class.value,
             finding.severity,
             f"{finding.confidence:.2f}",
-            finding.title,
+            naming.annotate(finding.title),
         )
     return table
