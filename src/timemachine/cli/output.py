@@ -64,6 +64,14 @@ def console_of_width(
     return Console(stderr=stderr, file=file, width=width, soft_wrap=width == UNBOUNDED)
 
 
+def heading(target: Console, title: str) -> None:
+    """A section rule across the width; a short one when the width is unbounded (piped)."""
+    if target.width >= UNBOUNDED:
+        target.print(f"── {title} ──")
+    else:
+        target.rule(title)
+
+
 def fit(table: Table, target: Console) -> RenderableType:
     """The table, or one `column: value` block per row when its cells cannot fit `target`'s
     width whole (rich would otherwise cut or fold them)."""
