@@ -287,7 +287,7 @@ def print_inspections(results: list[BlockInspection]) -> None:
     """A table per block: each MEV found, then the block's summary."""
     from rich.table import Table
 
-    from timemachine.cli.output import terminal_console
+    from timemachine.cli.output import fit, terminal_console
 
     console = terminal_console()
     for result in results:
@@ -339,7 +339,7 @@ def print_inspections(results: list[BlockInspection]) -> None:
         summary = result.summary
         if not summary.mev_count:
             table.add_row("none", "", "", f"{len(result.swaps)} swaps, no MEV found", "")
-        console.print(table)
+        console.print(fit(table, console))
         for kind, part in summary.by_type.items():
             if part.profit_eth or part.unpriced:
                 unpriced = f"; not valued: {', '.join(part.unpriced)}" if part.unpriced else ""

@@ -305,7 +305,7 @@ def print_batch(report: BatchReport, console: Console | None = None) -> None:
     """The batch report as a readable summary, reason lists and a per-tx table."""
     from rich.table import Table
 
-    from timemachine.cli.output import terminal_console
+    from timemachine.cli.output import fit, terminal_console
 
     console = console or terminal_console()
     console.print(
@@ -355,4 +355,4 @@ def print_batch(report: BatchReport, console: Console | None = None) -> None:
             gas,
             detail,
         )
-    console.print(table)
+    console.print(fit(table, console))

@@ -481,7 +481,7 @@ def print_verification(result: FixVerification, console: Console | None = None) 
     """The verdict, why, and the attacker side's profit per asset without and with the patch."""
     from rich.table import Table
 
-    from timemachine.cli.output import terminal_console
+    from timemachine.cli.output import fit, terminal_console
 
     console = console or terminal_console()
     colour = "green" if result.stopped else "red"
@@ -498,7 +498,7 @@ def print_verification(result: FixVerification, console: Console | None = None) 
             row.asset,
             *(_units(value, decimals, row.symbol) for value in row.values()),
         )
-    console.print(table)
+    console.print(fit(table, console))
 
 
 def print_comparison(
