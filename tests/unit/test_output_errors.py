@@ -74,3 +74,27 @@ def test_boolean_flags_show_no_value_type_in_help(command: list[str]) -> None:
     assert run.returncode == 0, run.stderr
     assert "<bool>" not in run.stdout
     assert "--help" in run.stdout
+
+
+def test_benign_controls_are_class_none_as_the_docs_say() -> None:
+    listed = timemachine("exploits", "list", "--chain", "devnet")
+    assert listed.returncode == 0, listed.stderr
+    row = next(line for line in listed.stdout.splitlines() if "amm-swaps" in line)
+    assert "│ none " in row
+    shown = timemachine("exploits", "show", "amm-swaps")
+    assert "class      none (benign control: nothing above low may be reported on it)" in (
+        shown.stdout
+    )
+    exploit = timemachine("exploits", "show", "reentrancy-bank")
+    assert "class      reentrancy (reentrancy)" in exploit.stdout
+
+
+def test_width_fits_tables_and_piped_output_is_whole() -> None:
+    narrow = timemachine("--width", "70", "exploits", "list", "--chain", "devnet")
+    assert narrow.returncode == 0, narrow.stderr
+    assert max(len(line) for line in narrow.stdout.splitlines()) <= 70
+    assert "…" not in narrow.stdout  # too wide for a table: one block per record instead
+    assert "  id        reentrancy-vault-shares" in narrow.stdout
+    piped = timemachine("exploits", "list", "--chain", "devnet")
+    assert max(len(line) for line in piped.stdout.splitlines()) > 70
+    assert "…" not in piped.stdout
