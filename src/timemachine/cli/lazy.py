@@ -93,3 +93,20 @@ class LazyGroup(TyperGroup):
                 rows.append((name, built.get_short_help_str(limit)))
         with formatter.section("Commands"):
             formatter.write_dl(rows)
+
+
+def hide_flag_types() -> None:
+    """Boolean flags take no value: show none in `--help`. Typer 0.29 prints `<bool>` for them
+    (its options' type column ignores `is_flag`); this wraps that column once."""
+    from typer import _click
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+    if getattr(shown, "flag_aware", False):
+        return
+
+    def display_type_rich(self: TyperOption, ctx: _click.Context) -> str | None:
+        return None if self.is_flag and self.metavar is None else shown(self, ctx)
+
+    display_type_rich.flag_aware = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]

@@ -17,6 +17,7 @@ from timemachine.cli.errors import (
     reported_errors,
     run_async,
 )
+from timemachine.cli.inputs import LabelsFileOption
 from timemachine.cli.lazy import LazyCommand, LazyGroup
 from timemachine.cli.whatif import NO_WHATIF, WhatIfOptions, whatif_options
 
@@ -188,6 +189,7 @@ def replay(
             show_default=False,
         ),
     ] = None,
+    labels_file: LabelsFileOption = None,
 ) -> None:
     """Re-execute transactions on a fork and explain them (call tree, events, balances, fidelity).
 
@@ -195,11 +197,11 @@ def replay(
     top of --block (latest by default).
     """
     from timemachine.cli.daemon import replay_through_daemon
-    from timemachine.cli.inputs import load_abi, parse_labels
+    from timemachine.cli.inputs import load_abi, user_labels
     from timemachine.orchestration.daemon_link import ReplayRequest
 
     with reported_errors():
-        labels = parse_labels(label or [])
+        labels = user_labels(label, labels_file)
         abis = [load_abi(path) for path in abi or []]
     request = ReplayRequest(targets, rpc_url, quick, block, compare_trace)
     # The daemon decodes with the bundled ABIs: a replay with extra ones runs in this process.
@@ -209,26 +211,34 @@ def replay(
         return
 
     async def run() -> list[ReplayResult]:
-        from timemachine.machine import TimeMachine, default_decoder
+        from timemachine.cli.inputs import decoder_with
+        from timemachine.machine import TimeMachine
         from timemachine.orchestration.daemon import replay_targets
 
-        decoder = default_decoder()
-        for extra in abis:
-            decoder.register_abi(extra)
-        async with TimeMachine(rpc_url, decoder=decoder) as machine:
+        async with TimeMachine(rpc_url, decoder=decoder_with(abis)) as machine:
             return await replay_targets(machine, request)
+
+    from timemachine.cli.output import print_replay, progress
+    from timemachine.orchestration.daemon import results_from_json, results_json
 
     if answer is None:
         checked_settings()
-    from timemachine.cli.output import print_replay
-    from timemachine.orchestration.daemon import results_from_json, results_json
-
-    results = run_async(run()) if answer is None else results_from_json(answer)
+        with progress(f"replaying {', '.join(targets)[:80]}", tty_only=True):
+            results = run_async(run())
+    else:
+        results = results_from_json(answer)
     if as_json:
         typer.echo(results_json(results))
         return
-    for result in results:
-        print_replay(result, labels=labels, max_depth=depth)
+    sequence = len(results) > 1
+    for position, result in enumerate(results):
+        print_replay(
+            result,
+            labels=labels,
+            max_depth=depth,
+            sequence_position=position if sequence else None,
+            compared_trace=compare_trace,
+        )
 
 
 capsule_app = typer.Typer(
@@ -353,6 +363,25 @@ def demo(
         raise typer.Exit(1)
 
 
+@app.callback()
+def terminal_options(
+    width: Annotated[
+        int | None,
+        typer.Option("--width", min=20, help="Wrap text and fit tables to N columns."),
+    ] = None,
+    wide: Annotated[
+        bool,
+        typer.Option(
+            "--wide", help="Never wrap or cut, even on a terminal (piped output never is)."
+        ),
+    ] = False,
+) -> None:
+    """Replay historical EVM transactions and exploits on forked state, and explain them."""
+    from timemachine.cli.output import TERMINAL
+
+    TERMINAL.width, TERMINAL.wide = width, wide
+
+
 def run() -> None:
     """Console-script entry point."""
     arguments = sys.argv[1:]
@@ -360,6 +389,9 @@ def run() -> None:
     # answers needs none here (replay and daemon check them before they use them).
     if arguments and "--help" not in arguments and arguments[0] not in ("replay", "daemon"):
         checked_settings()
+    from timemachine.cli.lazy import hide_flag_types
+
+    hide_flag_types()
     try:
         app()  # logging configures itself from LOG_LEVEL on first use (timemachine.logs)
     except ModuleNotFoundError as error:  # imported outside a command's reported_errors

@@ -19,13 +19,14 @@ from timemachine.chain.blocks import (
     parse_transaction,
     quantity,
     raw_transaction_hash,
+    raw_transaction_sender,
     validate_hex,
     validate_tx_hash,
 )
 from timemachine.chain.gateway import SeedAccount, StateGateway
 from timemachine.chain.geth_config import hardfork_for_config, node_chain_config
 from timemachine.chain.registry import ChainInfo, get_chain, hardfork_for_block
-from timemachine.errors import DebugApiUnavailableError, InvalidInputError
+from timemachine.errors import DebugApiUnavailableError, InvalidInputError, ReplayError
 from timemachine.forks.manager import ForkSpec
 from timemachine.hexutil import quantity as optional_quantity
 from timemachine.models import CallFrame, ReplayMode, ReplayResult
@@ -56,6 +57,7 @@ from timemachine.replay.source import (
     fetch_block_context,
     fetch_original,
     fetch_transaction,
+    json_object,
 )
 from timemachine.replay.stopwatch import Stopwatch
 from timemachine.replay.trace_compare import compare_traces
@@ -421,6 +423,19 @@ class ReplayEngine:
 
         return targets
 
+    async def _check_raw_nonce(self, raw: str, base: dict[str, Any]) -> None:
+        """ReplayError naming the expected nonce when the raw tx cannot run on top of `base`."""
+        sender, nonce = raw_transaction_sender(raw)
+        number = quantity(base["number"])
+        count = await self.upstream.call("eth_getTransactionCount", [sender, hex(number)])
+        expected = quantity(count)
+        if nonce != expected:
+            raise ReplayError(
+                f"the raw transaction's nonce {nonce} does not fit on block {number}: "
+                f"{sender}'s next nonce there is {expected} (replay it on a block after which "
+                f"the sender's next nonce is {nonce})"
+            )
+
     async def replay_raw(self, raw_tx: str, *, block_number: int | None = None) -> ReplayResult:
         """Run a raw signed transaction on top of `block_number` (default: latest).
 
@@ -434,9 +449,15 @@ class ReplayEngine:
             mined, chain_id = await self.upstream.batch(
                 [("eth_getTransactionByHash", [tx_hash]), ("eth_chainId", [])]
             )
+            mined = (
+                None
+                if mined is None
+                else json_object(self.upstream, "eth_getTransactionByHash", mined)
+            )
             if mined is not None and mined.get("blockNumber") is not None:
                 return await self.replay_transaction(tx_hash)
             base = await fetch_block(self.upstream, block_number)
+            await self._check_raw_nonce(raw, base)
             chain = get_chain(quantity(chain_id))
             hardfork = await self._hardfork(chain, base)
         base_env = parse_block_env(base)

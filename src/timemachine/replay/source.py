@@ -12,6 +12,7 @@ from timemachine.errors import (
     InvalidInputError,
     MethodUnavailableError,
     ReplayError,
+    RpcBadResponseError,
     RpcError,
     TransactionNotFoundError,
 )
@@ -62,6 +63,18 @@ class OriginalTx:
         )
 
 
+def json_object(rpc: ChainRPC, method: str, answer: Any) -> dict[str, Any]:
+    """`answer` if it is a JSON object (a tx, block or receipt); else a one-line RPC error."""
+    if not isinstance(answer, dict):
+        shown = repr(answer)
+        shown = shown if len(shown) <= 40 else shown[:40] + "…"
+        raise RpcBadResponseError(
+            f"{rpc.label} answered {method} with {shown}, not an object; is it a JSON-RPC node "
+            "of an EVM chain?"
+        )
+    return answer
+
+
 @dataclass(frozen=True)
 class MinedTx:
     """Round one: the transaction, its receipt when asked for, and the chain id."""
@@ -81,12 +94,12 @@ async def fetch_transaction(
     if chain_id is None:
         calls.append(("eth_chainId", []))
     answers = await rpc.batch(calls)
-    tx = answers[0]
-    if tx is None:
+    if answers[0] is None:
         raise TransactionNotFoundError(
             f"transaction {tx_hash} is unknown to {rpc.label}; check the hash and that the RPC "
             "serves the chain it was mined on"
         )
+    tx = json_object(rpc, "eth_getTransactionByHash", answers[0])
     if tx.get("blockNumber") is None:
         raise ReplayError(f"transaction {tx_hash} is still pending; replay it once it is mined")
     return MinedTx(
@@ -121,6 +134,7 @@ async def fetch_block_context(
         raise block
     if block is None:
         raise BlockNotFoundError(f"{rpc.label} does not return block {quantity(number)}")
+    block = json_object(rpc, "eth_getBlockByNumber", block)
     parent = rest.pop() if with_parent else None
     block_receipts = await _block_receipts(rpc, block, rest[0]) if full_block else None
     receipt = mined.receipt
@@ -173,4 +187,4 @@ async def fetch_block(rpc: ChainRPC, number: int | None) -> dict[str, Any]:
         raise BlockNotFoundError(
             f"block {number} does not exist on {rpc.label} yet (head is {head})"
         )
-    return dict(block)
+    return dict(json_object(rpc, "eth_getBlockByNumber", block))
