@@ -19,7 +19,8 @@ from tests.conftest import REPO
 from timemachine.analysis import analyze
 from timemachine.analysis.report import render_markdown
 from timemachine.analysis.report_html import render_html
-from timemachine.cli.output import UNBOUNDED, console_of_width
+from timemachine.cli.output import console_of_width
+from timemachine.cli.terminal import UNBOUNDED
 from timemachine.cli.whatif import print_comparison
 from timemachine.devnet import Devnet, manifest
 from timemachine.machine import TimeMachine

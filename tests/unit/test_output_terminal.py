@@ -13,7 +13,8 @@ import pytest
 from rich.table import Table
 
 from tests.unit.analysis_trees import result
-from timemachine.cli.output import UNBOUNDED, console_of_width, fit, print_replay
+from timemachine.cli.output import console_of_width, fit, print_replay
+from timemachine.cli.terminal import UNBOUNDED
 from timemachine.models import (
     BalanceChange,
     CallFrame,

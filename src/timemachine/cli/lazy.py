@@ -98,7 +98,6 @@ class LazyGroup(TyperGroup):
 def hide_flag_types() -> None:
     """Boolean flags take no value: show none in `--help`. Typer 0.29 prints `<bool>` for them
     (its options' type column ignores `is_flag`); this wraps that column once."""
-    from typer import _click
     from typer.core import TyperOption
 
     shown = TyperOption.display_type_rich

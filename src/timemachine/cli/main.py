@@ -377,7 +377,7 @@ def terminal_options(
     ] = False,
 ) -> None:
     """Replay historical EVM transactions and exploits on forked state, and explain them."""
-    from timemachine.cli.output import TERMINAL
+    from timemachine.cli.terminal import TERMINAL
 
     TERMINAL.width, TERMINAL.wide = width, wide
 

@@ -11,7 +11,6 @@ import contextlib
 import sys
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -22,33 +21,12 @@ from rich.table import Table
 from rich.text import Text
 
 from timemachine.cli.errors import reported_errors
+from timemachine.cli.terminal import TERMINAL, UNBOUNDED
 from timemachine.errors import InvalidInputError
 from timemachine.models import ReplayResult
 from timemachine.models.analysis import AnalysisReport
 from timemachine.trace.naming import Naming
 from timemachine.trace.render import render_balance_changes, render_fidelity, render_trace
-
-UNBOUNDED = 1_000_000
-"""The width of piped or `--wide` output: nothing ever wraps."""
-
-
-@dataclass
-class Terminal:
-    """The user's width choice (`--width`, `--wide`), for every console the CLI opens."""
-
-    width: int | None = None
-    wide: bool = False
-
-    def width_for(self, stream_is_tty: bool) -> int | None:
-        """None: the terminal's own width."""
-        if self.width is not None:
-            return self.width
-        if self.wide or not stream_is_tty:
-            return UNBOUNDED
-        return None
-
-
-TERMINAL = Terminal()
 
 
 def terminal_console(*, stderr: bool = False) -> Console:

@@ -376,7 +376,7 @@ def compare(
     if chosen is CompareFormat.TEXT:
         from rich.console import Console
 
-        from timemachine.cli.output import UNBOUNDED
+        from timemachine.cli.terminal import UNBOUNDED
 
         console = Console(record=True, width=UNBOUNDED, soft_wrap=True)
         with console.capture():
