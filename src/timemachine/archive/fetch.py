@@ -37,7 +37,7 @@ from timemachine.trace.flat import flat_trace
 BATCH = 50
 """Calls per JSON-RPC batch request; a chunk's batches go out concurrently (the provider pool
 bounds how many are in flight per provider)."""
-HEAVY_BATCH = 20
+HEAVY_BATCH = 25
 """For calls that re-execute blocks (traces, state diffs): a batch must answer within the
 provider's timeout."""
 HEAVY = frozenset({"trace_block", "debug_traceBlockByNumber", "trace_replayBlockTransactions"})
