@@ -213,7 +213,7 @@ def _print_report(report: ExtractReport) -> None:
             f"{step} {seconds:.2f}s ({100 * seconds / total:.0f}%)"
             for step, seconds in sorted(steps.items(), key=lambda item: -item[1])
         )
-        typer.echo(f"time by step (summed over concurrent chunks): {shares}")
+        typer.echo(f"time by step (summed over concurrent requests): {shares}")
 
 
 @archive_app.command("list")
