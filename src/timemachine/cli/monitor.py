@@ -53,7 +53,8 @@ def monitor(
             dir_okay=False,
             help="Rule file (YAML/JSON, see `timemachine rules validate`): evaluate every "
             "monitored tx at each stage, store the alerts, publish them on the `alerts` topic "
-            "and deliver them to their channels.",
+            "and deliver them to their channels. The enabled rules stored over REST run too; "
+            "both are reloaded when they change.",
         ),
     ] = None,
     quiet: Annotated[
@@ -69,15 +70,15 @@ def monitor(
     from timemachine.monitor.alerting import running_rules
     from timemachine.monitor.service import MonitorHook
     from timemachine.monitor.setup import MonitorOptions, build_monitor
-    from timemachine.rules import load_file
+    from timemachine.rules.stored import RuleSources
     from timemachine.runtime import build
     from timemachine.security.outbound import OutboundPolicy
+    from timemachine.security.vault import Vault
     from timemachine.settings import get_settings
 
     settings = get_settings()
 
     async def run() -> None:
-        rules = load_file(rules_file) if rules_file is not None else None
         pool, name, confirmations = _open_pool(chain, rpc_url)
         runtime = build(settings)
         bus = runtime.bus()
@@ -94,13 +95,12 @@ def monitor(
         )
         try:
             async with contextlib.AsyncExitStack() as stack:
-                hook: MonitorHook | None = None
-                if rules is not None:
-                    chain_id = quantity(await pool.call("eth_chainId")) or 0
-                    policy = OutboundPolicy.from_settings(settings)
-                    hook = await stack.enter_async_context(
-                        running_rules(rules, database, bus, chain_id, policy=policy)
-                    )
+                rules = RuleSources(rules_file, database, vault=Vault.from_settings(settings))
+                chain_id = quantity(await pool.call("eth_chainId")) or 0
+                policy = OutboundPolicy.from_settings(settings)
+                hook: MonitorHook = await stack.enter_async_context(
+                    running_rules(rules, database, bus, chain_id, policy=policy)
+                )
                 watcher = build_monitor(
                     pool,
                     name=name or "chain",
