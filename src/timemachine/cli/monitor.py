@@ -8,6 +8,7 @@ import contextlib
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -50,11 +51,21 @@ def monitor(
         Path | None,
         typer.Option(
             "--rules",
+            envvar="ALERT_RULES_FILE",
             dir_okay=False,
             help="Rule file (YAML/JSON, see `timemachine rules validate`): evaluate every "
             "monitored tx at each stage, store the alerts, publish them on the `alerts` topic "
             "and deliver them to their channels. The enabled rules stored over REST run too; "
             "both are reloaded when they change.",
+        ),
+    ] = None,
+    deliver: Annotated[
+        str | None,
+        typer.Option(
+            "--deliver",
+            help="inline: alerts are delivered by this process; queue: as jobs on the `alerts` "
+            "queue of the Celery workers (retried, redelivered if a worker dies). Default: "
+            "ALERT_DELIVERY.",
         ),
     ] = None,
     quiet: Annotated[
@@ -99,7 +110,14 @@ def monitor(
                 chain_id = quantity(await pool.call("eth_chainId")) or 0
                 policy = OutboundPolicy.from_settings(settings)
                 hook: MonitorHook = await stack.enter_async_context(
-                    running_rules(rules, database, bus, chain_id, policy=policy)
+                    running_rules(
+                        rules,
+                        database,
+                        bus,
+                        chain_id,
+                        policy=policy,
+                        dispatch=_dispatch(deliver or settings.alert_delivery),
+                    )
                 )
                 watcher = build_monitor(
                     pool,
@@ -126,6 +144,19 @@ def monitor(
             await bus.aclose()
 
     run_async(run(), debug=_debug())
+
+
+def _dispatch(mode: str) -> Callable[[str], None] | None:
+    """None (deliver in this process) or the enqueueing of a delivery worker's turn."""
+    from timemachine.errors import InvalidInputError
+
+    if mode == "inline":
+        return None
+    if mode != "queue":
+        raise InvalidInputError(f"--deliver {mode!r}: use inline or queue")
+    from timemachine.tasks.alerts_tasks import enqueue_delivery
+
+    return enqueue_delivery
 
 
 async def _run_until_stopped(watcher: Monitor) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from timemachine.alerts.channels import ChannelSender
@@ -117,12 +117,21 @@ def reorg_event_of(reorg: ChainReorged, chain_id: int) -> RuleEvent:
 
 
 class RuleFeed:
-    """The monitor's hook: evaluates the rules on every state change and delivers the alerts."""
+    """The monitor's hook: evaluates the rules on every state change and delivers the alerts:
+    in this process (one loop per channel), or, given `dispatch`, as queued jobs: `dispatch`
+    is called with each channel a new alert is queued on (e.g. to enqueue a worker task)."""
 
-    def __init__(self, notifier: Notifier, bus: EventBus, chain_id: int) -> None:
+    def __init__(
+        self,
+        notifier: Notifier,
+        bus: EventBus,
+        chain_id: int,
+        dispatch: Callable[[str], None] | None = None,
+    ) -> None:
         self.notifier = notifier
         self.bus = bus
         self.chain_id = chain_id
+        self.dispatch = dispatch
         self.alerts: list[Alert] = []
         self._queued: dict[str, asyncio.Event] = {}
         self._loops: dict[str, asyncio.Task[None]] = {}
@@ -148,13 +157,19 @@ class RuleFeed:
             self.alerts.append(alert)
             self.bus.publish(topics.ALERTS, {"type": "rule_alert", **alert.model_dump(mode="json")})
             for channel in alert.notify:
-                self._wakeup(channel).set()
+                if self.dispatch is not None:
+                    self.dispatch(channel)
+                else:
+                    self._wakeup(channel).set()
 
     def _wakeup(self, channel: str) -> asyncio.Event:
         return self._queued.setdefault(channel, asyncio.Event())
 
     def start_delivery(self) -> None:
-        """A delivery loop for each channel that has none yet (after a reload: new channels)."""
+        """A delivery loop for each channel that has none yet (after a reload: new channels);
+        none when deliveries are dispatched as jobs."""
+        if self.dispatch is not None:
+            return
         for name in self.notifier.deliveries.channels:
             if name not in self._loops:
                 self._loops[name] = asyncio.create_task(self._deliver_channel(name))
@@ -212,10 +227,12 @@ async def running_rules(
     policy: OutboundPolicy,
     ssl_context: ssl.SSLContext | None = None,
     reload_interval: float = RELOAD_INTERVAL,
+    dispatch: Callable[[str], None] | None = None,
 ) -> AsyncIterator[RuleFeed]:
     """A `RuleFeed` for a monitor's `hook`, its channels checked against `policy` and its
-    delivery loops running in the background until the block exits. Given `RuleSources`, the
-    rules are reloaded whenever a source changes."""
+    delivery loops running in the background until the block exits (or, given `dispatch`,
+    its deliveries queued as jobs). Given `RuleSources`, the rules are reloaded whenever a
+    source changes."""
     sender = ChannelSender(policy, ssl_context=ssl_context)
     sources: RuleSources | None = None
     seen: tuple[Any, ...] = ()
@@ -224,7 +241,7 @@ async def running_rules(
             seen = await asyncio.to_thread(rules.fingerprint)
             sources, rules = rules, await asyncio.to_thread(rules.load)
         notifier = Notifier(rules, database, sender=sender, clock=SystemClock())
-        feed = RuleFeed(notifier, bus, chain_id)
+        feed = RuleFeed(notifier, bus, chain_id, dispatch)
         feed.start_delivery()
         watching = (
             asyncio.create_task(feed.watch(sources, seen, reload_interval))

@@ -17,7 +17,7 @@ from timemachine.settings import Settings, get_settings
 from timemachine.tasks.broker import broker_url
 from timemachine.tasks.queue import CeleryQueue
 
-QUEUES = ("replay", "analysis", "cleanup")
+QUEUES = ("replay", "analysis", "cleanup", "alerts")
 
 
 def result_backend(settings: Settings) -> str:
@@ -40,6 +40,7 @@ def create_celery(settings: Settings | None = None) -> Celery:
             "timemachine.tasks.analysis_tasks",
             "timemachine.tasks.cleanup_tasks",
             "timemachine.tasks.mev_tasks",
+            "timemachine.tasks.alerts_tasks",
         ],
     )
     app.conf.update(
@@ -78,6 +79,10 @@ def create_celery(settings: Settings | None = None) -> Celery:
             "cleanup-temp-files": {
                 "task": "tasks.cleanup_tasks.cleanup_temp_files",
                 "schedule": crontab(minute=30),
+            },
+            "alerts-sweep-deliveries": {
+                "task": "tasks.alerts_tasks.sweep_deliveries",
+                "schedule": 30.0,
             },
         },
         timezone="UTC",

@@ -1,4 +1,5 @@
-"""Rule documents stored over REST (versioned, owned) and the vault-sealed channel secrets.
+"""Rule documents stored over REST (versioned, owned), the vault-sealed channel secrets, and
+the lease a delivery worker holds on the delivery it is sending.
 
 Revision ID: 0012_alert_rules
 Revises: 0011_alerts
@@ -57,7 +58,13 @@ def upgrade() -> None:
     )
 
 
+    with op.batch_alter_table("alert_deliveries") as batch:
+        batch.add_column(sa.Column("lease_until", sa.Float(), nullable=True))
+
+
 def downgrade() -> None:
+    with op.batch_alter_table("alert_deliveries") as batch:
+        batch.drop_column("lease_until")
     op.drop_table("alert_secrets")
     op.drop_table("alert_rule_versions")
     op.drop_index(op.f("ix_alert_rules_owner"), table_name="alert_rules")
