@@ -105,7 +105,7 @@ class Monitor:
             known = self.lifecycle.get(repeat) if repeat is not None else None
             if known is not None and provider not in known.first_seen:
                 known.first_seen[provider] = now
-                self._dirty[known.tx.hash] = known
+                self._changed(known, "tx_sighted")  # so a bus-fed store records it too
             return None
         self.rate.tick(now)
         record = MonitoredTx(
@@ -358,6 +358,8 @@ def record_event_id(record: MonitoredTx, event: str) -> str:
     tx = record.tx
     if event == "tx_simulated" and record.simulation is not None:
         detail = str(record.simulation.head)
+    elif event == "tx_sighted":
+        detail = ",".join(sorted(record.first_seen))
     else:
         detail = record.block_hash or record.replaced_by or ""
     return f"{tx.chain}:{tx.hash}:{event}:{record.reorged}:{detail}"

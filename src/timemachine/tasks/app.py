@@ -41,6 +41,7 @@ def create_celery(settings: Settings | None = None) -> Celery:
             "timemachine.tasks.cleanup_tasks",
             "timemachine.tasks.mev_tasks",
             "timemachine.tasks.alerts_tasks",
+            "timemachine.tasks.events_tasks",
         ],
     )
     app.conf.update(
@@ -49,6 +50,7 @@ def create_celery(settings: Settings | None = None) -> Celery:
         task_routes={
             **{f"tasks.{name}_tasks.*": {"queue": name} for name in QUEUES},
             "tasks.mev_tasks.*": {"queue": "analysis"},
+            "tasks.events_tasks.*": {"queue": "cleanup"},
         },
         task_acks_late=True,
         task_reject_on_worker_lost=True,
@@ -79,6 +81,10 @@ def create_celery(settings: Settings | None = None) -> Celery:
             "cleanup-temp-files": {
                 "task": "tasks.cleanup_tasks.cleanup_temp_files",
                 "schedule": crontab(minute=30),
+            },
+            "prune-processed-events": {
+                "task": "tasks.events_tasks.prune_processed_events",
+                "schedule": crontab(minute=45),
             },
             "alerts-sweep-deliveries": {
                 "task": "tasks.alerts_tasks.sweep_deliveries",

@@ -57,7 +57,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("owner", "name", name=op.f("pk_alert_secrets")),
     )
 
-
     with op.batch_alter_table("alert_deliveries") as batch:
         batch.add_column(sa.Column("lease_until", sa.Float(), nullable=True))
 
