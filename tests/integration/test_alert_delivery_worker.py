@@ -81,6 +81,10 @@ def test_a_worker_killed_mid_delivery_is_redelivered_not_duplicated(
                 [record] = AlertStore(s).deliveries(alert.id)
             return record
 
+        def delivered() -> DeliveryRecord | None:
+            record = delivery()
+            return record if record.status == "delivered" else None
+
         worker = start_worker(settings, tmp_path, queues="alerts")
         try:
             wait_for(first_arrived.is_set, 180, "the first delivery attempt")
@@ -89,9 +93,7 @@ def test_a_worker_killed_mid_delivery_is_redelivered_not_duplicated(
             assert held.lease_until is not None
             worker.kill()
             worker = start_worker(settings, tmp_path, queues="alerts")
-            done = wait_for(
-                lambda: (d := delivery()).status == "delivered" and d, 180, "the redelivery"
-            )
+            done = wait_for(delivered, 180, "the redelivery")
         finally:
             release.set()
             worker.stop()

@@ -133,7 +133,8 @@ async def test_sigkilled_storage_consumer_loses_nothing_and_stores_nothing_twice
                 )
 
                 # each provider after the first publishes its sighting (tx_sighted)
-                sightings = sum(len(monitor.lifecycle.get(h).first_seen) - 1 for h in sent)  # type: ignore[union-attr]
+                seen = [r.first_seen for h in sent if (r := monitor.lifecycle.get(h))]
+                sightings = sum(len(providers) - 1 for providers in seen)
                 second = started.start("tx_enriched", GROUP, HANDLER)
                 # the rows may be final before every event was applied (the redeliveries of what
                 # the killed member held come after the ack wait): wait for every event
