@@ -20,6 +20,7 @@ from timemachine.cli.errors import run_async
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
+    from timemachine.chain.pool import ProviderPool
     from timemachine.monitor.service import Monitor
     from timemachine.ports import EventBus
 
@@ -77,8 +78,8 @@ def monitor(
     included, replaced or dropped, and simulate the ones the filter picks before they are mined.
     `--json` prints one JSON object per event line (topics tx_raw, tx_enriched, tx_simulated,
     blocks, reorgs, mev_bundles, alerts)."""
-    from timemachine.hexutil import quantity
     from timemachine.monitor.alerting import running_rules
+    from timemachine.monitor.prefilter import SimulationFilter
     from timemachine.monitor.service import MonitorHook
     from timemachine.monitor.setup import MonitorOptions, build_monitor
     from timemachine.rules.stored import RuleSources
@@ -90,6 +91,8 @@ def monitor(
     settings = get_settings()
 
     async def run() -> None:
+        SimulationFilter.parse(simulate or settings.monitor_simulate)  # bad input: before I/O
+        dispatch = _dispatch(deliver or settings.alert_delivery)
         pool, name, confirmations = _open_pool(chain, rpc_url)
         runtime = build(settings)
         bus = runtime.bus()
@@ -107,7 +110,7 @@ def monitor(
         try:
             async with contextlib.AsyncExitStack() as stack:
                 rules = RuleSources(rules_file, database, vault=Vault.from_settings(settings))
-                chain_id = quantity(await pool.call("eth_chainId")) or 0
+                chain_id = await _chain_id(pool, name)
                 policy = OutboundPolicy.from_settings(settings)
                 hook: MonitorHook = await stack.enter_async_context(
                     running_rules(
@@ -116,7 +119,7 @@ def monitor(
                         bus,
                         chain_id,
                         policy=policy,
-                        dispatch=_dispatch(deliver or settings.alert_delivery),
+                        dispatch=dispatch,
                     )
                 )
                 watcher = build_monitor(
@@ -144,6 +147,19 @@ def monitor(
             await bus.aclose()
 
     run_async(run(), debug=_debug())
+
+
+async def _chain_id(pool: ProviderPool, name: str) -> int:
+    """The chain's id for the rules: asked of the chain, else (providers down at start: the
+    monitor reconnects) the registry's for a named chain, else 0."""
+    from timemachine.chain.registry import find_chain
+    from timemachine.errors import RpcError
+    from timemachine.hexutil import quantity
+
+    try:
+        return quantity(await pool.call("eth_chainId")) or 0
+    except RpcError:
+        return find_chain(name).chain_id if name else 0
 
 
 def _dispatch(mode: str) -> Callable[[str], None] | None:
