@@ -28,8 +28,7 @@ from timemachine.rules.loader import RuleSet, Secrets
 from timemachine.rules.stored import compile_document, namespaced, secrets_of
 from timemachine.security.outbound import OutboundPolicy
 from timemachine.store.db import Database
-from timemachine.store.rules import ChannelSecrets, RuleVersion, StoredRule, StoredRules
-from timemachine.store.rules import Cipher as Vault
+from timemachine.store.rules import ChannelSecrets, Cipher, RuleVersion, StoredRule, StoredRules
 
 router = APIRouter(prefix="/api/time-machine/rules", tags=["rules"])
 MAX_DOCUMENT = 1_000_000
@@ -70,7 +69,7 @@ def checked(document: str, request: Request, secrets: Secrets | None) -> RuleSet
     return rules
 
 
-def _written(document: str, request: Request, db: Database, vault: Vault, owner: str) -> None:
+def _written(document: str, request: Request, db: Database, vault: Cipher, owner: str) -> None:
     try:
         checked(document, request, secrets_of(db, vault, owner))
     except RuleError as error:
