@@ -5,9 +5,13 @@ BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: setup demo test lint typecheck unit contracts bench clean console
+.PHONY: setup demo test lint typecheck unit contracts bench clean console chromium
 
-setup: $(PY_STAMP) $(NODE_STAMP) console
+setup: $(PY_STAMP) $(NODE_STAMP) console chromium
+
+chromium:  # Debian's Chromium for the browser tests (Playwright launches it; never downloads one)
+	@command -v chromium >/dev/null || (SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update && $$SUDO apt-get install -y chromium chromium-driver)
 
 $(PY_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,10 +23,9 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# The web console: built from web/src into web/dist (served at /console/); Chromium for its tests.
+# The web console: built from web/src into web/dist (served at /console/).
 CONSOLE_BUILD := web/dist/index.html
 console: $(CONSOLE_BUILD)
-	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium chromium-driver)
 
 $(CONSOLE_BUILD): $(NODE_STAMP) web/build.mjs web/index.html $(wildcard web/src/*.js web/src/*.jsx web/src/*.css web/src/pages/*.jsx)
 	npm run --silent build:console

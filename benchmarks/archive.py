@@ -6,7 +6,7 @@ blocks+transactions+logs+traces together), cryo (its Python bindings: the Rust e
 `cryo.async_freeze`) and we (`timemachine.archive.extract` through a provider pool, as the CLI
 does) write the same files (1,000-block chunks, lz4) into fresh directories; blocks/s is the
 median of --rounds, the two tools alternating. Our run report shows where the time goes (RPC per
-method, row building, Parquet encoding, writing; summed over concurrent chunks). Then the file
+method, row building, Parquet encoding, writing; summed over concurrent requests). Then the file
 sizes of the same datasets per compression codec (our lz4 files re-encoded with each).
 
     python -m benchmarks.archive [--blocks 2000] [--transfers 5] [--rounds 3]
@@ -144,7 +144,7 @@ async def main() -> None:
             steps = last.timings.seconds
             total = sum(steps.values())
             print(
-                f"\nwhere our time goes ({TOGETHER}, last round, summed over 4 concurrent chunks):"
+                f"\nwhere our time goes ({TOGETHER}, last round, summed over concurrent requests):"
             )
             for step, seconds in sorted(steps.items(), key=lambda kv: -kv[1]):
                 print(f"  {step:<30} {seconds:7.3f}s {100 * seconds / total:5.1f}%")

@@ -160,11 +160,24 @@ def measure(page: Page, url: str, frames: int, depth_rows: int) -> dict[str, flo
     page.goto(url)
     page.wait_for_selector('.row[data-path="root"]')
     opened = float(page.evaluate("window.__treeAt"))
+    asked, answered = page.evaluate(
+        """() => { const e = performance.getEntriesByType('resource')
+                     .find(e => e.name.includes("/view?"));
+                   return [e.requestStart, e.responseEnd]; }"""
+    )
     expand = float(page.evaluate(TIMED_CLICK, ["Expand all", f"{frames} rows shown"]))
     page.click("text=Collapse")
     depth = float(page.evaluate(TIMED_CLICK, ["Expand to depth", f"{depth_rows} rows shown"]))
     search = float(page.evaluate(TIMED_SEARCH, "0x"))
-    return {"open": opened, "expand all": expand, "expand to depth 3": depth, "search+jump": search}
+    return {
+        "open": opened,
+        "  before the request": asked,
+        "  API request": answered - asked,
+        "  render after it": opened - answered,
+        "expand all": expand,
+        "expand to depth 3": depth,
+        "search+jump": search,
+    }
 
 
 def rows_to_depth(frame: dict[str, Any], depth: int) -> int:

@@ -179,6 +179,16 @@ class Settings(BaseSettings):
         description="Comma-separated providers of one more chain `timemachine serve` monitors "
         "(a devnet, a chain without a registry entry).",
     )
+    alert_rules_file: Path | None = Field(
+        default=None,
+        description="The operator's rule file: run by the monitors `serve` starts (with the "
+        "rules stored over REST) and read by the delivery workers for its channels.",
+    )
+    alert_delivery: Literal["inline", "queue"] = Field(
+        default="inline",
+        description="How the monitor delivers alerts: `inline`, in its own process; `queue`, "
+        "as jobs on the `alerts` queue of the Celery workers (what `serve` runs).",
+    )
     monitor_store: Literal["local", "bus"] = Field(
         default="local",
         description="Where the monitor's records are stored: `local`, by the monitor itself; "

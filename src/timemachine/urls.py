@@ -41,8 +41,12 @@ def host_and_port(parts: SplitResult) -> str:
 
 
 def redact_url(url: str) -> str:
-    """The URL reduced to scheme://host[:port], hiding API keys in paths, queries and userinfo."""
+    """The URL reduced to scheme://host[:port], hiding API keys in paths, queries and userinfo.
+    Text that is no URL (no scheme or host) keeps only what precedes any '/', '?', '#' or '@'."""
     parts = urlsplit(url)
+    if not parts.scheme or not parts.netloc:
+        head = re.split(r"[/?#]", url.strip(), maxsplit=1)[0]
+        return head.rpartition("@")[2]
     return f"{parts.scheme}://{host_and_port(parts)}"
 
 

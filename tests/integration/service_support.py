@@ -133,8 +133,14 @@ class Worker:
             self.kill()
 
 
-def start_worker(settings: Settings, folder: Path, *, concurrency: int = 1) -> Worker:
-    """A real prefork Celery worker on all queues, in its own process group."""
+def start_worker(
+    settings: Settings,
+    folder: Path,
+    *,
+    concurrency: int = 1,
+    queues: str = "replay,analysis,cleanup",
+) -> Worker:
+    """A real prefork Celery worker on `queues`, in its own process group."""
     log = folder / f"worker-{uuid.uuid4().hex[:8]}.log"
     command = [
         sys.executable,
@@ -148,7 +154,7 @@ def start_worker(settings: Settings, folder: Path, *, concurrency: int = 1) -> W
         "-c",
         str(concurrency),
         "-Q",
-        "replay,analysis,cleanup",
+        queues,
         "-n",
         f"test-{uuid.uuid4().hex[:8]}@%h",
         "--without-gossip",

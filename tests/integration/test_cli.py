@@ -245,7 +245,7 @@ def test_labels_and_extra_abis_reach_the_call_tree(devnet: Devnet, tmp_path: Pat
         "--depth", "0",
     )  # fmt: skip
     assert run.returncode == 0, run.stderr
-    assert "Villain::attack{value: 1000000000000000000}()" in run.stdout
+    assert "Villain::attack{value: 1 ETH}()" in run.stdout
 
 
 def test_a_bad_label_fails_with_one_line(devnet: Devnet) -> None:

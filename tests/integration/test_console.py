@@ -33,6 +33,7 @@ from tests.integration.service_support import (
     require_service,
     server_env,
 )
+from timemachine.analysis.evidence import path_text
 from timemachine.catalog.devnet import actor_account, actor_address
 from timemachine.catalog.scenarios import get_scenario
 from timemachine.devnet import Devnet
@@ -43,6 +44,7 @@ from timemachine.ports import ForkSpec
 
 pytestmark = pytest.mark.integration
 playwright_sync = pytest.importorskip("playwright.sync_api")
+expect = playwright_sync.expect
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = REPO / "docs" / "screenshots"
@@ -77,7 +79,7 @@ def _rpc(url: str, method: str, params: list[Any]) -> Any:
 
 def send_transfer(url: str, account: LocalAccount, to: str, value: int) -> str:
     """Sign and send an EIP-1559 transfer; its hash."""
-    tx = {
+    tx: dict[str, Any] = {
         "type": 2,
         "chainId": int(_rpc(url, "eth_chainId", []), 16),
         "nonce": int(_rpc(url, "eth_getTransactionCount", [account.address, "pending"]), 16),
@@ -140,13 +142,17 @@ class Console:
         self.page = self.context.new_page()
         self.page.set_default_timeout(20_000)
         self.errors: list[str] = []
-        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
         self.page.goto(server.base + "/")
         self.page.fill("input[name=username]", username)
         self.page.fill("input[name=password]", PASSWORD)
         self.page.click("button[type=submit]")
         self.page.wait_for_selector(".who")
+
+    def _console(self, message: Any) -> None:
+        if message.type == "error":
+            self.errors.append(message.text)
 
     def go(self, route: str) -> Any:
         self.page.goto(f"{self.server.base}/console/#/{route}")
@@ -187,6 +193,15 @@ def exploit_session(analyst: Console) -> str:
     return href.removeprefix("#/session/")
 
 
+def searched_text(frame: CallFrame) -> str:
+    """What the console's tree search matches (web/src/tree.js `searchText`)."""
+    parts = [frame.type, frame.to, frame.from_, frame.error, frame.revert_reason]
+    parts += [frame.decoded.signature if frame.decoded else None]
+    for log in frame.logs:
+        parts += [log.event.name if log.event else None, log.address]
+    return " ".join(part for part in parts if part).lower()
+
+
 def _result(server: LiveServer, bearer: dict[str, str], session_id: str) -> dict[str, Any]:
     detail = server.get(f"/api/time-machine/sessions/{session_id}", headers=bearer).json()
     result: dict[str, Any] = detail["results"][0]
@@ -202,10 +217,10 @@ def test_login_shows_the_catalog_with_its_charts(analyst: Console) -> None:
         "Losses by chain (USD)",
         "Losses by year (USD)",
     ]
+    analyst.shot("catalog")
     page.check("text=Replayable here")
     bundled = page.locator("tr[data-exploit]").count()
     assert bundled == page.locator("tr[data-exploit] button", has_text="Replay").count() > 0
-    analyst.shot("catalog")
     assert analyst.errors == []
 
 
@@ -213,7 +228,8 @@ def test_transaction_view_tree_and_finding_to_frame(
     analyst: Console, server: LiveServer, bearer: dict[str, str], exploit_session: str
 ) -> None:
     result = _result(server, bearer, exploit_session)
-    frames = sum(1 for _ in CallFrame.model_validate(result["replay"]["trace"]).walk())
+    tree = CallFrame.model_validate(result["replay"]["trace"])
+    frames = sum(1 for _ in tree.walk())
     finding = result["analysis"]["findings"][0]
     assert finding["vulnerability_class"] == "reentrancy"
     target = finding["evidence"]["frames"][0]
@@ -223,25 +239,39 @@ def test_transaction_view_tree_and_finding_to_frame(
     assert page.locator(".fidelity strong").inner_text() == "exact"
     assert page.locator(".summary .pill").inner_text() == "success"
     assert page.get_by_text(f"{frames} frames").is_visible()
+    rows_shown = expect(page.get_by_test_id("rows-shown"))
     page.get_by_role("button", name="Expand all").click()
-    assert page.get_by_test_id("rows-shown").inner_text() == f"{frames} rows shown"
+    rows_shown.to_have_text(f"{frames} rows shown")
     page.get_by_role("button", name="Collapse").click()
-    assert page.get_by_test_id("rows-shown").inner_text() == "1 rows shown"
+    rows_shown.to_have_text("1 rows shown")
     page.locator(".tree-box").focus()
     page.keyboard.press("ArrowRight")  # expand the root
     page.keyboard.press("ArrowDown")  # to its first call
-    assert page.locator(".row.selected").get_attribute("data-path") == "calls[0]"
+    expect(page.locator(".row.selected")).to_have_attribute("data-path", "calls[0]")
+    page.fill("input[aria-label=Depth]", "2")
+    page.get_by_role("button", name="Expand to depth").click()
+    rows_shown.to_have_text(f"{sum(1 for path, _ in tree.walk() if len(path) <= 2)} rows shown")
+    withdraws = [path for path, frame in tree.walk() if "withdraw" in searched_text(frame)]
+    page.fill("input[aria-label='Search the call tree']", "withdraw")
+    expect(page.locator(".calltree .toolbar .muted")).to_have_text(
+        f"{len(withdraws)} match" + ("" if len(withdraws) == 1 else "es")
+    )
+    page.keyboard.press("Enter")  # the first match after the selected frame
+    expect(page.locator(".row.selected")).to_have_attribute("data-path", path_text(withdraws[0]))
 
     page.locator(".finding a[data-frame]").first.click()
     selected = page.locator(".row.selected")
-    selected.wait_for()
-    assert selected.get_attribute("data-path") == target
-    assert selected.is_visible()
+    expect(selected).to_have_attribute("data-path", target)
+    expect(selected).to_be_in_viewport()
     assert page.locator(".frame-detail").get_attribute("data-path") == target
     assert f"frame={target}" in page.url.replace("%5B", "[").replace("%5D", "]")
     analyst.shot("transaction")
+    page.get_by_role("button", name="Switch theme").click()
+    expect(page.locator("html")).to_have_attribute("data-theme", "light")
+    analyst.shot("transaction-light")
+    page.get_by_role("button", name="Switch theme").click()
     page.locator(".node").first.click()  # focus one address's flows
-    assert page.locator(".fundflow").get_by_text("focused on").is_visible()
+    expect(page.locator(".fundflow").get_by_text("focused on")).to_be_visible()
     assert analyst.errors == []
 
 
@@ -258,13 +288,14 @@ def test_whatif_patch_compares_side_by_side(
     page.fill("input[name=patch_address]", devnet.history.address_of(fix.contract))
     page.fill("input[name=contract]", fix.artifact)
     page.fill("textarea[aria-label='Patched Solidity source']", source.read_text())
-    assert page.locator(".editor .sol-keyword").first.inner_text() == "pragma"
+    expect(page.locator(".editor .sol-keyword").first).to_have_text("pragma")
     page.get_by_role("button", name="Run what-if").click()
     table = page.locator("table.comparison")
     table.wait_for(timeout=SLOW_MS)
     status = table.locator("tr", has=page.locator("th", has_text="status"))
     assert status.locator("td").all_inner_texts() == ["1", "0"]
     assert table.locator("thead th").all_inner_texts()[1:] == ["replay", "what-if"]
+    table.scroll_into_view_if_needed()
     analyst.shot("whatif")
     assert analyst.errors == []
 
@@ -304,16 +335,37 @@ def test_mev_explorer_filters_by_type(
     assert inspected.status_code == 200, inspected.text
     every = server.get("/api/time-machine/mev/findings?limit=500", headers=bearer).json()["items"]
     page = analyst.go("mev")
-    page.get_by_test_id("mev-count").wait_for()
-    assert page.get_by_test_id("mev-count").inner_text() == f"{len(every)} findings"
+    expect(page.get_by_test_id("mev-count")).to_have_text(f"{len(every)} findings")
     page.select_option("select[aria-label='MEV type']", "sandwich")
     page.get_by_role("button", name="Filter").click()
-    playwright_sync.expect(page.get_by_test_id("mev-count")).to_have_text("1 findings")
+    expect(page.get_by_test_id("mev-count")).to_have_text("1 findings")
     assert page.locator("tr[data-type]").evaluate_all("rows => rows.map(r => r.dataset.type)") == [
         "sandwich"
     ]
     assert page.locator("tr[data-type] td").nth(3).inner_text() == "0x000000…c4d8"
     analyst.shot("mev")
+    assert analyst.errors == []
+
+
+def test_account_creates_an_api_key_that_works_then_revokes_it(
+    analyst: Console, server: LiveServer
+) -> None:
+    page = analyst.go("account")
+    page.fill("input[name=name]", "ci key")
+    page.check("input[value='sessions:read']")
+    page.get_by_role("button", name="Create key").click()
+    key = page.locator(".new-key code").inner_text()
+    assert key.startswith("tm_")
+    me = server.get("/api/auth/me", headers={"Authorization": f"Bearer {key}"}).json()
+    assert (me["user"]["username"], me["via"], me["scopes"]) == (
+        "ana",
+        "api_key",
+        ["sessions:read"],
+    )
+    row = page.locator("tr", has_text="ci key")
+    row.get_by_role("button", name="Revoke").click()
+    expect(row.locator("td").last).to_have_text("revoked")
+    assert server.get("/api/auth/me", headers={"Authorization": f"Bearer {key}"}).status_code == 401
     assert analyst.errors == []
 
 
@@ -323,10 +375,12 @@ def test_a_viewer_is_not_offered_and_is_refused_a_replay(browser: Any, server: L
         page = viewer.go("exploits")
         page.wait_for_selector("tr[data-exploit]")
         page.check("text=Replayable here")
-        assert page.locator("tr[data-exploit]").count() > 0
-        assert page.get_by_role("button", name="Replay").count() == 0
+        expect(page.locator("tr[data-exploit=reentrancy-bank]")).to_be_visible()
+        expect(page.get_by_role("button", name="Replay")).to_have_count(0)
         page = viewer.go("whatif")
-        assert page.get_by_text("What-if runs need the analyst role; you are viewer.").is_visible()
+        expect(
+            page.get_by_text("What-if runs need the analyst role; you are viewer.")
+        ).to_be_visible()
         cookies = viewer.cookies()
         refused = server.post(
             "/api/time-machine/replay/exploit/start",
@@ -337,6 +391,7 @@ def test_a_viewer_is_not_offered_and_is_refused_a_replay(browser: Any, server: L
         assert refused.status_code == 403
         assert refused.json()["detail"] == "this needs the analyst role; you are viewer"
         viewer.page.goto(server.base + "/console/")
+        viewer.page.wait_for_selector("tr[data-exploit]")  # nothing in flight at logout
         viewer.page.locator("button", has_text="Log out").click()
         viewer.page.wait_for_selector("input[name=username]")
         viewer.shot("login")

@@ -110,7 +110,9 @@ def test_cli_import_file_then_batch_replay(devnet: Devnet, tmp_path: Path) -> No
     runner = CliRunner()
     first = runner.invoke(app, ["import", str(path), "--json", "--database", url])
     assert first.exit_code == 0, first.output
-    assert json.loads(first.stdout) == {
+    summary = json.loads(first.stdout)
+    import_id = summary.pop("import_id")  # scripts read it to replay the import later
+    assert summary == {
         "accepted": 2,
         "rejected": 1,
         "duplicates": 0,
@@ -130,6 +132,11 @@ def test_cli_import_file_then_batch_replay(devnet: Devnet, tmp_path: Path) -> No
     stored = import_file(with_db, path, owner="anonymous")
     with_db.dispose()
     assert stored.accepted == 0
+    by_id = runner.invoke(
+        app, ["batch-replay", "--import-id", import_id, "--database", url, "-r", devnet.rpc_url]
+    )
+    assert by_id.exit_code == 0, by_id.output
+    assert "2 exact" in by_id.stdout
     table = runner.invoke(app, ["batch-replay", str(path), "-r", devnet.rpc_url])
     assert table.exit_code == 0, table.output
     assert "2 exact" in table.stdout

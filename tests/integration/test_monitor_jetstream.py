@@ -132,12 +132,16 @@ async def test_sigkilled_storage_consumer_loses_nothing_and_stores_nothing_twice
                     "every inclusion seen by the monitor",
                 )
 
+                # each provider after the first publishes its sighting (tx_sighted)
+                seen = [r.first_seen for h in sent if (r := monitor.lifecycle.get(h))]
+                sightings = sum(len(providers) - 1 for providers in seen)
                 second = started.start("tx_enriched", GROUP, HANDLER)
                 # the rows may be final before every event was applied (the redeliveries of what
                 # the killed member held come after the ack wait): wait for every event
                 await wait_for(
                     lambda: (
-                        store.processed(GROUP) >= 2 * total and store.processed(SIM_GROUP) >= total
+                        store.processed(GROUP) >= 2 * total + sightings
+                        and store.processed(SIM_GROUP) >= total
                     ),
                     "every event applied",
                     WAIT,
@@ -153,9 +157,9 @@ async def test_sigkilled_storage_consumer_loses_nothing_and_stores_nothing_twice
         assert store.rows() == {
             h: ("included", block, True, "reentrancy" if h == exploit_hash else None) for h in sent
         }
-        # one tx_enriched and one tx_included per transaction, each applied once by the group;
-        # one simulation each, applied once by the other group
-        assert store.processed(GROUP) == 2 * total
+        # one tx_enriched and one tx_included per transaction and one tx_sighted per later
+        # provider, each applied once by the group; one simulation each, once by the other group
+        assert store.processed(GROUP) == 2 * total + sightings
         assert store.processed(SIM_GROUP) == total
         flagged = [json.loads(line)["event"] for line in printed.splitlines()]
         assert any(a["hash"] == exploit_hash and a["status"] == "pending" for a in flagged)

@@ -142,7 +142,7 @@ async def test_the_governance_finding_is_on_top(machine: TimeMachine, devnet: De
         ]
     )
     assert top.evidence.signals[2] == (
-        f"the voter {attacker} received {BORROWED} base units of token {gov} from {pair} in this "
+        f"the voter {attacker} received 680,000 GOV from {pair} in this "
         "transaction just before voting"
     )
     assert len(top.evidence.signals) == 6

@@ -92,13 +92,12 @@ async def test_share_inflation_is_the_top_finding(machine: TimeMachine, devnet: 
         Amount(address=attacker, asset=usdx, amount=TREASURY),
     ]
     assert top.evidence.signals[2] == (
-        f"{allocator}'s deposit of {TREASURY} base units of token {usdx} after the donation "
+        f"{allocator}'s deposit of 50,000 USDX after the donation "
         f"minted 0 share(s) (the rate before the donation gave {TREASURY})"
     )
     assert top.evidence.signals[3] == (
-        f"the donor's side took {2 * TREASURY + 1} base units of token {usdx} out of the vault "
-        f"after putting in {TREASURY + 1} base units of token {usdx}: {TREASURY} base units of "
-        f"token {usdx} more"
+        "the donor's side took 100,000.000001 USDX out of the vault "
+        "after putting in 50,000.000001 USDX: 50,000 USDX more"
     )
     assert [
         (row.address, [(a.asset, a.amount) for a in row.assets]) for row in report.profit.losses

@@ -87,39 +87,58 @@ def test_header_and_findings_are_shown() -> None:
     assert "Evidence" in document
 
 
+def _tree_text(root: ET.Element) -> list[str]:
+    """Every line of the HTML call tree (frames, logs, returns) as text."""
+    tree = root.find(".//ul[@class='tree']")
+    assert tree is not None
+    lines = []
+    for element in tree.iter():
+        if element.tag == "summary" or (
+            element.tag == "li" and element.get("class", "").startswith(("log", "ret"))
+        ):
+            lines.append("".join(element.itertext()))
+    return lines
+
+
 def test_profit_balances_and_call_tree_sections() -> None:
     report, document = rendered()
     for title in ("Profit and loss", "Attacker gains", "Victim losses", "Balance changes"):
         assert f">{title}<" in document
+    for title in ("Call tree", "Storage changes", "Gas profile", "Fund flow"):
+        assert f">{title}<" in document
     assert report.profit.attackers
     assert VICTIM in document
     root = ET.fromstring(document.split("\n", 1)[1])
-    tree = root.find(".//pre")
-    assert tree is not None
-    assert tree.text is not None
-    assert "withdraw()" in tree.text
-    assert "← [Revert]" in tree.text
+    lines = _tree_text(root)
+    frames = sum(1 for _ in hostile().trace.walk())
+    assert len([line for line in lines if line.startswith("[")]) == frames  # `[gas] Name::fn`
+    assert len(root.findall(".//summary[@title]")) == frames  # the frame's path on hover
+    assert any("withdraw()" in line for line in lines)
+    assert any(line.startswith("← [Revert]") for line in lines)
+    # every frame open (printable without script), each with its path as an anchor
+    assert len(root.findall(".//details[@open]")) == frames
+    assert root.find(".//li[@id='frame-calls-1-calls-0']") is not None
 
 
-def test_fund_flow_svg_has_one_path_per_edge_and_one_node_per_address() -> None:
+def test_fund_flow_steps_are_numbered_in_execution_order() -> None:
     report, document = rendered()
     root = ET.fromstring(document.split("\n", 1)[1])
     svgs = root.findall(".//svg")
     assert len(svgs) == 1
     svg = svgs[0]
-    assert svg.find("defs/marker") is not None
-    edges = [p for p in svg.iter("path") if p.get("class") == "edge"]
-    assert len(edges) == len(report.fund_flow.edges) > 0
-    assert all(edge.get("marker-end") == "url(#arrow)" for edge in edges)
-    nodes = [g for g in svg.iter("g") if "node" in (g.get("class") or "").split()]
-    addresses = set(report.fund_flow.nodes) | {
-        end for edge in report.fund_flow.edges for end in (edge.source, edge.target)
-    }
-    assert len(nodes) == len(addresses)
-    labelled = {node.findtext("title", "").split(" (")[0] for node in nodes}
-    assert labelled == addresses
-    assert {node.findtext("text") for node in nodes} == {f"{a[:6]}…{a[-4:]}" for a in addresses}
-    assert "attacker" in {(g.get("class") or "").split()[-1] for g in nodes}
+    steps = [g for g in svg.iter("g") if "step" in (g.get("class") or "").split()]
+    transfers = hostile().token_transfers
+    assert [g.findtext("text") for g in steps] == [
+        f"{n}. {t.amount // 10**18} ETH" for n, t in enumerate(transfers, 1)
+    ]
+    rows = [int(float(g.find("text").get("y", "0"))) for g in steps]  # type: ignore[union-attr]
+    assert rows == sorted(set(rows))  # one row per step: no label sits on another
+    heads = [g for g in svg.iter("g") if "head" in (g.get("class") or "").split()]
+    shown = [f"{a[:6]}…{a[-4:]}" for a in (EOA, ATTACKER, VICTIM)]
+    assert [g.findtext("text") for g in heads] == shown
+    assert "attacker" in {(g.get("class") or "").split()[-1] for g in heads}
+    section = document.split('id="flow"', 1)[1].split("</section>", 1)[0]
+    assert section.count("<tr>") == len(report.fund_flow.edges) + 1
 
 
 def test_layout_is_deterministic() -> None:
@@ -131,16 +150,15 @@ def test_self_contained_and_hostile_strings_are_escaped() -> None:
     lowered = document.lower()
     assert "http://" not in lowered
     assert "https://" not in lowered
-    assert "<script" not in lowered
+    assert lowered.count("<script") == 1  # the view's own (search, expand/collapse), at the end
+    assert lowered.index("<script") > lowered.index("</footer>")
     assert "<img" not in lowered
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in document
     assert "&lt;img src=x onerror=alert(2)&gt;&amp;" in document
     root = ET.fromstring(document.split("\n", 1)[1])
-    tree = root.find(".//pre")
-    assert tree is not None
-    assert tree.text is not None
-    assert HOSTILE_REASON in tree.text  # shown as text
-    assert HOSTILE_EVENT in tree.text
+    lines = _tree_text(root)
+    assert f"← [Revert] {HOSTILE_REASON}" in lines  # shown as text
+    assert any(HOSTILE_EVENT in line for line in lines)
 
 
 def test_control_characters_in_chain_strings_keep_it_parseable() -> None:

@@ -40,6 +40,11 @@ PUBLIC = {
     ("GET", "/api/system/health"),
     ("POST", "/api/auth/login"),
     ("POST", "/api/auth/refresh"),
+    ("GET", "/"),  # redirects to the console
+    ("GET", "/console/{path:path}"),  # the console's built files
+    ("POST", "/api/console/login"),
+    ("POST", "/api/console/refresh"),  # the refresh cookie is the credential
+    ("GET", "/api/console/session"),  # who is logged in, or nobody
 }
 POLICY: dict[tuple[str, str], Policy] = {
     ("POST", "/api/auth/logout"): (V, None, False),
@@ -81,6 +86,16 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("POST", "/api/time-machine/alerts/{alert_id}/ack"): (A, S.SESSIONS_WRITE, False),
     ("POST", "/api/time-machine/rules/validate"): (A, S.SESSIONS_WRITE, False),
     ("POST", "/api/time-machine/rules/dry-run"): (A, S.SESSIONS_WRITE, False),
+    ("GET", "/api/time-machine/rules"): (V, S.SESSIONS_READ, False),
+    ("POST", "/api/time-machine/rules"): (A, S.SESSIONS_WRITE, False),
+    ("GET", "/api/time-machine/rules/{rule_id}"): (V, S.SESSIONS_READ, False),
+    ("PUT", "/api/time-machine/rules/{rule_id}"): (A, S.SESSIONS_WRITE, False),
+    ("DELETE", "/api/time-machine/rules/{rule_id}"): (A, S.SESSIONS_WRITE, False),
+    ("GET", "/api/time-machine/rules/{rule_id}/versions"): (V, S.SESSIONS_READ, False),
+    ("POST", "/api/time-machine/rules/{rule_id}/test"): (V, S.SESSIONS_READ, False),
+    ("GET", "/api/time-machine/rules/secrets"): (V, S.CREDENTIALS_READ, False),
+    ("PUT", "/api/time-machine/rules/secrets/{name}"): (A, S.CREDENTIALS_WRITE, False),
+    ("DELETE", "/api/time-machine/rules/secrets/{name}"): (A, S.CREDENTIALS_WRITE, False),
     ("GET", "/api/time-machine/exploits"): (V, S.EXPLOITS_READ, False),
     ("GET", "/api/time-machine/exploits/{exploit_id}"): (V, S.EXPLOITS_READ, False),
     ("POST", "/api/time-machine/exploits/{exploit_id}/analyze"): (A, S.SESSIONS_WRITE, False),
@@ -99,6 +114,8 @@ POLICY: dict[tuple[str, str], Policy] = {
     ("POST", "/api/cleanup/expired-forks"): (AD, S.ADMIN, False),
     ("POST", "/api/cleanup/temp-files"): (AD, S.ADMIN, False),
     ("GET", "/metrics"): (AD, S.METRICS_READ, False),
+    ("POST", "/api/console/logout"): (V, None, False),
+    ("GET", "/api/console/sessions/{session_id}/view"): (V, S.SESSIONS_READ, False),
 }
 WEBSOCKETS: dict[str, Policy] = {
     "/ws/sessions/{session_id}": (V, S.SESSIONS_READ, False),

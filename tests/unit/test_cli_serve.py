@@ -61,7 +61,7 @@ def test_worker_and_beat_commands(tmp_path: Path) -> None:
         "timemachine.tasks.app",
         "worker",
         "-Q",
-        "replay,analysis,cleanup",
+        "replay,analysis,cleanup,alerts",
         "-c",
         "3",
         "-P",

@@ -9,7 +9,7 @@ from pathlib import Path
 from timemachine.cli.serve import monitor_commands
 from timemachine.settings import Settings
 
-MONITOR = [sys.executable, "-m", "timemachine.cli.main", "monitor", "--quiet"]
+MONITOR = [sys.executable, "-m", "timemachine.cli.main", "monitor", "--quiet", "--deliver", "queue"]
 
 
 def test_no_monitor_unless_configured(tmp_path: Path) -> None:

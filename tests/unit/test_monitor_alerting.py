@@ -18,6 +18,8 @@ from timemachine.alerts import ChannelSender, Notifier, SystemClock
 from timemachine.bus import LocalBus
 from timemachine.chain.rpc import RpcClient
 from timemachine.chain.tracker import BlockRef, ChainReorged
+from timemachine.cli.monitor import _dispatch
+from timemachine.errors import InvalidInputError
 from timemachine.models.analysis import Finding
 from timemachine.models.taxonomy import VulnerabilityClass
 from timemachine.monitor.alerting import RuleFeed, event_of, running_rules
@@ -124,3 +126,36 @@ async def test_a_down_channel_delays_only_its_own_alerts(db: Database) -> None:
                 first = AlertStore(s).deliveries(feed.alerts[0].id)
         assert {(d.channel, d.status) for d in first} == {("up", "delivered"), ("down", "queued")}
         assert len(feed.alerts) == len(receiver.requests) == 2
+
+
+async def test_deliveries_dispatched_as_jobs_run_no_loop_here(db: Database) -> None:
+    text = (
+        "channels: {a: {type: slack, url: 'http://127.0.0.1:9/a'}, "
+        "b: {type: slack, url: 'http://127.0.0.1:9/b'}}\n"
+        "rules: [{id: any-pending, when: 'stage == \"pending\"', notify: [a, b]}]"
+    )
+    dispatched: list[str] = []
+    async with running_rules(
+        load_text(text),
+        db,
+        LocalBus(),
+        31337,
+        policy=OutboundPolicy.from_spec("127.0.0.1"),
+        dispatch=dispatched.append,
+    ) as feed:
+        feed.tx_changed(record(1), "tx_enriched")
+        feed.tx_changed(record(1), "tx_enriched")  # the same tx again: no second alert
+        assert feed._loops == {}
+    assert dispatched == ["a", "b"]
+    with db.session() as s:
+        queued = AlertStore(s).deliveries(feed.alerts[0].id)
+    assert [(d.channel, d.status, d.attempts) for d in queued] == [
+        ("a", "queued", 0),
+        ("b", "queued", 0),
+    ]
+
+
+def test_a_bad_delivery_mode_is_one_line() -> None:
+    with pytest.raises(InvalidInputError, match="--deliver 'later': use inline or queue"):
+        _dispatch("later")
+    assert _dispatch("inline") is None

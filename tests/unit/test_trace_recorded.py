@@ -446,16 +446,16 @@ def test_render_matches_cast_style(trace: CallFrame) -> None:
 
 EXPECTED_TREE = """\
 Traces:
-  [166763] Attacker::attack{value: 1000000000000000000}()
-    ├─ [23849] Bank::deposit{value: 1000000000000000000}()
+  [166763] Attacker::attack{value: 1 ETH}()
+    ├─ [23849] Bank::deposit{value: 1 ETH}()
     │   ├─ emit Deposited(user: Attacker: [0x8464135c8F25Da09e49BC8782676a84730C318bC], \
 amount: 1000000000000000000 [1e18])
     │   └─ ← [Stop]
     ├─ [83674] Bank::withdraw()
-    │   ├─ [74810] Attacker::receive{value: 1000000000000000000}()
+    │   ├─ [74810] Attacker::receive{value: 1 ETH}()
     │   │   ├─ emit Hit(n: 1)
     │   │   ├─ [10501] Bank::withdraw()
-    │   │   │   ├─ [1637] Attacker::receive{value: 1000000000000000000}()
+    │   │   │   ├─ [1637] Attacker::receive{value: 1 ETH}()
     │   │   │   │   ├─ emit Hit(n: 2)
     │   │   │   │   └─ ← [Stop]
     │   │   │   ├─ emit Withdrawn(user: Attacker: [0x8464135c8F25Da09e49BC8782676a84730C318bC], \

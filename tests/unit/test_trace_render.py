@@ -146,7 +146,7 @@ TRACE = frame(
 EXPECTED = """\
 Traces:
   [84213] Bank::withdraw()
-    ├─ [7353] Attacker::receive{value: 1000000000000000000}()
+    ├─ [7353] Attacker::receive{value: 1 ETH}()
     │   ├─ [1200] Bank::withdraw()
     │   │   └─ ← [Revert] reentrant
     │   ├─ emit Hit(n: 1)
@@ -195,7 +195,7 @@ amount: 1000000000000000000 [1e18])
     )
     depth_one = render_trace_plain(TRACE, labels=LABELS, max_depth=1).splitlines()
     assert depth_one[2:6] == [
-        "    ├─ [7353] Attacker::receive{value: 1000000000000000000}()",
+        "    ├─ [7353] Attacker::receive{value: 1 ETH}()",
         "    │   ├─ … 1 more frame",
         "    │   ├─ emit Hit(n: 1)",
         "    │   └─ ← [Stop]",
@@ -269,7 +269,7 @@ def test_undecoded_calls_and_selfdestruct() -> None:
     )
     assert render_trace_plain(trace, title=None, labels=LABELS).splitlines() == [
         "  [0] Bank::fallback(01)",
-        f"    ├─ [0] Bank::selfdestruct{{value: 5}}({EOA})",
+        f"    ├─ [0] Bank::selfdestruct{{value: 0.000000000000000005 ETH}}({EOA})",
         "    │   └─ ← [SelfDestruct]",
         "    └─ ← [Stop]",
     ]

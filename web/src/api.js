@@ -15,12 +15,16 @@ function csrfToken() {
   return found ? decodeURIComponent(found.slice("tm_csrf=".length)) : "";
 }
 
-/** JSON with integers beyond 2^53 kept exact (as BigInt): wei amounts are routinely larger. */
+// A JSON string, or a separator then a whole JSON number that is an integer of 16+ digits.
+const BIG_INTEGER = /"(?:[^"\\]|\\.)*"|([:[,]\s*)(-?\d{16,})(?![.eE\d])/g;
+
+/** JSON with integers beyond 2^53 kept exact, as decimal strings (wei amounts are routinely
+ * larger; `BigInt(value)` reads them). Portable (a reviver needs its context argument, Chrome 114+), as fast. */
 export function parseJson(text) {
-  return JSON.parse(text, (_key, value, context) =>
-    typeof value === "number" && !Number.isSafeInteger(value) && /^-?\d+$/.test(context?.source ?? "")
-      ? BigInt(context.source)
-      : value,
+  return JSON.parse(
+    text.replace(BIG_INTEGER, (token, before, digits) =>
+      digits === undefined || Number.isSafeInteger(Number(digits)) ? token : `${before}"${digits}"`,
+    ),
   );
 }
 

@@ -4,11 +4,12 @@ import { socket } from "./api.js";
 /** Horizontal bar chart (SVG): `rows` = [[label, value]], largest first. */
 export function BarChart({ rows, format, title }) {
   const max = Math.max(1, ...rows.map(([, value]) => value));
-  const height = rows.length * 22 + 8;
+  const height = Math.max(rows.length, 1) * 22 + 8;
   return (
     <figure class="chart">
       <figcaption>{title}</figcaption>
-      <svg viewBox={`0 0 600 ${height}`} role="img" aria-label={title}>
+      {!rows.length && <p class="muted">No data.</p>}
+      <svg viewBox={`0 0 600 ${height}`} height={height} preserveAspectRatio="xMinYMin meet" role="img" aria-label={title}>
         {rows.map(([label, value], i) => (
           <g transform={`translate(0 ${i * 22 + 4})`}>
             <text x="170" y="14" text-anchor="end" class="axis">

@@ -3,6 +3,7 @@ import { useEffect, useState } from "preact/hooks";
 import { api, currentUser, whenSignedOut } from "./api.js";
 import { Alerts } from "./pages/alerts.jsx";
 import { Archive } from "./pages/archive.jsx";
+import { Account } from "./pages/account.jsx";
 import { Catalog } from "./pages/catalog.jsx";
 import { Live } from "./pages/live.jsx";
 import { Login } from "./pages/login.jsx";
@@ -73,9 +74,9 @@ function App() {
         <button class="ghost" onClick={toggleTheme} title="Switch theme" aria-label="Switch theme">
           {theme === "dark" ? "☀" : "☾"}
         </button>
-        <span class="who" data-role={me.role}>
+        <a class="who" data-role={me.role} href="#/account">
           {me.username} · {me.role}
-        </span>
+        </a>
         <button class="ghost" onClick={logout}>
           Log out
         </button>
@@ -91,6 +92,7 @@ function App() {
         {page === "alerts" && <Alerts me={me} />}
         {page === "rule-documents" && <RuleDocuments me={me} />}
         {page === "ops" && <Ops me={me} />}
+        {page === "account" && <Account me={me} />}
       </main>
     </div>
   );

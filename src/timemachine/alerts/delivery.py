@@ -2,10 +2,13 @@
 exponential backoff and full jitter between attempts (a 429/503 `Retry-After` is honoured
 instead), at most `max_per_hour` per channel, and after `max_retries` attempts a dead letter.
 
-Each channel has its own worker loop, so a channel that is down only delays its own alerts;
-within a channel alerts go out in the order they were raised (the oldest queued one first), so
-each rule's alerts arrive in order. The alert id is the idempotency key a receiver sees on every
-retry, and a delivery marked delivered is never sent again.
+Each channel is drained on its own (a loop in the monitor, or a worker task per channel:
+`deliver_queued`), so a channel that is down only delays its own alerts; within a channel
+alerts go out in the order they were raised (the oldest queued one first), so each rule's
+alerts arrive in order. A delivery is leased before it is sent (`AlertStore.claim`): two
+workers never send it at once, and one killed mid-send holds it only until its lease ends;
+then it is sent again. The alert id is the idempotency key a receiver sees on every retry and
+redelivery, and a delivery marked delivered is never sent again.
 """
 
 from __future__ import annotations
@@ -19,10 +22,11 @@ from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from timemachine.alerts.channels import ChannelSender, Outcome
-from timemachine.alerts.clock import Clock
+from timemachine.alerts.clock import Clock, SystemClock
 from timemachine.alerts.model import Alert
 from timemachine.logs import get_logger
 from timemachine.rules.model import Channel
+from timemachine.security.outbound import OutboundPolicy
 from timemachine.store import Database
 from timemachine.store.alerts import AlertStore, DeliveryRecord, DeliveryStatus
 
@@ -45,6 +49,8 @@ class DeliverySettings(BaseSettings):
     backoff_cap: float = Field(
         600.0, gt=0, validation_alias=AliasChoices("ALERT_BACKOFF_CAP", "backoff_cap")
     )
+    lease: float = Field(60.0, gt=0, validation_alias=AliasChoices("ALERT_DELIVERY_LEASE", "lease"))
+    """Seconds a worker holds the delivery it is sending (longer than one send's timeout)."""
 
 
 @dataclass
@@ -77,6 +83,8 @@ class Deliveries:
             now = self.clock.now()
             if delivery.next_attempt_at > now:
                 return delivery.next_attempt_at - now
+            if delivery.lease_until is not None and delivery.lease_until > now:
+                return delivery.lease_until - now  # another worker is sending it
             oldest = store.oldest_delivered_since(name, now - HOUR, self._limit(name))
             if oldest is not None:  # the hour's quota is used: wait until the oldest ages out
                 store.record_attempt(
@@ -85,6 +93,9 @@ class Deliveries:
                     error=f"{self._limit(name)} notifications per hour reached",
                 )  # fmt: skip
                 return oldest + HOUR - now
+            until = now + self.settings.lease
+            if not store.claim(delivery.alert_id, name, now=now, until=until):
+                return 0.0  # claimed meanwhile by another worker: look again
             alert = Alert.model_validate(store.get(delivery.alert_id).payload)
         outcome = await self.sender.send(alert, self.channels[name])
         self._record(name, delivery, outcome)
@@ -110,6 +121,13 @@ class Deliveries:
                 next_attempt_at=next_at, status_code=outcome.status, error=outcome.error,
             )  # fmt: skip
 
+    async def deliver_due(self, name: str) -> float | None:
+        """Send the channel's due deliveries in order; seconds until it should be looked at
+        again (a backoff, the hour's quota, another worker's lease), None once it is empty."""
+        while (wait := await self.step(name)) == 0:
+            pass
+        return wait
+
     async def drain_channel(self, name: str) -> None:
         """Deliver the channel's queue until it is empty (sleeping through backoffs)."""
         while (wait := await self.step(name)) is not None:
@@ -121,3 +139,22 @@ class Deliveries:
         with self.db.session() as s:
             names = [n for n in AlertStore(s).channels_with_queued() if n in self.channels]
         await asyncio.gather(*(self.drain_channel(name) for name in names))
+
+
+async def deliver_queued(
+    db: Database,
+    channels: Mapping[str, Channel],
+    name: str,
+    *,
+    policy: OutboundPolicy,
+    settings: DeliverySettings | None = None,
+) -> float | None:
+    """One worker's turn at channel `name` (a queued job): `Deliveries.deliver_due`."""
+    sender = ChannelSender(policy)
+    try:
+        deliveries = Deliveries(
+            db, channels, sender, SystemClock(), settings or DeliverySettings(), random.Random()
+        )
+        return await deliveries.deliver_due(name)
+    finally:
+        await sender.aclose()

@@ -46,6 +46,7 @@ class Notifier:
         self.clock = clock
         self.on_alert = on_alert
         self.owner = owner
+        self.owners: dict[str, str] = {}
         self.deliveries = Deliveries(
             db, {}, sender, clock, settings or DeliverySettings(), rng or random.Random()
         )
@@ -58,6 +59,7 @@ class Notifier:
         self.engine.load(rules)
         self.policy.update_rules({r.rule.id: r.rule for r in rules.rules})
         self.deliveries.channels = dict(rules.channels)
+        self.owners = dict(rules.owners)
 
     def process(self, event: RuleEvent) -> list[Alert]:
         """Evaluate `event`; the new alerts (stored and queued on their channels)."""
@@ -69,7 +71,7 @@ class Notifier:
             with self.db.session() as s:
                 stored = AlertStore(s).add(
                     alert.model_dump(mode="json"), alert.notify, now=self.clock.now(),
-                    owner=self.owner,
+                    owner=self.owners.get(alert.rule_id, self.owner),
                 )  # fmt: skip
             if not stored:
                 self.policy.suppressed[(alert.rule_id, "duplicate")] += 1

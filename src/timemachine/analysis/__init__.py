@@ -8,7 +8,7 @@ safety net defer to a mechanism already found. `trace_only` screens call traces 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from timemachine.analysis import (
     access_control,
@@ -27,6 +27,7 @@ from timemachine.analysis import (
     value_extraction,
     vote_recycling,
 )
+from timemachine.analysis.evidence import naming_of, naming_scope
 from timemachine.analysis.flows import fund_flow
 from timemachine.analysis.profit import profit_report
 from timemachine.models.analysis import AnalysisReport, Finding, severity_rank
@@ -77,9 +78,14 @@ _TX_IDENTITY = ("tx_hash", "chain_id", "chain", "block_number", "sender", "to")
 """What a report repeats of the replayed transaction, under the same names."""
 
 
-def analyze(result: ReplayResult) -> AnalysisReport:
-    """Run every detector and the profit and fund-flow analyses over one replayed transaction."""
-    findings = run_detectors(result)
+def analyze(result: ReplayResult, labels: Mapping[str, str] | None = None) -> AnalysisReport:
+    """Run every detector and the profit and fund-flow analyses over one replayed transaction.
+
+    Findings name tokens by symbol and decimals (see `naming_of`); `labels` also name addresses
+    in the report's renderers."""
+    naming = naming_of(result, labels)
+    with naming_scope(naming):
+        findings = run_detectors(result)
     identity = {name: getattr(result, name) for name in _TX_IDENTITY}
     return AnalysisReport(
         **identity,
@@ -90,7 +96,8 @@ def analyze(result: ReplayResult) -> AnalysisReport:
         profit=profit_report(result),
         fund_flow=fund_flow(result),
         balance_changes=result.balance_changes,
+        names=naming.names_for(result.trace, (change.asset for change in result.balance_changes)),
     )
 
 
-__all__ = ["DETECTORS", "FOLLOW_UPS", "analyze", "run_detectors", "sort_findings"]
+__all__ = ["DETECTORS", "FOLLOW_UPS", "analyze", "naming_of", "run_detectors", "sort_findings"]

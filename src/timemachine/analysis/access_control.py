@@ -15,21 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from timemachine.analysis.evidence import (
-    Visit,
-    amount_text,
-    confidence_from,
-    context_of,
-    losses_of,
-    lower,
-    outflows_from,
-    path_text,
-    severity_for_loss,
-    succeeded,
-    token_outflows,
-    views_read,
-    visits,
-)
+from timemachine.analysis import evidence
 from timemachine.analysis.profit import attacker_addresses
 from timemachine.models.analysis import Amount, Evidence, Finding, SlotChange
 from timemachine.models.replay import ReplayResult
@@ -49,13 +35,13 @@ def _address_in(word: str | None) -> str | None:
     return None if int(tail, 16) == 0 else "0x" + tail.lower()
 
 
-def _name(visit: Visit) -> str:
+def _name(visit: evidence.Visit) -> str:
     return visit.frame.decoded.name if visit.frame.decoded else visit.frame.selector or "?"
 
 
 def _account(accounts: dict[str, AccountState], address: str) -> AccountState | None:
     for account, state in accounts.items():
-        if lower(account) == address:
+        if evidence.lower(account) == address:
             return state
     return None
 
@@ -70,18 +56,20 @@ class _Takeover:
 def _takeovers(result: ReplayResult, takers: set[str]) -> list[_Takeover]:
     found: list[_Takeover] = []
     for account, after in result.state_diff.post.items():
-        before = _account(result.state_diff.pre, lower(account))
+        before = _account(result.state_diff.pre, evidence.lower(account))
         if before is None:
             continue
-        reads = views_read(result, lower(account))
+        reads = evidence.views_read(result, evidence.lower(account))
         for slot, new_word in after.storage.items():
             old_word = before.storage.get(slot)
             old, new = _address_in(old_word), _address_in(new_word)
             if old and new and old != new and new in takers and new not in reads:
                 change = SlotChange(
-                    address=lower(account), slot=slot, before=old_word, after=new_word
+                    address=evidence.lower(account), slot=slot, before=old_word, after=new_word
                 )
-                found.append(_Takeover(contract=lower(account), slot=change, new_owner=new))
+                found.append(
+                    _Takeover(contract=evidence.lower(account), slot=change, new_owner=new)
+                )
     return found
 
 
@@ -91,13 +79,13 @@ def detect(result: ReplayResult) -> list[Finding]:
     takers = set(attackers)
     calls = [
         visit
-        for visit in visits(result.trace)
-        if visit.frame.type == "CALL" and succeeded(visit.frame) and not visit.static
+        for visit in evidence.visits(result.trace)
+        if visit.frame.type == "CALL" and evidence.succeeded(visit.frame) and not visit.static
     ]
-    takers.update(lower(visit.frame.from_) for visit in calls)
+    takers.update(evidence.lower(visit.frame.from_) for visit in calls)
     takeovers = {item.contract: item for item in _takeovers(result, takers)}
     initializer_calls = {
-        context_of(visit.frame): visit
+        evidence.context_of(visit.frame): visit
         for visit in reversed(calls)
         if visit.frame.decoded and _INITIALIZER.match(visit.frame.decoded.name)
     }
@@ -105,25 +93,25 @@ def detect(result: ReplayResult) -> list[Finding]:
     for contract in dict.fromkeys([*takeovers, *initializer_calls]):
         takeover = takeovers.get(contract)
         init = initializer_calls.get(contract)
-        owner = takeover.new_owner if takeover else lower(init.frame.from_) if init else ""
+        owner = takeover.new_owner if takeover else evidence.lower(init.frame.from_) if init else ""
         beneficiaries = {owner, *attackers}
         start = init.path if init else ()
         outflow_frames: list[str] = []
         outflow_amounts: list[Amount] = []
         seen: set[tuple[int, ...]] = set()
         for visit in calls:
-            if visit.path <= start or context_of(visit.frame) != contract:
+            if visit.path <= start or evidence.context_of(visit.frame) != contract:
                 continue
             if any(visit.path[: len(done)] == done for done in seen):
                 continue  # nested inside a frame of the contract already searched
             seen.add(visit.path)
-            for relative, frame in outflows_from(visit.frame, contract):
-                if lower(frame.to) in beneficiaries:
-                    outflow_frames.append(path_text((*visit.path, *relative)))
+            for relative, frame in evidence.outflows_from(visit.frame, contract):
+                if evidence.lower(frame.to) in beneficiaries:
+                    outflow_frames.append(evidence.path_text((*visit.path, *relative)))
                     outflow_amounts.append(
-                        Amount(address=lower(frame.to), asset="ETH", amount=frame.value)
+                        Amount(address=evidence.lower(frame.to), asset="ETH", amount=frame.value)
                     )
-            for token, recipient, amount in token_outflows(visit.frame, contract):
+            for token, recipient, amount in evidence.token_outflows(visit.frame, contract):
                 if recipient in beneficiaries:
                     outflow_amounts.append(Amount(address=recipient, asset=token, amount=amount))
         signals: list[str] = []
@@ -135,14 +123,14 @@ def detect(result: ReplayResult) -> list[Finding]:
             signals.append("value left the contract for the new owner afterwards")
         if not ((takeover and len(signals) >= 2) or (init and outflow_amounts)):
             continue
-        lost = losses_of(result, contract)
-        frames = ([path_text(init.path)] if init else []) + outflow_frames
+        lost = evidence.losses_of(result, contract)
+        frames = ([evidence.path_text(init.path)] if init else []) + outflow_frames
         findings.append(
             Finding(
                 detector=NAME,
                 vulnerability_class=VulnerabilityClass.ACCESS_CONTROL,
-                severity=severity_for_loss(result, contract),
-                confidence=confidence_from(len(signals)),
+                severity=evidence.severity_for_loss(result, contract),
+                confidence=evidence.confidence_from(len(signals)),
                 title=f"Privileged role of {contract} taken by {owner}",
                 explanation=_explain(contract, owner, init, takeover, outflow_amounts),
                 recommendation=(
@@ -169,14 +157,14 @@ def detect(result: ReplayResult) -> list[Finding]:
 def _explain(
     contract: str,
     owner: str,
-    init: Visit | None,
+    init: evidence.Visit | None,
     takeover: _Takeover | None,
     outflows: list[Amount],
 ) -> str:
     how = f" through {init.frame.decoded.name}()" if init and init.frame.decoded else ""
     if takeover:
         how += f" (slot {takeover.slot.slot} changed from {_address_in(takeover.slot.before)})"
-    moved = ", ".join(amount_text(a.asset, a.amount) for a in outflows) or "nothing"
+    moved = ", ".join(evidence.amount_text(a.asset, a.amount) for a in outflows) or "nothing"
     return (
         f"{owner} became the owner of {contract}{how} without ever holding that role, and then "
         f"moved {moved} out of the contract to itself."

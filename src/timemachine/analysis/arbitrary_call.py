@@ -22,18 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from timemachine.analysis.evidence import (
-    ECRECOVER,
-    Visit,
-    amounts_text,
-    confidence_from,
-    losses_of,
-    lower,
-    path_text,
-    severity_for_loss,
-    succeeded,
-    visits,
-)
+from timemachine.analysis import evidence
 from timemachine.analysis.profit import attacker_addresses
 from timemachine.models.analysis import Amount, Evidence, Finding, Severity, severity_rank
 from timemachine.models.replay import ReplayResult
@@ -98,18 +87,26 @@ def _pull_args(frame: CallFrame) -> tuple[str, str, int] | None:
 
 def _participants(root: CallFrame) -> set[str]:
     """Every address a frame came from or went to."""
-    return {lower(address) for _, frame in root.walk() for address in (frame.from_, frame.to)}
+    return {
+        evidence.lower(address) for _, frame in root.walk() for address in (frame.from_, frame.to)
+    }
 
 
-def _permits(frames: list[Visit], spender: str, token: str, owner: str) -> tuple[bool, bool]:
+def _permits(
+    frames: list[evidence.Visit], spender: str, token: str, owner: str
+) -> tuple[bool, bool]:
     """(genuine, forged): whether `spender` called `token.permit(owner, ...)` earlier, emitting
     an Approval for `owner` (genuine) or not (forged: e.g. a token whose fallback accepts it)."""
     genuine = forged = False
     for visit in frames:
         frame = visit.frame
-        if frame.selector != PERMIT or lower(frame.from_) != spender or lower(frame.to) != token:
+        if (
+            frame.selector != PERMIT
+            or evidence.lower(frame.from_) != spender
+            or evidence.lower(frame.to) != token
+        ):
             continue
-        if _address_word(frame.input[10:74].lower()) != owner or not succeeded(frame):
+        if _address_word(frame.input[10:74].lower()) != owner or not evidence.succeeded(frame):
             continue
         approved = any(
             log.topics
@@ -122,31 +119,35 @@ def _permits(frames: list[Visit], spender: str, token: str, owner: str) -> tuple
     return genuine, forged
 
 
-def _verified_signature(frames: list[Visit], verifiers: set[str]) -> bool:
+def _verified_signature(frames: list[evidence.Visit], verifiers: set[str]) -> bool:
     """Whether one of `verifiers` checked a signature (ecrecover, ERC-1271) in `frames`."""
     for visit in frames:
         frame = visit.frame
-        checks = lower(frame.to) == ECRECOVER or frame.selector == IS_VALID_SIGNATURE
-        if checks and succeeded(frame) and lower(frame.from_) in verifiers:
+        checks = (
+            evidence.lower(frame.to) == evidence.ECRECOVER or frame.selector == IS_VALID_SIGNATURE
+        )
+        if checks and evidence.succeeded(frame) and evidence.lower(frame.from_) in verifiers:
             return True
     return False
 
 
 def _pulls(result: ReplayResult) -> dict[str, _Spender]:
     attackers = set(attacker_addresses(result))
-    sender = lower(result.sender)
+    sender = evidence.lower(result.sender)
     participants = _participants(result.trace)
-    earlier: list[Visit] = []
+    earlier: list[evidence.Visit] = []
     spenders: dict[str, _Spender] = {}
-    for visit in visits(result.trace):
+    for visit in evidence.visits(result.trace):
         frame = visit.frame
         earlier.append(visit)
         if frame.selector not in PULLS or frame.type != "CALL" or not visit.ancestors:
             continue
-        if not succeeded(frame) or not all(succeeded(outer) for _, outer in visit.ancestors):
+        if not evidence.succeeded(frame) or not all(
+            evidence.succeeded(outer) for _, outer in visit.ancestors
+        ):
             continue
         args = _pull_args(frame)
-        spender, token = lower(frame.from_), lower(frame.to)
+        spender, token = evidence.lower(frame.from_), evidence.lower(frame.to)
         if args is None or spender == sender:
             continue
         owner, recipient, amount = args
@@ -157,7 +158,7 @@ def _pulls(result: ReplayResult) -> dict[str, _Spender]:
         outer_input = parent.input.lower()
         injected = len(outer_input) > len(calldata) + 10 and calldata in outer_input[10:]
         genuine, forged = _permits(earlier, spender, token, owner)
-        callers = {lower(outer.from_) for _, outer in visit.ancestors} - attackers
+        callers = {evidence.lower(outer.from_) for _, outer in visit.ancestors} - attackers
         authorized = genuine or _verified_signature(earlier, {spender} | callers)
         spenders.setdefault(spender, _Spender()).pulls.append(
             _Pull(
@@ -167,7 +168,7 @@ def _pulls(result: ReplayResult) -> dict[str, _Spender]:
                 owner=owner,
                 recipient=recipient,
                 amount=amount,
-                caller=lower(parent.from_),
+                caller=evidence.lower(parent.from_),
                 injected=injected,
                 forged_permit=forged,
                 authorized=authorized,
@@ -183,7 +184,7 @@ def detect(result: ReplayResult) -> list[Finding]:
     for spender, record in _pulls(result).items():
         pulls = record.pulls
         owners = list(dict.fromkeys(pull.owner for pull in pulls))
-        losses = {owner: losses_of(result, owner) for owner in owners}
+        losses = {owner: evidence.losses_of(result, owner) for owner in owners}
         victims = [owner for owner in owners if losses[owner]]
         injected = [pull for pull in pulls if pull.injected]
         forged = [pull for pull in pulls if pull.forged_permit]
@@ -211,11 +212,12 @@ def detect(result: ReplayResult) -> list[Finding]:
         severity: Severity = "info"
         if victims and (injected or forged) and not authorized:
             severity = min(
-                (severity_for_loss(result, victim) for victim in victims), key=severity_rank
+                (evidence.severity_for_loss(result, victim) for victim in victims),
+                key=severity_rank,
             )
         elif victims and to_attackers and not authorized:
             severity = "low"
-        confidence = confidence_from(len(signals) - 1)
+        confidence = evidence.confidence_from(len(signals) - 1)
         if authorized:
             signals.append("a signature was verified before the pull (an authorized spend)")
         findings.append(
@@ -242,7 +244,7 @@ def _finding(
     totals: dict[str, int] = {}
     for amount in lost:
         totals[amount.asset] = totals.get(amount.asset, 0) + amount.amount
-    total_text = amounts_text(totals)
+    total_text = evidence.amounts_text(totals)
     recipients = sorted({pull.recipient for pull in pulls})
     return Finding(
         detector=NAME,
@@ -270,7 +272,7 @@ def _finding(
             "from msg.sender. Users should revoke approvals given to the contract."
         ),
         evidence=Evidence(
-            frames=[path_text(pull.path) for pull in pulls],
+            frames=[evidence.path_text(pull.path) for pull in pulls],
             addresses=[spender, *owners],
             selectors=sorted({pull.selector for pull in pulls}),
             amounts=[

@@ -15,7 +15,7 @@ from typing import Literal
 from eth_utils.crypto import keccak
 
 from timemachine.analysis.evidence import lower
-from timemachine.models.analysis import AnalysisReport, severity_rank
+from timemachine.models.analysis import AnalysisReport, Names, TokenInfo, severity_rank
 from timemachine.models.compare import (
     BalanceDiff,
     Change,
@@ -67,6 +67,24 @@ def _tokens(result: ReplayResult) -> dict[str, TokenMeta]:
     return tokens
 
 
+def _decoded(logs: list[LogEntry], *traces: ReplayResult) -> list[LogEntry]:
+    """`logs` (a receipt's), each with its event as the replay's trace decoded the same log."""
+    events = {
+        (lower(log.address), tuple(log.topics), log.data.lower()): log.event
+        for result in traces
+        for log in result.trace.all_logs()
+        if log.event is not None
+    }
+    return [
+        log
+        if log.event is not None
+        else log.model_copy(
+            update={"event": events.get((lower(log.address), tuple(log.topics), log.data.lower()))}
+        )
+        for log in logs
+    ]
+
+
 def replay_run(result: ReplayResult, report: AnalysisReport | None, label: str) -> Run:
     """A replay (plain or what-if) and, when given, its analysis."""
     return Run(
@@ -74,7 +92,7 @@ def replay_run(result: ReplayResult, report: AnalysisReport | None, label: str) 
         status=result.replayed.status,
         gas_used=result.replayed.gas_used,
         revert_reason=result.trace.revert_reason or result.trace.error,
-        logs=list(result.replayed.logs),
+        logs=_decoded(result.replayed.logs, result),
         balance_changes=list(result.balance_changes),
         report=report,
         tokens=_tokens(result),
@@ -92,7 +110,7 @@ def original_run(result: ReplayResult) -> Run:
         status=result.original.status,
         gas_used=result.original.gas_used,
         revert_reason=None,
-        logs=list(result.original.logs),
+        logs=_decoded(result.original.logs, result),
         tokens=_tokens(result),
     )
 
@@ -398,6 +416,22 @@ def compare_swaps(left: Run, right: Run) -> list[SwapDiff]:
     return diffs
 
 
+def _names(*runs: Run) -> Names:
+    """Both runs' token metadata and their reports' labels."""
+    names = Names()
+    for run in runs:
+        if run.report is not None:
+            names.labels.update(run.report.names.labels)
+            names.tokens.update(run.report.names.tokens)
+        for address, meta in run.tokens.items():
+            known = names.tokens.get(address, TokenInfo())
+            names.tokens[address] = TokenInfo(
+                symbol=meta.symbol or known.symbol,
+                decimals=meta.decimals if meta.decimals is not None else known.decimals,
+            )
+    return names
+
+
 def compare_runs(left: Run, right: Run) -> Comparison:
     """Everything that differs between `left` and `right`."""
     balances = None
@@ -413,6 +447,7 @@ def compare_runs(left: Run, right: Run) -> Comparison:
         logs=compare_logs(left.logs, right.logs),
         balances=balances,
         swaps=compare_swaps(left, right),
+        names=_names(left, right),
     )
     if left.report is not None and right.report is not None:
         comparison.findings = compare_findings(left.report, right.report)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import wraps
 from typing import TypeVar
@@ -10,7 +12,7 @@ from typing import TypeVar
 from timemachine.models.analysis import Severity
 from timemachine.models.replay import ReplayResult
 from timemachine.models.trace import CallFrame
-from timemachine.trace.formatting import format_units
+from timemachine.trace.naming import Naming
 
 #: Precompiles 0x01..0x11 (ecrecover .. BLS12-381) and the P256 precompile (0x100).
 _PRECOMPILES = frozenset(
@@ -22,11 +24,32 @@ Question = Callable[[ReplayResult], list[T]]
 """Something a detector asks about a replayed transaction."""
 
 
+_NAMING: ContextVar[Naming] = ContextVar("naming", default=Naming())  # noqa: B039 (read only)
+
+
+@contextlib.contextmanager
+def naming_scope(naming: Naming) -> Iterator[None]:
+    """Findings written inside name tokens with `naming` (the symbols the replay read)."""
+    token = _NAMING.set(naming)
+    try:
+        yield
+    finally:
+        _NAMING.reset(token)
+
+
+def naming_of(result: ReplayResult, labels: Mapping[str, str] | None = None) -> Naming:
+    """The names of one replay: bundled, read on the fork, then `labels` (devnet, user)."""
+    return Naming.of(
+        result.chain_id,
+        transfers=result.token_transfers,
+        balance_changes=result.balance_changes,
+        labels=labels,
+    )
+
+
 def amount_text(asset: str, amount: int) -> str:
-    """'20 ETH' for wei amounts; token amounts in base units with the token address."""
-    if asset == "ETH":
-        return f"{format_units(amount, 18)} ETH"
-    return f"{amount} base units of token {asset}"
+    """'20 ETH', '35,000 USDX'; base units with the token address only when nothing is known."""
+    return _NAMING.get().amount(asset, amount)
 
 
 def amounts_text(amounts: Mapping[str, int]) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from timemachine.analysis.evidence import amount_text, deltas
+from timemachine.analysis.evidence import amount_text, deltas, naming_of, naming_scope
 from timemachine.analysis.profit import profit_report
 from timemachine.models.analysis import AssetAmount
 from timemachine.models.replay import ReplayResult
@@ -61,7 +61,8 @@ def verify_fix(
     elif not gained:
         reason = "the exploit runs but the attacker side gains nothing (no asset above 0)"
     else:
-        parts = ", ".join(amount_text(row.asset, row.patched) for row in gained)
+        with naming_scope(naming_of(patched)):
+            parts = ", ".join(amount_text(row.asset, row.patched) for row in gained)
         reason = f"the attacker side still gains {parts}"
     stopped = reverted or not gained
     return FixVerification(

@@ -202,8 +202,9 @@ def _finding(loan: Loan) -> Finding:
     confidence = confidence_from(len(signals) - 1, base=0.5, step=0.1)
     holders = [holder for _, holder in loan.borrowed if holder != loan.lender]
     loans_text = "; ".join(
-        f"{amount_text(token, amount)} (returned {loan.returned.get((token, holder), 0)}, "
-        f"fee {fees[(token, holder)]})"
+        f"{amount_text(token, amount)} (returned "
+        f"{amount_text(token, loan.returned.get((token, holder), 0))}, "
+        f"fee {amount_text(token, fees[(token, holder)])})"
         for (token, holder), amount in loan.borrowed.items()
     )
     for (token, holder), amount in loan.borrowed.items():

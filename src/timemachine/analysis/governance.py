@@ -20,17 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from timemachine.analysis.evidence import (
-    Visit,
-    amount_text,
-    amounts_text,
-    confidence_from,
-    losses_of,
-    lower,
-    path_text,
-    severity_for_loss,
-    visits,
-)
+from timemachine.analysis import evidence
 from timemachine.analysis.profit import attacker_addresses
 from timemachine.models.analysis import Amount, Evidence, Finding, Severity, severity_rank
 from timemachine.models.replay import ReplayResult
@@ -125,7 +115,7 @@ def _ordered_logs(root: CallFrame) -> list[_Log]:
     found: list[_Log] = []
     walk_order = 0
     failed: set[tuple[int, ...]] = set()
-    for visit in visits(root):
+    for visit in evidence.visits(root):
         if visit.frame.error is not None or (visit.path and visit.path[:-1] in failed):
             failed.add(visit.path)
             continue
@@ -141,11 +131,11 @@ def _ordered_logs(root: CallFrame) -> list[_Log]:
 
 
 def _vote(entry: _Log) -> _Vote | None:
-    topics, log = [lower(topic) for topic in entry.log.topics], entry.log
+    topics, log = [evidence.lower(topic) for topic in entry.log.topics], entry.log
     if not topics:
         return None
     words = _words(log.data)
-    governor = lower(log.address)
+    governor = evidence.lower(log.address)
     try:
         if topics[0] in (VOTE_CAST, VOTE_CAST_WITH_PARAMS) and len(topics) == 2:
             return _Vote(governor, _address(topics[1]), words[0], words[1], words[2], entry)
@@ -159,14 +149,14 @@ def _vote(entry: _Log) -> _Vote | None:
 
 
 def _execution(entry: _Log) -> _Execution | None:
-    topics, log = [lower(topic) for topic in entry.log.topics], entry.log
+    topics, log = [evidence.lower(topic) for topic in entry.log.topics], entry.log
     if not topics:
         return None
     try:
         if topics[0] == PROPOSAL_EXECUTED and len(topics) == 1:
-            return _Execution(lower(log.address), _words(log.data)[0], entry)
+            return _Execution(evidence.lower(log.address), _words(log.data)[0], entry)
         if topics[0] == BEANSTALK_COMMIT and len(topics) == 3:
-            return _Execution(lower(log.address), int(topics[2], 16), entry)
+            return _Execution(evidence.lower(log.address), int(topics[2], 16), entry)
     except (IndexError, ValueError):
         return None
     return None
@@ -174,22 +164,22 @@ def _execution(entry: _Log) -> _Execution | None:
 
 def _transfer(entry: _Log) -> tuple[str, str, str, int] | None:
     """(token, from, to, amount) of an ERC-20 Transfer log."""
-    topics = [lower(topic) for topic in entry.log.topics]
+    topics = [evidence.lower(topic) for topic in entry.log.topics]
     if len(topics) != 3 or topics[0] != TRANSFER:
         return None
     words = _words(entry.log.data)
     if len(words) != 1:
         return None
-    return lower(entry.log.address), _address(topics[1]), _address(topics[2]), words[0]
+    return evidence.lower(entry.log.address), _address(topics[1]), _address(topics[2]), words[0]
 
 
-def _frame_at(root: CallFrame, path: tuple[int, ...]) -> Visit:
+def _frame_at(root: CallFrame, path: tuple[int, ...]) -> evidence.Visit:
     ancestors: list[tuple[tuple[int, ...], CallFrame]] = []
     frame = root
     for depth, index in enumerate(path):
         ancestors.append((path[:depth], frame))
         frame = frame.calls[index]
-    return Visit(path, frame, tuple(ancestors))
+    return evidence.Visit(path, frame, tuple(ancestors))
 
 
 def _voting_reads(vote: _Vote, frame: CallFrame) -> tuple[set[str], bool, bool]:
@@ -197,7 +187,7 @@ def _voting_reads(vote: _Vote, frame: CallFrame) -> tuple[set[str], bool, bool]:
     balance, and whether it read a past snapshot."""
     tokens: set[str] = set()
     current = snapshot = False
-    for visit in visits(frame):
+    for visit in evidence.visits(frame):
         inner = visit.frame
         selector = inner.selector
         if not visit.path or selector is None or len(inner.input) < 74:
@@ -206,10 +196,10 @@ def _voting_reads(vote: _Vote, frame: CallFrame) -> tuple[set[str], bool, bool]:
             continue
         if selector in CURRENT_READS:
             current = True
-            tokens.add(lower(inner.to))
+            tokens.add(evidence.lower(inner.to))
         elif selector in SNAPSHOT_READS:
             snapshot = True
-            tokens.add(lower(inner.to))
+            tokens.add(evidence.lower(inner.to))
     return tokens, current, snapshot
 
 
@@ -224,15 +214,15 @@ def _borrowing(case: _Case, vote: _Vote, logs: list[_Log], tokens: set[str]) -> 
         voting = token in tokens or (not tokens and amount * 2 >= vote.weight > 0)
         if target == vote.voter and source != vote.voter and voting and amount:
             received[token, source] = received.get((token, source), 0) + amount
-            case.frames.append(path_text(entry.path))
+            case.frames.append(evidence.path_text(entry.path))
     if not received:
         return
     case.acquired = True
     for (token, source), amount in received.items():
         case.tokens.append(token)
         case.signals.append(
-            f"the voter {vote.voter} received {amount_text(token, amount)} from {source} in this "
-            "transaction just before voting"
+            f"the voter {vote.voter} received {evidence.amount_text(token, amount)} from {source} "
+            "in this transaction just before voting"
         )
         returned = 0
         for entry in logs:
@@ -241,12 +231,12 @@ def _borrowing(case: _Case, vote: _Vote, logs: list[_Log], tokens: set[str]) -> 
                 continue
             if moved[0] == token and moved[1] == vote.voter and moved[2] == source:
                 returned += moved[3]
-                case.frames.append(path_text(entry.path))
+                case.frames.append(evidence.path_text(entry.path))
         if returned >= amount:
             case.borrowed = True
             case.signals.append(
-                f"after the vote {amount_text(token, returned)} went back from the voter to "
-                f"{source}: the voting power was borrowed for the transaction"
+                f"after the vote {evidence.amount_text(token, returned)} went back from the voter "
+                f"to {source}: the voting power was borrowed for the transaction"
             )
 
 
@@ -254,15 +244,17 @@ def _outflows(case: _Case, result: ReplayResult, execution: _Execution, side: se
     """Value the execution moved out of the treasury; whether any of it reached the voter's side."""
     root = _frame_at(result.trace, execution.at.path)
     movers: list[str] = []
-    for visit in visits(root.frame):
+    for visit in evidence.visits(root.frame):
         inner = visit.frame
         if inner.error is not None:
             continue
         if inner.value > 0 and inner.type not in ("DELEGATECALL", "STATICCALL"):
-            movers.append(lower(inner.from_))
-            case.amounts.append(Amount(address=lower(inner.to), asset="ETH", amount=inner.value))
-            case.frames.append(path_text((*execution.at.path, *visit.path)))
-            case.paid_voter_side |= lower(inner.to) in side
+            movers.append(evidence.lower(inner.from_))
+            case.amounts.append(
+                Amount(address=evidence.lower(inner.to), asset="ETH", amount=inner.value)
+            )
+            case.frames.append(evidence.path_text((*execution.at.path, *visit.path)))
+            case.paid_voter_side |= evidence.lower(inner.to) in side
         for log in inner.logs:
             moved = _transfer(_Log(0, log, visit.path, inner))
             if moved is None:
@@ -270,10 +262,10 @@ def _outflows(case: _Case, result: ReplayResult, execution: _Execution, side: se
             token, source, target, amount = moved
             movers.append(source)
             case.amounts.append(Amount(address=target, asset=token, amount=amount))
-            case.frames.append(path_text((*execution.at.path, *visit.path)))
+            case.frames.append(evidence.path_text((*execution.at.path, *visit.path)))
             case.paid_voter_side |= target in side
     for mover in dict.fromkeys([execution.governor, *movers]):
-        if mover not in side and losses_of(result, mover):
+        if mover not in side and evidence.losses_of(result, mover):
             case.treasuries.append(mover)
 
 
@@ -307,7 +299,7 @@ def _cases(result: ReplayResult) -> list[_Case]:
 def _examine(case: _Case, result: ReplayResult, logs: list[_Log], side: set[str]) -> None:
     for vote in case.votes:
         visit = _frame_at(result.trace, vote.at.path)
-        case.frames.append(path_text(vote.at.path))
+        case.frames.append(evidence.path_text(vote.at.path))
         if visit.frame.selector:
             case.selectors.append(visit.frame.selector)
         tokens, current, snapshot = _voting_reads(vote, visit.frame)
@@ -320,7 +312,7 @@ def _examine(case: _Case, result: ReplayResult, logs: list[_Log], side: set[str]
     if case.execution is None:
         return
     execution = case.execution
-    case.frames.append(path_text(execution.at.path))
+    case.frames.append(evidence.path_text(execution.at.path))
     if execution.at.frame.selector:
         case.selectors.append(execution.at.frame.selector)
     case.signals.insert(
@@ -332,15 +324,15 @@ def _examine(case: _Case, result: ReplayResult, logs: list[_Log], side: set[str]
     if case.paid_voter_side:
         case.signals.append("the execution moved value out of the treasury to the voter's side")
     for treasury in case.treasuries:
-        lost = losses_of(result, treasury)
-        case.signals.append(f"the treasury {treasury} lost " + amounts_text(lost))
+        lost = evidence.losses_of(result, treasury)
+        case.signals.append(f"the treasury {treasury} lost " + evidence.amounts_text(lost))
 
 
 def _severity(case: _Case, result: ReplayResult) -> Severity:
     if case.execution is not None and (case.borrowed or case.acquired or case.paid_voter_side):
         worst: Severity = "low"
         for treasury in case.treasuries:
-            severity = severity_for_loss(result, treasury)
+            severity = evidence.severity_for_loss(result, treasury)
             if severity_rank(severity) < severity_rank(worst):
                 worst = severity
         return worst
@@ -363,14 +355,14 @@ def detect(result: ReplayResult) -> list[Finding]:
         lost = [
             Amount(address=treasury, asset=asset, amount=amount)
             for treasury in case.treasuries
-            for asset, amount in losses_of(result, treasury).items()
+            for asset, amount in evidence.losses_of(result, treasury).items()
         ]
         findings.append(
             Finding(
                 detector=NAME,
                 vulnerability_class=VulnerabilityClass.GOVERNANCE_TAKEOVER,
                 severity=severity,
-                confidence=confidence_from(len(case.signals) - 1),
+                confidence=evidence.confidence_from(len(case.signals) - 1),
                 title=_title(case),
                 explanation=_explanation(case, voters, weight, lost),
                 recommendation=(
@@ -414,7 +406,7 @@ def _explanation(case: _Case, voters: list[str], weight: int, lost: list[Amount]
         voted += " using governance tokens received earlier in this transaction"
     if case.execution is None:
         return voted + "; the proposal was not executed in this transaction."
-    taken = "; ".join(amount_text(amount.asset, amount.amount) for amount in lost)
+    taken = "; ".join(evidence.amount_text(amount.asset, amount.amount) for amount in lost)
     text = f"{voted}, and the proposal was executed in the same transaction."
     if taken:
         text += f" The execution took {taken} from the treasury"

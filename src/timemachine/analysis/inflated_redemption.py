@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from timemachine.analysis.evidence import amounts_text, severity_for_loss
 from timemachine.analysis.relationships import claim_changes, extractions
-from timemachine.models.analysis import Amount, Evidence, Finding
+from timemachine.models.analysis import Evidence, Finding
 from timemachine.models.replay import ReplayResult
 from timemachine.models.taxonomy import VulnerabilityClass
 
@@ -66,11 +66,8 @@ def detect(result: ReplayResult) -> list[Finding]:
                     "and revert deposits that would mint zero shares."
                 ),
                 evidence=Evidence(
-                    addresses=[item.contract, *item.receivers],
-                    amounts=[
-                        Amount(address=item.contract, asset=a, amount=v)
-                        for a, v in item.taken.items()
-                    ],
+                    addresses=item.parties,
+                    amounts=item.paid,
                     signals=signals,
                 ),
             )

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from timemachine.analysis.evidence import amount_text, path_text, severity_for_loss
+from timemachine.analysis.evidence import amount_text, severity_for_loss
 from timemachine.analysis.relationships import extractions
 from timemachine.analysis.value_extraction import explaining
 from timemachine.models.analysis import Amount, Evidence, Finding
@@ -68,8 +68,8 @@ def detect(result: ReplayResult, findings: list[Finding]) -> list[Finding]:
                     "index to the current one."
                 ),
                 evidence=Evidence(
-                    frames=[path_text(path) for path in item.entry_frames[:10]],
-                    addresses=[item.contract, *item.receivers],
+                    frames=item.entry_texts,
+                    addresses=item.parties,
                     amounts=[Amount(address=item.contract, asset=asset, amount=taken)],
                     signals=signals,
                 ),

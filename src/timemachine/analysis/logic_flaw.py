@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from eth_utils.crypto import keccak
 
 from timemachine.analysis.evidence import (
+    amount_text,
     amounts_text,
     confidence_from,
     losses_of,
@@ -193,7 +194,8 @@ def _finding(result: ReplayResult, credit: _Credit) -> Finding:
     token, holder, pool = credit.token, credit.holder, credit.pool
     self_total = sum(move.amount for move in credit.self_moves)
     signals = [
-        f"{holder}'s balance in {token} rose {credit.credited} base units more than its Transfer "
+        f"{holder}'s balance in {token} rose {amount_text(token, credit.credited)} more than its "
+        "Transfer "
         "events account for (tokens created without a mint event)"
     ]
     if credit.self_moves:
@@ -207,14 +209,14 @@ def _finding(result: ReplayResult, credit: _Credit) -> Finding:
     if pool is not None:
         sold = sum(move.amount for move in credit.sales)
         lost = {a: v for a, v in losses_of(result, pool).items() if a != token}
-        signals.append(f"the holder sold {sold} base units of the token to {pool}")
+        signals.append(f"the holder sold {amount_text(token, sold)} to {pool}")
         signals.append(f"{pool} lost " + amounts_text(lost))
         severity = severity_for_loss(result, pool)
     frames = [move.frame for move in credit.self_moves[:10]] + [m.frame for m in credit.sales]
     drained = amounts_text(lost)
     explanation = (
-        f"Token {token} credited {holder} with {credit.credited} base units that no Transfer "
-        "event accounts for"
+        f"Token {token} credited {holder} with {amount_text(token, credit.credited)} that no "
+        "Transfer event accounts for"
         + (
             f": each of its {len(credit.self_moves)} transfers to itself raised its balance by the "
             "amount transferred (the sender's and receiver's balances were cached before either "

@@ -21,18 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from timemachine.analysis.evidence import (
-    amount_text,
-    confidence_from,
-    context_of,
-    losses_of,
-    lower,
-    outflows_from,
-    path_text,
-    severity_for_loss,
-    succeeded,
-    visits,
-)
+from timemachine.analysis import evidence
 from timemachine.models.analysis import Amount, Evidence, Finding, Severity, SlotChange
 from timemachine.models.replay import ReplayResult
 from timemachine.models.taxonomy import VulnerabilityClass
@@ -88,12 +77,12 @@ def _int(word: str | None) -> int:
 
 def _collect(result: ReplayResult) -> dict[str, _Contract]:
     found: dict[str, _Contract] = {}
-    for visit in visits(result.trace):
+    for visit in evidence.visits(result.trace):
         frame = visit.frame
-        if not succeeded(frame) or frame.type == "STATICCALL" or visit.static:
+        if not evidence.succeeded(frame) or frame.type == "STATICCALL" or visit.static:
             continue
-        context = context_of(frame)
-        where = path_text(visit.path)
+        context = evidence.context_of(frame)
+        where = evidence.path_text(visit.path)
         for n, v in _wrapped_products(frame):
             found.setdefault(context, _Contract()).products.append((where, n, v))
         for log in frame.logs:
@@ -102,8 +91,8 @@ def _collect(result: ReplayResult) -> dict[str, _Contract]:
                 continue
             amount = event.args[2].value
             if isinstance(amount, int) and not isinstance(amount, bool) and amount >= HUGE:
-                recipient = lower(str(event.args[1].value))
-                found.setdefault(lower(log.address), _Contract()).huge_transfers.append(
+                recipient = evidence.lower(str(event.args[1].value))
+                found.setdefault(evidence.lower(log.address), _Contract()).huge_transfers.append(
                     (where, recipient, amount)
                 )
     for account, state in result.state_diff.post.items():
@@ -112,8 +101,10 @@ def _collect(result: ReplayResult) -> dict[str, _Contract]:
             old_word = pre.storage.get(slot) if pre is not None else None
             after, before = _int(word), _int(old_word)
             if after >= JUMP and after != UNLIMITED and before < SMALL:
-                change = SlotChange(address=lower(account), slot=slot, before=old_word, after=word)
-                seen = found.setdefault(lower(account), _Contract())
+                change = SlotChange(
+                    address=evidence.lower(account), slot=slot, before=old_word, after=word
+                )
+                seen = found.setdefault(evidence.lower(account), _Contract())
                 seen.jumps.append(change)
                 seen.underflows += after >= BELOW_ZERO
     return found
@@ -123,7 +114,7 @@ def detect(result: ReplayResult) -> list[Finding]:
     """One finding per contract whose arithmetic wrapped."""
     findings: list[Finding] = []
     for contract, seen in _collect(result).items():
-        lost = losses_of(result, contract)
+        lost = evidence.losses_of(result, contract)
         arithmetic = bool(seen.products or seen.huge_transfers or (seen.underflows and lost))
         if not arithmetic and not (seen.jumps and lost):
             continue
@@ -146,8 +137,10 @@ def detect(result: ReplayResult) -> list[Finding]:
             )
         if lost:
             signals.append("the contract lost value over the transaction")
-        severity: Severity = severity_for_loss(result, contract) if arithmetic and lost else "low"
-        outflows = outflows_from(result.trace, contract)
+        severity: Severity = (
+            evidence.severity_for_loss(result, contract) if arithmetic and lost else "low"
+        )
+        outflows = evidence.outflows_from(result.trace, contract)
         paid_out = sum(frame.value for _, frame in outflows)
         kinds = len([s for s in (seen.products, seen.huge_transfers, seen.jumps, lost) if s])
         findings.append(
@@ -155,12 +148,12 @@ def detect(result: ReplayResult) -> list[Finding]:
                 detector=NAME,
                 vulnerability_class=VulnerabilityClass.INTEGER_OVERFLOW,
                 severity=severity,
-                confidence=confidence_from(kinds - 1, base=0.5),
+                confidence=evidence.confidence_from(kinds - 1, base=0.5),
                 title=f"Integer overflow in {contract}",
                 explanation=(
                     f"Arithmetic in {contract} wrapped modulo 2**256: "
                     + "; ".join(signals)
-                    + f". The contract paid out {amount_text('ETH', paid_out)} afterwards."
+                    + f". The contract paid out {evidence.amount_text('ETH', paid_out)} afterwards."
                 ),
                 recommendation=(
                     "Compile with Solidity >= 0.8 (checked arithmetic) or use SafeMath for every "
@@ -172,7 +165,7 @@ def detect(result: ReplayResult) -> list[Finding]:
                             [
                                 *(where for where, _, _ in seen.products),
                                 *(where for where, _, _ in seen.huge_transfers),
-                                *(path_text(path) for path, _ in outflows),
+                                *(evidence.path_text(path) for path, _ in outflows),
                             ]
                         )
                     ),
@@ -185,7 +178,9 @@ def detect(result: ReplayResult) -> list[Finding]:
                             for _, recipient, amount in seen.huge_transfers
                         ),
                         *(
-                            Amount(address=lower(frame.to), asset="ETH", amount=frame.value)
+                            Amount(
+                                address=evidence.lower(frame.to), asset="ETH", amount=frame.value
+                            )
                             for _, frame in outflows
                         ),
                     ],

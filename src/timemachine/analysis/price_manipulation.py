@@ -29,20 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from timemachine.analysis.evidence import (
-    Visit,
-    amount_text,
-    amounts_text,
-    balance_before,
-    confidence_from,
-    context_of,
-    losses_of,
-    lower,
-    path_text,
-    severity_for_loss,
-    succeeded,
-    visits,
-)
+from timemachine.analysis import evidence
 from timemachine.analysis.profit import attacker_addresses
 from timemachine.analysis.token_moves import erc20_transfer
 from timemachine.models.analysis import Amount, Evidence, Finding
@@ -111,12 +98,14 @@ def _words(data: str) -> list[int]:
     return [int(raw[i : i + 64], 16) for i in range(0, len(raw) - 63, 64)]
 
 
-def _timeline(root: CallFrame) -> Iterator[tuple[Visit, LogEntry | None]]:
+def _timeline(root: CallFrame) -> Iterator[tuple[evidence.Visit, LogEntry | None]]:
     """Every frame (at its entry, log None) and every log (with its frame) in execution order."""
     order = EmissionOrder(root)
-    first = Visit((), root, ())
+    first = evidence.Visit((), root, ())
     yield first, None
-    stack: list[tuple[Visit, Iterator[LogEntry | CallFrame]]] = [(first, iter(order.items(root)))]
+    stack: list[tuple[evidence.Visit, Iterator[LogEntry | CallFrame]]] = [
+        (first, iter(order.items(root)))
+    ]
     while stack:
         visit, items = stack[-1]
         item = next(items, None)
@@ -127,15 +116,15 @@ def _timeline(root: CallFrame) -> Iterator[tuple[Visit, LogEntry | None]]:
         else:
             index = next(i for i, child in enumerate(visit.frame.calls) if child is item)
             ancestors = (*visit.ancestors, (visit.path, visit.frame))
-            child = Visit((*visit.path, index), item, ancestors)
+            child = evidence.Visit((*visit.path, index), item, ancestors)
             yield child, None
             stack.append((child, iter(order.items(item))))
 
 
-def _on_log(pools: dict[str, _Pool], visit: Visit, log: LogEntry) -> None:
-    if not log.topics or not succeeded(visit.frame):
+def _on_log(pools: dict[str, _Pool], visit: evidence.Visit, log: LogEntry) -> None:
+    if not log.topics or not evidence.succeeded(visit.frame):
         return
-    topic, pool = log.topics[0].lower(), lower(log.address)
+    topic, pool = log.topics[0].lower(), evidence.lower(log.address)
     words = _words(log.data)
     if topic == SYNC_TOPIC and len(words) == 2:
         record = pools.setdefault(pool, _Pool())
@@ -153,13 +142,17 @@ def _on_log(pools: dict[str, _Pool], visit: Visit, log: LogEntry) -> None:
         record.swaps.append((visit.path, 1 if amount0_out > 0 else -1))
 
 
-def _read_pool(visit: Visit, pools: dict[str, _Pool]) -> str | None:
+def _read_pool(visit: evidence.Visit, pools: dict[str, _Pool]) -> str | None:
     """The pool a frame reads the spot state of: getReserves() on it or balanceOf(it)."""
     frame = visit.frame
-    if not succeeded(frame) or frame.type not in ("STATICCALL", "CALL") or not visit.ancestors:
+    if (
+        not evidence.succeeded(frame)
+        or frame.type not in ("STATICCALL", "CALL")
+        or not visit.ancestors
+    ):
         return None
-    if frame.selector == GET_RESERVES and lower(frame.to) in pools:
-        return lower(frame.to)
+    if frame.selector == GET_RESERVES and evidence.lower(frame.to) in pools:
+        return evidence.lower(frame.to)
     if frame.selector == BALANCE_OF and len(frame.input) >= 74:
         holder = "0x" + frame.input[34:74].lower()
         return holder if holder in pools else None
@@ -169,12 +162,18 @@ def _read_pool(visit: Visit, pools: dict[str, _Pool]) -> str | None:
 def _payouts(frame: CallFrame, payer: str, path: tuple[int, ...]) -> list[tuple[str, Amount]]:
     """ETH calls and ERC-20 `Transfer`s out of `payer` in `frame`'s subtree (at `path`)."""
     moved: list[tuple[str, Amount]] = []
-    for visit in visits(frame):
-        inner, where = visit.frame, path_text((*path, *visit.path))
-        if not succeeded(inner) or visit.static:
+    for visit in evidence.visits(frame):
+        inner, where = visit.frame, evidence.path_text((*path, *visit.path))
+        if not evidence.succeeded(inner) or visit.static:
             continue
-        if inner.value > 0 and inner.type != "DELEGATECALL" and lower(inner.from_) == payer:
-            moved.append((where, Amount(address=lower(inner.to), asset="ETH", amount=inner.value)))
+        if (
+            inner.value > 0
+            and inner.type != "DELEGATECALL"
+            and evidence.lower(inner.from_) == payer
+        ):
+            moved.append(
+                (where, Amount(address=evidence.lower(inner.to), asset="ETH", amount=inner.value))
+            )
         for log in inner.logs:
             topics = [topic.lower() for topic in log.topics]
             if len(topics) != 3 or topics[0] != TRANSFER_TOPIC or len(_words(log.data)) != 1:
@@ -183,18 +182,21 @@ def _payouts(frame: CallFrame, payer: str, path: tuple[int, ...]) -> list[tuple[
                 recipient = "0x" + topics[2][-40:]
                 amount = _words(log.data)[0]
                 moved.append(
-                    (where, Amount(address=recipient, asset=lower(log.address), amount=amount))
+                    (
+                        where,
+                        Amount(address=recipient, asset=evidence.lower(log.address), amount=amount),
+                    )
                 )
     return moved
 
 
 def _consumer(
-    visit: Visit, pool: str, attackers: set[str]
+    visit: evidence.Visit, pool: str, attackers: set[str]
 ) -> tuple[str, list[tuple[str, Amount]]] | None:
     """The nearest enclosing contract that paid value out after the read, and what it paid."""
     for depth in range(len(visit.ancestors) - 1, -1, -1):
         path, frame = visit.ancestors[depth]
-        contract = context_of(frame)
+        contract = evidence.context_of(frame)
         if contract in attackers or contract == pool:
             return None
         index = visit.path[len(path)]
@@ -212,13 +214,13 @@ ETHER = "ETH"
 """Native ETH, tracked like a token by `_BalancePools` from value-carrying calls."""
 
 
-def _moves_ether(visit: Visit) -> bool:
+def _moves_ether(visit: evidence.Visit) -> bool:
     frame = visit.frame
     return (
         frame.value > 0
         and frame.type in ("CALL", "CALLCODE")
         and not visit.static
-        and succeeded(frame)
+        and evidence.succeeded(frame)
     )
 
 
@@ -229,19 +231,27 @@ class _BalancePools:
     def __init__(self, result: ReplayResult, attackers: set[str], known: set[str]) -> None:
         received: dict[str, dict[str, int]] = {}
         sent: dict[str, dict[str, int]] = {}
-        logs = (log for _, frame in result.trace.walk() if succeeded(frame) for log in frame.logs)
+        logs = (
+            log
+            for _, frame in result.trace.walk()
+            if evidence.succeeded(frame)
+            for log in frame.logs
+        )
         for log in logs:
             moved = erc20_transfer(log)
             if moved is None:
                 continue
-            token = lower(log.address)
+            token = evidence.lower(log.address)
             for table, holder in ((sent, moved[0]), (received, moved[1])):
                 per = table.setdefault(holder, {})
                 per[token] = per.get(token, 0) + moved[2]
-        for visit in visits(result.trace):
+        for visit in evidence.visits(result.trace):
             if _moves_ether(visit):
                 frame = visit.frame
-                for table, holder in ((sent, lower(frame.from_)), (received, lower(frame.to))):
+                for table, holder in (
+                    (sent, evidence.lower(frame.from_)),
+                    (received, evidence.lower(frame.to)),
+                ):
                     per = table.setdefault(holder, {})
                     per[ETHER] = per.get(ETHER, 0) + frame.value
         self.tokens: dict[str, tuple[str, str]] = {}
@@ -260,17 +270,17 @@ class _BalancePools:
             pair = (min(token_in, token_out), max(token_in, token_out))
             self.tokens[pool] = pair
             for token in pair:
-                before = balance_before(result, pool, token)
+                before = evidence.balance_before(result, pool, token)
                 if before:
                     self.start[pool, token] = before
         self.change: dict[tuple[str, str], int] = {}
         self.sends: dict[str, list[tuple[tuple[int, ...], int]]] = {}
 
-    def on_log(self, visit: Visit, log: LogEntry) -> None:
+    def on_log(self, visit: evidence.Visit, log: LogEntry) -> None:
         moved = erc20_transfer(log)
-        if moved is None or not succeeded(visit.frame):
+        if moved is None or not evidence.succeeded(visit.frame):
             return
-        token = lower(log.address)
+        token = evidence.lower(log.address)
         source, target, amount = moved
         for holder, sign in ((source, -1), (target, 1)):
             if token in self.tokens.get(holder, ()):
@@ -279,12 +289,12 @@ class _BalancePools:
         if pair and token in pair:
             self.sends.setdefault(source, []).append((visit.path, 1 if token == pair[0] else -1))
 
-    def on_value(self, visit: Visit) -> None:
+    def on_value(self, visit: evidence.Visit) -> None:
         """Follow ETH moved by a value-carrying call (a pool trading native ETH)."""
         if not _moves_ether(visit):
             return
         frame = visit.frame
-        source, target = lower(frame.from_), lower(frame.to)
+        source, target = evidence.lower(frame.from_), evidence.lower(frame.to)
         for holder, sign in ((source, -1), (target, 1)):
             if ETHER in self.tokens.get(holder, ()):
                 self.change[holder, ETHER] = (
@@ -309,12 +319,12 @@ class _BalancePools:
         ratio = Fraction(now[1] * start[0], now[0] * start[1])
         return (ratio, 1) if ratio >= 1 else (1 / ratio, -1)
 
-    def observe(self, visit: Visit) -> None:
+    def observe(self, visit: evidence.Visit) -> None:
         """Learn a missing balance before the tx from a `balanceOf(pool)` call's output."""
         frame = visit.frame
-        if frame.selector != BALANCE_OF or len(frame.input) < 74 or not succeeded(frame):
+        if frame.selector != BALANCE_OF or len(frame.input) < 74 or not evidence.succeeded(frame):
             return
-        holder, token = "0x" + frame.input[34:74].lower(), lower(frame.to)
+        holder, token = "0x" + frame.input[34:74].lower(), evidence.lower(frame.to)
         output = frame.output or ""
         if token not in self.tokens.get(holder, ()) or (holder, token) in self.start:
             return
@@ -323,13 +333,13 @@ class _BalancePools:
             if seen > 0:
                 self.start[holder, token] = seen
 
-    def read(self, visit: Visit) -> str | None:
+    def read(self, visit: evidence.Visit) -> str | None:
         """The pool a frame reads: any STATICCALL into it, or balanceOf(pool)."""
         frame = visit.frame
-        if not succeeded(frame) or not visit.ancestors:
+        if not evidence.succeeded(frame) or not visit.ancestors:
             return None
-        if frame.type == "STATICCALL" and lower(frame.to) in self.tokens:
-            return lower(frame.to)
+        if frame.type == "STATICCALL" and evidence.lower(frame.to) in self.tokens:
+            return evidence.lower(frame.to)
         if frame.selector == BALANCE_OF and len(frame.input) >= 74:
             holder = "0x" + frame.input[34:74].lower()
             return holder if holder in self.tokens else None
@@ -341,7 +351,7 @@ def _cases(result: ReplayResult) -> list[_Case]:
     pools: dict[str, _Pool] = {}
     cases: dict[tuple[str, str], _Case] = {}
     synced = {
-        lower(log.address)
+        evidence.lower(log.address)
         for log in result.trace.all_logs()
         if log.topics and log.topics[0].lower() == SYNC_TOPIC
     }
@@ -366,10 +376,10 @@ def _cases(result: ReplayResult) -> list[_Case]:
             swaps = balance_pools.sends.setdefault(pool, [])
         if move is None or move[0] < MOVE_FACTOR:
             continue
-        reader = context_of(visit.ancestors[-1][1])
+        reader = evidence.context_of(visit.ancestors[-1][1])
         if reader == pool or reader in attackers:
             continue
-        if any(context_of(frame) == pool for _, frame in visit.ancestors):
+        if any(evidence.context_of(frame) == pool for _, frame in visit.ancestors):
             continue  # read while the pool itself still runs: read-only reentrancy's field
         consumer = _consumer(visit, pool, attackers)
         if consumer is None or (pool, consumer[0]) in cases:
@@ -416,33 +426,33 @@ def detect(result: ReplayResult) -> list[Finding]:
             case.selector, f"a view {case.selector or '(no selector)'}"
         )
         payer = "then paid" if case.payer == case.reader else f"then {case.payer} paid"
+        read_at = evidence.path_text(case.read_path)
         signals = [
             f"swaps moved pool {case.pool}'s spot price {factor}x before it was read",
-            f"{case.reader} read the pool ({what}) at {path_text(case.read_path)} after the move; "
-            f"{payer} value out",
+            f"{case.reader} read the pool ({what}) at {read_at} after the move; {payer} value out",
         ]
         if swapped_back:
             signals.append("a later swap in the same pool went the opposite way (swap back)")
-        lost = losses_of(result, case.payer)
+        lost = evidence.losses_of(result, case.payer)
         if lost:
             signals.append(f"{case.payer} lost value over the transaction")
         if any(_flash_funded(result, path) for path in moves):
             signals.append("the price-moving swap ran inside a flash-loan callback")
-        severity = severity_for_loss(result, case.payer) if lost else "low"
-        drained = amounts_text(lost)
-        paid = ", ".join(amount_text(a.asset, a.amount) for _, a in case.payouts)
+        severity = evidence.severity_for_loss(result, case.payer) if lost else "low"
+        drained = evidence.amounts_text(lost)
+        paid = ", ".join(evidence.amount_text(a.asset, a.amount) for _, a in case.payouts)
         addresses = list(dict.fromkeys([case.payer, case.pool, case.reader]))
         findings.append(
             Finding(
                 detector=NAME,
                 vulnerability_class=VulnerabilityClass.PRICE_MANIPULATION,
                 severity=severity,
-                confidence=confidence_from(len(signals) - 1),
+                confidence=evidence.confidence_from(len(signals) - 1),
                 title=f"Spot price of pool {case.pool} manipulated before {case.payer} used it",
                 explanation=(
                     f"Swaps moved pool {case.pool}'s spot price {factor}x; then {case.reader} read "
-                    f"the pool ({what}, frame {path_text(case.read_path)}) and {case.payer} paid "
-                    f"out {paid} at that price"
+                    f"the pool ({what}, frame {read_at}) and {case.payer} paid out {paid} "
+                    "at that price"
                     + (", and the pool was swapped back afterwards" if swapped_back else "")
                     + (f". {case.payer} lost {drained} over the transaction." if lost else ".")
                 ),
@@ -454,10 +464,14 @@ def detect(result: ReplayResult) -> list[Finding]:
                 ),
                 evidence=Evidence(
                     frames=[
-                        *(path_text(path) for path in moves),
-                        path_text(case.read_path),
+                        *(evidence.path_text(path) for path in moves),
+                        read_at,
                         *dict.fromkeys(frame for frame, _ in case.payouts),
-                        *([path_text(case.swap_back)] if case.swap_back is not None else []),
+                        *(
+                            [evidence.path_text(case.swap_back)]
+                            if case.swap_back is not None
+                            else []
+                        ),
                     ],
                     addresses=addresses,
                     selectors=[case.selector],

@@ -16,19 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from timemachine.analysis import reentrancy_forms
-from timemachine.analysis.evidence import (
-    amounts_text,
-    confidence_from,
-    context_of,
-    is_precompile,
-    losses_of,
-    lower,
-    path_text,
-    severity_for_loss,
-    succeeded,
-    visits,
-)
+from timemachine.analysis import evidence, reentrancy_forms
 from timemachine.analysis.invariants import invariant_breaks
 from timemachine.analysis.profit import attacker_addresses
 from timemachine.analysis.token_moves import TRANSFER_TOPIC
@@ -93,24 +81,24 @@ def entered_contracts(root: CallFrame, attackers: set[str]) -> dict[str, _Reentr
     the re-entering caller must be attacker-side and the re-entered function no known callback.
     """
     found: dict[str, _Reentry] = {}
-    for visit in visits(root):
+    for visit in evidence.visits(root):
         frame = visit.frame
-        if frame.type != "CALL" or visit.static or not succeeded(frame) or not frame.to:
+        if frame.type != "CALL" or visit.static or not evidence.succeeded(frame) or not frame.to:
             continue
-        target = context_of(frame)
+        target = evidence.context_of(frame)
         invited = frame.selector in CALLBACKS or frame.selector in HOOKS
-        if is_precompile(target) or target in attackers or invited:
+        if evidence.is_precompile(target) or target in attackers or invited:
             continue
-        if not visit.ancestors or context_of(visit.ancestors[-1][1]) not in attackers:
+        if not visit.ancestors or evidence.context_of(visit.ancestors[-1][1]) not in attackers:
             continue
         ancestors = visit.ancestors
         # The outermost still-running frame of the same contract, with control handed to another
         # contract in between (a plain self-call `this.f()` is not a re-entry).
         for position, (outer_path, outer) in enumerate(ancestors):
-            if outer.type == "STATICCALL" or context_of(outer) != target:
+            if outer.type == "STATICCALL" or evidence.context_of(outer) != target:
                 continue
             between = [ancestor for _, ancestor in ancestors[position + 1 :]]
-            if not between or all(context_of(ancestor) == target for ancestor in between):
+            if not between or all(evidence.context_of(ancestor) == target for ancestor in between):
                 continue
             handoff = between[0]
             record = found.setdefault(target, _Reentry())
@@ -138,7 +126,7 @@ def detect(result: ReplayResult) -> list[Finding]:
             for outer, inner in zip(record.outer_selectors, record.inner_selectors, strict=True)
         )
         # A token paying out its own balance of itself (swap-and-liquify fees) holds no value.
-        lost = {a: v for a, v in losses_of(result, contract).items() if a != contract}
+        lost = {a: v for a, v in evidence.losses_of(result, contract).items() if a != contract}
         signals = ["re-entered while an earlier frame of it was still running"]
         if record.value_handoff:
             signals.append("the running frame sent value to the contract that re-entered")
@@ -164,23 +152,23 @@ def detect(result: ReplayResult) -> list[Finding]:
             continue  # nothing at stake: e.g. the caller's own contract called back by its callee
         severity: Severity = "low"
         if lost:
-            severity = severity_for_loss(result, contract)
+            severity = evidence.severity_for_loss(result, contract)
         elif items or breaks:
             severity = "high"
         outer_path, inner_path = record.pairs[0]
-        frames = [path_text(outer_path), path_text(inner_path)]
-        frames += [path_text(inner) for _, inner in record.pairs[1:10]]
+        frames = [evidence.path_text(outer_path), evidence.path_text(inner_path)]
+        frames += [evidence.path_text(inner) for _, inner in record.pairs[1:10]]
         selectors = sorted(set(record.outer_selectors) | set(record.inner_selectors))
         kind = "Single-function" if same_function else "Cross-function"
         form = "callback_hook" if record.hook else kind.lower().replace("-", "_")
         names = ", ".join(dict.fromkeys(record.inner_names))
-        drained = amounts_text(lost) or "nothing"
+        drained = evidence.amounts_text(lost) or "nothing"
         findings.append(
             Finding(
                 detector=NAME,
                 vulnerability_class=VulnerabilityClass.REENTRANCY,
                 severity=severity,
-                confidence=confidence_from(len(signals) - 1),
+                confidence=evidence.confidence_from(len(signals) - 1),
                 title=f"{kind} reentrancy into {contract}",
                 explanation=(
                     f"{contract} handed control to another contract (frame {frames[0]}) and was "
@@ -229,7 +217,7 @@ def nested_issues(root: CallFrame, record: _Reentry, contract: str, attackers: s
         for log in frame.logs:
             topic = log.topics[0].lower() if log.topics else ""
             named = log.event is not None and log.event.name.startswith("Transfer")
-            if lower(log.address) != contract or not (topic in ISSUE_TOPICS or named):
+            if evidence.lower(log.address) != contract or not (topic in ISSUE_TOPICS or named):
                 continue
             if topic in ISSUE_TOPICS and _token_owner(log.topics) in attackers:
                 continue

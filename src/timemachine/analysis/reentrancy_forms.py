@@ -13,22 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from timemachine.analysis.evidence import (
-    Visit,
-    amount_text,
-    amounts_text,
-    confidence_from,
-    context_of,
-    is_precompile,
-    losses_of,
-    lower,
-    outflows_from,
-    path_text,
-    severity_for_loss,
-    succeeded,
-    token_outflows,
-    visits,
-)
+from timemachine.analysis import evidence
 from timemachine.analysis.profit import attacker_addresses
 from timemachine.analysis.relationships import extractions
 from timemachine.models.analysis import Amount, Evidence, Finding, Severity
@@ -51,23 +36,23 @@ class MidUpdate:
 
 def _continues(frame: CallFrame, index: int) -> bool:
     """Whether `frame` called or logged again after its child `index` returned."""
-    later_calls = any(succeeded(child) for child in frame.calls[index + 1 :])
+    later_calls = any(evidence.succeeded(child) for child in frame.calls[index + 1 :])
     later_logs = any(log.position is None or log.position > index for log in frame.logs)
     return later_calls or later_logs
 
 
-def mid_update(visit: Visit, changed: set[str], attackers: set[str]) -> MidUpdate | None:
+def mid_update(visit: evidence.Visit, changed: set[str], attackers: set[str]) -> MidUpdate | None:
     """The outermost frame enclosing `visit` of a contract outside the attacker side whose
     storage changed in the tx, that had handed control to another contract and went on after."""
     chain = (*visit.ancestors, (visit.path, visit.frame))
     for position, (path, frame) in enumerate(visit.ancestors):
-        contract = context_of(frame)
-        if frame.type == "STATICCALL" or contract not in changed or not succeeded(frame):
+        contract = evidence.context_of(frame)
+        if frame.type == "STATICCALL" or contract not in changed or not evidence.succeeded(frame):
             continue
         if contract in attackers:
             continue
         below = chain[position + 1 :]
-        if all(context_of(inner) == contract for _, inner in below):
+        if all(evidence.context_of(inner) == contract for _, inner in below):
             continue
         handoff = visit.path[len(path)]
         if _continues(frame, handoff):
@@ -80,23 +65,23 @@ def _payouts(frame: CallFrame, payer: str, path: tuple[int, ...], after: int) ->
     for position in range(after + 1, len(frame.calls)):
         child = frame.calls[position]
         paid += [
-            Amount(address=lower(inner.to), asset="ETH", amount=inner.value)
-            for _, inner in outflows_from(child, payer)
+            Amount(address=evidence.lower(inner.to), asset="ETH", amount=inner.value)
+            for _, inner in evidence.outflows_from(child, payer)
         ]
         paid += [
             Amount(address=target, asset=token, amount=amount)
-            for token, target, amount in token_outflows(child, payer)
+            for token, target, amount in evidence.token_outflows(child, payer)
         ]
     return paid
 
 
 def _acting_reader(
-    visit: Visit, update: MidUpdate, skip: set[str]
+    visit: evidence.Visit, update: MidUpdate, skip: set[str]
 ) -> tuple[str, tuple[int, ...], list[Amount]] | None:
     """The nearest enclosing contract (inside the hand-over) that paid out after the read."""
     for depth in range(len(visit.ancestors) - 1, len(update.path), -1):
         path, frame = visit.ancestors[depth]
-        contract = context_of(frame)
+        contract = evidence.context_of(frame)
         if contract in skip or contract == update.contract:
             return None
         paid = _payouts(frame, contract, path, visit.path[len(path)])
@@ -106,7 +91,11 @@ def _acting_reader(
 
 
 def _changed_contracts(result: ReplayResult) -> set[str]:
-    return {lower(address) for address, state in result.state_diff.post.items() if state.storage}
+    return {
+        evidence.lower(address)
+        for address, state in result.state_diff.post.items()
+        if state.storage
+    }
 
 
 def detect(result: ReplayResult) -> list[Finding]:
@@ -120,21 +109,23 @@ def detect(result: ReplayResult) -> list[Finding]:
     related = _related(result.trace)
     updates = [
         (visit, update)
-        for visit in visits(result.trace)
-        if succeeded(visit.frame) and visit.ancestors and not is_precompile(visit.frame.to)
+        for visit in evidence.visits(result.trace)
+        if evidence.succeeded(visit.frame)
+        and visit.ancestors
+        and not evidence.is_precompile(visit.frame.to)
         for update in [mid_update(visit, changed, attackers)]
         if update is not None
     ]
     for visit, update in updates:  # read-only first: it names the view the victim acted on
         frame = visit.frame
-        if frame.type == "STATICCALL" and lower(frame.to) == update.contract:
+        if frame.type == "STATICCALL" and evidence.lower(frame.to) == update.contract:
             acting = _acting_reader(visit, update, attackers)
             if acting is None or (update.contract, acting[0]) in findings:
                 continue
             reader, reader_path, paid = acting
             findings[update.contract, reader] = _read_only(result, update, visit, reader_path, paid)
     for visit, update in updates:
-        victim = context_of(visit.frame)
+        victim = evidence.context_of(visit.frame)
         if (
             visit.frame.type != "CALL"
             or visit.static
@@ -152,45 +143,51 @@ def detect(result: ReplayResult) -> list[Finding]:
 def _related(root: CallFrame) -> set[frozenset[str]]:
     """Pairs of contracts where one called the other somewhere in the tx."""
     pairs: set[frozenset[str]] = set()
-    for visit in visits(root):
+    for visit in evidence.visits(root):
         if visit.ancestors and visit.frame.to:
-            caller = context_of(visit.ancestors[-1][1])
-            pairs.add(frozenset((caller, lower(visit.frame.to))))
+            caller = evidence.context_of(visit.ancestors[-1][1])
+            pairs.add(frozenset((caller, evidence.lower(visit.frame.to))))
     return pairs
 
 
 def _severity(result: ReplayResult, victim: str) -> Severity:
-    return severity_for_loss(result, victim) if losses_of(result, victim) else "medium"
+    return (
+        evidence.severity_for_loss(result, victim)
+        if evidence.losses_of(result, victim)
+        else "medium"
+    )
 
 
 def _read_only(
     result: ReplayResult,
     update: MidUpdate,
-    read: Visit,
+    read: evidence.Visit,
     reader_path: tuple[int, ...],
     paid: list[Amount],
 ) -> Finding:
-    reader = context_of(read.ancestors[-1][1])
-    payer = context_of(dict(read.ancestors)[reader_path])
-    lost = losses_of(result, payer)
+    reader = evidence.context_of(read.ancestors[-1][1])
+    payer = evidence.context_of(dict(read.ancestors)[reader_path])
+    lost = evidence.losses_of(result, payer)
+    handoff = evidence.path_text((*update.path, update.handoff))
+    paid_out = ", ".join(evidence.amount_text(a.asset, a.amount) for a in paid)
     signals = [
-        f"{update.contract} handed control away at {path_text((*update.path, update.handoff))} "
+        f"{update.contract} handed control away at {handoff} "
         "in the middle of a state-changing frame that went on afterwards",
-        f"{reader} read {update.contract} (STATICCALL at {path_text(read.path)}) meanwhile",
-        f"{payer} paid out {', '.join(amount_text(a.asset, a.amount) for a in paid)} after "
-        "the read",
+        f"{reader} read {update.contract} (STATICCALL at {evidence.path_text(read.path)}) "
+        "meanwhile",
+        f"{payer} paid out {paid_out} after the read",
     ]
     if lost:
-        signals.append(f"{payer} lost {amounts_text(lost)} over the transaction")
+        signals.append(f"{payer} lost {evidence.amounts_text(lost)} over the transaction")
     return Finding(
         detector="reentrancy",
         vulnerability_class=VulnerabilityClass.REENTRANCY,
         severity=_severity(result, payer),
-        confidence=confidence_from(len(signals) - 1),
+        confidence=evidence.confidence_from(len(signals) - 1),
         title=f"Read-only reentrancy: {payer} acted on {update.contract} mid-update",
         explanation=(
             f"While {update.contract} was between storage updates (it had handed control to "
-            f"another contract, frame {path_text((*update.path, update.handoff))}), {reader} "
+            f"another contract, frame {handoff}), {reader} "
             f"read it through a view and {payer} paid out on that inconsistent value."
         ),
         recommendation=(
@@ -198,7 +195,11 @@ def _read_only(
             "and have consumers check the source's lock before trusting a view of it."
         ),
         evidence=Evidence(
-            frames=[path_text(update.path), path_text(read.path), path_text(reader_path)],
+            frames=[
+                evidence.path_text(update.path),
+                evidence.path_text(read.path),
+                evidence.path_text(reader_path),
+            ],
             addresses=list(dict.fromkeys([payer, update.contract, reader])),
             selectors=[read.frame.selector] if read.frame.selector else [],
             amounts=[
@@ -211,32 +212,34 @@ def _read_only(
     )
 
 
-def _cross_contract(result: ReplayResult, update: MidUpdate, entry: Visit, victim: str) -> Finding:
-    lost = losses_of(result, victim)
+def _cross_contract(
+    result: ReplayResult, update: MidUpdate, entry: evidence.Visit, victim: str
+) -> Finding:
+    lost = evidence.losses_of(result, victim)
     signals = [
         f"{update.contract} handed control away mid-update at "
-        f"{path_text((*update.path, update.handoff))}",
+        f"{evidence.path_text((*update.path, update.handoff))}",
         f"{victim}, which deals with {update.contract} in this tx, was entered meanwhile "
-        f"({path_text(entry.path)})",
-        f"{victim} lost {amounts_text(lost)} with no entitlement of the receivers",
+        f"({evidence.path_text(entry.path)})",
+        f"{victim} lost {evidence.amounts_text(lost)} with no entitlement of the receivers",
     ]
     return Finding(
         detector="reentrancy",
         vulnerability_class=VulnerabilityClass.REENTRANCY,
         severity=_severity(result, victim),
-        confidence=confidence_from(len(signals) - 1),
+        confidence=evidence.confidence_from(len(signals) - 1),
         title=f"Cross-contract reentrancy into {victim} while {update.contract} was mid-update",
         explanation=(
             f"{update.contract} handed control to another contract before finishing its update; "
             f"meanwhile {victim}, which relies on it, was entered and paid out "
-            f"{amounts_text(lost)}."
+            f"{evidence.amounts_text(lost)}."
         ),
         recommendation=(
             "Share one reentrancy lock across contracts that read each other's state, and "
             "finish every state update before calling out (checks-effects-interactions)."
         ),
         evidence=Evidence(
-            frames=[path_text(update.path), path_text(entry.path)],
+            frames=[evidence.path_text(update.path), evidence.path_text(entry.path)],
             addresses=[victim, update.contract],
             selectors=[entry.frame.selector] if entry.frame.selector else [],
             amounts=[Amount(address=victim, asset=a, amount=v) for a, v in lost.items()],

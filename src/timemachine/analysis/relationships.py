@@ -26,6 +26,7 @@ from timemachine.analysis.evidence import (
     is_precompile,
     losses_of,
     lower,
+    path_text,
     per_last_result,
     succeeded,
     visits,
@@ -34,6 +35,7 @@ from timemachine.analysis.invariants import ZERO
 from timemachine.analysis.profit import attacker_addresses
 from timemachine.analysis.token_moves import erc20_transfer
 from timemachine.chain.registry import get_chain
+from timemachine.models.analysis import Amount
 from timemachine.models.replay import ReplayResult
 
 IS_VALID_SIGNATURE = "0x1626ba7e"
@@ -69,6 +71,21 @@ class Extraction:
     """The receivers gave something back, worth well under what they took."""
     drained: bool = False
     """The contract lost at least `DRAINED` of what it held of an asset taken."""
+
+    @property
+    def parties(self) -> list[str]:
+        """The contract, then the receivers: the addresses a finding about this names."""
+        return [self.contract, *self.receivers]
+
+    @property
+    def paid(self) -> list[Amount]:
+        """What the contract lost, one evidence amount per asset."""
+        return [Amount(address=self.contract, asset=a, amount=v) for a, v in self.taken.items()]
+
+    @property
+    def entry_texts(self) -> list[str]:
+        """The first ten frames the attacker side entered the contract by, as path texts."""
+        return [path_text(path) for path in self.entry_frames[:10]]
 
     @property
     def entitled(self) -> bool:

@@ -9,11 +9,20 @@ characters that XML forbids.
 
 from __future__ import annotations
 
-import html
-import math
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
+from timemachine.analysis.html_views import (
+    VIEW_CSS,
+    VIEW_SCRIPT,
+    Roles,
+    call_tree,
+    frame_anchor,
+    fund_flow_steps,
+    gas_profile,
+    storage_changes,
+)
+from timemachine.analysis.html_views import esc as _esc
+from timemachine.analysis.html_views import table as _table
 from timemachine.models.analysis import (
     AddressAssets,
     AnalysisReport,
@@ -25,12 +34,7 @@ from timemachine.models.compare import BalanceDiff, Comparison, SwapDiff
 from timemachine.models.replay import ReplayResult
 from timemachine.models.trace import BalanceChange
 from timemachine.trace.formatting import format_units
-from timemachine.trace.render import render_trace_plain
-
-#: Frames deeper than this are folded by the trace renderer into "… N more frames".
-TREE_MAX_DEPTH = 8
-
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+from timemachine.trace.naming import Naming, group_digits
 
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em; color: #1d1d1f; background: #fff; }
@@ -66,11 +70,6 @@ svg.chart .bar.right, .key.right { fill: #f29900; background: #f29900; }
 """
 
 
-def _esc(value: object) -> str:
-    """Text for an element or attribute: HTML-escaped, without XML-forbidden control characters."""
-    return html.escape(_CONTROL.sub("\ufffd", str(value)), quote=True)
-
-
 def _short(address: str) -> str:
     """`0x1234…abcd` for a 20-byte address; anything else unchanged."""
     if address.startswith("0x") and len(address) == 42:
@@ -78,48 +77,43 @@ def _short(address: str) -> str:
     return address
 
 
-def _units(report: AnalysisReport) -> dict[str, tuple[str, int | None]]:
-    """Symbol and decimals per asset, where the balance changes know them."""
-    units: dict[str, tuple[str, int | None]] = {"ETH": ("ETH", 18)}
-    for change in report.balance_changes:
-        if change.asset not in units:
-            units[change.asset] = (change.symbol or _short(change.asset), change.decimals)
-    return units
+class _Page:
+    """Names and amounts for one report's markup (from the report's `names`)."""
+
+    def __init__(self, naming: Naming) -> None:
+        self.naming = naming
+
+    def who(self, address: str | None) -> str:
+        """The name (when known) and the whole address, escaped."""
+        if not address:
+            return "(contract creation)"
+        name = self.naming.label(address)
+        code = f"<code>{_esc(address)}</code>"
+        return f"<strong>{_esc(name)}</strong> {code}" if name else code
+
+    def amount(self, asset: str, amount: int) -> str:
+        return _esc(self.naming.amount(asset, amount))
+
+    def units(self, asset: str, amount: int | None) -> str:
+        return "—" if amount is None else _esc(self.naming.units(asset, amount))
+
+    def symbol(self, asset: str) -> str:
+        return _esc(self.naming.symbol(asset))
+
+    def text(self, prose: str) -> str:
+        """Detector prose, escaped, with named addresses written `Name (0x…)`."""
+        return _esc(self.naming.annotate(prose))
 
 
-def _amount(asset: str, amount: int, units: dict[str, tuple[str, int | None]]) -> str:
-    symbol, decimals = units.get(asset, (_short(asset), None))
-    return f"{format_units(amount, decimals)} {symbol}"
-
-
-def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], numeric: set[int]) -> str:
-    """A table from already-escaped cells; columns in `numeric` are right-aligned."""
-    head = "".join(f"<th>{header}</th>" for header in headers)
-    body = []
-    for row in rows:
-        cells = "".join(
-            f'<td class="num">{cell}</td>' if index in numeric else f"<td>{cell}</td>"
-            for index, cell in enumerate(row)
-        )
-        body.append(f"<tr>{cells}</tr>")
-    if not body:
-        return "<p>None.</p>"
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-
-
-def _addr(address: str) -> str:
-    return f'<code title="{_esc(address)}">{_esc(address)}</code>'
-
-
-def _header(report: AnalysisReport, result: ReplayResult) -> str:
+def _header(report: AnalysisReport, result: ReplayResult, page: _Page) -> str:
     fidelity = result.fidelity
     status = "success" if report.status == 1 else "reverted"
     rows = [
-        ("Transaction", _addr(report.tx_hash)),
+        ("Transaction", f"<code>{_esc(report.tx_hash)}</code>"),
         ("Chain", f"{_esc(report.chain)} ({report.chain_id})"),
         ("Block", str(report.block_number)),
-        ("Sender", _addr(report.sender)),
-        ("To", _addr(report.to) if report.to else "(contract creation)"),
+        ("Sender", page.who(report.sender)),
+        ("To", page.who(report.to)),
         ("Status", f'<span class="{"pos" if report.status == 1 else "neg"}">{status}</span>'),
         ("Gas used", f"{report.gas_used:,}"),
         (
@@ -135,48 +129,50 @@ def _header(report: AnalysisReport, result: ReplayResult) -> str:
     ]
     details += [f"<li>note: {_esc(note)}</li>" for note in fidelity.notes]
     extra = f"<ul>{''.join(details)}</ul>" if details else ""
-    return f'<table class="summary"><tbody>{body}</tbody></table>{extra}'
+    return f'<table class="summary fit"><tbody>{body}</tbody></table>{extra}'
 
 
-def _finding(number: int, finding: Finding, units: dict[str, tuple[str, int | None]]) -> str:
+def _finding(number: int, finding: Finding, page: _Page) -> str:
     evidence = finding.evidence
     items = [f"<li>Form: {_esc(evidence.form)}</li>"] if evidence.form else []
-    items += [f"<li>Signal: {_esc(signal)}</li>" for signal in evidence.signals]
+    items += [f"<li>Signal: {page.text(signal)}</li>" for signal in evidence.signals]
     if evidence.frames:
-        frames = ", ".join(f"<code>{_esc(path)}</code>" for path in evidence.frames)
+        frames = ", ".join(
+            f'<a href="#{frame_anchor(path)}"><code>{_esc(path)}</code></a>'
+            for path in evidence.frames
+        )
         items.append(f"<li>Frames: {frames}</li>")
     if evidence.addresses:
-        items.append(f"<li>Addresses: {', '.join(_addr(a) for a in evidence.addresses)}</li>")
+        items.append(f"<li>Addresses: {', '.join(page.who(a) for a in evidence.addresses)}</li>")
     if evidence.selectors:
         selectors = ", ".join(f"<code>{_esc(s)}</code>" for s in evidence.selectors)
         items.append(f"<li>Selectors: {selectors}</li>")
     items += [f"<li>Digest: <code>{_esc(digest)}</code></li>" for digest in evidence.digests]
     items += [
-        f"<li>Slot <code>{_esc(slot.slot)}</code> of {_addr(slot.address)}: "
+        f"<li>Slot <code>{_esc(slot.slot)}</code> of {page.who(slot.address)}: "
         f"<code>{_esc(slot.before)}</code> → <code>{_esc(slot.after)}</code></li>"
         for slot in evidence.storage
     ]
     items += [
-        f"<li>Amount: {_addr(entry.address)}: {_esc(_amount(entry.asset, entry.amount, units))}"
-        "</li>"
+        f"<li>Amount: {page.who(entry.address)}: {page.amount(entry.asset, entry.amount)}</li>"
         for entry in evidence.amounts
     ]
     evidence_html = f"<h4>Evidence</h4><ul>{''.join(items)}</ul>" if items else ""
     severity = _esc(finding.severity)
     return (
         f'<div class="finding sev-{severity}">'
-        f"<h3>{number}. {_esc(finding.title)}</h3>"
+        f"<h3>{number}. {page.text(finding.title)}</h3>"
         f'<p><span class="badge">{_esc(finding.vulnerability_class.value)}</span> '
         f'<span class="badge">severity: {severity}</span> '
         f'<span class="badge">confidence: {finding.confidence:.2f}</span> '
         f'<span class="badge">detector: {_esc(finding.detector)}</span></p>'
-        f"<p>{_esc(finding.explanation)}</p>"
+        f"<p>{page.text(finding.explanation)}</p>"
         f"<p><strong>Recommendation.</strong> {_esc(finding.recommendation)}</p>"
         f"{evidence_html}</div>"
     )
 
 
-def _findings(report: AnalysisReport, units: dict[str, tuple[str, int | None]]) -> str:
+def _findings(report: AnalysisReport, page: _Page) -> str:
     if not report.findings:
         return "<p>No detector reported anything.</p>"
     summary = _table(
@@ -187,243 +183,164 @@ def _findings(report: AnalysisReport, units: dict[str, tuple[str, int | None]]) 
                 _esc(finding.vulnerability_class.value),
                 _esc(finding.severity),
                 f"{finding.confidence:.2f}",
-                _esc(finding.title),
+                page.text(finding.title),
             ]
             for number, finding in enumerate(report.findings, 1)
         ),
         numeric={3},
     )
     details = "".join(
-        _finding(number, finding, units) for number, finding in enumerate(report.findings, 1)
+        _finding(number, finding, page) for number, finding in enumerate(report.findings, 1)
     )
     return summary + details
 
 
-def _asset_rows(
-    rows: Sequence[AddressAssets], units: dict[str, tuple[str, int | None]]
-) -> list[list[str]]:
+def _asset_rows(rows: Sequence[AddressAssets], page: _Page) -> list[list[str]]:
     return [
-        [_addr(row.address), _esc(units.get(e.asset, (e.asset, None))[0]), _esc(_fmt(e, units))]
+        [page.who(row.address), page.symbol(e.asset), page.units(e.asset, e.amount)]
         for row in rows
         for e in row.assets
     ]
 
 
-def _fmt(entry: AssetAmount, units: dict[str, tuple[str, int | None]]) -> str:
-    decimals = units.get(entry.asset, ("", None))[1]
-    return format_units(entry.amount, decimals)
+def _totals(entries: Sequence[AssetAmount], page: _Page) -> str:
+    return ", ".join(page.amount(e.asset, e.amount) for e in entries) or "nothing"
 
 
-def _totals(entries: Sequence[AssetAmount], units: dict[str, tuple[str, int | None]]) -> str:
-    return _esc(", ".join(_amount(e.asset, e.amount, units) for e in entries) or "nothing")
-
-
-def _profit(report: AnalysisReport, units: dict[str, tuple[str, int | None]]) -> str:
+def _profit(report: AnalysisReport, page: _Page) -> str:
     profit = report.profit
     lines = [
-        f"<li>Attacker-controlled: {', '.join(_addr(a) for a in profit.attackers) or 'none'}</li>",
-        f"<li>Net gain (after gas): {_totals(profit.net_gain, units)}</li>",
+        "<li>Attacker-controlled: "
+        f"{', '.join(page.who(a) for a in profit.attackers) or 'none'}</li>",
+        f"<li>Net gain (after gas): {_totals(profit.net_gain, page)}</li>",
     ]
     if profit.gas_fee_wei is not None:
-        lines.append(
-            f"<li>Gas paid by the sender: {_esc(_amount('ETH', profit.gas_fee_wei, units))}</li>"
-        )
-    lines.append(f"<li>Victims' loss: {_totals(profit.total_loss, units)}</li>")
+        lines.append(f"<li>Gas paid by the sender: {page.amount('ETH', profit.gas_fee_wei)}</li>")
+    lines.append(f"<li>Victims' loss: {_totals(profit.total_loss, page)}</li>")
     if profit.values:
         lines.append(f"<li>Net gain in ETH (priced assets): {_ether(profit.net_gain_eth)}</li>")
         lines.append(
             f"<li>Victims' loss in ETH (priced assets): {_ether(profit.total_loss_eth)}</li>"
         )
     if profit.unpriced:
-        names = ", ".join(units.get(asset, (_short(asset), None))[0] for asset in profit.unpriced)
-        lines.append(f"<li>Unpriced (not in the ETH totals): {_esc(names)}</li>")
+        names = ", ".join(page.symbol(asset) for asset in profit.unpriced)
+        lines.append(f"<li>Unpriced (not in the ETH totals): {names}</li>")
     headers = ["Address", "Asset", "Amount"]
     value_headers = ["Asset", "Net gain", "Loss", "Net gain in ETH", "Loss in ETH", "Priced by"]
     values = [
         [
-            _esc(units.get(value.asset, (_short(value.asset), None))[0]),
-            _esc(_fmt(AssetAmount(asset=value.asset, amount=value.net_gain), units)),
-            _esc(_fmt(AssetAmount(asset=value.asset, amount=value.loss), units)),
+            page.symbol(value.asset),
+            page.units(value.asset, value.net_gain),
+            page.units(value.asset, value.loss),
             _ether(value.net_gain_eth),
             _ether(value.loss_eth),
-            _basis(value),
+            _basis(value, page),
         ]
         for value in profit.values
     ]
     return (
         f"<ul>{''.join(lines)}</ul>"
-        f"<h3>Attacker gains</h3>{_table(headers, _asset_rows(profit.gains, units), {2})}"
-        f"<h3>Victim losses</h3>{_table(headers, _asset_rows(profit.losses, units), {2})}"
+        f"<h3>Attacker gains</h3>{_table(headers, _asset_rows(profit.gains, page), {2})}"
+        f"<h3>Victim losses</h3>{_table(headers, _asset_rows(profit.losses, page), {2})}"
         f"<h3>Value in ETH</h3>{_table(value_headers, values, {1, 2, 3, 4})}"
     )
 
 
 def _ether(amount: int | None) -> str:
-    return "unpriced" if amount is None else _esc(f"{format_units(amount, 18)} ETH")
+    return "unpriced" if amount is None else _esc(f"{group_digits(format_units(amount, 18))} ETH")
 
 
-def _basis(value: AssetValue) -> str:
+def _basis(value: AssetValue, page: _Page) -> str:
     """How an asset was priced, escaped: the pair and its pre-tx reserves, or why not."""
     if value.basis == "pair" and value.pair:
         return (
-            f"pair {_addr(value.pair)}: {_esc(value.reserve_native)} wei / "
+            f"pair {page.who(value.pair)}: {_esc(value.reserve_native)} wei / "
             f"{_esc(value.reserve_token)} units before the tx"
         )
     return _esc(value.basis or "no pair with the wrapped native token in the trace")
 
 
-def _balances(report: AnalysisReport) -> str:
-    def cell(amount: int | None, decimals: int | None) -> str:
-        return "—" if amount is None else _esc(format_units(amount, decimals))
-
+def _balances(report: AnalysisReport, page: _Page) -> str:
     rows = []
     for change in report.balance_changes:
-        delta = format_units(change.delta, change.decimals)
+        delta = page.units(change.asset, change.delta)
         sign, css = ("+", "pos") if change.delta > 0 else ("", "neg" if change.delta < 0 else "")
         rows.append(
             [
-                _addr(change.address),
-                _esc(change.symbol or change.asset),
-                cell(change.before, change.decimals),
-                cell(change.after, change.decimals),
-                f'<span class="{css}">{_esc(sign + delta)}</span>' + _logged(change),
+                page.who(change.address),
+                page.symbol(change.asset),
+                page.units(change.asset, change.before),
+                page.units(change.asset, change.after),
+                f'<span class="{css}">{sign}{delta}</span>' + _logged(change, page),
             ]
         )
     return _table(["Address", "Asset", "Before", "After", "Delta"], rows, {2, 3, 4})
 
 
-def _logged(change: BalanceChange) -> str:
+def _logged(change: BalanceChange, page: _Page) -> str:
     """What the token's Transfer events claimed, when the balances read say otherwise."""
     if change.logged_delta is None:
         return ""
-    claimed = format_units(change.logged_delta, change.decimals)
-    return f"<br/><small>Transfer events claim {_esc(claimed)}</small>"
+    claimed = page.units(change.asset, change.logged_delta)
+    return f"<br/><small>Transfer events claim {claimed}</small>"
 
 
-def _flow_svg(report: AnalysisReport, units: dict[str, tuple[str, int | None]]) -> str:
-    """Nodes on a circle (attacker-controlled ones first, from the left), curved directed edges.
-
-    Edges between the same two nodes bend apart (by direction and by asset), so none overlap.
-    """
-    flow = report.fund_flow
-    attackers = set(report.profit.attackers) | {report.sender}
-    victims = {row.address for row in report.profit.losses}
-    nodes = list(dict.fromkeys([*flow.nodes, *(e.source for e in flow.edges)]))
-    nodes = list(dict.fromkeys([*nodes, *(e.target for e in flow.edges)]))
-    nodes.sort(key=lambda address: 0 if address in attackers else 1)  # stable
-    width, height, radius, node_r = 760, 520, 200.0, 22.0
-    cx, cy = width / 2, height / 2
-    position: dict[str, tuple[float, float]] = {}
-    for index, address in enumerate(nodes):
-        if len(nodes) == 1:
-            position[address] = (cx, cy)
-            continue
-        angle = math.pi + 2 * math.pi * index / len(nodes)
-        position[address] = (cx + radius * math.cos(angle), cy - radius * math.sin(angle))
-
-    parts = [
-        f'<svg class="flow" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-        'role="img" aria-label="Fund flow">',
-        "<defs>"
-        '<marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" '
-        'markerHeight="8" orient="auto">'
-        '<path d="M 0 0 L 10 5 L 0 10 z" fill="#555"/></marker></defs>',
-    ]
-    seen: dict[tuple[str, str], int] = {}
-    for edge in flow.edges:
-        key = (edge.source, edge.target)
-        rank = seen.get(key, 0)
-        seen[key] = rank + 1
-        text = _amount(edge.asset, edge.amount, units)
-        if edge.transfers > 1:
-            text += f" ({edge.transfers}×)"
-        label = _esc(text)
-        (x1, y1), (x2, y2) = position[edge.source], position[edge.target]
-        if key[0] == key[1]:
-            bump = 30 + 14 * rank
-            path = (
-                f"M {x1 - 8:.1f} {y1 - node_r:.1f} C {x1 - bump:.1f} {y1 - node_r - 2 * bump:.1f} "
-                f"{x1 + bump:.1f} {y1 - node_r - 2 * bump:.1f} {x1 + 8:.1f} {y1 - node_r:.1f}"
-            )
-            lx, ly = x1, y1 - node_r - 1.5 * bump
-        else:
-            dx, dy = x2 - x1, y2 - y1
-            length = math.hypot(dx, dy) or 1.0
-            ux, uy = dx / length, dy / length
-            # Perpendicular offset: always to the right of the direction of travel, so the two
-            # directions between a pair bend apart; further edges of the pair bend further.
-            bend = 28.0 + 22.0 * rank
-            mx, my = (x1 + x2) / 2 + uy * bend, (y1 + y2) / 2 - ux * bend
-            sx, sy = x1 + ux * node_r, y1 + uy * node_r
-            tx, ty = x2 - ux * (node_r + 2), y2 - uy * (node_r + 2)
-            path = f"M {sx:.1f} {sy:.1f} Q {mx:.1f} {my:.1f} {tx:.1f} {ty:.1f}"
-            lx, ly = (sx + 2 * mx + tx) / 4, (sy + 2 * my + ty) / 4
-        title = f"{edge.source} → {edge.target}: {text}"
-        parts.append(
-            f'<g class="flow-edge"><title>{_esc(title)}</title>'
-            f'<path class="edge" d="{path}" marker-end="url(#arrow)"/>'
-            f'<text x="{lx:.1f}" y="{ly:.1f}" text-anchor="middle">{label}</text></g>'
-        )
-    for address in nodes:
-        x, y = position[address]
-        role = "attacker" if address in attackers else "victim" if address in victims else "other"
-        parts.append(
-            f'<g class="node {role}"><title>{_esc(address)} ({role})</title>'
-            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{node_r:.0f}"/>'
-            f'<text x="{x:.1f}" y="{y + node_r + 14:.1f}" text-anchor="middle">'
-            f"{_esc(_short(address))}</text></g>"
-        )
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def _fund_flow(report: AnalysisReport, units: dict[str, tuple[str, int | None]]) -> str:
+def _fund_flow(report: AnalysisReport, result: ReplayResult, page: _Page) -> str:
     if not report.fund_flow.edges:
         return "<p>No value moved.</p>"
+    roles = Roles(
+        attackers=frozenset({*report.profit.attackers, report.sender.lower()}),
+        victims=frozenset(row.address for row in report.profit.losses),
+    )
     rows = [
         [
-            _addr(edge.source),
-            _addr(edge.target),
-            _esc(units.get(edge.asset, (edge.asset, None))[0]),
-            _esc(format_units(edge.amount, units.get(edge.asset, ("", None))[1])),
+            page.who(edge.source),
+            page.who(edge.target),
+            page.symbol(edge.asset),
+            page.units(edge.asset, edge.amount),
             str(edge.transfers),
         ]
         for edge in report.fund_flow.edges
     ]
     legend = (
-        "<p>Red: attacker-controlled; green: lost value; grey: other. "
-        "Hover a node or edge for the full address.</p>"
+        "<p>Every movement of value in execution order, numbered; columns are the accounts "
+        "(red: attacker-controlled, green: lost value). Hover a step or an account for the "
+        "whole address. The table sums the steps per sender, receiver and asset.</p>"
     )
+    steps = fund_flow_steps(result.token_transfers, page.naming, roles)
     table = _table(["From", "To", "Asset", "Amount", "Transfers"], rows, {3, 4})
-    return _flow_svg(report, units) + legend + table
+    return legend + steps + table
 
 
 def render_html(report: AnalysisReport, result: ReplayResult) -> str:
-    """The whole report as one offline HTML document (header, findings, profit and loss, balance
-    changes, the cast-style call tree of `result`, and the fund flow as an inline SVG)."""
-    units = _units(report)
-    tree = render_trace_plain(result.trace, max_depth=TREE_MAX_DEPTH, title=None)
+    """The whole report as one offline HTML document: header, findings, profit and loss,
+    balance changes, the fund flow step by step, the call tree (collapsible, searchable, every
+    frame), storage changes and the gas profile. Names and symbols come from `report.names`."""
+    page = _Page(Naming.from_names(report.names))
     sections = [
-        ("Findings", _findings(report, units)),
-        ("Profit and loss", _profit(report, units)),
-        ("Balance changes", _balances(report)),
-        (
-            "Call tree",
-            f"<p>Frames deeper than {TREE_MAX_DEPTH} are folded.</p>"
-            f'<pre class="tree">{_esc(tree)}</pre>',
-        ),
-        ("Fund flow", _fund_flow(report, units)),
+        ("findings", "Findings", _findings(report, page)),
+        ("profit", "Profit and loss", _profit(report, page)),
+        ("balances", "Balance changes", _balances(report, page)),
+        ("flow", "Fund flow", _fund_flow(report, result, page)),
+        ("tree", "Call tree", call_tree(result.trace, page.naming)),
+        ("storage", "Storage changes", storage_changes(result.state_diff, page.naming)),
+        ("gas", "Gas profile", gas_profile(result.trace, page.naming)),
     ]
-    body = "".join(f"<section><h2>{title}</h2>{content}</section>" for title, content in sections)
+    toc = " · ".join(f'<a href="#{key}">{title}</a>' for key, title, _ in sections)
+    body = "".join(
+        f'<section id="{key}"><h2>{title}</h2>{content}</section>'
+        for key, title, content in sections
+    )
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8"/>'
         '<meta name="viewport" content="width=device-width, initial-scale=1"/>'
         f"<title>Analysis of {_esc(report.tx_hash)}</title>"
-        f"<style>{_CSS}</style></head>"
+        f"<style>{_CSS}{VIEW_CSS}</style></head>"
         f"<body><h1>Analysis of {_esc(report.tx_hash)}</h1>"
-        f"{_header(report, result)}{body}"
+        f'{_header(report, result, page)}<nav class="noprint"><p>{toc}</p></nav>{body}'
         '<footer><p class="mono">Generated by timemachine analyze.</p></footer>'
+        f"<script>//<![CDATA[{VIEW_SCRIPT}//]]></script>"
         "</body></html>\n"
     )
 
@@ -488,8 +405,9 @@ def _legend(comparison: Comparison, note: str) -> str:
     )
 
 
-def _balance_label(row: BalanceDiff) -> str:
-    return f"{_short(row.address)} {row.symbol or _short(row.asset)}"
+def _balance_label(row: BalanceDiff, naming: Naming) -> str:
+    name = naming.label(row.address) or _short(row.address)
+    return f"{name} {row.symbol or naming.label(row.asset) or _short(row.asset)}"
 
 
 def _balance_chart(comparison: Comparison) -> str:
@@ -500,6 +418,7 @@ def _balance_chart(comparison: Comparison) -> str:
         )
     if not comparison.balances:
         return "<p>Neither run changed a balance.</p>"
+    page = _Page(Naming.from_names(comparison.names))
     rows = []
     for row in comparison.balances:
         texts = (
@@ -511,14 +430,14 @@ def _balance_chart(comparison: Comparison) -> str:
             f"{comparison.right} {texts[1]}, difference "
             f"{format_units(row.difference, row.decimals)}"
         )
-        rows.append((_balance_label(row), title, (row.left, row.right), texts))
+        rows.append((_balance_label(row, page.naming), title, (row.left, row.right), texts))
     chart = _bar_chart("balances", "Balance deltas per address and asset", rows, signed=True)
     table = _table(
         ["Address", "Asset", _esc(comparison.left), _esc(comparison.right), "Difference"],
         (
             [
-                _addr(row.address),
-                _esc(row.symbol or row.asset),
+                page.who(row.address),
+                _esc(row.symbol or page.naming.symbol(row.asset)),
                 _esc(format_units(row.left, row.decimals)),
                 _esc(format_units(row.right, row.decimals)),
                 _esc(format_units(row.difference, row.decimals)),
@@ -591,9 +510,11 @@ def _comparison_header(comparison: Comparison) -> str:
     if comparison.net_gain_eth is not None:
         rows.append(
             [
-                "Attacker net gain (wei)",
-                cell(comparison.net_gain_eth.left),
-                cell(comparison.net_gain_eth.right),
+                "Attacker net gain in ETH",
+                *(
+                    _ether(value) if isinstance(value, int) else cell(value)
+                    for value in (comparison.net_gain_eth.left, comparison.net_gain_eth.right)
+                ),
             ]
         )
     logs = (

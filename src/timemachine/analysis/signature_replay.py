@@ -10,20 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from timemachine.analysis.evidence import (
-    ECRECOVER,
-    amount_text,
-    confidence_from,
-    context_of,
-    losses_of,
-    lower,
-    outflows_from,
-    path_text,
-    severity_for_loss,
-    succeeded,
-    token_outflows,
-    visits,
-)
+from timemachine.analysis import evidence
 from timemachine.models.analysis import Amount, Evidence, Finding
 from timemachine.models.replay import ReplayResult
 from timemachine.models.taxonomy import VulnerabilityClass
@@ -43,12 +30,16 @@ class _Uses:
 def detect(result: ReplayResult) -> list[Finding]:
     """One finding per (verifying contract, repeated ecrecover input)."""
     uses: dict[tuple[str, str], _Uses] = {}
-    for visit in visits(result.trace):
+    for visit in evidence.visits(result.trace):
         frame = visit.frame
-        if lower(frame.to) != ECRECOVER or not succeeded(frame) or not visit.ancestors:
+        if (
+            evidence.lower(frame.to) != evidence.ECRECOVER
+            or not evidence.succeeded(frame)
+            or not visit.ancestors
+        ):
             continue
         parent_path, parent = visit.ancestors[-1]
-        verifier = context_of(parent)
+        verifier = evidence.context_of(parent)
         record = uses.setdefault((verifier, frame.input.lower()), _Uses())
         record.frames.append(visit.path)
         record.outputs.add(frame.output)
@@ -57,13 +48,15 @@ def detect(result: ReplayResult) -> list[Finding]:
         paid = False
         for position in range(index + 1, len(parent.calls)):
             sibling = parent.calls[position]
-            for relative, outflow in outflows_from(sibling, verifier):
+            for relative, outflow in evidence.outflows_from(sibling, verifier):
                 paid = True
-                record.outflow_frames.append(path_text((*parent_path, position, *relative)))
-                record.amounts.append(
-                    Amount(address=lower(outflow.to), asset="ETH", amount=outflow.value)
+                record.outflow_frames.append(
+                    evidence.path_text((*parent_path, position, *relative))
                 )
-        for token, recipient, amount in token_outflows(parent, verifier):
+                record.amounts.append(
+                    Amount(address=evidence.lower(outflow.to), asset="ETH", amount=outflow.value)
+                )
+        for token, recipient, amount in evidence.token_outflows(parent, verifier):
             paid = True
             record.amounts.append(Amount(address=recipient, asset=token, amount=amount))
         record.paid.append(paid)
@@ -78,22 +71,22 @@ def detect(result: ReplayResult) -> list[Finding]:
             signals.append("every verification was followed by a payout")
         if len(record.outputs) == 1:
             signals.append("the same signer was recovered every time")
-        lost = losses_of(result, verifier)
+        lost = evidence.losses_of(result, verifier)
         if lost:
             signals.append("the verifying contract lost value over the transaction")
-        severity = severity_for_loss(result, verifier) if any(record.paid) else "info"
+        severity = evidence.severity_for_loss(result, verifier) if any(record.paid) else "info"
         paid_out = sum(amount.amount for amount in record.amounts if amount.asset == "ETH")
         findings.append(
             Finding(
                 detector=NAME,
                 vulnerability_class=VulnerabilityClass.SIGNATURE_REPLAY,
                 severity=severity,
-                confidence=confidence_from(len(signals) - 1),
+                confidence=evidence.confidence_from(len(signals) - 1),
                 title=f"Signature replayed {len(record.frames)} times against {verifier}",
                 explanation=(
                     f"{verifier} accepted one signature over digest {digest} "
                     f"{len(record.frames)} times in this transaction and paid out after each "
-                    f"verification ({amount_text('ETH', paid_out)} in total). The signed "
+                    f"verification ({evidence.amount_text('ETH', paid_out)} in total). The signed "
                     "message carries nothing that makes it single-use."
                 ),
                 recommendation=(
@@ -102,7 +95,8 @@ def detect(result: ReplayResult) -> list[Finding]:
                     "ECDSA), and check the nonce before paying out."
                 ),
                 evidence=Evidence(
-                    frames=[path_text(path) for path in record.frames] + record.outflow_frames,
+                    frames=[evidence.path_text(path) for path in record.frames]
+                    + record.outflow_frames,
                     addresses=[verifier],
                     digests=[digest],
                     amounts=[

@@ -22,13 +22,11 @@ from __future__ import annotations
 from timemachine.analysis.evidence import (
     amounts_text,
     confidence_from,
-    path_text,
     severity_for_loss,
 )
 from timemachine.analysis.relationships import Extraction, extractions
 from timemachine.models.analysis import (
     SEVERITY_ORDER,
-    Amount,
     Evidence,
     Finding,
     Severity,
@@ -113,12 +111,9 @@ def _finding(result: ReplayResult, item: Extraction, mechanism: Finding | None) 
             "recorded claim before paying, and price exchanges from manipulation-resistant data."
         ),
         evidence=Evidence(
-            frames=[path_text(path) for path in item.entry_frames[:10]],
-            addresses=[item.contract, *item.receivers],
-            amounts=[
-                Amount(address=item.contract, asset=asset, amount=amount)
-                for asset, amount in item.taken.items()
-            ],
+            frames=item.entry_texts,
+            addresses=item.parties,
+            amounts=item.paid,
             signals=signals,
         ),
     )

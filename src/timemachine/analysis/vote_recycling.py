@@ -15,19 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from timemachine.analysis.evidence import (
-    amounts_text,
-    confidence_from,
-    context_of,
-    losses_of,
-    lower,
-    outflows_from,
-    path_text,
-    severity_for_loss,
-    succeeded,
-    token_outflows,
-    visits,
-)
+from timemachine.analysis import evidence
 from timemachine.analysis.governance import CURRENT_READS
 from timemachine.analysis.token_moves import erc20_transfer
 from timemachine.models.analysis import Amount, Evidence, Finding
@@ -56,9 +44,9 @@ def _argument_address(data: str) -> str | None:
 def _events(result: ReplayResult) -> list[_Weighing | tuple[str, str, str]]:
     """Weighings and ERC-20 moves (token, from, to), in execution order."""
     events: list[_Weighing | tuple[str, str, str]] = []
-    for visit in visits(result.trace):
+    for visit in evidence.visits(result.trace):
         frame = visit.frame
-        if not succeeded(frame):
+        if not evidence.succeeded(frame):
             continue
         if (
             frame.type == "STATICCALL"
@@ -67,8 +55,8 @@ def _events(result: ReplayResult) -> list[_Weighing | tuple[str, str, str]]:
         ):
             weigher_path, weigher = visit.ancestors[-1]
             _, outer = visit.ancestors[-2]
-            voter = context_of(outer)
-            contract = context_of(weigher)
+            voter = evidence.context_of(outer)
+            contract = evidence.context_of(weigher)
             state_changing = weigher.type == "CALL" and not any(
                 ancestor.type == "STATICCALL" for _, ancestor in visit.ancestors
             )
@@ -76,18 +64,23 @@ def _events(result: ReplayResult) -> list[_Weighing | tuple[str, str, str]]:
             if (
                 state_changing
                 and _argument_address(frame.input) == voter
-                and contract not in (voter, lower(frame.to))
+                and contract not in (voter, evidence.lower(frame.to))
                 and len(output) >= 66
             ):
-                paid = bool(outflows_from(weigher, contract) or token_outflows(weigher, contract))
+                paid = bool(
+                    evidence.outflows_from(weigher, contract)
+                    or evidence.token_outflows(weigher, contract)
+                )
                 balance = int(output[2:66], 16)
                 events.append(
-                    _Weighing(contract, lower(frame.to), voter, balance, weigher_path, paid)
+                    _Weighing(
+                        contract, evidence.lower(frame.to), voter, balance, weigher_path, paid
+                    )
                 )
         for log in frame.logs:
             moved = erc20_transfer(log)
             if moved is not None and moved[2] > 0:
-                events.append((lower(log.address), moved[0], moved[1]))
+                events.append((evidence.lower(log.address), moved[0], moved[1]))
     return events
 
 
@@ -117,7 +110,7 @@ def detect(result: ReplayResult) -> list[Finding]:
     """One finding per contract that counted the same tokens for several voters and paid out."""
     findings: list[Finding] = []
     for contract, weighings in _recycled(_events(result)).items():
-        lost = losses_of(result, contract)
+        lost = evidence.losses_of(result, contract)
         if not lost or any(w.paid for w in weighings):
             continue  # nothing paid out, or paid per weighing: redemptions (reentrancy's field)
         token = weighings[0].token
@@ -126,26 +119,26 @@ def detect(result: ReplayResult) -> list[Finding]:
             f"{contract} weighed {len(voters)} voters by their current {token} balance "
             "(balanceOf/getVotes, no snapshot) in state-changing calls",
             f"{token} moved out of a voter after it was weighed, to be weighed again for another",
-            f"{contract} lost {amounts_text(lost)} in the same transaction",
+            f"{contract} lost {evidence.amounts_text(lost)} in the same transaction",
         ]
         findings.append(
             Finding(
                 detector=NAME,
                 vulnerability_class=VulnerabilityClass.GOVERNANCE_TAKEOVER,
-                severity=severity_for_loss(result, contract),
-                confidence=confidence_from(len(signals)),
+                severity=evidence.severity_for_loss(result, contract),
+                confidence=evidence.confidence_from(len(signals)),
                 title=f"Votes recycled through {len(voters)} voters in {contract}",
                 explanation=(
                     f"{contract} counted each caller's current {token} balance as its vote, and "
                     f"the same tokens passed from voter to voter ({', '.join(voters)}) within "
-                    f"the transaction, then {contract} paid out {amounts_text(lost)}."
+                    f"the transaction, then {contract} paid out {evidence.amounts_text(lost)}."
                 ),
                 recommendation=(
                     "Weigh votes with a snapshot taken before the proposal (getPastVotes at the "
                     "proposal's snapshot block, ERC20Votes) and delay execution past the vote."
                 ),
                 evidence=Evidence(
-                    frames=[path_text(w.path) for w in weighings[:10]],
+                    frames=[evidence.path_text(w.path) for w in weighings[:10]],
                     addresses=[contract, token, *voters],
                     amounts=[Amount(address=contract, asset=a, amount=v) for a, v in lost.items()],
                     signals=signals,

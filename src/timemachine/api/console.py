@@ -11,17 +11,17 @@ instead of the answer body.
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
-from starlette.types import Scope
 
-from timemachine.api.auth import Anyone, current_principal
+from timemachine.api.auth import Anyone, Reader, current_principal
 from timemachine.api.cookie_session import (
     CSRF_COOKIE,
     REFRESH_COOKIE,
@@ -31,8 +31,15 @@ from timemachine.api.cookie_session import (
 )
 from timemachine.api.deps import AppSettings, Db
 from timemachine.api.routers import auth
-from timemachine.errors import AuthenticationError, NotFoundError, PermissionDeniedError
+from timemachine.errors import (
+    AuthenticationError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from timemachine.models.auth import LoginRequest, Me, RefreshRequest, TokenResponse
+from timemachine.models.bounds import RowIndex
+from timemachine.store import ReplaySessions
 
 CONSOLE_PATH = "/console"
 REFRESH_PATH = "/api/console"
@@ -99,7 +106,7 @@ def refresh(request: Request, db: Db, settings: AppSettings) -> Response:
     """A fresh access cookie from the refresh cookie (rotated, like `POST /api/auth/refresh`)."""
     token = request.cookies.get(REFRESH_COOKIE)
     if not token:
-        raise AuthenticationError("no console session: log in at /console/")
+        raise InvalidInputError("no console session cookie: log in at /console/")
     if not csrf_matches(request):
         raise PermissionDeniedError("missing or wrong X-CSRF-Token header")
     response = Response(status_code=204)
@@ -119,29 +126,49 @@ def logout(request: Request, principal: Anyone, db: Db, settings: AppSettings) -
     return response
 
 
-class ConsoleFiles(StaticFiles):
-    """The built console, with its CSP; hashed assets cacheable for good."""
+@router.get("/sessions/{session_id}/view", responses=auth.AUTH_ERRORS)
+def transaction_view(
+    session_id: str, principal: Reader, db: Db, tx: Annotated[RowIndex, Query()] = 0
+) -> Response:
+    """One of your sessions (admins: any), the transaction indexes it has results for, and the
+    stored result of transaction `tx`: `{"session", "tx_indexes", "result"}`.
 
-    async def get_response(self, path: str, scope: Scope) -> Any:
-        response = await super().get_response(path, scope)
-        response.headers["Content-Security-Policy"] = CONSOLE_CSP
-        if path.startswith("assets/") and response.status_code == 200:
-            response.headers["Cache-Control"] = IMMUTABLE
-        return response
+    The stored replay and analysis are written out as stored (JSON already): a 5,000-frame call
+    tree is megabytes, and pydantic's JSON encoder refuses trees nested deeper than 126 frames
+    (re-entrancy exploits nest deeper)."""
+    with db.session() as s:
+        sessions = ReplaySessions(s)
+        session_record = sessions.require(session_id, owner=principal.owner_scope)
+        results = sessions.results(session_id)
+    chosen = next((r for r in results if r.tx_index == tx), None)
+    result = None
+    if chosen is not None:
+        result = chosen.model_dump(mode="json", exclude={"replay", "analysis"})
+        result |= {"replay": chosen.replay, "analysis": chosen.analysis}
+    view = {
+        "session": session_record.model_dump(mode="json"),
+        "tx_indexes": [r.tx_index for r in results],
+        "result": result,
+    }
+    return Response(json.dumps(view), media_type="application/json")
 
 
 def mount_console(app: FastAPI, build_dir: Path = BUILD_DIR) -> None:
-    """Serve the console's build (when it was built) and redirect `/` to it."""
+    """The console's routes: its API, `/` redirecting to it, and its built files (a clear 404
+    when it was not built)."""
     app.include_router(router)
+    files = StaticFiles(directory=build_dir, html=True, check_dir=False)
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:
         return RedirectResponse(f"{CONSOLE_PATH}/", status_code=307)
 
-    if (build_dir / "index.html").is_file():
-        app.mount(CONSOLE_PATH, ConsoleFiles(directory=build_dir, html=True), name="console")
-        return
-
-    @app.get(f"{CONSOLE_PATH}/", include_in_schema=False)
-    def not_built() -> None:
-        raise NotFoundError(f"the console is not built (no {build_dir}): run `make setup`")
+    @app.get(CONSOLE_PATH + "/{path:path}", include_in_schema=False)
+    async def console_file(path: str, request: Request) -> Response:
+        if not (build_dir / "index.html").is_file():
+            raise NotFoundError(f"the console is not built (no {build_dir}): run `make setup`")
+        response: Response = await files.get_response(path, request.scope)
+        response.headers["Content-Security-Policy"] = CONSOLE_CSP
+        if path.startswith("assets/") and response.status_code == 200:
+            response.headers["Cache-Control"] = IMMUTABLE
+        return response

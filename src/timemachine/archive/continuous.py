@@ -103,7 +103,9 @@ class ContinuousArchiver:
             start = self.archived_until(dataset)
             if start >= final:  # the final block itself only closes the last window
                 continue
-            for blocks in BlockRange(start, final).chunks(target.chunk_size)[: target.max_chunks]:
+            for blocks in BlockRange(start, final).chunks(target.chunk_size, align=True)[
+                : target.max_chunks
+            ]:
                 if not await self._archive(dataset, extractor, blocks, run):
                     break
         log.info(

@@ -101,6 +101,25 @@ def parse_receipt(receipt: dict[str, Any]) -> ReceiptSummary:
     )
 
 
+def raw_transaction_sender(raw: str) -> tuple[str, int]:
+    """The signer (checksummed) and nonce of a raw signed transaction, any type."""
+    import rlp
+    from eth_account import Account
+    from eth_account.typed_transactions.typed_transaction import TypedTransaction
+    from hexbytes import HexBytes
+
+    try:
+        payload = bytes.fromhex(raw[2:])
+        sender: str = Account.recover_transaction(payload)
+        if payload and payload[0] >= 0xC0:  # legacy: an RLP list whose first item is the nonce
+            nonce = int.from_bytes(rlp.decode(payload)[0], "big")
+        else:
+            nonce = int(TypedTransaction.from_bytes(HexBytes(payload)).as_dict()["nonce"])
+    except (ValueError, TypeError, IndexError, KeyError, rlp.DecodingError) as exc:
+        raise InvalidInputError(f"not a valid signed transaction: {exc}") from exc
+    return sender, nonce
+
+
 def raw_transaction_hash(raw: str) -> str:
     """The hash of a raw signed transaction (keccak of its bytes, for every tx type)."""
     from eth_utils.crypto import keccak

@@ -129,17 +129,23 @@ class RpcClient(AsyncCloseable):
         return results
 
     async def _post(self, payload: object) -> Any:
+        """POST with retries; a timeout is retried once only (a node that accepts and never
+        answers would otherwise hold the user for retries x RPC_TIMEOUT)."""
         delay = self.backoff
+        timeouts = 0
         for attempt in range(self.retries + 1):
             last_try = attempt == self.retries
             try:
                 self.http_requests += 1
                 response = await self._http.post(self.url, json=payload)
             except httpx.TimeoutException as exc:
-                if last_try:
+                timeouts += 1
+                if last_try or timeouts > 1:
+                    seconds = self._http.timeout.read
                     raise RpcUnavailableError(
-                        f"{self.label} timed out ({type(exc).__name__}); check the node or raise "
-                        "RPC timeout"
+                        f"{self.label} timed out: no answer within {seconds:g} s, {timeouts} "
+                        f"time(s) ({type(exc).__name__}); check the node, or raise RPC_TIMEOUT "
+                        f"(now {seconds:g} s)"
                     ) from exc
             except httpx.TransportError as exc:
                 if last_try:

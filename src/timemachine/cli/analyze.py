@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from timemachine.cli.errors import reported_errors, run_async
+from timemachine.cli.inputs import AbiOption, LabelOption, LabelsFileOption
 
 if TYPE_CHECKING:
     from timemachine.analysis.trace_only import Screened
@@ -51,6 +52,9 @@ def analyze(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the report here (default stdout).")
     ] = None,
+    label: LabelOption = None,
+    labels_file: LabelsFileOption = None,
+    abi: AbiOption = None,
 ) -> None:
     """Replay a transaction and analyze it: findings, attacker profit, victims' loss, fund flow.
 
@@ -59,8 +63,12 @@ def analyze(
     reduced set of signals that need no logs or state (listed in the report); exit code 2 on an
     unreadable or non-trace file.
     """
+    from timemachine.cli.inputs import decoder_with, load_abi, user_labels
     from timemachine.cli.output import emit
 
+    with reported_errors():
+        labels = user_labels(label, labels_file)
+        abis = [load_abi(path) for path in abi or []]
     if traces:
         emit(_screen_files(traces, tx, report_format), output)
         return
@@ -69,17 +77,21 @@ def analyze(
             from timemachine.errors import InvalidInputError
 
             raise InvalidInputError("give a transaction hash, or --traces FILE")
+    from timemachine.analysis import analyze as run_detectors
     from timemachine.analysis.report import render_markdown
     from timemachine.analysis.report_html import render_html
     from timemachine.machine import TimeMachine
-    from timemachine.models.analysis import AnalysisReport
     from timemachine.models.replay import ReplayResult
 
-    async def run() -> tuple[ReplayResult, AnalysisReport]:
-        async with TimeMachine(rpc_url) as machine:
-            return await machine.analyze_replay(tx)
+    async def run() -> ReplayResult:
+        async with TimeMachine(rpc_url, decoder=decoder_with(abis)) as machine:
+            return await machine.replay(tx)
 
-    result, report = run_async(run())
+    from timemachine.cli.output import progress
+
+    with progress(f"replaying and analyzing {tx}", tty_only=True):
+        result = run_async(run())
+    report = run_detectors(result, labels)
     if report_format is ReportFormat.JSON:
         text = report.model_dump_json(indent=2)
     elif report_format is ReportFormat.HTML:

@@ -1,4 +1,5 @@
-"""`timemachine archive`: cryo-compatible Parquet datasets — extract, list, verify.
+"""`timemachine archive`: cryo-compatible Parquet datasets — extract, list, verify (and, from
+`cli/archive_query.py`, query and retention).
 
 Each command is a plain function registered on `archive_app`; other archive commands (query,
 retention) register on the same app.
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from timemachine.cli import archive_query
 from timemachine.cli.errors import fail, reported_errors, run_async
 
 if TYPE_CHECKING:
@@ -22,9 +24,10 @@ if TYPE_CHECKING:
     from timemachine.store.db import Database
 
 archive_app = typer.Typer(
-    help="Historical archive: cryo-compatible Parquet datasets, their catalog, checks.",
+    help="Historical archive: cryo-compatible Parquet datasets, their catalog, queries, retention.",
     no_args_is_help=True,
 )
+archive_query.register(archive_app)  # query, retention
 
 OutputDir = Annotated[
     str,
@@ -210,7 +213,7 @@ def _print_report(report: ExtractReport) -> None:
             f"{step} {seconds:.2f}s ({100 * seconds / total:.0f}%)"
             for step, seconds in sorted(steps.items(), key=lambda item: -item[1])
         )
-        typer.echo(f"time by step (summed over concurrent chunks): {shares}")
+        typer.echo(f"time by step (summed over concurrent requests): {shares}")
 
 
 @archive_app.command("list")

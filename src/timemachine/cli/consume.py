@@ -2,8 +2,10 @@
 group as a process (registered in `cli/main.py`; docs/events.md).
 
 The handler is made by a factory `factory(runtime, group) -> Handler` importable as
-`package.module:name` (the runtime gives it the store, the bus, the engine), or the built-in
-`print`: each event as one JSON line on stdout. SIGTERM or Ctrl-C stops after the event being
+`package.module:name` (the runtime gives it the store, the bus, the engine), or a built-in:
+`print` (each event as one JSON line on stdout), `store` (the monitor's storage:
+`monitor.sinks:store`), `simulate` (the pre-inclusion simulator, on `tx_enriched`:
+`monitor.sim_consumer:simulate`). SIGTERM or Ctrl-C stops after the event being
 handled; the counts (handled, failed, malformed, given up) go to stderr as one JSON line.
 """
 
@@ -28,6 +30,10 @@ if TYPE_CHECKING:
     from timemachine.runtime import Runtime
 
 HandlerFactory = Callable[["Runtime", str], "Handler"]
+BUILT_IN = {
+    "store": "timemachine.monitor.sinks:store",
+    "simulate": "timemachine.monitor.sim_consumer:simulate",
+}
 
 
 def print_events(runtime: Runtime, group: str) -> Handler:
@@ -42,9 +48,10 @@ def print_events(runtime: Runtime, group: str) -> Handler:
 
 
 def load_factory(spec: str) -> HandlerFactory:
-    """The factory named `module:attribute` (or `print`), or a one-line error."""
+    """The factory named `module:attribute` (or a built-in name), or a one-line error."""
     if spec == "print":
         return print_events
+    spec = BUILT_IN.get(spec, spec)
     module_name, _, attribute = spec.partition(":")
     if not module_name or not attribute:
         raise InvalidInputError(f"--handler {spec!r}: give package.module:factory, or print")
@@ -86,7 +93,8 @@ def consume(
         typer.Option(
             "--handler",
             help="package.module:factory, called as factory(runtime, group) -> handler; "
-            "or `print` (each event as a JSON line).",
+            "or `print` (each event as a JSON line), `store` (the monitor's storage), "
+            "`simulate` (the pre-inclusion simulator: consume tx_enriched).",
         ),
     ] = "print",
 ) -> None:

@@ -8,7 +8,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
 
 from timemachine.analysis import analyze
@@ -64,9 +63,9 @@ class DemoRun:
 
 async def run_demo(*, as_json: bool, max_depth: int | None) -> bool:
     """Run the demo and print it; True when every replay that should be exact is."""
-    from timemachine.cli.output import print_replay, render_findings
+    from timemachine.cli.output import heading, print_replay, render_findings, terminal_console
 
-    console = Console(stderr=as_json)
+    console = terminal_console(stderr=as_json)
     with console.status("starting the devnet, building its history, replaying…"):
         async with run_devnet() as net, TimeMachine(net.rpc_url) as machine:
             scenarios = []
@@ -90,10 +89,10 @@ async def run_demo(*, as_json: bool, max_depth: int | None) -> bool:
         return run.faithful
     labels = net.history.labels
     for scenario in run.scenarios:
-        console.rule(f"[bold]{scenario.record.title}[/] ({scenario.record.id})")
+        heading(console, f"[bold]{scenario.record.title}[/] ({scenario.record.id})")
         print_replay(scenario.replay, labels=labels, max_depth=max_depth, console=console)
         console.print(render_findings(scenario.analysis))
-    console.rule("[bold]A transaction in the middle of a busy block[/]")
+    heading(console, "[bold]A transaction in the middle of a busy block[/]")
     print_replay(run.busy_exact, labels=labels, max_depth=1, console=console)
     console.print(_summary(run))
     console.print(_findings_summary(run))

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
 
 from timemachine.bus import LocalBus, topics
@@ -151,7 +150,9 @@ def _top(record: MonitoredTx | None) -> str:
 
 async def run_monitor_demo(*, as_json: bool) -> bool:
     """Run the mempool demo; True when the exploit was flagged while pending, then included."""
-    console = Console(stderr=as_json)
+    from timemachine.cli.output import heading, terminal_console
+
+    console = terminal_console(stderr=as_json)
     bus = LocalBus()
     events: list[dict[str, Any]] = []
 
@@ -187,8 +188,9 @@ async def run_monitor_demo(*, as_json: bool) -> bool:
                 ) as chain,
             ):
                 monitor = chain.monitor
-                console.rule(
-                    f"mining paused at block {monitor.head.number if monitor.head else '?'}"
+                heading(
+                    console,
+                    f"mining paused at block {monitor.head.number if monitor.head else '?'}",
                 )
                 sent = await _send_mix(chain, net, exploit)
                 attack = sent[-1].hash

@@ -9,8 +9,7 @@ import os
 import signal
 from pathlib import Path
 
-from rich.console import Console
-
+from timemachine.cli.output import terminal_console
 from timemachine.devnet import manifest, run_devnet
 
 
@@ -22,7 +21,7 @@ def write_manifest(path: Path, manifest: dict[str, object]) -> None:
 
 
 async def serve_devnet(port: int | None, manifest_path: Path | None) -> None:
-    console = Console(stderr=True)
+    console = terminal_console(stderr=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -39,8 +38,9 @@ async def serve_devnet(port: int | None, manifest_path: Path | None) -> None:
             f"{len(net.history.scenarios)} exploit scenario(s). Ctrl-C to stop."
         )
         for record in net.history.scenarios:
+            kind = "benign control" if record.benign else "exploit"
             console.print(
-                f"  {record.id}: exploit {record.exploit_tx} (block {record.block_number})"
+                f"  {record.id}: {kind} {record.exploit_tx} (block {record.block_number})"
             )
         await stop.wait()
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import traceback
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
-from typing import Any, NoReturn, TypeVar
-
-import typer
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from timemachine.errors import TimeMachineError
+
+if TYPE_CHECKING:
+    from timemachine.settings import Settings
 
 T = TypeVar("T")
 INTERNAL_ERROR = 70  # EX_SOFTWARE
@@ -51,6 +51,19 @@ def missing_service_stack(error: ModuleNotFoundError) -> str | None:
     )
 
 
+def checked_settings() -> Settings:
+    """The settings, or one line naming what is malformed in the environment (exit 2)."""
+    from pydantic import ValidationError
+
+    from timemachine.settings import get_settings
+
+    try:
+        return get_settings()
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        fail(f"invalid setting in the environment: {problems}", 2)
+
+
 def debug_mode() -> bool:
     """Whether DEBUG is set: internal errors then print their traceback too."""
     from timemachine.settings import get_settings
@@ -62,6 +75,8 @@ def debug_mode() -> bool:
 def reported_errors(*, debug: bool | None = None) -> Iterator[None]:
     """Errors inside become one line on stderr and a non-zero exit, never a traceback (an
     internal error shows its traceback too when `debug`, by default when DEBUG is set)."""
+    import typer  # here: the console script's daemon path prints before typer loads
+
     try:
         yield
     except TimeMachineError as error:
@@ -90,6 +105,8 @@ def _internal(error: Exception, *, debug: bool | None) -> NoReturn:
 
 def run_async(coroutine: Coroutine[Any, Any, T], *, debug: bool | None = None) -> T:
     """Run a command's coroutine under `reported_errors`."""
+    import asyncio  # here: `timemachine --help` and quick commands need no event loop
+
     with reported_errors(debug=debug):
         return asyncio.run(coroutine)
     raise AssertionError("unreachable: reported_errors exits on every error")

@@ -3,23 +3,31 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from eth_utils.address import is_hex_address, to_checksum_address
+import typer
 
 from timemachine.errors import InvalidInputError
 from timemachine.untrusted import load_json
 
+if TYPE_CHECKING:
+    from timemachine.trace.decoder import Decoder
 
-def load_abi(path: Path) -> list[dict[str, Any]]:
-    """A JSON ABI: a bare list, or an artifact object with an "abi" key (Foundry, Hardhat, solc)."""
+
+def _json_file(path: Path, what: str) -> Any:
+    """The JSON document in a user's file, or a one-line InvalidInputError naming `what` it is."""
     try:
         text = path.read_text()
     except OSError as error:
-        raise InvalidInputError(f"cannot read ABI file {path}: {error.strerror}") from error
+        raise InvalidInputError(f"cannot read {what} {path}: {error.strerror}") from error
     except ValueError as error:  # not UTF-8
-        raise InvalidInputError(f"ABI file {path} is not valid JSON: {error}") from error
-    document = load_json(text, what=f"ABI file {path}")
+        raise InvalidInputError(f"{what} {path} is not valid JSON: {error}") from error
+    return load_json(text, what=f"{what} {path}")
+
+
+def load_abi(path: Path) -> list[dict[str, Any]]:
+    """A JSON ABI: a bare list, or an artifact object with an "abi" key (Foundry, Hardhat, solc)."""
+    document = _json_file(path, "ABI file")
     abi = document.get("abi") if isinstance(document, dict) else document
     if not isinstance(abi, list) or not all(isinstance(entry, dict) for entry in abi):
         raise InvalidInputError(
@@ -30,6 +38,10 @@ def load_abi(path: Path) -> list[dict[str, Any]]:
 
 def parse_labels(items: list[str]) -> dict[str, str]:
     """`ADDRESS=NAME` pairs (cast's `--label ADDRESS:NAME` is accepted too)."""
+    if not items:
+        return {}
+    from eth_utils.address import is_hex_address, to_checksum_address  # ~70 ms to import
+
     labels: dict[str, str] = {}
     for item in items:
         separator = "=" if "=" in item else ":"
@@ -38,3 +50,56 @@ def parse_labels(items: list[str]) -> dict[str, str]:
             raise InvalidInputError(f"--label {item!r} is not ADDRESS=NAME")
         labels[to_checksum_address(address.strip())] = name.strip()
     return labels
+
+
+def load_label_file(path: Path) -> dict[str, str]:
+    """Labels from a JSON file: `{"0xADDRESS": "Name", …}`, or a devnet manifest (its "labels")."""
+    from eth_utils.address import is_hex_address, to_checksum_address  # ~70 ms to import
+
+    document = _json_file(path, "label file")
+    labels = document.get("labels", document) if isinstance(document, dict) else None
+    if not isinstance(labels, dict) or not all(
+        isinstance(name, str) and is_hex_address(address) for address, name in labels.items()
+    ):
+        raise InvalidInputError(
+            f'label file {path} holds no labels (expected {{"0xADDRESS": "Name"}} or a devnet '
+            "manifest)"
+        )
+    return {to_checksum_address(address): name for address, name in labels.items()}
+
+
+def user_labels(items: list[str] | None, files: list[Path] | None) -> dict[str, str]:
+    """`--labels FILE` (in order), then `--label ADDRESS=NAME` (which wins)."""
+    labels: dict[str, str] = {}
+    for path in files or []:
+        labels.update(load_label_file(path))
+    labels.update(parse_labels(items or []))
+    return labels
+
+
+LabelOption = Annotated[
+    list[str] | None,
+    typer.Option("--label", "-l", help="Name an address: ADDRESS=NAME; repeatable."),
+]
+LabelsFileOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--labels",
+        help='Labels from a JSON file ({"0xADDR": "Name"}) or a devnet manifest '
+        "(`timemachine devnet --manifest`); repeatable.",
+    ),
+]
+AbiOption = Annotated[
+    list[Path] | None,
+    typer.Option("--abi", help="Extra ABI JSON (list or artifact) for decoding; repeatable."),
+]
+
+
+def decoder_with(abis: list[list[dict[str, Any]]]) -> Decoder:
+    """The default decoder, with the user's extra ABIs registered."""
+    from timemachine.machine import default_decoder
+
+    decoder = default_decoder()
+    for abi in abis:
+        decoder.register_abi(abi)
+    return decoder

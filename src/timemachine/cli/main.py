@@ -2,49 +2,134 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, ClassVar
 
 import typer
 
-from timemachine.cli.analyze import analyze
-from timemachine.cli.archive import archive_app
-from timemachine.cli.chain import chain_app
-from timemachine.cli.conformance import conformance_app
-from timemachine.cli.consume import consume
 from timemachine.cli.errors import (
     SERVICE_MISSING,
+    checked_settings,
     fail,
     missing_service_stack,
     reported_errors,
     run_async,
 )
-from timemachine.cli.exploits import exploits_app
-from timemachine.cli.keys import keys_app
-from timemachine.cli.mev import mev_app
-from timemachine.cli.monitor import monitor
-from timemachine.cli.rules import alerts_app, rules_app
-from timemachine.cli.service import serve, worker
-from timemachine.cli.tx_imports import batch_replay, import_command
-from timemachine.cli.users import users_app
-from timemachine.cli.whatif import (
-    NO_WHATIF,
-    WhatIfOptions,
-    compare,
-    verify_fix,
-    whatif,
-    whatif_options,
-)
+from timemachine.cli.inputs import LabelsFileOption
+from timemachine.cli.lazy import LazyCommand, LazyGroup
+from timemachine.cli.whatif import NO_WHATIF, WhatIfOptions, whatif_options
 
 if TYPE_CHECKING:
-    from timemachine.models import ReplayMode, ReplayResult
+    from timemachine.models import ReplayResult
+
+
+class Commands(LazyGroup):
+    """The root group: every command below loads its module only when it runs."""
+
+    lazy: ClassVar[Mapping[str, LazyCommand]] = {
+        "analyze": LazyCommand(
+            "timemachine.cli.analyze:analyze",
+            "Replay a transaction and analyze it: findings, attacker profit, victims' loss, "
+            "fund flow.",
+        ),
+        "whatif": LazyCommand(
+            "timemachine.cli.whatif:whatif",
+            "Replay a transaction with modifications: patched code, state, sender, block, "
+            "other txs.",
+        ),
+        "compare": LazyCommand(
+            "timemachine.cli.whatif:compare",
+            "Compare the original receipt with a replay, or (with what-if options) a replay "
+            "with a what-if: status, gas, revert reason, logs, balances, findings, profit, swap "
+            "prices.",
+        ),
+        "verify-fix": LazyCommand(
+            "timemachine.cli.whatif:verify_fix",
+            "Replay an exploit against patched code: does it still succeed?",
+        ),
+        "import": LazyCommand(
+            "timemachine.cli.tx_imports:import_command",
+            "Import transactions (CSV/JSON file, or an RPC scan), validated row by row, "
+            "idempotently.",
+        ),
+        "batch-replay": LazyCommand(
+            "timemachine.cli.tx_imports:batch_replay",
+            "Replay every transaction of an import (or a file) in exact mode and compare each "
+            "with the original: how many exact, diverged, failed, with the reasons, and "
+            "replays/s.",
+        ),
+        "monitor": LazyCommand(
+            "timemachine.cli.monitor:monitor",
+            "Watch the mempool: ingest pending txs from every provider, enrich them, follow them "
+            "until included, replaced or dropped, and simulate the ones the filter picks before "
+            "they are mined.",
+        ),
+        "consume": LazyCommand(
+            "timemachine.cli.consume:consume",
+            "Consume a topic as one member of a durable consumer group (needs "
+            "EVENT_BUS_URL=nats://…).",
+        ),
+        "serve": LazyCommand(
+            "timemachine.cli.service:serve",
+            "Run the service: REST/WebSocket API, Celery worker and beat; Ctrl-C stops everything.",
+        ),
+        "worker": LazyCommand(
+            "timemachine.cli.service:worker",
+            "Run a Celery worker for the replay, analysis and cleanup queues.",
+        ),
+        "daemon": LazyCommand(
+            "timemachine.cli.daemon:daemon_app",
+            "A warm replay engine in the background that `replay` uses when it runs.",
+        ),
+        "chain": LazyCommand(
+            "timemachine.cli.chain:chain_app",
+            "Chain access: provider health, failover and quorum; live heads and reorgs.",
+        ),
+        "conformance": LazyCommand(
+            "timemachine.cli.conformance:conformance_app",
+            "Run third-party test fixtures on the engine and compare field by field.",
+        ),
+        "exploits": LazyCommand(
+            "timemachine.cli.exploits:exploits_app",
+            "The exploit catalog: public incidents (DeFiHackLabs) and bundled devnet scenarios.",
+        ),
+        "archive": LazyCommand(
+            "timemachine.cli.archive:archive_app",
+            "Historical archive: cryo-compatible Parquet datasets, their catalog, queries, "
+            "retention.",
+        ),
+        "mev": LazyCommand(
+            "timemachine.cli.mev:mev_app",
+            "MEV inspection: swaps, arbitrages, sandwiches, liquidations, JIT liquidity.",
+        ),
+        "rules": LazyCommand(
+            "timemachine.cli.rules:rules_app",
+            "Alert rules: validate a rule file, dry-run it on a transaction.",
+        ),
+        "alerts": LazyCommand(
+            "timemachine.cli.rules:alerts_app", "Stored alerts: list and acknowledge."
+        ),
+        "users": LazyCommand(
+            "timemachine.cli.users:users_app",
+            "Users of the service (roles: viewer, analyst, admin).",
+        ),
+        "keys": LazyCommand(
+            "timemachine.cli.keys:keys_app",
+            "Credential vault keys (TIME_MACHINE_VAULT_KEYS, or vault.keys in the data directory).",
+        ),
+    }
+
 
 app = typer.Typer(
     name="timemachine",
     help="Replay historical EVM transactions and exploits on forked state, and explain them.",
+    cls=Commands,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=None,  # plain help: rich's help formatter alone costs ~120 ms per start
 )
 
 RpcUrl = Annotated[
@@ -95,76 +180,71 @@ def replay(
             "--label", "-l", help="Name an address in the tree: ADDRESS=NAME; repeatable."
         ),
     ] = None,
+    daemon: Annotated[
+        bool | None,
+        typer.Option(
+            "--daemon/--no-daemon",
+            help="Replay in the warm daemon, starting it if needed / never in the daemon. "
+            "Default: in the daemon when one runs (not with --abi: extra ABIs decode here).",
+            show_default=False,
+        ),
+    ] = None,
+    labels_file: LabelsFileOption = None,
 ) -> None:
     """Re-execute transactions on a fork and explain them (call tree, events, balances, fidelity).
 
     With several hashes they run in sequence on one fork; with a raw signed transaction it runs on
     top of --block (latest by default).
     """
-    from pydantic import TypeAdapter
-
-    from timemachine.cli.inputs import load_abi, parse_labels
-    from timemachine.cli.output import print_replay
+    from timemachine.cli.daemon import replay_through_daemon
+    from timemachine.cli.inputs import load_abi, user_labels
+    from timemachine.orchestration.daemon_link import ReplayRequest
 
     with reported_errors():
-        labels = parse_labels(label or [])
+        labels = user_labels(label, labels_file)
         abis = [load_abi(path) for path in abi or []]
+    request = ReplayRequest(targets, rpc_url, quick, block, compare_trace)
+    # The daemon decodes with the bundled ABIs: a replay with extra ones runs in this process.
+    answer = None if abis else replay_through_daemon(request, daemon)
+    if answer is not None and as_json:
+        typer.echo(answer.decode())  # what the in-process path would print, unparsed
+        return
 
     async def run() -> list[ReplayResult]:
-        from timemachine.errors import InvalidInputError
-        from timemachine.machine import TimeMachine, default_decoder
+        from timemachine.cli.inputs import decoder_with
+        from timemachine.machine import TimeMachine
+        from timemachine.orchestration.daemon import replay_targets
 
-        decoder = default_decoder()
-        for extra in abis:
-            decoder.register_abi(extra)
-        async with TimeMachine(rpc_url, decoder=decoder) as machine:
-            if len(targets) == 1 and len(targets[0].strip()) > 66:
-                return [await machine.replay_raw(targets[0], block_number=block)]
-            if block is not None:
-                raise InvalidInputError("--block applies to a raw signed transaction only")
-            if len(targets) == 1:
-                mode: ReplayMode = "quick" if quick else "exact"
-                return [await machine.replay(targets[0], mode=mode, compare_trace=compare_trace)]
-            if quick or compare_trace:
-                raise InvalidInputError("--quick and --compare-trace apply to one transaction")
-            return await machine.replay_many(targets)
+        async with TimeMachine(rpc_url, decoder=decoder_with(abis)) as machine:
+            return await replay_targets(machine, request)
 
-    results = run_async(run())
-    if as_json:  # pydantic's encoder: the stdlib one is ~50x slower on deep call trees
-        single = len(results) == 1
-        typer.echo(
-            results[0].model_dump_json(indent=2)
-            if single
-            else TypeAdapter(list[ReplayResult]).dump_json(results, indent=2).decode()
-        )
+    from timemachine.cli.output import print_replay, progress
+    from timemachine.orchestration.daemon import results_from_json, results_json
+
+    if answer is None:
+        checked_settings()
+        with progress(f"replaying {', '.join(targets)[:80]}", tty_only=True):
+            results = run_async(run())
+    else:
+        results = results_from_json(answer)
+    if as_json:
+        typer.echo(results_json(results))
         return
-    for result in results:
-        print_replay(result, labels=labels, max_depth=depth)
+    sequence = len(results) > 1
+    for position, result in enumerate(results):
+        print_replay(
+            result,
+            labels=labels,
+            max_depth=depth,
+            sequence_position=position if sequence else None,
+            compared_trace=compare_trace,
+        )
 
 
 capsule_app = typer.Typer(
     help="Capsules: self-contained replays that run offline, anywhere.", no_args_is_help=True
 )
 app.add_typer(capsule_app, name="capsule")
-app.add_typer(chain_app, name="chain")
-app.add_typer(conformance_app, name="conformance")
-app.add_typer(exploits_app, name="exploits")
-app.add_typer(keys_app, name="keys")
-app.add_typer(mev_app, name="mev")
-app.add_typer(rules_app, name="rules")
-app.add_typer(alerts_app, name="alerts")
-app.add_typer(users_app, name="users")
-app.add_typer(archive_app, name="archive")
-app.command()(analyze)
-app.command()(consume)
-app.command()(monitor)
-app.command("import")(import_command)
-app.command("batch-replay")(batch_replay)
-app.command()(serve)
-app.command()(worker)
-app.command()(whatif)
-app.command()(compare)
-app.command("verify-fix")(verify_fix)
 
 
 @capsule_app.command("export")
@@ -283,17 +363,35 @@ def demo(
         raise typer.Exit(1)
 
 
+@app.callback()
+def terminal_options(
+    width: Annotated[
+        int | None,
+        typer.Option("--width", min=20, help="Wrap text and fit tables to N columns."),
+    ] = None,
+    wide: Annotated[
+        bool,
+        typer.Option(
+            "--wide", help="Never wrap or cut, even on a terminal (piped output never is)."
+        ),
+    ] = False,
+) -> None:
+    """Replay historical EVM transactions and exploits on forked state, and explain them."""
+    from timemachine.cli.terminal import TERMINAL
+
+    TERMINAL.width, TERMINAL.wide = width, wide
+
+
 def run() -> None:
     """Console-script entry point."""
-    from pydantic import ValidationError
+    arguments = sys.argv[1:]
+    # Fail early on a malformed environment; but help reads no settings, and a replay the daemon
+    # answers needs none here (replay and daemon check them before they use them).
+    if arguments and "--help" not in arguments and arguments[0] not in ("replay", "daemon"):
+        checked_settings()
+    from timemachine.cli.lazy import hide_flag_types
 
-    from timemachine.settings import get_settings
-
-    try:
-        get_settings()  # fail early, in one line, on a malformed environment
-    except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-        fail(f"invalid setting in the environment: {problems}", 2)
+    hide_flag_types()
     try:
         app()  # logging configures itself from LOG_LEVEL on first use (timemachine.logs)
     except ModuleNotFoundError as error:  # imported outside a command's reported_errors

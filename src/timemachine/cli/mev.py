@@ -285,10 +285,11 @@ def _amount(value: int) -> str:
 
 def print_inspections(results: list[BlockInspection]) -> None:
     """A table per block: each MEV found, then the block's summary."""
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    from timemachine.cli.output import fit, terminal_console
+
+    console = terminal_console()
     for result in results:
         table = Table(
             title=f"block {result.block_number}  (miner {result.miner_address or 'unknown'})",
@@ -338,7 +339,7 @@ def print_inspections(results: list[BlockInspection]) -> None:
         summary = result.summary
         if not summary.mev_count:
             table.add_row("none", "", "", f"{len(result.swaps)} swaps, no MEV found", "")
-        console.print(table)
+        console.print(fit(table, console))
         for kind, part in summary.by_type.items():
             if part.profit_eth or part.unpriced:
                 unpriced = f"; not valued: {', '.join(part.unpriced)}" if part.unpriced else ""

@@ -8,6 +8,7 @@ import contextlib
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -19,6 +20,7 @@ from timemachine.cli.errors import run_async
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
+    from timemachine.chain.pool import ProviderPool
     from timemachine.monitor.service import Monitor
     from timemachine.ports import EventBus
 
@@ -50,10 +52,21 @@ def monitor(
         Path | None,
         typer.Option(
             "--rules",
+            envvar="ALERT_RULES_FILE",
             dir_okay=False,
             help="Rule file (YAML/JSON, see `timemachine rules validate`): evaluate every "
             "monitored tx at each stage, store the alerts, publish them on the `alerts` topic "
-            "and deliver them to their channels.",
+            "and deliver them to their channels. The enabled rules stored over REST run too; "
+            "both are reloaded when they change.",
+        ),
+    ] = None,
+    deliver: Annotated[
+        str | None,
+        typer.Option(
+            "--deliver",
+            help="inline: alerts are delivered by this process; queue: as jobs on the `alerts` "
+            "queue of the Celery workers (retried, redelivered if a worker dies). Default: "
+            "ALERT_DELIVERY.",
         ),
     ] = None,
     quiet: Annotated[
@@ -65,19 +78,21 @@ def monitor(
     included, replaced or dropped, and simulate the ones the filter picks before they are mined.
     `--json` prints one JSON object per event line (topics tx_raw, tx_enriched, tx_simulated,
     blocks, reorgs, mev_bundles, alerts)."""
-    from timemachine.hexutil import quantity
     from timemachine.monitor.alerting import running_rules
+    from timemachine.monitor.prefilter import SimulationFilter
     from timemachine.monitor.service import MonitorHook
     from timemachine.monitor.setup import MonitorOptions, build_monitor
-    from timemachine.rules import load_file
+    from timemachine.rules.stored import RuleSources
     from timemachine.runtime import build
     from timemachine.security.outbound import OutboundPolicy
+    from timemachine.security.vault import Vault
     from timemachine.settings import get_settings
 
     settings = get_settings()
 
     async def run() -> None:
-        rules = load_file(rules_file) if rules_file is not None else None
+        SimulationFilter.parse(simulate or settings.monitor_simulate)  # bad input: before I/O
+        dispatch = _dispatch(deliver or settings.alert_delivery)
         pool, name, confirmations = _open_pool(chain, rpc_url)
         runtime = build(settings)
         bus = runtime.bus()
@@ -94,13 +109,19 @@ def monitor(
         )
         try:
             async with contextlib.AsyncExitStack() as stack:
-                hook: MonitorHook | None = None
-                if rules is not None:
-                    chain_id = quantity(await pool.call("eth_chainId")) or 0
-                    policy = OutboundPolicy.from_settings(settings)
-                    hook = await stack.enter_async_context(
-                        running_rules(rules, database, bus, chain_id, policy=policy)
+                rules = RuleSources(rules_file, database, vault=Vault.from_settings(settings))
+                chain_id = await _chain_id(pool, name)
+                policy = OutboundPolicy.from_settings(settings)
+                hook: MonitorHook = await stack.enter_async_context(
+                    running_rules(
+                        rules,
+                        database,
+                        bus,
+                        chain_id,
+                        policy=policy,
+                        dispatch=dispatch,
                     )
+                )
                 watcher = build_monitor(
                     pool,
                     name=name or "chain",
@@ -126,6 +147,32 @@ def monitor(
             await bus.aclose()
 
     run_async(run(), debug=_debug())
+
+
+async def _chain_id(pool: ProviderPool, name: str) -> int:
+    """The chain's id for the rules: asked of the chain, else (providers down at start: the
+    monitor reconnects) the registry's for a named chain, else 0."""
+    from timemachine.chain.registry import find_chain
+    from timemachine.errors import RpcError
+    from timemachine.hexutil import quantity
+
+    try:
+        return quantity(await pool.call("eth_chainId")) or 0
+    except RpcError:
+        return find_chain(name).chain_id if name else 0
+
+
+def _dispatch(mode: str) -> Callable[[str], None] | None:
+    """None (deliver in this process) or the enqueueing of a delivery worker's turn."""
+    from timemachine.errors import InvalidInputError
+
+    if mode == "inline":
+        return None
+    if mode != "queue":
+        raise InvalidInputError(f"--deliver {mode!r}: use inline or queue")
+    from timemachine.tasks.alerts_tasks import enqueue_delivery
+
+    return enqueue_delivery
 
 
 async def _run_until_stopped(watcher: Monitor) -> None:

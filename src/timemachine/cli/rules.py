@@ -25,17 +25,34 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def _load(path: Path) -> RuleSet:
-    """The rule file, compiled, with every channel checked (fields, template, outbound URL)."""
+    """The rule file, compiled (its `vault:NAME` secrets from the vault), with every channel
+    checked (fields, template, outbound URL)."""
     from timemachine.alerts.channels import check_channel
     from timemachine.rules import load_file
     from timemachine.security.outbound import OutboundPolicy
     from timemachine.settings import get_settings
 
-    rules = load_file(path)
-    policy = OutboundPolicy.from_settings(get_settings())
+    settings = get_settings()
+    rules = load_file(path, secrets=_operator_secret)
+    policy = OutboundPolicy.from_settings(settings)
     for name, channel in rules.channels.items():
         check_channel(name, channel, policy)
     return rules
+
+
+def _operator_secret(name: str) -> str | None:
+    """The operator's channel secret `name` (the store and the vault opened only if asked)."""
+    from timemachine.rules.stored import OPERATOR, secrets_of
+    from timemachine.security.vault import Vault
+    from timemachine.settings import get_settings
+    from timemachine.store import open_database
+
+    settings = get_settings()
+    db = open_database(settings.database_url)
+    try:
+        return secrets_of(db, Vault.from_settings(settings), OPERATOR)(name)
+    finally:
+        db.dispose()
 
 
 @rules_app.command("validate")
@@ -169,3 +186,55 @@ def ack(
     typer.echo(
         f"{record.id} acknowledged by {record.acked_by} at {record.acked_at:%Y-%m-%d %H:%M:%S}"
     )
+
+
+secret_app = typer.Typer(
+    help="Channel secrets in the vault, named `vault:NAME` in a rule file's channels.",
+    no_args_is_help=True,
+)
+rules_app.add_typer(secret_app, name="secret")
+SecretNameArg = Annotated[str, typer.Argument(help="The secret's name.", show_default=False)]
+
+
+@secret_app.command("set")
+def set_secret(name: SecretNameArg) -> None:
+    """Store a channel secret read from stdin (one line), sealed by the vault: a rule file
+    names it `vault:NAME` (the operator's secrets; REST users store their own)."""
+    import sys
+
+    from timemachine.errors import InvalidInputError
+    from timemachine.rules.stored import OPERATOR
+    from timemachine.security.vault import Vault
+    from timemachine.settings import get_settings
+    from timemachine.store import ChannelSecrets, open_database
+
+    with reported_errors():
+        value = sys.stdin.readline().rstrip("\r\n")
+        if not value:
+            raise InvalidInputError('no secret on stdin: e.g. `printf %s "$TOKEN" | ...`')
+        settings = get_settings()
+        db = open_database(settings.database_url)
+        try:
+            with db.session() as s:
+                ChannelSecrets(s, Vault.from_settings(settings)).put(OPERATOR, name, value)
+        finally:
+            db.dispose()
+    typer.echo(f"secret {name!r} stored in the vault; name it `vault:{name}` in a channel")
+
+
+@secret_app.command("list")
+def list_secrets() -> None:
+    """The names of the operator's channel secrets (never their values)."""
+    from timemachine.rules.stored import OPERATOR
+    from timemachine.settings import get_settings
+    from timemachine.store import ChannelSecrets, open_database
+
+    with reported_errors():
+        db = open_database(get_settings().database_url)
+        try:
+            with db.session() as s:
+                names = ChannelSecrets(s).names(OPERATOR)
+        finally:
+            db.dispose()
+    for name in names:
+        typer.echo(name)

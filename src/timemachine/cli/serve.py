@@ -43,7 +43,7 @@ from timemachine.processes import (
 from timemachine.settings import Settings
 
 CELERY_APP = "timemachine.tasks.app"
-DEFAULT_QUEUES = ("replay", "analysis", "cleanup")
+DEFAULT_QUEUES = ("replay", "analysis", "cleanup", "alerts")
 SHUTDOWN_GRACE = 30
 """Seconds a child may take to finish its running tasks after SIGTERM before it is killed."""
 BEAT_SCHEDULE_FILE = "celerybeat-schedule"
@@ -92,6 +92,7 @@ def beat_command(settings: Settings) -> list[str]:
 def monitor_commands(settings: Settings) -> list[list[str]]:
     """One quiet `timemachine monitor` per chain of MONITOR_CHAINS, and one for MONITOR_RPC_URLS."""
     monitor = [sys.executable, "-m", "timemachine.cli.main", "monitor", "--quiet"]
+    monitor += ["--deliver", "queue"]  # its alerts go out through the workers' `alerts` queue
     chains = [c.strip() for c in settings.monitor_chains.split(",") if c.strip()]
     commands = [[*monitor, "--chain", chain] for chain in chains]
     if settings.monitor_rpc_urls.strip():

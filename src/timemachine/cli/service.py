@@ -57,12 +57,12 @@ def worker(
     queues: Annotated[
         str,
         typer.Option("--queues", "-Q", help="Comma-separated queues to consume."),
-    ] = "replay,analysis,cleanup",
+    ] = "replay,analysis,cleanup,alerts",
     beat: Annotated[
         bool, typer.Option("--beat", "-B", help="Also run the beat scheduler.")
     ] = False,
 ) -> None:
-    """Run a Celery worker for the replay, analysis and cleanup queues."""
+    """Run a Celery worker for the replay, analysis, cleanup and alerts queues."""
     from timemachine.cli.serve import run_worker
     from timemachine.settings import get_settings
 

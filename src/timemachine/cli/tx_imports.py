@@ -4,6 +4,7 @@ RPC block/address scan), then replay them all and compare each with what really 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,8 +19,9 @@ from timemachine.settings import get_settings
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from timemachine.models.tx_imports import BatchReport, BatchTarget, ImportReport
+    from timemachine.models.tx_imports import BatchReport, BatchTarget, ImportReport, ReasonCount
 
+TX_HASH = re.compile(r"0x[0-9a-fA-F]{64}")
 ROWS_SHOWN = 200  # per-tx rows in the human table before only non-exact ones are listed
 
 RpcUrl = Annotated[
@@ -132,6 +134,8 @@ def import_command(
             print_batch(batch)
     if not report.accepted + report.duplicates:
         fail(f"nothing imported: every one of the {report.rejected} rows was rejected", 2)
+    if batch is not None:
+        fail_if_all_failed(batch)
 
 
 def _import_file(
@@ -231,6 +235,28 @@ def batch_replay(
         typer.echo(report.model_dump_json(indent=2))
     else:
         print_batch(report)
+    fail_if_all_failed(report)
+
+
+def grouped_reasons(reasons: list[ReasonCount]) -> list[ReasonCount]:
+    """Reasons that differ only by the transaction hash they name, counted as one (`<tx>`)."""
+    from timemachine.models.tx_imports import ReasonCount
+
+    counts: dict[str, int] = {}
+    for reason in reasons:
+        key = TX_HASH.sub("<tx>", reason.reason)
+        counts[key] = counts.get(key, 0) + reason.count
+    ordered = sorted(counts.items(), key=lambda item: -item[1])
+    return [ReasonCount(reason=reason, count=count) for reason, count in ordered]
+
+
+def fail_if_all_failed(report: BatchReport) -> None:
+    """Exit 6 (replay rejected) with the commonest reason when not one transaction replayed."""
+    if report.total and report.failed == report.total:
+        reasons = grouped_reasons(report.failure_reasons)
+        reason = reasons[0] if reasons else None
+        common = f"; commonest: {reason.count} × {reason.reason}" if reason else ""
+        fail(f"every one of the {report.total} transactions failed to replay{common}", 6)
 
 
 def _targets(
@@ -261,9 +287,9 @@ def _targets(
 
 
 def _print_import(report: ImportReport, console: Console | None = None) -> None:
-    from rich.console import Console
+    from timemachine.cli.output import terminal_console
 
-    console = console or Console()
+    console = console or terminal_console()
     where = f" (import {report.import_id})" if report.import_id else ""
     console.print(
         f"accepted {report.accepted:,}, rejected {report.rejected:,}, "
@@ -277,10 +303,11 @@ def _print_import(report: ImportReport, console: Console | None = None) -> None:
 
 def print_batch(report: BatchReport, console: Console | None = None) -> None:
     """The batch report as a readable summary, reason lists and a per-tx table."""
-    from rich.console import Console
     from rich.table import Table
 
-    console = console or Console()
+    from timemachine.cli.output import fit, terminal_console
+
+    console = console or terminal_console()
     console.print(
         f"[bold]Batch replay[/]: {report.total} transactions in {report.blocks} blocks — "
         f"[green]{report.exact} exact[/], [yellow]{report.diverged} diverged[/], "
@@ -291,13 +318,18 @@ def print_batch(report: BatchReport, console: Console | None = None) -> None:
     )
     for title, reasons in (
         ("Divergences", report.divergence_reasons),
-        ("Failures", report.failure_reasons),
+        ("Failures", grouped_reasons(report.failure_reasons)),
     ):
         if reasons:
             console.print(f"{title}:")
             for reason in reasons:
                 console.print(f"  {reason.count:>5} × {reason.reason}", markup=False)
-    rows = report.rows
+    failed = [row.hash for row in report.rows if row.verdict == "failed"]
+    if failed:
+        shown = ", ".join(failed[:3]) + (f" and {len(failed) - 3} more" if len(failed) > 3 else "")
+        console.print(f"Failed transactions: {shown}", markup=False, highlight=False)
+    # Failures are listed once per reason above (with a count), not once per transaction.
+    rows = [row for row in report.rows if row.verdict != "failed"]
     if len(rows) > ROWS_SHOWN:
         rows = [row for row in rows if row.verdict != "exact"]
         console.print(f"({report.exact} exact rows not listed; --json lists every row)")
@@ -315,7 +347,7 @@ def print_batch(report: BatchReport, console: Console | None = None) -> None:
         )
         detail = row.error or "; ".join(row.differences)
         table.add_row(
-            row.hash[:10] + "…" + row.hash[-4:],
+            row.hash,
             "" if row.block is None else str(row.block),
             "" if row.index is None else str(row.index),
             row.label or "",
@@ -323,4 +355,4 @@ def print_batch(report: BatchReport, console: Console | None = None) -> None:
             gas,
             detail,
         )
-    console.print(table)
+    console.print(fit(table, console))

@@ -24,8 +24,15 @@ PasswordStdin = Annotated[
 
 
 def _password(from_stdin: bool) -> str:
+    """From stdin, or a prompt; with no terminal to prompt on, InvalidInputError saying how."""
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        from timemachine.errors import InvalidInputError
+
+        raise InvalidInputError(
+            "no terminal to prompt for the password on; pipe it in with --password-stdin"
+        )
     value: str = typer.prompt("password", hide_input=True, confirmation_prompt=True)
     return value
 

@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
 import typer
 
 from timemachine.cli.errors import reported_errors, run_async
+from timemachine.cli.inputs import AbiOption, LabelOption, LabelsFileOption
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from timemachine.models.compare import Comparison
+    from timemachine.models.compare import Comparison, LogDiff
     from timemachine.models.whatif import CodePatch, FixVerification, WhatIf
 
 RpcUrl = Annotated[
@@ -295,28 +296,35 @@ def whatif(
     depth: Annotated[
         int | None, typer.Option("--depth", min=0, help="Show the call tree to this depth.")
     ] = None,
+    label: LabelOption = None,
+    labels_file: LabelsFileOption = None,
+    abi: AbiOption = None,
 ) -> None:
     """Replay a transaction with modifications: patched code, state, sender, block, other txs.
 
     The report is a replay's (call tree, balances) and its verdict against the original receipt
     names what the modifications changed.
     """
-    from timemachine.cli.output import print_replay
+    from timemachine.cli.inputs import decoder_with, load_abi, user_labels
+    from timemachine.cli.output import print_replay, progress
     from timemachine.machine import TimeMachine
     from timemachine.models import ReplayResult
 
     with reported_errors():
         request = options.request()
+        labels = user_labels(label, labels_file)
+        abis = [load_abi(path) for path in abi or []]
 
     async def run() -> ReplayResult:
-        async with TimeMachine(rpc_url) as machine:
+        async with TimeMachine(rpc_url, decoder=decoder_with(abis)) as machine:
             return await machine.whatif(tx, request)
 
-    result = run_async(run())
+    with progress(f"what-if of {tx}{_patching(request.patches)}", enabled=bool(request.patches)):
+        result = run_async(run())
     if as_json:
         typer.echo(result.model_dump_json(indent=2))
     else:
-        print_replay(result, max_depth=depth)
+        print_replay(result, labels=labels, max_depth=depth)
 
 
 @whatif_options()
@@ -332,13 +340,17 @@ def compare(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the report here (default stdout).")
     ] = None,
+    label: LabelOption = None,
+    labels_file: LabelsFileOption = None,
+    abi: AbiOption = None,
 ) -> None:
     """Compare the original receipt with a replay, or (with what-if options) a replay with a
     what-if: status, gas, revert reason, logs, balances, findings, profit, swap prices.
 
     `--format html` writes one self-contained, offline page with bar charts of the balance
     deltas and of each swap hop's execution price in both runs."""
-    from timemachine.cli.output import emit
+    from timemachine.cli.inputs import decoder_with, load_abi, user_labels
+    from timemachine.cli.output import emit, progress
     from timemachine.machine import TimeMachine
 
     with reported_errors():
@@ -348,19 +360,25 @@ def compare(
             raise InvalidInputError("--json and --format disagree; give one of them")
         chosen = CompareFormat.JSON if as_json else report_format or CompareFormat.TEXT
         request = options.request()
+        labels = user_labels(label, labels_file)
+        abis = [load_abi(path) for path in abi or []]
 
     async def run() -> Comparison:
-        async with TimeMachine(rpc_url) as machine:
+        async with TimeMachine(rpc_url, decoder=decoder_with(abis)) as machine:
             return await machine.compare(tx, request)
 
-    result = run_async(run())
+    with progress(f"comparing {tx}{_patching(request.patches)}", enabled=bool(request.patches)):
+        result = run_async(run())
+    result.names.labels.update({address.lower(): name for address, name in labels.items()})
     if chosen is CompareFormat.TEXT and output is None:
         print_comparison(result)
         return
     if chosen is CompareFormat.TEXT:
         from rich.console import Console
 
-        console = Console(record=True, width=160)
+        from timemachine.cli.terminal import UNBOUNDED
+
+        console = Console(record=True, width=UNBOUNDED, soft_wrap=True)
         with console.capture():
             print_comparison(result, console)
         text = console.export_text()
@@ -416,7 +434,11 @@ def verify_fix(
         async with TimeMachine(rpc_url) as machine:
             return await machine.verify_fix(tx, patches)
 
-    result = run_async(run())
+    from timemachine.cli.output import progress
+
+    what = f"the bundled fix of {scenario}" if scenario else f"{len(patches)} patch(es)"
+    with progress(f"verifying {what} against {tx or 'the exploit'}"):
+        result = run_async(run())
     if as_json:
         typer.echo(result.model_dump_json(indent=2))
     else:
@@ -457,10 +479,11 @@ def _units(amount: int, decimals: int | None, symbol: str | None) -> str:
 
 def print_verification(result: FixVerification, console: Console | None = None) -> None:
     """The verdict, why, and the attacker side's profit per asset without and with the patch."""
-    from rich.console import Console
     from rich.table import Table
 
-    console = console or Console()
+    from timemachine.cli.output import fit, terminal_console
+
+    console = console or terminal_console()
     colour = "green" if result.stopped else "red"
     console.print(f"[bold {colour}]{result.verdict.upper()}[/]: {result.reason}")
     for patch in result.patches:
@@ -475,15 +498,22 @@ def print_verification(result: FixVerification, console: Console | None = None) 
             row.asset,
             *(_units(value, decimals, row.symbol) for value in row.values()),
         )
-    console.print(table)
+    console.print(fit(table, console))
 
 
-def print_comparison(result: Comparison, console: Console | None = None) -> None:
-    """The comparison as tables: scalars, logs, balances, findings, profit, swaps."""
-    from rich.console import Console
+def print_comparison(
+    result: Comparison, console: Console | None = None, labels: dict[str, str] | None = None
+) -> None:
+    """The comparison as tables: scalars, logs, balances, findings, profit, swaps; addresses
+    named and amounts in token units with their symbols."""
     from rich.table import Table
 
-    console = console or Console()
+    from timemachine.cli.output import fit, terminal_console
+    from timemachine.trace.naming import Naming
+
+    console = console or terminal_console()
+    naming = Naming.from_names(result.names)
+    naming.add_labels(labels or {})
     console.print(f"[bold]{result.left} vs {result.right}[/]")
     scalars = Table(show_header=True)
     for column in ("", result.left, result.right):
@@ -497,9 +527,13 @@ def print_comparison(result: Comparison, console: Console | None = None) -> None
     )
     if result.net_gain_eth is not None:
         scalars.add_row(
-            "attacker net gain (wei)", str(result.net_gain_eth.left), str(result.net_gain_eth.right)
+            "attacker net gain in ETH",
+            *(
+                naming.amount("ETH", value) if isinstance(value, int) else "unpriced"
+                for value in (result.net_gain_eth.left, result.net_gain_eth.right)
+            ),
         )
-    console.print(scalars)
+    console.print(fit(scalars, console))
     if result.logs:
         logs = Table(title=f"Logs that differ ({len(result.logs)})", title_justify="left")
         for column in ("change", "index", "address", "event", "fields"):
@@ -508,8 +542,11 @@ def print_comparison(result: Comparison, console: Console | None = None) -> None
             index = f"{log.left_index if log.left_index is not None else '-'}→" + (
                 f"{log.right_index if log.right_index is not None else '-'}"
             )
-            logs.add_row(log.change, index, log.address, log.event or "?", ", ".join(log.fields))
-        console.print(logs)
+            event = log.event or (
+                f"topic {topic[:10]}…" if (topic := _topic0(log)) else "anonymous"
+            )
+            logs.add_row(log.change, index, naming.short(log.address), event, ", ".join(log.fields))
+        console.print(fit(logs, console))
     else:
         console.print("[green]Logs: identical[/]")
     if result.balances:
@@ -518,13 +555,11 @@ def print_comparison(result: Comparison, console: Console | None = None) -> None
             balances.add_column(column)
         for row in result.balances:
             balances.add_row(
-                row.address,
-                row.symbol or row.asset,
-                str(row.left),
-                str(row.right),
-                str(row.difference),
+                naming.short(row.address),
+                naming.symbol(row.asset),
+                *(naming.units(row.asset, v) for v in (row.left, row.right, row.difference)),
             )
-        console.print(balances)
+        console.print(fit(balances, console))
     if result.findings:
         findings = Table(title="Findings that differ", title_justify="left")
         for column in ("class", "change", result.left, result.right):
@@ -536,14 +571,20 @@ def print_comparison(result: Comparison, console: Console | None = None) -> None
                 item.left_severity or "-",
                 item.right_severity or "-",
             )
-        console.print(findings)
+        console.print(fit(findings, console))
     if result.profit:
         profit = Table(title="Attacker side's net gain per asset", title_justify="left")
         for column in ("asset", result.left, result.right, "difference"):
             profit.add_column(column)
         for entry in result.profit:
-            profit.add_row(entry.asset, str(entry.left), str(entry.right), str(entry.difference))
-        console.print(profit)
+            profit.add_row(
+                naming.symbol(entry.asset),
+                *(
+                    naming.units(entry.asset, v)
+                    for v in (entry.left, entry.right, entry.difference)
+                ),
+            )
+        console.print(fit(profit, console))
     if result.swaps:
         swaps = Table(title="Swaps (Uniswap V2)", title_justify="left")
         for column in (
@@ -557,11 +598,23 @@ def print_comparison(result: Comparison, console: Console | None = None) -> None
             swaps.add_column(column)
         for swap in result.swaps:
             swaps.add_row(
-                swap.pair,
-                f"{swap.symbol_in or swap.token_in}→{swap.symbol_out or swap.token_out}",
+                naming.short(swap.pair),
+                f"{swap.symbol_in or naming.symbol(swap.token_in or '?')}→"
+                f"{swap.symbol_out or naming.symbol(swap.token_out or '?')}",
                 f"{swap.left.price:.8g}" if swap.left else "-",
                 f"{swap.right.price:.8g}" if swap.right else "-",
                 f"{swap.price_diff_pct:+.4f}" if swap.price_diff_pct is not None else "-",
-                str(swap.amount_out_diff) if swap.amount_out_diff is not None else "-",
+                naming.units(swap.token_out, swap.amount_out_diff)
+                if swap.amount_out_diff is not None and swap.token_out
+                else "-",
             )
-        console.print(swaps)
+        console.print(fit(swaps, console))
+
+
+def _topic0(log: LogDiff) -> str | None:
+    emitted = log.left or log.right
+    return emitted.topics[0] if emitted is not None and emitted.topics else None
+
+
+def _patching(patches: list[CodePatch]) -> str:
+    return f" with {len(patches)} patch(es)" if patches else ""

@@ -174,6 +174,21 @@ class FundFlow(BaseModel):
     edges: list[FlowEdge] = Field(default_factory=list)
 
 
+class TokenInfo(BaseModel):
+    """What a token calls itself (symbol()/decimals() read on the fork, or the bundled list)."""
+
+    symbol: str | None = None
+    decimals: int | None = None
+
+
+class Names(BaseModel):
+    """The names a report's renderers use: address labels and token metadata, by lower-cased
+    address (see `timemachine.trace.naming`)."""
+
+    labels: dict[str, str] = Field(default_factory=dict)
+    tokens: dict[str, TokenInfo] = Field(default_factory=dict)
+
+
 class AnalysisReport(BaseModel):
     """A replay, summarized, with everything the detectors and profit analysis concluded."""
 
@@ -192,6 +207,10 @@ class AnalysisReport(BaseModel):
     profit: ProfitReport
     fund_flow: FundFlow
     balance_changes: list[BalanceChange] = Field(default_factory=list)
+    names: Names = Field(
+        default_factory=Names,
+        description="Labels and token symbols/decimals of the addresses in this report.",
+    )
 
     @property
     def top(self) -> Finding | None:

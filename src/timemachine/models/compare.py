@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from timemachine.models.analysis import Names
 from timemachine.models.trace import LogEntry
 
 Change = Literal["added", "removed", "changed"]
@@ -113,6 +114,10 @@ class Comparison(BaseModel):
     profit: list[ProfitDiff] | None = None
     net_gain_eth: ValueDiff | None = None
     swaps: list[SwapDiff] = Field(default_factory=list)
+    names: Names = Field(
+        default_factory=Names,
+        description="Labels and token symbols/decimals of the addresses in both runs.",
+    )
 
     @property
     def identical(self) -> bool:

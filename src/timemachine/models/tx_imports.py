@@ -62,8 +62,11 @@ class ImportReport(BaseModel):
     )
 
     def summary(self) -> dict[str, object]:
-        """The CLI's `--json` shape: accepted, rejected, duplicates, errors (line, reason)."""
-        return self.model_dump(include={"accepted", "rejected", "duplicates", "errors"})
+        """The CLI's `--json` shape: import_id, accepted, rejected, duplicates, errors (line,
+        reason)."""
+        return self.model_dump(
+            include={"import_id", "accepted", "rejected", "duplicates", "errors"}
+        )
 
 
 BatchVerdict = Literal["exact", "diverged", "unverified", "failed"]

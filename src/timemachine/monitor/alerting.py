@@ -7,6 +7,9 @@ findings, deltas and MEV, when its pre-inclusion simulation finishes while it is
 (so `stage == "pending" and finding.severity >= "high"` fires before the block is mined);
 `simulated` for the simulation outcome itself; `mined` on inclusion. A reorg is a chain event
 (`kind == "reorg"`, `reorg_depth`). De-duplication keeps one alert per rule and transaction.
+
+Given `RuleSources` (a rule file and/or the rules stored over REST), the rules are reloaded
+within `RELOAD_INTERVAL` of a change, without dropping an event (`RuleEngine.load` swaps).
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from timemachine.alerts.channels import ChannelSender
 from timemachine.alerts.clock import SystemClock
@@ -36,12 +40,15 @@ from timemachine.rules.event import (
     TxFields,
 )
 from timemachine.rules.loader import RuleSet
+from timemachine.rules.stored import RuleSources
 from timemachine.security.outbound import OutboundPolicy
 from timemachine.store.db import Database
 
 log = get_logger(__name__)
 RETRY_PAUSE = 1.0
 """Seconds before a channel's queue is read again after a failure outside the channel."""
+RELOAD_INTERVAL = 2.0
+"""Seconds between two looks at the rule sources for a change."""
 STAGE_OF_CHANGE: dict[str, tuple[Stage, ...]] = {
     "tx_enriched": ("pending",),
     "tx_simulated": ("simulated", "pending"),
@@ -110,14 +117,24 @@ def reorg_event_of(reorg: ChainReorged, chain_id: int) -> RuleEvent:
 
 
 class RuleFeed:
-    """The monitor's hook: evaluates the rules on every state change and delivers the alerts."""
+    """The monitor's hook: evaluates the rules on every state change and delivers the alerts:
+    in this process (one loop per channel), or, given `dispatch`, as queued jobs: `dispatch`
+    is called with each channel a new alert is queued on (e.g. to enqueue a worker task)."""
 
-    def __init__(self, notifier: Notifier, bus: EventBus, chain_id: int) -> None:
+    def __init__(
+        self,
+        notifier: Notifier,
+        bus: EventBus,
+        chain_id: int,
+        dispatch: Callable[[str], None] | None = None,
+    ) -> None:
         self.notifier = notifier
         self.bus = bus
         self.chain_id = chain_id
+        self.dispatch = dispatch
         self.alerts: list[Alert] = []
         self._queued: dict[str, asyncio.Event] = {}
+        self._loops: dict[str, asyncio.Task[None]] = {}
 
     def tx_changed(self, record: MonitoredTx, change: str) -> None:
         if change == "tx_simulated" and record.status != "pending":
@@ -140,16 +157,52 @@ class RuleFeed:
             self.alerts.append(alert)
             self.bus.publish(topics.ALERTS, {"type": "rule_alert", **alert.model_dump(mode="json")})
             for channel in alert.notify:
-                self._wakeup(channel).set()
+                if self.dispatch is not None:
+                    self.dispatch(channel)
+                else:
+                    self._wakeup(channel).set()
 
     def _wakeup(self, channel: str) -> asyncio.Event:
         return self._queued.setdefault(channel, asyncio.Event())
 
-    async def deliver(self) -> None:
-        """One delivery loop per channel until cancelled (queued alerts first)."""
-        async with asyncio.TaskGroup() as group:
-            for name in self.notifier.deliveries.channels:
-                group.create_task(self._deliver_channel(name))
+    def start_delivery(self) -> None:
+        """A delivery loop for each channel that has none yet (after a reload: new channels);
+        none when deliveries are dispatched as jobs."""
+        if self.dispatch is not None:
+            return
+        for name in self.notifier.deliveries.channels:
+            if name not in self._loops:
+                self._loops[name] = asyncio.create_task(self._deliver_channel(name))
+
+    async def stop_delivery(self) -> None:
+        loops, self._loops = list(self._loops.values()), {}
+        for loop in loops:
+            loop.cancel()
+        await asyncio.gather(*loops, return_exceptions=True)
+
+    def reload(self, rules: RuleSet) -> None:
+        """Hot reload: the new rules and channels, a delivery loop for each new channel."""
+        self.notifier.reload(rules)
+        self.start_delivery()
+
+    async def watch(
+        self, sources: RuleSources, seen: tuple[Any, ...], interval: float = RELOAD_INTERVAL
+    ) -> None:
+        """Reload from `sources` whenever their fingerprint differs from `seen` (the one taken
+        before the running rules were loaded), until cancelled; a change that does not load
+        (a bad file) keeps the rules running and is logged."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                current = await asyncio.to_thread(sources.fingerprint)
+                if current == seen:
+                    continue
+                seen = current
+                rules = await asyncio.to_thread(sources.load)
+                self.reload(rules)
+                log.info("rules reloaded", rules=len(rules.rules), channels=len(rules.channels))
+            except TimeMachineError as error:
+                log.warning("rules not reloaded", error=error.message)
 
     async def _deliver_channel(self, name: str) -> None:
         wakeup = self._wakeup(name)
@@ -166,26 +219,42 @@ class RuleFeed:
 
 @contextlib.asynccontextmanager
 async def running_rules(
-    rules: RuleSet,
+    rules: RuleSet | RuleSources,
     database: Database,
     bus: EventBus,
     chain_id: int,
     *,
     policy: OutboundPolicy,
     ssl_context: ssl.SSLContext | None = None,
+    reload_interval: float = RELOAD_INTERVAL,
+    dispatch: Callable[[str], None] | None = None,
 ) -> AsyncIterator[RuleFeed]:
     """A `RuleFeed` for a monitor's `hook`, its channels checked against `policy` and its
-    delivery loops running in the background until the block exits."""
+    delivery loops running in the background until the block exits (or, given `dispatch`,
+    its deliveries queued as jobs). Given `RuleSources`, the rules are reloaded whenever a
+    source changes."""
     sender = ChannelSender(policy, ssl_context=ssl_context)
+    sources: RuleSources | None = None
+    seen: tuple[Any, ...] = ()
     try:
+        if isinstance(rules, RuleSources):
+            seen = await asyncio.to_thread(rules.fingerprint)
+            sources, rules = rules, await asyncio.to_thread(rules.load)
         notifier = Notifier(rules, database, sender=sender, clock=SystemClock())
-        feed = RuleFeed(notifier, bus, chain_id)
-        delivering = asyncio.create_task(feed.deliver())
+        feed = RuleFeed(notifier, bus, chain_id, dispatch)
+        feed.start_delivery()
+        watching = (
+            asyncio.create_task(feed.watch(sources, seen, reload_interval))
+            if sources is not None
+            else None
+        )
         try:
             yield feed
         finally:
-            delivering.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await delivering
+            if watching is not None:
+                watching.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watching
+            await feed.stop_delivery()
     finally:
         await sender.aclose()

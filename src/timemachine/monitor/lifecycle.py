@@ -66,6 +66,8 @@ class Lifecycle:
         self._slots: dict[Slot, set[str]] = {}
         self._missing: dict[str, int] = {}
         self._by_block: dict[str, list[str]] = {}
+        """Each recent block's monitored transactions (to put them back on a reorg)."""
+        self._block_hashes = 0
 
     def get(self, tx_hash: str) -> MonitoredTx | None:
         return self.pending.get(tx_hash) or self.settled.get(tx_hash)
@@ -94,10 +96,10 @@ class Lifecycle:
         transitions: list[Transition] = []
         hashes: list[str] = []
         for included in txs:
-            hashes.append(included.hash)
             record = self.pending.pop(included.hash, None) or self.settled.pop(included.hash, None)
             self._missing.pop(included.hash, None)
             if record is not None:
+                hashes.append(included.hash)
                 record.status = "included"
                 record.block_number, record.block_hash = block.number, block.hash
                 record.position = included.position
@@ -112,8 +114,10 @@ class Lifecycle:
                     successor = record.tx if record is not None else None
                     transitions.append(self._replace(pending, successor, by=included.hash))
         self._by_block[block.hash] = hashes
-        while len(self._by_block) > BLOCK_WINDOW:
-            self._by_block.pop(next(iter(self._by_block)))
+        self._block_hashes += len(hashes)
+        # a reorg can only bring back what is still settled: remember no more than that
+        while len(self._by_block) > BLOCK_WINDOW or self._block_hashes > SETTLED_LIMIT:
+            self._block_hashes -= len(self._by_block.pop(next(iter(self._by_block))))
         return transitions
 
     def on_reorg(self, event: ChainReorged) -> list[Transition]:
@@ -121,7 +125,9 @@ class Lifecycle:
         next, include them again where they are)."""
         transitions: list[Transition] = []
         for block in event.old:
-            for tx_hash in self._by_block.pop(block.hash, []):
+            reorged = self._by_block.pop(block.hash, [])
+            self._block_hashes -= len(reorged)
+            for tx_hash in reorged:
                 record = self.settled.pop(tx_hash, None)
                 if record is None or record.status != "included":
                     continue
@@ -174,6 +180,9 @@ class Lifecycle:
         self.settled.move_to_end(record.tx.hash)
         while len(self.settled) > SETTLED_LIMIT:
             old_hash, old = self.settled.popitem(last=False)
-            slot = self._slots.get((old.tx.sender, old.tx.nonce))
+            key = (old.tx.sender, old.tx.nonce)
+            slot = self._slots.get(key)
             if slot is not None:
                 slot.discard(old_hash)
+                if not slot:
+                    del self._slots[key]

@@ -48,6 +48,25 @@ class PendingTx(BaseModel):
         default_factory=dict, exclude=True, description="The node's object (for simulation)."
     )
 
+    def rpc_object(self) -> dict[str, Any]:
+        """The node's object: as received, or rebuilt from the fields (an event off the bus
+        carries no `raw`), with what a simulation sends."""
+        if self.raw:
+            return self.raw
+        fees = {
+            "gasPrice": self.gas_price,
+            "maxFeePerGas": self.max_fee_per_gas,
+            "maxPriorityFeePerGas": self.max_priority_fee_per_gas,
+        }
+        numbers = {"nonce": self.nonce, "value": self.value, "gas": self.gas, "type": self.type}
+        return {
+            "hash": self.hash,
+            "from": self.sender,
+            "to": self.to,
+            "input": self.input,
+            **{key: hex(value) for key, value in (numbers | fees).items() if value is not None},
+        }
+
     @property
     def fee_cap(self) -> int:
         """What the sender pays per gas at most."""

@@ -12,11 +12,9 @@ from typing import Any, Protocol
 
 from timemachine.bus import STATUS_CHANNEL, topics
 from timemachine.bus.topics import EVENT_ID_KEY
-from timemachine.chain.registry import get_chain
 from timemachine.chain.streams import Source
 from timemachine.chain.tracker import BlockRef, ChainReorged, reorg_event_id
 from timemachine.errors import MethodUnavailableError, RpcError, StorageError, TimeMachineError
-from timemachine.hexutil import quantity
 from timemachine.logs import get_logger
 from timemachine.mev.inspect import inspect_block
 from timemachine.mev.sources import RpcTraceSource
@@ -25,7 +23,7 @@ from timemachine.monitor.enrich import Enricher
 from timemachine.monitor.ingest import Ingestor, MonitorChain
 from timemachine.monitor.lifecycle import IncludedTx, Lifecycle, Transition
 from timemachine.monitor.models import MonitoredTx
-from timemachine.monitor.simulate import Head, Simulator
+from timemachine.monitor.simulate import HeadSource, Simulator
 from timemachine.monitor.stats import (
     BacklogStats,
     MonitorStats,
@@ -34,7 +32,6 @@ from timemachine.monitor.stats import (
     SimulationStats,
 )
 from timemachine.ports import EventBus
-from timemachine.replay.engine import ReplayEngine
 from timemachine.store.db import Database
 from timemachine.store.monitor import MonitoredTxs, MonitorRow
 
@@ -92,8 +89,9 @@ class Monitor:
         self.notable: deque[dict[str, Any]] = deque(maxlen=NOTABLE)
         self.mev_bundles = 0
         self._dirty: dict[str, MonitoredTx] = {}
-        self._chain_id: int | None = None
-        self._hardfork: str | None = None
+        self._heads = (
+            HeadSource(chain.rpc, simulator.forks, enricher.decoder) if simulator else None
+        )
         chain.tracker.on_reorg(self._on_reorg)
 
     # --- ingestion ---------------------------------------------------------------------------
@@ -105,7 +103,7 @@ class Monitor:
             known = self.lifecycle.get(repeat) if repeat is not None else None
             if known is not None and provider not in known.first_seen:
                 known.first_seen[provider] = now
-                self._dirty[known.tx.hash] = known
+                self._changed(known, "tx_sighted")  # so a bus-fed store records it too
             return None
         self.rate.tick(now)
         record = MonitoredTx(
@@ -160,24 +158,15 @@ class Monitor:
                 "monitored": sum(event == "tx_included" for _, event in transitions),
             },
         )
-        if self.simulator is not None:
+        if self.simulator is not None and self._heads is not None:
             await self.simulator.forks.start(head.number)
-            self.simulator.set_head(await self._head(block))
+            self.simulator.set_head(await self._heads.head_of(block))
         self.head = head
         present = await self._pool_hashes()
         if present is not None:
             self._apply(self.lifecycle.on_pool(present))
         if self.inspect_blocks and txs:
             await self._inspect(head)
-
-    async def _head(self, block: dict[str, Any]) -> Head:
-        if self._chain_id is None:
-            self._chain_id = quantity(await self.chain.rpc.call("eth_chainId")) or 0
-        chain = get_chain(self._chain_id)
-        if self._hardfork is None and self.simulator is not None:
-            engine = ReplayEngine(self.chain.rpc, self.simulator.forks, self.enricher.decoder)
-            self._hardfork = await engine.hardfork_at(chain, block)
-        return Head.of(block, self._chain_id, chain, self._hardfork or "")
 
     def _on_reorg(self, event: ChainReorged) -> None:
         transitions = self.lifecycle.on_reorg(event)
@@ -358,6 +347,8 @@ def record_event_id(record: MonitoredTx, event: str) -> str:
     tx = record.tx
     if event == "tx_simulated" and record.simulation is not None:
         detail = str(record.simulation.head)
+    elif event == "tx_sighted":
+        detail = ",".join(sorted(record.first_seen))
     else:
         detail = record.block_hash or record.replaced_by or ""
     return f"{tx.chain}:{tx.hash}:{event}:{record.reorged}:{detail}"

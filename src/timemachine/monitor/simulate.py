@@ -18,8 +18,10 @@ from typing import Any
 
 from timemachine.analysis import analyze
 from timemachine.chain.blocks import parse_block_env, parse_transaction
-from timemachine.chain.registry import ChainInfo
+from timemachine.chain.registry import ChainInfo, get_chain
+from timemachine.chain.rpc import RpcClient
 from timemachine.errors import TimeMachineError
+from timemachine.hexutil import quantity
 from timemachine.mev.inspect import inspect_block
 from timemachine.mev.sources import block_from_replays
 from timemachine.models import BlockEnv, ReplayResult
@@ -29,6 +31,7 @@ from timemachine.monitor.models import MevClassification, MonitoredTx, Simulatio
 from timemachine.monitor.prefilter import SimulationFilter
 from timemachine.ports import ExecutedBlock, LiveFork
 from timemachine.replay.block import impersonated
+from timemachine.replay.engine import ReplayEngine
 from timemachine.replay.pipeline import BlockRun, RunFacts, Target, run_on_fork, start_fork
 from timemachine.replay.stopwatch import Stopwatch
 from timemachine.trace.decoder import Decoder
@@ -157,23 +160,27 @@ class Simulator:
             if record.status != "pending" or head is None:
                 self.stats.skipped += 1
                 continue
-            try:
-                simulation = await asyncio.wait_for(self.simulate(record, head), self.deadline)
-            except TimeoutError:
-                self.stats.timed_out += 1
-                simulation = self._failure(record, head, f"over the {self.deadline:g} s deadline")
-            except TimeMachineError as error:
-                self.stats.failed += 1
-                simulation = self._failure(record, head, error.message)
-            except (ValueError, KeyError, TypeError) as error:  # an engine answer we cannot read
-                self.stats.failed += 1
-                simulation = self._failure(record, head, f"unreadable engine output: {error!r}")
-            else:
-                self.stats.simulated += 1
-                self.latencies.append(simulation.latency_ms)
-            record.simulation = simulation
+            record.simulation = await self.outcome_of(record, head)
             if self.on_simulated is not None:
                 await self.on_simulated(record)
+
+    async def outcome_of(self, record: MonitoredTx, head: Head) -> Simulation:
+        """`simulate` within the deadline; a failure (refusal, fork error, deadline) is an
+        outcome too, counted in `stats`."""
+        try:
+            simulation = await asyncio.wait_for(self.simulate(record, head), self.deadline)
+        except TimeoutError:
+            self.stats.timed_out += 1
+            return self._failure(record, head, f"over the {self.deadline:g} s deadline")
+        except TimeMachineError as error:
+            self.stats.failed += 1
+            return self._failure(record, head, error.message)
+        except (ValueError, KeyError, TypeError) as error:  # an engine answer we cannot read
+            self.stats.failed += 1
+            return self._failure(record, head, f"unreadable engine output: {error!r}")
+        self.stats.simulated += 1
+        self.latencies.append(simulation.latency_ms)
+        return simulation
 
     @staticmethod
     def _failure(record: MonitoredTx, head: Head, why: str) -> Simulation:
@@ -183,7 +190,7 @@ class Simulator:
     async def simulate(self, record: MonitoredTx, head: Head) -> Simulation:
         """Replay `record` in the block after `head` on a warm fork; its outcome."""
         tx = record.tx
-        setup, submissions = impersonated([tx.raw])
+        setup, submissions = impersonated([tx.rpc_object()])
         facts = RunFacts(head.chain_id, head.chain, head.hardfork, self.decoder, Stopwatch())
         rejected: list[str] = []
 
@@ -218,6 +225,27 @@ class Simulator:
     async def aclose(self) -> None:
         with contextlib.suppress(TimeMachineError):
             await self.forks.aclose()
+
+
+class HeadSource:
+    """The `Head` of a block of the chain behind `rpc` (its chain id and hardfork looked up
+    once)."""
+
+    def __init__(self, rpc: RpcClient, forks: HeadForks, decoder: Decoder) -> None:
+        self.rpc = rpc
+        self.forks = forks
+        self.decoder = decoder
+        self._chain_id: int | None = None
+        self._hardfork: str | None = None
+
+    async def head_of(self, block: dict[str, Any]) -> Head:
+        if self._chain_id is None:
+            self._chain_id = quantity(await self.rpc.call("eth_chainId")) or 0
+        chain = get_chain(self._chain_id)
+        if self._hardfork is None:
+            engine = ReplayEngine(self.rpc, self.forks, self.decoder)
+            self._hardfork = await engine.hardfork_at(chain, block)
+        return Head.of(block, self._chain_id, chain, self._hardfork)
 
 
 class SimulationError(TimeMachineError):

@@ -24,13 +24,21 @@ from timemachine.ports import Delivery, Handler
 from timemachine.settings import Settings
 from timemachine.store.db import Database
 from timemachine.store.monitor import MonitoredTxRow, MonitoredTxs
-from timemachine.store.processed_events import exactly_once
+from timemachine.store.processed_events import exactly_once, prune_expired
 from timemachine.store.rows import insert_for
 
 log = get_logger(__name__)
 
 RECORD_EVENTS = frozenset(
-    {"tx_enriched", "tx_included", "tx_replaced", "tx_dropped", "tx_reorged", "tx_simulated"}
+    {
+        "tx_enriched",
+        "tx_sighted",
+        "tx_included",
+        "tx_replaced",
+        "tx_dropped",
+        "tx_reorged",
+        "tx_simulated",
+    }
 )
 """The events that carry a whole monitored transaction (the topics tx_enriched, tx_simulated)."""
 PURGE_INTERVAL = 3600.0
@@ -99,7 +107,8 @@ def store(runtime: WithStore, group: str) -> Handler:
     """The handler factory of `timemachine consume … --handler timemachine.monitor.sinks:store`:
     each record event applied to the runtime's store exactly once for `group`. It also applies
     the retention the monitor applies when it stores itself: settled rows older than
-    MONITOR_RETENTION_HOURS are purged at start and then hourly."""
+    MONITOR_RETENTION_HOURS are purged at start and then hourly, with the processed event ids
+    the stream no longer holds (`prune_expired`)."""
     database = runtime.database()
     retention = runtime.settings.monitor_retention_hours * 3600
     last_purge = 0.0
@@ -115,6 +124,7 @@ def store(runtime: WithStore, group: str) -> Handler:
     def purge(cutoff: float) -> None:
         with database.session() as session:
             MonitoredTxs(session).purge(cutoff)
+        prune_expired(database, runtime.settings.event_bus_max_age)
 
     sink = exactly_once(database, group, effect)
 

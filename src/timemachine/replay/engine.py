@@ -19,13 +19,14 @@ from timemachine.chain.blocks import (
     parse_transaction,
     quantity,
     raw_transaction_hash,
+    raw_transaction_sender,
     validate_hex,
     validate_tx_hash,
 )
 from timemachine.chain.gateway import SeedAccount, StateGateway
 from timemachine.chain.geth_config import hardfork_for_config, node_chain_config
 from timemachine.chain.registry import ChainInfo, get_chain, hardfork_for_block
-from timemachine.errors import DebugApiUnavailableError, InvalidInputError
+from timemachine.errors import DebugApiUnavailableError, InvalidInputError, ReplayError
 from timemachine.forks.manager import ForkSpec
 from timemachine.hexutil import quantity as optional_quantity
 from timemachine.models import CallFrame, ReplayMode, ReplayResult
@@ -43,13 +44,20 @@ from timemachine.replay.pipeline import (
     run_on_fork,
     start_fork,
 )
-from timemachine.replay.prefetch import complete_accounts, merge_prestates
+from timemachine.replay.prefetch import (
+    accessed_state,
+    complete_accounts,
+    merge_prestates,
+    remember_block,
+    system_reads,
+)
 from timemachine.replay.source import (
     OriginalTx,
     fetch_block,
     fetch_block_context,
     fetch_original,
     fetch_transaction,
+    json_object,
 )
 from timemachine.replay.stopwatch import Stopwatch
 from timemachine.replay.trace_compare import compare_traces
@@ -84,6 +92,8 @@ class ReplayEngine:
         self.prefetch = prefetch and gateway is not None
         """Seed forks with the upstream's prestate trace (switched off if it has no debug API)."""
         self._upstream_rules: tuple[str | None, Mapping[str, Any] | None] | None = None
+        self.access_lists = self.prefetch
+        """Else seed them from access lists (switched off if the upstream has none)."""
         self._chain_id: int | None = None  # an upstream serves one chain: asked once
 
     @property
@@ -182,21 +192,27 @@ class ReplayEngine:
         try:
             with clock.stage("fetch"):
                 original = await fetch_block_context(
-                    self.upstream, mined, full_block=exact, prestate=exact and self.prefetch
+                    self.upstream,
+                    mined,
+                    full_block=exact,
+                    prestate=exact and self.prefetch,
+                    with_parent=self.gateway is not None,
                 )
                 self.prefetch = self.prefetch and not original.prestate_unsupported
                 refuse_unmodelled(chain, original.tx, original.block)
                 hardfork = hardfork or await self._hardfork(chain, original.block)
                 upstream_tree = await self._upstream_tree(original) if compare_trace else None
-                seed = await self._seed(original, parent) if exact else None
+                seed = await self._seed(original, parent, hardfork) if exact else None
             with clock.stage("fork"):
                 fork = await (starting or start(hardfork))
         except BaseException:
             if starting is not None:
                 await abandon(self.forks, starting)
             raise
-        if seed and self.gateway is not None:
-            self.gateway.seed(parent, seed)
+        if self.gateway is not None:
+            self.gateway.seed(parent, seed or {})
+            if original.parent_block is not None:
+                remember_block(self.gateway, original.parent_block)
         env = parse_block_env(original.block)
         preceding = original.preceding() if exact else []
         facts = self.facts(original.chain_id, hardfork, clock, requests_before)
@@ -294,12 +310,23 @@ class ReplayEngine:
         spec = self.fork_spec(parent, hardfork, set_code=set_code, needs_anvil=needs_anvil)
         return asyncio.ensure_future(self.forks.acquire(spec))
 
-    async def _seed(self, original: OriginalTx, parent: int) -> dict[str, SeedAccount] | None:
-        """Start-of-block state of everything the block's txs up to ours touch, or None."""
-        if original.block_prestate is None or self.gateway is None:
+    async def _seed(
+        self, original: OriginalTx, parent: int, hardfork: str
+    ) -> dict[str, SeedAccount] | None:
+        """Start-of-block state of everything the block's txs up to ours touch (and the system
+        contracts the block reads first), or None."""
+        if self.gateway is None:
             return None
+        extra = system_reads(hardfork, parent)
+        if original.block_prestate is None:  # no prestate tracer: access lists, if offered
+            if not self.access_lists:
+                return None
+            txs = [*original.preceding(), original.tx]
+            accounts = await accessed_state(self.upstream, txs, parent, extra)
+            self.access_lists = accounts is not None
+            return accounts
         accounts = merge_prestates(original.block_prestate, original.index + 1)
-        return await complete_accounts(self.upstream, accounts, parent)
+        return await complete_accounts(self.upstream, accounts, parent, extra)
 
     async def _hardfork_hint(self, chain: ChainInfo, tx: dict[str, Any]) -> str | None:
         """The hardfork, when the transaction alone tells (its block's number and timestamp)."""
@@ -396,6 +423,19 @@ class ReplayEngine:
 
         return targets
 
+    async def _check_raw_nonce(self, raw: str, base: dict[str, Any]) -> None:
+        """ReplayError naming the expected nonce when the raw tx cannot run on top of `base`."""
+        sender, nonce = raw_transaction_sender(raw)
+        number = quantity(base["number"])
+        count = await self.upstream.call("eth_getTransactionCount", [sender, hex(number)])
+        expected = quantity(count)
+        if nonce != expected:
+            raise ReplayError(
+                f"the raw transaction's nonce {nonce} does not fit on block {number}: "
+                f"{sender}'s next nonce there is {expected} (replay it on a block after which "
+                f"the sender's next nonce is {nonce})"
+            )
+
     async def replay_raw(self, raw_tx: str, *, block_number: int | None = None) -> ReplayResult:
         """Run a raw signed transaction on top of `block_number` (default: latest).
 
@@ -409,9 +449,15 @@ class ReplayEngine:
             mined, chain_id = await self.upstream.batch(
                 [("eth_getTransactionByHash", [tx_hash]), ("eth_chainId", [])]
             )
+            mined = (
+                None
+                if mined is None
+                else json_object(self.upstream, "eth_getTransactionByHash", mined)
+            )
             if mined is not None and mined.get("blockNumber") is not None:
                 return await self.replay_transaction(tx_hash)
             base = await fetch_block(self.upstream, block_number)
+            await self._check_raw_nonce(raw, base)
             chain = get_chain(quantity(chain_id))
             hardfork = await self._hardfork(chain, base)
         base_env = parse_block_env(base)

@@ -12,6 +12,7 @@ from timemachine.errors import (
     InvalidInputError,
     MethodUnavailableError,
     ReplayError,
+    RpcBadResponseError,
     RpcError,
     TransactionNotFoundError,
 )
@@ -32,6 +33,9 @@ class OriginalTx:
     block_receipts: list[dict[str, Any]] | None
     block_prestate: list[dict[str, Any]] | None = None
     prestate_unsupported: bool = False
+    parent_block: dict[str, Any] | None = None
+    """The parent block with its transactions (what a fork at the parent reads first), when
+    fetched with the block."""
 
     @property
     def block_number(self) -> int:
@@ -59,6 +63,18 @@ class OriginalTx:
         )
 
 
+def json_object(rpc: ChainRPC, method: str, answer: Any) -> dict[str, Any]:
+    """`answer` if it is a JSON object (a tx, block or receipt); else a one-line RPC error."""
+    if not isinstance(answer, dict):
+        shown = repr(answer)
+        shown = shown if len(shown) <= 40 else shown[:40] + "…"
+        raise RpcBadResponseError(
+            f"{rpc.label} answered {method} with {shown}, not an object; is it a JSON-RPC node "
+            "of an EVM chain?"
+        )
+    return answer
+
+
 @dataclass(frozen=True)
 class MinedTx:
     """Round one: the transaction, its receipt when asked for, and the chain id."""
@@ -78,12 +94,12 @@ async def fetch_transaction(
     if chain_id is None:
         calls.append(("eth_chainId", []))
     answers = await rpc.batch(calls)
-    tx = answers[0]
-    if tx is None:
+    if answers[0] is None:
         raise TransactionNotFoundError(
             f"transaction {tx_hash} is unknown to {rpc.label}; check the hash and that the RPC "
             "serves the chain it was mined on"
         )
+    tx = json_object(rpc, "eth_getTransactionByHash", answers[0])
     if tx.get("blockNumber") is None:
         raise ReplayError(f"transaction {tx_hash} is still pending; replay it once it is mined")
     return MinedTx(
@@ -94,10 +110,16 @@ async def fetch_transaction(
 
 
 async def fetch_block_context(
-    rpc: ChainRPC, mined: MinedTx, *, full_block: bool, prestate: bool = False
+    rpc: ChainRPC,
+    mined: MinedTx,
+    *,
+    full_block: bool,
+    prestate: bool = False,
+    with_parent: bool = False,
 ) -> OriginalTx:
     """Round two: the tx's block (full with receipts in exact mode, and with `prestate` the
-    upstream's prestate trace of the block, or None where the node has no debug API)."""
+    upstream's prestate trace of the block, or None where the node has no debug API), and with
+    `with_parent` the parent block, all in one batch."""
     tx = mined.tx
     number = tx["blockNumber"]
     calls: list[tuple[str, list[Any]]] = [("eth_getBlockByNumber", [number, full_block])]
@@ -105,11 +127,15 @@ async def fetch_block_context(
         calls.append(("eth_getBlockReceipts", [number]))
     if prestate:
         calls.append(("debug_traceBlockByNumber", [number, PRESTATE_TRACER]))
+    if with_parent:
+        calls.append(("eth_getBlockByNumber", [hex(quantity(number) - 1), True]))
     block, *rest = await rpc.batch_settled(calls)
     if isinstance(block, RpcError):
         raise block
     if block is None:
         raise BlockNotFoundError(f"{rpc.label} does not return block {quantity(number)}")
+    block = json_object(rpc, "eth_getBlockByNumber", block)
+    parent = rest.pop() if with_parent else None
     block_receipts = await _block_receipts(rpc, block, rest[0]) if full_block else None
     receipt = mined.receipt
     if block_receipts is not None:
@@ -126,6 +152,7 @@ async def fetch_block_context(
         block_receipts=block_receipts,
         block_prestate=traces if isinstance(traces, list) else None,
         prestate_unsupported=isinstance(traces, DebugApiUnavailableError),
+        parent_block=parent if isinstance(parent, dict) else None,
     )
 
 
@@ -160,4 +187,4 @@ async def fetch_block(rpc: ChainRPC, number: int | None) -> dict[str, Any]:
         raise BlockNotFoundError(
             f"block {number} does not exist on {rpc.label} yet (head is {head})"
         )
-    return dict(block)
+    return dict(json_object(rpc, "eth_getBlockByNumber", block))

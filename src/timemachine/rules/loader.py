@@ -1,9 +1,10 @@
-"""Load a rule file: parse YAML/JSON, substitute `${ENV}` in channels, validate, compile every
-condition and WASM module. Every problem is one `RuleError` naming the rule and the reason."""
+"""Load a rule file: parse YAML/JSON, substitute `${ENV}` and `vault:NAME` in channels, validate,
+compile every condition and WASM module. Every problem is one `RuleError` naming the rule and the
+reason."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,9 @@ from timemachine.rules.model import Channel, Rule, RuleFile, substitute_env
 from timemachine.rules.wasm import WasmRule
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
+VAULT_PREFIX = "vault:"
+Secrets = Callable[[str], str | None]
+"""A channel secret by name (from the vault), None when there is none by that name."""
 
 
 @dataclass
@@ -35,6 +39,8 @@ class CompiledRule:
 class RuleSet:
     channels: Mapping[str, Channel]
     rules: tuple[CompiledRule, ...]
+    owners: Mapping[str, str] = field(default_factory=dict)
+    """Rule id → the user owning it (stored rules; a file's rules have none)."""
 
 
 def parse_document(text: str, source: str) -> dict[str, Any]:
@@ -51,22 +57,40 @@ def parse_document(text: str, source: str) -> dict[str, Any]:
     return data
 
 
-def _substitute(value: Any, environ: Mapping[str, str] | None) -> Any:
+def _vault_secret(value: str, secrets: Secrets | None) -> str:
+    name = value.removeprefix(VAULT_PREFIX).strip()
+    found = secrets(name) if secrets is not None and name else None
+    if found is None:
+        raise RuleError(
+            f"channel secret {value!r} is not in the vault; store it with "
+            f"`timemachine rules secret set {name or 'NAME'}` (or PUT /rules/secrets/NAME)"
+        )
+    return found
+
+
+def _substitute(value: Any, environ: Mapping[str, str] | None, secrets: Secrets | None) -> Any:
     if isinstance(value, str):
+        if value.startswith(VAULT_PREFIX):
+            return _vault_secret(value, secrets)
         return substitute_env(value, dict(environ) if environ is not None else None)
     if isinstance(value, list):
-        return [_substitute(v, environ) for v in value]
+        return [_substitute(v, environ, secrets) for v in value]
     if isinstance(value, dict):
-        return {k: _substitute(v, environ) for k, v in value.items()}
+        return {k: _substitute(v, environ, secrets) for k, v in value.items()}
     return value
 
 
 def validate_document(
-    data: Mapping[str, Any], source: str, environ: Mapping[str, str] | None = None
+    data: Mapping[str, Any],
+    source: str,
+    environ: Mapping[str, str] | None = None,
+    secrets: Secrets | None = None,
 ) -> RuleFile:
+    """The document as a `RuleFile`; a channel value `vault:NAME` is the vault's secret NAME,
+    `${NAME}` inside one the environment variable NAME."""
     document = dict(data)
     if isinstance(document.get("channels"), dict):
-        document["channels"] = _substitute(document["channels"], environ)
+        document["channels"] = _substitute(document["channels"], environ, secrets)
     try:
         return RuleFile.model_validate(document)
     except ValidationError as exc:
@@ -102,11 +126,15 @@ def load_text(
     *,
     base: Path | None = None,
     environ: Mapping[str, str] | None = None,
+    secrets: Secrets | None = None,
 ) -> RuleSet:
-    return compile_rules(validate_document(parse_document(text, source), source, environ), base)
+    document = validate_document(parse_document(text, source), source, environ, secrets)
+    return compile_rules(document, base)
 
 
-def load_file(path: Path, *, environ: Mapping[str, str] | None = None) -> RuleSet:
+def load_file(
+    path: Path, *, environ: Mapping[str, str] | None = None, secrets: Secrets | None = None
+) -> RuleSet:
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
@@ -116,4 +144,4 @@ def load_file(path: Path, *, environ: Mapping[str, str] | None = None) -> RuleSe
         raise RuleError(f"cannot read {path}: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise RuleError(f"{path} is not UTF-8 text") from None
-    return load_text(text, str(path), base=path.parent, environ=environ)
+    return load_text(text, str(path), base=path.parent, environ=environ, secrets=secrets)

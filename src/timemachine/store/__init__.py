@@ -21,6 +21,7 @@ from timemachine.store.mev_jobs import MevJobs
 from timemachine.store.monitor import MonitoredTxs
 from timemachine.store.processed_events import exactly_once
 from timemachine.store.revocations import TokenRevocations
+from timemachine.store.rules import ChannelSecrets, StoredRules
 from timemachine.store.sessions import ReplaySessions
 from timemachine.store.tx_imports import TxImports
 from timemachine.store.users import ApiKeys, RefreshTokens, Users
@@ -30,6 +31,7 @@ __all__ = [
     "ApiKeys",
     "ArchiveCatalog",
     "AuditLog",
+    "ChannelSecrets",
     "Database",
     "MevJobs",
     "MevResults",
@@ -37,6 +39,7 @@ __all__ = [
     "ProviderCredentials",
     "RefreshTokens",
     "ReplaySessions",
+    "StoredRules",
     "TokenRevocations",
     "TxImports",
     "UpsertCounts",

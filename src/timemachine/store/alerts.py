@@ -4,7 +4,9 @@
   no-op, so a tx seen at several stages or by several providers is alerted once);
 - `alert_deliveries`: one row per (alert, channel): queued → delivered, or dead (a dead letter:
   retries exhausted or refused for good). `seq` keeps each channel's alerts in arrival order;
-  `next_attempt_at` holds its backoff;
+  `next_attempt_at` holds its backoff; `lease_until` the lease of the worker sending it (a
+  delivery is claimed before it is sent, so two workers never send it at once, and a worker
+  killed mid-send only holds it until the lease ends);
 - `alert_attempts`: every attempt, with its status code and error (the delivery history).
 
 Times that drive backoff are plain seconds of the caller's clock (a test's fake clock works).
@@ -25,6 +27,7 @@ from sqlalchemy import (
     Integer,
     String,
     func,
+    or_,
     select,
     update,
 )
@@ -74,6 +77,7 @@ class DeliveryRow(Base):
     next_attempt_at: Mapped[float] = mapped_column(Float)
     last_error: Mapped[str | None] = mapped_column(String(MAX_ERROR))
     delivered_at: Mapped[float | None] = mapped_column(Float)
+    lease_until: Mapped[float | None] = mapped_column(Float)
 
 
 class AttemptRow(Base):
@@ -117,6 +121,7 @@ class DeliveryRecord(_Record):
     next_attempt_at: float
     last_error: str | None
     delivered_at: float | None
+    lease_until: float | None = None
 
 
 class AttemptRecord(_Record):
@@ -187,6 +192,38 @@ class AlertStore:
         ).first()
         return DeliveryRecord.model_validate(row) if row else None
 
+    def claim(self, alert_id: str, channel: str, *, now: float, until: float) -> bool:
+        """Lease a queued delivery until `until` (False: another worker holds it, or it is no
+        longer queued). Recording the attempt ends the lease."""
+        claimed = self.s.execute(
+            update(DeliveryRow)
+            .where(
+                DeliveryRow.alert_id == alert_id,
+                DeliveryRow.channel == channel,
+                DeliveryRow.status == "queued",
+                or_(DeliveryRow.lease_until.is_(None), DeliveryRow.lease_until <= now),
+            )
+            .values(lease_until=until)
+        )
+        return bool(claimed.rowcount)  # type: ignore[attr-defined]
+
+    def release_leases(self) -> int:
+        """End every lease (when no other worker can be sending: the embedded broker's single
+        worker, starting); how many were held."""
+        released = self.s.execute(
+            update(DeliveryRow).where(DeliveryRow.lease_until.is_not(None)).values(lease_until=None)
+        )
+        return int(released.rowcount)  # type: ignore[attr-defined]
+
+    def channels_due(self, now: float) -> list[str]:
+        """Channels with a queued delivery due now that no worker holds."""
+        query = select(DeliveryRow.channel).where(
+            DeliveryRow.status == "queued",
+            DeliveryRow.next_attempt_at <= now,
+            or_(DeliveryRow.lease_until.is_(None), DeliveryRow.lease_until <= now),
+        )
+        return list(self.s.scalars(query.distinct()))
+
     def channels_with_queued(self) -> list[str]:
         return list(
             self.s.scalars(
@@ -208,7 +245,11 @@ class AlertStore:
         counts: bool = True,
     ) -> None:
         """Log one attempt and move the delivery to `status` (`counts`: it used a retry)."""
-        values: dict[str, Any] = {"status": status, "last_error": (error or None)}
+        values: dict[str, Any] = {
+            "status": status,
+            "last_error": (error or None),
+            "lease_until": None,
+        }
         if counts:
             values["attempts"] = DeliveryRow.attempts + 1
         if next_attempt_at is not None:

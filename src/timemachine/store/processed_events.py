@@ -79,3 +79,13 @@ def prune_processed(session: Session, before: dt.datetime) -> int:
     the stream's max age); returns how many were removed."""
     statement = delete(ProcessedEvent).where(ProcessedEvent.processed_at < before)
     return int(cast(CursorResult[Any], session.execute(statement)).rowcount)
+
+
+def prune_expired(db: Database, stream_max_age: float) -> int:
+    """Forget the ids of events the stream no longer holds (older than its max age, so no
+    redelivery of them can come, even to a member that was down for days); nothing when the
+    stream keeps events forever (0). How many were removed."""
+    if stream_max_age <= 0:
+        return 0
+    with db.session() as session:
+        return prune_processed(session, utcnow() - dt.timedelta(seconds=stream_max_age))

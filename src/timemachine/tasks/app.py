@@ -17,7 +17,7 @@ from timemachine.settings import Settings, get_settings
 from timemachine.tasks.broker import broker_url
 from timemachine.tasks.queue import CeleryQueue
 
-QUEUES = ("replay", "analysis", "cleanup")
+QUEUES = ("replay", "analysis", "cleanup", "alerts")
 
 
 def result_backend(settings: Settings) -> str:
@@ -41,6 +41,8 @@ def create_celery(settings: Settings | None = None) -> Celery:
             "timemachine.tasks.cleanup_tasks",
             "timemachine.tasks.mev_tasks",
             "timemachine.tasks.archive_tasks",
+            "timemachine.tasks.alerts_tasks",
+            "timemachine.tasks.events_tasks",
         ],
     )
     app.conf.update(
@@ -50,6 +52,7 @@ def create_celery(settings: Settings | None = None) -> Celery:
             **{f"tasks.{name}_tasks.*": {"queue": name} for name in QUEUES},
             "tasks.mev_tasks.*": {"queue": "analysis"},
             "tasks.archive_tasks.*": {"queue": "cleanup"},
+            "tasks.events_tasks.*": {"queue": "cleanup"},
         },
         task_acks_late=True,
         task_reject_on_worker_lost=True,
@@ -88,6 +91,14 @@ def create_celery(settings: Settings | None = None) -> Celery:
             "archive-retention": {
                 "task": "tasks.archive_tasks.archive_retention",
                 "schedule": crontab(hour=3, minute=15),
+            },
+            "prune-processed-events": {
+                "task": "tasks.events_tasks.prune_processed_events",
+                "schedule": crontab(minute=45),
+            },
+            "alerts-sweep-deliveries": {
+                "task": "tasks.alerts_tasks.sweep_deliveries",
+                "schedule": 30.0,
             },
         },
         timezone="UTC",

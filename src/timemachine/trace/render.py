@@ -27,6 +27,7 @@ from timemachine.trace.formatting import (
     lookup_label,
     normalize_labels,
 )
+from timemachine.trace.naming import Naming
 from timemachine.trace.order import EmissionOrder
 
 PIPE = "  │ "
@@ -65,6 +66,11 @@ _STATUS_BY_ERROR = (
     ("precompiled failed", "PrecompileError"),
 )
 """geth / revm-inspectors callTracer error messages mapped to revm's InstructionResult names."""
+
+
+def ether(wei: int) -> str:
+    """A call's value in ether, exact, with its unit (cast prints bare wei)."""
+    return f"{format_units(wei, 18)} ETH"
 
 
 def status_of(frame: CallFrame) -> str:
@@ -139,7 +145,7 @@ def _header(frame: CallFrame, labels: Mapping[str, str] | None) -> list[tuple[st
         return [(gas, None), ("→ new", KIND_STYLE), (f" {name}{where}", style)]
     if frame.type == "SELFDESTRUCT":
         target = format_address(frame.to, labels) if frame.to else "<unknown>"
-        value = f"{{value: {frame.value}}}" if frame.value else ""
+        value = f"{{value: {ether(frame.value)}}}" if frame.value else ""
         owner = _call_label(frame.from_, labels)
         return [(gas, None), (f"{owner}::selfdestruct", style), (f"{value}({target})", None)]
     name, args = _function(frame, labels)
@@ -148,7 +154,7 @@ def _header(frame: CallFrame, labels: Mapping[str, str] | None) -> list[tuple[st
         (f"{_call_label(frame.to, labels)}::{name}", style),
     ]
     if frame.value and frame.type != "DELEGATECALL":
-        parts.append((f"{{value: {frame.value}}}", None))
+        parts.append((f"{{value: {ether(frame.value)}}}", None))
     parts.append((f"({args})", None))
     if frame.type in _KIND_MARKERS:
         parts.append((_KIND_MARKERS[frame.type], KIND_STYLE))
@@ -276,10 +282,10 @@ def render_trace_plain(
     return render_trace(trace, labels=labels, max_depth=max_depth, title=title).plain
 
 
-def _amount(amount: int | None, decimals: int | None, *, signed: bool = False) -> str:
+def _amount(naming: Naming, asset: str, amount: int | None, *, signed: bool = False) -> str:
     if amount is None:
         return "—"
-    text = format_units(amount, decimals)
+    text = naming.units(asset, amount)
     return f"+{text}" if signed and amount > 0 else text
 
 
@@ -287,10 +293,16 @@ def render_balance_changes(
     changes: Sequence[BalanceChange],
     *,
     labels: Mapping[str, str] | None = None,
+    naming: Naming | None = None,
     title: str | None = "Balance changes",
 ) -> Table:
-    """A table of balance changes; amounts in token units when decimals are known."""
-    labels = normalize_labels(labels)
+    """A table of balance changes: names and symbols from `naming` (or `labels`), amounts in
+    whole tokens with digit groups when decimals are known (ETH in ether)."""
+    if naming is None:
+        naming = Naming(labels=normalize_labels(labels))
+        for change in changes:
+            if change.asset != "ETH":
+                naming.add_token(change.asset, change.symbol, change.decimals)
     table = Table(title=title)
     table.add_column("Address")
     table.add_column("Asset")
@@ -298,14 +310,13 @@ def render_balance_changes(
     table.add_column("After", justify="right")
     table.add_column("Delta", justify="right")
     for change in changes:
-        asset = change.symbol or lookup_label(change.asset, labels) or change.asset
         table.add_row(
-            lookup_label(change.address, labels) or change.address,
-            asset,
-            _amount(change.before, change.decimals),
-            _amount(change.after, change.decimals),
+            naming.short(change.address),
+            naming.symbol(change.asset),
+            _amount(naming, change.asset, change.before),
+            _amount(naming, change.asset, change.after),
             Text(
-                _amount(change.delta, change.decimals, signed=True),
+                _amount(naming, change.asset, change.delta, signed=True),
                 style="green" if change.delta > 0 else "red",
             ),
         )
@@ -333,3 +344,21 @@ def to_plain(renderable: Table | Text, width: int = 120) -> str:
     buffer = io.StringIO()
     Console(file=buffer, width=width, color_system=None).print(renderable)
     return buffer.getvalue()
+
+
+def call_text(frame: CallFrame, labels: Mapping[str, str] | None = None) -> str:
+    """A frame's line of the tree without its prefix: `[gas] Name::function(args)`."""
+    return "".join(content for content, _ in _header(frame, normalize_labels(labels)))
+
+
+def result_text(frame: CallFrame, labels: Mapping[str, str] | None = None) -> str:
+    """A frame's closing line without its prefix: `← [Return] values`, `← [Revert] reason`."""
+    return "".join(content for content, _ in _footer(frame, normalize_labels(labels)))
+
+
+def log_text(log: LogEntry, labels: Mapping[str, str] | None = None) -> str:
+    """A log as the tree shows it, on one line: `emit Event(name: value)` or its raw topics."""
+    out = _Lines()
+    _log_lines(out, log, 0, normalize_labels(labels))
+    lines = (line.lstrip(" │├└─") for line in out.text.plain.splitlines())
+    return "; ".join(" ".join(line.split()) for line in lines)

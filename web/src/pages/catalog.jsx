@@ -51,7 +51,7 @@ function ReplayButton({ record }) {
 export function Catalog({ me }) {
   const [records, setRecords] = useState(null);
   const [error, setError] = useState("");
-  const [filter, setFilter] = useState({ text: "", vclass: "", chain: "", bundled: false });
+  const [filter, setFilter] = useState({ text: "", vclass: "", chain: "", year: "", minLoss: "", bundled: false });
   useEffect(() => {
     allExploits().then(setRecords, (failure) => setError(failure.message));
   }, []);
@@ -63,6 +63,8 @@ export function Catalog({ me }) {
         (!text || record.name.toLowerCase().includes(text) || record.id.includes(text)) &&
         (!filter.vclass || record.vulnerability_class === filter.vclass) &&
         (!filter.chain || record.chain === filter.chain) &&
+        (!filter.year || record.date?.startsWith(filter.year)) &&
+        (!filter.minLoss || (record.loss_usd ?? 0) >= Number(filter.minLoss)) &&
         (!filter.bundled || record.replayable_offline),
     );
   }, [records, filter]);
@@ -70,6 +72,7 @@ export function Catalog({ me }) {
   if (!records) return <p class="muted">Loading the catalog…</p>;
   const classes = [...new Set(records.map((r) => r.vulnerability_class))].sort();
   const chains = [...new Set(records.map((r) => r.chain).filter(Boolean))].sort();
+  const years = [...new Set(records.map((r) => r.date?.slice(0, 4)).filter(Boolean))].sort().reverse();
   const set = (key) => (event) =>
     setFilter({ ...filter, [key]: event.currentTarget.type === "checkbox" ? event.currentTarget.checked : event.currentTarget.value });
   return (
@@ -89,6 +92,13 @@ export function Catalog({ me }) {
             <option value={c}>{c}</option>
           ))}
         </select>
+        <select value={filter.year} onChange={set("year")} aria-label="Year">
+          <option value="">All years</option>
+          {years.map((y) => (
+            <option value={y}>{y}</option>
+          ))}
+        </select>
+        <input type="number" min="0" placeholder="min loss (USD)" value={filter.minLoss} onInput={set("minLoss")} aria-label="Minimum loss in USD" class="narrow" />
         <label>
           <input type="checkbox" checked={filter.bundled} onChange={set("bundled")} /> Replayable here
         </label>

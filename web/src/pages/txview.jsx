@@ -21,19 +21,19 @@ function Downloads({ sessionId, tx, analysis }) {
 }
 
 export function TxView({ id, query }) {
+  const tx = Number(query.get("tx") ?? 0);
   const [detail, setDetail] = useState(null);
   const [error, setError] = useState("");
   const progress = useSessionProgress(detail && !TERMINAL.has(detail.session.status) ? id : null);
-  const load = () => api(`/api/time-machine/sessions/${id}`).then(setDetail, (failure) => setError(failure.message));
+  const load = () => api(`/api/console/sessions/${id}/view?tx=${tx}`).then(setDetail, (failure) => setError(failure.message));
   useEffect(() => {
     setDetail(null);
     load();
-  }, [id]);
+  }, [id, tx]);
   useEffect(() => {
     if (progress && TERMINAL.has(progress.status)) load();
   }, [progress?.status]);
-  const tx = Number(query.get("tx") ?? 0);
-  const result = detail?.results.find((r) => r.tx_index === tx);
+  const result = detail?.result;
   const replay = result?.replay;
   const analysis = result?.analysis;
   const roles = useMemo(() => {
@@ -51,11 +51,11 @@ export function TxView({ id, query }) {
         <h2>
           {session.kind} <code>{session.id.slice(0, 12)}</code>
         </h2>
-        {detail.results.length > 1 && (
+        {detail.tx_indexes.length > 1 && (
           <nav class="tabs">
-            {detail.results.map((r) => (
-              <a href={`#/session/${id}?tx=${r.tx_index}`} class={r.tx_index === tx ? "active" : ""}>
-                tx {r.tx_index}
+            {detail.tx_indexes.map((index) => (
+              <a href={`#/session/${id}?tx=${index}`} class={index === tx ? "active" : ""}>
+                tx {index}
               </a>
             ))}
           </nav>

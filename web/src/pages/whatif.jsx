@@ -57,7 +57,7 @@ export function WhatIf({ me, query }) {
   const progress = useSessionProgress(sessionId);
   useEffect(() => {
     if (progress && TERMINAL.has(progress.status)) {
-      api(`/api/time-machine/sessions/${sessionId}`).then(setDetail, (failure) => setError(failure.message));
+      api(`/api/console/sessions/${sessionId}/view?tx=0`).then(setDetail, (failure) => setError(failure.message));
     }
   }, [progress?.status]);
   if (!canWrite(me.role)) return <p class="muted">What-if runs need the analyst role; you are {me.role}.</p>;
@@ -73,7 +73,7 @@ export function WhatIf({ me, query }) {
       setError(failure.message);
     }
   };
-  const modified = detail?.results.find((r) => r.tx_index === 0);
+  const modified = detail?.result;
   return (
     <section class="whatif">
       <h2>What-if</h2>

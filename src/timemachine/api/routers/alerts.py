@@ -2,7 +2,8 @@
 dead letters, new alerts pushed on `/ws/alerts`; validate and dry-run a rule document.
 
 Rule documents sent here may not name WASM modules (a path on the server) nor `${ENV}`
-variables (the server's environment): both are for operator-installed rule files."""
+variables (the server's environment): both are for operator-installed rule files. Stored rule
+documents (CRUD, versions, secrets) are in `routers/rules.py`."""
 
 from __future__ import annotations
 
@@ -11,19 +12,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, WebSocket
 from pydantic import BaseModel, Field
 
-from timemachine.alerts.channels import check_channel
 from timemachine.alerts.dryrun import dry_run
 from timemachine.alerts.notifier import ALERTS_CHANNEL
 from timemachine.api.auth import Analyst, Reader
-from timemachine.api.deps import Db, app_state
+from timemachine.api.deps import Db
 from timemachine.api.routers.replay import ERRORS
+from timemachine.api.routers.rules import checked
 from timemachine.api.routers.ws import stream_events
 from timemachine.api.ws_limits import live_socket
 from timemachine.models.auth import Role, Scope
-from timemachine.rules.errors import RuleError
 from timemachine.rules.event import RuleEvent
-from timemachine.rules.loader import RuleSet, compile_rules, parse_document, validate_document
-from timemachine.security.outbound import OutboundPolicy
+from timemachine.rules.loader import RuleSet
 from timemachine.store.alerts import AlertRecord, AlertStore, AttemptRecord, DeliveryRecord
 
 router = APIRouter(tags=["alerts"])
@@ -52,18 +51,7 @@ class Validation(BaseModel):
 
 
 def _compile(document: str, request: Request) -> RuleSet:
-    data = parse_document(document, "the document")
-    rules = validate_document(data, "the document", environ={})
-    wasm = [r.id for r in rules.rules if r.wasm is not None]
-    if wasm:
-        raise RuleError(
-            f"rule(s) {', '.join(wasm)} name a WASM module: over the API rules are expressions; "
-            "install WASM rules in a rule file on the server"
-        )
-    policy = OutboundPolicy.from_settings(app_state(request).settings)
-    for name, channel in rules.channels.items():
-        check_channel(name, channel, policy)
-    return compile_rules(rules)
+    return checked(document, request, secrets=None)
 
 
 @router.get(f"{PREFIX}/alerts", response_model=list[AlertRecord], responses=ERRORS)

@@ -1,7 +1,7 @@
 """The archive catalog: one row per chunk file (dataset, chain, blocks, rows, bytes, checksum).
 
 Revision ID: 0013_archive
-Revises: 0011_alerts
+Revises: 0012_alert_rules
 Create Date: 2026-12-03
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from timemachine.store.tables import UtcDateTime
 
 revision: str = "0013_archive"
-down_revision: str | None = "0011_alerts"
+down_revision: str | None = "0012_alert_rules"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
