@@ -6,6 +6,7 @@ import { Catalog } from "./pages/catalog.jsx";
 import { Live } from "./pages/live.jsx";
 import { Login } from "./pages/login.jsx";
 import { Mev } from "./pages/mev.jsx";
+import { Rules } from "./pages/rules.jsx";
 import { Sessions } from "./pages/sessions.jsx";
 import { TxView } from "./pages/txview.jsx";
 import { WhatIf } from "./pages/whatif.jsx";
@@ -22,6 +23,7 @@ const PAGES = [
   ["whatif", "What-if"],
   ["live", "Live"],
   ["mev", "MEV"],
+  ["rules", "Rules"],
 ];
 
 function useTheme() {
@@ -81,6 +83,7 @@ function App() {
         {page === "live" && <Live me={me} />}
         {page === "mev" && <Mev />}
         {page === "account" && <Account me={me} />}
+        {page === "rules" && <Rules me={me} />}
       </main>
     </div>
   );
