@@ -347,6 +347,27 @@ def test_mev_explorer_filters_by_type(
     assert analyst.errors == []
 
 
+def test_rules_validate_then_dry_run_on_an_event(analyst: Console) -> None:
+    page = analyst.go("rules")
+    answer = page.locator("pre.rules-answer")
+    page.get_by_role("button", name="Validate").click()
+    expect(answer).to_have_attribute("data-ok", "true")
+    assert json.loads(answer.inner_text()) == {"rules": 1, "channels": 0}
+    page.get_by_role("button", name="Dry run").click()
+    expect(answer).to_contain_text("matches")
+    matches = json.loads(answer.inner_text())["matches"]
+    assert [(m["rule"], m["severity"]) for m in matches] == [("big-transfer", "high")]
+    analyst.shot("rules")
+    page.fill("textarea[aria-label='Rule document']", "rules: [{id: x, when: 'tx.value >>'}]")
+    page.get_by_role("button", name="Validate").click()
+    expect(answer).to_have_attribute("data-ok", "false")
+    # the browser itself logs the refused request (a 400 with its one-line reason shown)
+    assert analyst.errors == [
+        "Failed to load resource: the server responded with a status of 400 (Bad Request)"
+    ]
+    analyst.errors.clear()
+
+
 def test_account_creates_an_api_key_that_works_then_revokes_it(
     analyst: Console, server: LiveServer
 ) -> None:

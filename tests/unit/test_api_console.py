@@ -82,7 +82,7 @@ def _depth(frame: dict[str, Any]) -> int:
     return depth
 
 
-def test_transaction_view_serves_one_result_however_deep_its_tree(client: TestClient) -> None:
+def test_view_and_session_detail_serve_results_however_deep_their_tree(client: TestClient) -> None:
     session = completed_session(client)
     with database(client).session() as s:
         stored = ReplaySessions(s).results(session.id)[0].replay
@@ -99,6 +99,9 @@ def test_transaction_view_serves_one_result_however_deep_its_tree(client: TestCl
     assert view["tx_indexes"] == [0]
     assert _depth(view["result"]["replay"]["trace"]) == NESTED
     assert client.get(f"/api/console/sessions/{deep.id}/view?tx=1").json()["result"] is None
+    detail = client.get(f"/api/time-machine/sessions/{deep.id}")  # the API's own: no 500 either
+    assert detail.status_code == 200
+    assert _depth(detail.json()["results"][0]["replay"]["trace"]) == NESTED
     other = headers_for(client, "bob", Role.ANALYST)
     hidden = client.get(f"/api/console/sessions/{deep.id}/view", headers=other)
     assert hidden.status_code == 404  # another user's session: as if it did not exist

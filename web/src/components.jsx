@@ -1,27 +1,37 @@
 import { useEffect, useState } from "preact/hooks";
 import { socket } from "./api.js";
 
+const CHART_WIDTH = 420;
+const LABEL_END = 118;
+const BAR_MAX = 200;
+
 /** Horizontal bar chart (SVG): `rows` = [[label, value]], largest first. */
 export function BarChart({ rows, format, title }) {
   const max = Math.max(1, ...rows.map(([, value]) => value));
-  const height = Math.max(rows.length, 1) * 22 + 8;
+  const height = rows.length * 22 + 8;
   return (
     <figure class="chart">
       <figcaption>{title}</figcaption>
-      {!rows.length && <p class="muted">No data.</p>}
-      <svg viewBox={`0 0 600 ${height}`} height={height} preserveAspectRatio="xMinYMin meet" role="img" aria-label={title}>
-        {rows.map(([label, value], i) => (
-          <g transform={`translate(0 ${i * 22 + 4})`}>
-            <text x="170" y="14" text-anchor="end" class="axis">
-              {label}
-            </text>
-            <rect x="178" y="2" height="16" width={Math.max(1, (value / max) * 330)} class="bar" />
-            <text x={184 + (value / max) * 330} y="14" class="axis">
-              {format(value)}
-            </text>
-          </g>
-        ))}
-      </svg>
+      {rows.length ? (
+        <svg viewBox={`0 0 ${CHART_WIDTH} ${height}`} role="img" aria-label={title}>
+          {rows.map(([label, value], i) => {
+            const width = Math.max(1, (value / max) * BAR_MAX);
+            return (
+              <g transform={`translate(0 ${i * 22 + 4})`}>
+                <text x={LABEL_END} y="14" text-anchor="end" class="axis">
+                  {label.length > 18 ? `${label.slice(0, 17)}…` : label}
+                </text>
+                <rect x={LABEL_END + 6} y="2" height="16" width={width} class="bar" />
+                <text x={LABEL_END + 12 + width} y="14" class="axis">
+                  {format(value)}
+                </text>
+              </g>
+            );
+          })}
+        </svg>
+      ) : (
+        <p class="muted">No data.</p>
+      )}
     </figure>
   );
 }

@@ -10,6 +10,7 @@ import { Login } from "./pages/login.jsx";
 import { Mev } from "./pages/mev.jsx";
 import { Ops } from "./pages/ops.jsx";
 import { RuleDocuments } from "./pages/rule_documents.jsx";
+import { Rules } from "./pages/rules.jsx";
 import { Sessions } from "./pages/sessions.jsx";
 import { TxView } from "./pages/txview.jsx";
 import { WhatIf } from "./pages/whatif.jsx";
@@ -28,6 +29,7 @@ const PAGES = [
   ["mev", "MEV"],
   ["archive", "Archive"],
   ["alerts", "Alerts"],
+  ["rules", "Rules"],
   ["rule-documents", "Rule documents"],
   ["ops", "Operations"],
 ];
@@ -93,6 +95,7 @@ function App() {
         {page === "rule-documents" && <RuleDocuments me={me} />}
         {page === "ops" && <Ops me={me} />}
         {page === "account" && <Account me={me} />}
+        {page === "rules" && <Rules me={me} />}
       </main>
     </div>
   );

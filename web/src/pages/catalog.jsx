@@ -107,7 +107,7 @@ export function Catalog({ me }) {
       <div class="charts">
         <BarChart title="Losses by class (USD)" rows={lossesBy(shown, (r) => r.vulnerability_class)} format={usd} />
         <BarChart title="Losses by chain (USD)" rows={lossesBy(shown, (r) => r.chain)} format={usd} />
-        <BarChart title="Losses by year (USD)" rows={lossesBy(shown, (r) => r.date?.slice(0, 4))} format={usd} />
+        <BarChart title="Losses by year (USD)" rows={lossesBy(shown, (r) => r.date?.slice(0, 4)).sort((a, b) => a[0].localeCompare(b[0]))} format={usd} />
       </div>
       <Table
         columns={[

@@ -6,6 +6,7 @@ user's session answers 404, as if it did not exist (not 403: ids must not leak);
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -53,13 +54,26 @@ def list_sessions(
 
 
 @router.get("/{session_id}", response_model=SessionDetail, responses=ERRORS)
-def session_detail(session_id: str, principal: Reader, db: Db) -> SessionDetail:
+def session_detail(session_id: str, principal: Reader, db: Db) -> Response:
     """The session and every stored per-transaction result (replay and analysis)."""
     with db.session() as s:
         sessions = ReplaySessions(s)
         session = sessions.require(session_id, owner=principal.owner_scope)
         results = sessions.results(session_id)
-    return SessionDetail(session=session, results=results)
+    # The stored results go out as stored: a deep re-entrancy's call tree nests past the depth
+    # pydantic's serializer accepts (the response model still documents the shape).
+    detail = {
+        "session": session.model_dump(mode="json"),
+        "results": [
+            {
+                **result.model_dump(mode="json", exclude={"replay", "analysis"}),
+                "replay": result.replay,
+                "analysis": result.analysis,
+            }
+            for result in results
+        ],
+    }
+    return Response(json.dumps(detail), media_type=_MEDIA["json"])
 
 
 _MEDIA = {
