@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from timemachine.archive.chunkfile import Compression
 from timemachine.archive.continuous import (
     ArchiveRun,
     ArchiveTarget,
@@ -17,6 +16,7 @@ from timemachine.archive.continuous import (
 )
 from timemachine.archive.own import OwnDatasets
 from timemachine.archive.retention import Action, apply, parse_policies, plan
+from timemachine.archive.writer import parse_compression
 from timemachine.chain.pool import open_upstream
 from timemachine.chain.registry import configured_rpc_url, find_chain
 from timemachine.errors import InvalidInputError
@@ -70,7 +70,7 @@ async def archive_network(
     chain_id = quantity(await rpc.call("eth_chainId", []))
     if chain_id is None:
         raise InvalidInputError(f"the node of {network!r} answered no chain id")
-    own = OwnDatasets(db, rpc, chain_id, Compression.parse(settings.compression_type))
+    own = OwnDatasets(db, rpc, chain_id, parse_compression(settings.compression_type))
     extractors: dict[str, ChunkExtractor] = dict(block_extractors or {})
     extractors.update({dataset: own for dataset in own.datasets})
     target = ArchiveTarget(
@@ -105,5 +105,5 @@ def retention(
         root, parse_policies(settings.archive_retention if policies is None else policies)
     )
     if not dry_run and actions:
-        apply(root, actions, Compression.parse(settings.compression_type))
+        apply(root, actions, parse_compression(settings.compression_type))
     return actions
