@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
+from timemachine.archive.continuous import ArchiveRun
 from timemachine.archive.extract import ChunkFile, ExtractReport, ExtractRequest
-from timemachine.archive.schemas import SCHEMA_VERSION
+from timemachine.archive.schemas import DATASETS, DEFAULT_U256_TYPES, SCHEMA_VERSION
+from timemachine.archive.writer import Compression
 from timemachine.store.archive import ArchiveCatalog, ArchiveChunk
 from timemachine.store.db import Database
 
@@ -48,3 +51,30 @@ def list_chunks(
 ) -> list[ArchiveChunk]:
     with database.session() as session:
         return ArchiveCatalog(session).chunks(datasets=datasets, under=under)
+
+
+def record_run(
+    database: Database, run: ArchiveRun, root: Path, chain_id: int, compression: Compression
+) -> None:
+    """Record the chunks a continuous-archival run wrote under `root` (local) in the catalog."""
+    with database.session() as session:
+        catalog = ArchiveCatalog(session)
+        for file in run.written:
+            chain_dataset = file.dataset in DATASETS
+            catalog.record(
+                ArchiveChunk(
+                    location=str(root.resolve() / file.file),
+                    dataset=file.dataset,
+                    chain_id=chain_id,
+                    network=run.network,
+                    start_block=file.blocks.start,
+                    end_block=file.blocks.end,
+                    rows=file.rows,
+                    bytes=file.bytes,
+                    file_format="parquet",
+                    compression=str(compression),
+                    u256_types=",".join(DEFAULT_U256_TYPES) if chain_dataset else "",
+                    schema_version=SCHEMA_VERSION,
+                    sha256=file.sha256,
+                )
+            )
