@@ -1,8 +1,9 @@
 """Continuous archival on a live anvil.
 
 - Reorgs (`anvil_reorg`) between runs and one in the middle of an extraction (the real `blocks`
-  extractor, `ChainDatasets`): every archived block's hash is the final chain's, the archive is contiguous, and the chunk extracted while
-  its blocks were replaced was discarded and extracted again.
+  extractor, `ChainDatasets`): every archived block's hash is the final chain's, the archive is
+  contiguous, and the chunk extracted while its blocks were replaced was discarded and extracted
+  again.
 - Our own datasets from the store: mempool outcomes, alerts, MEV and replays land in the chunk
   of their block (timed rows: of the block whose time window holds them), with exact values."""
 
