@@ -48,6 +48,7 @@ from timemachine.store import (
     ReplaySessions,
     open_database,
 )
+from timemachine.store.archive import ArchiveCatalog
 
 pytestmark = pytest.mark.integration
 
@@ -302,10 +303,29 @@ async def test_the_beat_jobs_archive_every_configured_network(
         "zstd 3",
     )
     assert entry.sha256 == hashlib.sha256(blocks_files[0].path.read_bytes()).hexdigest()
-    actions = archive_jobs.retention(settings, dry_run=False)
+    actions = archive_jobs.retention(settings, dry_run=False, db=db)
     assert len(actions) == 12  # each dataset's three chunks → one
     assert [f.path.name for f in chunk_files(root, dataset="alerts")] == [
         "devnet__alerts__00000003_to_00000022.parquet"
+    ]
+    blocks_entries = list_chunks(db, datasets=["blocks"])  # the catalog follows the compaction
+    assert [(c.start_block, c.end_block, c.rows, c.deleted_at is None) for c in blocks_entries] == [
+        (3, 23, 20, True)
+    ]
+    assert (
+        blocks_entries[0].sha256
+        == hashlib.sha256(
+            (root / "devnet__blocks__00000003_to_00000022.parquet").read_bytes()
+        ).hexdigest()
+    )
+    with db.session() as s:
+        removed = ArchiveCatalog(s).chunks(datasets=["blocks"], include_deleted=True)
+    assert [(c.start_block, c.note) for c in removed if c.deleted_at is not None] == [
+        (
+            start,
+            "retention compact (*:compact=100) into devnet__blocks__00000003_to_00000022.parquet",
+        )
+        for start in (3, 10, 20)
     ]
     await mine(chain.url, 3)
     [again] = await archive_jobs.archive_all(settings, db)  # resumes after the compacted chunk

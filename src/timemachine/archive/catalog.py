@@ -3,11 +3,16 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
+import pyarrow.parquet as pq
+
 from timemachine.archive.continuous import ArchiveRun
 from timemachine.archive.extract import ChunkFile, ExtractReport, ExtractRequest
+from timemachine.archive.layout import ChunkName
+from timemachine.archive.retention import Action
 from timemachine.archive.schemas import DATASETS, DEFAULT_U256_TYPES, SCHEMA_VERSION
 from timemachine.archive.writer import Compression
 from timemachine.store.archive import ArchiveCatalog, ArchiveChunk
@@ -78,3 +83,43 @@ def record_run(
                     sha256=file.sha256,
                 )
             )
+
+
+def record_retention(
+    database: Database, actions: Sequence[Action], compression: Compression
+) -> None:
+    """Retention's changes in the catalog: each file removed is marked deleted (the policy as
+    the note); a compaction's merged chunk takes its first source's row (when catalogued)."""
+    with database.session() as session:
+        catalog = ArchiveCatalog(session)
+        for action in actions:
+            note = f"retention {action.kind} ({action.policy})"
+            if action.result is not None:
+                note += f" into {action.result}"
+                _record_merged(catalog, action, compression)
+            for path in action.paths:
+                catalog.mark_deleted(str(path.resolve()), note)
+
+
+def _record_merged(catalog: ArchiveCatalog, action: Action, compression: Compression) -> None:
+    assert action.result is not None
+    first = str(action.paths[0].resolve())
+    source = next((c for c in catalog.chunks(under=first) if c.location == first), None)
+    name = ChunkName.parse(action.result)
+    if source is None or name is None:
+        return
+    merged = action.paths[0].parent / action.result
+    data = merged.read_bytes()
+    catalog.record(
+        source.model_copy(
+            update={
+                "location": str(merged.resolve()),
+                "start_block": name.blocks.start,
+                "end_block": name.blocks.end,
+                "rows": pq.ParquetFile(merged).metadata.num_rows,
+                "bytes": len(data),
+                "compression": str(compression),
+                "sha256": hashlib.sha256(data).hexdigest(),
+            }
+        )
+    )

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from timemachine.archive.catalog import record_run
+from timemachine.archive.catalog import record_retention, record_run
 from timemachine.archive.chain_datasets import ChainDatasets
 from timemachine.archive.continuous import (
     ArchiveRun,
@@ -106,14 +106,22 @@ async def archive_all(settings: Settings, db: Database) -> list[ArchiveRun]:
 
 
 def retention(
-    settings: Settings, *, dry_run: bool, policies: str | None = None, root: Path | None = None
+    settings: Settings,
+    *,
+    dry_run: bool,
+    policies: str | None = None,
+    root: Path | None = None,
+    db: Database | None = None,
 ) -> list[Action]:
     """ARCHIVE_RETENTION (or `policies`) applied to the archive (or `root`); with `dry_run`,
-    only planned."""
+    only planned. With `db`, the changes are recorded in the catalog too."""
     root = root or archive_dir(settings)
     actions = plan(
         root, parse_policies(settings.archive_retention if policies is None else policies)
     )
     if not dry_run and actions:
-        apply(root, actions, parse_compression(settings.compression_type))
+        compression = parse_compression(settings.compression_type)
+        apply(root, actions, compression)
+        if db is not None:
+            record_retention(db, actions, compression)
     return actions
