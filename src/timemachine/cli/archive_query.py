@@ -97,7 +97,7 @@ def retention_command(
 
         root = _archive_dir(output_dir)
         settings = get_settings()
-        db = open_database(settings.database_url)
+        db = None if dry_run else open_database(settings.database_url)
         actions = retention(settings, dry_run=dry_run, policies=policy, root=root, db=db)
         for action in actions:
             typer.echo(("would " if dry_run else "") + action.describe())

@@ -1,5 +1,6 @@
 """The archive's periodic jobs, from the settings: continuous archival of each network of
-ARCHIVE_CHAINS, and retention (ARCHIVE_RETENTION) of the archive directory. The Celery beat
+ARCHIVE_CHAINS (the chain datasets of ARCHIVE_DATASETS and our own), and retention
+(ARCHIVE_RETENTION) of the archive directory, both recorded in the catalog. The Celery beat
 tasks (`tasks/archive_tasks.py`) call these; so can any other scheduler."""
 
 from __future__ import annotations
