@@ -115,11 +115,17 @@ def test_an_interrupted_compaction_is_finished_by_the_next_plan(root: Path) -> N
     ]
 
 
-def test_cli_dry_run_and_apply(root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Database]:
+    """The CLI's catalog in a fresh SQLite database under `tmp_path`."""
     monkeypatch.setenv("TIME_MACHINE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("DATABASE_URL", "")
     get_settings.cache_clear()
-    db = open_database(get_settings().database_url)
+    yield open_database(get_settings().database_url)
+    get_settings.cache_clear()
+
+
+def test_cli_dry_run_and_apply(root: Path, db: Database) -> None:
     first = str((root / logs(0, 3)).resolve())
     with db.session() as s:
         ArchiveCatalog(s).record(
