@@ -1,22 +1,26 @@
-"""The archive's catalog: every chunk file an extraction writes is recorded in the database
-(`store.archive`), so `archive list` and `verify` know what exists, where, and its checksum."""
+"""The archive's catalog: every chunk file written (by `archive extract`, continuous archival or a
+retention compaction) is recorded in the database (`store.archive`), so `archive list` and
+`verify` know what exists, where, and its checksum; files retention removes are marked deleted."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow.parquet as pq
 
 from timemachine.archive.continuous import ArchiveRun
-from timemachine.archive.extract import ChunkFile, ExtractReport, ExtractRequest
 from timemachine.archive.layout import ChunkName
 from timemachine.archive.retention import Action
 from timemachine.archive.schemas import DATASETS, DEFAULT_U256_TYPES, SCHEMA_VERSION
 from timemachine.archive.writer import Compression
 from timemachine.store.archive import ArchiveCatalog, ArchiveChunk
 from timemachine.store.db import Database
+
+if TYPE_CHECKING:  # not at run time: extraction's storage needs the `archive` extra (fsspec)
+    from timemachine.archive.extract import ChunkFile, ExtractReport, ExtractRequest
 
 
 def chunk_entry(file: ChunkFile, report: ExtractReport, request: ExtractRequest) -> ArchiveChunk:
