@@ -304,6 +304,11 @@ class Settings(BaseSettings):
     archive_start_block: int = Field(
         default=0, ge=0, description="Where continuous archival of a network with no chunks starts."
     )
+    archive_datasets: str = Field(
+        default="blocks,transactions,logs,traces",
+        description="Comma-separated chain datasets the archival beat job extracts (besides our "
+        "own datasets: mempool, MEV, alerts, replays); empty: our own only.",
+    )
     batch_size: int = Field(
         default=1000, ge=1, description="Blocks per archive chunk (continuous archival)."
     )
@@ -316,7 +321,7 @@ class Settings(BaseSettings):
         default="",
         description="Retention policies, `;`-separated `dataset:rule` with rule `keep_days=N`, "
         "`keep_blocks=N` or `compact=N` (merge chunks into N-block ones); dataset `*` for all "
-        "(docs/archive-queries.md). Empty: keep everything as written.",
+        "(docs/archive.md). Empty: keep everything as written.",
     )
 
     @field_validator("event_bus_url")

@@ -1,14 +1,16 @@
 """Continuous archival on a live anvil.
 
-- Reorgs (`anvil_reorg`) between runs and one in the middle of an extraction: every archived
-  block's hash is the final chain's, the archive is contiguous, and the chunk extracted while
-  its blocks were replaced was discarded and extracted again.
+- Reorgs (`anvil_reorg`) between runs and one in the middle of an extraction (the real `blocks`
+  extractor, `ChainDatasets`): every archived block's hash is the final chain's, the archive is
+  contiguous, and the chunk extracted while its blocks were replaced was discarded and extracted
+  again.
 - Our own datasets from the store: mempool outcomes, alerts, MEV and replays land in the chunk
   of their block (timed rows: of the block whose time window holds them), with exact values."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import time
 from collections.abc import AsyncIterator
@@ -23,12 +25,13 @@ from tests.unit.archive_support import swap
 from tests.unit.monitor_records import record
 from tests.unit.test_analysis_report import drain
 from timemachine.analysis import analyze
-from timemachine.archive.chunkfile import chunk_files, write_parquet
+from timemachine.archive.catalog import list_chunks
+from timemachine.archive.chain_datasets import ChainDatasets
+from timemachine.archive.chunkfile import chunk_files
 from timemachine.archive.continuous import ArchiveTarget, ChunkExtractor, ContinuousArchiver
 from timemachine.archive.headers import headers
 from timemachine.archive.layout import BlockRange
 from timemachine.archive.own import OwnDatasets
-from timemachine.archive.own.columns import Column, table
 from timemachine.archive.query import ArchiveQuery
 from timemachine.chain.rpc import RpcClient
 from timemachine.errors import InvalidInputError
@@ -45,38 +48,25 @@ from timemachine.store import (
     ReplaySessions,
     open_database,
 )
+from timemachine.store.archive import ArchiveCatalog
 
 pytestmark = pytest.mark.integration
 
 GENESIS_TIME = 1_700_000_000
 BLOCK_TIME = 12
-BLOCK_COLUMNS = (
-    Column("block_number", "u32"),
-    Column("block_hash", "binary"),
-    Column("parent_hash", "binary"),
-    Column("timestamp", "u32"),
-)
 
 
-class NodeBlocks:
-    """A minimal `blocks` extractor (number, hash, parent hash, timestamp) for this test; the
-    archive's real block datasets come from its extraction side."""
+class HookedExtractor:
+    """The real extractor, with a hook run after each chunk's extraction (before its check)."""
 
-    def __init__(self, client: RpcClient, *, on_extract: Any = None) -> None:
-        self.client = client
+    def __init__(self, extractor: ChunkExtractor, on_extract: Any) -> None:
+        self.extractor = extractor
         self.on_extract = on_extract
 
     async def extract(self, network: str, dataset: str, blocks: BlockRange, dest: Path) -> int:
-        found = await headers(self.client, blocks.start, blocks.end - 1)
-        rows = [
-            {"block_number": h.number, "block_hash": h.hash, "parent_hash": h.parent_hash,
-             "timestamp": h.timestamp}
-            for h in found
-        ]  # fmt: skip
-        write_parquet(table(BLOCK_COLUMNS, rows), dest)
-        if self.on_extract is not None:
-            await self.on_extract(blocks)
-        return len(rows)
+        rows = await self.extractor.extract(network, dataset, blocks, dest)
+        await self.on_extract(blocks)
+        return rows
 
 
 @pytest.fixture
@@ -119,7 +109,7 @@ async def test_continuous_archival_never_writes_an_orphaned_block(
             if not orphaned and blocks.end == await head(chain.url) - confirmations:
                 await reorg(confirmations + 3)
 
-        extractor: ChunkExtractor = NodeBlocks(client, on_extract=reorg_mid_extraction)
+        extractor = HookedExtractor(ChainDatasets(client, 31337), reorg_mid_extraction)
         target = ArchiveTarget("devnet", {"blocks": extractor}, chunk_size=8,
                                confirmations=confirmations)  # fmt: skip
         archiver = ContinuousArchiver(root, client, target)
@@ -299,10 +289,43 @@ async def test_the_beat_jobs_archive_every_configured_network(
         "devnet__alerts__00000020_to_00000022.parquet",
     ]
     assert pq.ParquetFile(written[0].path).metadata.row_group(0).column(0).compression == "ZSTD"
-    actions = archive_jobs.retention(settings, dry_run=False)
-    assert len(actions) == 8  # each dataset's three chunks → one
+    blocks_files = chunk_files(root, dataset="blocks")
+    numbers = [pq.read_table(f.path, columns=["block_number"])[0].to_pylist() for f in blocks_files]
+    assert numbers == [list(range(3, 10)), list(range(10, 20)), [20, 21, 22]]
+    catalogued = list_chunks(db)
+    assert len(catalogued) == 3 * 12  # 4 chain datasets and 8 of ours, 3 chunks each
+    entry = next(c for c in catalogued if c.location == str(blocks_files[0].path))
+    assert (entry.dataset, entry.start_block, entry.end_block, entry.rows, entry.compression) == (
+        "blocks",
+        3,
+        10,
+        7,
+        "zstd 3",
+    )
+    assert entry.sha256 == hashlib.sha256(blocks_files[0].path.read_bytes()).hexdigest()
+    actions = archive_jobs.retention(settings, dry_run=False, db=db)
+    assert len(actions) == 12  # each dataset's three chunks → one
     assert [f.path.name for f in chunk_files(root, dataset="alerts")] == [
         "devnet__alerts__00000003_to_00000022.parquet"
+    ]
+    blocks_entries = list_chunks(db, datasets=["blocks"])  # the catalog follows the compaction
+    assert [(c.start_block, c.end_block, c.rows, c.deleted_at is None) for c in blocks_entries] == [
+        (3, 23, 20, True)
+    ]
+    assert (
+        blocks_entries[0].sha256
+        == hashlib.sha256(
+            (root / "devnet__blocks__00000003_to_00000022.parquet").read_bytes()
+        ).hexdigest()
+    )
+    with db.session() as s:
+        removed = ArchiveCatalog(s).chunks(datasets=["blocks"], include_deleted=True)
+    assert [(c.start_block, c.note) for c in removed if c.deleted_at is not None] == [
+        (
+            start,
+            "retention compact (*:compact=100) into devnet__blocks__00000003_to_00000022.parquet",
+        )
+        for start in (3, 10, 20)
     ]
     await mine(chain.url, 3)
     [again] = await archive_jobs.archive_all(settings, db)  # resumes after the compacted chunk

@@ -376,7 +376,7 @@ def test_bad_input_fails_in_one_line(
     backwards = cli(*base, "blocks", "--blocks", "10:5")
     assert_one_line_error(backwards, 2, "10:5")
     codec = cli(*base, "blocks", "--blocks", "0:10", "--compression", "lzma")
-    assert_one_line_error(codec, 2, "--compression 'lzma'")
+    assert_one_line_error(codec, 2, "compression 'lzma'")
     assert chunk_files(tmp_path) == []
 
 

@@ -51,7 +51,7 @@ def test_options_parse_like_cryos() -> None:
     assert parse_compression("zstd 3") == parse_compression("zstd:3") == Compression("zstd", 3)
     assert parse_compression("uncompressed") == Compression("none")
     for bad in ("lzma", "snappy 3", "gzip x"):
-        with pytest.raises(InvalidInputError, match="--compression"):
+        with pytest.raises(InvalidInputError, match="compression"):
             parse_compression(bad)
     assert parse_u256_types(None) == ("binary", "string", "f64")
     assert parse_u256_types(["str,float", "u64"]) == ("string", "f64", "u64")

@@ -1,6 +1,6 @@
 """Our own datasets' columns read from the records the store holds (mev-inspect-py payloads, the
 monitor's record): cryo's types, uint256 as binary/string/f64, exact values; and every column
-is documented in docs/archive-queries.md."""
+is documented in docs/archive.md."""
 
 from __future__ import annotations
 
@@ -91,7 +91,7 @@ def test_mempool_row_of_a_simulated_transaction() -> None:
 
 
 def test_every_column_is_documented() -> None:
-    text = (REPO / "docs" / "archive-queries.md").read_text(encoding="utf-8")
+    text = (REPO / "docs" / "archive.md").read_text(encoding="utf-8")
     for dataset in DATASETS.values():
         section = text.split(f"**`{dataset.name}`**", 1)[1].split("**`", 1)[0]
         missing = [c.name for c in dataset.columns if f"`{c.name}`" not in section]

@@ -1,10 +1,11 @@
 """Retention: keep N blocks / N days (a chunk's newest time from its own time column or the
 archived blocks), compaction of small chunks into aligned ones, a dry run that changes nothing,
-the JSON-lines log, and an interrupted compaction finished by the next plan."""
+the JSON-lines log and the catalog, and an interrupted compaction finished by the next plan."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -18,6 +19,9 @@ from timemachine.archive.own.columns import Column, table
 from timemachine.archive.retention import LOG_FILE, Policy, apply, parse_policies, plan
 from timemachine.cli.archive_query import register
 from timemachine.errors import InvalidInputError
+from timemachine.settings import get_settings
+from timemachine.store import Database, open_database
+from timemachine.store.archive import ArchiveCatalog, ArchiveChunk
 
 NOW = 1_800_000_000.0
 DAY = 86_400
@@ -111,7 +115,24 @@ def test_an_interrupted_compaction_is_finished_by_the_next_plan(root: Path) -> N
     ]
 
 
-def test_cli_dry_run_and_apply(root: Path) -> None:
+@pytest.fixture
+def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Database]:
+    """The CLI's catalog in a fresh SQLite database under `tmp_path`."""
+    monkeypatch.setenv("TIME_MACHINE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DATABASE_URL", "")
+    get_settings.cache_clear()
+    yield open_database(get_settings().database_url)
+    get_settings.cache_clear()
+
+
+def test_cli_dry_run_and_apply(root: Path, db: Database) -> None:
+    first = str((root / logs(0, 3)).resolve())
+    with db.session() as s:
+        ArchiveCatalog(s).record(
+            ArchiveChunk(location=first, dataset="logs", chain_id=31337, network="devnet",
+                         start_block=0, end_block=3, rows=6, bytes=1, file_format="parquet",
+                         compression="lz4", u256_types="", schema_version=1, sha256="00")
+        )  # fmt: skip
     app = typer.Typer()
     archive_app = typer.Typer()
     register(archive_app)
@@ -130,6 +151,10 @@ def test_cli_dry_run_and_apply(root: Path) -> None:
     assert done.exit_code == 0, done.output
     assert done.output.splitlines()[-1] == f"logged to {root / LOG_FILE}"
     assert names(root, "logs") == [logs(10, 12), logs(12, 20)]
+    with db.session() as s:
+        [entry] = ArchiveCatalog(s).chunks(include_deleted=True)
+    assert entry.deleted_at is not None
+    assert entry.note == "retention delete (logs:keep_blocks=10)"
     bad = runner.invoke(app, ["archive", "retention", "--policy", "logs:forever", "-o", str(root)])
     assert bad.exit_code == 2
     assert bad.output.startswith("error: retention policy 'logs:forever' is not")

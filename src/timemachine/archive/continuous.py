@@ -12,12 +12,13 @@ to the chain's finality, and never a block that can still be reorganized.
   commits to all its ancestors) and, for datasets with `block_hash`, every row's hash is the
   canonical one. Otherwise the chunk is discarded and extracted again by a later run.
 
-The block datasets' extractor is plugged in through `ChunkExtractor`; our own datasets'
-(`archive.own.OwnDatasets`) is one.
+Extractors are plugged in through `ChunkExtractor`: the chain's datasets'
+(`archive.chain_datasets.ChainDatasets`) and our own datasets' (`archive.own.OwnDatasets`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
 from collections.abc import Mapping
@@ -46,8 +47,11 @@ class ChunkExtractor(Protocol):
 @dataclass(frozen=True)
 class Written:
     file: str
+    dataset: str
+    blocks: BlockRange
     rows: int
     bytes: int
+    sha256: str
 
 
 @dataclass
@@ -131,11 +135,12 @@ class ContinuousArchiver:
                 log.warning("archive chunk discarded", chunk=name.filename, reason=reason)
                 run.discarded.append(name.filename)
                 return False
-            path = self.root / name.filename
-            temp.replace(path)
+            data = temp.read_bytes()
+            temp.replace(self.root / name.filename)
         finally:
             temp.unlink(missing_ok=True)
-        run.written.append(Written(name.filename, rows, path.stat().st_size))
+        sha256 = hashlib.sha256(data).hexdigest()
+        run.written.append(Written(name.filename, dataset, blocks, rows, len(data), sha256))
         return True
 
     def _sweep_stale_extractions(self) -> None:

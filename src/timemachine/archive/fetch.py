@@ -29,9 +29,10 @@ from timemachine.archive.rows import (
 )
 from timemachine.archive.schemas import Dataset
 from timemachine.chain.hardforks import infer_hardfork_from_header
-from timemachine.chain.rpc import Call, RpcClient
+from timemachine.chain.rpc import Call
 from timemachine.errors import BlockNotFoundError, MethodUnavailableError, TraceApiUnavailableError
 from timemachine.hexutil import parse_int
+from timemachine.ports import ChainRPC
 from timemachine.trace.flat import flat_trace
 
 BATCH = 200
@@ -58,7 +59,7 @@ class ChunkFetcher:
 
     def __init__(
         self,
-        rpc: RpcClient,
+        rpc: ChainRPC,
         blocks: BlockRange,
         chain_id: int,
         timings: Timings | None = None,

@@ -20,15 +20,10 @@ from typing import Literal
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from timemachine.archive.chunkfile import (
-    DEFAULT_COMPRESSION,
-    ChunkFile,
-    Compression,
-    chunk_files,
-    write_parquet,
-)
+from timemachine.archive.chunkfile import ChunkFile, chunk_files, write_parquet
 from timemachine.archive.layout import BlockRange, ChunkName
 from timemachine.archive.query import TIME_COLUMNS
+from timemachine.archive.writer import DEFAULT_COMPRESSION, Compression
 from timemachine.errors import InvalidInputError
 
 LOG_FILE = "retention.jsonl"

@@ -1,17 +1,15 @@
 """Where chunk files live: a local directory (the default) or any fsspec URL (`s3://bucket/prefix`
 on S3 or an S3-compatible server: set `AWS_ENDPOINT_URL` and the usual `AWS_*` credentials).
 
-Writes are atomic: on a local filesystem a chunk is written to a hidden temp file in the same
-directory, flushed to disk and renamed over its final name, so a killed run never leaves a
-partial chunk under a chunk's name (`layout.ChunkName.parse` ignores the temp files); on an object
-store a single PUT is atomic already (the object appears only once complete).
+Writes are atomic: on a local filesystem through `atomic.write_atomic` (`layout.ChunkName.parse`
+ignores its temp files); on an object store a single PUT is atomic already (the object appears
+only once complete).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,9 +17,8 @@ from typing import Any
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
+from timemachine.archive.atomic import TEMP_MARK, write_atomic
 from timemachine.errors import StorageError, TimeMachineError
-
-TEMP_MARK = ".tmp-"
 
 
 class ArchiveStorage:
@@ -74,17 +71,7 @@ class ArchiveStorage:
             if not self.local:
                 self.fs.pipe_file(self.path(name), data)
                 return
-            directory = Path(self.root)
-            directory.mkdir(parents=True, exist_ok=True)
-            temp = directory / f".{name}{TEMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}"
-            try:
-                with open(temp, "wb") as handle:
-                    handle.write(data)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(temp, directory / name)
-            finally:
-                temp.unlink(missing_ok=True)
+            write_atomic(Path(self.root) / name, data)
 
     def remove_stale_temps(self) -> int:
         """Delete temp files left by killed runs whose process is gone; returns how many."""

@@ -23,6 +23,9 @@ from timemachine.errors import InvalidInputError
 
 CODECS = ("lz4", "zstd", "gzip", "snappy", "brotli", "none")
 LEVELED = ("zstd", "gzip", "brotli")
+ROW_GROUP_ROWS = 100_000
+"""Rows per Parquet row group: each has min/max statistics, so a block range or address filter
+skips the groups that cannot match."""
 
 
 @dataclass(frozen=True)
@@ -36,19 +39,24 @@ class Compression:
         return self.codec if self.level is None else f"{self.codec} {self.level}"
 
 
+DEFAULT_COMPRESSION = Compression()
+"""lz4, cryo's default."""
+
+
 def parse_compression(text: str) -> Compression:
-    """`lz4`, `zstd 3` (or `zstd:3`), `gzip 6`, `snappy`, `none` as cryo's `--compression`."""
+    """`lz4`, `zstd 3` (or `zstd:3`), `gzip 6`, `snappy`, `none` as cryo's `--compression` (and
+    the `COMPRESSION_TYPE` setting)."""
     parts = text.replace(":", " ").lower().split()
     codec = "none" if parts[:1] == ["uncompressed"] else (parts[0] if parts else "")
     if codec not in CODECS or len(parts) > 2:
         raise InvalidInputError(
-            f"--compression {text!r}: use lz4, zstd N, gzip N, brotli N, snappy or none"
+            f"compression {text!r}: use lz4, zstd N, gzip N, brotli N, snappy or none"
         )
     if len(parts) == 1:
         return Compression(codec)
     if codec not in LEVELED or not parts[1].isdigit():
         raise InvalidInputError(
-            f"--compression {text!r}: only zstd, gzip and brotli take a level (a number)"
+            f"compression {text!r}: only zstd, gzip and brotli take a level (a number)"
         )
     return Compression(codec, int(parts[1]))
 
@@ -111,6 +119,7 @@ def encode(table: pa.Table, fmt: str, compression: Compression) -> Encoded:
             buffer,
             compression=None if compression.codec == "none" else compression.codec,
             compression_level=compression.level,
+            row_group_size=ROW_GROUP_ROWS,
         )
         data = buffer.getvalue()
     else:

@@ -88,13 +88,17 @@ def retention_command(
     output_dir: OutputDir = None,
 ) -> None:
     """Apply the retention policies: delete chunks past `keep_days`/`keep_blocks`, merge small
-    chunks (`compact=N`); each change is logged to retention.jsonl in the archive."""
+    chunks (`compact=N`); each change is logged to retention.jsonl in the archive and
+    recorded in the catalog."""
     with reported_errors():
         from timemachine.orchestration.archive_jobs import retention
         from timemachine.settings import get_settings
+        from timemachine.store import open_database
 
         root = _archive_dir(output_dir)
-        actions = retention(get_settings(), dry_run=dry_run, policies=policy, root=root)
+        settings = get_settings()
+        db = None if dry_run else open_database(settings.database_url)
+        actions = retention(settings, dry_run=dry_run, policies=policy, root=root, db=db)
         for action in actions:
             typer.echo(("would " if dry_run else "") + action.describe())
         if not actions:

@@ -1,14 +1,15 @@
 """The archive's periodic jobs, from the settings: continuous archival of each network of
-ARCHIVE_CHAINS, and retention (ARCHIVE_RETENTION) of the archive directory. The Celery beat
+ARCHIVE_CHAINS (the chain datasets of ARCHIVE_DATASETS and our own), and retention
+(ARCHIVE_RETENTION) of the archive directory, both recorded in the catalog. The Celery beat
 tasks (`tasks/archive_tasks.py`) call these; so can any other scheduler."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from timemachine.archive.chunkfile import Compression
+from timemachine.archive.catalog import record_retention, record_run
+from timemachine.archive.chain_datasets import ChainDatasets
 from timemachine.archive.continuous import (
     ArchiveRun,
     ArchiveTarget,
@@ -17,6 +18,8 @@ from timemachine.archive.continuous import (
 )
 from timemachine.archive.own import OwnDatasets
 from timemachine.archive.retention import Action, apply, parse_policies, plan
+from timemachine.archive.schemas import parse_datasets
+from timemachine.archive.writer import parse_compression
 from timemachine.chain.pool import open_upstream
 from timemachine.chain.registry import configured_rpc_url, find_chain
 from timemachine.errors import InvalidInputError
@@ -58,21 +61,26 @@ def archive_dir(settings: Settings) -> Path:
     return settings.archive_dir
 
 
+def chain_datasets(settings: Settings) -> list[str]:
+    """ARCHIVE_DATASETS: the chain datasets continuous archival extracts (none when empty)."""
+    if not settings.archive_datasets.replace(",", " ").strip():
+        return []
+    return [dataset.name for dataset in parse_datasets([settings.archive_datasets])]
+
+
 async def archive_network(
-    settings: Settings,
-    db: Database,
-    rpc: ChainRPC,
-    network: str,
-    block_extractors: Mapping[str, ChunkExtractor] | None = None,
+    settings: Settings, db: Database, rpc: ChainRPC, network: str
 ) -> ArchiveRun:
-    """One continuous-archival run of `network`: our own datasets, plus `block_extractors`
-    (dataset → extractor of the chain's own datasets, when one is given)."""
+    """One continuous-archival run of `network`: the chain datasets of ARCHIVE_DATASETS and our
+    own datasets; each chunk written is recorded in the catalog."""
     chain_id = quantity(await rpc.call("eth_chainId", []))
     if chain_id is None:
         raise InvalidInputError(f"the node of {network!r} answered no chain id")
-    own = OwnDatasets(db, rpc, chain_id, Compression.parse(settings.compression_type))
-    extractors: dict[str, ChunkExtractor] = dict(block_extractors or {})
-    extractors.update({dataset: own for dataset in own.datasets})
+    compression = parse_compression(settings.compression_type)
+    chain = ChainDatasets(rpc, chain_id, compression)
+    own = OwnDatasets(db, rpc, chain_id, compression)
+    extractors: dict[str, ChunkExtractor] = dict.fromkeys(chain_datasets(settings), chain)
+    extractors.update(dict.fromkeys(own.datasets, own))
     target = ArchiveTarget(
         network,
         extractors,
@@ -80,7 +88,10 @@ async def archive_network(
         confirmations=settings.archive_confirmations,
         start_block=settings.archive_start_block,
     )
-    return await ContinuousArchiver(archive_dir(settings), rpc, target).run_once()
+    root = archive_dir(settings)
+    run = await ContinuousArchiver(root, rpc, target).run_once()
+    record_run(db, run, root, chain_id, compression)
+    return run
 
 
 async def archive_all(settings: Settings, db: Database) -> list[ArchiveRun]:
@@ -96,14 +107,22 @@ async def archive_all(settings: Settings, db: Database) -> list[ArchiveRun]:
 
 
 def retention(
-    settings: Settings, *, dry_run: bool, policies: str | None = None, root: Path | None = None
+    settings: Settings,
+    *,
+    dry_run: bool,
+    policies: str | None = None,
+    root: Path | None = None,
+    db: Database | None = None,
 ) -> list[Action]:
     """ARCHIVE_RETENTION (or `policies`) applied to the archive (or `root`); with `dry_run`,
-    only planned."""
+    only planned. With `db`, the changes are recorded in the catalog too."""
     root = root or archive_dir(settings)
     actions = plan(
         root, parse_policies(settings.archive_retention if policies is None else policies)
     )
     if not dry_run and actions:
-        apply(root, actions, Compression.parse(settings.compression_type))
+        compression = parse_compression(settings.compression_type)
+        apply(root, actions, compression)
+        if db is not None:
+            record_retention(db, actions, compression)
     return actions

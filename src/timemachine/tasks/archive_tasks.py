@@ -31,4 +31,5 @@ def archive_continuous() -> list[dict[str, Any]]:
 @celery_app.task(name="tasks.archive_tasks.archive_retention")
 def archive_retention(dry_run: bool = False) -> list[str]:
     """Apply ARCHIVE_RETENTION to the archive (with `dry_run`: say what would go)."""
-    return [action.describe() for action in archive_jobs.retention(get_settings(), dry_run=dry_run)]
+    actions = archive_jobs.retention(get_settings(), dry_run=dry_run, db=database())
+    return [action.describe() for action in actions]

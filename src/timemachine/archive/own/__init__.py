@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from timemachine.archive.chunkfile import DEFAULT_COMPRESSION, Compression, write_parquet
+from timemachine.archive.chunkfile import write_parquet
 from timemachine.archive.headers import BlockClock, clock
 from timemachine.archive.layout import BlockRange
 from timemachine.archive.own.columns import table
 from timemachine.archive.own.datasets import DATASETS, OwnDataset, Scope
+from timemachine.archive.writer import DEFAULT_COMPRESSION, Compression
 from timemachine.errors import InvalidInputError
 from timemachine.ports import ChainRPC
 from timemachine.store import Database

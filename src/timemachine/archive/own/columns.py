@@ -40,7 +40,7 @@ _ARROW: dict[str, pa.DataType] = {
 @dataclass(frozen=True)
 class Column:
     """One column: its name, its kind, and how to read it from a record (a dotted key path or a
-    function); `doc` goes into docs/archive-queries.md."""
+    function); `doc` goes into docs/archive.md."""
 
     name: str
     kind: Kind

@@ -1,4 +1,4 @@
-"""Our own datasets, each a column list (the schema, documented in docs/archive-queries.md) and a
+"""Our own datasets, each a column list (the schema, documented in docs/archive.md) and a
 source reading one block range's records from the store.
 
 Every row has a `block_number`, the key chunks are cut by. Rows that belong to a block (an
