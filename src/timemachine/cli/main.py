@@ -77,7 +77,7 @@ class Commands(LazyGroup):
         ),
         "worker": LazyCommand(
             "timemachine.cli.service:worker",
-            "Run a Celery worker for the replay, analysis and cleanup queues.",
+            "Run a Celery worker for the replay, analysis, cleanup and alerts queues.",
         ),
         "daemon": LazyCommand(
             "timemachine.cli.daemon:daemon_app",
