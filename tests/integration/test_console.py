@@ -270,6 +270,7 @@ def test_rules_validate_then_dry_run_a_draft_on_an_event(analyst: Console) -> No
     match = page.locator("tr.match")
     assert match.get_attribute("data-rule") == "big-transfer"
     assert match.locator("td").nth(1).inner_text() == "high"
+    match.scroll_into_view_if_needed()
     analyst.shot("rules")
     page.fill("textarea[name=document]", "rules: [{id: x, when: 'tx.value >>'}]")
     page.get_by_role("button", name="Validate").click()
