@@ -1,9 +1,9 @@
 """The console's operations pages in a real browser (Debian's Chromium driven by Playwright),
-against the same `timemachine serve` as test_console.py (its fixtures): an archive query over a
-small archive written here, with its CSV download; alerts listed live, inspected and acked by an
-analyst, not offered to a viewer; rules edited with validation and dry-run on a transaction; the
-devnet provider, the queues and the worker on the operations page. No page logs a console error;
-each page's screenshot goes to docs/screenshots/."""
+against the same `timemachine serve` as test_console.py (console_support.py): an archive query
+over a small archive written here, with its CSV download; alerts listed live, inspected and acked
+by an analyst, not offered to a viewer; rules edited with validation and dry-run on a
+transaction; the devnet provider, the queues and the worker on the operations page. No page logs
+a console error; each page's screenshot goes to docs/screenshots/."""
 
 from __future__ import annotations
 
