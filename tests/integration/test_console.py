@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -22,67 +22,39 @@ from eth_account.signers.local import LocalAccount
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from tests.conftest import IN_CI, REPO
-from tests.integration.service_support import (
-    REDIS_HOST,
-    REDIS_PORT,
-    LiveServer,
-    bootstrap_password,
-    live_server,
-    login,
-    require_service,
-    server_env,
+from tests.conftest import REPO
+from tests.integration.console_support import (
+    PASSWORD,
+    Console,
+    analyst,
+    browser,
+    console_server,
+    paused_chain,
+    playwright_sync,
+    rpc,
 )
+from tests.integration.service_support import LiveServer, login
 from timemachine.analysis.evidence import path_text
 from timemachine.catalog.devnet import actor_account, actor_address
 from timemachine.catalog.scenarios import get_scenario
 from timemachine.devnet import Devnet
-from timemachine.forks.manager import ForkManager
 from timemachine.models.trace import CallFrame
-from timemachine.monitor.setup import PAUSED_CHAIN_ARGS, both_transports
-from timemachine.ports import ForkSpec
 
 pytestmark = pytest.mark.integration
-playwright_sync = pytest.importorskip("playwright.sync_api")
+__all__ = ["analyst", "browser", "paused_chain"]  # fixtures
 expect = playwright_sync.expect
 
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = REPO / "docs" / "screenshots"
 MEV_BLOCK = Path("../shared/fixtures/mev-inspect/blocks/12775690.json")
-REDIS_URL = f"redis://{REDIS_HOST}:{REDIS_PORT}/12"
 SLOW_MS = 180_000  # a first replay builds the worker's devnet on a loaded machine
-PASSWORD = "a long console passphrase"
 GWEI = 10**9
-
-
-@pytest.fixture(scope="module")
-async def paused_chain(devnet: Devnet) -> AsyncIterator[str]:
-    """A fork of the devnet that does not mine: what is sent to it stays pending."""
-    forks = ForkManager()
-    head = int(httpx.post(devnet.rpc_url, json=_call("eth_blockNumber", []), timeout=10)
-               .json()["result"], 16)  # fmt: skip
-    live = await forks.acquire(ForkSpec(devnet.rpc_url, head, extra_args=PAUSED_CHAIN_ARGS))
-    yield live.url
-    await forks.release(live, keep_warm=False)
-    await forks.shutdown()
-
-
-def _call(method: str, params: list[Any]) -> dict[str, Any]:
-    return {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
-
-
-def _rpc(url: str, method: str, params: list[Any]) -> Any:
-    answer = httpx.post(url, json=_call(method, params), timeout=10).json()
-    assert "error" not in answer, answer
-    return answer["result"]
 
 
 def send_transfer(url: str, account: LocalAccount, to: str, value: int) -> str:
     """Sign and send an EIP-1559 transfer; its hash."""
     tx: dict[str, Any] = {
         "type": 2,
-        "chainId": int(_rpc(url, "eth_chainId", []), 16),
-        "nonce": int(_rpc(url, "eth_getTransactionCount", [account.address, "pending"]), 16),
+        "chainId": int(rpc(url, "eth_chainId", []), 16),
+        "nonce": int(rpc(url, "eth_getTransactionCount", [account.address, "pending"]), 16),
         "to": to,
         "value": value,
         "gas": 21_000,
@@ -90,7 +62,7 @@ def send_transfer(url: str, account: LocalAccount, to: str, value: int) -> str:
         "maxPriorityFeePerGas": 2 * GWEI,
     }
     signed = account.sign_transaction(tx)
-    sent: str = _rpc(url, "eth_sendRawTransaction", ["0x" + signed.raw_transaction.hex()])
+    sent: str = rpc(url, "eth_sendRawTransaction", ["0x" + signed.raw_transaction.hex()])
     return sent.lower()
 
 
@@ -98,79 +70,8 @@ def send_transfer(url: str, account: LocalAccount, to: str, value: int) -> str:
 def server(
     paused_chain: str, anvil_binary: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
-    require_service("Redis", REDIS_HOST, REDIS_PORT)
-    folder = tmp_path_factory.mktemp("console")
-    env = server_env() | {
-        "TIME_MACHINE_DATA_DIR": str(folder),
-        "ANVIL_PATH": str(anvil_binary),
-        "LOG_LEVEL": "WARNING",
-        "REDIS_URL": REDIS_URL,  # the monitor (another process) reaches /ws/transactions
-        "MONITOR_RPC_URLS": both_transports(paused_chain),
-        "MONITOR_SIMULATE": "none",
-    }
-    with live_server(folder, ["--workers", "1"], env, startup_timeout=60) as live:
-        admin = {
-            "Authorization": f"Bearer {login(live.base, 'admin', bootstrap_password(live.log))}"
-        }
-        for username, role in (("ana", "analyst"), ("vic", "viewer")):
-            body = {"username": username, "password": PASSWORD, "role": role}
-            assert live.post("/api/admin/users", json=body, headers=admin).status_code == 201
+    with console_server(paused_chain, anvil_binary, tmp_path_factory.mktemp("console")) as live:
         yield live
-
-
-@pytest.fixture(scope="module")
-def browser(server: LiveServer) -> Iterator[Any]:
-    """Chromium; after the server (whose fixtures need the event loop Playwright's sync API
-    would occupy)."""
-    if not CHROMIUM.exists():
-        reason = "no /usr/bin/chromium: apt-get install -y chromium chromium-driver"
-        if IN_CI:
-            pytest.fail(reason)
-        pytest.skip(reason)
-    with playwright_sync.sync_playwright() as driver:
-        chromium = driver.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
-
-
-class Console:
-    """One logged-in browser page, recording console errors."""
-
-    def __init__(self, browser: Any, server: LiveServer, username: str) -> None:
-        self.server = server
-        self.context = browser.new_context(viewport={"width": 1280, "height": 860})
-        self.page = self.context.new_page()
-        self.page.set_default_timeout(20_000)
-        self.errors: list[str] = []
-        self.page.on("console", self._console)
-        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
-        self.page.goto(server.base + "/")
-        self.page.fill("input[name=username]", username)
-        self.page.fill("input[name=password]", PASSWORD)
-        self.page.click("button[type=submit]")
-        self.page.wait_for_selector(".who")
-
-    def _console(self, message: Any) -> None:
-        if message.type == "error":
-            self.errors.append(message.text)
-
-    def go(self, route: str) -> Any:
-        self.page.goto(f"{self.server.base}/console/#/{route}")
-        return self.page
-
-    def shot(self, name: str) -> None:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
-
-    def cookies(self) -> dict[str, str]:
-        return {c["name"]: c["value"] for c in self.context.cookies()}
-
-
-@pytest.fixture(scope="module")
-def analyst(browser: Any, server: LiveServer) -> Iterator[Console]:
-    console = Console(browser, server, "ana")
-    yield console
-    console.context.close()
 
 
 @pytest.fixture(scope="module")
@@ -347,25 +248,39 @@ def test_mev_explorer_filters_by_type(
     assert analyst.errors == []
 
 
-def test_rules_validate_then_dry_run_on_an_event(analyst: Console) -> None:
+DRAFT_RULES = """rules:
+  - id: big-transfer
+    when: 'tx.value >= 10 ether'
+    severity: high
+"""
+
+
+def test_rules_validate_then_dry_run_a_draft_on_an_event(analyst: Console) -> None:
+    """An unsaved document checked by the server, then dry-run on a typed event; none stored."""
     page = analyst.go("rules")
-    answer = page.locator("pre.rules-answer")
+    page.fill("textarea[name=document]", DRAFT_RULES)
+    note = page.get_by_test_id("rule-note")
     page.get_by_role("button", name="Validate").click()
-    expect(answer).to_have_attribute("data-ok", "true")
-    assert json.loads(answer.inner_text()) == {"rules": 1, "channels": 0}
+    expect(note).to_have_text("valid: 1 rule(s), 0 channel(s)")
+    tx = {"from": "0x" + "11" * 20, "to": "0x" + "22" * 20, "value": 20 * 10**18}
+    event = {"stage": "pending", "chain": "devnet", "chain_id": 31337, "tx": tx}
+    page.fill("textarea[name=event]", json.dumps(event))
     page.get_by_role("button", name="Dry run").click()
-    expect(answer).to_contain_text("matches")
-    matches = json.loads(answer.inner_text())["matches"]
-    assert [(m["rule"], m["severity"]) for m in matches] == [("big-transfer", "high")]
+    expect(page.get_by_test_id("dryrun-summary")).to_have_text("1 rule(s) match")
+    match = page.locator("tr.match")
+    assert match.get_attribute("data-rule") == "big-transfer"
+    assert match.locator("td").nth(1).inner_text() == "high"
+    match.scroll_into_view_if_needed()
     analyst.shot("rules")
-    page.fill("textarea[aria-label='Rule document']", "rules: [{id: x, when: 'tx.value >>'}]")
+    page.fill("textarea[name=document]", "rules: [{id: x, when: 'tx.value >>'}]")
     page.get_by_role("button", name="Validate").click()
-    expect(answer).to_have_attribute("data-ok", "false")
+    expect(note).to_have_class("error")
     # the browser itself logs the refused request (a 400 with its one-line reason shown)
     assert analyst.errors == [
         "Failed to load resource: the server responded with a status of 400 (Bad Request)"
     ]
     analyst.errors.clear()
+    assert page.locator("tr[data-rule-id]").count() == 0  # nothing was stored
 
 
 def test_account_creates_an_api_key_that_works_then_revokes_it(

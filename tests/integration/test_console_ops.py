@@ -1,9 +1,9 @@
 """The console's operations pages in a real browser (Debian's Chromium driven by Playwright),
-against the same `timemachine serve` as test_console.py (its fixtures): an archive query over a
-small archive written here, with its CSV download; alerts listed live, inspected and acked by an
-analyst, not offered to a viewer; rules edited with validation and dry-run on a transaction; the
-devnet provider, the queues and the worker on the operations page. No page logs a console error;
-each page's screenshot goes to docs/screenshots/."""
+against the same `timemachine serve` as test_console.py (console_support.py): an archive query
+over a small archive written here, with its CSV download; alerts listed live, inspected and acked
+by an analyst, not offered to a viewer; rules edited with validation and dry-run on a
+transaction; the devnet provider, the queues and the worker on the operations page. No page logs
+a console error; each page's screenshot goes to docs/screenshots/."""
 
 from __future__ import annotations
 
@@ -16,33 +16,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 
-from tests.integration.service_support import (
-    REDIS_HOST,
-    REDIS_PORT,
-    LiveServer,
-    bootstrap_password,
-    live_server,
-    login,
-    require_service,
-    server_env,
-)
-from tests.integration.test_console import (
-    PASSWORD,
+from tests.integration.console_support import (
     REDIS_URL,
     Console,
-    _rpc,
     analyst,
     browser,
+    console_server,
     paused_chain,
     playwright_sync,
+    rpc,
 )
+from tests.integration.service_support import REDIS_HOST, REDIS_PORT, LiveServer
 from tests.unit.archive_support import cryo_logs
 from timemachine.archive.layout import BlockRange
 from timemachine.bus import event_bus
 from timemachine.bus.topics import ALERTS
-from timemachine.monitor.setup import both_transports
 from timemachine.settings import DATABASE_FILE
 from timemachine.store import Database
 from timemachine.store.alerts import AlertStore
@@ -61,23 +50,9 @@ GROUPED = (
 def server(
     paused_chain: str, anvil_binary: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
-    """test_console's server (monitor on the paused devnet fork, Redis event bus, one worker),
-    its tasks on a Redis broker: the embedded one cannot ask the workers who they are."""
-    require_service("Redis", REDIS_HOST, REDIS_PORT)
-    redis.Redis.from_url(BROKER_URL).flushdb()
+    """Tasks on a Redis broker: the operations page asks the workers who they are."""
     folder = tmp_path_factory.mktemp("console-ops")
-    env = server_env() | {
-        "TIME_MACHINE_DATA_DIR": str(folder), "ANVIL_PATH": str(anvil_binary),
-        "LOG_LEVEL": "WARNING", "REDIS_URL": REDIS_URL, "CELERY_BROKER_URL": BROKER_URL,
-        "MONITOR_RPC_URLS": both_transports(paused_chain), "MONITOR_SIMULATE": "none",
-    }  # fmt: skip
-    with live_server(folder, ["--workers", "1"], env, startup_timeout=90) as live:
-        admin = {
-            "Authorization": f"Bearer {login(live.base, 'admin', bootstrap_password(live.log))}"
-        }
-        for username, role in (("ana", "analyst"), ("vic", "viewer"), ("ada", "admin")):
-            body = {"username": username, "password": PASSWORD, "role": role}
-            assert live.post("/api/admin/users", json=body, headers=admin).status_code == 201
+    with console_server(paused_chain, anvil_binary, folder, broker_url=BROKER_URL) as live:
         yield live
 
 
@@ -202,7 +177,7 @@ def admin(browser: Any, server: LiveServer) -> Iterator[Console]:
 def test_operations_show_the_devnet_provider_and_the_worker(
     admin: Console, analyst: Console, server: LiveServer, paused_chain: str
 ) -> None:
-    head = int(_rpc(paused_chain, "eth_blockNumber", []), 16)
+    head = int(rpc(paused_chain, "eth_blockNumber", []), 16)
     page = admin.go("ops")
     pool = page.locator(".card[data-pool=monitor]")
     playwright_sync.expect(pool.locator(".quorum")).to_have_text(
@@ -247,7 +222,7 @@ def test_rules_edit_validate_and_dry_run(
 ) -> None:
     if server.get("/api/time-machine/rules").status_code == 404:
         pytest.skip("the rules REST router (/api/time-machine/rules) is not in this build")
-    page = analyst.go("rule-documents")
+    page = analyst.go("rules")
     page.fill("input[name=rule_name]", "big transfers")
     page.fill("textarea[name=document]", "rules: [{id: a, when: 'tx.value > \"x\"'}]")
     page.get_by_role("button", name="Validate").click()
@@ -270,13 +245,13 @@ def test_rules_edit_validate_and_dry_run(
     playwright_sync.expect(page.get_by_test_id("dryrun-summary")).to_have_text("1 rule(s) match")
     assert page.locator("tr.match").get_attribute("data-rule") == f"{rule_id}:large-transfer"
     page.locator("tr.match").scroll_into_view_if_needed()
-    analyst.shot("rule-documents")
+    analyst.shot("rules-stored")
     page.fill("textarea[name=event]", json.dumps({**event, "tx": {"value": 1}}))
     page.get_by_role("button", name="Dry run").click()
     playwright_sync.expect(page.get_by_test_id("dryrun-summary")).to_have_text("0 rule(s) match")
     assert analyst.errors == []
 
-    page = viewer.go("rule-documents")
+    page = viewer.go("rules")
     refused = page.get_by_text("Editing rules needs the analyst role; you are viewer.")
     playwright_sync.expect(refused).to_be_visible()
     assert page.get_by_role("button", name="Create").count() == 0

@@ -10,7 +10,8 @@ export class ApiError extends Error {
   }
 }
 
-function csrfToken() {
+/** The CSRF cookie's value, repeated in X-CSRF-Token on unsafe requests. */
+export function csrfToken() {
   const found = document.cookie.split("; ").find((part) => part.startsWith("tm_csrf="));
   return found ? decodeURIComponent(found.slice("tm_csrf=".length)) : "";
 }
@@ -26,6 +27,16 @@ export function parseJson(text) {
       digits === undefined || Number.isSafeInteger(Number(digits)) ? token : `${before}"${digits}"`,
     ),
   );
+}
+
+/** The API's one-line reason from an error answer's body (its `detail`), else the body. */
+export function errorDetail(text) {
+  try {
+    const parsed = JSON.parse(text).detail;
+    return parsed === undefined ? text : typeof parsed === "string" ? parsed : JSON.stringify(parsed);
+  } catch {
+    return text; // not JSON
+  }
 }
 
 async function send(method, path, body) {
@@ -61,15 +72,8 @@ export async function api(path, { method = "GET", body } = {}) {
   }
   const text = await response.text();
   if (!response.ok) {
-    let detail = text;
-    try {
-      const parsed = JSON.parse(text).detail;
-      detail = typeof parsed === "string" ? parsed : JSON.stringify(parsed);
-    } catch {
-      /* not JSON: keep the text */
-    }
     if (response.status === 401) onSignedOut();
-    throw new ApiError(response.status, detail || response.statusText);
+    throw new ApiError(response.status, errorDetail(text) || response.statusText);
   }
   return text ? parseJson(text) : null;
 }

@@ -1,10 +1,7 @@
 // Saving an answer of an unsafe request (a POST) as a file: fetched with the session cookie and
 // the CSRF header like every api() call, handed to the browser as a blob download.
 
-function csrfToken() {
-  const found = document.cookie.split("; ").find((part) => part.startsWith("tm_csrf="));
-  return found ? decodeURIComponent(found.slice("tm_csrf=".length)) : "";
-}
+import { csrfToken, errorDetail } from "./api.js";
 
 /** POST `body` to `path` and save the answer as `filename`; rejects with the API's detail. */
 export async function downloadPost(path, body, filename) {
@@ -15,14 +12,7 @@ export async function downloadPost(path, body, filename) {
     body: JSON.stringify(body),
   });
   if (!response.ok) {
-    const text = await response.text();
-    let detail = text;
-    try {
-      detail = JSON.parse(text).detail ?? text;
-    } catch {
-      /* not JSON: keep the text */
-    }
-    throw new Error(String(detail));
+    throw new Error(errorDetail(await response.text()));
   }
   const link = document.createElement("a");
   link.href = URL.createObjectURL(await response.blob());

@@ -9,7 +9,6 @@ import { Live } from "./pages/live.jsx";
 import { Login } from "./pages/login.jsx";
 import { Mev } from "./pages/mev.jsx";
 import { Ops } from "./pages/ops.jsx";
-import { RuleDocuments } from "./pages/rule_documents.jsx";
 import { Rules } from "./pages/rules.jsx";
 import { Sessions } from "./pages/sessions.jsx";
 import { TxView } from "./pages/txview.jsx";
@@ -30,7 +29,6 @@ const PAGES = [
   ["archive", "Archive"],
   ["alerts", "Alerts"],
   ["rules", "Rules"],
-  ["rule-documents", "Rule documents"],
   ["ops", "Operations"],
 ];
 
@@ -92,7 +90,6 @@ function App() {
         {page === "mev" && <Mev />}
         {page === "archive" && <Archive me={me} />}
         {page === "alerts" && <Alerts me={me} />}
-        {page === "rule-documents" && <RuleDocuments me={me} />}
         {page === "ops" && <Ops me={me} />}
         {page === "account" && <Account me={me} />}
         {page === "rules" && <Rules me={me} />}

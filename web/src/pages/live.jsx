@@ -1,10 +1,12 @@
 import { useEffect, useState } from "preact/hooks";
-import { api, canWrite, socket } from "../api.js";
+import { api, socket } from "../api.js";
+import { Alerts } from "./alerts.jsx";
 import { Table } from "../components.jsx";
 import { amount, short } from "../format.js";
 
 const KEEP = 200;
 
+/** Transactions from `initial()`, newer ones prepended (by `key`) as `path` pushes them. */
 function useFeed(path, initial, key) {
   const [items, setItems] = useState([]);
   const [connected, setConnected] = useState(false);
@@ -13,7 +15,7 @@ function useFeed(path, initial, key) {
     initial().then((rows) => !closed && setItems(rows), () => {});
     const ws = socket(path, (message) => {
       if (message.type === "hello") setConnected(true);
-      else if (message.type !== "error" && (message.tx || message.id)) {
+      else if (message.type !== "error" && message.tx) {
         setItems((old) => [message, ...old.filter((item) => key(item) !== key(message))].slice(0, KEEP));
       }
     });
@@ -23,7 +25,7 @@ function useFeed(path, initial, key) {
       ws.close();
     };
   }, [path]);
-  return [items, setItems, connected];
+  return [items, connected];
 }
 
 function query(filter) {
@@ -35,7 +37,7 @@ function query(filter) {
 function Mempool() {
   const [filter, setFilter] = useState({ chain: "", address: "", kind: "", min_value: "", simulated_only: false });
   const wanted = query(filter);
-  const [txs, , connected] = useFeed(
+  const [txs, connected] = useFeed(
     `/ws/transactions${wanted ? `?${wanted}` : ""}`,
     async () => (await api(`/api/v1/monitor/transactions?limit=100${wanted ? `&${wanted}` : ""}`)).items.reverse(),
     (item) => item.tx.hash,
@@ -82,55 +84,6 @@ function Mempool() {
         rowProps={(t) => ({ "data-tx": t.tx.hash })}
         empty="No pending transaction yet."
       />
-    </div>
-  );
-}
-
-function Alerts({ me }) {
-  const [alerts, setAlerts, connected] = useFeed(
-    "/ws/alerts",
-    () => api("/api/time-machine/alerts?limit=50"),
-    (item) => item.id,
-  );
-  const [open, setOpen] = useState(null);
-  const ack = async (alert) => {
-    const updated = await api(`/api/time-machine/alerts/${alert.id}/ack`, { method: "POST" });
-    setAlerts((old) => old.map((item) => (item.id === updated.id ? updated : item)));
-  };
-  const details = async (alert) => setOpen(await api(`/api/time-machine/alerts/${alert.id}`));
-  return (
-    <div class="card">
-      <h3>
-        Alerts <span class={`dot ${connected ? "on" : ""}`} />
-      </h3>
-      <Table
-        columns={[
-          ["Severity", (a) => <span class={`pill sev-${a.severity}`}>{a.severity}</span>],
-          ["Rule", (a) => a.rule_id],
-          ["Stage", (a) => a.stage],
-          ["Tx", (a) => <code>{short(a.tx_hash)}</code>],
-          ["Acked", (a) => (a.acked_at ? `by ${a.acked_by}` : canWrite(me.role) ? <button onClick={() => ack(a)}>Ack</button> : "no")],
-          ["", (a) => <button class="ghost" onClick={() => details(a)}>details</button>],
-        ]}
-        rows={alerts}
-        empty="No alert yet."
-      />
-      {open && (
-        <div class="alert-detail">
-          <h4>Alert {open.alert.id}</h4>
-          <pre>{JSON.stringify(open.alert.payload, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2)}</pre>
-          <Table
-            columns={[
-              ["Channel", (d) => d.channel],
-              ["Status", (d) => d.status],
-              ["Attempts", (d) => d.attempts],
-              ["Last error", (d) => d.last_error ?? "—"],
-            ]}
-            rows={open.deliveries}
-            empty="No delivery."
-          />
-        </div>
-      )}
     </div>
   );
 }
