@@ -34,7 +34,7 @@ from timemachine.devnet import run_devnet
 from timemachine.forks.manager import ForkManager
 from timemachine.monitor.enrich import Enricher
 from timemachine.monitor.ingest import MonitorChain
-from timemachine.monitor.lifecycle import IncludedTx
+from timemachine.monitor.lifecycle import SETTLED_LIMIT, IncludedTx
 from timemachine.monitor.service import Monitor
 from timemachine.monitor.setup import MonitorOptions, monitor_paused_fork
 from timemachine.monitor.traffic import calldata
@@ -186,6 +186,12 @@ async def soak(seconds: float, rate: int) -> None:
         await asyncio.sleep(max(0.0, 0.1 - (time.monotonic() - tick)))
     print(f"3. memory soak: {seconds:g} s at {rate} txs/s ({next(counter):,} txs)")
     print("   " + ", ".join(f"{t:.0f}s {mb:.0f} MB" for t, mb in samples))
+    lifecycle, ingestor = monitor.lifecycle, monitor.ingestor
+    print(  # memory is flat once these bounds are full
+        f"   bounded state at the end: {len(lifecycle.settled):,}/{SETTLED_LIMIT:,} settled "
+        f"records, {len(ingestor.first_seen):,}/{ingestor.limit:,} de-duplication hashes, "
+        f"{len(lifecycle.pending):,} pending"
+    )
 
 
 def main() -> None:

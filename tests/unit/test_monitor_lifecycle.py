@@ -86,3 +86,14 @@ def test_reorged_out_then_included_again() -> None:
     assert (tx.status, tx.block_number, tx.reorged) == ("pending", None, 1)
     assert lifecycle.on_block(block(9, "b"), [included(tx.tx.hash, 1, 2)]) == [(tx, "tx_included")]
     assert (tx.status, tx.block_number, tx.position, tx.reorged) == ("included", 9, 2, 1)
+
+
+def test_a_settled_record_lets_go_of_the_nodes_object_a_pending_one_keeps_it() -> None:
+    lifecycle = Lifecycle(clock=lambda: 1.0)
+    mined, waiting = record(1), record(2)
+    lifecycle.admit(mined)
+    lifecycle.admit(waiting)
+    assert mined.tx.raw["nonce"] == "0x1"
+    lifecycle.on_block(block(5), [included(mined.tx.hash, 1)])
+    assert (mined.status, mined.tx.raw, mined.tx.nonce) == ("included", {}, 1)
+    assert waiting.tx.raw["nonce"] == "0x2"  # still needed to simulate it

@@ -176,6 +176,8 @@ class Lifecycle:
         return record, "tx_replaced"
 
     def _settle(self, record: MonitoredTx) -> None:
+        if record.tx.raw:  # the node's object is only needed to simulate a pending tx
+            record.tx = record.tx.model_copy(update={"raw": {}})
         self.settled[record.tx.hash] = record
         self.settled.move_to_end(record.tx.hash)
         while len(self.settled) > SETTLED_LIMIT:
