@@ -5,13 +5,14 @@
    transactions (ETH transfers, ERC-20 transfers and approvals, V2 swaps, flash loans, unknown
    selectors), each shown by two providers; then the store flush of those records (SQLite).
 2. Pending → simulated latency on the devnet: transactions sent to a paused fork of the devnet
-   one at a time, each simulated on a warm fork of the head; p50/p99 from first sighting to
+   `--burst` at a time (1: one by one; more: concurrent candidates queue for `--forks` warm
+   forks), each simulated on a warm fork of the head; p50/p99 from first sighting to
    outcome (what `tx_simulated` carries).
 3. Memory soak: `--soak-seconds` of ingestion at `--soak-rate` txs/s with a block every 12 s
    including them; resident memory sampled every 10 s (flat = bounded state).
 
-    python -m benchmarks.monitor [--ingest 20000] [--latency 200] [--soak-seconds 120]
-        [--soak-rate 500] [--parts ingest,latency,soak]
+    python -m benchmarks.monitor [--ingest 20000] [--latency 200] [--burst 1] [--forks 2]
+        [--soak-seconds 120] [--soak-rate 500] [--parts ingest,latency,soak]
 """
 
 from __future__ import annotations
@@ -120,11 +121,13 @@ def ingest(count: int) -> None:
     print(f"   store flush of {stored:,} records (SQLite): {stored / flush:,.0f} records/s")
 
 
-async def latency(count: int) -> None:
+async def latency(count: int, burst: int = 1, forks_at_once: int = 2) -> None:
     forks = ForkManager()
     async with run_devnet() as net:
         before = next(r for r in reversed(net.history.scenarios) if not r.benign)
-        options = MonitorOptions(simulate="all", poll_interval=0.05, deadline=30.0)
+        options = MonitorOptions(
+            simulate="all", poll_interval=0.05, deadline=30.0, forks=forks_at_once
+        )
         async with monitor_paused_fork(
             net.rpc_url,
             before.block_number - 1,
@@ -135,17 +138,27 @@ async def latency(count: int) -> None:
         ) as chain:
             senders = [actor_account(name) for name in ("alice", "bob", "carol", "dave")]
             latencies: list[float] = []
-            for n in range(count):
-                sender = senders[n % len(senders)]
-                tx = await chain.traffic.transfer(sender, actor_address("erin"), 1)
-                while (record := chain.monitor.lifecycle.get(tx)) is None or not record.simulation:
-                    await asyncio.sleep(0.002)
-                latencies.append(record.simulation.latency_ms)
-                if n % 50 == 49:
+            for first in range(0, count, burst):
+                sent = [
+                    await chain.traffic.transfer(
+                        senders[n % len(senders)], actor_address("erin"), 1
+                    )
+                    for n in range(first, min(first + burst, count))
+                ]
+                for tx in sent:
+                    while (record := chain.monitor.lifecycle.get(tx)) is None or (
+                        record.simulation is None
+                    ):
+                        await asyncio.sleep(0.002)
+                    latencies.append(record.simulation.latency_ms)
+                if first // 50 != (first + len(sent)) // 50:
                     await chain.mine()  # a new head: forks reset once, then warm again
     await forks.shutdown()
     cuts = statistics.quantiles(latencies, n=100, method="inclusive")
-    print("2. pending -> simulated on the devnet (warm forks, a new head every 50 txs)")
+    print(
+        f"2. pending -> simulated on the devnet ({options.forks} warm forks, {burst} tx(s) sent "
+        "at once, a new head every 50 txs)"
+    )
     print(
         f"   {count} txs: p50 {cuts[49]:.0f} ms, p99 {cuts[98]:.0f} ms, max {max(latencies):.0f} ms"
         " (goal p99 <= 250 ms; includes the polling provider's interval)"
@@ -198,6 +211,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ingest", type=int, default=20_000)
     parser.add_argument("--latency", type=int, default=200)
+    parser.add_argument(
+        "--burst", type=int, default=1, help="Pending txs sent at once in the latency part."
+    )
+    parser.add_argument("--forks", type=int, default=2, help="Warm forks simulating at once.")
     parser.add_argument("--soak-seconds", type=float, default=120.0)
     parser.add_argument("--soak-rate", type=int, default=500)
     parser.add_argument("--parts", default="ingest,latency,soak", help="Which to run.")
@@ -206,7 +223,7 @@ def main() -> None:
     if "ingest" in parts:
         ingest(args.ingest)
     if "latency" in parts:
-        asyncio.run(latency(args.latency))
+        asyncio.run(latency(args.latency, args.burst, args.forks))
     if "soak" in parts:
         asyncio.run(soak(args.soak_seconds, args.soak_rate))
     print(PEERS)
