@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from timemachine.cli.errors import reported_errors, run_async
-from timemachine.cli.inputs import AbiOption, LabelOption, LabelsFileOption
+from timemachine.cli.inputs import AbiOption, LabelOption, LabelsFileOption, RpcUrlOption
 
 if TYPE_CHECKING:
     from timemachine.analysis.trace_only import Screened
@@ -32,10 +32,7 @@ def analyze(
             show_default=False,
         ),
     ] = None,
-    rpc_url: Annotated[
-        str | None,
-        typer.Option("--rpc-url", "-r", envvar="WEB3_RPC_URL", help="Upstream JSON-RPC endpoint."),
-    ] = None,
+    rpc_url: RpcUrlOption = None,
     traces: Annotated[
         list[Path] | None,
         typer.Option(

@@ -77,21 +77,29 @@ def user_labels(items: list[str] | None, files: list[Path] | None) -> dict[str, 
     return labels
 
 
+def repeatable(flag: str, *aliases: str, help: str) -> Any:
+    """A typer option that may be given several times; its help says so."""
+    return typer.Option(flag, *aliases, help=f"{help}; repeatable.")
+
+
+RpcUrlOption = Annotated[
+    str | None,
+    typer.Option("--rpc-url", "-r", envvar="WEB3_RPC_URL", help="Upstream JSON-RPC endpoint."),
+]
 LabelOption = Annotated[
-    list[str] | None,
-    typer.Option("--label", "-l", help="Name an address: ADDRESS=NAME; repeatable."),
+    list[str] | None, repeatable("--label", "-l", help="Name an address: ADDRESS=NAME")
 ]
 LabelsFileOption = Annotated[
     list[Path] | None,
-    typer.Option(
+    repeatable(
         "--labels",
         help='Labels from a JSON file ({"0xADDR": "Name"}) or a devnet manifest '
-        "(`timemachine devnet --manifest`); repeatable.",
+        "(`timemachine devnet --manifest`)",
     ),
 ]
 AbiOption = Annotated[
     list[Path] | None,
-    typer.Option("--abi", help="Extra ABI JSON (list or artifact) for decoding; repeatable."),
+    repeatable("--abi", help="Extra ABI JSON (list or artifact) for decoding"),
 ]
 
 

@@ -17,7 +17,7 @@ from timemachine.cli.errors import (
     reported_errors,
     run_async,
 )
-from timemachine.cli.inputs import LabelsFileOption
+from timemachine.cli.inputs import AbiOption, LabelsFileOption, repeatable
 from timemachine.cli.lazy import LazyCommand, LazyGroup
 from timemachine.cli.whatif import NO_WHATIF, WhatIfOptions, whatif_options
 
@@ -170,15 +170,10 @@ def replay(
     depth: Annotated[
         int | None, typer.Option("--depth", min=0, help="Show the call tree to this depth.")
     ] = None,
-    abi: Annotated[
-        list[Path] | None,
-        typer.Option("--abi", help="Extra ABI JSON (list or artifact) for decoding; repeatable."),
-    ] = None,
+    abi: AbiOption = None,
     label: Annotated[
         list[str] | None,
-        typer.Option(
-            "--label", "-l", help="Name an address in the tree: ADDRESS=NAME; repeatable."
-        ),
+        repeatable("--label", "-l", help="Name an address in the tree: ADDRESS=NAME"),
     ] = None,
     daemon: Annotated[
         bool | None,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from timemachine.cli.errors import reported_errors, run_async
+from timemachine.cli.inputs import RpcUrlOption
 
 if TYPE_CHECKING:
     from timemachine.rules import RuleEvent, RuleSet
@@ -83,10 +84,7 @@ def dry_run_command(
             "--stage", help="Stage the replayed tx is tested as: pending, simulated or mined."
         ),
     ] = "mined",
-    rpc_url: Annotated[
-        str | None,
-        typer.Option("--rpc-url", "-r", envvar="WEB3_RPC_URL", help="Upstream JSON-RPC endpoint."),
-    ] = None,
+    rpc_url: RpcUrlOption = None,
     as_json: AsJson = False,
 ) -> None:
     """Dry run: which rules match the transaction (or event), with the evidence each read and

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from timemachine.cli.errors import fail, reported_errors, run_async
+from timemachine.cli.inputs import RpcUrlOption
 from timemachine.settings import get_settings
 
 if TYPE_CHECKING:
@@ -24,10 +25,6 @@ if TYPE_CHECKING:
 TX_HASH = re.compile(r"0x[0-9a-fA-F]{64}")
 ROWS_SHOWN = 200  # per-tx rows in the human table before only non-exact ones are listed
 
-RpcUrl = Annotated[
-    str | None,
-    typer.Option("--rpc-url", "-r", envvar="WEB3_RPC_URL", help="Upstream JSON-RPC endpoint."),
-]
 Owner = Annotated[
     str, typer.Option("--owner", help="Whose import this is (the service's user id).")
 ]
@@ -82,7 +79,7 @@ def import_command(
     owner: Owner = "anonymous",
     as_json: AsJson = False,
     database: DatabaseUrl = None,
-    rpc_url: RpcUrl = None,
+    rpc_url: RpcUrlOption = None,
     blocks: Annotated[
         str | None,
         typer.Option("--blocks", help="Scan blocks A:B (inclusive) over --rpc-url instead."),
@@ -215,7 +212,7 @@ def batch_replay(
     import_id: Annotated[
         str | None, typer.Option("--import-id", help="Replay a stored import instead.")
     ] = None,
-    rpc_url: RpcUrl = None,
+    rpc_url: RpcUrlOption = None,
     chain: Chain = None,
     owner: Owner = "anonymous",
     database: DatabaseUrl = None,

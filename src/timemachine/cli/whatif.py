@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
 import typer
 
 from timemachine.cli.errors import reported_errors, run_async
-from timemachine.cli.inputs import AbiOption, LabelOption, LabelsFileOption
+from timemachine.cli.inputs import (
+    AbiOption,
+    LabelOption,
+    LabelsFileOption,
+    RpcUrlOption,
+    repeatable,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -21,21 +27,14 @@ if TYPE_CHECKING:
     from timemachine.models.compare import Comparison, LogDiff
     from timemachine.models.whatif import CodePatch, FixVerification, WhatIf
 
-RpcUrl = Annotated[
-    str | None,
-    typer.Option("--rpc-url", "-r", envvar="WEB3_RPC_URL", help="Upstream JSON-RPC endpoint."),
-]
 Patch = Annotated[
     list[str] | None,
-    typer.Option(
-        "--patch",
-        help="Replace a contract's code with a Solidity file's: ADDR=FILE.sol[:Contract] "
-        "(repeatable).",
+    repeatable(
+        "--patch", help="Replace a contract's code with a Solidity file's: ADDR=FILE.sol[:Contract]"
     ),
 ]
 PatchCode = Annotated[
-    list[str] | None,
-    typer.Option("--patch-code", help="Replace a contract's runtime code: ADDR=0x…; repeatable."),
+    list[str] | None, repeatable("--patch-code", help="Replace a contract's runtime code: ADDR=0x…")
 ]
 PatchArgs = Annotated[
     list[str] | None,
@@ -46,15 +45,10 @@ PatchArgs = Annotated[
     ),
 ]
 Storage = Annotated[
-    list[str] | None,
-    typer.Option("--storage", help="Set a storage slot: ADDR:SLOT=VALUE; repeatable."),
+    list[str] | None, repeatable("--storage", help="Set a storage slot: ADDR:SLOT=VALUE")
 ]
-Balance = Annotated[
-    list[str] | None, typer.Option("--balance", help="Set an ETH balance: ADDR=WEI; repeatable.")
-]
-Nonce = Annotated[
-    list[str] | None, typer.Option("--nonce", help="Set an account nonce: ADDR=N; repeatable.")
-]
+Balance = Annotated[list[str] | None, repeatable("--balance", help="Set an ETH balance: ADDR=WEI")]
+Nonce = Annotated[list[str] | None, repeatable("--nonce", help="Set an account nonce: ADDR=N")]
 Sender = Annotated[
     str | None, typer.Option("--sender", help="Send the transaction as ADDR (impersonated).")
 ]
@@ -64,14 +58,12 @@ AtBlock = Annotated[
 ]
 Before = Annotated[
     list[str] | None,
-    typer.Option(
-        "--before",
-        help="Insert before the target: a mined tx hash, or FROM:TO:DATA[:VALUE]; repeatable.",
+    repeatable(
+        "--before", help="Insert before the target: a mined tx hash, or FROM:TO:DATA[:VALUE]"
     ),
 ]
 Drop = Annotated[
-    list[str] | None,
-    typer.Option("--drop", help="Leave out an earlier tx of the target's block; repeatable."),
+    list[str] | None, repeatable("--drop", help="Leave out an earlier tx of the target's block")
 ]
 Quick = Annotated[bool, typer.Option("--quick", help="Skip the block's earlier transactions.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the full result as JSON.")]
@@ -290,7 +282,7 @@ def load_whatif_json(path: Path) -> WhatIf:
 @whatif_options()
 def whatif(
     tx: Annotated[str, typer.Argument(help="Transaction hash.", show_default=False)],
-    rpc_url: RpcUrl = None,
+    rpc_url: RpcUrlOption = None,
     options: WhatIfOptions = NO_WHATIF,
     as_json: AsJson = False,
     depth: Annotated[
@@ -330,7 +322,7 @@ def whatif(
 @whatif_options()
 def compare(
     tx: Annotated[str, typer.Argument(help="Transaction hash.", show_default=False)],
-    rpc_url: RpcUrl = None,
+    rpc_url: RpcUrlOption = None,
     options: WhatIfOptions = NO_WHATIF,
     as_json: AsJson = False,
     report_format: Annotated[
@@ -397,7 +389,7 @@ def verify_fix(
         str | None,
         typer.Argument(help="The exploit transaction (omit with --scenario).", show_default=False),
     ] = None,
-    rpc_url: RpcUrl = None,
+    rpc_url: RpcUrlOption = None,
     options: WhatIfOptions = NO_WHATIF,
     scenario: Annotated[
         str | None,
