@@ -11,7 +11,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from timemachine.cli.errors import reported_errors, run_async
-from timemachine.cli.inputs import AbiOption, LabelOption, LabelsFileOption, RpcUrlOption
+from timemachine.cli.inputs import (
+    AbiOption,
+    LabelOption,
+    LabelsFileOption,
+    ReportFileOption,
+    RpcUrlOption,
+)
 
 if TYPE_CHECKING:
     from timemachine.analysis.trace_only import Screened
@@ -46,9 +52,7 @@ def analyze(
     report_format: Annotated[
         ReportFormat, typer.Option("--format", "-f", help="Report format.")
     ] = ReportFormat.MD,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the report here (default stdout).")
-    ] = None,
+    output: ReportFileOption = None,
     label: LabelOption = None,
     labels_file: LabelsFileOption = None,
     abi: AbiOption = None,
@@ -60,12 +64,11 @@ def analyze(
     reduced set of signals that need no logs or state (listed in the report); exit code 2 on an
     unreadable or non-trace file.
     """
-    from timemachine.cli.inputs import decoder_with, load_abi, user_labels
+    from timemachine.cli.inputs import decoder_with, labels_and_abis
     from timemachine.cli.output import emit
 
     with reported_errors():
-        labels = user_labels(label, labels_file)
-        abis = [load_abi(path) for path in abi or []]
+        labels, abis = labels_and_abis(label, labels_file, abi)
     if traces:
         emit(_screen_files(traces, tx, report_format), output)
         return

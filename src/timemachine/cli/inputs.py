@@ -97,10 +97,20 @@ LabelsFileOption = Annotated[
         "(`timemachine devnet --manifest`)",
     ),
 ]
+ReportFileOption = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Write the report here (default stdout).")
+]
 AbiOption = Annotated[
     list[Path] | None,
     repeatable("--abi", help="Extra ABI JSON (list or artifact) for decoding"),
 ]
+
+
+def labels_and_abis(
+    label: list[str] | None, labels_file: list[Path] | None, abi: list[Path] | None
+) -> tuple[dict[str, str], list[list[dict[str, Any]]]]:
+    """What --label, --labels and --abi give: address names, and extra ABIs to decode with."""
+    return user_labels(label, labels_file), [load_abi(path) for path in abi or []]
 
 
 def decoder_with(abis: list[list[dict[str, Any]]]) -> Decoder:

@@ -192,12 +192,11 @@ def replay(
     top of --block (latest by default).
     """
     from timemachine.cli.daemon import replay_through_daemon
-    from timemachine.cli.inputs import load_abi, user_labels
+    from timemachine.cli.inputs import labels_and_abis
     from timemachine.orchestration.daemon_link import ReplayRequest
 
     with reported_errors():
-        labels = user_labels(label, labels_file)
-        abis = [load_abi(path) for path in abi or []]
+        labels, abis = labels_and_abis(label, labels_file, abi)
     request = ReplayRequest(targets, rpc_url, quick, block, compare_trace)
     # The daemon decodes with the bundled ABIs: a replay with extra ones runs in this process.
     answer = None if abis else replay_through_daemon(request, daemon)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, fields
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, get_type_hints
 
 import typer
 
@@ -17,6 +17,7 @@ from timemachine.cli.inputs import (
     AbiOption,
     LabelOption,
     LabelsFileOption,
+    ReportFileOption,
     RpcUrlOption,
     repeatable,
 )
@@ -24,31 +25,33 @@ from timemachine.cli.inputs import (
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from timemachine.machine import TimeMachine
     from timemachine.models.compare import Comparison, LogDiff
     from timemachine.models.whatif import CodePatch, FixVerification, WhatIf
 
+T = TypeVar("T")
+
+Edits = list[str] | None  # a repeatable option's values, one edit each
 Patch = Annotated[
-    list[str] | None,
+    Edits,
     repeatable(
         "--patch", help="Replace a contract's code with a Solidity file's: ADDR=FILE.sol[:Contract]"
     ),
 ]
 PatchCode = Annotated[
-    list[str] | None, repeatable("--patch-code", help="Replace a contract's runtime code: ADDR=0x…")
+    Edits, repeatable("--patch-code", help="Replace a contract's runtime code: ADDR=0x…")
 ]
 PatchArgs = Annotated[
-    list[str] | None,
+    Edits,
     typer.Option(
         "--patch-args",
         help="Constructor arguments of a --patch contract: ADDR=a,b,… (@name reads the "
         "target's name() getter; default: each parameter from the getter of its name).",
     ),
 ]
-Storage = Annotated[
-    list[str] | None, repeatable("--storage", help="Set a storage slot: ADDR:SLOT=VALUE")
-]
-Balance = Annotated[list[str] | None, repeatable("--balance", help="Set an ETH balance: ADDR=WEI")]
-Nonce = Annotated[list[str] | None, repeatable("--nonce", help="Set an account nonce: ADDR=N")]
+Storage = Annotated[Edits, repeatable("--storage", help="Set a storage slot: ADDR:SLOT=VALUE")]
+Balance = Annotated[Edits, repeatable("--balance", help="Set an ETH balance: ADDR=WEI")]
+Nonce = Annotated[Edits, repeatable("--nonce", help="Set an account nonce: ADDR=N")]
 Sender = Annotated[
     str | None, typer.Option("--sender", help="Send the transaction as ADDR (impersonated).")
 ]
@@ -57,14 +60,12 @@ AtBlock = Annotated[
     typer.Option("--at-block", min=0, help="Run the same call on top of block N instead."),
 ]
 Before = Annotated[
-    list[str] | None,
+    Edits,
     repeatable(
         "--before", help="Insert before the target: a mined tx hash, or FROM:TO:DATA[:VALUE]"
     ),
 ]
-Drop = Annotated[
-    list[str] | None, repeatable("--drop", help="Leave out an earlier tx of the target's block")
-]
+Drop = Annotated[Edits, repeatable("--drop", help="Leave out an earlier tx of the target's block")]
 Quick = Annotated[bool, typer.Option("--quick", help="Skip the block's earlier transactions.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the full result as JSON.")]
 
@@ -297,22 +298,16 @@ def whatif(
     The report is a replay's (call tree, balances) and its verdict against the original receipt
     names what the modifications changed.
     """
-    from timemachine.cli.inputs import decoder_with, load_abi, user_labels
-    from timemachine.cli.output import print_replay, progress
-    from timemachine.machine import TimeMachine
-    from timemachine.models import ReplayResult
+    from timemachine.cli.inputs import labels_and_abis
+    from timemachine.cli.output import print_replay
 
     with reported_errors():
         request = options.request()
-        labels = user_labels(label, labels_file)
-        abis = [load_abi(path) for path in abi or []]
+        labels, abis = labels_and_abis(label, labels_file, abi)
 
-    async def run() -> ReplayResult:
-        async with TimeMachine(rpc_url, decoder=decoder_with(abis)) as machine:
-            return await machine.whatif(tx, request)
-
-    with progress(f"what-if of {tx}{_patching(request.patches)}", enabled=bool(request.patches)):
-        result = run_async(run())
+    result = _run_modified(
+        f"what-if of {tx}", request, rpc_url, abis, lambda machine: machine.whatif(tx, request)
+    )
     if as_json:
         typer.echo(result.model_dump_json(indent=2))
     else:
@@ -329,9 +324,7 @@ def compare(
         CompareFormat | None,
         typer.Option("--format", "-f", help="text (tables), json, or html (with bar charts)."),
     ] = None,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the report here (default stdout).")
-    ] = None,
+    output: ReportFileOption = None,
     label: LabelOption = None,
     labels_file: LabelsFileOption = None,
     abi: AbiOption = None,
@@ -341,9 +334,8 @@ def compare(
 
     `--format html` writes one self-contained, offline page with bar charts of the balance
     deltas and of each swap hop's execution price in both runs."""
-    from timemachine.cli.inputs import decoder_with, load_abi, user_labels
-    from timemachine.cli.output import emit, progress
-    from timemachine.machine import TimeMachine
+    from timemachine.cli.inputs import labels_and_abis
+    from timemachine.cli.output import emit
 
     with reported_errors():
         if as_json and report_format not in (None, CompareFormat.JSON):
@@ -352,15 +344,11 @@ def compare(
             raise InvalidInputError("--json and --format disagree; give one of them")
         chosen = CompareFormat.JSON if as_json else report_format or CompareFormat.TEXT
         request = options.request()
-        labels = user_labels(label, labels_file)
-        abis = [load_abi(path) for path in abi or []]
+        labels, abis = labels_and_abis(label, labels_file, abi)
 
-    async def run() -> Comparison:
-        async with TimeMachine(rpc_url, decoder=decoder_with(abis)) as machine:
-            return await machine.compare(tx, request)
-
-    with progress(f"comparing {tx}{_patching(request.patches)}", enabled=bool(request.patches)):
-        result = run_async(run())
+    result = _run_modified(
+        f"comparing {tx}", request, rpc_url, abis, lambda machine: machine.compare(tx, request)
+    )
     result.names.labels.update({address.lower(): name for address, name in labels.items()})
     if chosen is CompareFormat.TEXT and output is None:
         print_comparison(result)
@@ -608,5 +596,22 @@ def _topic0(log: LogDiff) -> str | None:
     return emitted.topics[0] if emitted is not None and emitted.topics else None
 
 
-def _patching(patches: list[CodePatch]) -> str:
-    return f" with {len(patches)} patch(es)" if patches else ""
+def _run_modified(
+    doing: str,
+    request: WhatIf,
+    rpc_url: str | None,
+    abis: list[list[dict[str, Any]]],
+    call: Callable[[TimeMachine], Awaitable[T]],
+) -> T:
+    """`call` on a machine decoding with `abis`; a progress line says so when code is patched."""
+    from timemachine.cli.inputs import decoder_with
+    from timemachine.cli.output import progress
+    from timemachine.machine import TimeMachine
+
+    async def run() -> T:
+        async with TimeMachine(rpc_url, decoder=decoder_with(abis)) as machine:
+            return await call(machine)
+
+    patches = request.patches
+    with progress(f"{doing} with {len(patches)} patch(es)", enabled=bool(patches)):
+        return run_async(run())
