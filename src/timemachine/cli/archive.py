@@ -14,6 +14,7 @@ import typer
 
 from timemachine.cli import archive_query
 from timemachine.cli.errors import fail, reported_errors, run_async
+from timemachine.cli.inputs import ResultJsonOption
 
 if TYPE_CHECKING:
     from timemachine.archive.extract import ExtractReport, ExtractRequest
@@ -46,7 +47,6 @@ RpcUrls = Annotated[
         help="JSON-RPC endpoint, or a comma-separated provider list (url#weight=N).",
     ),
 ]
-AsJson = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 
 
 def _open_rpc(rpc_url: str | None, rate: float | None) -> RpcClient:
@@ -119,7 +119,7 @@ def extract_command(
     catalog: Annotated[
         bool, typer.Option("--catalog/--no-catalog", help="Record files in the catalog.")
     ] = True,
-    as_json: AsJson = False,
+    as_json: ResultJsonOption = False,
 ) -> None:
     """Extract datasets of a block range into chunk files named as cryo names them."""
     from timemachine.archive.extract import ExtractRequest
@@ -224,7 +224,7 @@ def list_command(
     output_dir: Annotated[
         str | None, typer.Option("--output-dir", "-o", help="Only files under this location.")
     ] = None,
-    as_json: AsJson = False,
+    as_json: ResultJsonOption = False,
 ) -> None:
     """Chunk files in the catalog: dataset, chain, blocks, rows, bytes, compression, location."""
     from timemachine.archive.catalog import list_chunks

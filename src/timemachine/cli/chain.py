@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from timemachine.cli.errors import run_async
+from timemachine.cli.inputs import JsonOption
 
 if TYPE_CHECKING:
     from timemachine.chain.pool import ProviderPool
@@ -32,7 +33,6 @@ RpcUrls = Annotated[
         help="Providers: URL or comma-separated URLs (url#weight=N; http(s) or ws(s)).",
     ),
 ]
-AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def _debug() -> bool:
@@ -86,7 +86,7 @@ def _render(status: ChainStatus) -> str:
 
 
 @chain_app.command("status")
-def status(chain: ChainName = None, rpc_url: RpcUrls = None, as_json: AsJson = False) -> None:
+def status(chain: ChainName = None, rpc_url: RpcUrls = None, as_json: JsonOption = False) -> None:
     """Per provider: head, lag, latency, health and errors; and the head a quorum agrees on."""
     from timemachine.chain.status import pool_status
     from timemachine.errors import QuorumError
@@ -111,7 +111,7 @@ def status(chain: ChainName = None, rpc_url: RpcUrls = None, as_json: AsJson = F
 def watch(
     chain: ChainName = None,
     rpc_url: RpcUrls = None,
-    as_json: AsJson = False,
+    as_json: JsonOption = False,
     count: Annotated[
         int | None, typer.Option("--count", "-n", min=1, help="Stop after N heads.")
     ] = None,

@@ -82,6 +82,16 @@ def repeatable(flag: str, *aliases: str, help: str) -> Any:
     return typer.Option(flag, *aliases, help=f"{help}; repeatable.")
 
 
+TxHashArg = Annotated[str, typer.Argument(help="Transaction hash.", show_default=False)]
+QuickOption = Annotated[
+    bool, typer.Option("--quick", help="Skip the block's earlier transactions.")
+]
+DepthOption = Annotated[
+    int | None, typer.Option("--depth", min=0, help="Show the call tree to this depth.")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+ResultJsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+FullJsonOption = Annotated[bool, typer.Option("--json", help="Print the full result as JSON.")]
 RpcUrlOption = Annotated[
     str | None,
     typer.Option("--rpc-url", "-r", envvar="WEB3_RPC_URL", help="Upstream JSON-RPC endpoint."),

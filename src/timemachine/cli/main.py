@@ -17,7 +17,15 @@ from timemachine.cli.errors import (
     reported_errors,
     run_async,
 )
-from timemachine.cli.inputs import AbiOption, LabelsFileOption, repeatable
+from timemachine.cli.inputs import (
+    AbiOption,
+    DepthOption,
+    FullJsonOption,
+    LabelsFileOption,
+    QuickOption,
+    TxHashArg,
+    repeatable,
+)
 from timemachine.cli.lazy import LazyCommand, LazyGroup
 from timemachine.cli.whatif import NO_WHATIF, WhatIfOptions, whatif_options
 
@@ -153,9 +161,7 @@ def replay(
         ),
     ],
     rpc_url: RpcUrl = None,
-    quick: Annotated[
-        bool, typer.Option("--quick", help="Skip the block's earlier transactions.")
-    ] = False,
+    quick: QuickOption = False,
     block: Annotated[
         int | None, typer.Option("--block", help="Raw tx only: run on top of this block.")
     ] = None,
@@ -166,10 +172,8 @@ def replay(
             help="Also compare every call frame with the upstream's own trace (needs debug API).",
         ),
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the full result as JSON.")] = False,
-    depth: Annotated[
-        int | None, typer.Option("--depth", min=0, help="Show the call tree to this depth.")
-    ] = None,
+    as_json: FullJsonOption = False,
+    depth: DepthOption = None,
     abi: AbiOption = None,
     label: Annotated[
         list[str] | None,
@@ -244,7 +248,7 @@ app.add_typer(capsule_app, name="capsule")
 @capsule_app.command("export")
 @whatif_options()
 def capsule_export(
-    tx: Annotated[str, typer.Argument(help="Transaction hash.", show_default=False)],
+    tx: TxHashArg,
     output: Annotated[Path, typer.Option("--output", "-o", help="Capsule file (.zst compresses).")],
     rpc_url: RpcUrl = None,
     whatif_json: Annotated[
@@ -288,10 +292,8 @@ def capsule_export(
 @capsule_app.command("replay")
 def capsule_replay(
     path: Annotated[Path, typer.Argument(help="Capsule file.", show_default=False)],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the full result as JSON.")] = False,
-    depth: Annotated[
-        int | None, typer.Option("--depth", min=0, help="Show the call tree to this depth.")
-    ] = None,
+    as_json: FullJsonOption = False,
+    depth: DepthOption = None,
     backend: Annotated[
         str,
         typer.Option(

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from timemachine.cli.chain import AsJson, ChainName, RpcUrls, _debug, _open_pool
+from timemachine.cli.chain import ChainName, RpcUrls, _debug, _open_pool
 from timemachine.cli.errors import run_async
+from timemachine.cli.inputs import JsonOption
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -44,7 +45,7 @@ def monitor(
         str | None,
         typer.Option("--watch", "-w", help="Comma-separated addresses to watch (alerts)."),
     ] = None,
-    as_json: AsJson = False,
+    as_json: JsonOption = False,
     duration: Annotated[
         float | None, typer.Option("--duration", min=0.1, help="Stop after this many seconds.")
     ] = None,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from timemachine.cli.errors import reported_errors, run_async
-from timemachine.cli.inputs import RpcUrlOption
+from timemachine.cli.inputs import JsonOption, RpcUrlOption
 
 if TYPE_CHECKING:
     from timemachine.rules import RuleEvent, RuleSet
@@ -22,7 +22,6 @@ alerts_app = typer.Typer(help="Stored alerts: list and acknowledge.", no_args_is
 RuleFileArg = Annotated[
     Path, typer.Argument(help="Rule file (YAML or JSON).", show_default=False, dir_okay=False)
 ]
-AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def _load(path: Path) -> RuleSet:
@@ -85,7 +84,7 @@ def dry_run_command(
         ),
     ] = "mined",
     rpc_url: RpcUrlOption = None,
-    as_json: AsJson = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Dry run: which rules match the transaction (or event), with the evidence each read and
     the message each channel would get. Nothing is sent or stored."""
@@ -141,7 +140,7 @@ def list_alerts(
     rule: Annotated[str | None, typer.Option("--rule", help="Only this rule's alerts.")] = None,
     unacked: Annotated[bool, typer.Option("--unacked", help="Only unacknowledged.")] = False,
     limit: Annotated[int, typer.Option("--limit", min=1, max=500)] = 50,
-    as_json: AsJson = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Stored alerts, newest first."""
     from timemachine.settings import get_settings

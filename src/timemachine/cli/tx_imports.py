@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from timemachine.cli.errors import fail, reported_errors, run_async
-from timemachine.cli.inputs import RpcUrlOption
+from timemachine.cli.inputs import ResultJsonOption, RpcUrlOption
 from timemachine.settings import get_settings
 
 if TYPE_CHECKING:
@@ -38,7 +38,6 @@ Chain = Annotated[
     str | None,
     typer.Option("--chain", "-c", help="Chain of rows without a chain cell (name or id)."),
 ]
-AsJson = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 Concurrency = Annotated[
     int, typer.Option("--concurrency", "-j", min=1, max=16, help="Blocks replayed at once.")
 ]
@@ -77,7 +76,7 @@ def import_command(
     ] = None,
     chain: Chain = None,
     owner: Owner = "anonymous",
-    as_json: AsJson = False,
+    as_json: ResultJsonOption = False,
     database: DatabaseUrl = None,
     rpc_url: RpcUrlOption = None,
     blocks: Annotated[
@@ -216,7 +215,7 @@ def batch_replay(
     chain: Chain = None,
     owner: Owner = "anonymous",
     database: DatabaseUrl = None,
-    as_json: AsJson = False,
+    as_json: ResultJsonOption = False,
     concurrency: Concurrency = 1,
 ) -> None:
     """Replay every transaction of an import (or a file) in exact mode and compare each with

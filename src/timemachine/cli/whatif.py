@@ -15,10 +15,14 @@ import typer
 from timemachine.cli.errors import reported_errors, run_async
 from timemachine.cli.inputs import (
     AbiOption,
+    DepthOption,
+    FullJsonOption,
     LabelOption,
     LabelsFileOption,
+    QuickOption,
     ReportFileOption,
     RpcUrlOption,
+    TxHashArg,
     repeatable,
 )
 
@@ -66,8 +70,6 @@ Before = Annotated[
     ),
 ]
 Drop = Annotated[Edits, repeatable("--drop", help="Leave out an earlier tx of the target's block")]
-Quick = Annotated[bool, typer.Option("--quick", help="Skip the block's earlier transactions.")]
-AsJson = Annotated[bool, typer.Option("--json", help="Print the full result as JSON.")]
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ class WhatIfOptions:
     at_block: AtBlock = None
     before: Before = None
     drop: Drop = None
-    quick: Quick = False
+    quick: QuickOption = False
 
     def request(self) -> WhatIf:
         """The WhatIf these options describe."""
@@ -282,13 +284,11 @@ def load_whatif_json(path: Path) -> WhatIf:
 
 @whatif_options()
 def whatif(
-    tx: Annotated[str, typer.Argument(help="Transaction hash.", show_default=False)],
+    tx: TxHashArg,
     rpc_url: RpcUrlOption = None,
     options: WhatIfOptions = NO_WHATIF,
-    as_json: AsJson = False,
-    depth: Annotated[
-        int | None, typer.Option("--depth", min=0, help="Show the call tree to this depth.")
-    ] = None,
+    as_json: FullJsonOption = False,
+    depth: DepthOption = None,
     label: LabelOption = None,
     labels_file: LabelsFileOption = None,
     abi: AbiOption = None,
@@ -316,10 +316,10 @@ def whatif(
 
 @whatif_options()
 def compare(
-    tx: Annotated[str, typer.Argument(help="Transaction hash.", show_default=False)],
+    tx: TxHashArg,
     rpc_url: RpcUrlOption = None,
     options: WhatIfOptions = NO_WHATIF,
-    as_json: AsJson = False,
+    as_json: FullJsonOption = False,
     report_format: Annotated[
         CompareFormat | None,
         typer.Option("--format", "-f", help="text (tables), json, or html (with bar charts)."),
@@ -386,7 +386,7 @@ def verify_fix(
             help="A bundled exploit: start the devnet and patch its contract with the bundled fix.",
         ),
     ] = None,
-    as_json: AsJson = False,
+    as_json: FullJsonOption = False,
 ) -> None:
     """Replay an exploit against patched code: does it still succeed?
 
