@@ -14,6 +14,7 @@ import typer
 
 from timemachine.cli import archive_query
 from timemachine.cli.errors import fail, reported_errors, run_async
+from timemachine.cli.group import command_group
 from timemachine.cli.inputs import ResultJsonOption
 
 if TYPE_CHECKING:
@@ -24,9 +25,8 @@ if TYPE_CHECKING:
     from timemachine.store.archive import ArchiveChunk
     from timemachine.store.db import Database
 
-archive_app = typer.Typer(
-    help="Historical archive: cryo-compatible Parquet datasets, their catalog, queries, retention.",
-    no_args_is_help=True,
+archive_app = command_group(
+    "Historical archive: cryo-compatible Parquet datasets, their catalog, queries, retention."
 )
 archive_query.register(archive_app)  # query, retention
 

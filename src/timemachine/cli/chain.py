@@ -8,15 +8,15 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from timemachine.cli.errors import run_async
+from timemachine.cli.group import command_group
 from timemachine.cli.inputs import JsonOption
 
 if TYPE_CHECKING:
     from timemachine.chain.pool import ProviderPool
     from timemachine.models.providers import ChainStatus
 
-chain_app = typer.Typer(
-    help="Chain access: provider health, failover and quorum; live heads and reorgs.",
-    no_args_is_help=True,
+chain_app = command_group(
+    "Chain access: provider health, failover and quorum; live heads and reorgs."
 )
 
 ChainName = Annotated[

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from timemachine.cli.errors import fail, run_async
+from timemachine.cli.group import command_group
 
 if TYPE_CHECKING:
     from timemachine.conformance.geth import SuiteResult
 
-conformance_app = typer.Typer(
-    help="Run third-party test fixtures on the engine and compare field by field.",
-    no_args_is_help=True,
+conformance_app = command_group(
+    "Run third-party test fixtures on the engine and compare field by field."
 )
 
 

@@ -19,6 +19,7 @@ from timemachine.cli.errors import (
     reported_errors,
     run_async,
 )
+from timemachine.cli.group import command_group
 from timemachine.orchestration.daemon_link import (
     DaemonLink,
     DaemonUnreachable,
@@ -30,9 +31,8 @@ LOG_FILE = "daemon.log"
 STARTUP_TIMEOUT = 60.0
 IDLE_TIMEOUT = 1800.0
 
-daemon_app = typer.Typer(
-    help="A warm replay engine in the background that `replay` uses when it runs.",
-    no_args_is_help=True,
+daemon_app = command_group(
+    "A warm replay engine in the background that `replay` uses when it runs."
 )
 IdleTimeout = Annotated[
     float,

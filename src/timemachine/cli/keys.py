@@ -9,10 +9,10 @@ from typing import Annotated
 import typer
 
 from timemachine.cli.errors import fail, reported_errors
+from timemachine.cli.group import command_group
 
-keys_app = typer.Typer(
-    help="Credential vault keys (TIME_MACHINE_VAULT_KEYS, or vault.keys in the data directory).",
-    no_args_is_help=True,
+keys_app = command_group(
+    "Credential vault keys (TIME_MACHINE_VAULT_KEYS, or vault.keys in the data directory)."
 )
 
 

@@ -17,6 +17,7 @@ from timemachine.cli.errors import (
     reported_errors,
     run_async,
 )
+from timemachine.cli.group import command_group
 from timemachine.cli.inputs import (
     AbiOption,
     DepthOption,
@@ -239,9 +240,7 @@ def replay(
         )
 
 
-capsule_app = typer.Typer(
-    help="Capsules: self-contained replays that run offline, anywhere.", no_args_is_help=True
-)
+capsule_app = command_group("Capsules: self-contained replays that run offline, anywhere.")
 app.add_typer(capsule_app, name="capsule")
 
 

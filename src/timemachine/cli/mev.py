@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from timemachine.cli.errors import reported_errors, run_async
+from timemachine.cli.group import command_group
 
 if TYPE_CHECKING:
     from timemachine.mev.models import Block, BlockInspection
 
-mev_app = typer.Typer(
-    help="MEV inspection: swaps, arbitrages, sandwiches, liquidations, JIT liquidity.",
-    no_args_is_help=True,
+mev_app = command_group(
+    "MEV inspection: swaps, arbitrages, sandwiches, liquidations, JIT liquidity."
 )
 
 MAX_RANGE = 10_000

@@ -9,15 +9,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from timemachine.cli.errors import reported_errors, run_async
+from timemachine.cli.group import command_group
 from timemachine.cli.inputs import JsonOption, RpcUrlOption
 
 if TYPE_CHECKING:
     from timemachine.rules import RuleEvent, RuleSet
 
-rules_app = typer.Typer(
-    help="Alert rules: validate a rule file, dry-run it on a transaction.", no_args_is_help=True
-)
-alerts_app = typer.Typer(help="Stored alerts: list and acknowledge.", no_args_is_help=True)
+rules_app = command_group("Alert rules: validate a rule file, dry-run it on a transaction.")
+alerts_app = command_group("Stored alerts: list and acknowledge.")
 
 RuleFileArg = Annotated[
     Path, typer.Argument(help="Rule file (YAML or JSON).", show_default=False, dir_okay=False)
@@ -185,9 +184,8 @@ def ack(
     )
 
 
-secret_app = typer.Typer(
-    help="Channel secrets in the vault, named `vault:NAME` in a rule file's channels.",
-    no_args_is_help=True,
+secret_app = command_group(
+    "Channel secrets in the vault, named `vault:NAME` in a rule file's channels."
 )
 rules_app.add_typer(secret_app, name="secret")
 SecretNameArg = Annotated[str, typer.Argument(help="The secret's name.", show_default=False)]
