@@ -68,6 +68,12 @@ def _root(request: Request) -> Path:
     return root
 
 
+def table_responses(description: str) -> dict[int | str, dict[str, object]]:
+    """The OpenAPI answers of an endpoint that returns rows as JSON, CSV or Parquet."""
+    formats: dict[str, object] = {"text/csv": {}, "application/vnd.apache.parquet": {}}
+    return {**ERRORS, 200: {"content": formats, "description": description}}
+
+
 @router.get(PREFIX, response_model=list[DatasetSummary], responses=ERRORS)
 def datasets(request: Request, principal: Reader) -> list[DatasetSummary]:
     """The archived datasets, their networks and how many chunk files each has."""
@@ -87,14 +93,10 @@ def datasets(request: Request, principal: Reader) -> list[DatasetSummary]:
 @router.get(
     PREFIX + "/{dataset}",
     response_model=ArchivePage,
-    responses={
-        **ERRORS,
-        200: {
-            "content": {"text/csv": {}, "application/vnd.apache.parquet": {}},
-            "description": "A page of rows (JSON; or CSV / Parquet with `format`); the next "
-            f"page's cursor is also in the {NEXT_CURSOR_HEADER} header.",
-        },
-    },
+    responses=table_responses(
+        "A page of rows (JSON; or CSV / Parquet with `format`); the next "
+        f"page's cursor is also in the {NEXT_CURSOR_HEADER} header."
+    ),
 )
 def read_dataset(
     request: Request,

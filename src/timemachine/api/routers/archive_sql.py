@@ -14,8 +14,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from timemachine.api.auth import Analyst
-from timemachine.api.routers.archive import PREFIX, _csv, _root
-from timemachine.api.routers.replay import ERRORS
+from timemachine.api.routers.archive import PREFIX, _csv, _root, table_responses
 from timemachine.archive.chunkfile import chunk_files
 from timemachine.archive.readonly import ReadOnlyArchive
 
@@ -40,14 +39,10 @@ class SqlAnswer(BaseModel):
 @router.post(
     PREFIX + "/query",
     response_model=SqlAnswer,
-    responses={
-        **ERRORS,
-        200: {
-            "content": {"text/csv": {}, "application/vnd.apache.parquet": {}},
-            "description": f"The rows (JSON; or CSV / Parquet with `format`, truncation then "
-            f"in the {TRUNCATED_HEADER} header).",
-        },
-    },
+    responses=table_responses(
+        f"The rows (JSON; or CSV / Parquet with `format`, truncation then "
+        f"in the {TRUNCATED_HEADER} header)."
+    ),
 )
 def query_archive(body: ArchiveSql, request: Request, principal: Analyst) -> Any:
     """Run one SELECT (or WITH … SELECT) over the archived datasets; anything else is 400."""
