@@ -65,8 +65,23 @@ async function refresh() {
   return (await refreshing).ok;
 }
 
+const preloaded = new Map();
+
+/** Start GET `path` now, e.g. a shared link's data while the session check is under way; the
+ * next `api(path)` takes its answer if it succeeded (else asks again, after any refresh). */
+export function preload(path) {
+  preloaded.set(path, send("GET", path).catch(() => null));
+}
+
+async function preloadedOr(method, path, body) {
+  const early = method === "GET" && preloaded.get(path);
+  preloaded.delete(path);
+  const response = early && (await early);
+  return response?.ok ? response : send(method, path, body);
+}
+
 export async function api(path, { method = "GET", body } = {}) {
-  let response = await send(method, path, body);
+  let response = await preloadedOr(method, path, body);
   if (response.status === 401 && !path.startsWith("/api/console/") && (await refresh())) {
     response = await send(method, path, body);
   }
