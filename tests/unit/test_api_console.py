@@ -105,3 +105,17 @@ def test_view_and_session_detail_serve_results_however_deep_their_tree(client: T
     other = headers_for(client, "bob", Role.ANALYST)
     hidden = client.get(f"/api/console/sessions/{deep.id}/view", headers=other)
     assert hidden.status_code == 404  # another user's session: as if it did not exist
+
+
+def test_view_splices_the_stored_result_and_gzips_it_when_accepted(client: TestClient) -> None:
+    session = completed_session(client)
+    with database(client).session() as s:
+        record = ReplaySessions(s).results(session.id)[0]
+    path = f"/api/console/sessions/{session.id}/view?tx={record.tx_index}"
+    zipped = client.get(path, headers={"Accept-Encoding": "gzip"})
+    plain = client.get(path, headers={"Accept-Encoding": "identity"})
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert "content-encoding" not in plain.headers
+    assert int(zipped.headers["content-length"]) < len(plain.content) / 3
+    assert zipped.json() == plain.json()
+    assert plain.json()["result"] == record.model_dump(mode="json")

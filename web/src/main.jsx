@@ -1,6 +1,6 @@
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { api, currentUser, whenSignedOut } from "./api.js";
+import { api, currentUser, preload, whenSignedOut } from "./api.js";
 import { Alerts } from "./pages/alerts.jsx";
 import { Archive } from "./pages/archive.jsx";
 import { Account } from "./pages/account.jsx";
@@ -11,7 +11,7 @@ import { Mev } from "./pages/mev.jsx";
 import { Ops } from "./pages/ops.jsx";
 import { Rules } from "./pages/rules.jsx";
 import { Sessions } from "./pages/sessions.jsx";
-import { TxView } from "./pages/txview.jsx";
+import { TxView, viewPath } from "./pages/txview.jsx";
 import { WhatIf } from "./pages/whatif.jsx";
 
 /** The hash route: "#/session/ID?tx=0&frame=calls[0]" → {parts: ["session", "ID"], query}. */
@@ -98,4 +98,7 @@ function App() {
   );
 }
 
+// A transaction view's link: fetch its (megabytes of) data alongside the session check.
+const opened = route();
+if (opened.parts[0] === "session" && opened.parts[1]) preload(viewPath(opened.parts[1], opened.query));
 render(<App />, document.getElementById("app"));

@@ -17,7 +17,8 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import CursorResult, and_, case, delete, func, or_, select, update
+from sqlalchemy import CursorResult, Text, and_, case, delete, func, or_, select, update
+from sqlalchemy import cast as sql_cast
 
 from timemachine.errors import ConflictError, InvalidInputError, NotFoundError
 from timemachine.models.choices import member
@@ -56,6 +57,18 @@ class SessionStateRow(NamedTuple):
     stage: str | None
     error: str | None
     attempts: int
+    updated_at: dt.datetime
+
+
+class RawSessionResult(NamedTuple):
+    """A stored result whose replay and analysis are JSON text as stored (None: not stored)."""
+
+    session_id: str
+    tx_index: int
+    tx_hash: str | None
+    replay_json: str | None
+    analysis_json: str | None
+    created_at: dt.datetime
     updated_at: dt.datetime
 
 
@@ -420,6 +433,32 @@ class ReplaySessions(Repository):
             .execution_options(populate_existing=True)
         ).all()
         return [SessionResultRecord.model_validate(row) for row in rows]
+
+    def tx_indexes(self, session_id: str) -> list[int]:
+        """The transaction indexes the session has results for, in order (no payloads read)."""
+        return list(
+            self.db_session.scalars(
+                select(SessionResult.tx_index)
+                .where(SessionResult.session_id == session_id)
+                .order_by(SessionResult.tx_index)
+            )
+        )
+
+    def raw_result(self, session_id: str, tx_index: int) -> RawSessionResult | None:
+        """The result of the session's `tx_index`-th transaction with its replay and analysis as
+        the stored JSON text, not decoded: a big call tree is megabytes, served as it is."""
+        row = self.db_session.execute(
+            select(
+                SessionResult.session_id,
+                SessionResult.tx_index,
+                SessionResult.tx_hash,
+                sql_cast(SessionResult.replay, Text),
+                sql_cast(SessionResult.analysis, Text),
+                SessionResult.created_at,
+                SessionResult.updated_at,
+            ).where(SessionResult.session_id == session_id, SessionResult.tx_index == tx_index)
+        ).one_or_none()
+        return None if row is None else RawSessionResult(*row)
 
     # -- removal and housekeeping ------------------------------------------------------------
 

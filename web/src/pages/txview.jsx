@@ -20,12 +20,15 @@ function Downloads({ sessionId, tx, analysis }) {
   );
 }
 
+/** The view's API path for session `id`, transaction `tx` (also preloaded by main.jsx). */
+export const viewPath = (id, query) => `/api/console/sessions/${id}/view?tx=${Number(query.get("tx") ?? 0)}`;
+
 export function TxView({ id, query }) {
   const tx = Number(query.get("tx") ?? 0);
   const [detail, setDetail] = useState(null);
   const [error, setError] = useState("");
   const progress = useSessionProgress(detail && !TERMINAL.has(detail.session.status) ? id : null);
-  const load = () => api(`/api/console/sessions/${id}/view?tx=${tx}`).then(setDetail, (failure) => setError(failure.message));
+  const load = () => api(viewPath(id, query)).then(setDetail, (failure) => setError(failure.message));
   useEffect(() => {
     setDetail(null);
     load();
