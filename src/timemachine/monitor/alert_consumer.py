@@ -50,6 +50,35 @@ class WithStore(Protocol):
 
 
 class AlertConsumer:
+    """The handler: a monitor event's rule events evaluated by `feed`, the alerts stored once
+    per (group, event id), then announced (published on `alerts`, their channels woken)."""
+
+    def __init__(self, feed: RuleFeed, database: Database, group: str) -> None:
+        self.feed = feed
+        self.sink = exactly_once(database, group, self._store_alerts)
+        self._raised: list[Alert] = []
+
+    async def __call__(self, delivery: Delivery) -> None:
+        self._raised = []
+        await self.sink(delivery)
+        self.feed.announce(self._raised)
+
+    def _store_alerts(self, session: Session, delivery: Delivery) -> None:
+        change = str(delivery.event.get("type"))
+        if change not in STAGE_OF_CHANGE:  # a change no rule stage is evaluated at
+            return
+        record = MonitoredTx.model_validate(delivery.event)
+        self._raised = [
+            alert
+            for event in self.feed.events_of(record, change)
+            for alert in self.feed.notifier.process(event, session)
+        ]
+
+
+class AlertingMember:
+    """The member `consume` runs: the rules started on the first event (the chain's id asked
+    of its node), stopped with the member."""
+
     def __init__(
         self,
         sources: RuleSources,
@@ -67,38 +96,17 @@ class AlertConsumer:
         self.group = group
         self.policy = policy
         self._stack = contextlib.AsyncExitStack()
-        self._feed: RuleFeed | None = None
-
-    async def feed(self) -> RuleFeed:
-        """The running rules (loaded, reloaded on change, channels delivering), started once."""
-        if self._feed is None:
-            chain_id = quantity(await self.rpc.call("eth_chainId")) or 0
-            self._feed = await self._stack.enter_async_context(
-                running_rules(
-                    self.sources,
-                    self.database,
-                    self.bus,
-                    chain_id,
-                    policy=self.policy,
-                )
-            )
-        return self._feed
+        self._handler: AlertConsumer | None = None
 
     async def __call__(self, delivery: Delivery) -> None:
-        feed = await self.feed()
-        change = str(delivery.event.get("type"))
-        if change not in STAGE_OF_CHANGE:  # a change no rule stage is evaluated at
-            return
-        events = feed.events_of(MonitoredTx.model_validate(delivery.event), change)
-        raised: list[Alert] = []
-
-        def store_alerts(session: Session, _: Delivery) -> None:
-            raised.clear()  # a retry after a failed commit starts over
-            for event in events:
-                raised.extend(feed.notifier.process(event, session))
-
-        await exactly_once(self.database, self.group, store_alerts)(delivery)
-        feed.announce(raised)
+        if self._handler is None:
+            chain_id = quantity(await self.rpc.call("eth_chainId")) or 0
+            rules = running_rules(
+                self.sources, self.database, self.bus, chain_id, policy=self.policy
+            )
+            feed = await self._stack.enter_async_context(rules)
+            self._handler = AlertConsumer(feed, self.database, self.group)
+        await self._handler(delivery)
 
     async def aclose(self) -> None:
         """Stop the delivery loops and the rule reloads; close the chain's client."""
@@ -117,7 +125,7 @@ def alert(runtime: WithStore, group: str) -> Handler:
     database = runtime.database()
     sources = RuleSources(settings.alert_rules_file, database, vault=Vault.from_settings(settings))
     log.info("alerting consumer", group=group, rules=str(settings.alert_rules_file))
-    return AlertConsumer(
+    return AlertingMember(
         sources,
         database,
         runtime.bus(),
