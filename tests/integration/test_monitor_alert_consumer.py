@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from tests.integration.bus_support import throwaway_streams
 from tests.integration.monitor_support import (
     live_monitor,
     raw_transaction,
@@ -22,14 +21,15 @@ from tests.integration.monitor_support import (
     wait_for,
 )
 from tests.integration.test_bus_processes import WAIT, members, process_env, terminated
-from tests.integration.test_monitor_jetstream import Store, bus, send
+from tests.integration.test_monitor_jetstream import Store, send
+from tests.integration.test_monitor_sim_consumer import bus, streams
 from timemachine.bus import StreamSettings
 from timemachine.bus.jetstream import JetStreamBus
 from timemachine.chain.rpc import RpcClient
 from timemachine.devnet import Devnet
 
 pytestmark = pytest.mark.integration
-__all__ = ["bus"]  # fixture
+__all__ = ["bus", "streams"]  # fixtures
 
 BEFORE_EXPLOIT, AFTER_EXPLOIT = 3, 8
 SIMULATE, ALERT = "monitor-simulate", "monitor-alert"
@@ -40,11 +40,6 @@ rules:
     severity: critical
 """
 ALERTS = "SELECT rule_id, stage, severity, tx_hash FROM alerts"
-
-
-@pytest.fixture
-def streams() -> StreamSettings:
-    return throwaway_streams(ack_wait=30.0, max_deliver=10, max_per_topic=10_000)
 
 
 async def test_the_alerting_consumer_alerts_before_inclusion_once_across_a_sigkill(

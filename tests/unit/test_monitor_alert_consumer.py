@@ -12,12 +12,11 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.unit.monitor_records import record
+from tests.unit.test_monitor_alerting import high_finding
 from timemachine.alerts import ChannelSender, Notifier, SystemClock
 from timemachine.bus import LocalBus
 from timemachine.cli.consume import load_factory
 from timemachine.errors import InvalidInputError
-from timemachine.models.analysis import Finding
-from timemachine.models.taxonomy import VulnerabilityClass
 from timemachine.monitor.alert_consumer import AlertConsumer, alert
 from timemachine.monitor.alerting import RuleFeed
 from timemachine.monitor.models import Simulation
@@ -53,16 +52,7 @@ def _count(db: Database, table: type[AlertRow | ProcessedEvent]) -> int:
 
 def _simulated_event() -> dict[str, object]:
     pending = record(4)
-    finding = Finding(
-        detector="reentrancy",
-        vulnerability_class=VulnerabilityClass("reentrancy"),
-        severity="high",
-        confidence=0.9,
-        title="re-entered",
-        explanation="x",
-        recommendation="y",
-    )
-    pending.simulation = Simulation(head=6, success=True, findings=[finding], latency_ms=5.0)
+    pending.simulation = Simulation(head=6, success=True, findings=[high_finding()], latency_ms=5.0)
     return pending.event("tx_simulated")
 
 
