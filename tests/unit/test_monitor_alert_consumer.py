@@ -16,7 +16,7 @@ from tests.unit.test_monitor_alerting import high_finding
 from timemachine.alerts import ChannelSender, Notifier, SystemClock
 from timemachine.bus import LocalBus
 from timemachine.cli.consume import load_factory
-from timemachine.errors import InvalidInputError
+from timemachine.errors import InvalidInputError, TimeMachineError
 from timemachine.monitor.alert_consumer import AlertConsumer, alert
 from timemachine.monitor.alerting import RuleFeed
 from timemachine.monitor.models import Simulation
@@ -85,3 +85,16 @@ def test_the_member_is_built_in_and_needs_its_chain(tmp_path: Path) -> None:
     runtime = Runtime(settings=Settings(data_dir=tmp_path, monitor_rpc_urls=""))
     with pytest.raises(InvalidInputError, match="alerting consumer needs MONITOR_RPC_URLS"):
         alert(runtime, GROUP)
+
+
+def test_a_bad_rule_file_is_refused_at_start(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("rules:\n  - {id: broken, when: 'stage =='}\n")
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url=f"sqlite:///{tmp_path / 'alerts.db'}",
+        monitor_rpc_urls="http://127.0.0.1:9",
+        alert_rules_file=rules,
+    )
+    with pytest.raises(TimeMachineError, match="broken"):
+        alert(Runtime(settings=settings), GROUP)

@@ -124,6 +124,7 @@ def alert(runtime: WithStore, group: str) -> Handler:
         raise InvalidInputError("the alerting consumer needs MONITOR_RPC_URLS (the chain)")
     database = runtime.database()
     sources = RuleSources(settings.alert_rules_file, database, vault=Vault.from_settings(settings))
+    sources.load()  # a bad rule file is refused here, not by each delivery in turn
     log.info("alerting consumer", group=group, rules=str(settings.alert_rules_file))
     return AlertingMember(
         sources,
