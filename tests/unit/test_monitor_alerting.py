@@ -49,7 +49,7 @@ def db(tmp_path: Path) -> Iterator[Database]:
     database.dispose()
 
 
-def _finding() -> Finding:
+def high_finding() -> Finding:
     return Finding(
         detector="reentrancy",
         vulnerability_class=VulnerabilityClass("reentrancy"),
@@ -82,7 +82,7 @@ async def test_each_stage_and_reorg_reaches_the_rules(db: Database) -> None:
     )
     assert feed.alerts == []  # pending, but nothing found yet
 
-    record.simulation = Simulation(head=6, success=True, findings=[_finding()], latency_ms=5.0)
+    record.simulation = Simulation(head=6, success=True, findings=[high_finding()], latency_ms=5.0)
     await monitor.on_simulated(record)
     assert [(a.rule_id, a.stage) for a in feed.alerts] == [
         ("simulated", "simulated"),

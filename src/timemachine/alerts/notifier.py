@@ -9,8 +9,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 from collections.abc import Callable
+
+from sqlalchemy.orm import Session
 
 from timemachine.alerts.channels import ChannelSender, check_channel
 from timemachine.alerts.clock import Clock
@@ -61,14 +64,15 @@ class Notifier:
         self.deliveries.channels = dict(rules.channels)
         self.owners = dict(rules.owners)
 
-    def process(self, event: RuleEvent) -> list[Alert]:
-        """Evaluate `event`; the new alerts (stored and queued on their channels)."""
+    def process(self, event: RuleEvent, session: Session | None = None) -> list[Alert]:
+        """Evaluate `event`; the new alerts (stored and queued on their channels), in `session`'s
+        transaction when given (committed with the caller's other writes), else one each."""
         raised: list[Alert] = []
         for match in self.engine.evaluate(event):
             alert = self.policy.admit(match)
             if alert is None:
                 continue
-            with self.db.session() as s:
+            with self.db.session() if session is None else contextlib.nullcontext(session) as s:
                 stored = AlertStore(s).add(
                     alert.model_dump(mode="json"), alert.notify, now=self.clock.now(),
                     owner=self.owners.get(alert.rule_id, self.owner),

@@ -5,7 +5,9 @@ The handler is made by a factory `factory(runtime, group) -> Handler` importable
 `package.module:name` (the runtime gives it the store, the bus, the engine), or a built-in:
 `print` (each event as one JSON line on stdout), `store` (the monitor's storage:
 `monitor.sinks:store`), `simulate` (the pre-inclusion simulator, on `tx_enriched`:
-`monitor.sim_consumer:simulate`). SIGTERM or Ctrl-C stops after the event being
+`monitor.sim_consumer:simulate`), `alert` (the rules and their alerts, on `tx_simulated` and
+`tx_enriched`: `monitor.alert_consumer:alert`). A handler with an `aclose()` is closed on the
+way out. SIGTERM or Ctrl-C stops after the event being
 handled; the counts (handled, failed, malformed, given up) go to stderr as one JSON line.
 """
 
@@ -33,6 +35,7 @@ HandlerFactory = Callable[["Runtime", str], "Handler"]
 BUILT_IN = {
     "store": "timemachine.monitor.sinks:store",
     "simulate": "timemachine.monitor.sim_consumer:simulate",
+    "alert": "timemachine.monitor.alert_consumer:alert",
 }
 
 
@@ -67,7 +70,8 @@ def load_factory(spec: str) -> HandlerFactory:
 async def run_member(runtime: Runtime, topic: str, group: str, factory: HandlerFactory) -> None:
     """Consume until SIGTERM/SIGINT, then report the counts on stderr."""
     consumer = runtime.consumer()
-    task = asyncio.create_task(consumer.consume(topic, group, factory(runtime, group)))
+    handler = factory(runtime, group)
+    task = asyncio.create_task(consumer.consume(topic, group, handler))
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, task.cancel)
@@ -77,6 +81,9 @@ async def run_member(runtime: Runtime, topic: str, group: str, factory: HandlerF
         pass
     finally:
         await consumer.aclose()
+        close = getattr(handler, "aclose", None)
+        if close is not None:
+            await close()
         stats = consumer.consumer_stats.get((topic, group))
         if stats is not None:  # it did consume
             counts = {"topic": topic, "group": group, **dataclasses.asdict(stats)}
@@ -94,7 +101,8 @@ def consume(
             "--handler",
             help="package.module:factory, called as factory(runtime, group) -> handler; "
             "or `print` (each event as a JSON line), `store` (the monitor's storage), "
-            "`simulate` (the pre-inclusion simulator: consume tx_enriched).",
+            "`simulate` (the pre-inclusion simulator: consume tx_enriched), `alert` (the rules of "
+            "ALERT_RULES_FILE and the stored ones: consume tx_simulated and tx_enriched).",
         ),
     ] = "print",
 ) -> None:

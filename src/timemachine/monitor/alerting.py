@@ -136,13 +136,17 @@ class RuleFeed:
         self._queued: dict[str, asyncio.Event] = {}
         self._loops: dict[str, asyncio.Task[None]] = {}
 
-    def tx_changed(self, record: MonitoredTx, change: str) -> None:
+    def events_of(self, record: MonitoredTx, change: str) -> list[RuleEvent]:
+        """The rule events of a monitor state change (one per stage it is evaluated at)."""
         if change == "tx_simulated" and record.status != "pending":
             stages: tuple[Stage, ...] = ("simulated",)
         else:
             stages = STAGE_OF_CHANGE.get(change, ())
-        for stage in stages:
-            self._process(event_of(record, stage, self.chain_id))
+        return [event_of(record, stage, self.chain_id) for stage in stages]
+
+    def tx_changed(self, record: MonitoredTx, change: str) -> None:
+        for event in self.events_of(record, change):
+            self._process(event)
 
     def reorged(self, reorg: ChainReorged) -> None:
         self._process(reorg_event_of(reorg, self.chain_id))
@@ -153,6 +157,10 @@ class RuleFeed:
         except TimeMachineError as error:  # a store failure costs this event's alerts only
             log.warning("rules not evaluated", tx=event.tx.hash, error=error.message)
             return
+        self.announce(raised)
+
+    def announce(self, raised: list[Alert]) -> None:
+        """Publish new (stored) alerts on `alerts` and wake their channels' deliveries."""
         for alert in raised:
             self.alerts.append(alert)
             self.bus.publish(topics.ALERTS, {"type": "rule_alert", **alert.model_dump(mode="json")})
