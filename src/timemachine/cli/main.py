@@ -217,11 +217,12 @@ def replay(
         async with TimeMachine(rpc_url, decoder=decoder_with(abis)) as machine:
             return await replay_targets(machine, request)
 
+    if answer is None:
+        checked_settings()  # before the imports below: they configure logging from the settings
     from timemachine.cli.output import print_replay, progress
     from timemachine.orchestration.daemon import results_from_json, results_json
 
     if answer is None:
-        checked_settings()
         with progress(f"replaying {', '.join(targets)[:80]}", tty_only=True):
             results = run_async(run())
     else:

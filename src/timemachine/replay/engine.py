@@ -527,11 +527,13 @@ class ReplayEngine:
         return hardfork_for_config(config, number, timestamp, merged=merged)
 
     async def _ask_upstream_rules(self) -> tuple[str | None, Mapping[str, Any] | None]:
-        """(anvil's own hardfork, a geth node's chain config), whichever the upstream tells, in
-        one round trip."""
-        version, info, node = await self.upstream.batch_settled(
-            [("web3_clientVersion", []), ("anvil_nodeInfo", []), ("admin_nodeInfo", [])]
+        """(anvil's own hardfork, a geth node's chain config), whichever the upstream tells.
+        `admin_nodeInfo` is asked only of a node that is not anvil: anvil lacks it, and a
+        provider pool fails an unknown method over to the next provider."""
+        version, info = await self.upstream.batch_settled(
+            [("web3_clientVersion", []), ("anvil_nodeInfo", [])]
         )
         if str(version).lower().startswith("anvil") and isinstance(info, dict):
             return str(info.get("hardFork", "")).lower() or None, None
+        (node,) = await self.upstream.batch_settled([("admin_nodeInfo", [])])
         return None, node_chain_config(node)
