@@ -4,6 +4,7 @@ itself), and the fast ones run for real on the devnet with the placeholders fill
 from __future__ import annotations
 
 import functools
+import json
 import re
 import shlex
 from concurrent.futures import ThreadPoolExecutor
@@ -15,7 +16,7 @@ import typer
 
 from tests.conftest import REPO
 from timemachine.cli.main import app
-from timemachine.devnet import Devnet
+from timemachine.devnet import Devnet, manifest
 
 from .test_cli import timemachine
 
@@ -90,6 +91,8 @@ def _runnable(devnet: Devnet, tmp_path: Path) -> dict[str, list[str]]:
     """Usage lines run for real, their placeholders filled with devnet values."""
     tx = devnet.history.scenario("reentrancy-bank").exploit_tx
     others = [s.exploit_tx for s in devnet.history.scenarios[:3]]
+    labels = tmp_path / "devnet.json"  # what `timemachine devnet --manifest` writes
+    labels.write_text(json.dumps(manifest(devnet)))
     filled = {
         "0xTXHASH": tx,
         "0xTX1": others[0],
@@ -97,6 +100,7 @@ def _runnable(devnet: Devnet, tmp_path: Path) -> dict[str, list[str]]:
         "0xTX3": others[2],
         "http://127.0.0.1:8545": devnet.rpc_url,
         "report.html": str(tmp_path / "report.html"),
+        "devnet.json": str(labels),
     }
     chosen = {}
     for line in USAGE:
@@ -110,10 +114,14 @@ def _runnable(devnet: Devnet, tmp_path: Path) -> dict[str, list[str]]:
 def test_the_fast_usage_lines_run_for_real(devnet: Devnet, tmp_path: Path) -> None:
     runnable = _runnable(devnet, tmp_path)
     assert len(runnable) >= 7
-    env = {"WEB3_RPC_URL": devnet.rpc_url}
-    with ThreadPoolExecutor(max_workers=3) as pool:  # each is a process: overlap their startup
-        done = pool.map(lambda args: timemachine(*args, env=env), runnable.values())
-        runs = dict(zip(runnable, done, strict=True))
+    # Its own data directory: `replay --daemon` starts a daemon there, stopped at the end.
+    env = {"WEB3_RPC_URL": devnet.rpc_url, "TIME_MACHINE_DATA_DIR": str(tmp_path / "data")}
+    try:
+        with ThreadPoolExecutor(max_workers=3) as pool:  # each is a process: overlap startup
+            done = pool.map(lambda args: timemachine(*args, env=env), runnable.values())
+            runs = dict(zip(runnable, done, strict=True))
+    finally:
+        timemachine("daemon", "stop", env=env)
     for line, run in runs.items():
         assert run.returncode == 0, f"{line!r}: {run.stderr}"
         assert run.stdout.strip(), line

@@ -67,10 +67,13 @@ def results_json(results: Sequence[ReplayResult]) -> str:
 
 
 def results_from_json(text: bytes) -> list[ReplayResult]:
-    """The results `results_json` wrote."""
-    if text.lstrip().startswith(b"["):
-        return _RESULTS.validate_json(text)
-    return [ReplayResult.model_validate_json(text)]
+    """The results `results_json` wrote. Parsed by the stdlib first: pydantic's JSON parser
+    refuses the nesting of a call tree ~100 frames deep; its validator of Python objects
+    does not."""
+    document = json.loads(text)
+    if isinstance(document, list):
+        return _RESULTS.validate_python(document)
+    return [ReplayResult.model_validate(document)]
 
 
 @dataclass
