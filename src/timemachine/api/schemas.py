@@ -16,6 +16,12 @@ class ErrorBody(BaseModel):
     detail: str = Field(description="What went wrong and what to do next.")
 
 
+class RequestErrors(BaseModel):
+    """FastAPI's 422 shape for a request that fails validation: one entry per problem."""
+
+    detail: list[dict[str, Any]]
+
+
 class SessionLinks(BaseModel):
     status: str
     result: str

@@ -22,6 +22,7 @@ from timemachine.api.auth import Analyst, Reader
 from timemachine.api.deps import Db, app_state
 from timemachine.api.routers.credentials import CredentialReader, CredentialWriter, VaultDep
 from timemachine.api.routers.replay import ERRORS
+from timemachine.api.schemas import ErrorBody, RequestErrors
 from timemachine.rules.errors import RuleError
 from timemachine.rules.event import RuleEvent
 from timemachine.rules.loader import RuleSet, Secrets
@@ -34,7 +35,10 @@ router = APIRouter(prefix="/api/time-machine/rules", tags=["rules"])
 MAX_DOCUMENT = 1_000_000
 RuleId = Annotated[str, Path(pattern=r"^[0-9a-f]{12}$", description="The document's id.")]
 SecretName = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")]
-WRITE_ERRORS = {**ERRORS, 422: ERRORS[400]}
+WRITE_ERRORS: dict[int | str, dict[str, object]] = {
+    **ERRORS,
+    422: {"model": ErrorBody | RequestErrors},  # a document that does not check; a bad request
+}
 
 
 class RuleCreate(BaseModel):
